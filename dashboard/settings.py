@@ -1,0 +1,151 @@
+"""All tunables in one place, read from the environment (and `.env`), validated at start-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PRIORITIES = ("emergency", "urgent", "normal", "routine")
+
+
+class SettingsError(RuntimeError):
+    """A setting is wrong; the message names which and why."""
+
+
+class Settings(BaseSettings):
+    """Every tunable of the command center. Environment names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Where things live
+    redis_url: str | None = Field(None, description="Redis of the intake side; unset: an embedded Redis under var/")
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the store; unset: SQLite under var/")
+    var_dir: Path = Field(Path("var"), description="Folder for the embedded Redis, SQLite and caches")
+    hotline_prefix: str = Field("hotline", description="Prefix of the Redis stream keys")
+    consumer_group: str = Field("command-center", description="Consumer group name on the streams")
+    host: str = Field("127.0.0.1", description="Address the web server listens on")
+    port: int = Field(8050, ge=1, le=65535, description="Port the web server listens on")
+
+    # The city
+    city_name: str = Field("北京市", description="City shown in headers")
+    city_dir: Path | None = Field(None, description="Folder with the city's own files; unset: the demo city")
+    city_seed: int = Field(12345, description="Seed of the demo city")
+    time_zone: str = Field("Asia/Shanghai", description="The city's time zone")
+    snap_distance_m: float = Field(300.0, ge=0, description="A point in no grid snaps to a community this near")
+
+    # Deadlines and lights
+    limit_emergency_h: float = Field(2, gt=0, description="Time limit of emergency appeals, hours")
+    limit_urgent_h: float = Field(24, gt=0, description="Time limit of urgent appeals, hours")
+    limit_normal_h: float = Field(24 * 7, gt=0, description="Time limit of normal appeals, hours")
+    limit_routine_h: float = Field(24 * 15, gt=0, description="Time limit of routine appeals, hours")
+    yellow_at: float = Field(0.5, gt=0, lt=1, description="Share of the time limit used that turns an appeal yellow")
+    red_at: float = Field(1.0, gt=0, description="Share of the time limit used that turns an appeal red")
+
+    # Presence and freshness
+    presence_window_s: int = Field(300, gt=0, description="Heartbeat age after which a member counts as offline")
+    feed_stale_s: int = Field(120, gt=0, description="No event for this long: the screen says the feed stopped")
+
+    # Ingest
+    ingest_batch: int = Field(500, ge=1, le=10000, description="Entries read per XREADGROUP")
+    ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
+    ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")
+    max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry goes to the dead-letter stream")
+    max_text_len: int = Field(4000, ge=16, description="Longest accepted free text (summary, reason, note)")
+
+    # Screens
+    refresh_ms: int = Field(5000, ge=500, description="Live refresh interval of the screens")
+    tile_url: str | None = Field(None, description="Map tile URL template; unset: boundaries only (offline)")
+    default_lang: str = Field("zh", description="Language of labels: zh or en")
+    tour_seconds: int = Field(30, ge=5, description="Seconds per view of the wall tour")
+    secret_key: str | None = Field(None, description="Secret signing sessions; unset: generated under var/")
+    session_hours: float = Field(12, gt=0, description="Signed-in sessions expire after this many hours")
+
+    # Demo feed
+    demo: bool = Field(True, description="Run the demo intake feed inside `python app.py`")
+    demo_per_day: int = Field(40000, ge=1, description="Demo appeals per day")
+    demo_speedup: float = Field(1.0, gt=0, description="Demo feed speed-up factor")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from exc
+        return v
+
+    @field_validator("default_lang")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if v not in ("zh", "en"):
+            raise ValueError("must be zh or en")
+        return v
+
+    @field_validator("hotline_prefix", "consumer_group")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        if not v or any(c.isspace() for c in v):
+            raise ValueError("must be non-empty and without spaces")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> "Settings":
+        if self.yellow_at >= self.red_at:
+            raise ValueError(f"YELLOW_AT ({self.yellow_at}) must be below RED_AT ({self.red_at})")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The city's time zone."""
+        return ZoneInfo(self.time_zone)
+
+    def limit(self, priority: str) -> timedelta:
+        """The time limit of a priority (unknown priorities get the normal limit)."""
+        hours = {
+            "emergency": self.limit_emergency_h,
+            "urgent": self.limit_urgent_h,
+            "normal": self.limit_normal_h,
+            "routine": self.limit_routine_h,
+        }.get(priority, self.limit_normal_h)
+        return timedelta(hours=hours)
+
+    def stream(self, name: str) -> str:
+        """Full Redis key of a stream: events, presence, events:dead, presence:dead."""
+        return f"{self.hotline_prefix}:{name}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise SettingsError naming each wrong setting and why."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "SETTINGS"
+            lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
