@@ -1,0 +1,205 @@
+"""An appeal's current state, folded from its events, and its deadline and traffic light."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, TypedDict
+
+from dashboard.contract import Event
+from dashboard.settings import Settings
+
+OPEN_STATUSES = ("created", "dispatched", "accepted", "returned", "reopened")
+DONE_STATUSES = ("resolved", "closed")
+
+
+class Light:
+    """Traffic-light values: three while open, two once resolved or closed."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+class Location(TypedDict):
+    """Where the appeal is, as the intake side gave it (the same dict as the `created` event's data)."""
+
+    lon: float
+    lat: float
+    crs: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppealState:
+    """An appeal as its events leave it; all times aware UTC."""
+
+    appeal: str
+    status: str
+    created_at: datetime
+    channel: str
+    kind: str
+    category: tuple[str, ...]
+    priority: str
+    location: Location | None
+    community: str | None
+    address: str | None
+    summary: str | None
+    unit: str | None
+    member: str | None
+    first_dispatched_at: datetime | None
+    dispatch_count: int
+    return_count: int
+    extension_count: int
+    reopen_count: int
+    clock_start: datetime
+    due_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reviewed: bool
+    reviewed_at: datetime | None
+    responded: bool | None
+    resolved_flag: bool | None
+    satisfaction: str | None
+    last_event_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        """Still being handled: neither resolved nor closed."""
+        return self.status not in DONE_STATUSES
+
+
+def fold(events: Iterable[Event]) -> AppealState | None:
+    """The state after the appeal's full history, applied in (at, id) order; None without a `created`."""
+    ordered = sorted(events, key=lambda e: (e.at, e.id))
+    created = next((e for e in ordered if e.type == "created"), None)
+    if created is None:
+        return None
+    s = _start(created)
+    for e in ordered:
+        if e.appeal != created.appeal:
+            raise ValueError(f"event {e.id} is of appeal {e.appeal}, not {created.appeal}")
+        if e.type != "created":  # later duplicates of `created` are ignored
+            _APPLY[e.type](s, e)
+    s["last_event_at"] = ordered[-1].at
+    extended, dispatched, created_due = s.pop("_extended_due"), s.pop("_dispatched_due"), s.pop("_created_due")
+    s["due_at"] = extended or dispatched or created_due  # the contract's order: first that applies
+    return AppealState(**s)
+
+
+def _start(e: Event) -> dict[str, Any]:
+    """The draft state a `created` event opens."""
+    d, loc = e.data, e.data.get("location")
+    return {
+        "appeal": e.appeal, "status": "created", "created_at": e.at, "channel": d["channel"], "kind": d["kind"],
+        "category": tuple(d["category"]), "priority": d["priority"],
+        "location": None if loc is None else Location(lon=loc["lon"], lat=loc["lat"], crs=loc.get("crs", "wgs84")),
+        "community": d.get("community"), "address": d.get("address"), "summary": d.get("summary"),
+        "unit": None, "member": None, "first_dispatched_at": None, "dispatch_count": 0, "return_count": 0,
+        "extension_count": 0, "reopen_count": 0, "clock_start": e.at, "resolved_at": None, "closed_at": None,
+        "reviewed": False, "reviewed_at": None, "responded": None, "resolved_flag": None, "satisfaction": None,
+        "_extended_due": None, "_dispatched_due": None, "_created_due": d.get("due_at"),
+    }
+
+
+def _reopen(s: dict[str, Any], status: str) -> None:
+    """Any event that puts the appeal back in hand forgets when it was resolved or closed."""
+    s.update(status=status, resolved_at=None, closed_at=None)
+
+
+def _dispatched(s: dict[str, Any], e: Event) -> None:
+    _reopen(s, "dispatched")
+    s.update(unit=e.data["unit"], member=None, clock_start=e.at, _dispatched_due=e.data.get("due_at"))
+    s["dispatch_count"] += 1
+    if s["first_dispatched_at"] is None:
+        s["first_dispatched_at"] = e.at
+
+
+def _accepted(s: dict[str, Any], e: Event) -> None:
+    _reopen(s, "accepted")
+    s.update(unit=e.data["unit"], member=e.data.get("member"))
+
+
+def _extended(s: dict[str, Any], e: Event) -> None:
+    s["_extended_due"] = e.data["due_at"]
+    s["extension_count"] += 1
+
+
+def _returned(s: dict[str, Any], e: Event) -> None:
+    _reopen(s, "returned")
+    s.update(unit=None, member=None)
+    s["return_count"] += 1
+
+
+def _resolved(s: dict[str, Any], e: Event) -> None:
+    s.update(status="resolved", unit=e.data["unit"], resolved_at=e.at, closed_at=None)
+
+
+def _reviewed(s: dict[str, Any], e: Event) -> None:
+    d = e.data
+    s.update(reviewed=True, reviewed_at=e.at, responded=d["responded"], resolved_flag=d["resolved"])
+    s["satisfaction"] = d["satisfaction"]
+
+
+def _reopened(s: dict[str, Any], e: Event) -> None:
+    _reopen(s, "reopened")
+    s["reopen_count"] += 1
+
+
+def _closed(s: dict[str, Any], e: Event) -> None:
+    s.update(status="closed", closed_at=e.at)
+
+
+_APPLY: dict[str, Callable[[dict[str, Any], Event], None]] = {
+    "dispatched": _dispatched, "accepted": _accepted, "extended": _extended, "returned": _returned,
+    "resolved": _resolved, "reviewed": _reviewed, "reopened": _reopened, "closed": _closed,
+}
+
+
+def deadline(state: AppealState, settings: Settings) -> tuple[datetime, datetime]:
+    """(clock start, due time): the due time is the contract's first that applies, else start + priority limit."""
+    due = state.due_at or state.clock_start + settings.limit(state.priority)
+    return state.clock_start, due
+
+
+def thresholds(state: AppealState, settings: Settings) -> tuple[datetime, datetime, datetime]:
+    """(yellow from, red from, due) as absolute times: an open appeal's light is a comparison with `now`."""
+    start, due = deadline(state, settings)
+    span = due - start
+    return start + span * settings.yellow_at, start + span * settings.red_at, due
+
+
+def finished_at(state: AppealState) -> datetime | None:
+    """When handling ended for the light: resolved, else closed without resolving; None while open."""
+    if state.is_open:
+        return None
+    return state.resolved_at or state.closed_at
+
+
+def fraction_used(state: AppealState, now: datetime, settings: Settings) -> float:
+    """Share of the time limit used by `now` (by the end of handling once done); inf if the limit is empty and past."""
+    start, due = deadline(state, settings)
+    end = finished_at(state)
+    until = now if end is None else min(now, end)
+    span = (due - start).total_seconds()
+    if span <= 0:
+        return math.inf if until >= due else 0.0
+    return (until - start).total_seconds() / span
+
+
+def light(state: AppealState, now: datetime, settings: Settings) -> str:
+    """green / yellow / red while open (thresholds inclusive); on_time / late once resolved or closed."""
+    return light_from_times(state.is_open, *thresholds(state, settings), finished_at(state), now)
+
+
+def light_from_times(
+    is_open: bool, yellow_from: datetime, red_from: datetime, due: datetime, finished: datetime | None, now: datetime
+) -> str:
+    """The light from stored thresholds; `finished` is resolved_at, else closed_at (ignored while open)."""
+    if not is_open:
+        return Light.ON_TIME if finished is not None and finished <= due else Light.LATE
+    if now >= red_from:
+        return Light.RED
+    return Light.YELLOW if now >= yellow_from else Light.GREEN
