@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis of the intake side; unset: an embedded Redis under var/")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the store; unset: SQLite under var/")
     var_dir: Path = Field(Path("var"), description="Folder for the embedded Redis, SQLite and caches")
+    embedded_redis_port: int = Field(6380, ge=0, le=65535, description="TCP port of the embedded Redis on 127.0.0.1 (0: unix socket only)")
     hotline_prefix: str = Field("hotline", description="Prefix of the Redis stream keys")
     consumer_group: str = Field("command-center", description="Consumer group name on the streams")
     host: str = Field("127.0.0.1", description="Address the web server listens on")

@@ -1,0 +1,140 @@
+"""The command center: `python app.py` serves everything; see `python app.py --help`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from dash import Dash
+
+from dashboard.settings import SettingsError, load_settings
+from data_access.services import Services, start_services
+
+log = logging.getLogger("command-center")
+
+
+def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
+    """Build the Dash app over started services; `runtime` carries in-process workers' status."""
+    from callbacks import api
+
+    runtime = runtime if runtime is not None else {}
+    app = Dash(__name__, title="12345 指挥中心", update_title=None, suppress_callback_exceptions=True)
+    from layouts import shell
+
+    app.layout = shell.layout
+    api.register(app, svc, runtime)
+    return app
+
+
+def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:
+    """Run the ingest worker in a background thread of this process."""
+    from data_access.ingest import IngestWorker
+
+    worker = IngestWorker(svc.settings, svc.redis, svc.sessions, svc.engine, svc.gazetteer)
+    runtime["ingest"] = worker.status
+    thread = threading.Thread(target=worker.run, args=(stop,), name="ingest", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
+    """Run the demo intake feed (writes to Redis only) in a background thread."""
+    from data_access.redis_server import connect
+    from data_access.simulator import DemoFeed
+
+    feed = DemoFeed(svc.city, connect(svc.redis_url), svc.settings, seed=svc.settings.city_seed)
+    thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
+    thread.start()
+    return thread
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {"demo": False} if args.no_demo else {}
+    settings = load_settings(**overrides)
+    svc = start_services(settings)
+    stop = threading.Event()
+    runtime: dict[str, Any] = {}
+    start_ingest(svc, stop, runtime)
+    if settings.demo:
+        start_demo(svc, stop)
+    app = create_app(svc, runtime)
+    print(_banner(svc), flush=True)
+    from waitress import serve
+
+    try:
+        serve(app.server, host=settings.host, port=settings.port, threads=8, ident="command-center")
+    finally:
+        stop.set()
+        svc.close()
+    return 0
+
+
+def _banner(svc: Services) -> str:
+    s = svc.settings
+    demo = "on (python app.py --no-demo to turn it off)" if s.demo else "off"
+    return (
+        f"12345 command center for {svc.city.name}\n{svc.describe()}\n"
+        f"demo feed: {demo}\nscreens: http://{s.host}:{s.port}/   health: http://{s.host}:{s.port}/healthz"
+    )
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    svc = start_services(settings)
+    print(svc.describe(), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runtime: dict[str, Any] = {}
+    thread = start_ingest(svc, stop, runtime)
+    try:
+        while thread.is_alive():
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        stop.set()
+        thread.join(10)
+    svc.close()
+    return 0
+
+
+def _simulate(argv: list[str]) -> int:
+    from data_access.simulator import main
+
+    return main(argv)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from data_access.db import database_url, make_engine, migrate
+
+    url = database_url(load_settings())
+    migrate(make_engine(url))
+    print(f"store at the newest schema: {url}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: serve (default), ingest, simulate, migrate."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if argv[:1] == ["simulate"]:
+        return _simulate(argv[1:])
+    parser = argparse.ArgumentParser(prog="python app.py", description="12345 appeals command center")
+    parser.add_argument("--no-demo", action="store_true", help="serve without the demo intake feed")
+    sub = parser.add_subparsers(dest="cmd")
+    sub.add_parser("serve", help="web screens, read API and ingest worker (the default)")
+    sub.add_parser("ingest", help="only the ingest worker (several may share one group)")
+    sub.add_parser("simulate", help="only the demo intake feed; see `python app.py simulate --help`")
+    sub.add_parser("migrate", help="bring the store's schema to the newest version")
+    args = parser.parse_args(argv)
+    try:
+        return {"ingest": _ingest, "migrate": _migrate}.get(args.cmd or "serve", _serve)(args)
+    except SettingsError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""SQLAlchemy models of the store: reference data, appeals (current state), the event log, presence."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out; stored naive UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+Code = String(16)
+Name = String(128)
+
+
+class Base(DeclarativeBase):
+    """Base of all tables."""
+
+
+class District(Base):
+    __tablename__ = "districts"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+
+
+class Street(Base):
+    __tablename__ = "streets"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    district: Mapped[str] = mapped_column(Code, index=True)
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    street: Mapped[str] = mapped_column(Code, index=True)
+    district: Mapped[str] = mapped_column(Code, index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    community: Mapped[str] = mapped_column(Code, index=True)
+    street: Mapped[str] = mapped_column(Code, index=True)
+    district: Mapped[str] = mapped_column(Code, index=True)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    role: Mapped[str] = mapped_column(String(32))
+    grid: Mapped[str] = mapped_column(Code, index=True)
+    community: Mapped[str] = mapped_column(Code)
+    street: Mapped[str] = mapped_column(Code, index=True)
+    district: Mapped[str] = mapped_column(Code, index=True)
+
+
+class Meta(Base):
+    """Small key/value facts about the store (e.g. which city version is loaded)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AppealEvent(Base):
+    """Every accepted lifecycle event, exactly once (the idempotency key is the event id)."""
+
+    __tablename__ = "appeal_events"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    appeal: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)  # the event as received (JSON)
+    source: Mapped[str] = mapped_column(String(32))  # Redis entry id
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Place resolved at ingest for events that carry one (created)
+    grid: Mapped[str | None] = mapped_column(Code, nullable=True)
+    community: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class Appeal(Base):
+    """The current state of an appeal: the fold of its events sorted by `at`."""
+
+    __tablename__ = "appeals"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    cat1: Mapped[str] = mapped_column(String(64))
+    cat2: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cat3: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grid: Mapped[str | None] = mapped_column(Code, nullable=True)
+    community: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    unit: Mapped[str | None] = mapped_column(Code, nullable=True)
+    member: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    dispatch_count: Mapped[int] = mapped_column(Integer)
+    return_count: Mapped[int] = mapped_column(Integer)
+    extension_count: Mapped[int] = mapped_column(Integer)
+    reopen_count: Mapped[int] = mapped_column(Integer)
+    clock_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    yellow_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    red_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reviewed: Mapped[bool] = mapped_column(Boolean)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    responded: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    resolved_flag: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    satisfaction: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_appeals_open_red", "is_open", "red_from"),
+        Index("ix_appeals_open_yellow", "is_open", "yellow_from"),
+        Index("ix_appeals_open_unit", "is_open", "unit"),
+        Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
+        Index("ix_appeals_community_created", "community", "created_at"),
+        Index("ix_appeals_reviewed_at", "reviewed_at"),
+    )
+
+
+class Presence(Base):
+    """The latest heartbeat of each grid member (latest by `at`, whatever the arrival order)."""
+
+    __tablename__ = "presence"
+    member: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,189 @@
+"""Writing to the store: events exactly once, appeals as the fold of their events, latest presence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from dashboard.appeal import AppealState, fold, thresholds
+from dashboard.contract import Event, Presence, parse_event
+from dashboard.settings import Settings
+from data_access.models import Appeal, AppealEvent
+from data_access.models import Presence as PresenceRow
+
+#: Bound parameters per statement chunk (SQLite allows 32,766; PostgreSQL 65,535).
+CHUNK = 900
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an event happened, resolved against the city model at ingest."""
+
+    grid: str | None
+    community: str | None
+    street: str | None
+    district: str | None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A valid event ready to store: the parsed event, its raw text, entry id and place."""
+
+    event: Event
+    raw: str
+    source: str
+    place: Place | None = None
+
+
+def _insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _chunks(seq: Sequence[object], n: int = CHUNK) -> Iterable[Sequence[object]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def store_events(session: Session, items: Sequence[Accepted], settings: Settings, now: datetime) -> int:
+    """Store events (duplicates ignored) and refold every appeal they touch; return appeals written."""
+    if not items:
+        return 0
+    rows = {}
+    for it in items:
+        p = it.place
+        rows[it.event.id] = {
+            "id": it.event.id,
+            "appeal": it.event.appeal,
+            "type": it.event.type,
+            "at": it.event.at,
+            "payload": it.raw,
+            "source": it.source,
+            "received_at": now,
+            "grid": p.grid if p else None,
+            "community": p.community if p else None,
+            "street": p.street if p else None,
+            "district": p.district if p else None,
+        }
+    appeals = sorted({it.event.appeal for it in items})
+    lock_appeals(session, appeals)
+    table = AppealEvent.__table__
+    values = list(rows.values())
+    for part in _chunks(values, 1000):
+        session.execute(_insert(session, table).on_conflict_do_nothing(index_elements=["id"]), list(part))
+    return refold(session, appeals, settings)
+
+
+def lock_appeals(session: Session, appeal_ids: Sequence[str]) -> None:
+    """Serialise writers of the same appeal, so two workers never fold a history each half-sees.
+
+    SQLite has one writer at a time already; PostgreSQL takes transaction-scoped advisory locks
+    in a fixed order (no deadlock between workers)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, 0) AS k "
+            "FROM unnest(CAST(:ids AS text[])) AS x ORDER BY k) AS s"
+        ),
+        {"ids": list(appeal_ids)},
+    )
+
+
+def refold(session: Session, appeal_ids: Sequence[str], settings: Settings) -> int:
+    """Recompute the stored state of these appeals from all their stored events."""
+    history: dict[str, list[tuple[Event, Place | None]]] = {}
+    cols = AppealEvent.__table__.c
+    for part in _chunks(appeal_ids):
+        q = select(cols.appeal, cols.payload, cols.type, cols.grid, cols.community, cols.street, cols.district)
+        for appeal, payload, type_, grid, comm, street, district in session.execute(q.where(cols.appeal.in_(part))):
+            place = Place(grid, comm, street, district) if type_ == "created" else None
+            history.setdefault(appeal, []).append((parse_event(payload, max_text_len=1 << 30), place))
+    out = []
+    for appeal, evs in history.items():
+        state = fold(e for e, _ in evs)
+        if state is None:
+            continue  # no `created` yet: its events wait in the log
+        created = min((e for e, _ in evs if e.type == "created"), key=lambda e: (e.at, e.id))
+        place = next(p for e, p in evs if e.id == created.id)
+        out.append(appeal_row(state, place, settings))
+    if out:
+        table = Appeal.__table__
+        for part in _chunks(out, 500):
+            stmt = _insert(session, table)
+            update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
+            session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update), list(part))
+    return len(out)
+
+
+def appeal_row(state: AppealState, place: Place | None, settings: Settings) -> dict[str, object]:
+    """The `appeals` row of a folded state."""
+    yellow_from, red_from, due = thresholds(state, settings)
+    cat = list(state.category) + [None, None, None]
+    loc = state.location or {}
+    return {
+        "id": state.appeal,
+        "status": state.status,
+        "is_open": state.is_open,
+        "created_at": state.created_at,
+        "channel": state.channel,
+        "kind": state.kind,
+        "cat1": cat[0],
+        "cat2": cat[1],
+        "cat3": cat[2],
+        "priority": state.priority,
+        "lon": loc.get("lon"),
+        "lat": loc.get("lat"),
+        "grid": place.grid if place else None,
+        "community": place.community if place else None,
+        "street": place.street if place else None,
+        "district": place.district if place else None,
+        "address": state.address,
+        "summary": state.summary,
+        "unit": state.unit,
+        "member": state.member,
+        "dispatch_count": state.dispatch_count,
+        "return_count": state.return_count,
+        "extension_count": state.extension_count,
+        "reopen_count": state.reopen_count,
+        "clock_start": state.clock_start,
+        "due_at": due,
+        "yellow_from": yellow_from,
+        "red_from": red_from,
+        "first_dispatched_at": state.first_dispatched_at,
+        "resolved_at": state.resolved_at,
+        "closed_at": state.closed_at,
+        "reviewed": state.reviewed,
+        "reviewed_at": state.reviewed_at,
+        "responded": state.responded,
+        "resolved_flag": state.resolved_flag,
+        "satisfaction": state.satisfaction,
+        "last_event_at": state.last_event_at,
+    }
+
+
+def store_presence(session: Session, items: Sequence[Presence], now: datetime) -> None:
+    """Keep each member's latest heartbeat by `at`, whatever the arrival order."""
+    latest: dict[str, Presence] = {}
+    for p in items:
+        if p.member not in latest or p.at > latest[p.member].at:
+            latest[p.member] = p
+    if not latest:
+        return
+    table = PresenceRow.__table__
+    rows = [
+        {"member": p.member, "state": p.state, "at": p.at, "lon": p.lon, "lat": p.lat, "received_at": now}
+        for p in latest.values()
+    ]
+    for part in _chunks(rows, 1000):
+        stmt = _insert(session, table)
+        update = {k: stmt.excluded[k] for k in ("state", "at", "lon", "lat", "received_at")}
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=["member"], set_=update, where=table.c.at < stmt.excluded.at),
+            list(part),
+        )

@@ -1,0 +1,109 @@
+"""Shared fixtures: real Redis (127.0.0.1:6379), real SQLite and PostgreSQL, the demo city."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from contextlib import contextmanager
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from dashboard.settings import Settings, load_settings
+from data_access.db import make_engine, make_sessionmaker, migrate
+from data_access.references import Gazetteer, load_reference
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parent.parent
+#: The demo city is built once and cached here across test runs.
+CACHE_DIR = ROOT / "var" / "test-cache"
+TZ = timezone(timedelta(hours=8))
+
+
+@pytest.fixture(scope="session")
+def city():  # type: ignore[no-untyped-def]
+    from geo.demo import load_demo_city
+
+    return load_demo_city(CACHE_DIR, 12345)
+
+
+@pytest.fixture(scope="session")
+def gazetteer(city) -> Gazetteer:  # type: ignore[no-untyped-def]
+    return Gazetteer(city)
+
+
+@pytest.fixture()
+def prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture()
+def settings(prefix: str, tmp_path: Path) -> Settings:
+    return load_settings(
+        hotline_prefix=prefix, var_dir=CACHE_DIR, redis_url=REDIS_URL, ingest_block_ms=100, demo=False,
+        ingest_claim_idle_ms=1000,
+    )
+
+
+@pytest.fixture()
+def rds(prefix: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    yield client
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def _pg_schema_url(schema: str) -> str:
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def make_store(kind: str, tmp_path: Path, city) -> Iterator[tuple[Any, Any, str]]:  # type: ignore[no-untyped-def]
+    """A migrated store of this kind with the reference data: (engine, sessions, url)."""
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / f'store-{uuid.uuid4().hex[:6]}.sqlite'}"
+        schema = None
+    else:
+        schema = f"t_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        url = _pg_schema_url(schema)
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s, s.begin():
+        load_reference(s, city)
+    try:
+        yield engine, sessions, url
+    finally:
+        engine.dispose()
+        if schema:
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path, city) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """A migrated store with the reference data, on SQLite and on PostgreSQL: (engine, sessions, url)."""
+    with make_store(request.param, tmp_path, city) as st:
+        yield st
+
+
+def ev(type_: str, appeal: str, at: datetime, eid: str | None = None, **fields: Any) -> str:
+    """A contract event as the JSON text an intake system would write."""
+    body = {"v": 1, "id": eid or f"{appeal}-{type_}-{at.timestamp()}", "type": type_, "appeal": appeal,
+            "at": at.astimezone(TZ).isoformat(), **fields}
+    return json.dumps(body, ensure_ascii=False)
