@@ -19,14 +19,17 @@ log = logging.getLogger("command-center")
 
 def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     """Build the Dash app over started services; `runtime` carries in-process workers' status."""
-    from callbacks import api
+    from callbacks import api, screen_api, wall, wall_detail
+    from layouts import shell
 
     runtime = runtime if runtime is not None else {}
     app = Dash(__name__, title="12345 指挥中心", update_title=None, suppress_callback_exceptions=True)
-    from layouts import shell
-
     app.layout = shell.layout
     api.register(app, svc, runtime)
+    ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
+    wall.register(app, svc, ctx)
+    wall_detail.register(app, svc, ctx)
+    screen_api.register(app, svc, ctx)
     return app
 
 
@@ -134,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
+
+
+def __getattr__(name: str) -> Any:
+    """`app:server` for WSGI servers (gunicorn): the web side only, built on first access."""
+    if name == "server":
+        global server
+        server = create_app(start_services(load_settings())).server
+        return server
+    raise AttributeError(name)
 
 
 if __name__ == "__main__":

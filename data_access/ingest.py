@@ -216,8 +216,7 @@ class IngestWorker:
             start = "0-0"
             while True:
                 nxt, claimed, *_ = self.r.xautoclaim(
-                    key, self.s.consumer_group, self.consumer, self.s.ingest_claim_idle_ms, start, count=500,
-                    justid=True,
+                    key, self.s.consumer_group, self.consumer, self.s.ingest_claim_idle_ms, start, count=500
                 )
                 if claimed:
                     self.cursor[key] = "0"

@@ -1,0 +1,107 @@
+"""Ingest throughput: replay a prefilled stream into SQLite and PostgreSQL; compare with a bare bulk insert.
+
+    python benchmarks/ingest.py [--events 500000] [--backends sqlite,postgresql]
+
+Prints events/s of the ingest worker (parse, check against the city, store once, refold,
+acknowledge) and, in the same run, of one transaction inserting the same event rows with
+nothing else, and the ratio of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import redis  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from dashboard.contract import parse_event  # noqa: E402
+from data_access.ingest import IngestWorker  # noqa: E402
+from data_access.models import AppealEvent  # noqa: E402
+from data_access.references import Gazetteer  # noqa: E402
+from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
+from tests.histories import histories  # noqa: E402
+from dashboard.settings import load_settings  # noqa: E402
+from geo.demo import load_demo_city  # noqa: E402
+
+
+def prefill(client: redis.Redis, key: str, city, n_events: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Write histories of enough appeals for n_events events, interleaved as live traffic would be."""
+    texts: list[str] = []
+    seed = 0
+    while len(texts) < n_events:
+        seed += 1
+        texts += [t for h in histories(city, 20000, seed=seed).values() for t in h]
+    texts = texts[:n_events]
+    random.Random(0).shuffle(texts)
+    pipe = client.pipeline(transaction=False)
+    for i, t in enumerate(texts, 1):
+        pipe.xadd(key, {"event": t})
+        if i % 5000 == 0:
+            pipe.execute()
+    pipe.execute()
+    return texts
+
+
+def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
+    """Events/s of one bare transaction inserting the same rows into the event log."""
+    now = datetime.now(timezone.utc)
+    rows = []
+    for i, t in enumerate(texts):
+        e = parse_event(t)
+        rows.append({"id": e.id, "appeal": e.appeal, "type": e.type, "at": e.at, "payload": t,
+                     "source": f"{i}-0", "received_at": now})
+    _, sessions, _ = store
+    t0 = time.perf_counter()
+    with sessions() as s, s.begin():
+        s.execute(insert(AppealEvent), rows)
+    return len(rows) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=500_000)
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    args = ap.parse_args()
+    city = load_demo_city(CACHE_DIR, 12345)
+    gaz = Gazetteer(city)
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(hotline_prefix=prefix, redis_url=REDIS_URL, ingest_batch=2000, ingest_block_ms=50)
+    key = settings.stream("events")
+    try:
+        t0 = time.perf_counter()
+        texts = prefill(client, key, city, args.events)
+        print(f"prefilled {len(texts):,} events in {time.perf_counter() - t0:.1f} s")
+        with tempfile.TemporaryDirectory() as tmp:
+            for backend in args.backends.split(","):
+                group = f"bench-{backend}"
+                s2 = settings.model_copy(update={"consumer_group": group})
+                with make_store(backend, Path(tmp), city) as store:
+                    engine, sessions, _ = store
+                    w = IngestWorker(s2, client, sessions, engine, gaz, consumer="bench")
+                    w.ensure_groups()
+                    t0 = time.perf_counter()
+                    done = 0
+                    while done < len(texts):
+                        done += w.step()
+                    ingest = done / (time.perf_counter() - t0)
+                with make_store(backend, Path(tmp), city) as store:
+                    bulk = bulk_rate(store, texts)
+                print(f"{backend:10s} ingest {ingest:10,.0f} events/s   bare bulk insert {bulk:10,.0f} rows/s   "
+                      f"ratio {ingest / bulk:.2f}")
+    finally:
+        client.delete(key, f"{key}:dead")
+
+
+if __name__ == "__main__":
+    main()
