@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,20 +74,69 @@ class AppealState:
 
 def fold(events: Iterable[Event]) -> AppealState | None:
     """The state after the appeal's full history, applied in (at, id) order; None without a `created`."""
+    draft = start_draft(events)
+    return None if draft is None else finish(draft)
+
+
+def start_draft(events: Iterable[Event]) -> dict[str, Any] | None:
+    """The working state of a full history (None without a `created`); `advance` adds later events."""
     ordered = sorted(events, key=lambda e: (e.at, e.id))
     created = next((e for e in ordered if e.type == "created"), None)
     if created is None:
         return None
     s = _start(created)
-    for e in ordered:
-        if e.appeal != created.appeal:
-            raise ValueError(f"event {e.id} is of appeal {e.appeal}, not {created.appeal}")
+    s["_last"] = (created.at, created.id)
+    return advance(s, ordered)
+
+
+def advance(draft: dict[str, Any], events: Iterable[Event]) -> dict[str, Any]:
+    """Apply events that all sort after everything already in the draft (in place; returns it)."""
+    for e in sorted(events, key=lambda e: (e.at, e.id)):
+        if e.appeal != draft["appeal"]:
+            raise ValueError(f"event {e.id} is of appeal {e.appeal}, not {draft['appeal']}")
         if e.type != "created":  # later duplicates of `created` are ignored
-            _APPLY[e.type](s, e)
-    s["last_event_at"] = ordered[-1].at
-    extended, dispatched, created_due = s.pop("_extended_due"), s.pop("_dispatched_due"), s.pop("_created_due")
-    s["due_at"] = extended or dispatched or created_due  # the contract's order: first that applies
+            _APPLY[e.type](draft, e)
+        draft["_last"] = max(draft["_last"], (e.at, e.id))
+    return draft
+
+
+def follows(draft: dict[str, Any], events: Iterable[Event]) -> bool:
+    """Whether these events all sort after the draft's last one, so `advance` equals a full fold."""
+    last = draft["_last"]
+    return all((e.at, e.id) > last for e in events)
+
+
+def finish(draft: dict[str, Any]) -> AppealState:
+    """The appeal's state from a working draft (the draft is left as it was)."""
+    s = {k: v for k, v in draft.items() if not k.startswith("_")}
+    s["last_event_at"] = draft["_last"][0]
+    s["due_at"] = draft["_extended_due"] or draft["_dispatched_due"] or draft["_created_due"]  # the contract's order
     return AppealState(**s)
+
+
+_DRAFT_TIMES = ("created_at", "first_dispatched_at", "clock_start", "resolved_at", "closed_at", "reviewed_at",
+                "_extended_due", "_dispatched_due", "_created_due")
+
+
+def draft_to_json(draft: dict[str, Any]) -> str:
+    """A draft as JSON text, so the store can resume it when later events arrive."""
+    d = dict(draft)
+    for k in _DRAFT_TIMES:
+        if d[k] is not None:
+            d[k] = d[k].isoformat()
+    d["_last"] = [draft["_last"][0].isoformat(), draft["_last"][1]]
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+def draft_from_json(text: str) -> dict[str, Any]:
+    """The draft `draft_to_json` wrote."""
+    d: dict[str, Any] = json.loads(text)
+    for k in _DRAFT_TIMES:
+        if d[k] is not None:
+            d[k] = datetime.fromisoformat(d[k])
+    d["category"] = tuple(d["category"])
+    d["_last"] = (datetime.fromisoformat(d["_last"][0]), d["_last"][1])
+    return d
 
 
 def _start(e: Event) -> dict[str, Any]:

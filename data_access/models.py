@@ -151,6 +151,9 @@ class Appeal(Base):
     resolved_flag: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     satisfaction: Mapped[str | None] = mapped_column(String(24), nullable=True)
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The fold's working draft as JSON, so events that arrive in order are applied without
+    # re-reading the history; NULL or an out-of-order event means a full refold.
+    fold_state: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         Index("ix_appeals_open_red", "is_open", "red_from"),

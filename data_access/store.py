@@ -10,7 +10,7 @@ from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dashboard.appeal import AppealState, fold, thresholds
+from dashboard.appeal import advance, draft_from_json, draft_to_json, finish, follows, start_draft, thresholds
 from dashboard.contract import Event, Presence, parse_event
 from dashboard.settings import Settings
 from data_access.models import Appeal, AppealEvent
@@ -51,7 +51,7 @@ def _chunks(seq: Sequence[object], n: int = CHUNK) -> Iterable[Sequence[object]]
 
 
 def store_events(session: Session, items: Sequence[Accepted], settings: Settings, now: datetime) -> int:
-    """Store events (duplicates ignored) and refold every appeal they touch; return appeals written."""
+    """Store events (duplicates ignored) and bring every appeal they touch up to date; return appeals written."""
     if not items:
         return 0
     rows = {}
@@ -70,13 +70,18 @@ def store_events(session: Session, items: Sequence[Accepted], settings: Settings
             "street": p.street if p else None,
             "district": p.district if p else None,
         }
-    appeals = sorted({it.event.appeal for it in items})
-    lock_appeals(session, appeals)
+    lock_appeals(session, sorted({it.event.appeal for it in items}))
     table = AppealEvent.__table__
-    values = list(rows.values())
-    for part in _chunks(values, 1000):
-        session.execute(_insert(session, table).on_conflict_do_nothing(index_elements=["id"]), list(part))
-    return refold(session, appeals, settings)
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    new_ids: set[str] = set()
+    for part in _chunks(list(rows.values()), 1000):
+        new_ids.update(session.scalars(stmt, list(part)))
+    fresh: dict[str, list[Accepted]] = {}
+    for it in items:
+        if it.event.id in new_ids:
+            new_ids.discard(it.event.id)  # a duplicate within the batch counts once
+            fresh.setdefault(it.event.appeal, []).append(it)
+    return _update_appeals(session, fresh, settings)
 
 
 def lock_appeals(session: Session, appeal_ids: Sequence[str]) -> None:
@@ -95,6 +100,31 @@ def lock_appeals(session: Session, appeal_ids: Sequence[str]) -> None:
     )
 
 
+def _update_appeals(session: Session, fresh: dict[str, list[Accepted]], settings: Settings) -> int:
+    """Advance each appeal's stored draft with its new events, or refold it when they came out of order."""
+    c = Appeal.__table__.c
+    known: dict[str, tuple[str | None, Place]] = {}
+    for part in _chunks(list(fresh)):
+        q = select(c.id, c.fold_state, c.grid, c.community, c.street, c.district).where(c.id.in_(part))
+        for aid, state, grid, comm, street, district in session.execute(q):
+            known[aid] = (state, Place(grid, comm, street, district))
+    out, full = [], []
+    for aid, new in fresh.items():
+        events = [it.event for it in new]
+        if aid not in known:
+            if any(e.type == "created" for e in events):
+                full.append(aid)
+            continue  # no `created` yet: its events wait in the log
+        state, place = known[aid]
+        draft = draft_from_json(state) if state else None
+        if draft is None or not follows(draft, events):
+            full.append(aid)
+            continue
+        out.append(appeal_row(advance(draft, events), place, settings))
+    _upsert_appeals(session, out)
+    return len(out) + refold(session, full, settings)
+
+
 def refold(session: Session, appeal_ids: Sequence[str], settings: Settings) -> int:
     """Recompute the stored state of these appeals from all their stored events."""
     history: dict[str, list[tuple[Event, Place | None]]] = {}
@@ -106,23 +136,27 @@ def refold(session: Session, appeal_ids: Sequence[str], settings: Settings) -> i
             history.setdefault(appeal, []).append((parse_event(payload, max_text_len=1 << 30), place))
     out = []
     for appeal, evs in history.items():
-        state = fold(e for e, _ in evs)
-        if state is None:
+        draft = start_draft(e for e, _ in evs)
+        if draft is None:
             continue  # no `created` yet: its events wait in the log
         created = min((e for e, _ in evs if e.type == "created"), key=lambda e: (e.at, e.id))
         place = next(p for e, p in evs if e.id == created.id)
-        out.append(appeal_row(state, place, settings))
-    if out:
-        table = Appeal.__table__
-        for part in _chunks(out, 500):
-            stmt = _insert(session, table)
-            update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
-            session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update), list(part))
+        out.append(appeal_row(draft, place, settings))
+    _upsert_appeals(session, out)
     return len(out)
 
 
-def appeal_row(state: AppealState, place: Place | None, settings: Settings) -> dict[str, object]:
-    """The `appeals` row of a folded state."""
+def _upsert_appeals(session: Session, rows: list[dict[str, object]]) -> None:
+    table = Appeal.__table__
+    for part in _chunks(rows, 500):
+        stmt = _insert(session, table)
+        update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
+        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update), list(part))
+
+
+def appeal_row(draft: dict[str, object], place: Place | None, settings: Settings) -> dict[str, object]:
+    """The `appeals` row of a fold's draft."""
+    state = finish(draft)
     yellow_from, red_from, due = thresholds(state, settings)
     cat = list(state.category) + [None, None, None]
     loc = state.location or {}
@@ -164,6 +198,7 @@ def appeal_row(state: AppealState, place: Place | None, settings: Settings) -> d
         "resolved_flag": state.resolved_flag,
         "satisfaction": state.satisfaction,
         "last_event_at": state.last_event_at,
+        "fold_state": draft_to_json(draft),
     }
 
 

@@ -297,3 +297,33 @@ def test_state_is_frozen() -> None:
     s = state_of(*EMERGENCY)
     with pytest.raises(AttributeError):
         s.status = "closed"  # type: ignore[misc]
+
+
+def test_appeal_draft_resumes_like_a_full_fold() -> None:
+    """Folding a prefix, saving it as JSON and advancing with the rest equals folding everything."""
+    import random as _random
+
+    from dashboard.appeal import advance, draft_from_json, draft_to_json, finish, follows, start_draft
+    from dashboard.contract import parse_event as _parse
+
+    t0 = "2026-11-22T09:00:00+08:00"
+    texts = [
+        '{"v":1,"id":"e1","type":"created","appeal":"A","at":"%s","channel":"phone","kind":"request",'
+        '"category":["住房"],"priority":"urgent","location":{"lon":116.4,"lat":39.9,"crs":"gcj02"}}' % t0,
+        '{"v":1,"id":"e2","type":"dispatched","appeal":"A","at":"2026-11-22T09:05:00+08:00","unit":"U"}',
+        '{"v":1,"id":"e3","type":"extended","appeal":"A","at":"2026-11-22T10:00:00+08:00",'
+        '"due_at":"2026-11-25T10:00:00+08:00"}',
+        '{"v":1,"id":"e4","type":"resolved","appeal":"A","at":"2026-11-22T11:00:00+08:00","unit":"U"}',
+        '{"v":1,"id":"e5","type":"reviewed","appeal":"A","at":"2026-11-22T12:00:00+08:00","responded":true,'
+        '"resolved":false,"satisfaction":"dissatisfied"}',
+        '{"v":1,"id":"e6","type":"reopened","appeal":"A","at":"2026-11-22T13:00:00+08:00"}',
+    ]
+    events = [_parse(t) for t in texts]
+    whole = fold(events)
+    for cut in range(1, len(events)):
+        draft = draft_from_json(draft_to_json(start_draft(events[:cut])))
+        rest = events[cut:]
+        _random.Random(cut).shuffle(rest)
+        assert follows(draft, rest)
+        assert not follows(draft, events[:cut])
+        assert finish(advance(draft, rest)) == whole
