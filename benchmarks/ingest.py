@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
 
 from dashboard.contract import parse_event  # noqa: E402
 from data_access.ingest import IngestWorker  # noqa: E402
 from data_access.models import AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
+from data_access.store import bulk_insert  # noqa: E402
 from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
 from tests.histories import histories  # noqa: E402
 from dashboard.settings import load_settings  # noqa: E402
@@ -68,11 +68,12 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     for i, t in enumerate(texts):
         e = parse_event(t)
         rows.append({"id": e.id, "appeal": e.appeal, "type": e.type, "at": e.at, "payload": t,
-                     "source": f"{i}-0", "received_at": now})
+                     "source": f"{i}-0", "received_at": now, "grid": None, "community": None, "street": None,
+                     "district": None})
     _, sessions, _ = store
     t0 = time.perf_counter()
     with sessions() as s, s.begin():
-        s.execute(insert(AppealEvent), rows)
+        bulk_insert(s, AppealEvent.__table__, rows, "")
     return len(rows) / (time.perf_counter() - t0)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
+
+import orjson
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, TypedDict
@@ -120,17 +121,12 @@ _DRAFT_TIMES = ("created_at", "first_dispatched_at", "clock_start", "resolved_at
 
 def draft_to_json(draft: dict[str, Any]) -> str:
     """A draft as JSON text, so the store can resume it when later events arrive."""
-    d = dict(draft)
-    for k in _DRAFT_TIMES:
-        if d[k] is not None:
-            d[k] = d[k].isoformat()
-    d["_last"] = [draft["_last"][0].isoformat(), draft["_last"][1]]
-    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(draft).decode()  # datetimes become RFC 3339 text, tuples arrays
 
 
 def draft_from_json(text: str) -> dict[str, Any]:
     """The draft `draft_to_json` wrote."""
-    d: dict[str, Any] = json.loads(text)
+    d: dict[str, Any] = orjson.loads(text)
     for k in _DRAFT_TIMES:
         if d[k] is not None:
             d[k] = datetime.fromisoformat(d[k])

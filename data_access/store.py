@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from dashboard.appeal import advance, draft_from_json, draft_to_json, finish, follows, start_draft, thresholds
 from dashboard.contract import Event, Presence, parse_event
 from dashboard.settings import Settings
-from data_access.models import Appeal, AppealEvent
+from data_access.models import Appeal, AppealEvent, UTCDateTime
 from data_access.models import Presence as PresenceRow
 
 #: Bound parameters per statement chunk (SQLite allows 32,766; PostgreSQL 65,535).
@@ -71,11 +71,13 @@ def store_events(session: Session, items: Sequence[Accepted], settings: Settings
             "district": p.district if p else None,
         }
     lock_appeals(session, sorted({it.event.appeal for it in items}))
-    table = AppealEvent.__table__
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-    new_ids: set[str] = set()
-    for part in _chunks(list(rows.values()), 1000):
-        new_ids.update(session.scalars(stmt, list(part)))
+    ids = list(rows)
+    seen: set[str] = set()
+    c = AppealEvent.__table__.c
+    for part in _chunks(ids):
+        seen.update(session.scalars(select(c.id).where(c.id.in_(part))))
+    new_ids = set(ids) - seen
+    bulk_insert(session, AppealEvent.__table__, [rows[i] for i in ids if i in new_ids], "ON CONFLICT (id) DO NOTHING")
     fresh: dict[str, list[Accepted]] = {}
     for it in items:
         if it.event.id in new_ids:
@@ -87,9 +89,10 @@ def store_events(session: Session, items: Sequence[Accepted], settings: Settings
 def lock_appeals(session: Session, appeal_ids: Sequence[str]) -> None:
     """Serialise writers of the same appeal, so two workers never fold a history each half-sees.
 
-    SQLite has one writer at a time already; PostgreSQL takes transaction-scoped advisory locks
-    in a fixed order (no deadlock between workers)."""
+    SQLite takes its one write lock now (a no-op write), before the batch reads anything;
+    PostgreSQL takes transaction-scoped advisory locks in a fixed order (no deadlock)."""
     if session.get_bind().dialect.name != "postgresql":
+        session.execute(text("UPDATE meta SET value = value WHERE key = 'write-lock'"))
         return
     session.execute(
         text(
@@ -147,11 +150,39 @@ def refold(session: Session, appeal_ids: Sequence[str], settings: Settings) -> i
 
 
 def _upsert_appeals(session: Session, rows: list[dict[str, object]]) -> None:
-    table = Appeal.__table__
-    for part in _chunks(rows, 500):
-        stmt = _insert(session, table)
-        update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name != "id"}
-        session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update), list(part))
+    cols = [c.name for c in Appeal.__table__.columns if c.name != "id"]
+    update = ", ".join(f'"{c}" = excluded."{c}"' for c in cols)
+    bulk_insert(session, Appeal.__table__, rows, f"ON CONFLICT (id) DO UPDATE SET {update}")
+
+
+def _sqlite_time(t: datetime | None) -> str | None:
+    # The text SQLAlchemy's SQLite DateTime stores and reads back
+    return None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _pg_time(t: datetime | None) -> datetime | None:
+    return None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, object]], conflict: str) -> None:
+    """INSERT many rows through the driver's executemany: the hot path, without per-row ORM work.
+
+    Times are stored as UTCDateTime stores them (naive UTC) so ORM reads see the same values."""
+    if not rows:
+        return
+    conn = session.connection()
+    sqlite_ = conn.dialect.name == "sqlite"
+    names = [c.name for c in table.columns]
+    times = {c.name for c in table.columns if isinstance(c.type, UTCDateTime)}
+    conv = _sqlite_time if sqlite_ else _pg_time
+    mark = "?" if sqlite_ else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) "
+        f"VALUES ({', '.join([mark] * len(names))}) {conflict}"
+    )
+    params = [tuple(conv(r[n]) if n in times else r[n] for n in names) for r in rows]  # type: ignore[arg-type]
+    for i in range(0, len(params), 1000):
+        conn.exec_driver_sql(sql, params[i : i + 1000])
 
 
 def appeal_row(draft: dict[str, object], place: Place | None, settings: Settings) -> dict[str, object]:
