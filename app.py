@@ -58,6 +58,7 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
 def _serve(args: argparse.Namespace) -> int:
     overrides = {"demo": False} if args.no_demo else {}
     settings = load_settings(**overrides)
+    _check_port(settings.host, settings.port)
     svc = start_services(settings)
     stop = threading.Event()
     runtime: dict[str, Any] = {}
@@ -66,6 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
         start_demo(svc, stop)
     app = create_app(svc, runtime)
     print(_banner(svc), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so `finally` stops the embedded Redis
     from waitress import serve
 
     try:
@@ -74,6 +76,18 @@ def _serve(args: argparse.Namespace) -> int:
         stop.set()
         svc.close()
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Stop before starting anything if the web port is taken."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise SettingsError(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _banner(svc: Services) -> str:
@@ -104,9 +118,15 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _simulate(argv: list[str]) -> int:
+    from data_access.redis_server import redis_url
     from data_access.simulator import main
 
-    return main(argv)
+    settings = load_settings()
+    if any(a.startswith("--redis-url") for a in argv) or any(a in ("-h", "--help") for a in argv):
+        return main(argv, settings=settings)
+    url, _server = redis_url(settings)  # REDIS_URL, else the embedded Redis of VAR_DIR (started if need be)
+    print(f"writing to {url}", flush=True)
+    return main(argv, redis_url=url, settings=settings)
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -711,9 +711,9 @@ def main(argv: Sequence[str] | None = None, *, redis_url: str | None = None, cit
     settings = settings or get_settings()
     url = args.redis_url or redis_url or settings.redis_url or DEFAULT_REDIS_URL
     if city is None:
-        from geo.demo import load_demo_city
+        from geo.loader import load_city
 
-        city = load_demo_city(settings.var_dir, settings.city_seed)
+        city = load_city(settings)
     client = redis.Redis.from_url(url, socket_timeout=30)
     feed = DemoFeed(city, client, settings, args.seed, per_day=args.rate, speedup=args.speedup)
     try:

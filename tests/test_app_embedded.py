@@ -1,0 +1,82 @@
+"""`python app.py` on embedded defaults: its own Redis and SQLite, the demo city and the demo feed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import redis
+
+from tests.conftest import ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
+    port, rport = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(VAR_DIR=str(tmp_path / "var"), PORT=str(port), EMBEDDED_REDIS_PORT=str(rport), DEMO_SPEEDUP="1")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        report: dict = {}  # type: ignore[type-arg]
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                status, report = _get(f"{base}/healthz")
+                if status == 200 and report.get("ingest", {}).get("stored", 0) > 0:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.5)
+        assert report.get("ok") and report["redis"]["ok"] and report["store"]["ok"], report
+        assert (tmp_path / "var" / "store.sqlite").exists()
+        # The demo feed wrote contract events into the embedded Redis; they reach the read API.
+        client = redis.Redis(port=rport)
+        entries = client.xrange("hotline:events", count=200)
+        created = [json.loads(f[b"event"]) for _, f in entries if b'"created"' in f[b"event"]]
+        assert created
+        status, body = 404, {}
+        deadline = time.monotonic() + 60
+        while status != 200 and time.monotonic() < deadline:
+            status, body = _get(f"{base}/api/v1/appeals/{created[0]['appeal']}")
+            time.sleep(0.3)
+        assert status == 200 and body["light"] in ("green", "yellow", "red", "on_time", "late"), body
+        assert body["district"] and body["events"][0]["type"] == "created"
+        assert _get(f"{base}/api/v1/appeals/nope")[0] == 404
+        assert _get(f"{base}/api/v1/grids")[0] == 400
+        status, layer = _get(f"{base}/api/v1/districts")
+        assert status == 200 and len(layer["features"]) == 16
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert "redis (embedded)" in out and "store: sqlite" in out
+    # SIGTERM stops the embedded Redis too.
+    try:
+        redis.Redis(port=rport, socket_connect_timeout=1).ping()
+        still_up = True
+    except redis.ConnectionError:
+        still_up = False
+    assert not still_up
