@@ -12,6 +12,7 @@ from typing import Any
 from dash import Dash
 
 from dashboard.settings import SettingsError, load_settings
+from data_access import accounts_cli
 from data_access.services import Services, start_services
 
 log = logging.getLogger("command-center")
@@ -151,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ingest", help="only the ingest worker (several may share one group)")
     sub.add_parser("simulate", help="only the demo intake feed; see `python app.py simulate --help`")
     sub.add_parser("migrate", help="bring the store's schema to the newest version")
+    accounts_cli.add_parsers(sub)
     args = parser.parse_args(argv)
     try:
+        if args.cmd in ("users", "tokens"):
+            return accounts_cli.run(args, load_settings())
         return {"ingest": _ingest, "migrate": _migrate}.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)

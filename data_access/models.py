@@ -175,3 +175,56 @@ class Presence(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A person who signs in; the role and area bound what every page, callback and API call returns."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    grids: Mapped[str | None] = mapped_column(Text, nullable=True)  # comma-separated grid codes
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # sessions older than this are void
+
+
+class LoginSession(Base):
+    """A signed-in browser; the cookie holds the token, the store only its hash."""
+
+    __tablename__ = "login_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DisplayToken(Base):
+    """A long-lived, revocable token of an unattended wall display, bound to one scope."""
+
+    __tablename__ = "display_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    grids: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """Refused requests (out of scope, anonymous, bad password) and account changes."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    who: Mapped[str] = mapped_column(String(128))
+    what: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)

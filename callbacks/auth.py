@@ -1,0 +1,148 @@
+"""Sign-in, sign-out and the guard every request passes: no identity, no data."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from html import escape
+from urllib.parse import urlencode, urlparse
+
+from dash import Dash
+from flask import Response, g, jsonify, redirect, request
+
+from dashboard.i18n import lang_of, t
+from data_access.accounts import Identity, audit, display_identity, session_identity, sign_in, sign_out
+from data_access.services import Services
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "cc_session"
+DISPLAY_COOKIE = "cc_display"
+#: Paths anyone may fetch: the sign-in page and static code, none of which holds data.
+PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico")
+DATA_PREFIXES = ("/api/", "/_dash-")
+
+
+def current_identity() -> Identity:
+    """The identity the guard resolved for this request (the guard refuses requests without one)."""
+    ident = getattr(g, "identity", None)
+    if ident is None:
+        raise PermissionError("no identity on this request")
+    return ident
+
+
+def refuse(what: str, detail: str) -> None:
+    """Log and audit an out-of-scope request (the caller then returns nothing of it)."""
+    ident = getattr(g, "identity", None)
+    who = ident.name if ident else "anonymous"
+    log.warning("refused %s for %s: %s", what, who, detail)
+    svc: Services = g.services
+    with svc.sessions() as s, s.begin():
+        audit(s, who, f"refused-{what}"[:64], f"{request.method} {request.path} {detail}"[:2000], _now())
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never an open redirect."""
+    if not target:
+        return "/"
+    u = urlparse(target)
+    if u.scheme or u.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _resolve(svc: Services) -> Identity | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    display = request.args.get("token") or request.cookies.get(DISPLAY_COOKIE)
+    bearer = request.headers.get("Authorization", "")
+    if bearer.startswith("Bearer "):
+        display = bearer[7:].strip()
+    if not token and not display:
+        return None
+    now = _now()
+    with svc.sessions() as s, s.begin():
+        if token:
+            ident = session_identity(s, token, now)
+            if ident:
+                return ident
+        if display:
+            return display_identity(s, display, now)
+    return None
+
+
+def register(app: Dash, svc: Services) -> None:
+    """Install the guard and the sign-in/sign-out routes on the app's server."""
+    server = app.server
+
+    @server.before_request
+    def guard() -> Response | None:
+        g.services = svc
+        path = request.path
+        if path.startswith(PUBLIC_PREFIXES):
+            return None
+        g.identity = _resolve(svc)
+        if g.identity is not None:
+            if request.args.get("token") and request.method == "GET" and not path.startswith(DATA_PREFIXES):
+                # A display link: keep the token in a cookie and drop it from the address bar.
+                args = {k: v for k, v in request.args.items() if k != "token"}
+                resp = redirect(path + ("?" + urlencode(args) if args else ""))
+                resp.set_cookie(DISPLAY_COOKIE, request.args["token"], max_age=10 * 365 * 86400,
+                                httponly=True, samesite="Lax", secure=request.is_secure)
+                return resp
+            return None
+        if path == "/healthz":
+            return None  # answers anonymous monitors with ok/not ok only
+        if path.startswith(DATA_PREFIXES):
+            resp = jsonify({"error": "sign in first"})
+            resp.status_code = 401
+            return resp
+        return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+
+    @server.route("/login", methods=["GET", "POST"])
+    def login() -> Response | str:
+        lang = lang_of(request.args.get("lang"), svc.settings.default_lang)
+        nxt = _safe_next(request.values.get("next"))
+        failed = False
+        if request.method == "POST":
+            now = _now()
+            with svc.sessions() as s, s.begin():
+                token = sign_in(s, request.form.get("username", "")[:64], request.form.get("password", "")[:256],
+                                now, svc.settings.session_hours)
+            if token:
+                resp = redirect(nxt)
+                resp.set_cookie(SESSION_COOKIE, token, max_age=int(svc.settings.session_hours * 3600),
+                                httponly=True, samesite="Lax", secure=request.is_secure)
+                return resp
+            failed = True
+        return _login_page(lang, nxt, failed)
+
+    @server.route("/logout", methods=["GET", "POST"])
+    def logout() -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            with svc.sessions() as s, s.begin():
+                sign_out(s, token)
+        resp = redirect("/login")
+        resp.delete_cookie(SESSION_COOKIE)
+        return resp
+
+
+def _login_page(lang: str, nxt: str, failed: bool) -> str:
+    err = f'<p class="login-error">{escape(t(lang, "sign_in_failed"))}</p>' if failed else ""
+    other = "en" if lang == "zh" else "zh"
+    return f"""<!doctype html>
+<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(t(lang, "title"))}</title><link rel="stylesheet" href="/assets/wall.css"></head>
+<body class="login-body"><form class="login-box" method="post" action="/login?lang={lang}">
+<h1>{escape(t(lang, "title"))}</h1>{err}
+<label>{escape(t(lang, "username"))}<input name="username" autocomplete="username" required autofocus></label>
+<label>{escape(t(lang, "password"))}<input name="password" type="password" autocomplete="current-password" required></label>
+<input type="hidden" name="next" value="{escape(nxt)}">
+<button type="submit">{escape(t(lang, "sign_in"))}</button>
+<a class="login-lang" href="/login?{urlencode({'lang': other, 'next': nxt})}">{escape(t(lang, "lang_switch"))}</a>
+</form></body></html>"""
