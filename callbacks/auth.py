@@ -75,8 +75,11 @@ def _resolve(svc: Services) -> Identity | None:
 
 
 def register(app: Dash, svc: Services) -> None:
-    """Install the guard and the sign-in/sign-out routes on the app's server."""
+    """Install the guard and the sign-in/sign-out routes on the app's server (once per app)."""
     server = app.server
+    if server.config.get("CC_GUARDED"):
+        return
+    server.config["CC_GUARDED"] = True
 
     @server.before_request
     def guard() -> Response | None:
