@@ -68,6 +68,8 @@ def _serve(args: argparse.Namespace) -> int:
         start_demo(svc, stop)
     app = create_app(svc, runtime)
     print(_banner(svc), flush=True)
+    if settings.demo:
+        _demo_accounts(svc)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so `finally` stops the embedded Redis
     from waitress import serve
 
@@ -77,6 +79,20 @@ def _serve(args: argparse.Namespace) -> int:
         stop.set()
         svc.close()
     return 0
+
+
+def _demo_accounts(svc: Services) -> None:
+    """One account per role for the demo; passwords are printed once, when created."""
+    from datetime import datetime, timezone
+
+    from data_access.accounts import ensure_demo_accounts
+
+    with svc.sessions() as s, s.begin():
+        made = ensure_demo_accounts(s, datetime.now(timezone.utc))
+    if made:
+        print("demo accounts (passwords shown once; change them with `python app.py users passwd NAME`):")
+        for name, scope, password in made:
+            print(f"  {name:10s} {password:16s} {scope}")
 
 
 def _check_port(host: str, port: int) -> None:
