@@ -62,18 +62,18 @@ def _serve(args: argparse.Namespace) -> int:
     _check_port(settings.host, settings.port)
     svc = start_services(settings)
     stop = threading.Event()
-    runtime: dict[str, Any] = {}
-    start_ingest(svc, stop, runtime)
-    if settings.demo:
-        start_demo(svc, stop)
-    app = create_app(svc, runtime)
-    print(_banner(svc), flush=True)
-    if settings.demo:
-        _demo_accounts(svc)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so `finally` stops the embedded Redis
-    from waitress import serve
-
     try:
+        runtime: dict[str, Any] = {}
+        app = create_app(svc, runtime)
+        start_ingest(svc, stop, runtime)
+        if settings.demo:
+            start_demo(svc, stop)
+        print(_banner(svc), flush=True)
+        if settings.demo:
+            _demo_accounts(svc)
+        from waitress import serve
+
         serve(app.server, host=settings.host, port=settings.port, threads=8, ident="command-center")
     finally:
         stop.set()

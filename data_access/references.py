@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +14,7 @@ from data_access.store import Place
 from geo.assign import Assigner
 from geo.crs import to_wgs84
 from geo.model import City
+from geo.store import fingerprint
 
 UNIT_EVENTS = ("dispatched", "accepted", "returned", "resolved")
 
@@ -22,9 +22,9 @@ UNIT_EVENTS = ("dispatched", "accepted", "returned", "resolved")
 class Gazetteer:
     """What the ingest checks an event's places, units and members against."""
 
-    def __init__(self, city: City, assigner: Assigner | None = None) -> None:
+    def __init__(self, city: City, snap_distance_m: float = 300.0) -> None:
         self.city = city
-        self.assigner = assigner or Assigner(city)
+        self.assigner = Assigner(city, snap_distance_m)
         self.units = frozenset(city.units["code"])
         self.members = frozenset(city.members["id"])
         c = city.communities
@@ -78,18 +78,9 @@ class Gazetteer:
         return member in self.members
 
 
-def city_version(city: City) -> str:
-    """A fingerprint of the reference data, so the store reloads it only when it changed."""
-    h = hashlib.sha256()
-    for frame in (city.districts, city.streets, city.communities, city.grids, city.units, city.members):
-        cols = [c for c in frame.columns if c != "geometry"]
-        h.update(frame[cols].to_csv(index=False).encode())
-    return h.hexdigest()[:16]
-
-
 def load_reference(session: Session, city: City) -> bool:
     """Replace the store's reference data with the city's, unless it is already that; True if loaded."""
-    version = city_version(city)
+    version = fingerprint(city)
     if session.scalar(select(Meta.value).where(Meta.key == "city_version")) == version:
         return False
     c = city

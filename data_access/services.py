@@ -36,7 +36,7 @@ class Services:
     @cached_property
     def gazetteer(self) -> Gazetteer:
         """The city's lookups for checking events (built on first use)."""
-        return Gazetteer(self.city)
+        return Gazetteer(self.city, self.settings.snap_distance_m)
 
     def describe(self) -> str:
         """Where the store and Redis are, for the start-up banner."""
