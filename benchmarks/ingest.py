@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from dashboard.contract import parse_event  # noqa: E402
 from data_access.ingest import IngestWorker  # noqa: E402
@@ -77,11 +78,42 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     return len(rows) / (time.perf_counter() - t0)
 
 
+def _work(settings, url: str, gaz, name: str, total: int) -> None:  # type: ignore[no-untyped-def]
+    from data_access.db import make_engine, make_sessionmaker
+
+    engine = make_engine(url)
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
+    w = IngestWorker(settings, client, make_sessionmaker(engine), engine, gaz, consumer=name)
+    w.ensure_groups()
+    idle = 0
+    while idle < 3:
+        idle = idle + 1 if w.step() == 0 else 0
+
+
+def many_workers(settings, store, gaz, total: int, n: int) -> float:  # type: ignore[no-untyped-def]
+    """Events/s of n worker processes sharing one consumer group on one store."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_work, args=(settings, store[2], gaz, f"w{i}", total)) for i in range(n)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - t0 - 3 * settings.ingest_block_ms / 1000  # the idle reads at the end
+    with store[1]() as s:
+        stored = s.scalar(select(func.count()).select_from(AppealEvent))
+    assert stored == total, f"stored {stored} of {total}"
+    return total / elapsed
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=500_000)
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes for the shared-group PostgreSQL run")
     args = ap.parse_args()
     city = load_demo_city(CACHE_DIR, 12345)
     gaz = Gazetteer(city)
@@ -109,7 +141,13 @@ def main() -> None:
                 with make_store(backend, Path(tmp), city) as store:
                     bulk = bulk_rate(store, texts)
                 print(f"{backend:10s} ingest {ingest:10,.0f} events/s   bare bulk insert {bulk:10,.0f} rows/s   "
-                      f"ratio {ingest / bulk:.2f}")
+                      f"ratio {ingest / bulk:.2f}", flush=True)
+                if backend == "postgresql" and args.workers > 1:
+                    s3 = settings.model_copy(update={"consumer_group": "bench-pg-many"})
+                    with make_store(backend, Path(tmp), city) as store:
+                        rate = many_workers(s3, store, gaz, len(texts), args.workers)
+                    print(f"{backend:10s} ingest {rate:10,.0f} events/s with {args.workers} worker processes "
+                          f"sharing the group (ratio {rate / bulk:.2f})", flush=True)
     finally:
         client.delete(key, f"{key}:dead")
 
