@@ -46,12 +46,24 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
 
 
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
-    """Run the demo intake feed (writes to Redis only) in a background thread."""
+    """Run the demo intake feed (writes to Redis only) in a background thread.
+
+    Into an empty stream it first writes DEMO_BACKFILL_DAYS of history, so that a first start
+    shows a city in full flow, not empty panels."""
     from data_access.redis_server import connect
     from data_access.simulator import DemoFeed
 
-    feed = DemoFeed(svc.city, connect(svc.redis_url), svc.settings, seed=svc.settings.city_seed)
-    thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
+    s = svc.settings
+    client = connect(svc.redis_url)
+    feed = DemoFeed(svc.city, client, s, seed=s.city_seed)
+
+    def work() -> None:
+        if s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0:
+            n = feed.backfill(s.demo_backfill_days)
+            log.info("demo feed: wrote %d events of %g days' history", n, s.demo_backfill_days)
+        feed.run(stop)
+
+    thread = threading.Thread(target=work, name="demo-feed", daemon=True)
     thread.start()
     return thread
 

@@ -66,10 +66,25 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, description="Secret signing sessions; unset: generated under var/")
     session_hours: float = Field(12, gt=0, description="Signed-in sessions expire after this many hours")
 
+    # Wall screen (issue 4); ranking definitions and weights live in dashboard/rankings.py
+    wall_red_rows: int = Field(12, ge=1, le=100, description="Rows of the red (overdue) list on the wall")
+    wall_soon_rows: int = Field(6, ge=1, le=100, description="Rows of the 'turning red soon' list on the wall")
+    turning_red_h: float = Field(2, gt=0, description="Window of the 'turning red within' figure, hours")
+    tour_worst: int = Field(3, ge=0, le=20, description="Worst districts and worst streets each the wall tour visits")
+    slow_panel_s: int = Field(60, ge=1, description="Rankings and hotspots are recomputed at most this often, seconds")
+    history_cache_s: int = Field(3600, ge=60, description="Closed-day aggregates (rankings, hotspot baselines) are reused this long, seconds")
+    hotspot_window_h: float = Field(24, gt=0, description="Recent window a hotspot is judged on, hours")
+    hotspot_baseline_days: int = Field(28, ge=3, description="Days of a community's own history its baseline is taken from")
+    hotspot_min_count: int = Field(5, ge=1, description="A hotspot has at least this many appeals in the window")
+    hotspot_min_ratio: float = Field(2.0, ge=1, description="A hotspot's window count is at least this multiple of its baseline")
+    hotspot_min_z: float = Field(3.0, ge=0, description="A hotspot's Poisson score (x - mean) / sqrt(mean) is at least this")
+    hotspot_rows: int = Field(8, ge=1, le=100, description="Hotspots listed on the wall")
+
     # Demo feed
     demo: bool = Field(True, description="Run the demo intake feed inside `python app.py`")
     demo_per_day: int = Field(40000, ge=1, description="Demo appeals per day")
     demo_speedup: float = Field(1.0, gt=0, description="Demo feed speed-up factor")
+    demo_backfill_days: float = Field(2, ge=0, le=60, description="Days of history the demo writes into an empty stream")
 
     @field_validator("time_zone")
     @classmethod

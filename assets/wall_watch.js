@@ -1,0 +1,14 @@
+/* Connection watchdog of the wall: when no tick has reached the browser for three refresh
+ * intervals (+5 s), cover the screen with "connection lost"; the clientside callback on the
+ * tick's version store sets window.wallLastTick. A plain timer, so it works when the server is gone. */
+(function () {
+    setInterval(function () {
+        var el = document.getElementById("wall-watchdog");
+        var tick = document.getElementById("wall-body");
+        if (!el || !tick) { return; }
+        var refresh = Number(el.getAttribute("data-refresh")) || 5000;
+        var last = window.wallLastTick || window.wallPageStart || (window.wallPageStart = Date.now());
+        var lost = Date.now() - last > 3 * refresh + 5000;
+        el.className = lost ? "wall-watchdog on" : "wall-watchdog";
+    }, 1000);
+})();

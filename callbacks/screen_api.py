@@ -1,0 +1,85 @@
+"""The wall's figures in the read API, computed by the same functions as the screen (data_access/screen.py).
+
+GET /api/v1/summary | alerts | members | hotspots   ?view=city|d:CODE|s:CODE
+GET /api/v1/rankings?level=street|district|department&month=YYYY-MM[&view=...]
+Each answer carries `time`, `view` and `status` (redis, store, stale, fresh) like the screen's banner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from dash import Dash
+from flask import Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from dashboard.rankings import LEVELS
+from dashboard.wall import View
+from data_access import screen
+from data_access.screen import WallContext
+from data_access.services import Services
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def register(app: Dash, svc: Services, ctx: WallContext) -> None:
+    """Add the five figure routes to the app's server."""
+    server = app.server
+
+    def answer(key: str, compute: Callable[[Session, datetime, View], Any]) -> Response:
+        text = request.args.get("view")
+        view = View.parse(text)
+        if text and (view.key != text or not ctx.refs.knows(view)):
+            return _json({"error": f"unknown view {text!r}: use city, d:DISTRICT or s:STREET"}, 400)
+        now = datetime.now(timezone.utc)
+        try:
+            with svc.sessions() as session:
+                body = compute(session, now, view)
+                last = screen.live.last_received(session)
+        except ValueError as exc:
+            return _json({"error": str(exc)}, 400)
+        except SQLAlchemyError as exc:
+            return _json({"error": "store unavailable", "detail": str(exc).splitlines()[0][:200]}, 503)
+        age = None if last is None else (now - last).total_seconds()
+        stale = age is None or age > ctx.settings.feed_stale_s
+        rds = ctx.redis_ok()
+        status = {"redis": rds, "store": True, "stale": stale, "fresh": rds and not stale,
+                  "last_event": last.isoformat() if last else None}
+        return _json({"time": now.isoformat(), "view": view.key, "status": status, key: body})
+
+    @server.get("/api/v1/summary", endpoint="screen_summary")
+    def summary() -> Response:
+        return answer("summary", lambda s, now, v: screen.summary(s, now, v, ctx))
+
+    @server.get("/api/v1/alerts", endpoint="screen_alerts")
+    def alerts() -> Response:
+        return answer("alerts", lambda s, now, v: screen.alerts(s, now, v, ctx))
+
+    @server.get("/api/v1/members", endpoint="screen_members")
+    def members() -> Response:
+        return answer("members", lambda s, now, v: screen.members(s, now, v, ctx))
+
+    @server.get("/api/v1/hotspots", endpoint="screen_hotspots")
+    def hotspots() -> Response:
+        return answer("hotspots", lambda s, now, v: screen.hotspots(s, now, v, ctx))
+
+    @server.get("/api/v1/rankings", endpoint="screen_rankings")
+    def rankings() -> Response:
+        level = request.args.get("level", "street")
+        month = request.args.get("month") or None
+        if level not in LEVELS:
+            return _json({"error": f"level must be one of {', '.join(LEVELS)}"}, 400)
+        if month is not None and not MONTH.match(month):
+            return _json({"error": "month must be YYYY-MM"}, 400)
+        return answer("rankings", lambda s, now, v: screen.rankings(s, now, ctx, level, month, v))

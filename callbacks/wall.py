@@ -1,0 +1,150 @@
+"""The wall screen's callbacks: route the URL to a page, the live tick, the tour's map moves, the view picker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from dash import Dash, Input, Output, State, no_update
+from flask import Response, jsonify
+
+from dashboard import ids
+from dashboard.i18n import t
+from dashboard.wall import View, WallState, tour_stop
+from data_access import screen
+from data_access.screen import WallContext
+from data_access.screen_refs import Refs
+from data_access.services import Services
+from callbacks.wall_diff import Differ
+from layouts.tick import render
+from layouts.wall import PageStatic, wall_page
+
+log = logging.getLogger(__name__)
+
+COMMUNITIES_URL = "/api/v1/wall/communities"
+#: Output keys of the tick, in callback order (see layouts/tick.py for what each holds).
+TICK_KEYS = ([f"fig:{n}" for n in ids.FIGURES] + [f"list:{n}" for n in ids.LISTS]
+             + ["sos-class", "banner", "banner-class", "body-class", "pts", "red-layer"])
+
+
+def context(svc: Services) -> WallContext:
+    """The screens' shared context of one app: settings, reference lookups, caches."""
+    return WallContext(svc.settings, Refs.from_city(svc.city), redis_ok=redis_pinger(svc.redis_url))
+
+
+def redis_pinger(url: str) -> Any:
+    """A health check of Redis with short timeouts (the tick must not hang on a dead Redis)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+    def ping() -> bool:
+        try:
+            return bool(client.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    return ping
+
+
+def _outputs() -> list[Output]:
+    outs = [Output(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))]
+    return outs + [
+        Output(ids.metric("sos-alert"), "className"), Output(ids.BANNER, "children"), Output(ids.BANNER, "className"),
+        Output(ids.BODY, "className"), Output(ids.COMMUNITY_LAYER, "hideout"), Output(ids.RED_LAYER, "data"),
+    ]
+
+
+def _state(svc: Services, pathname: str | None, search: str | None) -> WallState:
+    s = svc.settings
+    return WallState.from_url(pathname, search, s.default_lang, s.tour_seconds)
+
+
+def page_static(ctx: WallContext, state: WallState, view: View) -> PageStatic:
+    """The fixed parts of a page for a view."""
+    refs, s = ctx.refs, ctx.settings
+    options = [{"label": f"{t(state.lang, 'city_view')} · {refs.city_name}", "value": "city"}]
+    options += [{"label": f"{t(state.lang, 'district')} · {n}", "value": f"d:{c}"} for c, n in refs.district_name.items()]
+    options += [{"label": f"{t(state.lang, 'street')} · {refs.view_name(View('street', c))}", "value": f"s:{c}"}
+                for c in refs.street_name]
+    return PageStatic(
+        city_name=refs.city_name, refresh_ms=s.refresh_ms, tile_url=s.tile_url,
+        bounds=refs.bounds.get(view.key, refs.bounds["city"]), view_label=_label(refs, view, state.lang),
+        view_options=options, turning_red_h=s.turning_red_h, districts_url="/api/v1/districts",
+        streets_url="/api/v1/streets", communities_url=COMMUNITIES_URL, selected=view.code,
+    )
+
+
+def _label(refs: Refs, view: View, lang: str) -> str:
+    return t(lang, "city_view") if view.level == "city" else refs.view_name(view)
+
+
+def make_tick(svc: Services, ctx: WallContext) -> Callable[..., list[Any]]:
+    """The live tick: URL state and the browser's shown version in, only the changed outputs out."""
+    differ = Differ()
+
+    def tick(_n: int, pathname: str | None, search: str | None, shown: Any, view_key: str | None) -> list[Any]:
+        # Registered with `running` disabling the interval while it runs: ticks never overlap.
+        state = _state(svc, pathname, search)
+        now = datetime.now(timezone.utc)
+        view = state.view if ctx.refs.knows(state.view) else View()
+        if state.tour_s:
+            view = tour_stop(screen.tour_now(svc.sessions, now, ctx), now.timestamp(), state.tour_s)
+        result = screen.take_snapshot(svc.sessions, ctx.redis_ok, now, view, ctx)
+        values, version = differ.diff(render(result, svc.settings.zone, state.lang), shown)
+        return [values[k] for k in TICK_KEYS] + [version, no_update if view.key == view_key else view.key]
+
+    return tick
+
+
+def register(app: Dash, svc: Services, ctx: WallContext) -> None:
+    """Add the wall's callbacks and its community layer route to the app."""
+    points = ctx.refs.community_points()
+    # Month and baseline aggregates take seconds on a big store: build them now, not in the first tick.
+    threading.Thread(target=screen.warm, args=(svc.sessions, ctx), name="wall-warm", daemon=True).start()
+
+    @app.server.get(COMMUNITIES_URL, endpoint="wall_communities")
+    def communities() -> Response:
+        resp = jsonify(points)
+        resp.headers["Cache-Control"] = "public, max-age=3600"
+        return resp
+
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.LOCATION, "pathname"), Input(ids.LOCATION, "search"))
+    def route(pathname: str | None, search: str | None) -> Any:
+        state = _state(svc, pathname, search)
+        view = state.view if ctx.refs.knows(state.view) else View()
+        return wall_page(state, page_static(ctx, state, view))
+
+    @app.callback(Output(ids.LOCATION, "search"), Input(ids.VIEW_PICK, "value"), State(ids.LOCATION, "pathname"),
+                  State(ids.LOCATION, "search"), prevent_initial_call=True)
+    def pick(value: str | None, pathname: str | None, search: str | None) -> Any:
+        state = _state(svc, pathname, search)
+        view = View.parse(value)
+        return no_update if view == state.view else state.query(view=view)
+
+    @app.callback(Output(ids.MAP, "viewport"), Output(ids.DISTRICT_LAYER, "hideout"),
+                  Output(ids.STREET_LAYER, "hideout"), Output(ids.VIEW_LABEL, "children"),
+                  Input(ids.VIEW, "data"), State(ids.LOCATION, "pathname"), State(ids.LOCATION, "search"),
+                  prevent_initial_call=True)
+    def show_view(key: str | None, pathname: str | None, search: str | None) -> Any:
+        # Fires only when the view itself changes (a tour stop), never on an ordinary tick.
+        state = _state(svc, pathname, search)
+        view = View.parse(key)
+        bounds = ctx.refs.bounds.get(view.key, ctx.refs.bounds["city"])
+        sel = {"sel": view.code}
+        return {"bounds": bounds, "transition": "flyToBounds"}, sel, sel, _label(ctx.refs, view, state.lang)
+
+    tick = make_tick(svc, ctx)
+    app.callback(*_outputs(), Output(ids.SHOWN, "data"), Output(ids.VIEW, "data"),
+                 Input(ids.TICK, "n_intervals"), State(ids.LOCATION, "pathname"), State(ids.LOCATION, "search"),
+                 State(ids.SHOWN, "data"), State(ids.VIEW, "data"),
+                 running=[(Output(ids.TICK, "disabled"), True, False)])(tick)
+
+    # Connection watchdog: if the screen stops receiving ticks, a JS timer (assets/wall_watch.js) greys it.
+    app.clientside_callback(
+        "function(shown) { window.wallLastTick = Date.now(); window.wallTicks = (window.wallTicks || 0) + 1;"
+        " return window.dash_clientside.no_update; }",
+        Output(ids.WATCHDOG, "title"), Input(ids.SHOWN, "data"),
+    )

@@ -1,0 +1,68 @@
+"""Send only what changed: each browser reports the version it shows; the server diffs against it.
+
+The server keeps, per version, a fingerprint of every output (and the map's point styles, which
+become a `dash.Patch` of `hideout.pts`). Versions are content hashes, shared by every screen that
+shows the same thing, and kept in bounded caches: a browser whose version is unknown (new page,
+other process, evicted) simply gets everything."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from dash import Patch, no_update
+from plotly.io.json import to_json_plotly
+
+from data_access.screen_cache import TTLCache
+
+KEEP_S = 3600.0
+
+
+def fingerprint(value: Any) -> str:
+    """A short hash of an output value (components included)."""
+    return hashlib.blake2b(to_json_plotly(value).encode(), digest_size=12).hexdigest()
+
+
+def _pts_key(pts: dict[str, list[int]]) -> str:
+    return hashlib.blake2b(repr(pts).encode(), digest_size=12).hexdigest()  # same query, same order
+
+
+class Differ:
+    """Turns a tick's full values into what must be sent to a browser showing version `shown`."""
+
+    def __init__(self, versions: int = 256, point_sets: int = 16) -> None:
+        self._versions = TTLCache(versions)
+        self._pts = TTLCache(point_sets)
+
+    def diff(self, values: dict[str, Any], shown: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+        """(outputs: value, Patch or no_update per key; the new version to store in the browser)."""
+        prints = {k: fingerprint(v) for k, v in values.items() if k != "pts"}
+        pts = values.get("pts")
+        pkey = _pts_key(pts) if pts is not None else None
+        if pts is not None:
+            self._pts.put(pkey, pts)
+        version = hashlib.blake2b(repr((sorted(prints.items()), pkey)).encode(), digest_size=12).hexdigest()
+        self._versions.put(version, (prints, pkey))
+        old = self._versions.peek(shown.get("v")) if isinstance(shown, dict) else None
+        old_prints, old_pkey = old if old else ({}, None)
+        out: dict[str, Any] = {}
+        for k, v in values.items():
+            if k == "pts":
+                out[k] = self._pts_patch(pts, old_pkey, pkey)
+            else:
+                out[k] = no_update if old_prints.get(k) == prints[k] else v
+        return out, {"v": version}
+
+    def _pts_patch(self, pts: dict[str, list[int]] | None, old_key: str | None, key: str | None) -> Any:
+        if pts is None or old_key == key:
+            return no_update
+        old = self._pts.peek(old_key) if old_key else None
+        if old is None:
+            return {"pts": pts}
+        p = Patch()
+        for code in old.keys() - pts.keys():
+            del p["pts"][code]
+        for code, v in pts.items():
+            if old.get(code) != v:
+                p["pts"][code] = v
+        return p

@@ -1,0 +1,107 @@
+"""What one tick puts on screen: every live output's value, built from a snapshot (pure, no I/O)."""
+
+from __future__ import annotations
+
+import html as htmlesc
+from datetime import datetime
+from typing import Any
+
+from dashboard.i18n import ago, duration, t
+from layouts import panels
+from layouts.panels import DASH, num, pct
+
+FIGURE_SOURCES = {
+    "open-total": ("summary", "open"), "open-green": ("summary", "green"), "open-yellow": ("summary", "yellow"),
+    "open-red": ("summary", "red"), "turning-red": ("summary", "turning_red"), "today-volume": ("summary", "today"),
+    "red-uncovered": ("summary", "red_uncovered"),
+    "members-online": ("members", "online"), "members-busy": ("members", "busy"),
+    "members-offline": ("members", "offline"), "members-sos": ("members", "sos"),
+    "rank-advanced": ("rankings", "classes", "advanced"), "rank-improving": ("rankings", "classes", "improving"),
+    "rank-rectification": ("rankings", "classes", "rectification"),
+    "rank-governance": ("rankings", "classes", "governance"),
+}
+
+
+def _dig(d: Any, path: tuple[str, ...]) -> Any:
+    for k in path:
+        if d is None:
+            return None
+        d = d.get(k)
+    return d
+
+
+def banner(status: dict[str, Any], zone: Any, lang: str) -> tuple[list[str], str]:
+    """(messages, className) of the banner: empty when all is well."""
+    hhmm = lambda iso: datetime.fromisoformat(iso).astimezone(zone).strftime("%H:%M:%S") if iso else "—"  # noqa: E731
+    msgs, severe = [], False
+    if not status["store"]:
+        severe = True
+        msgs.append(t(lang, "store_down", at=hhmm(status["data_time"])) if status["data_time"]
+                    else t(lang, "store_down_never"))
+    if not status["redis"]:
+        severe = True
+        msgs.append(t(lang, "redis_down"))
+    if status["store"] and status["stale"]:
+        if status["last_event"]:
+            severe = True
+            msgs.append(t(lang, "feed_stale", since=hhmm(status["last_event"])))
+        else:
+            msgs.append(t(lang, "feed_never"))
+    cls = "wall-banner" + ((" on" + ("" if severe else " warn")) if msgs else "")
+    return [" · ".join(msgs)] if msgs else [], cls
+
+
+def red_points(rows: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+    """The red appeals as map points; tooltip and popup text escaped here (Leaflet renders them as HTML)."""
+    feats = []
+    for r in rows:
+        if not r.get("lonlat"):
+            continue
+        e = lambda v: htmlesc.escape(str(v or ""))  # noqa: E731
+        summary = r.get("summary") or ""
+        late = duration(lang, r["late_s"])
+        feats.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(r["lonlat"][0], 5), round(r["lonlat"][1], 5)]},
+            "properties": {
+                "id": r["id"],
+                "tooltip": f"{e(r['place'])} · {e(r['category'])} · {e(late)}<br>{e(summary[:60])}",
+                "popup": (f"<b>{e(r['id'])}</b><br>{e(r['unit_name'] or t(lang, 'unassigned'))} · {e(r['place'])}"
+                          f"<br>{e(' / '.join(r['categories']))} · {e(t(lang, 'col_late'))} {e(late)}"
+                          f"<br><span class=\"summary\">{e(summary)}</span>"),
+            },
+        })
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
+    """Every live output's value for one take_snapshot() result; keys name the outputs."""
+    status, snap = result["status"], result["data"]
+    now = datetime.fromisoformat(status["time"])
+    out: dict[str, Any] = {"fig:clock": now.astimezone(zone).strftime("%H:%M:%S")}
+    msgs, cls = banner(status, zone, lang)
+    out["banner"], out["banner-class"] = msgs, cls
+    out["body-class"] = "wall-body" if status["fresh"] else "wall-body stale"
+    if snap is None:
+        for name in FIGURE_SOURCES:
+            out[f"fig:{name}"] = DASH
+        out["fig:coverage"], out["fig:freshness"] = DASH, t(lang, "no_data")
+        return out
+    for name, path in FIGURE_SOURCES.items():
+        out[f"fig:{name}"] = num(_dig(snap, path))
+    m, rk = snap["members"], snap["rankings"]
+    out["fig:coverage"] = pct(m["coverage"])
+    last = snap["last_event"]
+    out["fig:freshness"] = t(lang, "no_data") if last is None else ago(
+        lang, (now - datetime.fromisoformat(last)).total_seconds())
+    out["list:red-list"] = panels.red_table(snap["alerts"]["red"], lang)
+    out["list:soon-list"] = panels.soon_table(snap["alerts"]["soon"], lang)
+    out["list:hotspot-list"] = panels.hotspot_list(snap["hotspots"], lang)
+    out["list:coverage-list"] = panels.coverage_list(m["streets"], lang)
+    out["list:ranking-table"] = panels.ranking_table(rk["rows"], lang)
+    out["list:volume-top"] = panels.volume_top(rk["volume_top"], lang)
+    out["list:sos-alert"] = panels.sos_alert(m["sos_list"], lang)
+    out["sos-class"] = "sos-alert on" if m["sos_list"] else "sos-alert"
+    out["red-layer"] = red_points(snap["alerts"]["red"], lang)
+    out["pts"] = snap["communities"]
+    return out
