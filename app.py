@@ -20,17 +20,20 @@ log = logging.getLogger("command-center")
 
 def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     """Build the Dash app over started services; `runtime` carries in-process workers' status."""
-    from callbacks import api, screen_api, wall, wall_detail
+    from callbacks import api, auth, drill, exports, screen_api, wall, wall_detail
     from layouts import shell
 
     runtime = runtime if runtime is not None else {}
     app = Dash(__name__, title="12345 指挥中心", update_title=None, suppress_callback_exceptions=True)
     app.layout = shell.layout
+    auth.register(app, svc)  # first: every later route and callback sees a signed-in identity or nothing
     api.register(app, svc, runtime)
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
     screen_api.register(app, svc, ctx)
+    drill.register(app, svc)
+    exports.register(app, svc)
     return app
 
 

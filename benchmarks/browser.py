@@ -1,11 +1,12 @@
 """(c) Redis event -> figure changed in Chromium, and (d) Chromium's JS heap after many ticks.
 
-Both run against a served command center (`python app.py`, its ingest worker running):
+Both run against a served command center (`python app.py`, its ingest worker running), signed in
+with a display token (`python app.py tokens add bench --role command_center` prints the link):
 
     # (c) latency: no other feed writing (python app.py --no-demo), REFRESH_MS as deployed
-    python benchmarks/browser.py latency --url http://127.0.0.1:8050/wall --prefix hotline --events 20
+    python benchmarks/browser.py latency --url 'http://127.0.0.1:8050/wall?token=TOKEN' --prefix hotline --events 20
     # (d) memory: a live feed running (python app.py), e.g. REFRESH_MS=500
-    python benchmarks/browser.py heap --url http://127.0.0.1:8050/wall --ticks 2000
+    python benchmarks/browser.py heap --url 'http://127.0.0.1:8050/wall?token=TOKEN' --ticks 2000
 
 (c) writes a `created` appeal to `<prefix>:events` and times until `[data-metric="open-total"]`
 shows a new value. (d) reads `performance.memory.usedJSHeapSize` after a forced GC at tick 100

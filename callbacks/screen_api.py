@@ -17,10 +17,12 @@ from flask import Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from callbacks.auth import current_identity, refuse
 from dashboard.rankings import LEVELS
 from dashboard.wall import View
 from data_access import screen
 from data_access.screen import WallContext
+from data_access.screen_scope import home_view, restrict_rankings, view_allowed
 from data_access.services import Services
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -38,14 +40,22 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     server = app.server
 
     def answer(key: str, compute: Callable[[Session, datetime, View], Any]) -> Response:
+        scope = current_identity().scope
         text = request.args.get("view")
         view = View.parse(text)
         if text and (view.key != text or not ctx.refs.knows(view)):
             return _json({"error": f"unknown view {text!r}: use city, d:DISTRICT or s:STREET"}, 400)
+        if not text:
+            view = home_view(scope) or View()
+        if not view_allowed(scope, view, ctx.refs):
+            refuse("api-view", f"{key} view {view.key} outside {scope.describe()}")
+            return _json({"error": "outside your scope"}, 403)
         now = datetime.now(timezone.utc)
         try:
             with svc.sessions() as session:
                 body = compute(session, now, view)
+                if key == "rankings":
+                    body = restrict_rankings(body, scope, ctx.refs)
                 last = screen.live.last_received(session)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)

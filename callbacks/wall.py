@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 from dash import Dash, Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
 from flask import Response, jsonify
 
 from dashboard import ids
@@ -19,7 +20,11 @@ from data_access import screen
 from data_access.screen import WallContext
 from data_access.screen_refs import Refs
 from data_access.services import Services
+from callbacks import drill
+from callbacks.auth import current_identity, refuse
 from callbacks.wall_diff import Differ
+from dashboard.scopes import COMMAND_CENTER, Scope
+from data_access.screen_scope import home_view, restrict_layer, restrict_snapshot, view_allowed
 from layouts.tick import render
 from layouts.wall import PageStatic, wall_page
 
@@ -62,13 +67,14 @@ def _state(svc: Services, pathname: str | None, search: str | None) -> WallState
     return WallState.from_url(pathname, search, s.default_lang, s.tour_seconds)
 
 
-def page_static(ctx: WallContext, state: WallState, view: View) -> PageStatic:
-    """The fixed parts of a page for a view."""
+def page_static(ctx: WallContext, state: WallState, view: View, scope: Scope = Scope(COMMAND_CENTER)) -> PageStatic:
+    """The fixed parts of a page for a view; the view picker offers only views inside the scope."""
     refs, s = ctx.refs, ctx.settings
     options = [{"label": f"{t(state.lang, 'city_view')} · {refs.city_name}", "value": "city"}]
     options += [{"label": f"{t(state.lang, 'district')} · {n}", "value": f"d:{c}"} for c, n in refs.district_name.items()]
     options += [{"label": f"{t(state.lang, 'street')} · {refs.view_name(View('street', c))}", "value": f"s:{c}"}
                 for c in refs.street_name]
+    options = [o for o in options if view_allowed(scope, View.parse(o["value"]), refs)]
     return PageStatic(
         city_name=refs.city_name, refresh_ms=s.refresh_ms, tile_url=s.tile_url,
         bounds=refs.bounds.get(view.key, refs.bounds["city"]), view_label=_label(refs, view, state.lang),
@@ -81,18 +87,36 @@ def _label(refs: Refs, view: View, lang: str) -> str:
     return t(lang, "city_view") if view.level == "city" else refs.view_name(view)
 
 
+def _view_for(scope: Scope, state: WallState, refs: Refs) -> View | None:
+    """The view a request may see: the URL's if inside the scope, else the scope's home (refusal logged)."""
+    view = state.view if refs.knows(state.view) else View()
+    if view_allowed(scope, view, refs):
+        return view
+    home = home_view(scope)
+    if state.view != View():  # an explicit area outside the scope: say so in the audit log
+        refuse("wall-view", f"view {state.view.key} outside {scope.describe()}")
+    return home
+
+
 def make_tick(svc: Services, ctx: WallContext) -> Callable[..., list[Any]]:
     """The live tick: URL state and the browser's shown version in, only the changed outputs out."""
     differ = Differ()
 
     def tick(_n: int, pathname: str | None, search: str | None, shown: Any, view_key: str | None) -> list[Any]:
         # Registered with `running` disabling the interval while it runs: ticks never overlap.
+        scope = current_identity().scope
         state = _state(svc, pathname, search)
         now = datetime.now(timezone.utc)
-        view = state.view if ctx.refs.knows(state.view) else View()
+        if view_key and not view_allowed(scope, View.parse(view_key), ctx.refs):
+            refuse("wall-view", f"shown view {view_key} outside {scope.describe()}")  # forged: log, then ignore
+        view = _view_for(scope, state, ctx.refs)
+        if view is None:
+            raise PreventUpdate
         if state.tour_s:
-            view = tour_stop(screen.tour_now(svc.sessions, now, ctx), now.timestamp(), state.tour_s)
+            stops = [v for v in screen.tour_now(svc.sessions, now, ctx) if view_allowed(scope, v, ctx.refs)]
+            view = tour_stop(stops or [view], now.timestamp(), state.tour_s)
         result = screen.take_snapshot(svc.sessions, ctx.redis_ok, now, view, ctx)
+        result = {**result, "data": restrict_snapshot(result["data"], scope, ctx.refs)}
         values, version = differ.diff(render(result, svc.settings.zone, state.lang), shown)
         return [values[k] for k in TICK_KEYS] + [version, no_update if view.key == view_key else view.key]
 
@@ -107,21 +131,31 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
 
     @app.server.get(COMMUNITIES_URL, endpoint="wall_communities")
     def communities() -> Response:
-        resp = jsonify(points)
+        resp = jsonify(restrict_layer(points, current_identity().scope, ctx.refs))
         resp.headers["Cache-Control"] = "public, max-age=3600"
         return resp
 
     @app.callback(Output(ids.PAGE, "children"), Input(ids.LOCATION, "pathname"), Input(ids.LOCATION, "search"))
     def route(pathname: str | None, search: str | None) -> Any:
+        page = drill.page_for(pathname, search)
+        if page is not None:
+            return page
+        scope = current_identity().scope
         state = _state(svc, pathname, search)
-        view = state.view if ctx.refs.knows(state.view) else View()
-        return wall_page(state, page_static(ctx, state, view))
+        view = _view_for(scope, state, ctx.refs)
+        if view is None:  # a grid supervisor's area is a set of grids: their drill-down page
+            return drill.page_for(f"/area/g/{sorted(scope.grids)[0]}", search)
+        return wall_page(state, page_static(ctx, state, view, scope))
 
     @app.callback(Output(ids.LOCATION, "search"), Input(ids.VIEW_PICK, "value"), State(ids.LOCATION, "pathname"),
                   State(ids.LOCATION, "search"), prevent_initial_call=True)
     def pick(value: str | None, pathname: str | None, search: str | None) -> Any:
         state = _state(svc, pathname, search)
         view = View.parse(value)
+        scope = current_identity().scope
+        if not view_allowed(scope, view, ctx.refs):
+            refuse("wall-view", f"picked {view.key} outside {scope.describe()}")
+            return no_update
         return no_update if view == state.view else state.query(view=view)
 
     @app.callback(Output(ids.MAP, "viewport"), Output(ids.DISTRICT_LAYER, "hideout"),
@@ -132,6 +166,10 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         # Fires only when the view itself changes (a tour stop), never on an ordinary tick.
         state = _state(svc, pathname, search)
         view = View.parse(key)
+        scope = current_identity().scope
+        if not view_allowed(scope, view, ctx.refs):
+            refuse("wall-view", f"view {view.key} outside {scope.describe()}")
+            raise PreventUpdate
         bounds = ctx.refs.bounds.get(view.key, ctx.refs.bounds["city"])
         sel = {"sel": view.code}
         return {"bounds": bounds, "transition": "flyToBounds"}, sel, sel, _label(ctx.refs, view, state.lang)

@@ -8,6 +8,7 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, no_update
 from sqlalchemy.exc import SQLAlchemyError
 
+from callbacks.auth import current_identity, refuse
 from dashboard import ids
 from dashboard.wall import WallState
 from data_access.queries import appeal_detail
@@ -26,6 +27,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                   Input(ids.DETAIL_CLOSE, "n_clicks"),
                   State(ids.LOCATION, "pathname"), State(ids.LOCATION, "search"), prevent_initial_call=True)
     def drawer(feature: Any, _rows: Any, _close: Any, pathname: str | None, search: str | None) -> Any:
+        scope = current_identity().scope
         lang = WallState.from_url(pathname, search, s.default_lang, s.tour_seconds).lang
         trig = dash_ctx.triggered_id
         value = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
@@ -38,6 +40,9 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                 code = props.get("id")
                 if props.get("cluster") or not isinstance(code, str) or code not in ctx.refs.community_name:
                     return no_update, no_update
+                if not scope.covers(ctx.refs.community_district.get(code), ctx.refs.community_street.get(code)):
+                    refuse("community", f"community {code} outside {scope.describe()}")
+                    return no_update, no_update
                 with svc.sessions() as session:
                     rows = community_detail(session, code, ctx)
                 return detail.community(ctx.refs.community_name[code], rows, now, lang), "detail on"
@@ -45,6 +50,9 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                 with svc.sessions() as session:
                     body = appeal_detail(session, str(trig.get("appeal")), now, s)
                 if body is None:
+                    return no_update, no_update
+                if not scope.covers(body["district"], body["street"], body["grid"]):
+                    refuse("appeal", f"appeal {body['id']} outside {scope.describe()}")
                     return no_update, no_update
                 return detail.timeline(body, ctx.refs.unit_name, lang), "detail on"
         except SQLAlchemyError:

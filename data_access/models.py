@@ -162,6 +162,7 @@ class Appeal(Base):
         Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
         Index("ix_appeals_community_created", "community", "created_at"),
         Index("ix_appeals_reviewed_at", "reviewed_at"),
+        Index("ix_appeals_open_lights_community", "is_open", "yellow_from", "red_from", "community"),
     )
 
 
@@ -169,6 +170,7 @@ class Presence(Base):
     """The latest heartbeat of each grid member (latest by `at`, whatever the arrival order)."""
 
     __tablename__ = "presence"
+    __table_args__ = (Index("ix_presence_state_at", "state", "at"),)
     member: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -107,3 +107,25 @@ def ev(type_: str, appeal: str, at: datetime, eid: str | None = None, **fields: 
     body = {"v": 1, "id": eid or f"{appeal}-{type_}-{at.timestamp()}", "type": type_, "appeal": appeal,
             "at": at.astimezone(TZ).isoformat(), **fields}
     return json.dumps(body, ensure_ascii=False)
+
+
+@contextmanager
+def acting_as(scope: Any, services: Any = None) -> Iterator[None]:
+    """Run callbacks called directly as if inside a request of this scope (as the guard would set it)."""
+    import flask
+
+    from data_access.accounts import Identity
+
+    with flask.Flask("test").test_request_context():
+        flask.g.identity = Identity("test", scope, "user")
+        flask.g.services = services
+        yield
+
+
+def display_token(sessions: Any, scope: Any = None) -> str:
+    """A display token of this scope (the command center by default) issued in the store."""
+    from dashboard.scopes import Scope
+    from data_access.accounts import issue_display_token
+
+    with sessions() as s, s.begin():
+        return issue_display_token(s, "test wall", scope or Scope("command_center"), datetime.now(timezone.utc))[1]

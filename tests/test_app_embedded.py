@@ -24,12 +24,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _get(url: str, token: str | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def _get_quiet(url: str) -> tuple[int, dict] | None:  # type: ignore[type-arg]
+    try:
+        return _get(url)
+    except (urllib.error.URLError, ConnectionError):
+        return None
 
 
 def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
@@ -42,9 +50,18 @@ def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
     try:
         report: dict = {}  # type: ignore[type-arg]
         deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and _get_quiet(f"{base}/healthz") is None:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.5)
+        # Anonymous: ok or not, nothing else; with a display token issued by the CLI: the full report.
+        assert set(_get(f"{base}/healthz")[1]) == {"ok"}
+        assert _get(f"{base}/api/v1/districts")[0] == 401
+        cli = subprocess.run([sys.executable, "app.py", "tokens", "add", "test", "--role", "command_center"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        token = cli.stdout.split("token=")[1].split()[0]
         while time.monotonic() < deadline:
             try:
-                status, report = _get(f"{base}/healthz")
+                status, report = _get(f"{base}/healthz", token)
                 if status == 200 and report.get("ingest", {}).get("stored", 0) > 0:
                     break
             except (urllib.error.URLError, ConnectionError):
@@ -61,13 +78,13 @@ def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
         status, body = 404, {}
         deadline = time.monotonic() + 60
         while status != 200 and time.monotonic() < deadline:
-            status, body = _get(f"{base}/api/v1/appeals/{created[0]['appeal']}")
+            status, body = _get(f"{base}/api/v1/appeals/{created[0]['appeal']}", token)
             time.sleep(0.3)
         assert status == 200 and body["light"] in ("green", "yellow", "red", "on_time", "late"), body
         assert body["district"] and body["events"][0]["type"] == "created"
-        assert _get(f"{base}/api/v1/appeals/nope")[0] == 404
-        assert _get(f"{base}/api/v1/grids")[0] == 400
-        status, layer = _get(f"{base}/api/v1/districts")
+        assert _get(f"{base}/api/v1/appeals/nope", token)[0] == 404
+        assert _get(f"{base}/api/v1/grids", token)[0] == 400
+        status, layer = _get(f"{base}/api/v1/districts", token)
         assert status == 200 and len(layer["features"]) == 16
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from app import create_app
+from tests.conftest import display_token
 from data_access.ingest import IngestWorker
 from tests.conftest import REDIS_URL, TZ, make_store
 from tests.wall_support import XSS, created, put_events, put_presence, scenario, services
@@ -35,9 +36,11 @@ def _start(dash_duo, settings, st, city, rds, path: str = "/wall?lang=en", **cha
     s = settings.model_copy(update={"refresh_ms": 1000, **change})
     svc = services(s, st, city, rds, REDIS_URL)
     app = create_app(svc)
-    dash_duo.start_server(app)
+    dash_duo.start_server(app, navigate=False)  # "/" would show the sign-in page
     dash_duo.driver.set_window_size(1920, 1080)  # the wall's size; hidden (clipped) text reads as empty
-    dash_duo.driver.get(dash_duo.server_url + path)
+    # A display link: the token becomes a cookie and leaves the address bar.
+    token = display_token(st[1])
+    dash_duo.driver.get(dash_duo.server.url + path + ("&" if "?" in path else "?") + f"token={token}")
     return svc
 
 

@@ -16,12 +16,20 @@ from data_access.db import make_engine
 from data_access.screen import WallContext
 from data_access.screen_refs import Refs
 from layouts.panels import red_table
-from tests.conftest import REDIS_URL
+from dashboard.scopes import Scope
+from tests.conftest import REDIS_URL, acting_as, display_token
 from tests.wall_support import XSS, created, put_events, put_presence, scenario, services
 
 
 def _out(values: list) -> dict:  # type: ignore[type-arg]
     return dict(zip(TICK_KEYS + ["shown", "view"], values))
+
+
+@pytest.fixture(autouse=True)
+def _command_center():  # type: ignore[no-untyped-def]
+    """Callbacks run inside a request whose identity the guard resolved: here the command center's."""
+    with acting_as(Scope("command_center")):
+        yield
 
 
 @pytest.fixture()
@@ -150,6 +158,8 @@ def test_wall_api_same_figures(store, city, settings, gazetteer, rds) -> None:  
     put_presence(sessions, sc["beats"], now)
     app = create_app(services(settings, store, city, rds, REDIS_URL))
     client = app.server.test_client()
+    assert client.get("/api/v1/summary").status_code == 401  # anonymous: nothing
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {display_token(sessions)}"
     s = client.get("/api/v1/summary").get_json()
     assert s["summary"]["red"] == 2 and s["summary"]["open"] == 5 and s["status"]["redis"] is True
     a = client.get(f"/api/v1/alerts?view=s:{sc['street']}").get_json()

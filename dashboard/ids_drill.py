@@ -1,0 +1,28 @@
+"""Component ids of the drill-down pages (the shell's ids live in dashboard/ids.py)."""
+
+from __future__ import annotations
+
+PAGE = "drill-page"
+MAP = "drill-map"
+SUB_LAYER = "drill-sub-layer"
+OUTLINE_LAYER = "drill-outline"
+RED_LAYER = "drill-red-points"
+APPEAL_LAYER = "drill-appeal-point"
+TREND = "drill-trend"
+ERROR = "drill-error"
+
+FILTER_TYPE = "drill-filter"
+#: The filter controls, each a dropdown whose value is its URL parameter.
+FILTER_NAMES = ("window", "cat1", "cat2", "cat3", "channel", "kind", "priority", "light", "fig")
+
+
+def filter_control(name: str) -> dict[str, str]:
+    """Pattern-matching id of one filter control; `name` must be one of FILTER_NAMES."""
+    if name not in FILTER_NAMES:
+        raise KeyError(f"unknown filter {name!r}")
+    return {"type": FILTER_TYPE, "name": name}
+
+
+def table(name: str) -> str:
+    """Element id of a drill-down table (also its export name)."""
+    return f"drill-table-{name}"

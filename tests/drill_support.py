@@ -1,0 +1,126 @@
+"""Helpers of the drill-down tests: a known store (own street + another district), accounts per role, apps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from dash import Dash, Input, Output, dcc, html
+from sqlalchemy import select
+
+from callbacks import auth, drill, exports
+from dashboard import ids
+from dashboard.scopes import Scope
+from data_access.accounts import create_user, issue_display_token, sign_in
+from data_access.models import AuditEntry
+from data_access.services import Services
+from tests.conftest import TZ, ev
+from tests.wall_support import XSS, created, put_events, put_presence, scenario
+
+PASSWORD = "correct-horse-9"
+OTHER_MARK = "OTHERAREA-MARK"
+
+
+def other_scenario(city, now: datetime, own_district: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Appeals, a heartbeat and citizen text in another district (never to be seen by its outsiders)."""
+    comms = city.communities
+    other = comms[comms["district"] != own_district].iloc[0]
+    texts = []
+    for i, hours in enumerate((40, 30, 2)):
+        a = f"X{i}-{OTHER_MARK}"
+        t0 = now - timedelta(hours=hours)
+        texts.append(created(a, t0, other["code"], summary=f"{OTHER_MARK} {i}"))
+        texts.append(ev("dispatched", a, t0, f"{a}-d", unit=other["street"]))
+    m = city.members[city.members["community"] == other["code"]].iloc[0]
+    beat = {"member": m["id"], "at": (now - timedelta(seconds=5)).astimezone(TZ).isoformat(), "state": "sos"}
+    grid = city.grids[city.grids["community"] == other["code"]].iloc[0]["code"]
+    return {"texts": texts, "beats": [beat], "district": other["district"], "street": other["street"],
+            "community": other["code"], "grid": grid, "member": m["id"], "member_name": m["name"]}
+
+
+def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Store the wall scenario (one street) plus another district's appeals; XSS in every citizen field."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    sc = scenario(city, now)
+    other = other_scenario(city, now, sc["district"])
+    grids = city.grids
+    g1 = grids[grids["community"] == sc["c1"]].sort_values("code").iloc[0]
+    pt = g1.geometry.representative_point()
+    extra = [
+        ev("created", "XSS1", now - timedelta(hours=50), channel="web", kind="complaint",
+           category=["城市管理", "市容环境", "垃圾清运"], priority="urgent", community=sc["c1"], summary=XSS,
+           address=XSS, location={"lon": pt.x, "lat": pt.y}),
+        ev("dispatched", "XSS1", now - timedelta(hours=50), "XSS1-d", unit=sc["unit"]),
+        ev("returned", "XSS1", now - timedelta(hours=49), "XSS1-r", unit=sc["unit"], reason=XSS),
+        ev("dispatched", "XSS1", now - timedelta(hours=48), "XSS1-d2", unit=sc["unit"]),
+        ev("resolved", "XSS1", now - timedelta(hours=3), "XSS1-s", unit=sc["unit"], note=XSS),
+        ev("reviewed", "XSS1", now - timedelta(hours=2), "XSS1-v", responded=True, resolved=False,
+           satisfaction="dissatisfied"),
+        ev("reopened", "XSS1", now - timedelta(hours=1), "XSS1-o", reason=XSS),
+    ]
+    put_events(sessions, sc["texts"] + other["texts"] + extra, settings, gazetteer)
+    put_presence(sessions, sc["beats"] + other["beats"], now)
+    comms = city.communities.set_index("code")
+    sc["grid_c1"] = g1["code"]
+    sc["other"] = other
+    sc["now"] = now
+    sc["street_name"] = city.streets.set_index("code").loc[sc["street"], "name"]
+    sc["district_name"] = city.districts.set_index("code").loc[sc["district"], "name"]
+    sc["c1_name"] = comms.loc[sc["c1"], "name"]
+    return sc
+
+
+def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """One user per role over the scenario (plus outsiders of it); returns name -> session token."""
+    now = datetime.now(timezone.utc)
+    other_street = sorted(set(city.streets[city.streets["district"] == sc["district"]]["code"]) - {sc["street"]})[0]
+    own_grids = city.grids[city.grids["street"] == sc["street"]]
+    outside_grid = sorted(set(own_grids["code"]) - set(own_grids[own_grids["community"].isin([sc["c1"], sc["c2"]])]["code"]))[0]
+    users = {
+        "admin": Scope("command_center"),
+        "dist": Scope("district_leader", district=sc["district"]),
+        "street": Scope("street_leader", street=sc["street"]),
+        "grids": Scope("grid_supervisor", grids=frozenset({sc["grid_c1"]})),
+        "otherdist": Scope("district_leader", district=sc["other"]["district"]),
+        "otherstreet": Scope("street_leader", street=other_street),
+        "othergrid": Scope("grid_supervisor", grids=frozenset({outside_grid})),
+    }
+    tokens = {}
+    with sessions() as s, s.begin():
+        for name, scope in users.items():
+            create_user(s, name, PASSWORD, scope, now)
+    with sessions() as s, s.begin():
+        for name in users:
+            tokens[name] = sign_in(s, name, PASSWORD, now, 12)
+    return tokens
+
+
+def display_token(sessions, scope: Scope) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """A display token (id, secret) of a scope."""
+    with sessions() as s, s.begin():
+        return issue_display_token(s, "wall-test", scope, datetime.now(timezone.utc))
+
+
+def refusals(sessions) -> int:  # type: ignore[no-untyped-def]
+    """How many refused requests are in the audit log."""
+    with sessions() as s:
+        return len(list(s.scalars(select(AuditEntry.id).where(AuditEntry.what.like("refused-%")))))
+
+
+def drill_app(svc: Services) -> Dash:
+    """The real app: the shell routes /area… to the drill-down pages; the guard is installed."""
+    from app import create_app
+
+    return create_app(svc)
+
+
+full_app = drill_app
+
+
+def _assets() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "assets"
+
+
+__all__ = ["XSS", "OTHER_MARK", "Services"]

@@ -1,0 +1,162 @@
+"""The drill-down pages in real headless Chromium: down the hierarchy and back up, filters in the URL, XSS.
+
+Run: DASH_TEST_CHROMEPATH=/usr/bin/chromium pytest tests/test_drill_browser.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from dash.testing.wait import until
+
+from tests.conftest import REDIS_URL, make_store
+from tests.drill_support import XSS, accounts, drill_app, load
+from tests.wall_support import services
+
+SHOTS = Path(os.environ.get("DRILL_SHOTS", "/tmp/drill-shots"))
+
+
+@pytest.fixture()
+def env(tmp_path: Path, city, settings, gazetteer, rds) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    with make_store("sqlite", tmp_path, city) as st:
+        sc = load(city, st[1], settings, gazetteer)
+        tokens = accounts(st[1], city, sc)
+        svc = services(settings, st, city, rds, REDIS_URL)
+        yield {"sc": sc, "tokens": tokens, "svc": svc, "app": drill_app(svc)}
+
+
+def _open(dash_duo, env: dict[str, Any], user: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    dash_duo.start_server(env["app"], navigate=False)
+    dash_duo.driver.set_window_size(1500, 1100)
+    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + "/login")
+    dash_duo.driver.add_cookie({"name": "cc_session", "value": env["tokens"][user], "path": "/"})
+    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + path)
+
+
+def _shot(dash_duo, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    dash_duo.driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def _here(dash_duo) -> str:  # type: ignore[no-untyped-def]
+    return dash_duo.driver.execute_script("return location.pathname + location.search;")
+
+
+def _text(dash_duo, selector: str) -> str | None:  # type: ignore[no-untyped-def]
+    return dash_duo.driver.execute_script(  # read in one go: no stale element while a page re-renders
+        "var e = document.querySelector(arguments[0]); return e ? e.textContent : null;", selector)
+
+
+def _wait_text(dash_duo, selector: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        until(lambda: _text(dash_duo, selector) == text, timeout=20, msg=f"{selector} never read {text!r}")
+    except Exception:
+        _shot(dash_duo, "failed")
+        raise
+
+
+def _click(dash_duo, selector: str) -> None:  # type: ignore[no-untyped-def]
+    dash_duo.wait_for_element(selector)
+    until(lambda: dash_duo.driver.execute_script(
+        "var e = document.querySelector(arguments[0]); if (!e) return false; e.click(); return true;", selector),
+        timeout=20)
+
+
+def _click_area(dash_duo, code: str) -> None:  # type: ignore[no-untyped-def]
+    _click(dash_duo, f'#drill-table-ranking tr[data-area="{code}"] a')
+
+
+def test_drill001_down_and_back_up(dash_duo, env) -> None:  # type: ignore[no-untyped-def]
+    sc = env["sc"]
+    _open(dash_duo, env, "admin", "/area?lang=en")
+    dash_duo.wait_for_element(".drill-crumbs .here")
+    dash_duo.wait_for_element(".leaflet-overlay-pane path")
+    assert dash_duo.find_elements(".leaflet-tile") == []  # no tiles by default: boundaries carry the map
+    _shot(dash_duo, "city")
+    _click_area(dash_duo, sc["district"])
+    _wait_text(dash_duo, ".drill-crumbs .here", sc["district_name"])
+    assert _here(dash_duo) == f"/area/d/{sc['district']}?lang=en"
+    _click_area(dash_duo, sc["street"])
+    _wait_text(dash_duo, ".drill-crumbs .here", sc["street_name"])
+    _wait_text(dash_duo, '[data-metric="drill-red"]', "3")  # A, B and XSS1
+    _shot(dash_duo, "street")
+    _click_area(dash_duo, sc["c1"])
+    _wait_text(dash_duo, ".drill-crumbs .here", sc["c1_name"])
+    _click_area(dash_duo, sc["grid_c1"])
+    dash_duo.wait_for_element('.drill-crumbs .here[data-level="grid"]')
+    _click(dash_duo, 'tr[data-appeal="XSS1"] a')
+    _wait_text(dash_duo, ".drill-crumbs .here", "XSS1")
+    dash_duo.wait_for_element('tr[data-event="reopened"]')
+    _shot(dash_duo, "appeal")
+    # Back button: the grid, then the community.
+    dash_duo.driver.back()
+    dash_duo.wait_for_element('.drill-crumbs .here[data-level="grid"]')
+    assert _here(dash_duo).startswith(f"/area/g/{sc['grid_c1']}")
+    dash_duo.driver.back()
+    _wait_text(dash_duo, ".drill-crumbs .here", sc["c1_name"])
+    # Breadcrumb: straight up to the district, then the city.
+    _click(dash_duo, f'.drill-crumbs [data-level="district"] a')
+    _wait_text(dash_duo, ".drill-crumbs .here", sc["district_name"])
+    _click(dash_duo, '.drill-crumbs [data-level="city"] a')
+    dash_duo.wait_for_element(f'#drill-table-ranking tr[data-area="{sc["district"]}"]')
+    assert _here(dash_duo) == "/area?lang=en"
+    dash_duo.driver.back()
+    _wait_text(dash_duo, ".drill-crumbs .here", sc["district_name"])
+    dash_duo.driver.forward()
+    dash_duo.wait_for_element('.drill-crumbs .here[data-level="city"]')
+    assert dash_duo.get_logs() == [] or all("favicon" in e["message"] for e in dash_duo.get_logs())
+
+
+def test_drill002_filters_in_url_and_bookmarkable(dash_duo, env) -> None:  # type: ignore[no-untyped-def]
+    sc = env["sc"]
+    path = f"/area/s/{sc['street']}?light=red&fig=red&lang=en"
+    _open(dash_duo, env, "street", path)
+    _wait_text(dash_duo, '[data-metric="drill-red"]', "3")
+    _wait_text(dash_duo, '[data-metric="drill-open"]', "3")  # only red ones match light=red
+    _wait_text(dash_duo, '[data-metric="drill-green"]', "0")
+    assert dash_duo.find_element(".drill-legend").get_attribute("data-figure") == "red"
+    # Changing a filter control writes the URL (and the panels follow).
+    dash_duo.select_dcc_dropdown('#\\{\\"name\\"\\:\\"light\\"\\,\\"type\\"\\:\\"drill-filter\\"\\}', index=0)
+    _wait_text(dash_duo, '[data-metric="drill-open"]', "1")  # green: E alone
+    assert "light=green" in _here(dash_duo)
+    dash_duo.driver.back()
+    _wait_text(dash_duo, '[data-metric="drill-open"]', "3")
+    _shot(dash_duo, "street-filtered")
+    # A bookmark opens the same view.
+    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + path)
+    _wait_text(dash_duo, '[data-metric="drill-open"]', "3")
+    # Grid supervisors land on their grid; a street page is nothing to them.
+    dash_duo.driver.delete_all_cookies()
+    dash_duo.driver.add_cookie({"name": "cc_session", "value": env["tokens"]["grids"], "path": "/"})
+    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + path)
+    dash_duo.wait_for_element("#drill-error")
+    assert sc["street_name"] not in dash_duo.find_element("body").text
+
+
+def test_drill003_citizen_text_never_runs(dash_duo, env) -> None:  # type: ignore[no-untyped-def]
+    sc = env["sc"]
+    pages = ["/area", f"/area/d/{sc['district']}", f"/area/s/{sc['street']}", f"/area/c/{sc['c1']}",
+             f"/area/g/{sc['grid_c1']}", "/area/a/XSS1", "/area/a/B"]
+    _open(dash_duo, env, "admin", pages[0])
+    driver = dash_duo.driver
+    for p in pages:
+        driver.get(dash_duo.server.url.rstrip('/') + p)
+        dash_duo.wait_for_element(".drill-crumbs .here")
+        text = dash_duo.find_element(".drill-body").text
+        assert "<script>window.__xss=2</script>" in text, p  # shown as text in tables and the timeline
+        assert dash_duo.find_elements(".drill-body img") == [], p
+        markers = dash_duo.find_elements('.leaflet-overlay-pane path[stroke="#ffffff"]')
+        assert markers, p
+        for m in markers:  # tooltips and popups: Leaflet renders HTML, so the server escaped the words
+            driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));", m)
+            driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}));", m)
+        dash_duo.wait_for_element(".leaflet-popup-content")
+        assert dash_duo.find_elements(".leaflet-popup-content img") == [], p
+        assert dash_duo.find_elements(".leaflet-tooltip img") == [], p
+        assert driver.execute_script("return window.__xss === undefined;"), p
+    tips = " ".join(e.text for e in dash_duo.find_elements(".leaflet-tooltip, .leaflet-popup-content"))
+    assert '<img src=x onerror="window.__xss=1">' in tips
+    assert XSS in dash_duo.find_element('[data-field="summary"]').text
