@@ -27,8 +27,8 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     app = Dash(__name__, title="12345 指挥中心", update_title=None, suppress_callback_exceptions=True)
     app.layout = shell.layout
     auth.register(app, svc)  # first: every later route and callback sees a signed-in identity or nothing
-    api.register(app, svc, runtime)
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
+    api.register(app, svc, runtime, ctx.refs)
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
     screen_api.register(app, svc, ctx)

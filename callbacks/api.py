@@ -23,10 +23,9 @@ def _json(body: Any, status: int = 200) -> Response:
     return resp
 
 
-def register(app: Dash, svc: Services, runtime: dict[str, Any]) -> None:
+def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> None:
     """Add /healthz and /api/v1/... routes to the app's Flask server."""
     server = app.server
-    refs = Refs.from_city(svc.city)
     server.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable
 
     @server.get("/healthz")
