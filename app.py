@@ -41,7 +41,8 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
     """Run the ingest worker in a background thread of this process."""
     from data_access.ingest import IngestWorker
 
-    worker = IngestWorker(svc.settings, svc.redis, svc.sessions, svc.engine, svc.gazetteer)
+    engine, sessions = svc.writer
+    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer)
     runtime["ingest"] = worker.status
     thread = threading.Thread(target=worker.run, args=(stop,), name="ingest", daemon=True)
     thread.start()

@@ -26,6 +26,7 @@ import redis  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from dashboard.contract import parse_event  # noqa: E402
+from data_access.db import make_engine, make_sessionmaker  # noqa: E402
 from data_access.ingest import IngestWorker  # noqa: E402
 from data_access.models import AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
@@ -79,9 +80,7 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
 
 
 def _work(settings, url: str, gaz, name: str, total: int) -> None:  # type: ignore[no-untyped-def]
-    from data_access.db import make_engine, make_sessionmaker
-
-    engine = make_engine(url)
+    engine = make_engine(url, writer=True)
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
     w = IngestWorker(settings, client, make_sessionmaker(engine), engine, gaz, consumer=name)
     w.ensure_groups()
@@ -130,14 +129,15 @@ def main() -> None:
                 group = f"bench-{backend}"
                 s2 = settings.model_copy(update={"consumer_group": group})
                 with make_store(backend, Path(tmp), city) as store:
-                    engine, sessions, _ = store
-                    w = IngestWorker(s2, client, sessions, engine, gaz, consumer="bench")
+                    engine = make_engine(store[2], writer=True)  # as `python app.py` gives its worker
+                    w = IngestWorker(s2, client, make_sessionmaker(engine), engine, gaz, consumer="bench")
                     w.ensure_groups()
                     t0 = time.perf_counter()
                     done = 0
                     while done < len(texts):
                         done += w.step()
                     ingest = done / (time.perf_counter() - t0)
+                    engine.dispose()
                 with make_store(backend, Path(tmp), city) as store:
                     bulk = bulk_rate(store, texts)
                 print(f"{backend:10s} ingest {ingest:10,.0f} events/s   bare bulk insert {bulk:10,.0f} rows/s   "

@@ -111,8 +111,13 @@ def finish(draft: dict[str, Any]) -> AppealState:
     """The appeal's state from a working draft (the draft is left as it was)."""
     s = {k: v for k, v in draft.items() if not k.startswith("_")}
     s["last_event_at"] = draft["_last"][0]
-    s["due_at"] = draft["_extended_due"] or draft["_dispatched_due"] or draft["_created_due"]  # the contract's order
+    s["due_at"] = draft_due(draft)
     return AppealState(**s)
+
+
+def draft_due(draft: dict[str, Any]) -> datetime | None:
+    """The due time the events set, in the contract's order (extended, dispatched, created); None: by priority."""
+    return draft["_extended_due"] or draft["_dispatched_due"] or draft["_created_due"]
 
 
 _DRAFT_TIMES = ("created_at", "first_dispatched_at", "clock_start", "resolved_at", "closed_at", "reviewed_at",
@@ -212,9 +217,16 @@ def deadline(state: AppealState, settings: Settings) -> tuple[datetime, datetime
 
 def thresholds(state: AppealState, settings: Settings) -> tuple[datetime, datetime, datetime]:
     """(yellow from, red from, due) as absolute times: an open appeal's light is a comparison with `now`."""
-    start, due = deadline(state, settings)
-    span = due - start
-    return start + span * settings.yellow_at, start + span * settings.red_at, due
+    return light_times(state.clock_start, state.due_at, state.priority, settings)
+
+
+def light_times(
+    clock_start: datetime, due_at: datetime | None, priority: str, settings: Settings
+) -> tuple[datetime, datetime, datetime]:
+    """`thresholds` from the three facts it depends on (so the store need not build an AppealState)."""
+    due = due_at or clock_start + settings.limit(priority)
+    span = due - clock_start
+    return clock_start + span * settings.yellow_at, clock_start + span * settings.red_at, due
 
 
 def finished_at(state: AppealState) -> datetime | None:

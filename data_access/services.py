@@ -38,6 +38,12 @@ class Services:
         """The city's lookups for checking events (built on first use)."""
         return Gazetteer(self.city, self.settings.snap_distance_m)
 
+    @cached_property
+    def writer(self) -> tuple[Engine, sessionmaker[Session]]:
+        """The ingest worker's own engine and sessions (tuned for writing; see `make_engine`)."""
+        engine = make_engine(self.engine.url.render_as_string(hide_password=False), writer=True)
+        return engine, make_sessionmaker(engine)
+
     def describe(self) -> str:
         """Where the store and Redis are, for the start-up banner."""
         db = make_url(str(self.engine.url)).render_as_string(hide_password=True)
@@ -48,6 +54,8 @@ class Services:
         """Release connections and stop the embedded Redis if this process started it."""
         self.redis.close()
         self.engine.dispose()
+        if "writer" in self.__dict__:
+            self.writer[0].dispose()
         if self.embedded_redis:
             self.embedded_redis.stop()
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timezone
+from functools import cache
+from operator import itemgetter
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Connection, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dashboard.appeal import advance, draft_from_json, draft_to_json, finish, follows, start_draft, thresholds
+from dashboard.appeal import (
+    DONE_STATUSES, advance, draft_due, draft_from_json, draft_to_json, follows, light_times, start_draft,
+)
 from dashboard.contract import Event, Presence, parse_event
 from dashboard.settings import Settings
 from data_access.models import Appeal, AppealEvent, UTCDateTime
@@ -73,9 +78,7 @@ def store_events(session: Session, items: Sequence[Accepted], settings: Settings
     lock_appeals(session, sorted({it.event.appeal for it in items}))
     ids = list(rows)
     seen: set[str] = set()
-    c = AppealEvent.__table__.c
-    for part in _chunks(ids):
-        seen.update(session.scalars(select(c.id).where(c.id.in_(part))))
+    seen.update(r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", ids))
     new_ids = set(ids) - seen
     bulk_insert(session, AppealEvent.__table__, [rows[i] for i in ids if i in new_ids], "ON CONFLICT (id) DO NOTHING")
     fresh: dict[str, list[Accepted]] = {}
@@ -84,6 +87,23 @@ def store_events(session: Session, items: Sequence[Accepted], settings: Settings
             new_ids.discard(it.event.id)  # a duplicate within the batch counts once
             fresh.setdefault(it.event.appeal, []).append(it)
     return _update_appeals(session, fresh, settings)
+
+
+def select_in(session: Session, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (ending in the key column) for these keys, straight through the driver: the hot path."""
+    cur = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    out: list[tuple[Any, ...]] = []
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            cur.execute(f"{sql} = ANY(%s)", (list(keys),))
+            out += cur.fetchall()
+        else:
+            for part in _chunks(keys):
+                cur.execute(f"{sql} IN ({','.join('?' * len(part))})", part)
+                out += cur.fetchall()
+    finally:
+        cur.close()
+    return out
 
 
 def lock_appeals(session: Session, appeal_ids: Sequence[str]) -> None:
@@ -105,13 +125,12 @@ def lock_appeals(session: Session, appeal_ids: Sequence[str]) -> None:
 
 def _update_appeals(session: Session, fresh: dict[str, list[Accepted]], settings: Settings) -> int:
     """Advance each appeal's stored draft with its new events, or refold it when they came out of order."""
-    c = Appeal.__table__.c
     known: dict[str, tuple[str | None, Place]] = {}
-    for part in _chunks(list(fresh)):
-        q = select(c.id, c.fold_state, c.grid, c.community, c.street, c.district).where(c.id.in_(part))
-        for aid, state, grid, comm, street, district in session.execute(q):
-            known[aid] = (state, Place(grid, comm, street, district))
-    out, full = [], []
+    sql = "SELECT id, fold_state, grid, community, street, district FROM appeals WHERE id"
+    for aid, state, grid, comm, street, district in select_in(session, sql, list(fresh)):
+        known[aid] = (state, Place(grid, comm, street, district))
+    changes: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    full: list[str] = []
     for aid, new in fresh.items():
         events = [it.event for it in new]
         if aid not in known:
@@ -123,20 +142,27 @@ def _update_appeals(session: Session, fresh: dict[str, list[Accepted]], settings
         if draft is None or not follows(draft, events):
             full.append(aid)
             continue
-        out.append(appeal_row(advance(draft, events), place, settings))
-    _upsert_appeals(session, out)
-    return len(out) + refold(session, full, settings)
+        before = dict(draft)
+        row = appeal_row(advance(draft, events), place, settings)
+        changes.setdefault(changed_columns(before, draft), []).append(row)
+    for cols, rows in changes.items():
+        _update_columns(session, cols, rows)
+    return sum(map(len, changes.values())) + refold(session, full, settings, {it.event.id: it.event for v in fresh.values() for it in v})
 
 
-def refold(session: Session, appeal_ids: Sequence[str], settings: Settings) -> int:
-    """Recompute the stored state of these appeals from all their stored events."""
+def refold(
+    session: Session, appeal_ids: Sequence[str], settings: Settings, in_hand: dict[str, Event] | None = None
+) -> int:
+    """Recompute the stored state of these appeals from all their stored events.
+
+    `in_hand` holds events of this batch already parsed, so their stored text is not parsed again."""
+    in_hand = in_hand or {}
     history: dict[str, list[tuple[Event, Place | None]]] = {}
-    cols = AppealEvent.__table__.c
-    for part in _chunks(appeal_ids):
-        q = select(cols.appeal, cols.payload, cols.type, cols.grid, cols.community, cols.street, cols.district)
-        for appeal, payload, type_, grid, comm, street, district in session.execute(q.where(cols.appeal.in_(part))):
-            place = Place(grid, comm, street, district) if type_ == "created" else None
-            history.setdefault(appeal, []).append((parse_event(payload, max_text_len=1 << 30), place))
+    sql = "SELECT id, appeal, payload, type, grid, community, street, district FROM appeal_events WHERE appeal"
+    for eid, appeal, payload, type_, grid, comm, street, district in select_in(session, sql, appeal_ids):
+        place = Place(grid, comm, street, district) if type_ == "created" else None
+        event = in_hand.get(eid) or parse_event(payload, max_text_len=1 << 30)
+        history.setdefault(appeal, []).append((event, place))
     out = []
     for appeal, evs in history.items():
         draft = start_draft(e for e, _ in evs)
@@ -149,15 +175,79 @@ def refold(session: Session, appeal_ids: Sequence[str], settings: Settings) -> i
     return len(out)
 
 
+#: Appeal row columns that follow from each key of a fold draft (a key not listed is a column of its own name).
+_DEADLINE = ("due_at", "yellow_from", "red_from")
+_DRAFT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "appeal": (), "community": (),  # the row's place is resolved at ingest, not taken from the draft
+    "status": ("status", "is_open"), "category": ("cat1", "cat2", "cat3"), "location": ("lon", "lat"),
+    "priority": ("priority",) + _DEADLINE, "clock_start": ("clock_start",) + _DEADLINE,
+    "_created_due": _DEADLINE, "_dispatched_due": _DEADLINE, "_extended_due": _DEADLINE,
+    "_last": ("last_event_at",),
+}
+_COLUMN_ORDER = {c.name: i for i, c in enumerate(Appeal.__table__.columns)}
+
+
+def changed_columns(before: dict[str, object], after: dict[str, object]) -> tuple[str, ...]:
+    """The appeal row columns that may differ between two drafts of one appeal (fold state always does).
+
+    Writing only these matters: an UPDATE that names an indexed column rewrites that index entry,
+    and most events touch two or three of the appeals table's indexed columns, not all of them."""
+    cols = {"fold_state"}
+    for key, value in after.items():
+        if before.get(key) != value:
+            cols.update(_DRAFT_COLUMNS.get(key, (key,)))
+    return tuple(sorted(cols, key=_COLUMN_ORDER.__getitem__))
+
+
+def _update_columns(session: Session, cols: tuple[str, ...], rows: list[dict[str, object]]) -> None:
+    """UPDATE existing appeal rows, setting only `cols` (the same for every row)."""
+    conn = session.connection()
+    sqlite_ = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite_ else "%s"
+    conv = _sqlite_time if sqlite_ else _pg_time
+    times = _time_columns(Appeal.__table__)
+    sql = f"UPDATE appeals SET {', '.join(f'{chr(34)}{c}{chr(34)} = {mark}' for c in cols)} WHERE id = {mark}"
+    _execute_many(conn, sql, _params(rows, cols + ("id",), times, conv))
+
+
+def _params(
+    rows: Sequence[dict[str, Any]], names: Sequence[str], times: frozenset[str], conv: Callable[[Any], Any]
+) -> list[tuple[Any, ...]]:
+    """Each row's values in `names` order, times converted for the driver."""
+    get = itemgetter(*names)
+    at = [i for i, n in enumerate(names) if n in times]
+    out = []
+    for r in rows:
+        v = list(get(r))
+        for i in at:
+            v[i] = conv(v[i])
+        out.append(tuple(v))
+    return out
+
+
+def _execute_many(conn: Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
+    for i in range(0, len(params), 1000):
+        conn.exec_driver_sql(sql, params[i : i + 1000])
+
+
 def _upsert_appeals(session: Session, rows: list[dict[str, object]]) -> None:
     cols = [c.name for c in Appeal.__table__.columns if c.name != "id"]
     update = ", ".join(f'"{c}" = excluded."{c}"' for c in cols)
     bulk_insert(session, Appeal.__table__, rows, f"ON CONFLICT (id) DO UPDATE SET {update}")
 
 
+@cache
+def _time_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if isinstance(c.type, UTCDateTime))
+
+
 def _sqlite_time(t: datetime | None) -> str | None:
-    # The text SQLAlchemy's SQLite DateTime stores and reads back
-    return None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    # The text SQLAlchemy's SQLite DateTime stores and reads back (naive UTC); times here are UTC already
+    if t is None:
+        return None
+    if t.utcoffset():
+        t = t.astimezone(timezone.utc)
+    return t.isoformat(" ", "microseconds")[:26]
 
 
 def _pg_time(t: datetime | None) -> datetime | None:
@@ -173,62 +263,60 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, object]
     conn = session.connection()
     sqlite_ = conn.dialect.name == "sqlite"
     names = [c.name for c in table.columns]
-    times = {c.name for c in table.columns if isinstance(c.type, UTCDateTime)}
+    times = _time_columns(table)
     conv = _sqlite_time if sqlite_ else _pg_time
     mark = "?" if sqlite_ else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) "
         f"VALUES ({', '.join([mark] * len(names))}) {conflict}"
     )
-    params = [tuple(conv(r[n]) if n in times else r[n] for n in names) for r in rows]  # type: ignore[arg-type]
-    for i in range(0, len(params), 1000):
-        conn.exec_driver_sql(sql, params[i : i + 1000])
+    _execute_many(conn, sql, _params(rows, names, times, conv))
 
 
-def appeal_row(draft: dict[str, object], place: Place | None, settings: Settings) -> dict[str, object]:
-    """The `appeals` row of a fold's draft."""
-    state = finish(draft)
-    yellow_from, red_from, due = thresholds(state, settings)
-    cat = list(state.category) + [None, None, None]
-    loc = state.location or {}
+def appeal_row(draft: dict[str, Any], place: Place | None, settings: Settings) -> dict[str, object]:
+    """The `appeals` row of a fold's draft (the fields of `finish(draft)`, read straight from the draft)."""
+    d = draft
+    yellow_from, red_from, due = light_times(d["clock_start"], draft_due(d), d["priority"], settings)
+    cat = d["category"]
+    loc = d["location"] or {}
     return {
-        "id": state.appeal,
-        "status": state.status,
-        "is_open": state.is_open,
-        "created_at": state.created_at,
-        "channel": state.channel,
-        "kind": state.kind,
+        "id": d["appeal"],
+        "status": d["status"],
+        "is_open": d["status"] not in DONE_STATUSES,
+        "created_at": d["created_at"],
+        "channel": d["channel"],
+        "kind": d["kind"],
         "cat1": cat[0],
-        "cat2": cat[1],
-        "cat3": cat[2],
-        "priority": state.priority,
+        "cat2": cat[1] if len(cat) > 1 else None,
+        "cat3": cat[2] if len(cat) > 2 else None,
+        "priority": d["priority"],
         "lon": loc.get("lon"),
         "lat": loc.get("lat"),
         "grid": place.grid if place else None,
         "community": place.community if place else None,
         "street": place.street if place else None,
         "district": place.district if place else None,
-        "address": state.address,
-        "summary": state.summary,
-        "unit": state.unit,
-        "member": state.member,
-        "dispatch_count": state.dispatch_count,
-        "return_count": state.return_count,
-        "extension_count": state.extension_count,
-        "reopen_count": state.reopen_count,
-        "clock_start": state.clock_start,
+        "address": d["address"],
+        "summary": d["summary"],
+        "unit": d["unit"],
+        "member": d["member"],
+        "dispatch_count": d["dispatch_count"],
+        "return_count": d["return_count"],
+        "extension_count": d["extension_count"],
+        "reopen_count": d["reopen_count"],
+        "clock_start": d["clock_start"],
         "due_at": due,
         "yellow_from": yellow_from,
         "red_from": red_from,
-        "first_dispatched_at": state.first_dispatched_at,
-        "resolved_at": state.resolved_at,
-        "closed_at": state.closed_at,
-        "reviewed": state.reviewed,
-        "reviewed_at": state.reviewed_at,
-        "responded": state.responded,
-        "resolved_flag": state.resolved_flag,
-        "satisfaction": state.satisfaction,
-        "last_event_at": state.last_event_at,
+        "first_dispatched_at": d["first_dispatched_at"],
+        "resolved_at": d["resolved_at"],
+        "closed_at": d["closed_at"],
+        "reviewed": d["reviewed"],
+        "reviewed_at": d["reviewed_at"],
+        "responded": d["responded"],
+        "resolved_flag": d["resolved_flag"],
+        "satisfaction": d["satisfaction"],
+        "last_event_at": d["_last"][0],
         "fold_state": draft_to_json(draft),
     }
 
