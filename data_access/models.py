@@ -157,7 +157,6 @@ class Appeal(Base):
 
     __table_args__ = (
         Index("ix_appeals_open_red", "is_open", "red_from"),
-        Index("ix_appeals_open_yellow", "is_open", "yellow_from"),
         Index("ix_appeals_open_unit", "is_open", "unit"),
         Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
         Index("ix_appeals_community_created", "community", "created_at"),

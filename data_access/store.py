@@ -194,7 +194,8 @@ def changed_columns(before: dict[str, object], after: dict[str, object]) -> tupl
     and most events touch two or three of the appeals table's indexed columns, not all of them."""
     cols = {"fold_state"}
     for key, value in after.items():
-        if before.get(key) != value:
+        old = before.get(key)
+        if old is not value and old != value:
             cols.update(_DRAFT_COLUMNS.get(key, (key,)))
     return tuple(sorted(cols, key=_COLUMN_ORDER.__getitem__))
 
@@ -216,11 +217,14 @@ def _params(
     """Each row's values in `names` order, times converted for the driver."""
     get = itemgetter(*names)
     at = [i for i, n in enumerate(names) if n in times]
+    seen: dict[Any, Any] = {None: None}  # the same times recur (received_at, an event's `at` as last_event_at)
     out = []
     for r in rows:
         v = list(get(r))
         for i in at:
-            v[i] = conv(v[i])
+            t = v[i]
+            c = seen.get(t, seen)
+            v[i] = seen.setdefault(t, conv(t)) if c is seen else c
         out.append(tuple(v))
     return out
 
