@@ -162,6 +162,7 @@ class Appeal(Base):
         Index("ix_appeals_community_created", "community", "created_at"),
         Index("ix_appeals_reviewed_at", "reviewed_at"),
         Index("ix_appeals_open_lights_community", "is_open", "yellow_from", "red_from", "community"),
+        {"postgresql_with": {"fillfactor": 80}},  # room for HOT updates: see migration 0006
     )
 
 
