@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     max_text_len: int = Field(4000, ge=16, description="Longest accepted free text (summary, reason, note)")
 
     # Screens
-    refresh_ms: int = Field(5000, ge=500, description="Live refresh interval of the screens")
+    refresh_ms: int = Field(1000, ge=500, description="Live refresh interval of the screens")
     tile_url: str | None = Field(None, description="Map tile URL template; unset: boundaries only (offline)")
     default_lang: str = Field("zh", description="Language of labels: zh or en")
     tour_seconds: int = Field(30, ge=5, description="Seconds per view of the wall tour")
