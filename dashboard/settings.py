@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     demo_per_day: int = Field(40000, ge=1, description="Demo appeals per day")
     demo_speedup: float = Field(1.0, gt=0, description="Demo feed speed-up factor")
     demo_backfill_days: float = Field(2, ge=0, le=60, description="Days of history the demo writes into an empty stream")
+    demo_retention_h: float = Field(
+        1.0, ge=0, description="The demo feed trims its streams to this many hours (never what a consumer group has "
+        "not acknowledged); 0: never trims"
+    )
 
     @field_validator("time_zone")
     @classmethod

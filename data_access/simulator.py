@@ -1,7 +1,8 @@
 """The demo intake feed: plays the hotline's intake side, writing contract events to Redis streams.
 
-It writes only `<prefix>:events` and `<prefix>:presence` (never the dead-letter streams, never
-XTRIM, never the SQL store). What it writes is a function of (city, seed, rate, simulated time):
+It writes only `<prefix>:events` and `<prefix>:presence` (never the dead-letter streams, never the
+SQL store). As the intake side it owns the streams' retention: a live run trims them to
+DEMO_RETENTION_H hours, never past an entry a consumer group has not acknowledged. What it writes is a function of (city, seed, rate, simulated time):
 each simulated minute has its own random stream, so two runs covering the same minutes write the
 same appeals with the same event ids, and an overlap after a restart only yields duplicates the
 command center drops.
@@ -39,6 +40,7 @@ _T = TypeVar("_T")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 PIPELINE = 1000  # XADDs per round trip
 _XADD = b"*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$5\r\nevent\r\n$%d\r\n%s\r\n"
+TRIM_EVERY_S = 60.0  # how often a live run applies the retention
 MAX_BEATS_PER_S = 3000  # cap on wall-clock heartbeat rate: the beat period stretches at high speed-ups
 
 #: Relative appeal volume by local hour: low at night, peaks around 10:00 and 15:00.
@@ -195,6 +197,28 @@ class _Places:
         self.shift_len = [int(x) for x in length]
 
 
+def _entry_id(value: bytes | str) -> tuple[int, int]:
+    ms, _, seq = (value.decode() if isinstance(value, bytes) else value).partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _unacknowledged_floor(client: redis.Redis, key: str) -> tuple[int, int] | None:
+    """The oldest entry id of `key` some consumer group still needs (pending, or not yet delivered);
+    None if the stream has no group, so that nothing may be trimmed."""
+    groups = client.xinfo_groups(key) if client.exists(key) else []
+    if not groups:
+        return None
+    floor: tuple[int, int] | None = None
+    for g in groups:
+        name = g["name"]
+        ms, seq = _entry_id(g["last-delivered-id"])
+        need = (ms, seq + 1)  # everything after the last delivered entry is still to come
+        if g["pending"]:
+            need = min(need, _entry_id(client.xpending(key, name)["min"]))
+        floor = need if floor is None else min(floor, need)
+    return floor
+
+
 class DemoFeed:
     """Generates appeals over a City and writes their lifecycle events and member heartbeats to Redis."""
 
@@ -276,12 +300,16 @@ class DemoFeed:
             self._not_before = int(sim0)
             self._next_minute = self._next_beat = int(sim0) // 60
         batch: list[tuple[bytes, str]] = []
+        next_trim = 0.0
         try:
             while not stop.is_set():
                 self._sim_now = sim0 + (self._clock() - wall0) * self.speedup
                 self._advance(int(self._sim_now), batch)
                 try:
                     self._flush(batch)
+                    if time.monotonic() >= next_trim:
+                        next_trim = time.monotonic() + TRIM_EVERY_S
+                        self.trim()
                 except redis.RedisError as exc:  # keep the batch; duplicates are harmless (same ids)
                     log.warning("demo feed: Redis write failed (%s); retrying", exc)
                     stop.wait(1.0)
@@ -292,6 +320,20 @@ class DemoFeed:
                 self._flush(batch)
             except redis.RedisError as exc:
                 log.warning("demo feed: %d entries not written at stop (%s)", len(batch), exc)
+
+    def trim(self) -> int:
+        """Drop entries older than DEMO_RETENTION_H, keeping every entry some consumer group has not acknowledged
+        (nor, with no group yet, anything at all); return the entries removed."""
+        keep_s = self.settings.demo_retention_h * 3600
+        if keep_s <= 0:
+            return 0
+        cutoff = (int(self._clock() * 1000) - int(keep_s * 1000), 0)
+        removed = 0
+        for key in (self.events_key, self.presence_key):
+            floor = _unacknowledged_floor(self.client, key)
+            if floor is not None:
+                removed += self.client.xtrim(key, minid="%d-%d" % min(cutoff, floor), approximate=False)
+        return removed
 
     def appeals_between(self, start: float, end: float) -> dict[str, list[str]]:
         """Appeal id -> the JSON of its whole lifecycle (future steps included), for the appeals created

@@ -534,3 +534,34 @@ def test_simulator019_catalogue_shape() -> None:
     assert catalogue.leaf(heat).kind == "company"
     streets = sum(catalogue.leaf(p).weight for p in paths if catalogue.leaf(p).kind == "street")
     assert streets > 0.4 * sum(catalogue.leaf(p).weight for p in paths)
+
+
+def test_simulator021_trim_keeps_what_a_consumer_group_still_needs(client: redis.Redis) -> None:
+    """The feed owns retention like an intake system, but never drops an entry the command center has not stored."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    settings = make_settings(prefix, demo_retention_h=1.0)
+    key = settings.stream("events")
+    clock = [time.time() + 7200]  # two hours on: everything written now is past the retention
+    feed = DemoFeed(CITY, client, settings, 5, per_day=RATE, clock=lambda: clock[0])
+    try:
+        ids = [client.xadd(key, {"event": f"e{i}"}).decode() for i in range(300)]
+        assert feed.trim() == 0 and client.xlen(key) == 300  # no consumer group yet: nothing may go
+        client.xgroup_create(key, "cc", id="0")
+        client.xreadgroup("cc", "c1", {key: ">"}, count=200)  # 200 delivered ...
+        client.xack(key, "cc", *ids[:120])  # ... of which 120 stored and acknowledged
+        feed.trim()
+        left = [i.decode() for i, _ in client.xrange(key)]
+        assert left == ids[120:]  # pending (80) and undelivered (100) entries all kept
+        client.xack(key, "cc", *ids[120:200])
+        client.xgroup_create(key, "other", id=ids[150])  # a second group that has read less
+        feed.trim()
+        assert [i.decode() for i, _ in client.xrange(key)] == ids[151:]
+        clock[0] = time.time() - 7200  # entries younger than the retention are kept whatever the groups did
+        client.xreadgroup("other", "o1", {key: ">"})
+        client.xack(key, "other", *ids[151:])
+        client.xreadgroup("cc", "c1", {key: ">"})
+        client.xack(key, "cc", *ids[200:])
+        assert feed.trim() == 0 and client.xlen(key) == 149
+        assert DemoFeed(CITY, client, make_settings(prefix, demo_retention_h=0), 5, per_day=RATE).trim() == 0
+    finally:
+        _drop(client, prefix)
