@@ -147,7 +147,8 @@ def _update_appeals(session: Session, fresh: dict[str, list[Accepted]], settings
         changes.setdefault(changed_columns(before, draft), []).append(row)
     for cols, rows in changes.items():
         _update_columns(session, cols, rows)
-    return sum(map(len, changes.values())) + refold(session, full, settings, {it.event.id: it.event for v in fresh.values() for it in v})
+    in_hand = {it.event.id: it.event for new in fresh.values() for it in new}
+    return sum(map(len, changes.values())) + refold(session, full, settings, in_hand)
 
 
 def refold(
