@@ -4,9 +4,9 @@ It writes only `<prefix>:events` and `<prefix>:presence` (never the dead-letter 
 SQL store). As the intake side it owns the streams' retention: a live run trims them to
 DEMO_RETENTION_H hours, never past an entry a consumer group has not acknowledged.
 
-What it writes is a function of (city, seed, rate, simulated time): each simulated minute has its own random stream, so two runs covering the same minutes write the
-same appeals with the same event ids, and an overlap after a restart only yields duplicates the
-command center drops.
+What it writes is a function of (city, seed, rate, simulated time): each simulated minute has
+its own random stream, so two runs covering the same minutes write the same appeals with the
+same event ids, and an overlap after a restart only yields duplicates the command center drops.
 """
 
 from __future__ import annotations
