@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 import redis
+import shapely
 
 from dashboard import catalogue
 from dashboard.settings import PRIORITIES, Settings, get_settings
@@ -41,6 +42,7 @@ _T = TypeVar("_T")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 PIPELINE = 1000  # XADDs per round trip
 _XADD = b"*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$5\r\nevent\r\n$%d\r\n%s\r\n"
+LOCATION_RADIUS_M = 200.0  # appeals with a location are placed within this of their community point
 TRIM_EVERY_S = 60.0  # how often a live run applies the retention
 MAX_BEATS_PER_S = 3000  # cap on wall-clock heartbeat rate: the beat period stretches at high speed-ups
 
@@ -129,6 +131,12 @@ class _Places:
         self.street = [str(x) for x in c["street"]]
         self.district = [str(x) for x in c["district"]]
         self.lon, self.lat = [float(x) for x in lon], [float(x) for x in lat]
+        # How far from its community point an appeal may be placed: up to 200 m, less near the city's
+        # edge, so that no generated location falls outside the city (the ingest would refuse it).
+        edge = shapely.union_all(city.districts.geometry.to_numpy()).boundary
+        to_edge = shapely.distance(shapely.points(lon, lat), edge)  # degrees; a degree of longitude is the shorter
+        self.radius = [min(LOCATION_RADIUS_M, 0.8 * d * 111_320.0 * math.cos(math.radians(la)))
+                       for d, la in zip(to_edge, self.lat)]
         index = {code: i for i, code in enumerate(self.code)}
         street_names = dict(zip(city.streets["code"].astype(str), city.streets["name"].astype(str)))
         district_names = dict(zip(city.districts["code"].astype(str), city.districts["name"].astype(str)))
@@ -518,7 +526,7 @@ class DemoFeed:
             else:
                 mode = "location" if u < 0.60 else "community"
             if mode != "community":
-                dist, ang = 200.0 * math.sqrt(rnd()), 2 * math.pi * rnd()
+                dist, ang = p.radius[ci] * math.sqrt(rnd()), 2 * math.pi * rnd()
                 lat = p.lat[ci] + dist * math.cos(ang) / 111_320.0
                 lon = p.lon[ci] + dist * math.sin(ang) / (111_320.0 * math.cos(math.radians(p.lat[ci])))
                 shares = CRS_BY_CHANNEL.get(channel, (1.0, 0.0, 0.0))

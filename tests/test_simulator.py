@@ -565,3 +565,18 @@ def test_simulator021_trim_keeps_what_a_consumer_group_still_needs(client: redis
         assert DemoFeed(CITY, client, make_settings(prefix, demo_retention_h=0), 5, per_day=RATE).trim() == 0
     finally:
         _drop(client, prefix)
+
+
+def test_simulator022_demo_locations_are_all_inside_the_city(client: redis.Redis, city: City) -> None:
+    """Every location the demo invents is accepted by the ingest: none falls across the city's edge."""
+    from dashboard.contract import parse_event
+    from data_access.references import Gazetteer
+
+    settings = make_settings(f"test-{uuid.uuid4().hex[:10]}")
+    feed = DemoFeed(city, client, settings, 11, per_day=200_000)
+    paths = feed.appeals_between(NOW, NOW + 86400)  # the first event of each path is its `created`
+    created = [parse_event(path[0]) for path in paths.values()]
+    assert len(created) > 100_000 and {e.type for e in created} == {"created"}
+    located = [e for e in created if e.data["location"] is not None]
+    refused = [p for p in Gazetteer(city).place_events(located) if isinstance(p, str)]
+    assert refused == []
