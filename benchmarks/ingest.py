@@ -118,7 +118,7 @@ def main() -> None:
     gaz = Gazetteer(city)
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    settings = load_settings(hotline_prefix=prefix, redis_url=REDIS_URL, ingest_batch=2000, ingest_block_ms=50)
+    settings = load_settings(hotline_prefix=prefix, redis_url=REDIS_URL, ingest_block_ms=50)  # default INGEST_BATCH
     key = settings.stream("events")
     try:
         t0 = time.perf_counter()
@@ -132,16 +132,18 @@ def main() -> None:
                     engine = make_engine(store[2], writer=True)  # as `python app.py` gives its worker
                     w = IngestWorker(s2, client, make_sessionmaker(engine), engine, gaz, consumer="bench")
                     w.ensure_groups()
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     done = 0
                     while done < len(texts):
                         done += w.step()
                     ingest = done / (time.perf_counter() - t0)
+                    cpu_us = (time.process_time() - c0) / done * 1e6  # this process: parse, fold, SQLite itself
+                    w.finish()
                     engine.dispose()
                 with make_store(backend, Path(tmp), city) as store:
                     bulk = bulk_rate(store, texts)
                 print(f"{backend:10s} ingest {ingest:10,.0f} events/s   bare bulk insert {bulk:10,.0f} rows/s   "
-                      f"ratio {ingest / bulk:.2f}", flush=True)
+                      f"ratio {ingest / bulk:.2f}   worker CPU {cpu_us:.0f} us/event", flush=True)
                 if backend == "postgresql" and args.workers > 1:
                     s3 = settings.model_copy(update={"consumer_group": "bench-pg-many"})
                     with make_store(backend, Path(tmp), city) as store:
