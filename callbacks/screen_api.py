@@ -68,21 +68,13 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                   "last_event": last.isoformat() if last else None}
         return _json({"time": now.isoformat(), "view": view.key, "status": status, key: body})
 
-    @server.get("/api/v1/summary", endpoint="screen_summary")
-    def summary() -> Response:
-        return answer("summary", lambda s, now, v: screen.summary(s, now, v, ctx))
+    def figure_route(name: str) -> None:
+        compute = getattr(screen, name)  # screen.summary, .alerts, .members, .hotspots: (session, now, view, ctx)
+        server.add_url_rule(f"/api/v1/{name}", endpoint=f"screen_{name}", methods=["GET"],
+                            view_func=lambda: answer(name, lambda s, now, v: compute(s, now, v, ctx)))
 
-    @server.get("/api/v1/alerts", endpoint="screen_alerts")
-    def alerts() -> Response:
-        return answer("alerts", lambda s, now, v: screen.alerts(s, now, v, ctx))
-
-    @server.get("/api/v1/members", endpoint="screen_members")
-    def members() -> Response:
-        return answer("members", lambda s, now, v: screen.members(s, now, v, ctx))
-
-    @server.get("/api/v1/hotspots", endpoint="screen_hotspots")
-    def hotspots() -> Response:
-        return answer("hotspots", lambda s, now, v: screen.hotspots(s, now, v, ctx))
+    for name in ("summary", "alerts", "members", "hotspots"):
+        figure_route(name)
 
     @server.get("/api/v1/rankings", endpoint="screen_rankings")
     def rankings() -> Response:
