@@ -138,7 +138,6 @@ def main() -> None:
                         done += w.step()
                     ingest = done / (time.perf_counter() - t0)
                     cpu_us = (time.process_time() - c0) / done * 1e6  # this process: parse, fold, SQLite itself
-                    w.finish()
                     engine.dispose()
                 with make_store(backend, Path(tmp), city) as store:
                     bulk = bulk_rate(store, texts)

@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -26,8 +25,6 @@ from data_access.store import Accepted, Place, store_events, store_presence
 log = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[bytes, bytes]]
-Checked = tuple[list[Accepted] | list[Presence], list[tuple[str, str, str]]]  # (good, dead)
-Batch = tuple[str, list[Entry], Checked]
 CHECKPOINT_EVERY_S = 30.0
 
 
@@ -72,8 +69,6 @@ class IngestWorker:
         self.cursor = {self.events_key: "0", self.presence_key: "0"}  # "0": our pending first
         self.status = IngestStatus()
         self._last_claim = 0.0
-        self._ahead: Future[list[Batch]] | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._last_checkpoint = time.monotonic()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -102,7 +97,6 @@ class IngestWorker:
                 self.status.ok, self.status.problem = True, ""
                 backoff = 0.5
             except (redis.ConnectionError, redis.TimeoutError, OperationalError, DBAPIError, OSError) as exc:
-                self.drop_ahead()
                 what = "Redis" if isinstance(exc, (redis.RedisError, OSError)) else "store"
                 self.status.ok, self.status.problem = False, f"{what} unavailable: {str(exc).splitlines()[0][:200]}"
                 log.warning("ingest: %s; retrying in %.1f s", self.status.problem, backoff)
@@ -110,56 +104,10 @@ class IngestWorker:
                 self.cursor = dict.fromkeys(self.cursor, "0")
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
-        try:
-            self.finish()
-        except (redis.RedisError, OperationalError, DBAPIError, OSError) as exc:
-            log.warning("ingest: a batch read ahead was not stored at stop (%s); it will be reclaimed", exc)
 
     def step(self) -> int:
-        """Read one batch from both streams, store it, acknowledge it; return entries handled.
-
-        While new entries are flowing, the next batch is read and checked in a second thread
-        while this one is stored: parsing overlaps the store's commit (and, on PostgreSQL, its
-        round trips). Only reads of new entries (`>`) run ahead, never of our pending list, so
-        an entry is never delivered twice by this worker while it is being stored."""
-        batch = self._take_ahead()  # nothing is in flight from here on
+        """Read one batch from both streams, store it, acknowledge it; return entries handled."""
         self._maybe_claim()
-        if batch is None:
-            batch = self._read()
-        if batch and all(c == ">" for c in self.cursor.values()):
-            self._ahead = self._reader().submit(self._read)
-        handled = sum(self._store(key, entries, checked) for key, entries, checked in batch)
-        self._maybe_checkpoint()
-        return handled
-
-    def finish(self) -> None:
-        """Store a batch read ahead, if any (on the way out; otherwise its entries wait to be reclaimed)."""
-        try:
-            for key, entries, checked in self._take_ahead() or []:
-                self._store(key, entries, checked)
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False)
-                self._pool = None
-
-    def drop_ahead(self) -> None:
-        """Forget a batch read ahead (after a failure: its entries are read again from our pending list)."""
-        try:
-            self._take_ahead()
-        except Exception:  # noqa: BLE001 -- the read failed too; its entries stay pending
-            pass
-
-    def _take_ahead(self) -> list[Batch] | None:
-        ahead, self._ahead = self._ahead, None
-        return None if ahead is None else ahead.result()
-
-    def _reader(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-read")
-        return self._pool
-
-    def _read(self) -> list[Batch]:
-        """One XREADGROUP over both streams, checked: [(stream, entries, checked)]."""
         block = None if any(c == "0" for c in self.cursor.values()) else self.s.ingest_block_ms
         reply = self.r.xreadgroup(
             self.s.consumer_group, self.consumer, self.cursor, count=self.s.ingest_batch, block=block
@@ -168,29 +116,25 @@ class IngestWorker:
         for key in self.cursor:
             if self.cursor[key] == "0" and not got.get(key):
                 self.cursor[key] = ">"  # our pending list is drained: read new entries
-        out: list[Batch] = []
+        handled = 0
         for key, entries in got.items():
-            if entries and self.cursor[key] == "0":
-                entries = self._drop_poison(key, entries)
             if entries:
-                out.append((key, entries, self._check(key, entries)))
-        return out
+                if self.cursor[key] == "0":
+                    entries = self._drop_poison(key, entries)
+                handled += self._handle(key, entries)
+        self._maybe_checkpoint()
+        return handled
 
     # -- one batch ------------------------------------------------------------------------
-    def _check(self, key: str, entries: list[Entry]) -> Checked:
+    def _handle(self, key: str, entries: list[Entry]) -> int:
         dead: list[tuple[str, str, str]] = []  # (entry id, raw, reason)
         if key == self.events_key:
-            return self._check_events(entries, dead), dead
-        return self._check_presence(entries, dead), dead
-
-    def _store(self, key: str, entries: list[Entry], checked: Checked) -> int:
-        good, dead = checked
-        dead = list(dead)
-        if key == self.events_key:
-            self._commit_events(good, dead)  # type: ignore[arg-type]
+            good = self._check_events(entries, dead)
+            self._commit_events(good, dead)
         else:
+            pres = self._check_presence(entries, dead)
             with self.sessions() as s, s.begin():
-                store_presence(s, good, self.clock())  # type: ignore[arg-type]
+                store_presence(s, pres, self.clock())
         self._dead_letter(key, dead)
         self.r.xack(key, self.s.consumer_group, *[i for i, _ in entries])
         self.status.stored += len(entries) - len(dead)

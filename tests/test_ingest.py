@@ -202,29 +202,3 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
     assert all(w.status.stored > 0 for w in workers), [w.status.stored for w in workers]
     assert rds.xpending(settings.stream("events"), settings.consumer_group)["pending"] == 0
 
-
-def test_ingest007_read_ahead_never_loses_or_redelivers(settings, rds, store, gazetteer, city):  # type: ignore[no-untyped-def]
-    """While entries flow the worker reads the next batch during the store; stopping stores it, a failure drops it."""
-    hist = histories(city, 120, seed=8)
-    texts = [t for h in hist.values() for t in h]
-    key = settings.stream("events")
-    push(rds, key, texts)
-    w = make_worker(settings.model_copy(update={"ingest_batch": 40}), rds, store, gazetteer)
-    w.step()  # pending list (empty): switches to new entries
-    assert w.step() == 40 and w._ahead is not None  # the next 40 were read while these were stored
-    w.drop_ahead()  # as after a store failure: those 40 stay pending, unacknowledged
-    assert rds.xpending(key, settings.consumer_group)["pending"] == 40
-    w.cursor = dict.fromkeys(w.cursor, "0")
-    drain(w)
-    pending = rds.xpending_range(key, settings.consumer_group, "-", "+", 10)
-    assert pending == []
-    assert counts(store) == (len(texts), 120)
-    # Entries are delivered at most twice (the dropped read-ahead, then the pending re-read): none is poison.
-    assert rds.xlen(f"{key}:dead") == 0
-    push(rds, key, texts[:80])  # duplicates: a batch in hand and one read ahead when the worker stops
-    stop = threading.Event()
-    w.step()
-    stop.set()
-    w.run(stop)  # stops at once: finish() stores the batch read ahead
-    assert rds.xpending(key, settings.consumer_group)["pending"] == 0
-    assert counts(store) == (len(texts), 120)
