@@ -222,8 +222,9 @@ def _unacknowledged_floor(client: redis.Redis, key: str) -> tuple[int, int] | No
         name = g["name"]
         ms, seq = _entry_id(g["last-delivered-id"])
         need = (ms, seq + 1)  # everything after the last delivered entry is still to come
-        if g["pending"]:
-            need = min(need, _entry_id(client.xpending(key, name)["min"]))
+        oldest = client.xpending(key, name)["min"] if g["pending"] else None
+        if oldest is not None:  # None: acknowledged in the meantime
+            need = min(need, _entry_id(oldest))
         floor = need if floor is None else min(floor, need)
     return floor
 
@@ -318,7 +319,7 @@ class DemoFeed:
                     self._flush(batch)
                     if time.monotonic() >= next_trim:
                         next_trim = time.monotonic() + TRIM_EVERY_S
-                        self.trim()
+                        self._trim_safely()
                 except redis.RedisError as exc:  # keep the batch; duplicates are harmless (same ids)
                     log.warning("demo feed: Redis write failed (%s); retrying", exc)
                     stop.wait(1.0)
@@ -343,6 +344,12 @@ class DemoFeed:
             if floor is not None:
                 removed += self.client.xtrim(key, minid="%d-%d" % min(cutoff, floor), approximate=False)
         return removed
+
+    def _trim_safely(self) -> None:
+        try:
+            self.trim()
+        except Exception:  # noqa: BLE001 -- retention is housekeeping: it must never stop the feed
+            log.exception("demo feed: trimming the streams failed; writing on")
 
     def appeals_between(self, start: float, end: float) -> dict[str, list[str]]:
         """Appeal id -> the JSON of its whole lifecycle (future steps included), for the appeals created

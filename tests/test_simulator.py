@@ -580,3 +580,27 @@ def test_simulator022_demo_locations_are_all_inside_the_city(client: redis.Redis
     located = [e for e in created if e.data["location"] is not None]
     refused = [p for p in Gazetteer(city).place_events(located) if isinstance(p, str)]
     assert refused == []
+
+
+def test_simulator023_trim_survives_entries_acknowledged_while_it_looks(client: redis.Redis) -> None:
+    """XINFO said some were pending, XPENDING (a moment later) finds none: trim goes on, the feed never dies."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    settings = make_settings(prefix, demo_retention_h=1.0)
+    key = settings.stream("events")
+
+    class AckedMeanwhile(redis.Redis):  # the real server; XPENDING answers as after a concurrent XACK
+        def xpending(self, name, groupname):  # type: ignore[no-untyped-def,override]
+            client.xack(name, groupname, *[i for i, _ in client.xrange(name)])
+            return super().xpending(name, groupname)
+
+    racing = AckedMeanwhile.from_url(REDIS_URL)
+    feed = DemoFeed(CITY, racing, settings, 5, per_day=RATE, clock=lambda: time.time() + 7200)
+    try:
+        for i in range(50):
+            client.xadd(key, {"event": f"e{i}"})
+        client.xgroup_create(key, "cc", id="0")
+        client.xreadgroup("cc", "c1", {key: ">"}, count=50)
+        assert feed.trim() == 50 and client.xlen(key) == 0
+    finally:
+        racing.close()
+        _drop(client, prefix)
