@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import orjson
 from dash import Patch, no_update
 from plotly.io.json import to_json_plotly
 
@@ -18,13 +19,28 @@ from data_access.screen_cache import TTLCache
 KEEP_S = 3600.0
 
 
+def _plain(obj: Any) -> Any:
+    """Components as the JSON Dash sends (orjson calls this for every object it cannot write itself)."""
+    to_plotly = getattr(obj, "to_plotly_json", None)
+    if to_plotly is None:
+        raise TypeError(type(obj).__name__)
+    return to_plotly()
+
+
 def fingerprint(value: Any) -> str:
-    """A short hash of an output value (components included)."""
-    return hashlib.blake2b(to_json_plotly(value).encode(), digest_size=12).hexdigest()
+    """A short hash of an output value (components included).
+
+    orjson with the components' own to_plotly_json: same bytes for the same value, ~2x faster than
+    plotly's JSON cleaner (a tick fingerprints every output); anything else falls back to plotly."""
+    try:
+        raw = orjson.dumps(value, default=_plain)
+    except TypeError:
+        raw = to_json_plotly(value).encode()
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
 def _pts_key(pts: dict[str, list[int]]) -> str:
-    return hashlib.blake2b(repr(pts).encode(), digest_size=12).hexdigest()  # same query, same order
+    return hashlib.blake2b(orjson.dumps(pts), digest_size=12).hexdigest()  # same query, same order
 
 
 class Differ:

@@ -36,6 +36,9 @@ class WallContext:
     settings: Settings
     refs: Refs
     cache: TTLCache = field(default_factory=TTLCache)
+    # The last good snapshot per view (shown greyed while the store is down): each holds the city's
+    # community map (~1 MB), so only the views shown lately are kept, apart from the figures cache.
+    last_good: TTLCache = field(default_factory=lambda: TTLCache(max_entries=32))
     ranking: RankingConfig = DEFAULT
     redis_ok: Callable[[], bool] = lambda: True  # health check of the intake's Redis (short timeouts)
 
@@ -325,11 +328,11 @@ def take_snapshot(sessions: sessionmaker[Session], redis_ok: Callable[[], bool],
     try:
         with sessions() as session:
             snap = wall_snapshot(session, now, view, ctx)
-        ctx.cache.put(("last-good", view.key), snap)
+        ctx.last_good.put(view.key, snap)
         store = True
     except SQLAlchemyError as exc:
         log.warning("wall snapshot: store unavailable: %s", str(exc).splitlines()[0][:200])
-        snap = ctx.cache.peek(("last-good", view.key))
+        snap = ctx.last_good.peek(view.key)
         store = False
     age = None if snap is None else snap["feed_age_s"]
     stale = age is None or age > s.feed_stale_s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -15,10 +16,13 @@ class TTLCache:
     """Values computed from the store, reused until they expire; bounded, thread-safe.
 
     It holds only what any caller would compute the same way from the store (keys say what),
-    so it is safe across users; a second process simply has its own."""
+    so it is safe across users; a second process simply has its own. When full, entries past
+    their time to live go first (a per-view figure nobody asked for since), then the least
+    recently used: so views visited once (a tour, a picker) cannot push out the long-lived
+    history aggregates."""
 
     def __init__(self, max_entries: int = 512, clock: Callable[[], float] = time.monotonic) -> None:
-        self._data: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._data: OrderedDict[Hashable, tuple[float, float, Any]] = OrderedDict()  # key -> (taken, ttl, value)
         self._lock = threading.Lock()
         self._max = max_entries
         self._clock = clock
@@ -30,26 +34,29 @@ class TTLCache:
             hit = self._data.get(key)
             if hit is not None and now - hit[0] < ttl_s:
                 self._data.move_to_end(key)
-                return hit[1]  # type: ignore[no-any-return]
+                return hit[2]  # type: ignore[no-any-return]
         value = compute()
-        with self._lock:
-            self._data[key] = (self._clock(), value)
-            self._data.move_to_end(key)
-            while len(self._data) > self._max:
-                self._data.popitem(last=False)
+        self._keep(key, value, ttl_s)
         return value
 
     def peek(self, key: Hashable) -> Any:
         """The cached value of `key` whatever its age, or None."""
         with self._lock:
             hit = self._data.get(key)
-            return None if hit is None else hit[1]
+            return None if hit is None else hit[2]
 
-    def put(self, key: Hashable, value: Any) -> None:
-        """Keep a value (e.g. the last snapshot of a view)."""
+    def put(self, key: Hashable, value: Any, ttl_s: float = math.inf) -> None:
+        """Keep a value (e.g. the last snapshot of a view); without ttl_s it only leaves as least recently used."""
+        self._keep(key, value, ttl_s)
+
+    def _keep(self, key: Hashable, value: Any, ttl_s: float) -> None:
         with self._lock:
-            self._data[key] = (self._clock(), value)
+            now = self._clock()
+            self._data[key] = (now, ttl_s, value)
             self._data.move_to_end(key)
+            if len(self._data) > self._max:
+                for k in [k for k, (t, ttl, _) in self._data.items() if now - t >= ttl]:
+                    del self._data[k]
             while len(self._data) > self._max:
                 self._data.popitem(last=False)
 

@@ -1,6 +1,6 @@
 """Queries of the live panels, each over a Session at `now`: only open appeals and fresh presence.
 
-Light counts are index-only range counts on (is_open, red_from) and (is_open, yellow_from):
+Light counts are index-only range counts on (is_open, red_from) and (is_open, yellow_from, red_from, community):
 yellow-or-red = yellow_from <= now, red = red_from <= now (red_from > yellow_from always), so
 yellow = the difference and green = open - yellow-or-red.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from dashboard.wall import View
@@ -36,13 +36,19 @@ def _count(session: Session, *where: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(Appeal).where(*where)) or 0)
 
 
+def _counted(*where: ColumnElement[bool]) -> ScalarSelect[int]:
+    return select(func.count()).select_from(Appeal).where(*where).scalar_subquery()
+
+
 def light_counts(session: Session, now: datetime, view: View, soon: timedelta) -> dict[str, int]:
-    """Open appeals by light, and how many turn red within `soon`."""
+    """Open appeals by light, and how many turn red within `soon`.
+
+    One statement of four index range counts: one round trip, and one snapshot of the store, so
+    the lights always add up to the open total even while appeals change."""
     w = _open(view)
-    total = _count(session, *w)
-    yellow_or_red = _count(session, *w, Appeal.yellow_from <= now)
-    red = _count(session, *w, Appeal.red_from <= now)
-    turning = _count(session, *w, Appeal.red_from > now, Appeal.red_from <= now + soon)
+    q = select(_counted(*w), _counted(*w, Appeal.yellow_from <= now), _counted(*w, Appeal.red_from <= now),
+               _counted(*w, Appeal.red_from > now, Appeal.red_from <= now + soon))
+    total, yellow_or_red, red, turning = (int(n or 0) for n in session.execute(q).one())
     return {"open": total, "green": total - yellow_or_red, "yellow": yellow_or_red - red, "red": red,
             "turning_red": turning}
 
@@ -71,8 +77,11 @@ def soon_rows(session: Session, now: datetime, view: View, soon: timedelta, limi
 
 
 def presence_counts(session: Session, cutoff: datetime, view: View) -> dict[str, int]:
-    """Fresh heartbeats by state (on_duty, busy, off_duty, sos) inside the view."""
-    q = select(Presence.state, func.count()).where(Presence.at >= cutoff)
+    """Fresh heartbeats of present members by state (on_duty, busy, sos) inside the view.
+
+    The states are listed so the read is one range of (state, at) per state: without them SQLite
+    walks the whole index (every member's last heartbeat) to group it."""
+    q = select(Presence.state, func.count()).where(Presence.state.in_(PRESENT), Presence.at >= cutoff)
     if view.level != "city":
         q = q.join(Member, Member.id == Presence.member).where(*_scope(view, Member.district, Member.street))
     return {state: int(n) for state, n in session.execute(q.group_by(Presence.state))}
