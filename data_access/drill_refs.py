@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import threading
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import Any
 from dashboard.drill import PARENT_LEVELS, Area, Place
 from dashboard.scopes import Scope
 from geo import layers
-from geo.model import City
+from geo.model import City, per_city
 
 Bounds = list[list[float]]  # [[south, west], [north, east]]
 GeoJSON = dict[str, Any]
@@ -150,16 +149,5 @@ def _box(b: Any) -> Bounds:
     return [[round(miny, 5), round(minx, 5)], [round(maxy, 5), round(maxx, 5)]]
 
 
-_REFS: dict[int, DrillRefs] = {}
-_LOCK = threading.Lock()
-
-
-def refs_of(city: City) -> DrillRefs:
-    """The DrillRefs of this city object, built once (and dropped with the city)."""
-    key = id(city)
-    with _LOCK:
-        r = _REFS.get(key)
-        if r is None or r._city() is not city:
-            r = _REFS[key] = DrillRefs.from_city(city)
-            weakref.finalize(city, _REFS.pop, key, None)
-        return r
+#: The DrillRefs of a city object, built once (and dropped with the city).
+refs_of = per_city(DrillRefs.from_city)

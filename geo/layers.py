@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.model import City
+from geo.model import City, per_city
 
 #: Simplification tolerances in degrees (1e-3° ≈ 85-110 m here); shared edges stay shared.
 DISTRICT_TOLERANCE = 0.002
@@ -119,19 +119,8 @@ class CityLayers:
                                   simplified(part.geometry.to_numpy(), GRID_TOLERANCE))
 
 
-_LAYERS: dict[int, CityLayers] = {}
-_LAYERS_LOCK = threading.Lock()
-
-
-def layers_of(city: City) -> CityLayers:
-    """The CityLayers of this city object, made once and dropped when the city is garbage-collected."""
-    key = id(city)
-    with _LAYERS_LOCK:
-        layers = _LAYERS.get(key)
-        if layers is None or layers._city() is not city:
-            layers = _LAYERS[key] = CityLayers(city)
-            weakref.finalize(city, _LAYERS.pop, key, None)
-        return layers
+#: The CityLayers of a city object, made once and dropped when the city is garbage-collected.
+layers_of = per_city(CityLayers)
 
 
 def district_layer(city: City) -> GeoJSON:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -32,3 +36,23 @@ class City:
     grids: gpd.GeoDataFrame
     units: pd.DataFrame
     members: pd.DataFrame
+
+
+_T = TypeVar("_T")
+
+
+def per_city(build: Callable[[City], _T]) -> Callable[[City], _T]:
+    """`build(city)` made once per City object and dropped when that city is garbage-collected."""
+    made: dict[int, tuple[weakref.ref[City], _T]] = {}
+    lock = threading.Lock()
+
+    def of(city: City) -> _T:
+        key = id(city)
+        with lock:
+            hit = made.get(key)
+            if hit is None or hit[0]() is not city:  # an id reused by a new city
+                hit = made[key] = (weakref.ref(city), build(city))
+                weakref.finalize(city, made.pop, key, None)
+            return hit[1]
+
+    return of
