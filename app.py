@@ -38,13 +38,34 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
 
 
 def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:
-    """Run the ingest worker in a background thread of this process."""
+    """Run the ingest worker in a background thread of this process, and the folder behind it in its own
+    process (a backlog is folded on another core, and the screens keep this one); a folder process that
+    ends is started again."""
+    from data_access.folder import folder_events, start_folder_process
     from data_access.ingest import IngestWorker
 
     engine, sessions = svc.writer
-    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer)
+    wake, folder_stop = folder_events()
+    runtime["folder"] = start_folder_process(svc.settings, svc.url, wake, folder_stop)
+    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer, stored=wake.set)
     runtime["ingest"] = worker.status
-    thread = threading.Thread(target=worker.run, args=(stop,), name="ingest", daemon=True)
+
+    def keep_folding() -> None:
+        while not stop.wait(2.0):
+            if not runtime["folder"].is_alive():
+                log.error("the folder process ended (exit code %s): starting another", runtime["folder"].exitcode)
+                runtime["folder"] = start_folder_process(svc.settings, svc.url, wake, folder_stop)
+        folder_stop.set()
+        wake.set()
+        runtime["folder"].join(10)
+
+    def work() -> None:
+        watch = threading.Thread(target=keep_folding, name="fold-watch", daemon=True)
+        watch.start()
+        worker.run(stop)
+        watch.join(15)
+
+    thread = threading.Thread(target=work, name="ingest", daemon=True)
     thread.start()
     return thread
 
@@ -145,7 +166,7 @@ def _ingest(args: argparse.Namespace) -> int:
             thread.join(0.5)
     except KeyboardInterrupt:
         stop.set()
-        thread.join(10)
+        thread.join(20)
     svc.close()
     return 0
 

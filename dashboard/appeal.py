@@ -120,22 +120,60 @@ def draft_due(draft: dict[str, Any]) -> datetime | None:
     return draft["_extended_due"] or draft["_dispatched_due"] or draft["_created_due"]
 
 
-_DRAFT_TIMES = ("created_at", "first_dispatched_at", "clock_start", "resolved_at", "closed_at", "reviewed_at",
-                "_extended_due", "_dispatched_due", "_created_due")
+#: What a stored draft keeps: the state later events can change, and what the deadline needs. The rest
+#: (channel, kind, category, place, texts) only `created` sets; the store holds it in the appeal's own columns.
+KEPT = ("status", "priority", "unit", "member", "first_dispatched_at", "dispatch_count", "return_count",
+        "extension_count", "reopen_count", "clock_start", "resolved_at", "closed_at", "reviewed", "reviewed_at",
+        "responded", "resolved_flag", "satisfaction", "_extended_due", "_dispatched_due", "_created_due", "_last")
+_KEPT_TIMES = tuple(i for i, k in enumerate(KEPT) if k.endswith(("_at", "_due")) or k == "clock_start")
+_LEGACY_TIMES = ("created_at", "first_dispatched_at", "clock_start", "resolved_at", "closed_at", "reviewed_at",
+                 "_extended_due", "_dispatched_due", "_created_due")
+
+#: The draft keys an event of each type may change besides `_last` (tests check this against the fold).
+TOUCHES: dict[str, tuple[str, ...]] = {
+    "created": (),
+    "dispatched": ("status", "resolved_at", "closed_at", "unit", "member", "clock_start", "_dispatched_due",
+                   "dispatch_count", "first_dispatched_at"),
+    "accepted": ("status", "resolved_at", "closed_at", "unit", "member"),
+    "extended": ("_extended_due", "extension_count"),
+    "returned": ("status", "resolved_at", "closed_at", "unit", "member", "return_count"),
+    "resolved": ("status", "unit", "resolved_at", "closed_at"),
+    "reviewed": ("reviewed", "reviewed_at", "responded", "resolved_flag", "satisfaction"),
+    "reopened": ("status", "resolved_at", "closed_at", "reopen_count"),
+    "closed": ("status", "closed_at"),
+}
+
+
+def touched(events: Iterable[Event]) -> set[str]:
+    """The draft keys these events may change."""
+    keys = {"_last"}
+    for e in events:
+        keys.update(TOUCHES[e.type])
+    return keys
 
 
 def draft_to_json(draft: dict[str, Any]) -> str:
-    """A draft as JSON text, so the store can resume it when later events arrive."""
-    return orjson.dumps(draft).decode()  # datetimes become RFC 3339 text, tuples arrays
+    """What `advance` needs of a draft, as compact JSON text (a list in `KEPT` order), so the store can resume it."""
+    return orjson.dumps([draft[k] for k in KEPT]).decode()  # datetimes become RFC 3339 text, tuples arrays
 
 
-def draft_from_json(text: str) -> dict[str, Any]:
-    """The draft `draft_to_json` wrote."""
-    d: dict[str, Any] = orjson.loads(text)
-    for k in _DRAFT_TIMES:
-        if d[k] is not None:
-            d[k] = datetime.fromisoformat(d[k])
-    d["category"] = tuple(d["category"])
+def draft_from_json(text: str, appeal: str) -> dict[str, Any]:
+    """The draft `draft_to_json` wrote, holding the keys in `KEPT` (and `appeal`): enough to `advance` it.
+
+    Text of the earlier format (a JSON object of the whole draft) still loads."""
+    if text[0] != "[":
+        d: dict[str, Any] = orjson.loads(text)
+        for k in _LEGACY_TIMES:
+            if d[k] is not None:
+                d[k] = datetime.fromisoformat(d[k])
+        d["category"] = tuple(d["category"])
+    else:
+        v = orjson.loads(text)
+        for i in _KEPT_TIMES:
+            if v[i] is not None:
+                v[i] = datetime.fromisoformat(v[i])
+        d = dict(zip(KEPT, v))
+    d["appeal"] = appeal
     d["_last"] = (datetime.fromisoformat(d["_last"][0]), d["_last"][1])
     return d
 

@@ -172,6 +172,7 @@ _MODELS: dict[str, type[_Common]] = {
 EVENT_TYPES = tuple(_MODELS)
 _COMMON = frozenset(_Common.model_fields)
 _FIELDS = {name: tuple(f for f in model.model_fields if f not in _COMMON) for name, model in _MODELS.items()}
+DATA_TIMES = ("due_at",)  # the types' own fields that are timestamps
 _TEXTS = {  # string fields held to max_text_len; codes too, nothing legitimate is that long
     "created": ("channel", "community", "address", "summary"), "dispatched": ("unit",), "accepted": ("unit", "member"),
     "extended": ("reason",), "returned": ("unit", "reason"), "resolved": ("unit", "note"), "reviewed": (),
@@ -227,6 +228,24 @@ def parse_event(raw: bytes | str, max_text_len: int = 4000) -> Event:
         if value is not None and len(value) > max_text_len:
             raise ContractError(f"{name} longer than {max_text_len} characters")
     return Event(m.id, kind, m.appeal, m.at, data)
+
+
+def stored_event(raw: str) -> Event:
+    """An event the store accepted earlier (so valid), read back without validating it again: the same Event
+    `parse_event` gives, at a fraction of its cost. A `created` event, or text orjson cannot read, takes the
+    full path."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return parse_event(raw, max_text_len=1 << 30)
+    kind = obj["type"]
+    if kind == "created":
+        return parse_event(raw, max_text_len=1 << 30)
+    data = {name: obj.get(name) for name in _FIELDS[kind]}
+    for name in DATA_TIMES:
+        if data.get(name) is not None:
+            data[name] = parse_timestamp(data[name])
+    return Event(obj["id"], kind, obj["appeal"], parse_timestamp(obj["at"]), data)
 
 
 def parse_presence(raw: bytes | str) -> Presence:

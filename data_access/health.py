@@ -1,20 +1,24 @@
-"""The pipeline's health: Redis, store, last event, backlog, dead letters, the in-process worker."""
+"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker and folder."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from data_access.db import ping
+from data_access.folder import oldest_queued_s, queued
 from data_access.ingest import IngestStatus
 from data_access.queries import iso, last_event_received, waiting_entries
 from data_access.services import Services
 
 
-def health(svc: Services, worker: IngestStatus | None, now: datetime | None = None) -> tuple[bool, dict[str, Any]]:
+def health(
+    svc: Services, worker: IngestStatus | None, now: datetime | None = None, folder: BaseProcess | None = None
+) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer or the worker is stuck."""
     now = now or datetime.now(timezone.utc)
     s = svc.settings
@@ -34,6 +38,7 @@ def health(svc: Services, worker: IngestStatus | None, now: datetime | None = No
         ping(svc.engine)
         with svc.sessions() as session:
             last = last_event_received(session)
+            report["fold"] = {"queued": queued(session), "oldest_queued_s": oldest_queued_s(session, now)}
         report["store"] = {"ok": True}
         report["last_event_received"] = iso(last, s)
         report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s
@@ -49,5 +54,8 @@ def health(svc: Services, worker: IngestStatus | None, now: datetime | None = No
             "last_batch_at": iso(worker.last_batch_at, s),
         }
         ok = ok and worker.ok
+    if folder is not None:  # the folder process this one started
+        report.setdefault("fold", {})["running"] = folder.is_alive()
+        ok = ok and folder.is_alive()
     report["ok"] = ok
     return ok, report

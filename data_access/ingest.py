@@ -56,6 +56,7 @@ class IngestWorker:
         gazetteer: Gazetteer,
         consumer: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        stored: Callable[[], None] = lambda: None,
     ) -> None:
         self.s = settings
         self.r = client
@@ -64,6 +65,7 @@ class IngestWorker:
         self.gaz = gazetteer
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self.clock = clock
+        self.stored = stored  # called after a commit that queued events for the folder
         self.events_key = settings.stream("events")
         self.presence_key = settings.stream("presence")
         self.cursor = {self.events_key: "0", self.presence_key: "0"}  # "0": our pending first
@@ -180,9 +182,11 @@ class IngestWorker:
         return out
 
     def _commit_events(self, good: list[Accepted], dead: list[tuple[str, str, str]]) -> None:
+        if not good:
+            return
         try:
             with self.sessions() as s, s.begin():
-                store_events(s, good, self.s, self.clock())
+                store_events(s, good, self.clock())
         except (OperationalError, DBAPIError) as exc:
             if _is_disconnect(exc):
                 raise
@@ -190,11 +194,12 @@ class IngestWorker:
             for item in good:
                 try:
                     with self.sessions() as s, s.begin():
-                        store_events(s, [item], self.s, self.clock())
+                        store_events(s, [item], self.clock())
                 except (OperationalError, DBAPIError) as one:
                     if _is_disconnect(one):
                         raise
                     dead.append((item.source, item.raw, f"store refused it: {str(one.orig)[:200]}"))
+        self.stored()
 
     def _dead_letter(self, key: str, dead: list[tuple[str, str, str]]) -> None:
         if not dead:

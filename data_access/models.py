@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -108,6 +108,17 @@ class AppealEvent(Base):
     community: Mapped[str | None] = mapped_column(Code, nullable=True)
     street: Mapped[str | None] = mapped_column(Code, nullable=True)
     district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class FoldQueue(Base):
+    """Events in the log not yet folded into their appeal's row: the ingest adds, the folder takes away.
+
+    Written in the same transaction as the log, so an event is always either folded or queued."""
+
+    __tablename__ = "fold_queue"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    appeal: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(64))
 
 
 class Appeal(Base):

@@ -38,10 +38,15 @@ class Services:
         """The city's lookups for checking events (built on first use)."""
         return Gazetteer(self.city, self.settings.snap_distance_m)
 
+    @property
+    def url(self) -> str:
+        """The store's URL, password included (for another process of this installation)."""
+        return self.engine.url.render_as_string(hide_password=False)
+
     @cached_property
     def writer(self) -> tuple[Engine, sessionmaker[Session]]:
         """The ingest worker's own engine and sessions (tuned for writing; see `make_engine`)."""
-        engine = make_engine(self.engine.url.render_as_string(hide_password=False), writer=True)
+        engine = make_engine(self.url, writer=True)
         return engine, make_sessionmaker(engine)
 
     def describe(self) -> str:

@@ -69,6 +69,7 @@ def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             time.sleep(0.5)
         assert report.get("ok") and report["redis"]["ok"] and report["store"]["ok"], report
+        assert report["fold"]["running"] is True and report["fold"]["queued"] >= 0, report
         assert (tmp_path / "var" / "store.sqlite").exists()
         # The demo feed wrote contract events into the embedded Redis; they reach the read API.
         client = redis.Redis(port=rport)

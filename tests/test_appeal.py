@@ -321,9 +321,11 @@ def test_appeal_draft_resumes_like_a_full_fold() -> None:
     events = [_parse(t) for t in texts]
     whole = fold(events)
     for cut in range(1, len(events)):
-        draft = draft_from_json(draft_to_json(start_draft(events[:cut])))
+        draft = draft_from_json(draft_to_json(start_draft(events[:cut])), "A")
         rest = events[cut:]
         _random.Random(cut).shuffle(rest)
         assert follows(draft, rest)
         assert not follows(draft, events[:cut])
-        assert finish(advance(draft, rest)) == whole
+        resumed = advance(draft, rest)  # holds what later events change; the rest only `created` sets
+        assert resumed == {k: v for k, v in start_draft(events).items() if k in resumed}
+        assert finish(start_draft(events)) == whole

@@ -295,3 +295,19 @@ def test_malformed_presence_says_why(raw: str, reason: str) -> None:
     with pytest.raises(ContractError) as info:
         parse_presence(raw)
     assert reason in str(info.value)
+
+
+def test_stored_event_reads_back_what_parse_event_accepted(city) -> None:  # type: ignore[no-untyped-def]
+    """The folder reads stored events without validating them again: the same Event as parse_event, every type."""
+    from dashboard.contract import _MODELS, DATA_TIMES, stored_event
+    from tests.histories import histories
+
+    texts = [t for h in histories(city, 300, seed=5).values() for t in h]
+    assert {parse_event(t).type for t in texts} == set(_MODELS)
+    for t in texts:
+        assert stored_event(t) == parse_event(t, max_text_len=1 << 30)
+    # every timestamp field of an event type is converted
+    for model in _MODELS.values():
+        for name, f in model.model_fields.items():
+            if "datetime" in str(f.annotation) and name != "at":
+                assert name in DATA_TIMES, name

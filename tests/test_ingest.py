@@ -11,6 +11,7 @@ from typing import Any
 import redis
 from sqlalchemy import func, select
 
+from data_access.folder import Folder
 from data_access.ingest import IngestWorker
 from data_access.models import Appeal, AppealEvent, Presence
 from tests.conftest import TZ, ev
@@ -27,10 +28,11 @@ def make_worker(settings, rds, store, gazetteer, consumer: str = "w1") -> Ingest
 
 
 def drain(worker: IngestWorker) -> None:
-    """Step until both streams have nothing waiting."""
+    """Step until both streams have nothing waiting, then fold every queued event into its appeal."""
     idle = 0
     while idle < 2:
         idle = idle + 1 if worker.step() == 0 else 0
+    Folder(worker.s, worker.sessions).drain()
 
 
 def push(rds: redis.Redis, key: str, texts: list[str]) -> None:
@@ -185,14 +187,15 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
     texts = [t for h in hist.values() for t in h]
     random.Random(1).shuffle(texts)
     push(rds, settings.stream("events"), texts)
-    workers = [make_worker(settings.model_copy(update={"ingest_batch": 50}), rds, store, gazetteer, c)
-               for c in ("a", "b")]
+    small = settings.model_copy(update={"ingest_batch": 50})
+    workers = [make_worker(small, rds, store, gazetteer, c) for c in ("a", "b")]
+    folders = [Folder(small, store[1]) for _ in workers]  # as two `python app.py ingest` processes run
     stop = threading.Event()
-    threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
+    threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers + folders]
     for t in threads:
         t.start()
     deadline = datetime.now() + timedelta(seconds=120)
-    while counts(store)[0] < len(texts) and datetime.now() < deadline:
+    while counts(store) != (len(texts), 300) and datetime.now() < deadline:
         stop.wait(0.2)
     stop.wait(0.5)
     stop.set()

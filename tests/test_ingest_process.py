@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from data_access.folder import Folder, queued
 from data_access.ingest import IngestWorker
 from data_access.models import Appeal, AppealEvent
 from data_access.redis_server import EmbeddedRedis, connect
@@ -27,6 +28,12 @@ def _spawn(settings, url: str) -> subprocess.Popen[bytes]:  # type: ignore[no-un
                VAR_DIR=str(CACHE_DIR), INGEST_CLAIM_IDLE_MS="1000", INGEST_BATCH="200", DEMO="false")
     return subprocess.Popen([sys.executable, "app.py", "ingest"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def folded(store) -> bool:  # type: ignore[no-untyped-def]
+    """Whether every stored event is folded into its appeal."""
+    with store[1]() as s:
+        return queued(s) == 0
 
 
 def _wait(pred, seconds: float = 180) -> bool:  # type: ignore[no-untyped-def]
@@ -54,7 +61,7 @@ def test_ingest101_sigkill_mid_batch_loses_nothing(settings, rds, store, gazette
     assert counts(store)[0] < len(texts), "killed too late to test anything"
     second = _spawn(settings, url)
     try:
-        done = _wait(lambda: counts(store)[0] == len(texts)
+        done = _wait(lambda: counts(store) == (len(texts), 3000) and folded(store)
                      and rds.xpending(key, settings.consumer_group)["pending"] == 0)
     finally:
         second.send_signal(signal.SIGTERM)
@@ -71,6 +78,36 @@ def test_ingest101_sigkill_mid_batch_loses_nothing(settings, rds, store, gazette
         assert appeals_table(clean) == appeals_table(store)
 
 
+def test_ingest103_a_killed_folder_is_replaced_and_loses_nothing(settings, rds, store, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
+    """SIGKILL the folder process of `python app.py ingest` mid-fold: another takes its place and the
+    appeals end as a clean replay's."""
+    hist = histories(city, 3000, seed=13)
+    texts = [t for h in hist.values() for t in h]
+    random.Random(3).shuffle(texts)
+    push(rds, settings.stream("events"), texts)
+    engine, sessions, url = store
+    proc = _spawn(settings, url)
+    try:
+        assert _wait(lambda: counts(store)[1] > 300), proc.stderr.read().decode() if proc.poll() else "slow"
+        children = [c for t in Path(f"/proc/{proc.pid}/task").iterdir() for c in (t / "children").read_text().split()]
+        folders = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(folders) == 1, children
+        os.kill(folders[0], signal.SIGKILL)
+        assert counts(store)[1] < 3000 or not folded(store), "killed too late to test anything"
+        done = _wait(lambda: counts(store) == (len(texts), 3000) and folded(store))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert done, f"appeals {counts(store)[1]} of 3000"
+    assert b"the folder process ended" in err
+    with make_store(engine.dialect.name, tmp_path, city) as clean:
+        w = IngestWorker(settings.model_copy(update={"consumer_group": "replay"}), rds, clean[1], clean[0],
+                         gazetteer, consumer="r")
+        w.ensure_groups()
+        drain(w)
+        assert appeals_table(clean) == appeals_table(store)
+
+
 def test_ingest102_redis_goes_away_and_comes_back(settings, store, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
     server = EmbeddedRedis(tmp_path, port=0)
     client = connect(server.start(), settings.ingest_block_ms)
@@ -78,8 +115,9 @@ def test_ingest102_redis_goes_away_and_comes_back(settings, store, gazetteer, ci
     hist = list(histories(city, 40, seed=12).values())
     w = IngestWorker(settings, client, sessions, engine, gazetteer, consumer="w")
     stop = threading.Event()
-    t = threading.Thread(target=w.run, args=(stop,))
-    t.start()
+    threads = [threading.Thread(target=x.run, args=(stop,)) for x in (w, Folder(settings, sessions))]
+    for t in threads:
+        t.start()
     try:
         push(client, settings.stream("events"), [x for h in hist[:20] for x in h])
         assert _wait(lambda: counts(store)[1] == 20, 60)
@@ -92,5 +130,6 @@ def test_ingest102_redis_goes_away_and_comes_back(settings, store, gazetteer, ci
         assert _wait(lambda: counts(store)[1] == 40 and w.status.ok, 90), w.status
     finally:
         stop.set()
-        t.join(30)
+        for t in threads:
+            t.join(30)
         server.stop()

@@ -15,6 +15,7 @@ import pytest
 
 from app import create_app
 from tests.conftest import display_token
+from data_access.folder import Folder
 from data_access.ingest import IngestWorker
 from tests.conftest import REDIS_URL, TZ, make_store
 from tests.wall_support import XSS, created, put_events, put_presence, scenario, services
@@ -68,11 +69,13 @@ def test_wall001_renders_demo_city(dash_duo, wall_store, settings, city, rds) ->
 def test_wall002_redis_event_changes_figure(dash_duo, wall_store, settings, city, rds, gazetteer) -> None:  # type: ignore[no-untyped-def]
     st, sc = wall_store
     engine, sessions, _ = st
-    worker = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer="wall-test")
+    folder = Folder(settings, sessions)
+    worker = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer="wall-test", stored=folder.wake.set)
     worker.ensure_groups()
     stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=x.run, args=(stop,), daemon=True) for x in (worker, folder)]
+    for t in threads:
+        t.start()
     try:
         _start(dash_duo, settings, st, city, rds)
         dash_duo.wait_for_text_to_equal(METRIC.format("open-total"), "5", timeout=20)
@@ -87,7 +90,8 @@ def test_wall002_redis_event_changes_figure(dash_duo, wall_store, settings, city
         dash_duo.wait_for_contains_text(METRIC.format("sos-alert"), city.members.set_index("id").loc[member, "name"])
     finally:
         stop.set()
-        thread.join(10)
+        for t in threads:
+            t.join(10)
 
 
 def test_wall003_feed_stopped_shows_banner(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]

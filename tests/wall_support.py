@@ -10,6 +10,7 @@ import redis
 
 from dashboard.contract import parse_event, parse_presence
 from dashboard.settings import Settings
+from data_access.folder import Folder
 from data_access.references import Gazetteer
 from data_access.services import Services
 from data_access.store import Accepted, store_events, store_presence
@@ -26,7 +27,8 @@ def put_events(sessions, texts: list[str], settings: Settings, gazetteer: Gazett
     items = [Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
              for i, (e, t, p) in enumerate(zip(evs, texts, places))]
     with sessions() as s, s.begin():
-        store_events(s, items, settings, received or datetime.now(timezone.utc))
+        store_events(s, items, received or datetime.now(timezone.utc))
+    Folder(settings, sessions).drain()
 
 
 def put_presence(sessions, beats: list[dict[str, Any]], now: datetime) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,134 @@
+"""The folder: brings each appeal's row up to date with the events the ingest worker queued for it."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.settings import Settings
+from data_access.db import make_engine, make_sessionmaker
+from data_access.models import AppealEvent, FoldQueue
+from data_access.store import fold_queued
+
+log = logging.getLogger(__name__)
+
+#: How long an idle folder waits for a wake-up before it looks at the queue anyway (other processes' events).
+IDLE_WAIT_S = 0.5
+
+
+@dataclass
+class FoldStatus:
+    """What the folder last saw; read by /healthz when it runs in the same process."""
+
+    ok: bool = True
+    problem: str = ""
+    folded: int = 0
+    last_batch_at: datetime | None = None
+    since: float = field(default_factory=time.monotonic)
+
+
+class Folder:
+    """One loop: take queued events, fold them into their appeals, commit; wait for more when there are none."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], wake: Any = None) -> None:
+        self.s = settings
+        self.sessions = sessions
+        self.status = FoldStatus()
+        self.wake = wake or threading.Event()  # set by an ingest worker after it queued events
+
+    def step(self) -> int:
+        """Fold one batch; return queue entries taken (0: the queue is empty)."""
+        with self.sessions() as s:
+            if s.scalar(select(FoldQueue.seq).limit(1)) is None:  # a read, so an idle folder never locks
+                return 0
+        n = fold_queued(self.sessions, self.s, self.s.ingest_batch)
+        self.status.folded += n
+        self.status.last_batch_at = datetime.now(timezone.utc)
+        return n
+
+    def drain(self) -> int:
+        """Fold until the queue is empty; return entries taken."""
+        total = 0
+        while n := self.step():
+            total += n
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        """Fold until `stop` is set, retrying with backoff while the store is away."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if self.step() == 0:
+                    self.wake.wait(IDLE_WAIT_S)
+                    self.wake.clear()
+                if not self.status.ok:
+                    log.info("folder recovered")
+                self.status.ok, self.status.problem = True, ""
+                backoff = 0.5
+            except (OperationalError, DBAPIError) as exc:
+                self.status.ok, self.status.problem = False, f"store unavailable: {str(exc).splitlines()[0][:200]}"
+                log.warning("folder: %s; retrying in %.1f s", self.status.problem, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+            except Exception as exc:  # a defect must show in /healthz, not end the thread and leave appeals stale
+                self.status.ok, self.status.problem = False, f"folding failed: {exc!r}"[:300]
+                log.exception("folder: retrying in %.1f s", backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+
+def queued(session: Session) -> int:
+    """Events stored but not yet folded into their appeals."""
+    return session.scalar(select(func.count()).select_from(FoldQueue)) or 0
+
+
+def oldest_queued_s(session: Session, now: datetime) -> float | None:
+    """Seconds since the oldest event still waiting to be folded was received (None: none waits)."""
+    first = session.scalar(
+        select(AppealEvent.received_at).join(FoldQueue, FoldQueue.event == AppealEvent.id)
+        .order_by(FoldQueue.seq).limit(1)
+    )
+    return None if first is None else round(max(0.0, (now - first).total_seconds()), 1)
+
+
+def start_folder_process(settings: Settings, url: str, wake: Any, stop: Any) -> BaseProcess:
+    """A folder in its own process, so folding and ingesting use two cores; `wake` and `stop` come from
+    `folder_events()`."""
+    proc = _SPAWN.Process(target=_fold_process, args=(settings, url, wake, stop, os.getpid()), name="fold", daemon=True)
+    proc.start()
+    return proc
+
+
+def folder_events() -> tuple[Any, Any]:
+    """(wake, stop): events shared with folder processes."""
+    return _SPAWN.Event(), _SPAWN.Event()
+
+
+_SPAWN = mp.get_context("spawn")  # not fork: the parent runs threads (web server, ingest, embedded Redis)
+
+
+def _fold_process(settings: Settings, url: str, wake: Any, stop: Any, parent: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s fold %(levelname)s %(message)s")
+    engine = make_engine(url, writer=True)
+    folder = Folder(settings, make_sessionmaker(engine), wake)
+
+    def orphaned() -> None:  # the parent was killed: stop with it
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+                wake.set()
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    folder.run(stop)
+    engine.dispose()
