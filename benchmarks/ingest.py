@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -82,13 +83,14 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     return len(rows) / (time.perf_counter() - t0)
 
 
-def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
     """Ingest `total` entries as `python app.py` does, with a folder process behind the worker; return seconds
-    until the worker has acknowledged its share and until the fold queue is empty."""
+    until the worker has acknowledged its share, until the fold queue is empty, and the folder's CPU seconds."""
     engine = make_engine(url, writer=True)
     sessions = make_sessionmaker(engine)
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
     wake, stop = folder_events()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = start_folder_process(settings, url, wake, stop)
     w = IngestWorker(settings, client, sessions, engine, gaz, consumer=name, stored=wake.set)
     w.ensure_groups()
@@ -106,8 +108,9 @@ def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float
     stop.set()
     wake.set()
     proc.join(30)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     engine.dispose()
-    return acked, folded
+    return acked, folded, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def _work(settings, url: str, gaz, name: str, total: int) -> None:  # type: ignore[no-untyped-def]
@@ -155,7 +158,7 @@ def main() -> None:
                 s2 = settings.model_copy(update={"consumer_group": group})
                 with make_store(backend, Path(tmp), city) as store:
                     c0 = time.process_time()
-                    acked, folded = replay(s2, store[2], gaz, "bench", len(texts))
+                    acked, folded, fold_cpu = replay(s2, store[2], gaz, "bench", len(texts))
                     cpu_us = (time.process_time() - c0) / len(texts) * 1e6  # the worker's process
                     with store[1]() as s:
                         appeals = s.scalar(select(func.count()).select_from(Appeal))
@@ -164,7 +167,8 @@ def main() -> None:
                     bulk = bulk_rate(store, texts)
                 print(f"{backend:10s} ingest {ingest:10,.0f} events/s (appeals current; {len(texts) / acked:,.0f} "
                       f"events/s acknowledged)   bare bulk insert {bulk:10,.0f} rows/s   ratio {ingest / bulk:.2f}   "
-                      f"worker CPU {cpu_us:.0f} us/event   {appeals:,} appeals", flush=True)
+                      f"CPU per event: worker {cpu_us:.0f} us, folder {fold_cpu / len(texts) * 1e6:.0f} us   "
+                      f"{appeals:,} appeals", flush=True)
                 if backend == "postgresql" and args.workers > 1:
                     s3 = settings.model_copy(update={"consumer_group": "bench-pg-many"})
                     with make_store(backend, Path(tmp), city) as store:
