@@ -11,9 +11,9 @@ from typing import Any
 from dashboard.drill import PARENT_LEVELS, Area, Place
 from dashboard.scopes import Scope
 from geo import layers
+from geo.layers import Bounds, leaflet_bounds
 from geo.model import City, per_city
 
-Bounds = list[list[float]]  # [[south, west], [north, east]]
 GeoJSON = dict[str, Any]
 
 
@@ -45,19 +45,19 @@ class DrillRefs:
             for code, p in parent[level].items():
                 kids[p].append(code)
             children[up] = {k: sorted(v) for k, v in kids.items()}
-        bounds: dict[tuple[str, str | None], Bounds] = {("city", None): _box(d.total_bounds)}
+        bounds: dict[tuple[str, str | None], Bounds] = {("city", None): leaflet_bounds(d.total_bounds)}
         for level, frame in (("district", d), ("street", s), ("grid", g)):
             b = frame.geometry.bounds
             for code, x0, y0, x1, y1 in zip(frame["code"], b["minx"], b["miny"], b["maxx"], b["maxy"]):
-                bounds[(level, code)] = _box((x0, y0, x1, y1))
+                bounds[(level, code)] = leaflet_bounds((x0, y0, x1, y1))
         gb = g.geometry.bounds.assign(community=g["community"].to_numpy()).groupby("community")
         lo, hi = gb[["minx", "miny"]].min(), gb[["maxx", "maxy"]].max()
         for code in lo.index:
-            bounds[("community", code)] = _box((lo.at[code, "minx"], lo.at[code, "miny"],
+            bounds[("community", code)] = leaflet_bounds((lo.at[code, "minx"], lo.at[code, "miny"],
                                                hi.at[code, "maxx"], hi.at[code, "maxy"]))
         point = {k: (float(x), float(y)) for k, x, y in zip(c["code"], c.geometry.x, c.geometry.y)}
         for code, (x, y) in point.items():
-            bounds.setdefault(("community", code), _box((x - 0.004, y - 0.003, x + 0.004, y + 0.003)))
+            bounds.setdefault(("community", code), leaflet_bounds((x - 0.004, y - 0.003, x + 0.004, y + 0.003)))
         u, m = city.units, city.members
         return cls(city.name, name, parent, children, bounds, point, dict(zip(u["code"], u["name"])),
                    dict(zip(m["id"], m["name"])), weakref.ref(city))
@@ -142,11 +142,6 @@ def _lean(src: GeoJSON, keep: set[str]) -> GeoJSON:
             feats.append({"type": "Feature", "id": p["code"], "geometry": f["geometry"],
                           "properties": {"code": p["code"], "tooltip": html.escape(str(p["name"]))}})
     return {"type": "FeatureCollection", "features": feats}
-
-
-def _box(b: Any) -> Bounds:
-    minx, miny, maxx, maxy = (float(v) for v in b)
-    return [[round(miny, 5), round(minx, 5)], [round(maxy, 5), round(maxx, 5)]]
 
 
 #: The DrillRefs of a city object, built once (and dropped with the city).

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.wall import View
+from geo.layers import leaflet_bounds
 from geo.model import City
 
 
@@ -40,11 +41,11 @@ class Refs:
         roster["city"] = len(m)
         roster.update(m["district"].tolist())
         roster.update(m["street"].tolist())
-        bounds = {"city": _box(d.total_bounds)}
+        bounds = {"city": leaflet_bounds(d.total_bounds)}
         for code, geom in zip(d["code"], d.geometry):
-            bounds[f"d:{code}"] = _box(geom.bounds)
+            bounds[f"d:{code}"] = leaflet_bounds(geom.bounds)
         for code, geom in zip(s["code"], s.geometry):
-            bounds[f"s:{code}"] = _box(geom.bounds)
+            bounds[f"s:{code}"] = leaflet_bounds(geom.bounds)
         return cls(
             city_name=city.name,
             district_name=dict(zip(d["code"], d["name"])),
@@ -105,9 +106,3 @@ class Refs:
                 "properties": {"id": code, "tooltip": html.escape(self.community_name.get(code, code))},
             })
         return {"type": "FeatureCollection", "features": feats}
-
-
-def _box(b: Any) -> list[list[float]]:
-    """Leaflet bounds [[south, west], [north, east]] from shapely/geopandas (minx, miny, maxx, maxy)."""
-    minx, miny, maxx, maxy = (float(v) for v in b)
-    return [[round(miny, 5), round(minx, 5)], [round(maxy, 5), round(maxx, 5)]]

@@ -21,6 +21,15 @@ DECIMALS = 5  # 1e-5° ≈ 1 m
 GeoJSON = dict[str, Any]
 
 
+Bounds = list[list[float]]  # Leaflet's [[south, west], [north, east]]
+
+
+def leaflet_bounds(b: Any) -> Bounds:
+    """Leaflet bounds from shapely/geopandas bounds (minx, miny, maxx, maxy)."""
+    minx, miny, maxx, maxy = (float(v) for v in b)
+    return [[round(miny, 5), round(minx, 5)], [round(maxy, 5), round(maxx, 5)]]
+
+
 def _rings(polygon: shapely.Polygon) -> list[list[list[float]]]:
     rings = [polygon.exterior, *polygon.interiors]
     return [np.round(shapely.get_coordinates(r), DECIMALS).tolist() for r in rings]
