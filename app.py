@@ -100,10 +100,11 @@ def _serve(args: argparse.Namespace) -> int:
     svc = start_services(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so `finally` stops the embedded Redis
+    ingest: threading.Thread | None = None
     try:
         runtime: dict[str, Any] = {}
         app = create_app(svc, runtime)
-        start_ingest(svc, stop, runtime)
+        ingest = start_ingest(svc, stop, runtime)
         if settings.demo:
             start_demo(svc, stop)
         print(_banner(svc), flush=True)
@@ -114,6 +115,8 @@ def _serve(args: argparse.Namespace) -> int:
         serve(app.server, host=settings.host, port=settings.port, threads=8, ident="command-center")
     finally:
         stop.set()
+        if ingest is not None:
+            ingest.join(15)  # the worker and the folder process end before Redis and the store close
         svc.close()
     return 0
 
