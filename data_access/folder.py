@@ -6,8 +6,7 @@ import logging
 import multiprocessing as mp
 import os
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -29,13 +28,12 @@ IDLE_WAIT_S = 0.5
 
 @dataclass
 class FoldStatus:
-    """What the folder last saw; read by /healthz when it runs in the same process."""
+    """What the folder last saw (a folder process says it in its log; /healthz sees the queue it leaves)."""
 
     ok: bool = True
     problem: str = ""
     folded: int = 0
     last_batch_at: datetime | None = None
-    since: float = field(default_factory=time.monotonic)
 
 
 class Folder:
