@@ -9,18 +9,23 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from data_access.folder import Folder, queued
+from dashboard.contract import parse_event
+from data_access.folder import Folder, folder_events, queued, start_folder_process
+from data_access.health import health
+from data_access.store import Accepted, store_events
 from data_access.ingest import IngestWorker
 from data_access.models import Appeal, AppealEvent
 from data_access.redis_server import EmbeddedRedis, connect
 from tests.conftest import CACHE_DIR, REDIS_URL, ROOT, make_store
 from tests.histories import histories
 from tests.test_ingest import appeals_table, counts, drain, push
+from tests.wall_support import services
 
 
 def _spawn(settings, url: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
@@ -133,3 +138,25 @@ def test_ingest102_redis_goes_away_and_comes_back(settings, store, gazetteer, ci
         for t in threads:
             t.join(30)
         server.stop()
+
+
+def test_ingest104_health_reports_the_fold_queue_and_a_stopped_folder(settings, rds, store, city):  # type: ignore[no-untyped-def]
+    """/healthz's report: events waiting to be folded and the oldest one's age; unhealthy once the folder process
+    this one started has ended."""
+    texts = [t for h in histories(city, 5, seed=14).values() for t in h]
+    now = datetime.now(timezone.utc)
+    with store[1]() as s, s.begin():  # logged and queued, not folded: as the worker leaves them
+        store_events(s, [Accepted(parse_event(t), t, f"0-{i}") for i, t in enumerate(texts)], now - timedelta(seconds=30))
+    svc = services(settings, store, city, rds, REDIS_URL)
+    wake, stop = folder_events()
+    proc = start_folder_process(settings, store[2], wake, stop)
+    ok, report = health(svc, None, now=now, folder=proc)
+    assert report["fold"]["queued"] == len(texts) and report["fold"]["oldest_queued_s"] >= 30, report
+    assert report["fold"]["running"] is True
+    assert _wait(lambda: folded(store), 60)
+    stop.set()
+    wake.set()
+    proc.join(30)
+    ok, report = health(svc, None, folder=proc)
+    assert report["fold"] == {"queued": 0, "oldest_queued_s": None, "running": False}
+    assert not ok
