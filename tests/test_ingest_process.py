@@ -86,7 +86,7 @@ def test_ingest101_sigkill_mid_batch_loses_nothing(settings, rds, store, gazette
 def test_ingest103_a_killed_folder_is_replaced_and_loses_nothing(settings, rds, store, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
     """SIGKILL the folder process of `python app.py ingest` mid-fold: another takes its place and the
     appeals end as a clean replay's."""
-    hist = histories(city, 3000, seed=13)
+    hist = histories(city, 1500, seed=13)
     texts = [t for h in hist.values() for t in h]
     random.Random(3).shuffle(texts)
     push(rds, settings.stream("events"), texts)
@@ -98,12 +98,12 @@ def test_ingest103_a_killed_folder_is_replaced_and_loses_nothing(settings, rds, 
         folders = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(folders) == 1, children
         os.kill(folders[0], signal.SIGKILL)
-        assert counts(store)[1] < 3000 or not folded(store), "killed too late to test anything"
-        done = _wait(lambda: counts(store) == (len(texts), 3000) and folded(store))
+        assert counts(store)[1] < 1500 or not folded(store), "killed too late to test anything"
+        done = _wait(lambda: counts(store) == (len(texts), 1500) and folded(store))
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
-    assert done, f"appeals {counts(store)[1]} of 3000"
+    assert done, f"appeals {counts(store)[1]} of 1500"
     assert b"the folder process ended" in err
     with make_store(engine.dialect.name, tmp_path, city) as clean:
         w = IngestWorker(settings.model_copy(update={"consumer_group": "replay"}), rds, clean[1], clean[0],
