@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, get_args
@@ -13,6 +14,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 MAX_RAW_BYTES = 64 * 1024
 SCHEMA_VERSION = 1
+ID_MAX_LEN = 64
+CATEGORY_MAX_DEPTH = 3
+LON_MAX, LAT_MAX = 180, 90
+DEFAULT_CRS = "wgs84"
+_NO_LIMIT = 1 << 30  # max_text_len for events the store already holds
 
 _JSON_TYPES = {
     type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
@@ -20,6 +26,10 @@ _JSON_TYPES = {
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):(\d\d))?\Z", re.ASCII
 )
+_OFFSET = re.compile(r"[+-](?:[01]\d|2[0-3]):[0-5]\d\Z", re.ASCII)
+_NO_SHIFT = timedelta(0)
+_fromisoformat = datetime.fromisoformat  # one lookup instead of two: timestamps are the hot path
+_SHIFTS: dict[str, timedelta] = {}  # `±HH:MM` -> its timedelta, as seen; valid ones only, so under 3,000
 
 
 class ContractError(ValueError):
@@ -33,6 +43,47 @@ def json_type(value: object) -> str:
 
 def parse_timestamp(value: object) -> datetime:
     """An RFC 3339 timestamp with offset as an aware UTC datetime; ValueError saying why not."""
+    return _usual_timestamp(value) or _strict_timestamp(value)
+
+
+def _usual_timestamp(value: object) -> datetime | None:
+    """A string `YYYY-MM-DDTHH:MM:SS[.digits]` then `Z` or `±HH:MM` as aware UTC, without the regex or
+    `astimezone`; None for anything else or an impossible value, which `_strict_timestamp` then explains."""
+    if type(value) is not str:
+        return None
+    if value[-1:] == "Z":
+        end, shift = len(value) - 1, _NO_SHIFT
+    else:
+        end = len(value) - 6
+        shift = _SHIFTS.get(value[end:])
+        if shift is None:
+            shift = _shift(value[end:])
+            if shift is None:
+                return None
+    # With the separators where RFC 3339 puts them, fromisoformat insists on ASCII digits in between.
+    if value[4:17:3] != "--T::" or (
+        end != 19 and not (value[19:20] == "." and value[20:end].isdigit() and value.isascii())
+    ):
+        return None
+    try:  # fromisoformat reads `Z` as timezone.utc
+        return _fromisoformat(value) if shift is _NO_SHIFT else _fromisoformat(value[:end] + "Z") - shift
+    except (ValueError, OverflowError):
+        return None
+
+
+def _shift(offset: str) -> timedelta | None:
+    """How far a `±HH:MM` UTC offset is ahead of UTC, remembered in _SHIFTS; None if it is not a valid one."""
+    if _OFFSET.match(offset) is None:
+        return None
+    shift = timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
+    if offset[0] == "-":
+        shift = -shift
+    _SHIFTS[offset] = shift
+    return shift
+
+
+def _strict_timestamp(value: object) -> datetime:
+    """`parse_timestamp` for any input: every RFC 3339 form it takes, and the reason for what it does not."""
     if not isinstance(value, str):
         raise ValueError(f"must be an RFC 3339 string, got {json_type(value)}")
     m = _RFC3339.match(value)
@@ -69,11 +120,17 @@ def _clip(text: str, width: int = 40) -> str:
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
-Id = Annotated[str, Field(min_length=1, max_length=64)]
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX_LEN)]
 Code = Annotated[str, Field(min_length=1)]
 Coord = Annotated[float, Field(allow_inf_nan=False)]
+Lon = Annotated[Coord, Field(ge=-LON_MAX, le=LON_MAX)]
+Lat = Annotated[Coord, Field(ge=-LAT_MAX, le=LAT_MAX)]
 PresenceState = Literal["on_duty", "busy", "off_duty", "sos"]
 PRESENCE_STATES: tuple[str, ...] = get_args(PresenceState)
+Crs = Literal["wgs84", "gcj02", "bd09"]
+AppealKind = Literal["consult", "request", "complaint", "report", "suggestion", "praise"]
+Priority = Literal["emergency", "urgent", "normal", "routine"]
+Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied"]
 
 
 class _Model(BaseModel):
@@ -83,9 +140,9 @@ class _Model(BaseModel):
 
 
 class _Location(_Model):
-    lon: Annotated[Coord, Field(ge=-180, le=180)]
-    lat: Annotated[Coord, Field(ge=-90, le=90)]
-    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
+    lon: Lon
+    lat: Lat
+    crs: Crs = DEFAULT_CRS
 
 
 class _Common(_Model):
@@ -96,9 +153,9 @@ class _Common(_Model):
 
 class _Created(_Common):
     channel: Code
-    kind: Literal["consult", "request", "complaint", "report", "suggestion", "praise"]
-    category: Annotated[list[Code], Field(min_length=1, max_length=3)]
-    priority: Literal["emergency", "urgent", "normal", "routine"]
+    kind: AppealKind
+    category: Annotated[list[Code], Field(min_length=1, max_length=CATEGORY_MAX_DEPTH)]
+    priority: Priority
     location: _Location | None = None
     community: Code | None = None
     address: str | None = None
@@ -140,7 +197,7 @@ class _Resolved(_Common):
 class _Reviewed(_Common):
     responded: bool
     resolved: bool
-    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"]
+    satisfaction: Satisfaction
 
 
 class _Reopened(_Common):
@@ -155,8 +212,8 @@ class _Presence(_Model):
     member: Id
     at: Timestamp
     state: PresenceState
-    lon: Annotated[Coord, Field(ge=-180, le=180)] | None = None
-    lat: Annotated[Coord, Field(ge=-90, le=90)] | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
 
     @model_validator(mode="after")
     def _paired(self) -> "_Presence":
@@ -173,11 +230,6 @@ EVENT_TYPES = tuple(_MODELS)
 _COMMON = frozenset(_Common.model_fields)
 _FIELDS = {name: tuple(f for f in model.model_fields if f not in _COMMON) for name, model in _MODELS.items()}
 DATA_TIMES = ("due_at",)  # the types' own fields that are timestamps
-_TEXTS = {  # string fields held to max_text_len; codes too, nothing legitimate is that long
-    "created": ("channel", "community", "address", "summary"), "dispatched": ("unit",), "accepted": ("unit", "member"),
-    "extended": ("reason",), "returned": ("unit", "reason"), "resolved": ("unit", "note"), "reviewed": (),
-    "reopened": ("reason",), "closed": (),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +243,22 @@ class Event:
     data: dict[str, Any]
 
 
+_SET_ID, _SET_TYPE, _SET_APPEAL, _SET_AT, _SET_DATA = (
+    vars(Event)[name].__set__ for name in ("id", "type", "appeal", "at", "data")
+)
+
+
+def _new_event(id_: str, kind: str, appeal: str, at: datetime, data: dict[str, Any]) -> Event:
+    """Event(...) at half the cost: the frozen dataclass's __init__ goes through object.__setattr__ per field."""
+    event = object.__new__(Event)
+    _SET_ID(event, id_)
+    _SET_TYPE(event, kind)
+    _SET_APPEAL(event, appeal)
+    _SET_AT(event, at)
+    _SET_DATA(event, data)
+    return event
+
+
 @dataclass(frozen=True, slots=True)
 class Presence:
     """One accepted grid-member heartbeat (coordinates WGS 84, both or neither)."""
@@ -202,8 +270,95 @@ class Presence:
     lat: float | None = None
 
 
+# The fast path: each of a type's own fields checked by hand as its model would, the value converted as pydantic
+# would. A check returns None when unsure (a valid value is never None): the pydantic path then decides.
+_Check = Callable[[Any, int], Any]  # (value, max_text_len) -> value for Event.data, or None
+
+
+def _code(value: Any, limit: int) -> str | None:
+    """A non-empty string of at most `limit` characters."""
+    return value if type(value) is str and 0 < len(value) <= limit else None
+
+
+def _text(value: Any, limit: int) -> str | None:
+    """A string of at most `limit` characters."""
+    return value if type(value) is str and len(value) <= limit else None
+
+
+def _flag(value: Any, _limit: int) -> bool | None:
+    """true or false (strict: not 0 or 1)."""
+    return value if type(value) is bool else None
+
+
+def _instant(value: Any, _limit: int) -> datetime | None:
+    """An RFC 3339 timestamp in the usual shape as aware UTC."""
+    return _usual_timestamp(value)
+
+
+def _one_of(options: Any) -> _Check:
+    """A check for one of a Literal's strings."""
+    allowed = frozenset(get_args(options))
+
+    def check(value: Any, _limit: int) -> str | None:
+        return value if type(value) is str and value in allowed else None
+
+    return check
+
+
+_crs = _one_of(Crs)
+
+
+def _category(value: Any, limit: int) -> list[str] | None:
+    """1 to CATEGORY_MAX_DEPTH codes."""
+    if type(value) is list and 0 < len(value) <= CATEGORY_MAX_DEPTH:
+        for item in value:
+            if _code(item, limit) is None:
+                return None
+        return value
+    return None
+
+
+def _coord(value: Any, bound: int) -> float | None:
+    """A number within ±bound as a float: strict pydantic takes an int for a float, not a bool; NaN fails the test."""
+    return float(value) if (type(value) is float or type(value) is int) and -bound <= value <= bound else None
+
+
+def _location(value: Any, _limit: int) -> dict[str, Any] | None:
+    """A point as the plain dict Event.data holds."""
+    if type(value) is not dict:
+        return None
+    lon, lat = _coord(value.get("lon"), LON_MAX), _coord(value.get("lat"), LAT_MAX)
+    crs = _crs(value.get("crs", DEFAULT_CRS), 0)
+    return None if lon is None or lat is None or crs is None else {"lon": lon, "lat": lat, "crs": crs}
+
+
+_CHECKS: dict[str, _Check] = {  # by field name: a name means the same in every type
+    "channel": _code, "kind": _one_of(AppealKind), "category": _category, "priority": _one_of(Priority),
+    "location": _location, "community": _code, "address": _text, "summary": _text, "due_at": _instant,
+    "unit": _code, "member": _code, "reason": _text, "note": _text,
+    "responded": _flag, "resolved": _flag, "satisfaction": _one_of(Satisfaction),
+}
+_FAST_FIELDS = {  # (name, check, required) in model order
+    kind: tuple((name, _CHECKS[name], _MODELS[kind].model_fields[name].is_required()) for name in names)
+    for kind, names in _FIELDS.items()
+}
+# string fields held to max_text_len (after pydantic): codes too, nothing legitimate is that long
+_TEXTS = {kind: tuple(name for name in names if _CHECKS[name] in (_code, _text)) for kind, names in _FIELDS.items()}
+
+
 def parse_event(raw: bytes | str, max_text_len: int = 4000) -> Event:
     """Parse one `hotline:events` entry value into an Event; ContractError saying why not."""
+    obj, kind = _load_event(raw)
+    return _fast_event(obj, kind, max_text_len) or _validated_event(obj, kind, max_text_len)
+
+
+def _parse_event_slow(raw: bytes | str, max_text_len: int = 4000) -> Event:
+    """`parse_event` by pydantic alone: the reference its fast path is tested against."""
+    return _validated_event(*_load_event(raw), max_text_len)
+
+
+def _load_event(raw: bytes | str) -> tuple[dict[str, Any], str]:
+    """An entry's JSON object and its type, once its version and type are known to be ours."""
     obj = _load(raw)
     _check_version(obj, required=True)
     kind = obj.get("type")
@@ -211,10 +366,35 @@ def parse_event(raw: bytes | str, max_text_len: int = 4000) -> Event:
         raise ContractError("missing field 'type'")
     if not isinstance(kind, str):
         raise ContractError(f"type: must be a string, got {json_type(kind)}")
-    model = _MODELS.get(kind)
-    if model is None:
+    if kind not in _MODELS:
         raise ContractError(f"unknown event type {_clip(kind)}")
-    m = _validate(model, obj)
+    return obj, kind
+
+
+def _fast_event(obj: dict[str, Any], kind: str, max_text_len: int) -> Event | None:
+    """The Event for an entry all of whose fields plainly hold; None on any doubt."""
+    id_, appeal = _code(obj.get("id"), ID_MAX_LEN), _code(obj.get("appeal"), ID_MAX_LEN)
+    at = _usual_timestamp(obj.get("at"))
+    if id_ is None or appeal is None or at is None:
+        return None
+    data: dict[str, Any] = {}
+    for name, check, required in _FAST_FIELDS[kind]:
+        value = obj.get(name)
+        if value is not None:
+            value = check(value, max_text_len)
+            if value is None:
+                return None
+        elif required:
+            return None
+        data[name] = value
+    if kind == "created" and data["location"] is None and data["community"] is None:
+        return None  # _Created._placed
+    return _new_event(id_, kind, appeal, at, data)
+
+
+def _validated_event(obj: dict[str, Any], kind: str, max_text_len: int) -> Event:
+    """The Event as pydantic validates it, ContractError saying why not."""
+    m = _validate(_MODELS[kind], obj)
     values = m.__dict__
     data = {name: values[name] for name in _FIELDS[kind]}
     if kind == "created":
@@ -232,20 +412,20 @@ def parse_event(raw: bytes | str, max_text_len: int = 4000) -> Event:
 
 def stored_event(raw: str) -> Event:
     """An event the store accepted earlier (so valid), read back without validating it again: the same Event
-    `parse_event` gives, at a fraction of its cost. A `created` event, or text orjson cannot read, takes the
-    full path."""
+    `parse_event` gives, at a fraction of its cost. A `created` event (its location needs normalising) takes
+    parse_event's fast path, whose checks cost little; text orjson cannot read, the full one."""
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return parse_event(raw, max_text_len=1 << 30)
+        return parse_event(raw, max_text_len=_NO_LIMIT)
     kind = obj["type"]
     if kind == "created":
-        return parse_event(raw, max_text_len=1 << 30)
+        return _fast_event(obj, kind, _NO_LIMIT) or parse_event(raw, max_text_len=_NO_LIMIT)
     data = {name: obj.get(name) for name in _FIELDS[kind]}
     for name in DATA_TIMES:
         if data.get(name) is not None:
             data[name] = parse_timestamp(data[name])
-    return Event(obj["id"], kind, obj["appeal"], parse_timestamp(obj["at"]), data)
+    return _new_event(obj["id"], kind, obj["appeal"], parse_timestamp(obj["at"]), data)
 
 
 def parse_presence(raw: bytes | str) -> Presence:

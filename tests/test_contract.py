@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any, get_args
 
 import pytest
 
-from dashboard.contract import ContractError, Event, parse_event, parse_presence, parse_timestamp
+from dashboard.contract import (
+    EVENT_TYPES, AppealKind, ContractError, Event, Priority, Satisfaction, parse_event, parse_presence, parse_timestamp,
+)
 
 AT = "2026-11-22T09:15:00+08:00"
 AT_UTC = datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)
@@ -311,3 +314,205 @@ def test_stored_event_reads_back_what_parse_event_accepted(city) -> None:  # typ
         for name, f in model.model_fields.items():
             if "datetime" in str(f.annotation) and name != "at":
                 assert name in DATA_TIMES, name
+
+
+# --- the fast path agrees with the pydantic path -------------------------------------------------------------
+
+OFFSETS = ["Z", "+08:00", "-05:30", "+00:00", "-00:00", "+05:45", "+14:00", "-12:00", "+23:59"]
+TEXTS = ["", "x", "楼下垃圾三天没人清运", "a \"quoted\"\nline\\", "emoji 🚧 outside the BMP", "é" * 50]
+
+
+def exact(value: Any) -> Any:
+    """A value with its types spelled out, so that 116 != 116.0, key order counts and tzinfo must be timezone.utc."""
+    if isinstance(value, Event):
+        return ("Event", *(exact(getattr(value, f)) for f in ("id", "type", "appeal", "at", "data")))
+    if isinstance(value, dict):
+        return [(k, exact(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [exact(v) for v in value]
+    if isinstance(value, datetime):
+        return ("datetime", value.isoformat(), value.tzinfo is timezone.utc, value.fold)
+    return (type(value).__name__, value)
+
+
+def outcome(parse: Any, raw: bytes | str, max_text_len: int = 4000) -> Any:
+    """What a parser makes of an entry: the exact Event, or the error message."""
+    try:
+        return exact(parse(raw, max_text_len))
+    except ContractError as exc:
+        return ("error", str(exc))
+
+
+def timestamp(rnd: random.Random, usual: bool = True) -> str:
+    """A valid RFC 3339 timestamp; `usual` keeps to the shapes producers write (T, Z or ±HH:MM)."""
+    at = datetime(2020, 1, 1) + timedelta(seconds=rnd.randrange(10 * 365 * 86400))
+    text = at.strftime("%Y-%m-%dT%H:%M:%S")
+    if rnd.random() < 0.4:
+        text += "." + "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 9)))
+    text += rnd.choice(OFFSETS)
+    if not usual:
+        leap_second = text[:17] + "60" + text[19:]
+        text = rnd.choice([text.replace("T", " "), text.replace("T", "t"), text.lower(), leap_second])
+    return text
+
+
+def valid_event(rnd: random.Random, type_: str, usual: bool = True) -> dict[str, Any]:
+    """A valid event of a type with random values: optionals present, null or absent, unknown fields added."""
+    def opt(value: Any) -> Any:
+        return rnd.choice([value, value, None, KeyError])  # KeyError: leave the field out
+
+    def code() -> str:
+        return rnd.choice(["110101001", "M-110101001-03", "网格员-3", "x" * rnd.randint(1, 80)])
+
+    def coord(bound: int) -> float | int:
+        return rnd.choice([rnd.uniform(-bound, bound), rnd.randint(-bound, bound), bound, -bound, 0, 0.0, -0.0])
+
+    def ts() -> str:
+        return timestamp(rnd, usual)
+
+    own: dict[str, Any] = {
+        "created": lambda: {
+            "channel": code(), "kind": rnd.choice(get_args(AppealKind)),
+            "category": [code() for _ in range(rnd.randint(1, 3))], "priority": rnd.choice(get_args(Priority)),
+            "location": opt({"lon": coord(180), "lat": coord(90),
+                             **rnd.choice([{}, {"crs": "wgs84"}, {"crs": "gcj02"}, {"crs": "bd09"}, {"alt": 3}])}),
+            "community": opt(code()), "address": opt(rnd.choice(TEXTS)), "summary": opt(rnd.choice(TEXTS)),
+            "due_at": opt(ts()),
+        },
+        "dispatched": lambda: {"unit": code(), "due_at": opt(ts())},
+        "accepted": lambda: {"unit": code(), "member": opt(code())},
+        "extended": lambda: {"due_at": ts(), "reason": opt(rnd.choice(TEXTS))},
+        "returned": lambda: {"unit": code(), "reason": opt(rnd.choice(TEXTS))},
+        "resolved": lambda: {"unit": code(), "note": opt(rnd.choice(TEXTS))},
+        "reviewed": lambda: {"responded": rnd.random() < 0.5, "resolved": rnd.random() < 0.5,
+                             "satisfaction": rnd.choice(get_args(Satisfaction))},
+        "reopened": lambda: {"reason": opt(rnd.choice(TEXTS))},
+        "closed": lambda: {},
+    }[type_]()
+    obj = {"v": 1, "id": rnd.choice(["e-000001", "事件-1", "e" * 64, "x"]), "type": type_,
+           "appeal": rnd.choice(["A20261122-000001", "A" * 64, "工单1"]), "at": ts(), **own}
+    if type_ == "created" and obj["location"] in (None, KeyError) and obj["community"] in (None, KeyError):
+        obj["community"] = code()
+    if rnd.random() < 0.3:
+        obj.update({"source": "web", "extra": {"nested": [1, None]}, "score": 1.5})
+    return {k: v for k, v in obj.items() if v is not KeyError}
+
+
+def as_raw(rnd: random.Random, obj: dict[str, Any]) -> bytes | str:
+    """An entry value as Redis gives it (bytes) or as text, escaped or not."""
+    text = json.dumps(obj, ensure_ascii=rnd.random() < 0.3)
+    return text.encode("utf-8") if rnd.random() < 0.5 else text
+
+
+def test_valid_events_fast_path_equals_pydantic_path() -> None:
+    """Thousands of valid events of every type: the fast path takes the usual ones, and gives exactly what pydantic
+    gives for all of them."""
+    from dashboard.contract import _fast_event, _parse_event_slow
+
+    rnd = random.Random(1)
+    for i in range(4000):
+        type_ = EVENT_TYPES[i % len(EVENT_TYPES)]
+        usual = i % 5 != 0
+        obj = valid_event(rnd, type_, usual)
+        raw = as_raw(rnd, obj)
+        expected = outcome(_parse_event_slow, raw)
+        assert expected[0] == "Event", (obj, expected)
+        assert outcome(parse_event, raw) == expected, obj
+        if usual:
+            assert _fast_event(json.loads(raw), type_, 4000) is not None, obj
+
+
+TS_BASES = [
+    "2026-11-22T09:15:00+08:00", "2026-11-22T01:15:00Z", "2026-11-21T20:15:00.5-05:30",
+    "2026-11-22T09:15:00.123456789+08:00", "2016-12-31T23:59:60Z", "0001-01-01T08:00:00+08:00",
+    "9999-12-31T23:59:59Z", "2024-02-29T00:00:00-00:00",
+]
+TS_CHARS = ["0", "1", "5", "9", "a", "-", ":", "T", "t", " ", "Z", "z", "+", ".", ",", "W", "٣", "²", "１"]
+
+
+def timestamp_variants() -> list[str]:
+    """Valid timestamps and near misses: each character of a few valid ones replaced, dropped or doubled."""
+    out = list(TS_BASES) + [base[:-1] + "+00:00" for base in TS_BASES if base.endswith("Z")]
+    for base in TS_BASES:
+        for i in range(len(base) + 1):
+            out += [base[:i] + c + base[i + 1:] for c in TS_CHARS]
+            out += [base[:i] + base[i + 1:], base[:i] + base[i:i + 1] * 2 + base[i + 1:]]
+    out += [f"2026-11-22T09:15:00{sign}{h:02d}:{m:02d}" for sign in "+-" for h in (0, 23, 24, 99) for m in (0, 59, 60)]
+    out += ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01", "2026-11-22T09:15:00.Z", "Z", "+08:00", ""]
+    return out
+
+
+def test_usual_timestamps_equal_the_strict_parser() -> None:
+    """parse_timestamp's quick reading gives what the strict one gives, value and tzinfo, or the same reason."""
+    from dashboard.contract import _strict_timestamp, _usual_timestamp
+
+    def read(parse: Any, text: str) -> Any:
+        try:
+            return exact(parse(text))
+        except ValueError as exc:
+            return ("error", str(exc))
+
+    quick = 0
+    for text in timestamp_variants():
+        strict = read(_strict_timestamp, text)
+        assert read(parse_timestamp, text) == strict, text
+        usual = _usual_timestamp(text)
+        if usual is not None:
+            quick += 1
+            assert exact(usual) == strict, text
+    assert quick > 50
+
+
+def invalid_variants() -> list[tuple[str, bytes | str, int]]:
+    """Events with one or two fields replaced by wrong (and some right) values, or dropped."""
+    rnd = random.Random(2)
+    pool: list[Any] = [
+        None, True, False, 0, 1, -1, 1.5, "", "x", "e" * 65, "x" * 4001, [], ["a"], ["a", ""], ["a", 1], ["a"] * 4,
+        {}, {"lon": 116.4}, {"lon": True, "lat": 1}, {"lon": 181, "lat": 1}, {"lon": 1, "lat": -90.5},
+        {"lon": 1, "lat": 2, "crs": "utm50"}, {"lon": 1, "lat": 2, "crs": None}, {"lon": "1", "lat": 2},
+        "2026-11-22T09:15:00", "2026-02-30T09:15:00+08:00", "2026-11-22T09:15:00+08:00", "2026-11-22t09:15:00z",
+        "0001-01-01T00:00:00+08:00", "consult", "urgent", "wgs84", "satisfied", "Normal", KeyError,
+    ]
+    out: list[tuple[str, bytes | str, int]] = []
+    for type_ in EVENT_TYPES:
+        fields = ["id", "appeal", "at", *OWN_FIELDS[type_]]
+        for name in fields:
+            for value in pool:
+                for limit in (4000, 8):
+                    obj = valid_event(rnd, type_)
+                    obj[name] = value
+                    if rnd.random() < 0.2:  # and a second field wrong too: the first error must still win
+                        obj[rnd.choice(fields)] = rnd.choice(pool)
+                    obj = {k: v for k, v in obj.items() if v is not KeyError}
+                    out.append((f"{type_}.{name}={value!r:.20}", as_raw(rnd, obj), limit))
+    base = entry("created")
+    out += [("lon-1e400", base.replace('"lon": 116.41', '"lon": 1e400'), 4000),
+            ("lat-neg-1e400", base.replace('"lat": 39.91', '"lat": -1e400'), 4000),
+            ("lon-big-int", base.replace('"lon": 116.41', '"lon": ' + "9" * 30), 4000),
+            ("no-place-location-null", entry(location=None, drop=("community",)), 4000)]
+    return out
+
+
+def test_invalid_events_fast_path_says_what_pydantic_says() -> None:
+    """For every way a field can be wrong, parse_event's reason is the pydantic path's."""
+    from dashboard.contract import _parse_event_slow
+
+    errors = 0
+    for name, raw, limit in invalid_variants():
+        expected = outcome(_parse_event_slow, raw, limit)
+        errors += expected[0] == "error"
+        assert outcome(parse_event, raw, limit) == expected, name
+    assert errors > 1000
+
+
+def test_stored_event_equals_parse_event_for_every_type() -> None:
+    """stored_event, `created` included, reads back exactly what parse_event accepted (text of any length)."""
+    from dashboard.contract import stored_event
+
+    rnd = random.Random(3)
+    for i in range(2000):
+        obj = valid_event(rnd, EVENT_TYPES[i % len(EVENT_TYPES)], usual=i % 4 != 0)
+        if obj["type"] == "created" and i % 3 == 0:
+            obj["summary"] = "长" * 5000  # over parse_event's default max_text_len
+        text = json.dumps(obj, ensure_ascii=rnd.random() < 0.3)
+        assert exact(stored_event(text)) == exact(parse_event(text, max_text_len=1 << 30)), obj
