@@ -1,4 +1,4 @@
-"""The folder: brings each appeal's row up to date with the events the ingest worker queued for it."""
+"""The folder: brings each appeal's row up to date with the events the ingest worker logged for it."""
 
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
 from data_access.db import make_engine, make_sessionmaker
-from data_access.models import AppealEvent, FoldQueue
-from data_access.store import fold_queued
+from data_access.models import AppealEvent
+from data_access.store import fold_logged, fold_mark
 
 log = logging.getLogger(__name__)
 
-#: How long an idle folder waits for a wake-up before it looks at the queue anyway (other processes' events).
+#: How long an idle folder waits for a wake-up before it looks at the log anyway (other processes' events).
 IDLE_WAIT_S = 0.5
 
 
 @dataclass
 class FoldStatus:
-    """What the folder last saw (a folder process says it in its log; /healthz sees the queue it leaves)."""
+    """What the folder last saw (a folder process says it in its log; /healthz sees what it leaves unfolded)."""
 
     ok: bool = True
     problem: str = ""
@@ -37,23 +37,24 @@ class FoldStatus:
 
 
 class Folder:
-    """One loop: take queued events, fold them into their appeals, commit; wait for more when there are none."""
+    """One loop: fold the events logged after the fold mark into their appeals, commit; wait for more when there
+    are none."""
 
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], wake: Any = None) -> None:
         self.s = settings
         self.sessions = sessions
         self.status = FoldStatus()
-        self.wake = wake or threading.Event()  # set by an ingest worker after it queued events
+        self.wake = wake or threading.Event()  # set by an ingest worker after it logged events
 
     def step(self) -> int:
-        """Fold one batch; return queue entries taken (0: the queue is empty; then nothing was locked on SQLite)."""
-        n = fold_queued(self.sessions, self.s, self.s.ingest_batch)
+        """Fold one batch; return events folded (0: none waits; then nothing was locked on SQLite)."""
+        n = fold_logged(self.sessions, self.s, self.s.fold_batch)
         self.status.folded += n
         self.status.last_batch_at = datetime.now(timezone.utc)
         return n
 
     def drain(self) -> int:
-        """Fold until the queue is empty; return entries taken."""
+        """Fold until no event waits; return events folded."""
         total = 0
         while n := self.step():
             total += n
@@ -85,14 +86,13 @@ class Folder:
 
 def queued(session: Session) -> int:
     """Events stored but not yet folded into their appeals."""
-    return session.scalar(select(func.count()).select_from(FoldQueue)) or 0
+    return session.scalar(select(func.count()).where(AppealEvent.seq > fold_mark(session))) or 0
 
 
 def oldest_queued_s(session: Session, now: datetime) -> float | None:
     """Seconds since the oldest event still waiting to be folded was received (None: none waits)."""
     first = session.scalar(
-        select(AppealEvent.received_at).join(FoldQueue, FoldQueue.event == AppealEvent.id)
-        .order_by(FoldQueue.seq).limit(1)
+        select(AppealEvent.received_at).where(AppealEvent.seq > fold_mark(session)).order_by(AppealEvent.seq).limit(1)
     )
     return None if first is None else round(max(0.0, (now - first).total_seconds()), 1)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text, TypeDecorator, UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -93,10 +95,16 @@ class Meta(Base):
 
 
 class AppealEvent(Base):
-    """Every accepted lifecycle event, exactly once (the idempotency key is the event id)."""
+    """Every accepted lifecycle event, exactly once (the idempotency key is the event id).
+
+    `seq` numbers events in the order their transactions committed (log writers commit one at a time), so
+    the folder brings appeals up to date by reading past its mark (`meta` 'fold-seq'): whatever crashes, every
+    event is either folded or after the mark. On SQLite AUTOINCREMENT: a number is never given twice."""
 
     __tablename__ = "appeal_events"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (UniqueConstraint("id", name="uq_appeal_events_id"), {"sqlite_autoincrement": True})
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
     appeal: Mapped[str] = mapped_column(String(64), index=True)
     type: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -108,17 +116,6 @@ class AppealEvent(Base):
     community: Mapped[str | None] = mapped_column(Code, nullable=True)
     street: Mapped[str | None] = mapped_column(Code, nullable=True)
     district: Mapped[str | None] = mapped_column(Code, nullable=True)
-
-
-class FoldQueue(Base):
-    """Events in the log not yet folded into their appeal's row: the ingest adds, the folder takes away.
-
-    Written in the same transaction as the log, so an event is always either folded or queued."""
-
-    __tablename__ = "fold_queue"
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    appeal: Mapped[str] = mapped_column(String(64), index=True)
-    event: Mapped[str] = mapped_column(String(64))
 
 
 class Appeal(Base):

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from functools import cache
 from operator import itemgetter
 
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,12 +55,14 @@ def _chunks(seq: Sequence[object], n: int = CHUNK) -> Iterable[Sequence[object]]
         yield seq[i : i + n]
 
 
-def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> int:
-    """Store events in the log (duplicates ignored) and queue each new one for the folder; return events queued.
-
-    The appeals they touch are brought up to date by `fold_queued`, in another transaction."""
+#: PostgreSQL advisory lock keys: log writers commit one at a time (so `seq` order is commit order and the
+#: folder never passes an event committed later with a smaller number); one folder folds at a time.
+LOG_LOCK = 0x6170_6C6F67  # "aplog"
+FOLD_LOCK = 0x6170_666F6C64  # "apfold"
+def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> None:
+    """Store events in the log, each once (an id already stored is ignored); the folder folds them behind."""
     if not items:
-        return 0
+        return
     rows = {}
     for it in items:
         p = it.place
@@ -77,38 +79,55 @@ def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> 
             "street": p.street if p else None,
             "district": p.district if p else None,
         }
-    _write_lock(session)
-    seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", list(rows))}
-    new = [r for i, r in rows.items() if i not in seen]
-    bulk_insert(session, AppealEvent.__table__, new, "ON CONFLICT (id) DO NOTHING")
-    _insert_many(session.connection(), "fold_queue", ("appeal", "event"), [(r["appeal"], r["id"]) for r in new], "")
-    return len(new)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
+    bulk_insert(session, AppealEvent.__table__, list(rows.values()), "ON CONFLICT (id) DO NOTHING")
 
 
-def fold_queued(sessions: sessionmaker[Session], settings: Settings, limit: int) -> int:
-    """Fold queued events into their appeals: the appeals of the first `limit` queued events, each with every
-    event queued for it (a backlog folds an appeal once, not once per event); return queue entries taken.
+def fold_logged(sessions: sessionmaker[Session], settings: Settings, limit: int) -> int:
+    """Fold the next `limit` events after the fold mark into their appeals and move the mark past them; return
+    events folded. A backlog folds each appeal once per batch, however many of its events the batch holds.
 
-    PostgreSQL: one transaction; several folders may share a store: each takes queue entries no other holds,
-    and appeal locks keep two from folding one appeal at once (an event another takes meanwhile is refolded).
+    PostgreSQL: one transaction under the fold lock (folders of several processes take turns).
     SQLite has one writer at a time: the folder reads and folds under a snapshot, without the write lock the
-    ingest worker needs, then writes if no other folder wrote since (else it folds again under the lock)."""
+    ingest worker needs, then writes if the mark has not moved since (else it folds again under the lock)."""
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
             with s.begin():
-                taken, folded = _take_and_fold(s, settings, limit, pg=True)
-                _write_folded(s, taken, folded)
-            return len(taken)
+                s.connection().exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
+                mark = fold_mark(s)
+                last, n, folded = _read_and_fold(s, settings, mark, limit)
+                if n:
+                    _write_folded(s, mark, last, folded)
+            return n
         with s.begin():
-            generation = _fold_generation(s)
-            taken, folded = _take_and_fold(s, settings, limit, pg=False)
-        if not taken:
+            mark = fold_mark(s)
+            last, n, folded = _read_and_fold(s, settings, mark, limit)
+        if not n:
             return 0
         with s.begin():
-            if _next_fold_generation(s) != generation + 1:  # another folder wrote since: fold again
-                taken, folded = _take_and_fold(s, settings, limit, pg=False)
-            _write_folded(s, taken, folded)
-        return len(taken)
+            if not _move_mark(s, mark, last):  # another folder wrote since: fold again, now under the lock
+                mark = fold_mark(s)
+                last, n, folded = _read_and_fold(s, settings, mark, limit)
+                if not n:
+                    return 0
+            _write_folded(s, mark, last, folded)
+        return n
+
+
+def fold_mark(session: Session) -> int:
+    """The `seq` of the last event folded (every event up to it is folded)."""
+    return int(session.scalar(text("SELECT value FROM meta WHERE key = 'fold-seq'")) or 0)
+
+
+def _move_mark(session: Session, mark: int, last: int) -> bool:
+    """Move the fold mark from `mark` to `last`; False if it is not at `mark` (SQLite: takes the write lock)."""
+    conn = session.connection()
+    mk = "?" if conn.dialect.name == "sqlite" else "%s"
+    moved = conn.exec_driver_sql(f"UPDATE meta SET value = {mk} WHERE key = 'fold-seq' AND value = {mk}",
+                                 (str(last), str(mark)))
+    return moved.rowcount == 1
 
 
 @dataclass
@@ -119,57 +138,32 @@ class _Folded:
     rows: list[dict[str, object]]
 
 
-def _take_and_fold(session: Session, settings: Settings, limit: int, pg: bool) -> tuple[list[int], _Folded]:
-    """Read a batch of the queue and fold it (no writes): (queue entries taken, what to write)."""
-    skip = " FOR UPDATE SKIP LOCKED" if pg else ""
+def _read_and_fold(session: Session, settings: Settings, mark: int, limit: int) -> tuple[int, int, _Folded]:
+    """Read the next events after `mark` and fold them (no writes): (last seq read, events read, what to write)."""
+    mk = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
     cur = _cursor(session)
     try:
-        cur.execute(f"SELECT appeal FROM fold_queue ORDER BY seq LIMIT {'%s' if pg else '?'}{skip}", (limit,))
-        appeals = sorted({r[0] for r in cur.fetchall()})
+        cur.execute(f"SELECT seq, {_HISTORY} FROM appeal_events WHERE seq > {mk} ORDER BY seq LIMIT {mk}",
+                    (mark, limit))
+        rows = cur.fetchall()
     finally:
         cur.close()
-    if not appeals:
-        return [], _Folded({}, [])
-    lock_appeals(session, appeals)
-    queued = select_in(session, "SELECT seq, event FROM fold_queue WHERE appeal", appeals, skip)
-    events = select_in(session, "SELECT id, appeal, payload FROM appeal_events WHERE id", [e for _, e in queued])
-    fresh: dict[str, list[Event]] = {}
-    for _, appeal, payload in events:
-        fresh.setdefault(appeal, []).append(stored_event(payload))
-    return [q for q, _ in queued], _fold(session, fresh, settings)
+    if not rows:
+        return mark, 0, _Folded({}, [])
+    return rows[-1][0], len(rows), _fold(session, mark, _histories(r[1:] for r in rows), settings)
 
 
-def _write_folded(session: Session, taken: list[int], folded: _Folded) -> None:
+def _write_folded(session: Session, mark: int, last: int, folded: _Folded) -> None:
+    """Write what a batch folded and move the mark past it (on SQLite the caller moved it already)."""
     for cols, rows in folded.updates.items():
         _update_columns(session, cols, rows)
     _upsert_appeals(session, folded.rows)
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("DELETE FROM fold_queue WHERE seq = ANY(%s)", (taken,))
-    else:
-        conn.exec_driver_sql("DELETE FROM fold_queue WHERE seq = ?", [(q,) for q in taken])
-
-
-def _fold_generation(session: Session) -> int:
-    return int(session.scalar(text("SELECT value FROM meta WHERE key = 'fold-generation'")) or 0)
-
-
-def _next_fold_generation(session: Session) -> int:
-    """Count one more fold written (SQLite: this write takes the write lock); the new count."""
-    return int(session.scalar(text(
-        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'fold-generation' RETURNING value"
-    )) or 0)
+    if session.get_bind().dialect.name == "postgresql":
+        _move_mark(session, mark, last)
 
 
 def _cursor(session: Session) -> Any:
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-
-def _write_lock(session: Session) -> None:
-    """SQLite: take the one write lock now (a no-op write), before the transaction reads anything, so its
-    reads are of the latest state and its writes cannot fail on a stale snapshot. PostgreSQL: nothing."""
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(text("UPDATE meta SET value = value WHERE key = 'write-lock'"))
 
 
 def select_in(session: Session, sql: str, keys: Sequence[str], tail: str = "") -> list[tuple[Any, ...]]:
@@ -191,33 +185,41 @@ def select_in(session: Session, sql: str, keys: Sequence[str], tail: str = "") -
     return out
 
 
-def lock_appeals(session: Session, appeal_ids: Sequence[str]) -> None:
-    """Serialise folders of the same appeal, so two never fold a history each half-sees.
-
-    SQLite has one writer at a time (`_write_lock`); PostgreSQL takes transaction-scoped advisory
-    locks in a fixed order (no deadlock)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, 0) AS k "
-            "FROM unnest(CAST(:ids AS text[])) AS x ORDER BY k) AS s"
-        ),
-        {"ids": list(appeal_ids)},
-    )
+#: What folding needs of a logged event, in `_histories` order.
+_HISTORY = "appeal, id, payload, type, grid, community, street, district"
 
 
-def _fold(session: Session, fresh: dict[str, list[Event]], settings: Settings) -> _Folded:
-    """Advance each appeal's stored draft with its new events, or refold it when they came out of order."""
+def _histories(
+    rows: Iterable[Sequence[Any]], in_hand: dict[str, Event] | None = None
+) -> dict[str, list[tuple[Event, Place | None]]]:
+    """Logged events (`_HISTORY` columns) by appeal, with the place of `created` ones; `in_hand` holds events
+    already parsed, so their stored text is not parsed again."""
+    in_hand = in_hand or {}
+    out: dict[str, list[tuple[Event, Place | None]]] = {}
+    for appeal, eid, payload, type_, grid, comm, street, district in rows:
+        place = Place(grid, comm, street, district) if type_ == "created" else None
+        out.setdefault(appeal, []).append((in_hand.get(eid) or stored_event(payload), place))
+    return out
+
+
+def _fold(
+    session: Session, mark: int, fresh: dict[str, list[tuple[Event, Place | None]]], settings: Settings
+) -> _Folded:
+    """Advance each appeal's stored draft with the events logged after `mark`, or refold it from the whole log
+    when they came out of order. A new appeal is folded from the events in hand unless some came before `mark`
+    (logged before their `created`)."""
     known: dict[str, str | None] = dict(select_in(session, "SELECT id, fold_state FROM appeals WHERE id", list(fresh)))
+    born = [a for a, evs in fresh.items() if a not in known and any(e.type == "created" for e, _ in evs)]
+    before_mark = f"SELECT DISTINCT appeal FROM appeal_events WHERE seq <= {int(mark)} AND appeal"
+    waited = {r[0] for r in select_in(session, before_mark, born)} if born else set()
     changes: dict[tuple[str, ...], list[dict[str, object]]] = {}
-    full: list[str] = []
-    for aid, events in fresh.items():
+    rows = [row for a in born if a not in waited if (row := _history_row(fresh[a], settings))]
+    full = sorted(waited)
+    for aid, evs in fresh.items():
         if aid not in known:
-            if any(e.type == "created" for e in events):
-                full.append(aid)
-            continue  # no `created` yet: its events wait in the log
+            continue  # new (folded above), or no `created` yet: its events wait in the log
         state = known[aid]
+        events = [e for e, _ in evs]
         draft = draft_from_json(state, aid) if state else None
         if draft is None or not follows(draft, events):
             full.append(aid)
@@ -226,8 +228,8 @@ def _fold(session: Session, fresh: dict[str, list[Event]], settings: Settings) -
         row = state_columns(advance(draft, events), settings)
         row["id"] = aid
         changes.setdefault(changed_columns(before, draft), []).append(row)
-    in_hand = {e.id: e for events in fresh.values() for e in events}
-    return _Folded(changes, refold_rows(session, full, settings, in_hand))
+    in_hand = {e.id: e for evs in fresh.values() for e, _ in evs}
+    return _Folded(changes, rows + refold_rows(session, full, settings, in_hand))
 
 
 def refold_rows(
@@ -236,22 +238,20 @@ def refold_rows(
     """The rows of these appeals folded from all their stored events (none for an appeal without `created`).
 
     `in_hand` holds events already parsed, so their stored text is not parsed again."""
-    in_hand = in_hand or {}
-    history: dict[str, list[tuple[Event, Place | None]]] = {}
-    sql = "SELECT id, appeal, payload, type, grid, community, street, district FROM appeal_events WHERE appeal"
-    for eid, appeal, payload, type_, grid, comm, street, district in select_in(session, sql, appeal_ids):
-        place = Place(grid, comm, street, district) if type_ == "created" else None
-        event = in_hand.get(eid) or stored_event(payload)
-        history.setdefault(appeal, []).append((event, place))
-    out = []
-    for appeal, evs in history.items():
-        draft = start_draft(e for e, _ in evs)
-        if draft is None:
-            continue  # no `created` yet: its events wait in the log
-        created = min((e for e, _ in evs if e.type == "created"), key=lambda e: (e.at, e.id))
-        place = next(p for e, p in evs if e.id == created.id)
-        out.append(appeal_row(draft, place, settings))
-    return out
+    if not appeal_ids:
+        return []
+    history = _histories(select_in(session, f"SELECT {_HISTORY} FROM appeal_events WHERE appeal", appeal_ids), in_hand)
+    return [row for evs in history.values() if (row := _history_row(evs, settings))]
+
+
+def _history_row(evs: list[tuple[Event, Place | None]], settings: Settings) -> dict[str, object] | None:
+    """The row of an appeal folded from these events (its whole history); None without `created`."""
+    draft = start_draft(e for e, _ in evs)
+    if draft is None:
+        return None
+    created = min((e for e, _ in evs if e.type == "created"), key=lambda e: (e.at, e.id))
+    place = next(p for e, p in evs if e.id == created.id)
+    return appeal_row(draft, place, settings)
 
 
 #: Appeal row columns that follow from each key of a fold draft (a key not listed is a column of its own name).
@@ -355,7 +355,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, object]
         return
     conn = session.connection()
     sqlite_ = conn.dialect.name == "sqlite"
-    names = [c.name for c in table.columns]
+    names = [c.name for c in table.columns if c.name in rows[0]]  # not a key the store numbers
     times = _time_columns(table)
     conv = _sqlite_time if sqlite_ else _pg_time
     _insert_many(conn, table.name, names, _params(rows, names, times, conv), conflict)

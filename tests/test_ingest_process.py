@@ -30,7 +30,8 @@ from tests.wall_support import services
 
 def _spawn(settings, url: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
     env = dict(os.environ, REDIS_URL=REDIS_URL, DATABASE_URL=url, HOTLINE_PREFIX=settings.hotline_prefix,
-               VAR_DIR=str(CACHE_DIR), INGEST_CLAIM_IDLE_MS="1000", INGEST_BATCH="200", DEMO="false")
+               VAR_DIR=str(CACHE_DIR), INGEST_CLAIM_IDLE_MS="1000", INGEST_BATCH="200", FOLD_BATCH="200",
+               DEMO="false")
     return subprocess.Popen([sys.executable, "app.py", "ingest"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
