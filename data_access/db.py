@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -25,36 +26,49 @@ def database_url(settings: Settings) -> str:
     return f"sqlite:///{path}"
 
 
-def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
-    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_size_limit=67108864")
-    cur.close()
+def log_path(database: str) -> str:
+    """Where a SQLite store keeps its event log: a file of its own beside the store's.
+
+    The ingest worker appends to the log while the folder rewrites appeals; in one file they would take turns
+    at SQLite's one write lock (and each writer's commits would empty the other's page cache)."""
+    stem, dot, ext = database.rpartition(".")
+    return f"{stem}-log.{ext}" if dot else f"{database}-log"
 
 
-def _sqlite_writer_pragmas(dbapi_conn: object, _record: object) -> None:
-    # The ingest writer rewrites index pages all over the file: a 64 MB page cache keeps them in memory, and
-    # checkpointing every 40 MB of WAL instead of every 4 MB writes a page rewritten by many batches once.
-    # The worker still checkpoints (TRUNCATE) every CHECKPOINT_EVERY_S, so the WAL stays bounded.
-    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cur.execute("PRAGMA cache_size=-65536")
-    cur.execute("PRAGMA wal_autocheckpoint=10000")
-    cur.close()
+def _sqlite_connect(database: str | None, writer: bool):  # type: ignore[no-untyped-def]
+    """Per connection: attach the event log (unless the store is in memory), WAL and a busy timeout for both files;
+    for the writers also a 64 MB page cache per file and checkpoints every 40 MB of WAL instead of every 4 MB
+    (a page rewritten by many batches is written back once). The ingest worker still checkpoints (TRUNCATE)
+    every CHECKPOINT_EVERY_S, so the WAL stays bounded."""
+    attach = bool(database) and database != ":memory:" and not database.startswith("file:")
+
+    def connect(dbapi_conn: Any, _record: object) -> None:
+        cur = dbapi_conn.cursor()
+        if attach:
+            cur.execute("ATTACH DATABASE ? AS log", (log_path(database),))
+        for schema in ("main", "log") if attach else ("main",):
+            cur.execute(f"PRAGMA {schema}.journal_mode=WAL")
+            cur.execute(f"PRAGMA {schema}.synchronous=NORMAL")
+            cur.execute(f"PRAGMA {schema}.journal_size_limit=67108864")
+            if writer:
+                cur.execute(f"PRAGMA {schema}.cache_size=-65536")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        if writer:
+            cur.execute("PRAGMA wal_autocheckpoint=10000")
+        cur.close()
+
+    return connect
 
 
 def make_engine(url: str, writer: bool = False) -> Engine:
-    """An engine with the settings each backend needs (WAL and busy timeout on SQLite).
+    """An engine with the settings each backend needs (WAL, busy timeout and the attached log on SQLite).
 
-    `writer`: the ingest worker's own engine (on SQLite a larger page cache and rarer automatic checkpoints)."""
+    `writer`: the ingest worker's and folder's own engines (on SQLite larger page caches, rarer checkpoints)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        if writer:
-            event.listen(engine, "connect", _sqlite_writer_pragmas)
+        event.listen(engine, "connect", _sqlite_connect(u.database, writer))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
@@ -78,7 +92,7 @@ def migrate(engine: Engine) -> None:
 
 
 def checkpoint(engine: Engine) -> None:
-    """Fold SQLite's WAL back into the database so it cannot grow without bound; no-op elsewhere."""
+    """Fold SQLite's WALs (store and log) back into their files so they cannot grow without bound; no-op elsewhere."""
     if engine.dialect.name != "sqlite":
         return
     with engine.connect() as conn:

@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
-from data_access.db import alembic_config, make_engine
+from data_access.db import alembic_config, log_path, make_engine
 from tests.conftest import PG_URL, _pg_schema_url
 
 
@@ -64,6 +64,10 @@ def test_migration001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine
     assert order == [f"e-{i}" for i in range(6)]
     assert int(mark) == seq["e-3"] - 1
     assert gen == 0 and "fold_queue" not in inspect(bare_engine).get_table_names()
+    if bare_engine.dialect.name == "sqlite":  # the log lives in its own file
+        assert "appeal_events" not in inspect(bare_engine).get_table_names()
+        assert "appeal_events" in inspect(bare_engine).get_table_names(schema="log")
+        assert Path(log_path(bare_engine.url.database)).is_file()
     with bare_engine.begin() as conn:  # a duplicate id is refused; a new event is numbered after the rest
         conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
                           "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))

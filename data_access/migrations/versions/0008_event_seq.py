@@ -7,7 +7,9 @@ in the order the log's transactions commit (log writers commit one at a time), a
 the events after its mark (`meta` 'fold-seq'), moving the mark in the transaction that writes the
 appeals. Duplicates are never inserted, so never numbered nor folded twice.
 
-The table is rebuilt with `seq` as its primary key (`id` stays unique). Events of an upgraded store
+The table is rebuilt with `seq` as its primary key (`id` stays unique). A SQLite store on disk keeps
+it in a file of its own, attached as `log` (see data_access.db.log_path): the worker appending to
+the log and the folder rewriting appeals then never wait for each other's write lock. Events of an upgraded store
 are numbered in the order they were received; the mark is put just before the first event still
 queued, so nothing queued is lost (folding an event twice is harmless: a history out of order is
 folded again from the log).
@@ -44,35 +46,55 @@ def _event_columns() -> list[sa.Column]:
     ]
 
 
-def _index() -> None:
-    op.create_index('ix_appeal_events_appeal', 'appeal_events', ['appeal'])
-    op.create_index('ix_appeal_events_received_at', 'appeal_events', ['received_at'])
+def _index(schema: str | None) -> None:
+    op.create_index('ix_appeal_events_appeal', 'appeal_events', ['appeal'], schema=schema)
+    op.create_index('ix_appeal_events_received_at', 'appeal_events', ['received_at'], schema=schema)
+
+
+def _log_schema() -> str | None:
+    """'log' where the store attaches a file of its own for the log (SQLite on disk, see data_access.db)."""
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite" and any(r[1] == "log" for r in bind.exec_driver_sql("PRAGMA database_list")):
+        return "log"
+    return None
 
 
 def upgrade() -> None:
+    schema = _log_schema()
+    if schema:  # the log moves to its own file; a table left there by an upgrade that failed half way is empty
+        bind = op.get_bind()
+        if bind.exec_driver_sql("SELECT count(*) FROM log.sqlite_master WHERE name = 'appeal_events'").scalar():
+            if bind.exec_driver_sql("SELECT count(*) FROM log.appeal_events").scalar():
+                raise RuntimeError("the event log file already holds events of another store: move it away")
+            op.drop_table('appeal_events', schema='log')
+    new, old = ('appeal_events', 'main.appeal_events') if schema else ('appeal_events_new', 'appeal_events')
     op.create_table(
-        'appeal_events_new',
+        new,
         sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), primary_key=True, autoincrement=True),
         *_event_columns(),
         sa.UniqueConstraint('id', name='uq_appeal_events_id'),
+        schema=schema,
         sqlite_autoincrement=True,
     )
-    op.execute(f"INSERT INTO appeal_events_new ({_COLUMNS}) SELECT {_COLUMNS} FROM appeal_events "
-               "ORDER BY received_at, source")
+    target = f"{schema}.{new}" if schema else new
+    op.execute(f"INSERT INTO {target} ({_COLUMNS}) SELECT {_COLUMNS} FROM {old} ORDER BY received_at, source")
     op.execute(
         "INSERT INTO meta (key, value) SELECT 'fold-seq', CAST(COALESCE("
-        "(SELECT MIN(e.seq) - 1 FROM appeal_events_new e JOIN fold_queue q ON q.event = e.id), "
-        "(SELECT MAX(seq) FROM appeal_events_new), 0) AS TEXT)"
+        f"(SELECT MIN(e.seq) - 1 FROM {target} e JOIN fold_queue q ON q.event = e.id), "
+        f"(SELECT MAX(seq) FROM {target}), 0) AS TEXT)"
     )
     op.execute("DELETE FROM meta WHERE key = 'fold-generation'")
-    op.drop_table('appeal_events')
-    op.rename_table('appeal_events_new', 'appeal_events')
-    _index()
+    op.execute(f"DROP TABLE {old}")
+    if not schema:
+        op.rename_table(new, 'appeal_events')
+    _index(schema)
     op.drop_index('ix_fold_queue_appeal', table_name='fold_queue')
     op.drop_table('fold_queue')
 
 
 def downgrade() -> None:
+    schema = _log_schema()
+    source = f"{schema}.appeal_events" if schema else "appeal_events"
     op.create_table(
         'fold_queue',
         sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), primary_key=True, autoincrement=True),
@@ -81,13 +103,13 @@ def downgrade() -> None:
     )
     op.create_index('ix_fold_queue_appeal', 'fold_queue', ['appeal'])
     op.execute(
-        "INSERT INTO fold_queue (appeal, event) SELECT appeal, id FROM appeal_events "
+        f"INSERT INTO fold_queue (appeal, event) SELECT appeal, id FROM {source} "
         "WHERE seq > (SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'fold-seq') ORDER BY seq"
     )
     op.execute("INSERT INTO meta (key, value) VALUES ('fold-generation', '0')")
     op.execute("DELETE FROM meta WHERE key = 'fold-seq'")
     op.create_table('appeal_events_old', *_event_columns(), sa.PrimaryKeyConstraint('id'))
-    op.execute(f"INSERT INTO appeal_events_old ({_COLUMNS}) SELECT {_COLUMNS} FROM appeal_events ORDER BY seq")
-    op.drop_table('appeal_events')
+    op.execute(f"INSERT INTO appeal_events_old ({_COLUMNS}) SELECT {_COLUMNS} FROM {source} ORDER BY seq")
+    op.execute(f"DROP TABLE {source}")
     op.rename_table('appeal_events_old', 'appeal_events')
-    _index()
+    _index(None)
