@@ -152,6 +152,14 @@ def touched(events: Iterable[Event]) -> set[str]:
     return keys
 
 
+def kept(draft: dict[str, Any]) -> dict[str, Any]:
+    """The part of a draft `advance` needs (what `draft_to_json` stores), as `draft_from_json` gives it back."""
+    return {k: draft[k] for k in _KEPT_KEYS}
+
+
+_KEPT_KEYS = ("appeal",) + KEPT
+
+
 def draft_to_json(draft: dict[str, Any]) -> str:
     """What `advance` needs of a draft, as compact JSON text (a list in `KEPT` order), so the store can resume it."""
     return orjson.dumps([draft[k] for k in KEPT]).decode()  # datetimes become RFC 3339 text, tuples arrays

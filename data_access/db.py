@@ -51,7 +51,7 @@ def _sqlite_connect(database: str | None, writer: bool):  # type: ignore[no-unty
             cur.execute(f"PRAGMA {schema}.synchronous=NORMAL")
             cur.execute(f"PRAGMA {schema}.journal_size_limit=67108864")
             if writer:
-                cur.execute(f"PRAGMA {schema}.cache_size=-65536")
+                cur.execute(f"PRAGMA {schema}.cache_size=-262144")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA foreign_keys=ON")
         if writer:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.settings import Settings
 from data_access.db import make_engine, make_sessionmaker
 from data_access.models import AppealEvent
-from data_access.store import fold_logged, fold_mark
+from data_access.store import Drafts, fold_logged, fold_mark
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,11 @@ class Folder:
         self.sessions = sessions
         self.status = FoldStatus()
         self.wake = wake or threading.Event()  # set by an ingest worker after it logged events
+        self.drafts = Drafts()
 
     def step(self) -> int:
         """Fold one batch; return events folded (0: none waits; then nothing was locked on SQLite)."""
-        n = fold_logged(self.sessions, self.s, self.s.fold_batch)
+        n = fold_logged(self.sessions, self.s, self.s.fold_batch, self.drafts)
         self.status.folded += n
         self.status.last_batch_at = datetime.now(timezone.utc)
         return n

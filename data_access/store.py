@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from datetime import datetime, timezone
 from functools import cache
+from itertools import islice
 from operator import itemgetter
 
 from sqlalchemy import Connection, Table, text
@@ -14,7 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.appeal import (
-    DONE_STATUSES, advance, draft_due, draft_from_json, draft_to_json, follows, light_times, start_draft, touched,
+    DONE_STATUSES, advance, draft_due, draft_from_json, draft_to_json, follows, kept, light_times, start_draft,
+    touched,
 )
 from dashboard.contract import Event, Presence, stored_event
 from dashboard.settings import Settings
@@ -85,35 +87,65 @@ def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> 
     bulk_insert(session, AppealEvent.__table__, list(rows.values()), "ON CONFLICT (id) DO NOTHING")
 
 
-def fold_logged(sessions: sessionmaker[Session], settings: Settings, limit: int) -> int:
+class Drafts:
+    """Drafts of the appeals a folder folded last, so that its next batches need not read and parse their fold
+    state. They hold while the fold mark is where this folder left it: a write by another folder voids them."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self.mark: int | None = None  # the fold mark these drafts are current at
+        self._by_appeal: dict[str, dict[str, Any]] = {}
+
+    def at(self, mark: int) -> None:
+        """Forget every draft unless the fold mark is where this folder left it."""
+        if mark != self.mark:
+            self._by_appeal.clear()
+            self.mark = mark
+
+    def take(self, appeal: str) -> dict[str, Any] | None:
+        """An appeal's draft, no longer kept (a batch that fails to commit leaves none it changed)."""
+        return self._by_appeal.pop(appeal, None)
+
+    def keep(self, drafts: dict[str, dict[str, Any]], mark: int) -> None:
+        """Keep the drafts a batch committed, up to the fold mark it moved to; the least recently folded go."""
+        self._by_appeal.update(drafts)
+        self.mark = mark
+        for appeal in list(islice(self._by_appeal, max(0, len(self._by_appeal) - self.size))):
+            del self._by_appeal[appeal]
+
+
+def fold_logged(sessions: sessionmaker[Session], settings: Settings, limit: int, drafts: Drafts | None = None) -> int:
     """Fold the next `limit` events after the fold mark into their appeals and move the mark past them; return
     events folded. A backlog folds each appeal once per batch, however many of its events the batch holds.
 
     PostgreSQL: one transaction under the fold lock (folders of several processes take turns).
     SQLite has one writer at a time: the folder reads and folds under a snapshot, without the write lock the
     ingest worker needs, then writes if the mark has not moved since (else it folds again under the lock)."""
+    drafts = drafts or Drafts(0)
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
             with s.begin():
                 s.connection().exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
                 mark = fold_mark(s)
-                last, n, folded = _read_and_fold(s, settings, mark, limit)
+                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts)
                 if n:
                     _write_folded(s, mark, last, folded)
-            return n
-        with s.begin():
-            mark = fold_mark(s)
-            last, n, folded = _read_and_fold(s, settings, mark, limit)
-        if not n:
-            return 0
-        with s.begin():
-            if not _move_mark(s, mark, last):  # another folder wrote since: fold again, now under the lock
+        else:
+            with s.begin():
                 mark = fold_mark(s)
-                last, n, folded = _read_and_fold(s, settings, mark, limit)
-                if not n:
-                    return 0
-            _write_folded(s, mark, last, folded)
-        return n
+                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts)
+            if not n:
+                return 0
+            with s.begin():
+                if not _move_mark(s, mark, last):  # another folder wrote since: fold again, now under the lock
+                    mark = fold_mark(s)
+                    last, n, folded = _read_and_fold(s, settings, mark, limit, drafts)
+                    if not n:
+                        return 0
+                _write_folded(s, mark, last, folded)
+    if n:
+        drafts.keep(folded.drafts, last)
+    return n
 
 
 def fold_mark(session: Session) -> int:
@@ -136,9 +168,12 @@ class _Folded:
 
     updates: dict[tuple[str, ...], list[dict[str, object]]]
     rows: list[dict[str, object]]
+    drafts: dict[str, dict[str, Any]]  # every appeal written, as `Drafts` keeps them
 
 
-def _read_and_fold(session: Session, settings: Settings, mark: int, limit: int) -> tuple[int, int, _Folded]:
+def _read_and_fold(
+    session: Session, settings: Settings, mark: int, limit: int, drafts: Drafts
+) -> tuple[int, int, _Folded]:
     """Read the next events after `mark` and fold them (no writes): (last seq read, events read, what to write)."""
     mk = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
     cur = _cursor(session)
@@ -149,8 +184,9 @@ def _read_and_fold(session: Session, settings: Settings, mark: int, limit: int) 
     finally:
         cur.close()
     if not rows:
-        return mark, 0, _Folded({}, [])
-    return rows[-1][0], len(rows), _fold(session, mark, _histories(r[1:] for r in rows), settings)
+        return mark, 0, _Folded({}, [], {})
+    drafts.at(mark)
+    return rows[-1][0], len(rows), _fold(session, mark, _histories(r[1:] for r in rows), settings, drafts)
 
 
 def _write_folded(session: Session, mark: int, last: int, folded: _Folded) -> None:
@@ -203,54 +239,65 @@ def _histories(
 
 
 def _fold(
-    session: Session, mark: int, fresh: dict[str, list[tuple[Event, Place | None]]], settings: Settings
+    session: Session, mark: int, fresh: dict[str, list[tuple[Event, Place | None]]], settings: Settings,
+    drafts: Drafts,
 ) -> _Folded:
-    """Advance each appeal's stored draft with the events logged after `mark`, or refold it from the whole log
-    when they came out of order. A new appeal is folded from the events in hand unless some came before `mark`
-    (logged before their `created`)."""
-    known: dict[str, str | None] = dict(select_in(session, "SELECT id, fold_state FROM appeals WHERE id", list(fresh)))
-    born = [a for a, evs in fresh.items() if a not in known and any(e.type == "created" for e, _ in evs)]
+    """Advance each appeal's draft (kept, else its stored fold state) with the events logged after `mark`, or
+    refold it from the whole log when they came out of order. A new appeal is folded from the events in hand
+    unless some came before `mark` (logged before their `created`)."""
+    resumed = {a: d for a in fresh if (d := drafts.take(a)) is not None}
+    rest = [a for a in fresh if a not in resumed]
+    known: dict[str, str | None] = dict(select_in(session, "SELECT id, fold_state FROM appeals WHERE id", rest))
+    resumed.update((a, draft_from_json(state, a)) for a, state in known.items() if state)
+    born = [a for a in rest if a not in known and any(e.type == "created" for e, _ in fresh[a])]
     before_mark = f"SELECT DISTINCT appeal FROM appeal_events WHERE seq <= {int(mark)} AND appeal"
     waited = {r[0] for r in select_in(session, before_mark, born)} if born else set()
-    changes: dict[tuple[str, ...], list[dict[str, object]]] = {}
-    rows = [row for a in born if a not in waited if (row := _history_row(fresh[a], settings))]
-    full = sorted(waited)
-    for aid, evs in fresh.items():
-        if aid not in known:
-            continue  # new (folded above), or no `created` yet: its events wait in the log
-        state = known[aid]
-        events = [e for e, _ in evs]
-        draft = draft_from_json(state, aid) if state else None
-        if draft is None or not follows(draft, events):
+    out = _Folded({}, [], {})
+    for a in born:
+        if a not in waited and (row := _history_row(fresh[a], settings, out.drafts)):
+            out.rows.append(row)
+    full = sorted(waited) + [a for a in known if a not in resumed]  # no fold state stored: refold
+    for aid, draft in resumed.items():
+        events = [e for e, _ in fresh[aid]]
+        if not follows(draft, events):
             full.append(aid)
             continue
         before = {k: draft[k] for k in touched(events)}
-        row = state_columns(advance(draft, events), settings)
+        cols = changed_columns(before, advance(draft, events))
+        row = state_columns(draft, settings, cols)
         row["id"] = aid
-        changes.setdefault(changed_columns(before, draft), []).append(row)
+        out.updates.setdefault(cols, []).append(row)
+        out.drafts[aid] = draft
     in_hand = {e.id: e for evs in fresh.values() for e, _ in evs}
-    return _Folded(changes, rows + refold_rows(session, full, settings, in_hand))
+    out.rows += refold_rows(session, full, settings, in_hand, out.drafts)
+    return out
 
 
 def refold_rows(
-    session: Session, appeal_ids: Sequence[str], settings: Settings, in_hand: dict[str, Event] | None = None
+    session: Session, appeal_ids: Sequence[str], settings: Settings, in_hand: dict[str, Event] | None = None,
+    drafts: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, object]]:
     """The rows of these appeals folded from all their stored events (none for an appeal without `created`).
 
-    `in_hand` holds events already parsed, so their stored text is not parsed again."""
+    `in_hand` holds events already parsed, so their stored text is not parsed again; `drafts` gets their drafts."""
     if not appeal_ids:
         return []
     history = _histories(select_in(session, f"SELECT {_HISTORY} FROM appeal_events WHERE appeal", appeal_ids), in_hand)
-    return [row for evs in history.values() if (row := _history_row(evs, settings))]
+    return [row for evs in history.values() if (row := _history_row(evs, settings, drafts))]
 
 
-def _history_row(evs: list[tuple[Event, Place | None]], settings: Settings) -> dict[str, object] | None:
-    """The row of an appeal folded from these events (its whole history); None without `created`."""
+def _history_row(
+    evs: list[tuple[Event, Place | None]], settings: Settings, drafts: dict[str, dict[str, Any]] | None = None
+) -> dict[str, object] | None:
+    """The row of an appeal folded from these events (its whole history); None without `created`. `drafts`
+    gets its draft."""
     draft = start_draft(e for e, _ in evs)
     if draft is None:
         return None
     created = min((e for e, _ in evs if e.type == "created"), key=lambda e: (e.at, e.id))
     place = next(p for e, p in evs if e.id == created.id)
+    if drafts is not None:
+        drafts[draft["appeal"]] = kept(draft)
     return appeal_row(draft, place, settings)
 
 
@@ -386,35 +433,31 @@ def appeal_row(draft: dict[str, Any], place: Place | None, settings: Settings) -
     }
 
 
-def state_columns(draft: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The columns of an appeal's row that events after `created` can change, from a draft (whole or resumed)."""
+#: State columns read straight from the draft key of the same name.
+_PLAIN_STATE = frozenset((
+    "status", "priority", "unit", "member", "dispatch_count", "return_count", "extension_count", "reopen_count",
+    "clock_start", "first_dispatched_at", "resolved_at", "closed_at", "reviewed", "reviewed_at", "responded",
+    "resolved_flag", "satisfaction",
+))
+STATE_COLUMNS = _PLAIN_STATE | {"is_open", "last_event_at", "fold_state", *_DEADLINE}
+
+
+def state_columns(
+    draft: dict[str, Any], settings: Settings, cols: Collection[str] = STATE_COLUMNS
+) -> dict[str, Any]:
+    """The columns of an appeal's row that events after `created` can change, from a draft (whole or resumed);
+    only those in `cols` (and `fold_state`), so an update computes no more than it writes."""
     d = draft
-    yellow_from, red_from, due = light_times(d["clock_start"], draft_due(d), d["priority"], settings)
-    return {
-        "status": d["status"],
-        "is_open": d["status"] not in DONE_STATUSES,
-        "priority": d["priority"],
-        "unit": d["unit"],
-        "member": d["member"],
-        "dispatch_count": d["dispatch_count"],
-        "return_count": d["return_count"],
-        "extension_count": d["extension_count"],
-        "reopen_count": d["reopen_count"],
-        "clock_start": d["clock_start"],
-        "due_at": due,
-        "yellow_from": yellow_from,
-        "red_from": red_from,
-        "first_dispatched_at": d["first_dispatched_at"],
-        "resolved_at": d["resolved_at"],
-        "closed_at": d["closed_at"],
-        "reviewed": d["reviewed"],
-        "reviewed_at": d["reviewed_at"],
-        "responded": d["responded"],
-        "resolved_flag": d["resolved_flag"],
-        "satisfaction": d["satisfaction"],
-        "last_event_at": d["_last"][0],
-        "fold_state": draft_to_json(draft),
-    }
+    row = {c: d[c] for c in cols if c in _PLAIN_STATE}
+    if "is_open" in cols:
+        row["is_open"] = d["status"] not in DONE_STATUSES
+    if "due_at" in cols or "red_from" in cols or "yellow_from" in cols:
+        row["yellow_from"], row["red_from"], row["due_at"] = light_times(
+            d["clock_start"], draft_due(d), d["priority"], settings)
+    if "last_event_at" in cols:
+        row["last_event_at"] = d["_last"][0]
+    row["fold_state"] = draft_to_json(draft)
+    return row
 
 
 def store_presence(session: Session, items: Sequence[Presence], now: datetime) -> None:

@@ -187,7 +187,7 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
     texts = [t for h in hist.values() for t in h]
     random.Random(1).shuffle(texts)
     push(rds, settings.stream("events"), texts)
-    small = settings.model_copy(update={"ingest_batch": 50})
+    small = settings.model_copy(update={"ingest_batch": 50, "fold_batch": 50})
     workers = [make_worker(small, rds, store, gazetteer, c) for c in ("a", "b")]
     folders = [Folder(small, store[1]) for _ in workers]  # as two `python app.py ingest` processes run
     stop = threading.Event()
