@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.settings import Settings
 
 log = logging.getLogger(__name__)
+BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_WAIT_MS = 200
 
 
 def database_url(settings: Settings) -> str:
@@ -52,7 +54,7 @@ def _sqlite_connect(database: str | None, writer: bool):  # type: ignore[no-unty
             cur.execute(f"PRAGMA {schema}.journal_size_limit=67108864")
             if writer:
                 cur.execute(f"PRAGMA {schema}.cache_size=-262144")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         if writer:
             cur.execute("PRAGMA wal_autocheckpoint=10000")
@@ -92,11 +94,19 @@ def migrate(engine: Engine) -> None:
 
 
 def checkpoint(engine: Engine) -> None:
-    """Fold SQLite's WALs (store and log) back into their files so they cannot grow without bound; no-op elsewhere."""
+    """Fold SQLite's WALs (store and log) back into their files so they cannot grow without bound; no-op elsewhere.
+
+    A truncating checkpoint waits for readers and holds up writers meanwhile: it waits CHECKPOINT_WAIT_MS at
+    most (a long read of the folder or a screen) and leaves it to the next one (automatic checkpoints still
+    copy pages back in between)."""
     if engine.dialect.name != "sqlite":
         return
     with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        try:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def ping(engine: Engine) -> None:

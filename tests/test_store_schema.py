@@ -1,4 +1,5 @@
-"""Schema migrations upgrade a deployed store in place, on SQLite and PostgreSQL."""
+"""The store's schema and files: migrations upgrade a deployed store in place (SQLite and PostgreSQL); SQLite
+housekeeping does not hold up the writers."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _event(i: int) -> dict[str, Any]:
             "payload": "{}", "source": f"{i}-0", "received_at": datetime(2026, 11, 22, 10, i)}
 
 
-def test_migration001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -> None:
+def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -> None:
     """0007 -> 0008: events are numbered in the order received, the fold mark stops before the first event the
     queue still held, the queue is gone; and back down, the queue holds what is after the mark again."""
     cfg = alembic_config(bare_engine)
@@ -81,3 +82,33 @@ def test_migration001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine
         queued = [r[0] for r in conn.execute(text("SELECT event FROM fold_queue ORDER BY seq"))]
         total = conn.scalar(text("SELECT count(*) FROM appeal_events"))
     assert queued == ["e-3", "e-4", "e-5", "e-6"] and total == 7
+
+
+def test_schema002_checkpoint_does_not_wait_on_a_long_read(tmp_path: Path) -> None:
+    """A reader holding a snapshot keeps a truncating checkpoint from finishing: checkpoint() gives up instead of
+    holding up writers, the store's busy timeout is back afterwards, and writes go on."""
+    from data_access.db import BUSY_TIMEOUT_MS, checkpoint, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'c.sqlite'}", writer=True)
+    migrate(engine)
+    reader = make_engine(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    cols = "id, appeal, type, at, payload, source, received_at"
+    insert = text(f"INSERT INTO appeal_events ({cols}) VALUES (:id, :appeal, :type, :at, :payload, :source, :received_at)")
+    with engine.begin() as conn:
+        conn.execute(insert, _event(0))
+    with reader.connect() as r:
+        r.exec_driver_sql("BEGIN")
+        assert r.exec_driver_sql("SELECT count(*) FROM appeal_events").scalar() == 1  # a snapshot of the log
+        with engine.begin() as conn:
+            conn.execute(insert, _event(1))
+        checkpoint(engine)  # cannot truncate past the reader's snapshot: returns, does not raise
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS
+        with engine.begin() as conn:
+            conn.execute(insert, _event(2))
+        r.exec_driver_sql("COMMIT")
+    checkpoint(engine)
+    with reader.connect() as r:
+        assert r.exec_driver_sql("SELECT count(*) FROM appeal_events").scalar() == 3
+    engine.dispose()
+    reader.dispose()
