@@ -4,7 +4,7 @@
 
 The stream is in time order shuffled within windows of 200 entries (several producers
 writing at once). Runs what `python app.py` runs: the ingest worker (parse, check against the city,
-store once, queue for folding, acknowledge) and the folder process behind it (each appeal's row brought
+store once in the numbered log, acknowledge) and the folder process behind it (each appeal's row brought
 up to date). Prints events/s until every event is acknowledged and until every appeal is up to date
 (the figure that counts), and, in the same run, the rate of one transaction inserting the same event
 rows with nothing else, and the ratio of the two.
@@ -30,7 +30,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from dashboard.contract import parse_event  # noqa: E402
 from data_access.db import make_engine, make_sessionmaker  # noqa: E402
-from data_access.folder import folder_events, queued, start_folder_process  # noqa: E402
+from data_access.folder import all_folded, folder_events, start_folder_process  # noqa: E402
 from data_access.ingest import IngestWorker  # noqa: E402
 from data_access.models import Appeal, AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
@@ -83,9 +83,10 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     return len(rows) / (time.perf_counter() - t0)
 
 
-def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
     """Ingest `total` entries as `python app.py` does, with a folder process behind the worker; return seconds
-    until the worker has acknowledged its share, until the fold queue is empty, and the folder's CPU seconds."""
+    until the worker has acknowledged its share, until every logged event is folded, the folder's CPU seconds
+    and its peak memory (MB)."""
     engine = make_engine(url, writer=True)
     sessions = make_sessionmaker(engine)
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
@@ -101,16 +102,19 @@ def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float
     acked = time.perf_counter() - t0 - 3 * settings.ingest_block_ms / 1000
     while True:
         with sessions() as s:
-            if queued(s) == 0:
+            if all_folded(s):
                 break
         time.sleep(0.01)
     folded = time.perf_counter() - t0 - 3 * settings.ingest_block_ms / 1000
+    hwm = next(int(line.split()[1]) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+               if line.startswith("VmHWM:"))  # the folder's peak resident memory, kB
     stop.set()
     wake.set()
     proc.join(30)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     engine.dispose()
-    return acked, folded, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return acked, folded, cpu, hwm / 1024
 
 
 def _work(settings, url: str, gaz, name: str, total: int) -> None:  # type: ignore[no-untyped-def]
@@ -132,7 +136,7 @@ def many_workers(settings, store, gaz, total: int, n: int) -> float:  # type: ig
     with store[1]() as s:
         stored = s.scalar(select(func.count()).select_from(AppealEvent))
     assert stored == total, f"stored {stored} of {total}"
-    return total / elapsed  # every process waits for the fold queue to empty before it ends
+    return total / elapsed  # every process waits until every logged event is folded before it ends
 
 
 def main() -> None:
@@ -158,7 +162,7 @@ def main() -> None:
                 s2 = settings.model_copy(update={"consumer_group": group})
                 with make_store(backend, Path(tmp), city) as store:
                     c0 = time.process_time()
-                    acked, folded, fold_cpu = replay(s2, store[2], gaz, "bench", len(texts))
+                    acked, folded, fold_cpu, fold_mb = replay(s2, store[2], gaz, "bench", len(texts))
                     cpu_us = (time.process_time() - c0) / len(texts) * 1e6  # the worker's process
                     with store[1]() as s:
                         appeals = s.scalar(select(func.count()).select_from(Appeal))
@@ -168,6 +172,7 @@ def main() -> None:
                 print(f"{backend:10s} ingest {ingest:10,.0f} events/s (appeals current; {len(texts) / acked:,.0f} "
                       f"events/s acknowledged)   bare bulk insert {bulk:10,.0f} rows/s   ratio {ingest / bulk:.2f}   "
                       f"CPU per event: worker {cpu_us:.0f} us, folder {fold_cpu / len(texts) * 1e6:.0f} us   "
+                      f"folder peak {fold_mb:,.0f} MB (FOLD_BATCH {s2.fold_batch:,})   "
                       f"{appeals:,} appeals", flush=True)
                 if backend == "postgresql" and args.workers > 1:
                     s3 = settings.model_copy(update={"consumer_group": "bench-pg-many"})

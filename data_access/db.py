@@ -39,7 +39,8 @@ def log_path(database: str) -> str:
 
 def _sqlite_connect(database: str | None, writer: bool):  # type: ignore[no-untyped-def]
     """Per connection: attach the event log (unless the store is in memory), WAL and a busy timeout for both files;
-    for the writers also a 64 MB page cache per file and checkpoints every 40 MB of WAL instead of every 4 MB
+    for the writers also larger page caches (256 MB for the appeals the folder rewrites all over, 64 MB for the
+    log, where new entries go) and checkpoints every 40 MB of WAL instead of every 4 MB
     (a page rewritten by many batches is written back once). The ingest worker still checkpoints (TRUNCATE)
     every CHECKPOINT_EVERY_S, so the WAL stays bounded."""
     attach = bool(database) and database != ":memory:" and not database.startswith("file:")
@@ -53,7 +54,7 @@ def _sqlite_connect(database: str | None, writer: bool):  # type: ignore[no-unty
             cur.execute(f"PRAGMA {schema}.synchronous=NORMAL")
             cur.execute(f"PRAGMA {schema}.journal_size_limit=67108864")
             if writer:
-                cur.execute(f"PRAGMA {schema}.cache_size=-262144")
+                cur.execute(f"PRAGMA {schema}.cache_size={-262144 if schema == 'main' else -65536}")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         if writer:

@@ -90,6 +90,11 @@ def queued(session: Session) -> int:
     return session.scalar(select(func.count()).where(AppealEvent.seq > fold_mark(session))) or 0
 
 
+def all_folded(session: Session) -> bool:
+    """Whether every stored event is folded into its appeal (two index lookups, whatever the backlog)."""
+    return (session.scalar(select(func.max(AppealEvent.seq))) or 0) <= fold_mark(session)
+
+
 def oldest_queued_s(session: Session, now: datetime) -> float | None:
     """Seconds since the oldest event still waiting to be folded was received (None: none waits)."""
     first = session.scalar(

@@ -61,6 +61,8 @@ def _chunks(seq: Sequence[object], n: int = CHUNK) -> Iterable[Sequence[object]]
 #: folder never passes an event committed later with a smaller number); one folder folds at a time.
 LOG_LOCK = 0x6170_6C6F67  # "aplog"
 FOLD_LOCK = 0x6170_666F6C64  # "apfold"
+
+
 def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> None:
     """Store events in the log, each once (an id already stored is ignored); the folder folds them behind."""
     if not items:
@@ -118,14 +120,17 @@ def fold_logged(sessions: sessionmaker[Session], settings: Settings, limit: int,
     """Fold the next `limit` events after the fold mark into their appeals and move the mark past them; return
     events folded. A backlog folds each appeal once per batch, however many of its events the batch holds.
 
-    PostgreSQL: one transaction under the fold lock (folders of several processes take turns).
-    SQLite has one writer at a time: the folder reads and folds under a snapshot, without the write lock the
-    ingest worker needs, then writes if the mark has not moved since (else it folds again under the lock)."""
-    drafts = drafts or Drafts(0)
+    PostgreSQL: one transaction under the fold lock; while another folder holds it, fold nothing and return 0.
+    SQLite has one writer at a time: the folder reads and folds without the write lock, then writes if the mark
+    has not moved since (else it folds again under the lock). Reading a history that grew meanwhile is harmless:
+    an event folded early sorts before the draft's last one when its turn comes, and the appeal is refolded."""
+    if drafts is None:
+        drafts = Drafts(0)
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
             with s.begin():
-                s.connection().exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (FOLD_LOCK,))
+                if not s.connection().exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)", (FOLD_LOCK,)).scalar():
+                    return 0  # another folder is folding: this one stands by (and its kept drafts stay good)
                 mark = fold_mark(s)
                 last, n, folded = _read_and_fold(s, settings, mark, limit, drafts)
                 if n:

@@ -12,15 +12,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-from sqlalchemy import func, select
 
 from dashboard.contract import parse_event
-from data_access.folder import Folder, folder_events, queued, start_folder_process
+from data_access.folder import Folder, all_folded, folder_events, start_folder_process
 from data_access.health import health
 from data_access.store import Accepted, store_events
 from data_access.ingest import IngestWorker
-from data_access.models import Appeal, AppealEvent
 from data_access.redis_server import EmbeddedRedis, connect
 from tests.conftest import CACHE_DIR, REDIS_URL, ROOT, make_store
 from tests.histories import histories
@@ -39,7 +36,7 @@ def _spawn(settings, url: str) -> subprocess.Popen[bytes]:  # type: ignore[no-un
 def folded(store) -> bool:  # type: ignore[no-untyped-def]
     """Whether every stored event is folded into its appeal."""
     with store[1]() as s:
-        return queued(s) == 0
+        return all_folded(s)
 
 
 def _wait(pred, seconds: float = 180) -> bool:  # type: ignore[no-untyped-def]
