@@ -48,14 +48,15 @@ class Folder:
         self.drafts = Drafts()
 
     def step(self) -> int:
-        """Fold one batch; return events folded (0: none waits; then nothing was locked on SQLite)."""
+        """Fold one batch; return events folded (0: none waits, or another folder is folding; then nothing was
+        locked on SQLite)."""
         n = fold_logged(self.sessions, self.s, self.s.fold_batch, self.drafts)
         self.status.folded += n
         self.status.last_batch_at = datetime.now(timezone.utc)
         return n
 
     def drain(self) -> int:
-        """Fold until no event waits; return events folded."""
+        """Fold until no event waits (or another folder is folding); return events folded."""
         total = 0
         while n := self.step():
             total += n
