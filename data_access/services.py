@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
-from data_access.db import database_url, make_engine, make_sessionmaker, migrate
+from data_access.db import database_url, log_path, make_engine, make_sessionmaker, migrate
 from data_access.redis_server import EmbeddedRedis, connect, redis_url
 from data_access.references import Gazetteer, load_reference
 from geo.loader import load_city
@@ -51,7 +51,10 @@ class Services:
 
     def describe(self) -> str:
         """Where the store and Redis are, for the start-up banner."""
-        db = make_url(str(self.engine.url)).render_as_string(hide_password=True)
+        url = make_url(str(self.engine.url))
+        db = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            db += f"  (event log: {log_path(url.database)})"
         kind = "embedded" if self.embedded_redis else "external"
         return f"store: {db}\nredis ({kind}): {self.redis_url}  streams: {self.settings.stream('events')}, {self.settings.stream('presence')}"
 

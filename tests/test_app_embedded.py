@@ -90,7 +90,7 @@ def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
-    assert "redis (embedded)" in out and "store: sqlite" in out
+    assert "redis (embedded)" in out and "store: sqlite" in out and "store-log.sqlite" in out
     # SIGTERM stops the embedded Redis too.
     try:
         redis.Redis(port=rport, socket_connect_timeout=1).ping()
