@@ -28,11 +28,14 @@ def database_url(settings: Settings) -> str:
     return f"sqlite:///{path}"
 
 
-def log_path(database: str) -> str:
-    """Where a SQLite store keeps its event log: a file of its own beside the store's.
+def log_path(database: str | None) -> str | None:
+    """Where a SQLite store keeps its event log: a file of its own beside the store's (None for a store in
+    memory or given as a URI: its log stays in the store).
 
     The ingest worker appends to the log while the folder rewrites appeals; in one file they would take turns
     at SQLite's one write lock (and each writer's commits would empty the other's page cache)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
     stem, dot, ext = database.rpartition(".")
     return f"{stem}-log.{ext}" if dot else f"{database}-log"
 
@@ -43,13 +46,13 @@ def _sqlite_connect(database: str | None, writer: bool):  # type: ignore[no-unty
     log, where new entries go) and checkpoints every 40 MB of WAL instead of every 4 MB
     (a page rewritten by many batches is written back once). The ingest worker still checkpoints (TRUNCATE)
     every CHECKPOINT_EVERY_S, so the WAL stays bounded."""
-    attach = bool(database) and database != ":memory:" and not database.startswith("file:")
+    log_file = log_path(database)
 
     def connect(dbapi_conn: Any, _record: object) -> None:
         cur = dbapi_conn.cursor()
-        if attach:
-            cur.execute("ATTACH DATABASE ? AS log", (log_path(database),))
-        for schema in ("main", "log") if attach else ("main",):
+        if log_file:
+            cur.execute("ATTACH DATABASE ? AS log", (log_file,))
+        for schema in ("main", "log") if log_file else ("main",):
             cur.execute(f"PRAGMA {schema}.journal_mode=WAL")
             cur.execute(f"PRAGMA {schema}.synchronous=NORMAL")
             cur.execute(f"PRAGMA {schema}.journal_size_limit=67108864")

@@ -53,8 +53,8 @@ class Services:
         """Where the store and Redis are, for the start-up banner."""
         url = make_url(str(self.engine.url))
         db = url.render_as_string(hide_password=True)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            db += f"  (event log: {log_path(url.database)})"
+        if url.get_backend_name() == "sqlite" and (log_file := log_path(url.database)):
+            db += f"  (event log: {log_file})"
         kind = "embedded" if self.embedded_redis else "external"
         return f"store: {db}\nredis ({kind}): {self.redis_url}  streams: {self.settings.stream('events')}, {self.settings.stream('presence')}"
 

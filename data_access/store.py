@@ -207,19 +207,17 @@ def _cursor(session: Session) -> Any:
     return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
-def select_in(session: Session, sql: str, keys: Sequence[str], tail: str = "") -> list[tuple[Any, ...]]:
-    """Rows of `sql` (ending in the key column) for these keys, straight through the driver: the hot path.
-
-    `tail` follows the condition (e.g. a locking clause)."""
+def select_in(session: Session, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (ending in the key column) for these keys, straight through the driver: the hot path."""
     cur = _cursor(session)
     out: list[tuple[Any, ...]] = []
     try:
         if session.get_bind().dialect.name == "postgresql":
-            cur.execute(f"{sql} = ANY(%s){tail}", (list(keys),))
+            cur.execute(f"{sql} = ANY(%s)", (list(keys),))
             out += cur.fetchall()
         else:
             for part in _chunks(keys):
-                cur.execute(f"{sql} IN ({','.join('?' * len(part))}){tail}", part)
+                cur.execute(f"{sql} IN ({','.join('?' * len(part))})", part)
                 out += cur.fetchall()
     finally:
         cur.close()
