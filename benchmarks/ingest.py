@@ -31,7 +31,7 @@ from sqlalchemy import func, select  # noqa: E402
 from dashboard.contract import parse_event  # noqa: E402
 from data_access.db import make_engine, make_sessionmaker  # noqa: E402
 from data_access.folder import all_folded, folder_events, start_folder_process  # noqa: E402
-from data_access.ingest import IngestWorker  # noqa: E402
+from data_access.ingest import IngestWorker, settle_gc  # noqa: E402
 from data_access.models import Appeal, AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
 from data_access.store import bulk_insert  # noqa: E402
@@ -95,6 +95,7 @@ def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float
     proc = start_folder_process(settings, url, wake, stop)
     w = IngestWorker(settings, client, sessions, engine, gaz, consumer=name, stored=wake.set)
     w.ensure_groups()
+    settle_gc()  # as IngestWorker.run does
     t0 = time.perf_counter()
     idle = 0
     while idle < 3:  # three empty reads: the stream is drained (by this worker and any other)

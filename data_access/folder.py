@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
 from data_access.db import make_engine, make_sessionmaker
+from data_access.ingest import settle_gc
 from data_access.models import AppealEvent
 from data_access.store import Drafts, fold_logged, fold_mark
 
@@ -124,6 +125,7 @@ def _fold_process(settings: Settings, url: str, wake: Any, stop: Any, parent: in
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fold %(levelname)s %(message)s")
     engine = make_engine(url, writer=True)
     folder = Folder(settings, make_sessionmaker(engine), wake)
+    settle_gc()
 
     def orphaned() -> None:  # the parent was killed: stop with it
         while not stop.wait(1.0):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -26,6 +27,19 @@ log = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[bytes, bytes]]
 CHECKPOINT_EVERY_S = 30.0
+#: The cyclic garbage collector's thresholds in a process that ingests or folds (Python's default: 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def settle_gc() -> None:
+    """Make the cyclic garbage collector cheap for a long-running loop that allocates a great deal.
+
+    Everything alive at start-up (libraries, the city model, the web app) is left out of its scans, and it runs
+    every 50,000 net allocations instead of every 700: each full collection walked every live object (the
+    kept drafts, the web app), which cost the ingest worker and the folder a quarter of their time. Their own
+    garbage is acyclic (rows, parsed events) and freed at once by reference counting."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @dataclass
@@ -86,6 +100,7 @@ class IngestWorker:
     # -- the loop -------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Ingest until `stop` is set, reconnecting with backoff when Redis or the store goes away."""
+        settle_gc()
         backoff = 0.5
         groups_ready = False
         while not stop.is_set():
