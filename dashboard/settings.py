@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     feed_stale_s: int = Field(120, gt=0, description="No event for this long: the screen says the feed stopped")
 
     # Ingest
-    ingest_batch: int = Field(2000, ge=1, le=50000, description="Entries read per XREADGROUP")
+    ingest_batch: int = Field(10000, ge=1, le=50000, description="Entries read per XREADGROUP")
     fold_batch: int = Field(50000, ge=1, le=200000, description="Events the folder folds per transaction at most")
     ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
     ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")

@@ -308,7 +308,7 @@ def _history_row(
 _DEADLINE = ("due_at", "yellow_from", "red_from")
 _DRAFT_COLUMNS: dict[str, tuple[str, ...]] = {
     "appeal": (), "community": (),  # the row's place is resolved at ingest, not taken from the draft
-    "status": ("status", "is_open"), "category": ("cat1", "cat2", "cat3"), "location": ("lon", "lat"),
+    "status": ("status",), "category": ("cat1", "cat2", "cat3"), "location": ("lon", "lat"),
     "priority": ("priority",) + _DEADLINE, "clock_start": ("clock_start",) + _DEADLINE,
     "_created_due": _DEADLINE, "_dispatched_due": _DEADLINE, "_extended_due": _DEADLINE,
     "_last": ("last_event_at",),
@@ -322,12 +322,15 @@ def changed_columns(before: dict[str, object], after: dict[str, object]) -> tupl
     `before` holds the keys that may have changed (`touched` by the events applied), as they were.
 
     Writing only these matters: an UPDATE that names an indexed column rewrites that index entry,
-    and most events touch two or three of the appeals table's indexed columns, not all of them."""
+    and most events touch two or three of the appeals table's indexed columns, not all of them. `is_open`, in
+    four of them, changes only when the status passes between open and done (not when it is accepted, say)."""
     cols = {"fold_state"}
     for key, old in before.items():
         value = after[key]
         if old is not value and old != value:
             cols.update(_DRAFT_COLUMNS.get(key, (key,)))
+            if key == "status" and (old in DONE_STATUSES) != (value in DONE_STATUSES):
+                cols.add("is_open")
     return _in_table_order(frozenset(cols))
 
 

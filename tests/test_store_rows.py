@@ -76,6 +76,22 @@ def test_row003_changed_columns_leave_out_what_an_event_does_not_touch(parsed): 
     pytest.fail("no history with a review")
 
 
+def test_row006_is_open_is_named_only_when_it_changes(parsed):  # type: ignore[no-untyped-def]
+    """`is_open` (in four indexes) is written when an event opens or ends the appeal, not when it is accepted
+    or closed after being resolved."""
+    seen = set()
+    for events in parsed:
+        ordered = sorted(events, key=lambda e: (e.at, e.id))
+        for k in range(1, len(ordered)):
+            draft = start_draft(ordered[:k])
+            before = dict(draft)
+            was_open = finish(draft).is_open
+            cols = changed_columns(before, advance(draft, [ordered[k]]))
+            assert ("is_open" in cols) == (was_open != finish(draft).is_open), ordered[k].type
+            seen.add((ordered[k].type, "is_open" in cols))
+    assert {("accepted", False), ("resolved", True), ("reopened", True)} <= seen
+
+
 def test_row004_touched_keys_hold_every_change_and_resumed_drafts_give_the_same_row(parsed):  # type: ignore[no-untyped-def]
     """`touched` names every draft key an event changes; a draft resumed from its stored text updates the same
     columns to the same values as the whole draft does."""
