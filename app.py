@@ -38,26 +38,22 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
 
 
 def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:
-    """Run the ingest worker in a background thread of this process, and the folder behind it in its own
-    process (a backlog is folded on another core, and the screens keep this one); a folder process that
+    """Run the ingest worker in a background thread of this process, and the folders behind it in processes of
+    their own (a backlog is folded on other cores, and the screens keep this one); a folder process that
     ends is started again."""
-    from data_access.folder import folder_events, start_folder_process
+    from data_access.folder import FolderProcesses
     from data_access.ingest import IngestWorker
 
     engine, sessions = svc.writer
-    wake, folder_stop = folder_events()
-    runtime["folder"] = start_folder_process(svc.settings, svc.url, wake, folder_stop)
-    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer, stored=wake.set)
+    folders = runtime["folder"] = FolderProcesses(svc.settings, svc.url)
+    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer, stored=folders.wake)
     runtime["ingest"] = worker.status
 
     def keep_folding() -> None:
         while not stop.wait(2.0):
-            if not runtime["folder"].is_alive():
-                log.error("the folder process ended (exit code %s): starting another", runtime["folder"].exitcode)
-                runtime["folder"] = start_folder_process(svc.settings, svc.url, wake, folder_stop)
-        folder_stop.set()
-        wake.set()
-        runtime["folder"].join(10)
+            for part, code in folders.restart_ended():
+                log.error("the folder process of share %d ended (exit code %s): starting another", part, code)
+        folders.close()
 
     def work() -> None:
         watch = threading.Thread(target=keep_folding, name="fold-watch", daemon=True)
@@ -116,7 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         if ingest is not None:
-            ingest.join(15)  # the worker and the folder process end before Redis and the store close
+            ingest.join(15)  # the worker and the folder processes end before Redis and the store close
         svc.close()
     return 0
 

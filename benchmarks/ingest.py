@@ -4,7 +4,7 @@
 
 The stream is in time order shuffled within windows of 200 entries (several producers
 writing at once). Runs what `python app.py` runs: the ingest worker (parse, check against the city,
-store once in the numbered log, acknowledge) and the folder process behind it (each appeal's row brought
+store once in the numbered log, acknowledge) and the folder processes behind it (each appeal's row brought
 up to date). Prints events/s until every event is acknowledged and until every appeal is up to date
 (the figure that counts), and, in the same run, the rate of one transaction inserting the same event
 rows with nothing else, and the ratio of the two.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
@@ -30,7 +31,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from dashboard.contract import parse_event  # noqa: E402
 from data_access.db import make_engine, make_sessionmaker  # noqa: E402
-from data_access.folder import all_folded, folder_events, start_folder_process  # noqa: E402
+from data_access.folder import FolderProcesses, all_folded  # noqa: E402
 from data_access.ingest import IngestWorker, settle_gc  # noqa: E402
 from data_access.models import Appeal, AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
@@ -83,20 +84,25 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     return len(rows) / (time.perf_counter() - t0)
 
 
-def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
-    """Ingest `total` entries as `python app.py` does, with a folder process behind the worker; return seconds
-    until the worker has acknowledged its share, until every logged event is folded, the folder's CPU seconds
-    and its peak memory (MB)."""
+def busy_s() -> float:
+    """CPU seconds the machine's cores have been busy since boot (user, system and interrupts; /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, Path("/proc/stat").read_text().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float, float, float, float]:  # type: ignore[no-untyped-def]
+    """Ingest `total` entries as `python app.py` does, with the folder processes behind the worker; return seconds
+    until the worker has acknowledged its share, until every logged event is folded, the folders' CPU seconds,
+    the sum of their peak memory (MB) and the CPU seconds the whole machine was busy meanwhile."""
     engine = make_engine(url, writer=True)
     sessions = make_sessionmaker(engine)
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
-    wake, stop = folder_events()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = start_folder_process(settings, url, wake, stop)
-    w = IngestWorker(settings, client, sessions, engine, gaz, consumer=name, stored=wake.set)
+    folders = FolderProcesses(settings, url)
+    w = IngestWorker(settings, client, sessions, engine, gaz, consumer=name, stored=folders.wake)
     w.ensure_groups()
     settle_gc()  # as IngestWorker.run does
-    t0 = time.perf_counter()
+    t0, b0 = time.perf_counter(), busy_s()
     idle = 0
     while idle < 3:  # three empty reads: the stream is drained (by this worker and any other)
         idle = idle + 1 if w.step() == 0 else 0
@@ -107,15 +113,14 @@ def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float
                 break
         time.sleep(0.01)
     folded = time.perf_counter() - t0 - 3 * settings.ingest_block_ms / 1000
-    hwm = next(int(line.split()[1]) for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
-               if line.startswith("VmHWM:"))  # the folder's peak resident memory, kB
-    stop.set()
-    wake.set()
-    proc.join(30)
+    busy = busy_s() - b0
+    hwm = sum(next(int(line.split()[1]) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines()
+                   if line.startswith("VmHWM:")) for p in folders.procs)  # the folders' peak resident memory, kB
+    folders.close(30)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     engine.dispose()
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return acked, folded, cpu, hwm / 1024
+    return acked, folded, cpu, hwm / 1024, busy
 
 
 def _work(settings, url: str, gaz, name: str, total: int) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +168,7 @@ def main() -> None:
                 s2 = settings.model_copy(update={"consumer_group": group})
                 with make_store(backend, Path(tmp), city) as store:
                     c0 = time.process_time()
-                    acked, folded, fold_cpu, fold_mb = replay(s2, store[2], gaz, "bench", len(texts))
+                    acked, folded, fold_cpu, fold_mb, busy = replay(s2, store[2], gaz, "bench", len(texts))
                     cpu_us = (time.process_time() - c0) / len(texts) * 1e6  # the worker's process
                     with store[1]() as s:
                         appeals = s.scalar(select(func.count()).select_from(Appeal))
@@ -172,8 +177,10 @@ def main() -> None:
                     bulk = bulk_rate(store, texts)
                 print(f"{backend:10s} ingest {ingest:10,.0f} events/s (appeals current; {len(texts) / acked:,.0f} "
                       f"events/s acknowledged)   bare bulk insert {bulk:10,.0f} rows/s   ratio {ingest / bulk:.2f}   "
-                      f"CPU per event: worker {cpu_us:.0f} us, folder {fold_cpu / len(texts) * 1e6:.0f} us   "
-                      f"folder peak {fold_mb:,.0f} MB (FOLD_BATCH {s2.fold_batch:,})   "
+                      f"CPU per event: worker {cpu_us:.0f} us, folders {fold_cpu / len(texts) * 1e6:.0f} us, "
+                      f"rest of the machine (Redis, database server) "
+                      f"{busy / len(texts) * 1e6 - cpu_us - fold_cpu / len(texts) * 1e6:.0f} us   "
+                      f"folders' peak {fold_mb:,.0f} MB ({s2.folders} folders, FOLD_BATCH {s2.fold_batch:,})   "
                       f"{appeals:,} appeals", flush=True)
                 if backend == "postgresql" and args.workers > 1:
                     s3 = settings.model_copy(update={"consumer_group": "bench-pg-many"})

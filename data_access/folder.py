@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.process import BaseProcess
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,6 +24,8 @@ from data_access.store import Drafts, fold_logged, fold_mark
 
 log = logging.getLogger(__name__)
 
+#: Drafts of recently folded appeals the folders keep in memory, shared among the shares.
+DRAFTS = 50_000
 #: How long an idle folder waits for a wake-up before it looks at the log anyway (other processes' events).
 IDLE_WAIT_S = 0.5
 
@@ -39,19 +42,23 @@ class FoldStatus:
 
 class Folder:
     """One loop: fold the events logged after the fold mark into their appeals, commit; wait for more when there
-    are none."""
+    are none. The appeals fall into `settings.folders` shares, each with its own mark: a folder process folds one
+    share, so that shares fold on several cores; a folder in a test or a thread folds them all in turn."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], wake: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], wake: Any = None, parts: Sequence[int] | None = None
+    ) -> None:
         self.s = settings
         self.sessions = sessions
         self.status = FoldStatus()
         self.wake = wake or threading.Event()  # set by an ingest worker after it logged events
-        self.drafts = Drafts()
+        self.parts = list(range(settings.folders)) if parts is None else list(parts)
+        self.drafts = {p: Drafts(DRAFTS // settings.folders) for p in self.parts}
 
     def step(self) -> int:
-        """Fold one batch; return events folded (0: none waits, or another folder is folding; then nothing was
-        locked on SQLite)."""
-        n = fold_logged(self.sessions, self.s, self.s.fold_batch, self.drafts)
+        """Fold one batch of each share; return events the marks passed (0: none waits, or other folders are
+        folding; then nothing was locked on SQLite)."""
+        n = sum(fold_logged(self.sessions, self.s, self.s.fold_batch, self.drafts[p], p) for p in self.parts)
         self.status.folded += n
         self.status.last_batch_at = datetime.now(timezone.utc)
         return n
@@ -88,7 +95,8 @@ class Folder:
 
 
 def queued(session: Session) -> int:
-    """Events stored but not yet folded into their appeals."""
+    """Events stored after the lowest share's fold mark: not yet folded into their appeals (give or take those a
+    share ahead of the lowest has folded)."""
     return session.scalar(select(func.count()).where(AppealEvent.seq > fold_mark(session))) or 0
 
 
@@ -105,26 +113,54 @@ def oldest_queued_s(session: Session, now: datetime) -> float | None:
     return None if first is None else round(max(0.0, (now - first).total_seconds()), 1)
 
 
-def start_folder_process(settings: Settings, url: str, wake: Any, stop: Any) -> BaseProcess:
-    """A folder in its own process, so folding and ingesting use two cores; `wake` and `stop` come from
-    `folder_events()`."""
-    proc = _SPAWN.Process(target=_fold_process, args=(settings, url, wake, stop, os.getpid()), name="fold", daemon=True)
-    proc.start()
-    return proc
+class FolderProcesses:
+    """A folder process for each share of the appeals (`settings.folders`), so that folding and ingesting use
+    several cores. The ingest worker calls `wake` after it logged events."""
 
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.settings = settings
+        self.url = url
+        self.stop = _SPAWN.Event()
+        self.wakes = [_SPAWN.Event() for _ in range(settings.folders)]
+        self.procs = [self._start(p) for p in range(settings.folders)]
 
-def folder_events() -> tuple[Any, Any]:
-    """(wake, stop): events shared with folder processes."""
-    return _SPAWN.Event(), _SPAWN.Event()
+    def _start(self, part: int) -> BaseProcess:
+        proc = _SPAWN.Process(target=_fold_process, name=f"fold-{part}", daemon=True,
+                              args=(self.settings, self.url, part, self.wakes[part], self.stop, os.getpid()))
+        proc.start()
+        return proc
+
+    def wake(self) -> None:
+        """Tell every folder that events were logged."""
+        for w in self.wakes:
+            w.set()
+
+    def is_alive(self) -> bool:
+        """Whether every folder process runs."""
+        return all(p.is_alive() for p in self.procs)
+
+    def restart_ended(self) -> list[tuple[int, int | None]]:
+        """Start again each folder process that ended; return (share, exit code) of each."""
+        ended = [(i, p.exitcode) for i, p in enumerate(self.procs) if not p.is_alive()]
+        for i, _ in ended:
+            self.procs[i] = self._start(i)
+        return ended
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the folder processes (each finishes the batch it folds)."""
+        self.stop.set()
+        self.wake()
+        for p in self.procs:
+            p.join(timeout)
 
 
 _SPAWN = mp.get_context("spawn")  # not fork: the parent runs threads (web server, ingest, embedded Redis)
 
 
-def _fold_process(settings: Settings, url: str, wake: Any, stop: Any, parent: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s fold %(levelname)s %(message)s")
+def _fold_process(settings: Settings, url: str, part: int, wake: Any, stop: Any, parent: int) -> None:
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s fold-{part} %(levelname)s %(message)s")
     engine = make_engine(url, writer=True)
-    folder = Folder(settings, make_sessionmaker(engine), wake)
+    folder = Folder(settings, make_sessionmaker(engine), wake, parts=[part])
     settle_gc()
 
     def orphaned() -> None:  # the parent was killed: stop with it

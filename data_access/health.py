@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from data_access.db import ping
-from data_access.folder import oldest_queued_s, queued
+from data_access.folder import FolderProcesses, oldest_queued_s, queued
 from data_access.ingest import IngestStatus
 from data_access.queries import iso, last_event_received, waiting_entries
 from data_access.services import Services
 
 
 def health(
-    svc: Services, worker: IngestStatus | None, now: datetime | None = None, folder: BaseProcess | None = None
+    svc: Services, worker: IngestStatus | None, now: datetime | None = None, folder: FolderProcesses | None = None
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer or the worker is stuck."""
     now = now or datetime.now(timezone.utc)
@@ -54,7 +53,7 @@ def health(
             "last_batch_at": iso(worker.last_batch_at, s),
         }
         ok = ok and worker.ok
-    if folder is not None:  # the folder process this one started
+    if folder is not None:  # the folder processes this one started
         report.setdefault("fold", {})["running"] = folder.is_alive()
         ok = ok and folder.is_alive()
     report["ok"] = ok

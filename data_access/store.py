@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,54 +117,93 @@ class Drafts:
             del self._by_appeal[appeal]
 
 
-def fold_logged(sessions: sessionmaker[Session], settings: Settings, limit: int, drafts: Drafts | None = None) -> int:
-    """Fold the next `limit` events after the fold mark into their appeals and move the mark past them; return
-    events folded. A backlog folds each appeal once per batch, however many of its events the batch holds.
+def part_of(appeal: str, parts: int) -> int:
+    """The share of the fold an appeal belongs to, the same in every process (unlike `hash`)."""
+    return zlib.crc32(appeal.encode()) % parts if parts > 1 else 0
 
-    PostgreSQL: one transaction under the fold lock; while another folder holds it, fold nothing and return 0.
+
+def mark_key(part: int, parts: int) -> str:
+    """The `meta` key of a share's fold mark ('fold-seq' when one folder folds everything)."""
+    return "fold-seq" if parts == 1 else f"fold-seq {part}/{parts}"
+
+
+def fold_logged(
+    sessions: sessionmaker[Session], settings: Settings, limit: int, drafts: Drafts | None = None, part: int = 0
+) -> int:
+    """Fold the events of share `part` (of `settings.folders`) among the next `limit` logged events after that
+    share's fold mark into their appeals, and move the mark past them; return events the mark passed. A backlog
+    folds each appeal once per batch, however many of its events the batch holds.
+
+    Each share has its own mark and its own folder, so the shares fold side by side. PostgreSQL: one
+    transaction under the share's fold lock; while another folder holds it, fold nothing and return 0.
     SQLite has one writer at a time: the folder reads and folds without the write lock, then writes if the mark
     has not moved since (else it folds again under the lock). Reading a history that grew meanwhile is harmless:
     an event folded early sorts before the draft's last one when its turn comes, and the appeal is refolded."""
     if drafts is None:
         drafts = Drafts(0)
+    key = mark_key(part, settings.folders)
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
             with s.begin():
-                if not s.connection().exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)", (FOLD_LOCK,)).scalar():
-                    return 0  # another folder is folding: this one stands by (and its kept drafts stay good)
-                mark = fold_mark(s)
-                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts)
+                lock = s.connection().exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)", (FOLD_LOCK + part,))
+                if not lock.scalar():
+                    return 0  # another folder is folding this share: this one stands by (its drafts stay good)
+                mark = _mark_or_lay_out(s, key, settings.folders)
+                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts, part)
                 if n:
-                    _write_folded(s, mark, last, folded)
+                    _write_folded(s, key, mark, last, folded)
         else:
             with s.begin():
-                mark = fold_mark(s)
-                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts)
+                mark = _mark_or_lay_out(s, key, settings.folders)
+                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts, part)
             if not n:
                 return 0
             with s.begin():
-                if not _move_mark(s, mark, last):  # another folder wrote since: fold again, now under the lock
-                    mark = fold_mark(s)
-                    last, n, folded = _read_and_fold(s, settings, mark, limit, drafts)
+                if not _move_mark(s, key, mark, last):  # another folder wrote since: fold again, now under the lock
+                    mark = _mark_or_lay_out(s, key, settings.folders)
+                    last, n, folded = _read_and_fold(s, settings, mark, limit, drafts, part)
                     if not n:
                         return 0
-                _write_folded(s, mark, last, folded)
+                _write_folded(s, key, mark, last, folded)
     if n:
         drafts.keep(folded.drafts, last)
     return n
 
 
+def fold_marks(session: Session) -> dict[str, int]:
+    """Every share's fold mark: the `seq` of the last event it folded (each of its events up to it is folded)."""
+    rows = session.execute(text("SELECT key, value FROM meta WHERE key LIKE 'fold-seq%'"))
+    return {k: int(v) for k, v in rows}
+
+
 def fold_mark(session: Session) -> int:
-    """The `seq` of the last event folded (every event up to it is folded)."""
-    return int(session.scalar(text("SELECT value FROM meta WHERE key = 'fold-seq'")) or 0)
+    """The lowest fold mark: every event up to it is folded, whichever share it belongs to."""
+    return min(fold_marks(session).values(), default=0)
 
 
-def _move_mark(session: Session, mark: int, last: int) -> bool:
+def _mark_or_lay_out(session: Session, key: str, parts: int) -> int:
+    """The mark under `key`; first, if the store was folded in another number of shares, a mark for each share
+    at the lowest of the old ones (events after it that some share had folded already fold again, harmlessly)."""
+    marks = fold_marks(session)
+    if key in marks:
+        return marks[key]
+    low = min(marks.values(), default=0)
+    conn = session.connection()
+    mk = "?" if conn.dialect.name == "sqlite" else "%s"
+    keys = [mark_key(k, parts) for k in range(parts)]
+    conn.exec_driver_sql(f"INSERT INTO meta (key, value) VALUES ({mk}, {mk}) ON CONFLICT (key) DO NOTHING",
+                         [(k, str(low)) for k in keys])
+    for old in set(marks) - set(keys):
+        conn.exec_driver_sql(f"DELETE FROM meta WHERE key = {mk}", (old,))
+    return fold_marks(session)[key]
+
+
+def _move_mark(session: Session, key: str, mark: int, last: int) -> bool:
     """Move the fold mark from `mark` to `last`; False if it is not at `mark` (SQLite: takes the write lock)."""
     conn = session.connection()
     mk = "?" if conn.dialect.name == "sqlite" else "%s"
-    moved = conn.exec_driver_sql(f"UPDATE meta SET value = {mk} WHERE key = 'fold-seq' AND value = {mk}",
-                                 (str(last), str(mark)))
+    moved = conn.exec_driver_sql(f"UPDATE meta SET value = {mk} WHERE key = {mk} AND value = {mk}",
+                                 (str(last), key, str(mark)))
     return moved.rowcount == 1
 
 
@@ -177,9 +217,10 @@ class _Folded:
 
 
 def _read_and_fold(
-    session: Session, settings: Settings, mark: int, limit: int, drafts: Drafts
+    session: Session, settings: Settings, mark: int, limit: int, drafts: Drafts, part: int
 ) -> tuple[int, int, _Folded]:
-    """Read the next events after `mark` and fold them (no writes): (last seq read, events read, what to write)."""
+    """Read the next events after `mark` and fold those of share `part` (no writes): (last seq read, events
+    read, what to write)."""
     mk = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
     cur = _cursor(session)
     try:
@@ -191,16 +232,18 @@ def _read_and_fold(
     if not rows:
         return mark, 0, _Folded({}, [], {})
     drafts.at(mark)
-    return rows[-1][0], len(rows), _fold(session, mark, _histories(r[1:] for r in rows), settings, drafts)
+    parts = settings.folders
+    mine = (r[1:] for r in rows if parts == 1 or part_of(r[1], parts) == part)
+    return rows[-1][0], len(rows), _fold(session, mark, _histories(mine), settings, drafts)
 
 
-def _write_folded(session: Session, mark: int, last: int, folded: _Folded) -> None:
+def _write_folded(session: Session, key: str, mark: int, last: int, folded: _Folded) -> None:
     """Write what a batch folded and move the mark past it (on SQLite the caller moved it already)."""
     for cols, rows in folded.updates.items():
         _update_columns(session, cols, rows)
     _upsert_appeals(session, folded.rows)
     if session.get_bind().dialect.name == "postgresql":
-        _move_mark(session, mark, last)
+        _move_mark(session, key, mark, last)
 
 
 def _cursor(session: Session) -> Any:

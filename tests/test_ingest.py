@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from data_access.folder import Folder
 from data_access.ingest import IngestWorker
 from data_access.models import Appeal, AppealEvent, Presence
-from tests.conftest import TZ, ev
+from data_access.store import fold_marks, part_of
+from tests.conftest import TZ, ev, make_store
 from tests.histories import histories
 
 SKIP_COLS = {"last_event_at"}
@@ -29,10 +30,15 @@ def make_worker(settings, rds, store, gazetteer, consumer: str = "w1") -> Ingest
 
 def drain(worker: IngestWorker) -> None:
     """Step until both streams have nothing waiting, then fold every queued event into its appeal."""
+    log_all(worker)
+    Folder(worker.s, worker.sessions).drain()
+
+
+def log_all(worker: IngestWorker) -> None:
+    """Step until both streams have nothing waiting (every event logged, none folded)."""
     idle = 0
     while idle < 2:
         idle = idle + 1 if worker.step() == 0 else 0
-    Folder(worker.s, worker.sessions).drain()
 
 
 def push(rds: redis.Redis, key: str, texts: list[str]) -> None:
@@ -205,3 +211,34 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
     assert all(w.status.stored > 0 for w in workers), [w.status.stored for w in workers]
     assert rds.xpending(settings.stream("events"), settings.consumer_group)["pending"] == 0
 
+
+
+def test_ingest007_shares_fold_their_own_appeals_and_their_number_can_change(
+    settings, rds, store, gazetteer, city, tmp_path
+):  # type: ignore[no-untyped-def]
+    """Each share's folder folds only its appeals, behind its own mark; a store folded in three shares goes on
+    in two (the marks start again from the lowest), and ends as a clean replay folded by one folder."""
+    texts = [t for h in histories(city, 200, seed=8).values() for t in h]
+    random.Random(8).shuffle(texts)
+    push(rds, settings.stream("events"), texts)
+    log_all(make_worker(settings, rds, store, gazetteer))
+    _, sessions, _ = store
+    three = settings.model_copy(update={"folders": 3, "fold_batch": 300})
+    Folder(three, sessions, parts=[1]).step()
+    first = set(appeals_table(store))
+    assert first and {part_of(a, 3) for a in first} == {1}
+    Folder(three, sessions, parts=[0]).drain()
+    with sessions() as s:
+        marks, top = fold_marks(s), s.scalar(select(func.max(AppealEvent.seq)))
+    assert marks == {"fold-seq 0/3": top, "fold-seq 1/3": 300, "fold-seq 2/3": 0}
+    assert {part_of(a, 3) for a in appeals_table(store)} == {0, 1}
+    Folder(settings, sessions).drain()  # two shares
+    with sessions() as s:
+        assert fold_marks(s) == {"fold-seq 0/2": top, "fold-seq 1/2": top}
+    one = settings.model_copy(update={"consumer_group": "replay", "folders": 1})
+    with make_store(store[0].dialect.name, tmp_path, city) as clean:
+        drain(make_worker(one, rds, clean, gazetteer, consumer="r"))
+        with clean[1]() as s:
+            assert fold_marks(s) == {"fold-seq": top}
+        assert appeals_table(clean) == appeals_table(store)
+        assert len(appeals_table(store)) == 200

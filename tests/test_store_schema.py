@@ -77,11 +77,16 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
                 conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
                                   "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
         assert conn.scalar(text("SELECT seq FROM appeal_events WHERE id = 'e-6'")) > seq["e-5"]
+    with bare_engine.begin() as conn:  # folded in two shares since: the lower mark is where the queue starts
+        conn.execute(text("UPDATE meta SET key = 'fold-seq 1/2' WHERE key = 'fold-seq'"))
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('fold-seq 0/2', :v)"), {"v": str(seq["e-5"])})
     command.downgrade(cfg, "0007")
     with bare_engine.connect() as conn:
         queued = [r[0] for r in conn.execute(text("SELECT event FROM fold_queue ORDER BY seq"))]
         total = conn.scalar(text("SELECT count(*) FROM appeal_events"))
     assert queued == ["e-3", "e-4", "e-5", "e-6"] and total == 7
+    with bare_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM meta WHERE key LIKE 'fold-seq%'")) == 0
 
 
 def test_schema002_checkpoint_does_not_wait_on_a_long_read(tmp_path: Path) -> None:

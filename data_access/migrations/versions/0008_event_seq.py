@@ -104,10 +104,10 @@ def downgrade() -> None:
     op.create_index('ix_fold_queue_appeal', 'fold_queue', ['appeal'])
     op.execute(
         f"INSERT INTO fold_queue (appeal, event) SELECT appeal, id FROM {source} "
-        "WHERE seq > (SELECT CAST(value AS BIGINT) FROM meta WHERE key = 'fold-seq') ORDER BY seq"
-    )
+        "WHERE seq > (SELECT MIN(CAST(value AS BIGINT)) FROM meta WHERE key LIKE 'fold-seq%') ORDER BY seq"
+    )  # the lowest mark: a store folded in shares has one per share ('fold-seq 0/2', ...)
     op.execute("INSERT INTO meta (key, value) VALUES ('fold-generation', '0')")
-    op.execute("DELETE FROM meta WHERE key = 'fold-seq'")
+    op.execute("DELETE FROM meta WHERE key LIKE 'fold-seq%'")
     op.create_table('appeal_events_old', *_event_columns(), sa.PrimaryKeyConstraint('id'))
     op.execute(f"INSERT INTO appeal_events_old ({_COLUMNS}) SELECT {_COLUMNS} FROM {source} ORDER BY seq")
     op.execute(f"DROP TABLE {source}")
