@@ -32,7 +32,8 @@ from sqlalchemy import func, select  # noqa: E402
 from dashboard.contract import parse_event  # noqa: E402
 from data_access.db import make_engine, make_sessionmaker  # noqa: E402
 from data_access.folder import FolderProcesses, all_folded  # noqa: E402
-from data_access.ingest import IngestWorker, settle_gc  # noqa: E402
+from data_access.ingest import IngestWorker  # noqa: E402
+from data_access.runtime import settle_gc  # noqa: E402
 from data_access.models import Appeal, AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
 from data_access.store import bulk_insert  # noqa: E402

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
 from data_access.db import make_engine, make_sessionmaker
-from data_access.ingest import settle_gc
+from data_access.runtime import settle_gc
 from data_access.models import AppealEvent
 from data_access.store import Drafts, fold_logged, fold_mark
 

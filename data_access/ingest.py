@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import socket
@@ -21,25 +20,13 @@ from dashboard.contract import ContractError, Event, Presence, parse_event, pars
 from dashboard.settings import Settings
 from data_access.db import checkpoint
 from data_access.references import Gazetteer
+from data_access.runtime import settle_gc
 from data_access.store import Accepted, Place, store_events, store_presence
 
 log = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[bytes, bytes]]
 CHECKPOINT_EVERY_S = 30.0
-#: The cyclic garbage collector's thresholds in a process that ingests or folds (Python's default: 700, 10, 10).
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def settle_gc() -> None:
-    """Make the cyclic garbage collector cheap for a long-running loop that allocates a great deal.
-
-    Everything alive at start-up (libraries, the city model, the web app) is left out of its scans, and it runs
-    every 50,000 net allocations instead of every 700: each full collection walked every live object (the
-    kept drafts, the web app), which cost the ingest worker and the folder a quarter of their time. Their own
-    garbage is acyclic (rows, parsed events) and freed at once by reference counting."""
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @dataclass
