@@ -193,7 +193,7 @@ def _mark_or_lay_out(session: Session, key: str, parts: int) -> int:
     keys = [mark_key(k, parts) for k in range(parts)]
     conn.exec_driver_sql(f"INSERT INTO meta (key, value) VALUES ({mk}, {mk}) ON CONFLICT (key) DO NOTHING",
                          [(k, str(low)) for k in keys])
-    for old in set(marks) - set(keys):
+    for old in sorted(set(marks) - set(keys)):  # in one order: folders laying out at once wait, not deadlock
         conn.exec_driver_sql(f"DELETE FROM meta WHERE key = {mk}", (old,))
     return fold_marks(session)[key]
 
