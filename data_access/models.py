@@ -98,8 +98,9 @@ class AppealEvent(Base):
     """Every accepted lifecycle event, exactly once (the idempotency key is the event id).
 
     `seq` numbers events in the order their transactions committed (log writers commit one at a time), so
-    the folder brings appeals up to date by reading past its mark (`meta` 'fold-seq'): whatever crashes, every
-    event is either folded or after the mark. On SQLite AUTOINCREMENT: a number is never given twice."""
+    each share's folder brings its appeals up to date by reading past its mark (`meta` 'fold-seq 0/2', …):
+    whatever crashes, every event is either folded or after its share's mark. On SQLite AUTOINCREMENT: a number
+    is never given twice."""
 
     __tablename__ = "appeal_events"
     __table_args__ = (UniqueConstraint("id", name="uq_appeal_events_id"), {"sqlite_autoincrement": True})
