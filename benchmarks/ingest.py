@@ -33,9 +33,9 @@ from dashboard.contract import parse_event  # noqa: E402
 from data_access.db import make_engine, make_sessionmaker  # noqa: E402
 from data_access.folder import FolderProcesses, all_folded  # noqa: E402
 from data_access.ingest import IngestWorker  # noqa: E402
-from data_access.runtime import settle_gc  # noqa: E402
 from data_access.models import Appeal, AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
+from data_access.runtime import settle_gc  # noqa: E402
 from data_access.store import bulk_insert  # noqa: E402
 from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
 from tests.histories import histories  # noqa: E402

@@ -6,10 +6,10 @@ import logging
 import multiprocessing as mp
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.process import BaseProcess
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
 from data_access.db import make_engine, make_sessionmaker
-from data_access.runtime import settle_gc
 from data_access.models import AppealEvent
+from data_access.runtime import settle_gc
 from data_access.store import Drafts, fold_logged, fold_mark
 
 log = logging.getLogger(__name__)

@@ -59,7 +59,8 @@ def _chunks(seq: Sequence[object], n: int = CHUNK) -> Iterable[Sequence[object]]
 
 
 #: PostgreSQL advisory lock keys: log writers commit one at a time (so `seq` order is commit order and the
-#: folder never passes an event committed later with a smaller number); one folder folds at a time.
+#: folders never pass an event committed later with a smaller number); one folder folds each share at a time
+#: (FOLD_LOCK + the share).
 LOG_LOCK = 0x6170_6C6F67  # "aplog"
 FOLD_LOCK = 0x6170_666F6C64  # "apfold"
 

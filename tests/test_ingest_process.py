@@ -12,7 +12,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-
 from dashboard.contract import parse_event
 from data_access.folder import Folder, FolderProcesses, all_folded
 from data_access.health import health
