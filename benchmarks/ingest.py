@@ -36,7 +36,7 @@ from data_access.ingest import IngestWorker  # noqa: E402
 from data_access.models import Appeal, AppealEvent  # noqa: E402
 from data_access.references import Gazetteer  # noqa: E402
 from data_access.runtime import settle_gc  # noqa: E402
-from data_access.store import bulk_insert  # noqa: E402
+from data_access.store import bulk_insert, fold_key  # noqa: E402
 from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
 from tests.histories import histories  # noqa: E402
 from dashboard.settings import load_settings  # noqa: E402
@@ -75,9 +75,9 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     rows = []
     for i, t in enumerate(texts):
         e = parse_event(t)
-        rows.append({"id": e.id, "appeal": e.appeal, "type": e.type, "at": e.at, "payload": t,
-                     "source": f"{i}-0", "received_at": now, "grid": None, "community": None, "street": None,
-                     "district": None})
+        rows.append({"id": e.id, "appeal": e.appeal, "fold_key": fold_key(e.appeal), "type": e.type, "at": e.at,
+                     "payload": t, "source": f"{i}-0", "received_at": now, "grid": None, "community": None,
+                     "street": None, "district": None})
     _, sessions, _ = store
     t0 = time.perf_counter()
     with sessions() as s, s.begin():

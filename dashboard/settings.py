@@ -53,7 +53,7 @@ class Settings(BaseSettings):
 
     # Ingest
     ingest_batch: int = Field(10000, ge=1, le=50000, description="Entries read per XREADGROUP")
-    fold_batch: int = Field(50000, ge=1, le=200000, description="Logged events a folder reads per transaction at most")
+    fold_batch: int = Field(50000, ge=1, le=200000, description="Events of its share a folder reads per transaction at most")
     folders: int = Field(2, ge=1, le=32, description="Folder processes, each folding its share of the appeals")
     ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
     ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")

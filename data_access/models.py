@@ -107,6 +107,8 @@ class AppealEvent(Base):
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64))
     appeal: Mapped[str] = mapped_column(String(64), index=True)
+    # crc32 of `appeal`: a folder reads the events of its share (fold_key % FOLDERS); NULL before migration 0009
+    fold_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     type: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)  # the event as received (JSON)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from data_access.folder import Folder
 from data_access.ingest import IngestWorker
@@ -216,21 +216,28 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
 def test_ingest007_shares_fold_their_own_appeals_and_their_number_can_change(
     settings, rds, store, gazetteer, city, tmp_path
 ):  # type: ignore[no-untyped-def]
-    """Each share's folder folds only its appeals, behind its own mark; a store folded in three shares goes on
-    in two (the marks start again from the lowest), and ends as a clean replay folded by one folder."""
+    """Each share's folder reads and folds only its appeals' events, behind its own mark (events logged without
+    a fold key, before migration 0009, are read by every share and folded by their own); a store folded in
+    three shares goes on in two (the marks start again from the lowest), and ends as a clean replay folded by
+    one folder."""
     texts = [t for h in histories(city, 200, seed=8).values() for t in h]
     random.Random(8).shuffle(texts)
     push(rds, settings.stream("events"), texts)
     log_all(make_worker(settings, rds, store, gazetteer))
     _, sessions, _ = store
+    with sessions() as s, s.begin():
+        s.execute(update(AppealEvent).where(AppealEvent.seq % 4 == 0).values(fold_key=None))
+        log = s.execute(select(AppealEvent.seq, AppealEvent.appeal, AppealEvent.fold_key).order_by(AppealEvent.seq)).all()
+    assert all(k % 3 == part_of(a, 3) for _, a, k in log if k is not None)
+    read = [q for q, _, k in log if k is None or k % 3 == 1]  # what share 1 of 3 reads
     three = settings.model_copy(update={"folders": 3, "fold_batch": 300})
-    Folder(three, sessions, parts=[1]).step()
+    assert Folder(three, sessions, parts=[1]).step() == 300
     first = set(appeals_table(store))
     assert first and {part_of(a, 3) for a in first} == {1}
     Folder(three, sessions, parts=[0]).drain()
     with sessions() as s:
         marks, top = fold_marks(s), s.scalar(select(func.max(AppealEvent.seq)))
-    assert marks == {"fold-seq 0/3": top, "fold-seq 1/3": 300, "fold-seq 2/3": 0}
+    assert marks == {"fold-seq 0/3": top, "fold-seq 1/3": read[299], "fold-seq 2/3": 0}
     assert {part_of(a, 3) for a in appeals_table(store)} == {0, 1}
     Folder(settings, sessions).drain()  # two shares
     with sessions() as s:
