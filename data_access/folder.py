@@ -6,6 +6,7 @@ import logging
 import multiprocessing as mp
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,7 +21,7 @@ from dashboard.settings import Settings
 from data_access.db import make_engine, make_sessionmaker
 from data_access.models import AppealEvent
 from data_access.runtime import settle_gc
-from data_access.store import Drafts, fold_logged, fold_mark
+from data_access.store import Drafts, fold_logged, fold_mark, fold_marks, mark_key
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 DRAFTS = 50_000
 #: How long an idle folder waits for a wake-up before it looks at the log anyway (other processes' events).
 IDLE_WAIT_S = 0.5
+#: A folder whose last batch read this many events is in a backlog: before the next batch it lets the log grow
+#: by a full batch (FOLD_BATCH events of each share), as long as the log keeps growing and for GATHER_S at most.
+#: An appeal with several events in a batch is written once: the later a backlog is folded, the less is written.
+GATHER_FROM = 2_000
+GATHER_S = 5.0
+GATHER_QUIET_S = 0.5
 
 
 @dataclass
@@ -70,14 +77,33 @@ class Folder:
             total += n
         return total
 
+    def _gather(self, stop: threading.Event) -> None:
+        """Wait while a backlog is being logged, until a full batch of each share waits past the lowest of this
+        folder's marks, the log stops growing for GATHER_QUIET_S, or GATHER_S have passed."""
+        deadline = time.monotonic() + GATHER_S
+        full = self.s.fold_batch * self.s.folders
+        before = None
+        while not stop.is_set() and time.monotonic() < deadline:
+            with self.sessions() as s:
+                top = s.scalar(select(func.max(AppealEvent.seq))) or 0
+                marks = fold_marks(s)
+            mark = min(marks.get(mark_key(p, self.s.folders), 0) for p in self.parts)
+            if top - mark >= full or top == before:
+                return
+            before = top
+            stop.wait(GATHER_QUIET_S)
+
     def run(self, stop: threading.Event) -> None:
         """Fold until `stop` is set, retrying with backoff while the store is away."""
         backoff = 0.5
         while not stop.is_set():
             try:
-                if self.step() == 0:
+                n = self.step()
+                if n == 0:
                     self.wake.wait(IDLE_WAIT_S)
                     self.wake.clear()
+                elif n >= GATHER_FROM:
+                    self._gather(stop)
                 if not self.status.ok:
                     log.info("folder recovered")
                 self.status.ok, self.status.problem = True, ""
