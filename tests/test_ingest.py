@@ -11,6 +11,7 @@ from typing import Any
 import redis
 from sqlalchemy import func, select, update
 
+from data_access import folder as folder_module
 from data_access.folder import Folder
 from data_access.ingest import IngestWorker
 from data_access.models import Appeal, AppealEvent, Presence
@@ -249,3 +250,31 @@ def test_ingest007_shares_fold_their_own_appeals_and_their_number_can_change(
             assert fold_marks(s) == {"fold-seq": top}
         assert appeals_table(clean) == appeals_table(store)
         assert len(appeals_table(store)) == 200
+
+
+def test_ingest008_a_folder_in_a_backlog_gathers_a_full_batch(settings, rds, store, gazetteer, city, monkeypatch):  # type: ignore[no-untyped-def]
+    """After a backlog batch a folder waits for more only while it helps: not when a full batch already waits,
+    nor once the log stops growing, nor after it is told to stop."""
+    texts = [t for h in histories(city, 20, seed=9).values() for t in h]
+    push(rds, settings.stream("events"), texts)
+    log_all(make_worker(settings, rds, store, gazetteer))
+    monkeypatch.setattr(folder_module, "GATHER_S", 600.0)
+
+    def returns(folder: Folder, stop: threading.Event) -> bool:  # within 30 s, where it would wait 600 s
+        t = threading.Thread(target=folder._gather, args=(stop,))
+        t.start()
+        t.join(30)
+        return not t.is_alive()
+
+    one = settings.model_copy(update={"folders": 1, "fold_batch": len(texts) // 2})
+    monkeypatch.setattr(folder_module, "GATHER_QUIET_S", 600.0)
+    assert returns(Folder(one, store[1]), threading.Event())  # a full batch waits
+    stop = threading.Event()
+    many = one.model_copy(update={"fold_batch": 10 * len(texts)})
+    t = threading.Thread(target=Folder(many, store[1])._gather, args=(stop,))
+    t.start()
+    stop.set()
+    t.join(30)
+    assert not t.is_alive()  # told to stop
+    monkeypatch.setattr(folder_module, "GATHER_QUIET_S", 0.05)
+    assert returns(Folder(many, store[1]), threading.Event())  # the log does not grow
