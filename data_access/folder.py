@@ -85,7 +85,7 @@ class Folder:
         before = None
         while not stop.is_set() and time.monotonic() < deadline:
             with self.sessions() as s:
-                top = s.scalar(select(func.max(AppealEvent.seq))) or 0
+                top = last_seq(s)
                 marks = fold_marks(s)
             mark = min(marks.get(mark_key(p, self.s.folders), 0) for p in self.parts)
             if top - mark >= full or top == before:
@@ -126,9 +126,14 @@ def queued(session: Session) -> int:
     return session.scalar(select(func.count()).where(AppealEvent.seq > fold_mark(session))) or 0
 
 
+def last_seq(session: Session) -> int:
+    """The `seq` of the last logged event (0: none)."""
+    return session.scalar(select(func.max(AppealEvent.seq))) or 0
+
+
 def all_folded(session: Session) -> bool:
     """Whether every stored event is folded into its appeal (two index lookups, whatever the backlog)."""
-    return (session.scalar(select(func.max(AppealEvent.seq))) or 0) <= fold_mark(session)
+    return last_seq(session) <= fold_mark(session)
 
 
 def oldest_queued_s(session: Session, now: datetime) -> float | None:

@@ -272,12 +272,6 @@ def _copy_folded(session: Session, folded: _Folded) -> None:
     statement per batch instead of one per appeal costs the server a fifth less per row and the folder a seventh
     as much (docs/benchmarks.md). Updates set every state column: an indexed value written unchanged still leaves
     the update heap-only (PostgreSQL compares the values, not the columns named)."""
-    if not folded.updates and not folded.rows:
-        return
-    conn = session.connection()
-    for name, cols in (("fold_updates", _UPDATE_NAMES), ("fold_rows", _ROW_NAMES)):
-        conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "
-                             f"SELECT {_quoted(cols)} FROM appeals WITH NO DATA")
     times = _time_columns(Appeal.__table__)
     updates = [r for rows in folded.updates.values() for r in rows]
     cur = _cursor(session)
@@ -289,16 +283,18 @@ def _copy_folded(session: Session, folded: _Folded) -> None:
                         "FROM fold_updates t WHERE a.id = t.id")
         if folded.rows:
             _copy(cur, "fold_rows", _ROW_NAMES, _params(folded.rows, _ROW_NAMES, times, _pg_time))
-            update = ", ".join(f'"{c}" = excluded."{c}"' for c in _ROW_NAMES[1:])
             cur.execute(f"INSERT INTO appeals ({_quoted(_ROW_NAMES)}) SELECT {_quoted(_ROW_NAMES)} FROM fold_rows "
-                        f"ON CONFLICT (id) DO UPDATE SET {update}")
+                        f"{_UPSERT}")
     finally:
         cur.close()
 
 
 def _copy(cur: Any, table: str, names: Sequence[str], params: Iterable[Sequence[Any]]) -> None:
-    """COPY rows into a scratch table, in binary: formatting them as text took an eighth of the folder's time."""
+    """COPY rows into a scratch table of these columns of `appeals` (made once per connection, emptied at each
+    commit), in binary: formatting them as text took an eighth of the folder's time."""
     types = _appeal_types(cur)
+    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ON COMMIT DELETE ROWS AS "
+                f"SELECT {_quoted(names)} FROM appeals WITH NO DATA")
     with cur.copy(f"COPY {table} ({_quoted(names)}) FROM STDIN (FORMAT BINARY)") as cp:
         cp.set_types([types[n] for n in names])
         for p in params:
@@ -500,9 +496,7 @@ def _insert_many(conn: Connection, table: str, names: Sequence[str], params: lis
 
 
 def _upsert_appeals(session: Session, rows: list[dict[str, object]]) -> None:
-    cols = [c.name for c in Appeal.__table__.columns if c.name != "id"]
-    update = ", ".join(f'"{c}" = excluded."{c}"' for c in cols)
-    bulk_insert(session, Appeal.__table__, rows, f"ON CONFLICT (id) DO UPDATE SET {update}")
+    bulk_insert(session, Appeal.__table__, rows, _UPSERT)
 
 
 @cache
@@ -573,6 +567,8 @@ STATE_COLUMNS = _PLAIN_STATE | {"is_open", "last_event_at", "fold_state", *_DEAD
 ALL_STATE = tuple(c for c in _COLUMN_ORDER if c in STATE_COLUMNS)
 _UPDATE_NAMES = ("id", *ALL_STATE)
 _ROW_NAMES = tuple(_COLUMN_ORDER)
+#: An appeal row written whole replaces the stored one.
+_UPSERT = "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in _ROW_NAMES if c != "id")
 
 
 def state_columns(
