@@ -12,8 +12,8 @@ from typing import Any
 from dash import Dash
 
 from dashboard.settings import SettingsError, load_settings
-from data_access import accounts_cli
-from data_access.services import Services, start_services
+from data_access.accounts import cli as accounts_cli
+from data_access.ops.services import Services, start_services
 
 log = logging.getLogger("command-center")
 
@@ -41,8 +41,8 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
     """Run the ingest worker in a background thread of this process, and the folders behind it in processes of
     their own (a backlog is folded on other cores, and the screens keep this one); a folder process that
     ends is started again."""
-    from data_access.folder import FolderProcesses
-    from data_access.ingest import IngestWorker
+    from data_access.intake.consumer import IngestWorker
+    from data_access.projection.projector import FolderProcesses
 
     engine, sessions = svc.writer
     folders = runtime["folder"] = FolderProcesses(svc.settings, svc.url)
@@ -71,8 +71,8 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
 
     Into an empty stream it first writes DEMO_BACKFILL_DAYS of history, so that a first start
     shows a city in full flow, not empty panels."""
-    from data_access.redis_server import connect
-    from data_access.simulator import DemoFeed
+    from data_access.demo.feed import DemoFeed
+    from data_access.ops.embedded_redis import connect
 
     s = svc.settings
     client = connect(svc.redis_url)
@@ -121,7 +121,7 @@ def _demo_accounts(svc: Services) -> None:
     """One account per role for the demo; passwords are printed once, when created."""
     from datetime import datetime, timezone
 
-    from data_access.accounts import ensure_demo_accounts
+    from data_access.accounts.users import ensure_demo_accounts
 
     with svc.sessions() as s, s.begin():
         made = ensure_demo_accounts(s, datetime.now(timezone.utc))
@@ -171,8 +171,8 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _simulate(argv: list[str]) -> int:
-    from data_access.redis_server import redis_url
-    from data_access.simulator import main
+    from data_access.demo.feed import main
+    from data_access.ops.embedded_redis import redis_url
 
     settings = load_settings()
     if any(a.startswith("--redis-url") for a in argv) or any(a in ("-h", "--help") for a in argv):
@@ -183,7 +183,7 @@ def _simulate(argv: list[str]) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from data_access.db import database_url, make_engine, migrate
+    from data_access.store.engine import database_url, make_engine, migrate
 
     url = database_url(load_settings())
     migrate(make_engine(url))

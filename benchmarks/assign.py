@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from geo.assign import Assigner  # noqa: E402
-from geo.demo import load_demo_city  # noqa: E402
+from geo.demo_city import load_demo_city  # noqa: E402
 
 HEADING = "## City model: point assignment"
 

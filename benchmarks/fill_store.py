@@ -25,9 +25,9 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_access.db import make_engine, make_sessionmaker, migrate  # noqa: E402
-from data_access.references import load_reference  # noqa: E402
-from geo.demo import load_demo_city  # noqa: E402
+from data_access.intake.reference_data import load_reference  # noqa: E402
+from data_access.store.engine import make_engine, make_sessionmaker, migrate  # noqa: E402
+from geo.demo_city import load_demo_city  # noqa: E402
 
 PER_DAY = 40_000
 PRIORITIES = np.array(["emergency", "urgent", "normal", "routine"])

@@ -30,18 +30,18 @@ import redis  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from dashboard.contract import parse_event  # noqa: E402
-from data_access.db import make_engine, make_sessionmaker  # noqa: E402
-from data_access.folder import FolderProcesses, all_folded  # noqa: E402
-from data_access.ingest import IngestWorker  # noqa: E402
-from data_access.models import Appeal, AppealEvent  # noqa: E402
-from data_access.references import Gazetteer  # noqa: E402
-from data_access.runtime import settle_gc  # noqa: E402
-from data_access.store import bulk_insert, fold_key  # noqa: E402
+from dashboard.settings import load_settings  # noqa: E402
+from data_access.intake.consumer import IngestWorker  # noqa: E402
+from data_access.intake.reference_data import Gazetteer  # noqa: E402
+from data_access.ops.gc_tuning import settle_gc  # noqa: E402
+from data_access.projection.partitions import fold_key
+from data_access.projection.projector import FolderProcesses, all_folded  # noqa: E402
+from data_access.store.bulk import bulk_insert
+from data_access.store.engine import make_engine, make_sessionmaker  # noqa: E402
+from data_access.store.models import Appeal, AppealEvent  # noqa: E402
+from geo.demo_city import load_demo_city  # noqa: E402
 from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
 from tests.histories import histories  # noqa: E402
-from dashboard.settings import load_settings  # noqa: E402
-from geo.demo import load_demo_city  # noqa: E402
-
 
 JITTER = 200
 

@@ -24,8 +24,8 @@ import argparse
 import os
 import platform
 import re
-import signal
 import shutil
+import signal
 import socket
 import subprocess
 import sys

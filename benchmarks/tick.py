@@ -1,7 +1,7 @@
 """(a) Server time of one full wall tick, and (b) bytes a steady-state tick sends, on a big store.
 
 The tick measured is the registered callback's function itself (callbacks/wall.make_tick): the
-snapshot of every live panel (data_access/screen.take_snapshot), rendering, and the diff against
+snapshot of every live panel (data_access/wall/snapshot.take_snapshot), rendering, and the diff against
 what the browser shows. Between ticks the store changes as a live one does at 40,000 appeals a day
 (3 new appeals, 2 closed per 5 s tick). Presence is refreshed first (55 % of the roster fresh).
 Fill the store with benchmarks/fill_store.py. Usage:
@@ -28,19 +28,20 @@ from sqlalchemy import func, insert, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.fill_store import frame, schema_url  # noqa: E402
-from callbacks.wall import TICK_KEYS, make_tick  # noqa: E402
 from dash import no_update  # noqa: E402
 from dash._utils import to_json  # noqa: E402
+
+from benchmarks.fill_store import frame, schema_url  # noqa: E402
+from callbacks.wall import TICK_KEYS, make_tick  # noqa: E402
 from dashboard import ids  # noqa: E402
-from dashboard.settings import load_settings  # noqa: E402
 from dashboard.scopes import Scope  # noqa: E402
-from data_access.accounts import Identity  # noqa: E402
-from data_access.db import make_engine, make_sessionmaker  # noqa: E402
-from data_access.models import Appeal, AppealEvent, Presence  # noqa: E402
-from data_access.screen import WallContext  # noqa: E402
-from data_access.screen_refs import Refs  # noqa: E402
-from geo.demo import load_demo_city  # noqa: E402
+from dashboard.settings import load_settings  # noqa: E402
+from data_access.accounts.sessions import Identity
+from data_access.store.engine import make_engine, make_sessionmaker  # noqa: E402
+from data_access.store.models import Appeal, AppealEvent, Presence  # noqa: E402
+from data_access.wall.refs import Refs  # noqa: E402
+from data_access.wall.snapshot import WallContext  # noqa: E402
+from geo.demo_city import load_demo_city  # noqa: E402
 
 OUTPUT_IDS = ([(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))]
               + [(ids.metric("sos-alert"), "className"), (ids.BANNER, "children"), (ids.BANNER, "className"),

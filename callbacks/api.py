@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dash import Dash
+from data_access.drill.appeal import appeal_detail
 from flask import Response, g, jsonify, request
 
 from callbacks.auth import current_identity, refuse
-from data_access.screen_refs import Refs
-from data_access.screen_scope import restrict_layer
-from data_access.health import health
-from data_access.queries import appeal_detail
-from data_access.services import Services
+from data_access.ops.health import health
+from data_access.ops.services import Services
+from data_access.wall.refs import Refs
+from data_access.wall.scope import restrict_layer
 from geo import layers
 
 

@@ -11,8 +11,15 @@ from dash import Dash
 from flask import Response, g, jsonify, redirect, request
 
 from dashboard.i18n import lang_of, t
-from data_access.accounts import Identity, audit, display_identity, session_identity, sign_in, sign_out
-from data_access.services import Services
+from data_access.accounts.sessions import (
+    Identity,
+    display_identity,
+    session_identity,
+    sign_in,
+    sign_out,
+)
+from data_access.accounts.users import audit
+from data_access.ops.services import Services
 
 log = logging.getLogger(__name__)
 

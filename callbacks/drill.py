@@ -6,18 +6,29 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ctx as dash_ctx
+from data_access.drill.page import appeal_page, area_page, place_of
+from data_access.drill.refs import DrillRefs, refs_of
 from flask import g
 
+from callbacks.auth import current_identity, refuse
 from dashboard import ids, ids_drill
-from dashboard.drill import (Area, FilterError, Filters, Place, allowed, breadcrumb, choropleth, is_drill_path,
-                             parse_filters, parse_path)
+from dashboard.drill import (
+    Area,
+    FilterError,
+    Filters,
+    Place,
+    allowed,
+    breadcrumb,
+    choropleth,
+    is_drill_path,
+    parse_filters,
+    parse_path,
+)
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
-from data_access.drill_page import appeal_page, area_page, place_of
-from data_access.drill_refs import DrillRefs, refs_of
-from data_access.services import Services
-from callbacks.auth import current_identity, refuse
+from data_access.ops.services import Services
 from layouts import drill as L
 from layouts import drill_appeal as LA
 from layouts import drill_tables as LT

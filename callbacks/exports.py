@@ -9,15 +9,15 @@ from typing import Any
 from urllib.parse import quote
 
 from dash import Dash
+from data_access.drill.export import table
+from data_access.drill.refs import refs_of
 from flask import Response, jsonify, request
 from openpyxl import Workbook
 
-from callbacks.auth import current_identity, refuse
+from callbacks.auth import current_identity
 from callbacks.drill import checked_place
 from dashboard.drill import EXPORT_FORMATS, EXPORT_TABLES, FilterError, parse_export
-from data_access.drill_export import table
-from data_access.drill_refs import refs_of
-from data_access.services import Services
+from data_access.ops.services import Services
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -1,4 +1,4 @@
-"""The wall's figures in the read API, computed by the same functions as the screen (data_access/screen.py).
+"""The wall's figures in the read API, computed by the same functions as the screen (data_access/wall/snapshot.py).
 
 GET /api/v1/summary | alerts | members | hotspots   ?view=city|d:CODE|s:CODE
 GET /api/v1/rankings?level=street|district|department&month=YYYY-MM[&view=...]
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from callbacks.auth import current_identity, refuse
 from dashboard.rankings import LEVELS
 from dashboard.wall import View
-from data_access import screen
-from data_access.screen import WallContext
-from data_access.screen_scope import home_view, restrict_rankings, view_allowed
-from data_access.services import Services
+from data_access.ops.services import Services
+from data_access.wall import snapshot as screen
+from data_access.wall.scope import home_view, restrict_rankings, view_allowed
+from data_access.wall.snapshot import WallContext
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

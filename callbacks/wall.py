@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import redis
@@ -14,18 +14,23 @@ from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from flask import Response, jsonify
 
-from dashboard import ids
-from dashboard.i18n import t
-from dashboard.wall import View, WallState, tour_stop
-from data_access import screen
-from data_access.screen import WallContext
-from data_access.screen_refs import Refs
-from data_access.services import Services
 from callbacks import drill
 from callbacks.auth import current_identity, refuse
 from callbacks.wall_diff import Differ
+from dashboard import ids
+from dashboard.i18n import t
 from dashboard.scopes import COMMAND_CENTER, Scope
-from data_access.screen_scope import home_view, restrict_layer, restrict_snapshot, view_allowed
+from dashboard.wall import View, WallState, tour_stop
+from data_access.ops.services import Services
+from data_access.wall import snapshot as screen
+from data_access.wall.refs import Refs
+from data_access.wall.scope import (
+    home_view,
+    restrict_layer,
+    restrict_snapshot,
+    view_allowed,
+)
+from data_access.wall.snapshot import WallContext
 from layouts.tick import render
 from layouts.wall import PageStatic, wall_page
 

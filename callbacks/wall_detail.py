@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx as dash_ctx, no_update
+from dash import ALL, Dash, Input, Output, State, no_update
+from dash import ctx as dash_ctx
+from data_access.drill.appeal import appeal_detail
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.auth import current_identity, refuse
 from dashboard import ids
 from dashboard.wall import WallState
-from data_access.queries import appeal_detail
-from data_access.screen import WallContext, community_detail
-from data_access.services import Services
+from data_access.ops.services import Services
+from data_access.wall.snapshot import WallContext, community_detail
 from layouts import detail
 
 

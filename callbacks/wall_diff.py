@@ -14,7 +14,7 @@ import orjson
 from dash import Patch, no_update
 from plotly.io.json import to_json_plotly
 
-from data_access.screen_cache import TTLCache
+from dashboard.ttl_cache import TTLCache
 
 KEEP_S = 3600.0
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-
-import orjson
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterable, TypedDict
+
+import orjson
 
 from dashboard.contract import Event
 from dashboard.settings import Settings

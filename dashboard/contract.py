@@ -10,7 +10,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 MAX_RAW_BYTES = 64 * 1024
 SCHEMA_VERSION = 1

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from geo import validate as v
+from geo.city_files import model_order
 from geo.model import MEMBER_COLUMNS, MODEL_CRS, ROLES, City
-from geo.store import model_order
 from geo.validate import Problems
 
 UNIT_KINDS = ("street", "department", "company")

@@ -12,11 +12,11 @@ import pandas as pd
 import shapely
 
 from geo import validate as v
+from geo.city_files import text_columns
 from geo.citycheck import check_city
 from geo.crs import to_wgs84
-from geo.demo import load_demo_city
+from geo.demo_city import load_demo_city
 from geo.model import MODEL_CRS, City
-from geo.store import text_columns
 from geo.validate import CityDataError, Problems
 
 if TYPE_CHECKING:

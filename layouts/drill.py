@@ -14,7 +14,16 @@ from dash import dcc, html
 
 from dashboard import ids_drill
 from dashboard.catalogue import leaves
-from dashboard.drill import FIGURES, KINDS, LIGHTS, WINDOWS, Area, Crumb, Filters, export_href
+from dashboard.drill import (
+    FIGURES,
+    KINDS,
+    LIGHTS,
+    WINDOWS,
+    Area,
+    Crumb,
+    Filters,
+    export_href,
+)
 from dashboard.i18n import t
 from dashboard.settings import PRIORITIES
 

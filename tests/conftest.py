@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,8 @@ import redis
 from sqlalchemy import text
 
 from dashboard.settings import Settings, load_settings
-from data_access.db import make_engine, make_sessionmaker, migrate
-from data_access.references import Gazetteer, load_reference
+from data_access.intake.reference_data import Gazetteer, load_reference
+from data_access.store.engine import make_engine, make_sessionmaker, migrate
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -29,7 +29,7 @@ TZ = timezone(timedelta(hours=8))
 
 @pytest.fixture(scope="session")
 def city():  # type: ignore[no-untyped-def]
-    from geo.demo import load_demo_city
+    from geo.demo_city import load_demo_city
 
     return load_demo_city(CACHE_DIR, 12345)
 
@@ -114,7 +114,7 @@ def acting_as(scope: Any, services: Any = None) -> Iterator[None]:
     """Run callbacks called directly as if inside a request of this scope (as the guard would set it)."""
     import flask
 
-    from data_access.accounts import Identity
+    from data_access.accounts.sessions import Identity
 
     with flask.Flask("test").test_request_context():
         flask.g.identity = Identity("test", scope, "user")
@@ -125,7 +125,15 @@ def acting_as(scope: Any, services: Any = None) -> Iterator[None]:
 def display_token(sessions: Any, scope: Any = None) -> str:
     """A display token of this scope (the command center by default) issued in the store."""
     from dashboard.scopes import Scope
-    from data_access.accounts import issue_display_token
+    from data_access.accounts.sessions import issue_display_token
 
     with sessions() as s, s.begin():
         return issue_display_token(s, "test wall", scope or Scope("command_center"), datetime.now(timezone.utc))[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its tier's folder: `pytest -m unit` is the inner loop (no services, no browser)."""
+    for item in items:
+        tier = Path(str(item.fspath)).parent.name
+        if tier in ("unit", "integration", "browser"):
+            item.add_marker(getattr(pytest.mark, tier))

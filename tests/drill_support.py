@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash
 from sqlalchemy import select
 
-from callbacks import auth, drill, exports
-from dashboard import ids
 from dashboard.scopes import Scope
-from data_access.accounts import create_user, issue_display_token, sign_in
-from data_access.models import AuditEntry
-from data_access.services import Services
+from data_access.accounts.sessions import issue_display_token, sign_in
+from data_access.accounts.users import create_user
+from data_access.ops.services import Services
+from data_access.store.models import AuditEntry
 from tests.conftest import TZ, ev
 from tests.wall_support import XSS, created, put_events, put_presence, scenario
 

@@ -10,10 +10,11 @@ import redis
 
 from dashboard.contract import parse_event, parse_presence
 from dashboard.settings import Settings
-from data_access.folder import Folder
-from data_access.references import Gazetteer
-from data_access.services import Services
-from data_access.store import Accepted, store_events, store_presence
+from data_access.intake.event_log import Accepted, store_events
+from data_access.intake.presence import store_presence
+from data_access.intake.reference_data import Gazetteer
+from data_access.ops.services import Services
+from data_access.projection.projector import Folder
 from tests.conftest import TZ, ev
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'

@@ -1,0 +1,72 @@
+"""Everything one drill-down page shows, read in one session: the area's panels, or one appeal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dashboard.drill import Area, Filters, Place
+from dashboard.scopes import Scope
+from dashboard.settings import Settings
+from data_access.drill import queries as q
+from data_access.drill.appeal import appeal_detail
+from data_access.drill.refs import DrillRefs
+
+RED_ROWS = 50
+APPEAL_ROWS = 100
+MEMBER_ROWS = 200
+TOP_CATEGORIES = 10
+
+
+def place_of(session: Session, area: Area, refs: DrillRefs) -> Place | None:
+    """Where a page's area lies (appeals: read from the store); None if there is no such place."""
+    if area.level != "appeal":
+        return refs.place(area)
+    where = q.appeal_place(session, area.code or "")
+    if where is None:
+        return None
+    return refs.place_of(area, where)
+
+
+def area_page(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings,
+              refs: DrillRefs) -> dict[str, Any]:
+    """The panels of an area page, every one narrowed by the filters and the scope."""
+    kids = refs.children_in(area, scope)
+    subs = q.rank(q.sub_stats(session, area, f, scope, now, refs, kids), f.fig)
+    return {
+        "lights": q.lights(session, area, f, scope, now),
+        "red": q.red_list(session, area, f, scope, now, refs, RED_ROWS),
+        "appeals": q.appeals(session, area, f, scope, now, refs, APPEAL_ROWS),
+        "members": q.members(session, area, scope, now, settings, MEMBER_ROWS),
+        "subs": subs,
+        "trend": q.trend(session, area, f, scope, now, settings),
+        "categories": q.top_categories(session, area, f, scope, now, TOP_CATEGORIES),
+        "sub_layer": refs.sub_layer(area, kids),
+        "outline": refs.outline(area),
+        "bounds": refs.area_bounds(area),
+    }
+
+
+def appeal_page(session: Session, appeal_id: str, now: datetime, settings: Settings,
+                refs: DrillRefs) -> dict[str, Any] | None:
+    """One appeal: its state, light, due time, events (with unit and member names), review answers, place."""
+    d = appeal_detail(session, appeal_id, now, settings)
+    if d is None:
+        return None
+    for e in d["events"]:
+        e["unit_name"] = refs.unit_name.get(e.get("unit") or "", e.get("unit") or "")
+        e["member_name"] = refs.member_name.get(e.get("member") or "", e.get("member") or "")
+    d["unit_name"] = refs.unit_name.get(d["unit"] or "", d["unit"] or "")
+    d["member_name"] = refs.member_name.get(d["member"] or "", d["member"] or "")
+    loc = d["location"]
+    if loc is None and d["community"] in refs.point:
+        lon, lat = refs.point[d["community"]]
+        loc = {"lon": lon, "lat": lat}
+    d["point"] = loc
+    grid = Area("grid", d["grid"]) if d["grid"] else None
+    d["outline"] = refs.outline(grid) if grid else {"type": "FeatureCollection", "features": []}
+    d["bounds"] = (refs.area_bounds(grid) if grid else refs.area_bounds(Area("community", d["community"]))
+                   if d["community"] else refs.area_bounds(Area()))
+    return d

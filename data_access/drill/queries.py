@@ -1,0 +1,230 @@
+"""Queries of the drill-down pages: one area, narrowed by the filters and, always, by the asker's scope.
+
+Every query here ANDs three sets of conditions: the area's (its level's column = its code), the
+scope's (a grid supervisor's queries only ever read rows of their grids, whatever the area says),
+and the filters'. The scope is applied even when the caller already checked the page: defence
+in depth, so a mistake upstream still cannot widen what is read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from dashboard.drill import Area, Filters
+from dashboard.rankings import DEFAULT, credit
+from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
+from dashboard.settings import Settings
+from data_access.drill.refs import DrillRefs
+from data_access.store.models import Appeal, Member, Presence
+
+LEVEL_COLUMN = {"district": Appeal.district, "street": Appeal.street, "community": Appeal.community,
+                "grid": Appeal.grid}
+MEMBER_COLUMN = {"district": Member.district, "street": Member.street, "community": Member.community,
+                 "grid": Member.grid}
+
+
+def scope_where(scope: Scope, district: Any, street: Any, grid: Any) -> list[ColumnElement[bool]]:
+    """SQL conditions equal to `scope.covers(district, street, grid)` on the given columns."""
+    if scope.role == COMMAND_CENTER:
+        return []
+    if scope.role == DISTRICT_LEADER:
+        return [district == scope.district]
+    if scope.role == STREET_LEADER:
+        return [street == scope.street]
+    return [grid.in_(sorted(scope.grids))] if scope.grids else [false()]
+
+
+def appeal_where(area: Area, f: Filters, scope: Scope, now: datetime) -> list[ColumnElement[bool]]:
+    """Conditions for the appeals of an area, narrowed by filters and scope."""
+    w = scope_where(scope, Appeal.district, Appeal.street, Appeal.grid)
+    if area.level in LEVEL_COLUMN:
+        w.append(LEVEL_COLUMN[area.level] == area.code)
+    since = f.since(now)
+    if since is not None:
+        w.append(Appeal.created_at >= since)
+    for col, v in ((Appeal.cat1, f.cat1), (Appeal.cat2, f.cat2), (Appeal.cat3, f.cat3), (Appeal.channel, f.channel),
+                   (Appeal.kind, f.kind), (Appeal.priority, f.priority)):
+        if v is not None:
+            w.append(col == v)
+    if f.light == "red":
+        w += [Appeal.is_open == true(), Appeal.red_from <= now]
+    elif f.light == "yellow":
+        w += [Appeal.is_open == true(), Appeal.yellow_from <= now, Appeal.red_from > now]
+    elif f.light == "green":
+        w += [Appeal.is_open == true(), Appeal.yellow_from > now]
+    return w
+
+
+def _n(v: Any) -> int:
+    return int(v or 0)
+
+
+def lights(session: Session, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, int]:
+    """Open appeals by light (and all appeals matching), in one read."""
+    is_open = Appeal.is_open == true()
+    q = select(
+        func.count(),
+        func.sum(case((is_open, 1), else_=0)),
+        func.sum(case((and_(is_open, Appeal.red_from <= now), 1), else_=0)),
+        func.sum(case((and_(is_open, Appeal.yellow_from <= now, Appeal.red_from > now), 1), else_=0)),
+    ).select_from(Appeal).where(*appeal_where(area, f, scope, now))
+    total, open_, red, yellow = session.execute(q).one()
+    return {"total": _n(total), "open": _n(open_), "red": _n(red), "yellow": _n(yellow),
+            "green": _n(open_) - _n(red) - _n(yellow)}
+
+
+_ROW = (Appeal.id, Appeal.created_at, Appeal.is_open, Appeal.status, Appeal.unit, Appeal.member, Appeal.district,
+        Appeal.street, Appeal.community, Appeal.grid, Appeal.cat1, Appeal.cat2, Appeal.cat3, Appeal.channel,
+        Appeal.kind, Appeal.priority, Appeal.due_at, Appeal.yellow_from, Appeal.red_from, Appeal.address,
+        Appeal.summary, Appeal.lon, Appeal.lat)
+
+
+def _light(r: Any, now: datetime) -> str:
+    if not r.is_open:
+        return "closed"
+    return "red" if r.red_from <= now else "yellow" if r.yellow_from <= now else "green"
+
+
+def _appeal_rows(rows: Any, now: datetime, refs: DrillRefs) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        cats = [c for c in (r.cat1, r.cat2, r.cat3) if c]
+        out.append({
+            "id": r.id, "created_at": r.created_at, "light": _light(r, now), "status": r.status,
+            "category": " / ".join(cats), "channel": r.channel, "kind": r.kind, "priority": r.priority,
+            "unit": r.unit, "unit_name": refs.unit_name.get(r.unit or "", r.unit or ""),
+            "member_name": refs.member_name.get(r.member or "", r.member or ""),
+            "district": r.district, "street": r.street, "community": r.community, "grid": r.grid,
+            "place": " ".join(x for x in (refs.name["street"].get(r.street or "", ""),
+                                          refs.name["community"].get(r.community or "", "")) if x),
+            "due_at": r.due_at, "late_s": int((now - r.due_at).total_seconds()),
+            "address": r.address or "", "summary": r.summary or "",
+            "lonlat": [r.lon, r.lat] if r.lon is not None else list(refs.point.get(r.community or "", ())) or None,
+        })
+    return out
+
+
+def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+             limit: int) -> list[dict[str, Any]]:
+    """Red (overdue) open appeals, longest red first."""
+    q = (select(*_ROW).where(*appeal_where(area, f, scope, now), Appeal.is_open == true(), Appeal.red_from <= now)
+         .order_by(Appeal.red_from, Appeal.id).limit(limit))
+    return _appeal_rows(session.execute(q), now, refs)
+
+
+def appeals(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+            limit: int) -> list[dict[str, Any]]:
+    """Appeals matching, newest first."""
+    q = select(*_ROW).where(*appeal_where(area, f, scope, now)).order_by(Appeal.created_at.desc(), Appeal.id).limit(limit)
+    return _appeal_rows(session.execute(q), now, refs)
+
+
+def members(session: Session, area: Area, scope: Scope, now: datetime, settings: Settings,
+            limit: int) -> dict[str, Any]:
+    """Grid members of the area (within scope) with their state now: on duty, busy, SOS or offline."""
+    w = scope_where(scope, Member.district, Member.street, Member.grid)
+    if area.level in MEMBER_COLUMN:
+        w.append(MEMBER_COLUMN[area.level] == area.code)
+    cutoff = now - timedelta(seconds=settings.presence_window_s)
+    fresh = and_(Presence.at.is_not(None), Presence.at >= cutoff)
+    state = case((and_(fresh, Presence.state == "sos"), "sos"), (and_(fresh, Presence.state == "busy"), "busy"),
+                 (and_(fresh, Presence.state == "on_duty"), "online"), else_="offline")
+    order = case((state == "sos", 0), (state == "busy", 1), (state == "online", 2), else_=3)
+    counts = {"online": 0, "busy": 0, "sos": 0, "offline": 0}
+    cq = (select(state.label("st"), func.count()).select_from(Member)
+          .outerjoin(Presence, Presence.member == Member.id).where(*w).group_by(literal_column("st")))
+    for st, n in session.execute(cq):
+        counts[st] = int(n)
+    q = (select(Member.id, Member.name, Member.role, Member.grid, Member.community, state, Presence.at)
+         .outerjoin(Presence, Presence.member == Member.id).where(*w)
+         .order_by(order, Member.grid, Member.id).limit(limit))
+    rows = [{"id": mid, "name": name, "role": role, "grid": grid, "community": comm, "state": st, "seen_at": at}
+            for mid, name, role, grid, comm, st, at in session.execute(q)]
+    return {**counts, "total": sum(counts.values()), "rows": rows}
+
+
+def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+              codes: list[str]) -> list[dict[str, Any]]:
+    """Per sub-area (given codes, already within scope): volume, open, red, the three rates."""
+    if area.child is None or not codes:
+        return []
+    col = LEVEL_COLUMN[area.child]
+    is_open = Appeal.is_open == true()
+    reviewed = Appeal.reviewed == true()
+    sats = [(a, credit(a, DEFAULT)) for a in DEFAULT.satisfaction_credit]
+    q = (select(col, func.count(),
+                func.sum(case((is_open, 1), else_=0)),
+                func.sum(case((and_(is_open, Appeal.red_from <= now), 1), else_=0)),
+                func.sum(case((reviewed, 1), else_=0)),
+                func.sum(case((and_(reviewed, Appeal.responded == true()), 1), else_=0)),
+                func.sum(case((and_(reviewed, Appeal.resolved_flag == true()), 1), else_=0)),
+                *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a, _ in sats])
+         .where(*appeal_where(area, f, scope, now), col.in_(codes)).group_by(col))
+    got = {r[0]: r for r in session.execute(q)}
+    out = []
+    for code in codes:
+        r = got.get(code)
+        vol, opn, red, rev, resp, resol = (_n(x) for x in (r[1:7] if r else (0,) * 6))
+        sat = sum(_n(r[7 + i]) * c for i, (_, c) in enumerate(sats)) if r else 0.0
+        out.append({
+            "code": code, "name": refs.name[area.child].get(code, code), "volume": vol, "open": opn, "red": red,
+            "reviewed": rev, "red_share": round(red / opn, 4) if opn else None,
+            "response": round(resp / rev, 4) if rev else None, "resolution": round(resol / rev, 4) if rev else None,
+            "satisfaction": round(sat / rev, 4) if rev else None, "small_sample": rev < DEFAULT.min_reviewed,
+        })
+    return out
+
+
+def rank(rows: list[dict[str, Any]], fig: str) -> list[dict[str, Any]]:
+    """Sub-areas ordered by a figure, highest first (no value last), with their place."""
+    ordered = sorted(rows, key=lambda r: (r[fig] is None, -(r[fig] or 0), r["code"]))
+    return [{**r, "rank": i + 1 if r[fig] is not None else None} for i, r in enumerate(ordered)]
+
+
+def trend(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings) -> list[dict[str, Any]]:
+    """Per local day of the last `f.trend_days()` days: appeals created, and of those resolved so far."""
+    zone = settings.zone
+    days = f.trend_days()
+    today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    edges = [s.astimezone(now.tzinfo) for s in starts]
+    whens = [(Appeal.created_at < e, i - 1) for i, e in enumerate(edges[1:], start=1)]
+    bucket = (case(*whens, else_=days - 1) if whens else literal(0)).label("bucket")
+    q = (select(bucket, func.count(), func.sum(case((Appeal.resolved_at.is_not(None), 1), else_=0)),
+                func.sum(case((and_(Appeal.is_open == true(), Appeal.red_from <= now), 1), else_=0)))
+         .where(*appeal_where(area, f, scope, now), Appeal.created_at >= edges[0])
+         .group_by(literal_column("bucket")))  # by the label: PostgreSQL cannot match re-bound CASE parameters
+    got = {int(b): (_n(n), _n(res), _n(red)) for b, n, res, red in session.execute(q)}
+    return [{"day": s.date().isoformat(), "created": got.get(i, (0, 0, 0))[0], "resolved": got.get(i, (0, 0, 0))[1],
+             "red_now": got.get(i, (0, 0, 0))[2]} for i, s in enumerate(starts)]
+
+
+def top_categories(session: Session, area: Area, f: Filters, scope: Scope, now: datetime,
+                   limit: int) -> list[dict[str, Any]]:
+    """The most frequent category paths among matching appeals."""
+    n = func.count()
+    q = (select(Appeal.cat1, Appeal.cat2, Appeal.cat3, n).where(*appeal_where(area, f, scope, now))
+         .group_by(Appeal.cat1, Appeal.cat2, Appeal.cat3).order_by(n.desc(), Appeal.cat1, Appeal.cat2, Appeal.cat3)
+         .limit(limit))
+    return [{"cat1": a, "cat2": b or "", "cat3": c or "", "count": int(k)} for a, b, c, k in session.execute(q)]
+
+
+def appeal_place(session: Session, appeal_id: str) -> dict[str, str | None] | None:
+    """Where an appeal lies (district, street, community, grid), or None if unknown."""
+    r = session.execute(select(Appeal.district, Appeal.street, Appeal.community, Appeal.grid)
+                        .where(Appeal.id == appeal_id)).first()
+    return None if r is None else {"district": r[0], "street": r[1], "community": r[2], "grid": r[3]}

@@ -1,0 +1,67 @@
+"""The event log: each valid event stored once, with where it happened, numbered in commit order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from dashboard.contract import Event
+from data_access.projection.partitions import fold_key
+from data_access.store.bulk import bulk_insert
+from data_access.store.models import AppealEvent
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an event happened, resolved against the city model at ingest."""
+
+    grid: str | None
+    community: str | None
+    street: str | None
+    district: str | None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A valid event ready to store: the parsed event, its raw text, entry id and place."""
+
+    event: Event
+    raw: str
+    source: str
+    place: Place | None = None
+
+
+#: PostgreSQL advisory lock keys: log writers commit one at a time (so `seq` order is commit order and the
+#: folders never pass an event committed later with a smaller number); one folder folds each share at a time
+#: (FOLD_LOCK + the share).
+LOG_LOCK = 0x6170_6C6F67  # "aplog"
+
+
+def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> None:
+    """Store events in the log, each once (an id already stored is ignored); the folder folds them behind."""
+    if not items:
+        return
+    rows = {}
+    for it in items:
+        p = it.place
+        rows[it.event.id] = {
+            "id": it.event.id,
+            "appeal": it.event.appeal,
+            "fold_key": fold_key(it.event.appeal),
+            "type": it.event.type,
+            "at": it.event.at,
+            "payload": it.raw,
+            "source": it.source,
+            "received_at": now,
+            "grid": p.grid if p else None,
+            "community": p.community if p else None,
+            "street": p.street if p else None,
+            "district": p.district if p else None,
+        }
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
+    bulk_insert(session, AppealEvent.__table__, list(rows.values()), "ON CONFLICT (id) DO NOTHING")

@@ -1,0 +1,61 @@
+"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker and folder."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import redis
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.calendar import iso
+from data_access.intake.consumer import IngestStatus
+from data_access.ops.backlog import last_event_received, waiting_entries
+from data_access.ops.services import Services
+from data_access.projection.projector import FolderProcesses, oldest_queued_s, queued
+from data_access.store.engine import ping
+
+
+def health(
+    svc: Services, worker: IngestStatus | None, now: datetime | None = None, folder: FolderProcesses | None = None
+) -> tuple[bool, dict[str, Any]]:
+    """(healthy, report). Unhealthy when Redis or the store does not answer or the worker is stuck."""
+    now = now or datetime.now(timezone.utc)
+    s = svc.settings
+    report: dict[str, Any] = {"time": iso(now, s)}
+    ok = True
+    try:
+        svc.redis.ping()
+        report["redis"] = {"ok": True}
+        report["waiting"] = {
+            name: waiting_entries(svc.redis, s.stream(name), s.consumer_group) for name in ("events", "presence")
+        }
+        report["dead_letters"] = {name: svc.redis.xlen(s.stream(f"{name}:dead")) for name in ("events", "presence")}
+    except (redis.RedisError, OSError) as exc:
+        ok = False
+        report["redis"] = {"ok": False, "error": str(exc)[:200]}
+    try:
+        ping(svc.engine)
+        with svc.sessions() as session:
+            last = last_event_received(session)
+            report["fold"] = {"queued": queued(session), "oldest_queued_s": oldest_queued_s(session, now)}
+        report["store"] = {"ok": True}
+        report["last_event_received"] = iso(last, s)
+        report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s
+    except SQLAlchemyError as exc:
+        ok = False
+        report["store"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
+    if worker is not None:
+        report["ingest"] = {
+            "ok": worker.ok,
+            "problem": worker.problem or None,
+            "stored": worker.stored,
+            "dead_lettered": worker.dead,
+            "last_batch_at": iso(worker.last_batch_at, s),
+        }
+        ok = ok and worker.ok
+    if folder is not None:  # the folder processes this one started
+        report.setdefault("fold", {})["running"] = folder.is_alive()
+        ok = ok and folder.is_alive()
+    report["ok"] = ok
+    return ok, report

@@ -1,0 +1,89 @@
+"""Wiring of the I/O parts a process needs: store, Redis, city model; started once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.settings import Settings
+from data_access.intake.reference_data import Gazetteer, load_reference
+from data_access.ops.embedded_redis import EmbeddedRedis, connect, redis_url
+from data_access.store.engine import (
+    database_url,
+    log_path,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+)
+from geo.loader import load_city
+from geo.model import City
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The store, Redis and the city model of one process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis_url: str
+    redis: redis.Redis
+    city: City
+    embedded_redis: EmbeddedRedis | None = None
+
+    @cached_property
+    def gazetteer(self) -> Gazetteer:
+        """The city's lookups for checking events (built on first use)."""
+        return Gazetteer(self.city, self.settings.snap_distance_m)
+
+    @property
+    def url(self) -> str:
+        """The store's URL, password included (for another process of this installation)."""
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @cached_property
+    def writer(self) -> tuple[Engine, sessionmaker[Session]]:
+        """The ingest worker's own engine and sessions (tuned for writing; see `make_engine`)."""
+        engine = make_engine(self.url, writer=True)
+        return engine, make_sessionmaker(engine)
+
+    def describe(self) -> str:
+        """Where the store and Redis are, for the start-up banner."""
+        url = make_url(str(self.engine.url))
+        db = url.render_as_string(hide_password=True)
+        if url.get_backend_name() == "sqlite" and (log_file := log_path(url.database)):
+            db += f"  (event log: {log_file})"
+        kind = "embedded" if self.embedded_redis else "external"
+        return f"store: {db}\nredis ({kind}): {self.redis_url}  streams: {self.settings.stream('events')}, {self.settings.stream('presence')}"
+
+    def close(self) -> None:
+        """Release connections and stop the embedded Redis if this process started it."""
+        self.redis.close()
+        self.engine.dispose()
+        if "writer" in self.__dict__:
+            self.writer[0].dispose()
+        if self.embedded_redis:
+            self.embedded_redis.stop()
+
+
+def start_services(settings: Settings, load_reference_data: bool = True) -> Services:
+    """Open the store (migrated), Redis (embedded if no URL) and the city model."""
+    engine = make_engine(database_url(settings))
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    city = load_city(settings)
+    if load_reference_data:
+        with sessions() as s, s.begin():
+            if load_reference(s, city):
+                log.info("reference data of %s loaded into the store", city.name)
+    url, embedded = redis_url(settings)
+    client = connect(url, settings.ingest_block_ms)
+    return Services(settings, engine, sessions, url, client, city, embedded)

@@ -1,0 +1,112 @@
+"""Bulk writes through the driver: many rows per statement, times stored as the models store them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from functools import cache
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from data_access.store.models import UTCDateTime
+
+#: Bound parameters per statement chunk (SQLite allows 32,766; PostgreSQL 65,535).
+CHUNK = 900
+
+
+def dialect_insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def chunks(seq: Sequence[object], n: int = CHUNK) -> Iterable[Sequence[object]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def quoted(names: Iterable[str], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{n}"' for n in names)
+
+
+def raw_cursor(session: Session) -> Any:
+    return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def select_in(session: Session, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (ending in the key column) for these keys, straight through the driver: the hot path."""
+    cur = raw_cursor(session)
+    out: list[tuple[Any, ...]] = []
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            cur.execute(f"{sql} = ANY(%s)", (list(keys),))
+            out += cur.fetchall()
+        else:
+            for part in chunks(keys):
+                cur.execute(f"{sql} IN ({','.join('?' * len(part))})", part)
+                out += cur.fetchall()
+    finally:
+        cur.close()
+    return out
+
+
+def driver_params(
+    rows: Sequence[dict[str, Any]], names: Sequence[str], times: frozenset[str], conv: Callable[[Any], Any]
+) -> list[tuple[Any, ...]]:
+    """Each row's values in `names` order, times converted for the driver."""
+    get = itemgetter(*names)
+    at = [i for i, n in enumerate(names) if n in times]
+    seen: dict[Any, Any] = {None: None}  # the same times recur (received_at, an event's `at` as last_event_at)
+    out = []
+    for r in rows:
+        v = list(get(r))
+        for i in at:
+            t = v[i]
+            c = seen.get(t, seen)
+            v[i] = seen.setdefault(t, conv(t)) if c is seen else c
+        out.append(tuple(v))
+    return out
+
+
+def _insert_many(conn: Connection, table: str, names: Sequence[str], params: list[tuple[Any, ...]], tail: str) -> None:
+    """INSERT rows of values in `names` order through the driver's executemany (SQLite: a loop in C;
+    psycopg: pipelined, one prepared statement)."""
+    if params:
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        cols = ", ".join(f'"{n}"' for n in names)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({', '.join([mark] * len(names))}) {tail}", params)
+
+
+@cache
+def time_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if isinstance(c.type, UTCDateTime))
+
+
+def sqlite_time(t: datetime | None) -> str | None:
+    # The text SQLAlchemy's SQLite DateTime stores and reads back (naive UTC); times here are UTC already
+    if t is None:
+        return None
+    if t.utcoffset():
+        t = t.astimezone(timezone.utc)
+    return t.isoformat(" ", "microseconds")[:26]
+
+
+def pg_time(t: datetime | None) -> datetime | None:
+    return None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, object]], conflict: str) -> None:
+    """INSERT many rows through the driver's executemany: the hot path, without per-row ORM work.
+
+    Times are stored as UTCDateTime stores them (naive UTC) so ORM reads see the same values."""
+    if not rows:
+        return
+    conn = session.connection()
+    sqlite_ = conn.dialect.name == "sqlite"
+    names = [c.name for c in table.columns if c.name in rows[0]]  # not a key the store numbers
+    times = time_columns(table)
+    conv = sqlite_time if sqlite_ else pg_time
+    _insert_many(conn, table.name, names, driver_params(rows, names, times, conv), conflict)

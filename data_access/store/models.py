@@ -1,0 +1,252 @@
+"""SQLAlchemy models of the store: reference data, appeals (current state), the event log, presence."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out; stored naive UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+Code = String(16)
+Name = String(128)
+
+
+class Base(DeclarativeBase):
+    """Base of all tables."""
+
+
+class District(Base):
+    __tablename__ = "districts"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+
+
+class Street(Base):
+    __tablename__ = "streets"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    district: Mapped[str] = mapped_column(Code, index=True)
+
+
+class Community(Base):
+    __tablename__ = "communities"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    street: Mapped[str] = mapped_column(Code, index=True)
+    district: Mapped[str] = mapped_column(Code, index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    community: Mapped[str] = mapped_column(Code, index=True)
+    street: Mapped[str] = mapped_column(Code, index=True)
+    district: Mapped[str] = mapped_column(Code, index=True)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Name)
+    role: Mapped[str] = mapped_column(String(32))
+    grid: Mapped[str] = mapped_column(Code, index=True)
+    community: Mapped[str] = mapped_column(Code)
+    street: Mapped[str] = mapped_column(Code, index=True)
+    district: Mapped[str] = mapped_column(Code, index=True)
+
+
+class Meta(Base):
+    """Small key/value facts about the store (e.g. which city version is loaded)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AppealEvent(Base):
+    """Every accepted lifecycle event, exactly once (the idempotency key is the event id).
+
+    `seq` numbers events in the order their transactions committed (log writers commit one at a time), so
+    each share's folder brings its appeals up to date by reading past its mark (`meta` 'fold-seq 0/2', …):
+    whatever crashes, every event is either folded or after its share's mark. On SQLite AUTOINCREMENT: a number
+    is never given twice."""
+
+    __tablename__ = "appeal_events"
+    __table_args__ = (UniqueConstraint("id", name="uq_appeal_events_id"), {"sqlite_autoincrement": True})
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64))
+    appeal: Mapped[str] = mapped_column(String(64), index=True)
+    # crc32 of `appeal`: a folder reads the events of its share (fold_key % FOLDERS); NULL before migration 0009
+    fold_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    type: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)  # the event as received (JSON)
+    source: Mapped[str] = mapped_column(String(32))  # Redis entry id
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Place resolved at ingest for events that carry one (created)
+    grid: Mapped[str | None] = mapped_column(Code, nullable=True)
+    community: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class Appeal(Base):
+    """The current state of an appeal: the fold of its events sorted by `at`."""
+
+    __tablename__ = "appeals"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    cat1: Mapped[str] = mapped_column(String(64))
+    cat2: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cat3: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grid: Mapped[str | None] = mapped_column(Code, nullable=True)
+    community: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    unit: Mapped[str | None] = mapped_column(Code, nullable=True)
+    member: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    dispatch_count: Mapped[int] = mapped_column(Integer)
+    return_count: Mapped[int] = mapped_column(Integer)
+    extension_count: Mapped[int] = mapped_column(Integer)
+    reopen_count: Mapped[int] = mapped_column(Integer)
+    clock_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    yellow_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    red_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reviewed: Mapped[bool] = mapped_column(Boolean)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    responded: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    resolved_flag: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    satisfaction: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The fold's working draft as JSON, so events that arrive in order are applied without
+    # re-reading the history; NULL or an out-of-order event means a full refold.
+    fold_state: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (
+        Index("ix_appeals_open_red", "is_open", "red_from"),
+        Index("ix_appeals_open_unit", "is_open", "unit"),
+        Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
+        Index("ix_appeals_community_created", "community", "created_at"),
+        Index("ix_appeals_reviewed_at", "reviewed_at"),
+        Index("ix_appeals_open_lights_community", "is_open", "yellow_from", "red_from", "community"),
+        {"postgresql_with": {"fillfactor": 80}},  # room for HOT updates: see migration 0006
+    )
+
+
+class Presence(Base):
+    """The latest heartbeat of each grid member (latest by `at`, whatever the arrival order)."""
+
+    __tablename__ = "presence"
+    __table_args__ = (Index("ix_presence_state_at", "state", "at"),)
+    member: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A person who signs in; the role and area bound what every page, callback and API call returns."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    grids: Mapped[str | None] = mapped_column(Text, nullable=True)  # comma-separated grid codes
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # sessions older than this are void
+
+
+class LoginSession(Base):
+    """A signed-in browser; the cookie holds the token, the store only its hash."""
+
+    __tablename__ = "login_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DisplayToken(Base):
+    """A long-lived, revocable token of an unattended wall display, bound to one scope."""
+
+    __tablename__ = "display_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    grids: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """Refused requests (out of scope, anonymous, bad password) and account changes."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    who: Mapped[str] = mapped_column(String(128))
+    what: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)

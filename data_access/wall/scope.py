@@ -1,0 +1,74 @@
+"""The wall's figures narrowed to what a signed-in scope may see (dashboard/scopes.py says who sees what)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.scopes import COMMAND_CENTER, GRID_SUPERVISOR, Scope
+from dashboard.wall import View
+from data_access.wall.refs import Refs
+
+
+def view_allowed(scope: Scope, view: View, refs: Refs) -> bool:
+    """Whether a wall view (city, a district, a street) lies inside the scope."""
+    parents = {"district": refs.street_district.get(view.code or "")} if view.level == "street" else {}
+    return scope.can_view(view.level, view.code, parents)
+
+
+def home_view(scope: Scope) -> View | None:
+    """The wall view a scope opens on; None for grid supervisors, whose area is no wall view."""
+    if scope.role == GRID_SUPERVISOR:
+        return None
+    level, code = scope.home
+    return View(level, code)
+
+
+def _row_allowed(scope: Scope, level: str, code: str, refs: Refs) -> bool:
+    if scope.role == COMMAND_CENTER:
+        return True
+    if level == "street":
+        return scope.covers(refs.street_district.get(code), code)
+    if level == "district":
+        return scope.covers(code)
+    return False  # departments and companies serve the whole city: the command center's to rank
+
+
+def restrict_rankings(body: dict[str, Any], scope: Scope, refs: Refs) -> dict[str, Any]:
+    """A rankings answer with only the rows inside the scope (ranks stay the city's)."""
+    if scope.role == COMMAND_CENTER:
+        return body
+    keep = lambda r: _row_allowed(scope, body["level"], r["code"], refs)  # noqa: E731
+    rows = [r for r in body["rows"] if keep(r)]
+    classes = dict.fromkeys(body["classes"], 0)
+    for r in rows:
+        if r["class"]:
+            classes[r["class"]] += 1
+    return {**body, "rows": rows, "volume_top": [r for r in body["volume_top"] if keep(r)], "classes": classes,
+            "ranked": sum(1 for r in rows if r["rank"])}
+
+
+def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: Refs) -> dict[str, Any] | None:
+    """A wall snapshot (already computed for an allowed view) without anything outside the scope."""
+    if snap is None or scope.role == COMMAND_CENTER:
+        return snap
+    comms = {c: v for c, v in snap["communities"].items()
+             if scope.covers(refs.community_district.get(c), refs.community_street.get(c))}
+    tour = [k for k in snap["tour"] if view_allowed(scope, View.parse(k), refs)]
+    home = home_view(scope)
+    return {**snap, "communities": comms, "tour": tour or ([home.key] if home else []),
+            "rankings": restrict_rankings(snap["rankings"], scope, refs)}
+
+
+def restrict_layer(layer: dict[str, Any], scope: Scope, refs: Refs) -> dict[str, Any]:
+    """A map layer (districts, streets, communities, grids) with only the features inside the scope."""
+    if scope.role == COMMAND_CENTER:
+        return layer
+
+    def inside(p: dict[str, Any]) -> bool:
+        code = p.get("code") or p.get("id")
+        district = p.get("district") or refs.community_district.get(code) or (code if code in refs.district_name else None)
+        street = p.get("street") or refs.community_street.get(code) or (code if code in refs.street_name else None)
+        grid = code if p.get("community") else None
+        return scope.covers(district, street, grid) and (street is not None or scope.role == "district_leader")
+
+    return {**layer, "features": [f for f in layer["features"] if inside(f["properties"])]}

@@ -1,0 +1,373 @@
+"""The wall snapshot: every figure of every live panel, computed once per tick for the screen and the API.
+
+Cost model (see benchmarks/tick.py): live panels read only open appeals and fresh presence, through
+indexes. Rankings and hotspots read history: closed days are aggregated once and reused for
+`history_cache_s`; today's part is recomputed at most every `slow_panel_s`. Cache keys name what a
+value is, never the time it was taken: a value is replaced, not accumulated (bounded memory).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.hotspots import HotspotRule, merge_counts
+from dashboard.hotspots import hotspots as score_hotspots
+from dashboard.rankings import DEFAULT, LEVELS, RankingConfig, rank_month
+from dashboard.settings import Settings
+from dashboard.ttl_cache import TTLCache
+from dashboard.wall import View, tour_stops
+from data_access.wall import history as hist
+from data_access.wall import live_panels as live
+from data_access.wall.refs import Refs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WallContext:
+    """What every snapshot needs besides a Session: settings, reference lookups, the shared cache."""
+
+    settings: Settings
+    refs: Refs
+    cache: TTLCache = field(default_factory=TTLCache)
+    # The last good snapshot per view (shown greyed while the store is down): each holds the city's
+    # community map (~1 MB), so only the views shown lately are kept, apart from the figures cache.
+    last_good: TTLCache = field(default_factory=lambda: TTLCache(max_entries=32))
+    ranking: RankingConfig = DEFAULT
+    redis_ok: Callable[[], bool] = lambda: True  # health check of the intake's Redis (short timeouts)
+
+    @property
+    def hotspot_rule(self) -> HotspotRule:
+        """The hotspot thresholds of the settings."""
+        return HotspotRule.from_settings(self.settings)
+
+
+# -- time helpers -----------------------------------------------------------------------------
+def local_midnight(now: datetime, s: Settings, days_back: int = 0) -> datetime:
+    """Start of the city's local day `days_back` days before now's, in UTC."""
+    d = now.astimezone(s.zone).date() - timedelta(days=days_back)
+    return datetime.combine(d, time(), s.zone).astimezone(timezone.utc)
+
+
+def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, datetime, datetime]:
+    """('YYYY-MM', start, end) of a month in the city's zone; None: the current month."""
+    if month:
+        y, m = (int(x) for x in month.split("-"))
+        first = date(y, m, 1)
+    else:
+        first = now.astimezone(s.zone).date().replace(day=1)
+    nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(timezone.utc)  # noqa: E731
+    return f"{first.year:04d}-{first.month:02d}", to_utc(first), to_utc(nxt)
+
+
+def previous_month(month: str) -> str:
+    """'YYYY-MM' of the month before."""
+    y, m = (int(x) for x in month.split("-"))
+    return f"{y - (m == 1):04d}-{(m - 2) % 12 + 1:02d}"
+
+
+# -- panels ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Coverage:
+    """Where members are present now: grids, communities, and grids covered per street."""
+
+    grids: frozenset[str]
+    communities: frozenset[str]
+    by_street: dict[str, int]
+
+    def covers(self, grid: str | None, community: str | None) -> bool:
+        """Someone is present in the appeal's grid (or, without a grid, in its community)."""
+        return grid in self.grids if grid else community in self.communities
+
+
+def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
+    """Present members' grids, from one read of fresh presence (recomputed at most every slow_panel_s)."""
+    s, refs = ctx.settings, ctx.refs
+
+    def compute() -> Coverage:
+        grids: set[str] = set()
+        comms: set[str] = set()
+        for m in live.present_members(session, now - timedelta(seconds=s.presence_window_s)):
+            info = refs.member.get(m)
+            if info:
+                grids.add(info[1])
+                comms.add(info[2])
+        by_street: dict[str, int] = {}
+        for g in grids:
+            st = refs.grid_street.get(g)
+            if st:
+                by_street[st] = by_street.get(st, 0) + 1
+        return Coverage(frozenset(grids), frozenset(comms), by_street)
+
+    return ctx.cache.get(("coverage",), s.slow_panel_s, compute)
+
+
+def summary(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
+    """Open appeals by light, turning red soon, today's volume, red with no one on the grid."""
+    s = ctx.settings
+    out = live.light_counts(session, now, view, timedelta(hours=s.turning_red_h))
+    out["today"] = live.created_since(session, local_midnight(now, s), view)
+    out["red_uncovered"] = ctx.cache.get(("red-uncovered", view.key), s.slow_panel_s,
+                                         lambda: _red_uncovered(session, now, view, ctx))
+    return out
+
+
+def _red_uncovered(session: Session, now: datetime, view: View, ctx: WallContext) -> int:
+    """Red appeals with no member present in their grid (each minute: it reads every red row)."""
+    cov = coverage(session, now, ctx)
+    return sum(1 for g, c in live.red_places(session, now, view) if not cov.covers(g, c))
+
+
+def _appeal_row(r: dict[str, Any], now: datetime, refs: Refs, cov: Coverage) -> dict[str, Any]:
+    cats = [c for c in (r["cat1"], r["cat2"], r["cat3"]) if c]
+    lonlat = (r["lon"], r["lat"]) if r["lon"] is not None else refs.community_lonlat.get(r["community"] or "")
+    return {
+        "id": r["id"], "unit": r["unit"], "unit_name": refs.unit_name.get(r["unit"] or "", r["unit"]),
+        "place": refs.place_name(r["community"], r["street"]), "community": r["community"],
+        "street": r["street"], "district": r["district"], "grid": r["grid"],
+        "category": cats[-1] if cats else "", "categories": cats, "priority": r["priority"],
+        "due_at": r["due_at"].isoformat(), "late_s": int((now - r["due_at"]).total_seconds()),
+        "red_in_s": int((r["red_from"] - now).total_seconds()),
+        "no_member": not cov.covers(r["grid"], r["community"]),
+        "lonlat": list(lonlat) if lonlat else None, "summary": r["summary"],
+    }
+
+
+def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
+    """The red list (longest red first) and the turning-red list, each flagged when no one is on the grid."""
+    s = ctx.settings
+    red = live.red_rows(session, now, view, s.wall_red_rows)
+    soon = live.soon_rows(session, now, view, timedelta(hours=s.turning_red_h), s.wall_soon_rows)
+    cov = coverage(session, now, ctx)
+    return {"red": [_appeal_row(r, now, ctx.refs, cov) for r in red],
+            "soon": [_appeal_row(r, now, ctx.refs, cov) for r in soon]}
+
+
+def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
+    return view.level == "city" or (info[4] if view.level == "district" else info[3]) == view.code
+
+
+def members(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
+    """Grid members online / busy / offline / SOS (live), the SOS list, per-street coverage (each minute)."""
+    s, refs = ctx.settings, ctx.refs
+    cutoff = now - timedelta(seconds=s.presence_window_s)
+    by_state = live.presence_counts(session, cutoff, view)
+    roster = refs.roster["city" if view.level == "city" else view.code]
+    online, busy, sos = by_state.get("on_duty", 0), by_state.get("busy", 0), by_state.get("sos", 0)
+    cov = coverage(session, now, ctx)
+    streets = []
+    for code in refs.streets_in(view):
+        grids = refs.grids_per_street.get(code, 0)
+        if grids:
+            n = cov.by_street.get(code, 0)
+            streets.append({"code": code, "name": refs.street_name.get(code, code), "grids": grids,
+                            "covered": n, "share": round(n / grids, 4)})
+    streets.sort(key=lambda r: (r["share"], r["code"]))
+    total_grids = sum(r["grids"] for r in streets)
+    sos_list = []
+    if sos:
+        for m, at in live.fresh_sos(session, cutoff):
+            info = refs.member.get(m)
+            if info and _in_view(info, view):
+                sos_list.append({"id": m, "name": info[0], "grid": info[1], "community": info[2], "street": info[3],
+                                 "district": info[4], "at": at.isoformat(), "place": refs.place_name(info[2], info[3])})
+    covered = sum(r["covered"] for r in streets)
+    return {"roster": roster, "online": online, "busy": busy, "sos": sos,
+            "offline": max(roster - online - busy - sos, 0), "grids": total_grids, "grids_covered": covered,
+            "coverage": round(covered / total_grids, 4) if total_grids else None,
+            "streets": streets, "sos_list": sos_list[:10]}
+
+
+def _days(start: datetime, end: datetime, s: Settings) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at the city's local midnights."""
+    out = []
+    day = start
+    while day < end:
+        nxt = min(local_midnight(day, s, -1), end)
+        out.append((day, nxt))
+        day = nxt
+    return out
+
+
+def _day_ttl(day_start: datetime, now: datetime, s: Settings) -> float:
+    """Closed days change only by late events: the last two are re-read every history_cache_s, older ones daily."""
+    return s.history_cache_s if now - day_start < timedelta(days=2) else max(s.history_cache_s, 86400)
+
+
+def _counts(session: Session, start: datetime, end: datetime, now: datetime, ctx: WallContext) -> hist.Counts:
+    """Unit counts over [start, end): one cached aggregate per closed day, today's per minute."""
+    s = ctx.settings
+    today = local_midnight(now, s)
+    parts = [ctx.cache.get(("unit-counts", a, b), _day_ttl(a, now, s), lambda a=a, b=b: hist.unit_counts(session, a, b))
+             for a, b in _days(start, min(end, today), s)]
+    if end > today:
+        parts.append(ctx.cache.get(("unit-counts-live", today), s.slow_panel_s,
+                                   lambda: hist.unit_counts(session, today, now)))
+    return hist.merge(*parts)
+
+
+def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "street", month: str | None = None,
+             view: View = View()) -> dict[str, Any]:
+    """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+    s = ctx.settings
+    label, start, end = month_range(month, now, s)
+    if start > now:
+        raise ValueError(f"month {label} has not started")
+
+    def compute() -> list[dict[str, Any]]:
+        _, pstart, pend = month_range(previous_month(label), now, s)
+        cur = hist.tallies(_counts(session, start, end, now, ctx), level, ctx.refs, ctx.ranking)
+        prev = hist.tallies(_counts(session, pstart, pend, now, ctx), level, ctx.refs, ctx.ranking)
+        return [r.as_dict() for r in rank_month(cur, prev, ctx.ranking)]
+
+    rows = ctx.cache.get(("rankings", level, label), s.slow_panel_s, compute)
+    if level == "street" and view.level != "city":
+        district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
+        rows = [r for r in rows if ctx.refs.street_district.get(r["code"]) == district]
+    classes = dict.fromkeys(("advanced", "improving", "rectification", "governance"), 0)
+    for r in rows:
+        if r["class"]:
+            classes[r["class"]] += 1
+    top = sorted((r for r in rows if r["volume_rank"] and r["volume_rank"] <= ctx.ranking.volume_top),
+                 key=lambda r: r["volume_rank"])
+    return {"level": level, "month": label, "ranked": sum(1 for r in rows if r["rank"]), "classes": classes,
+            "volume_top": top, "rows": rows,
+            "definition": {"weights": {"response": ctx.ranking.w_response, "resolution": ctx.ranking.w_resolution,
+                                       "satisfaction": ctx.ranking.w_satisfaction},
+                           "min_reviewed": ctx.ranking.min_reviewed}}
+
+
+def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
+    """Communities whose recent volume stands out against their own baseline (dashboard/hotspots.py)."""
+    return ctx.cache.get(("hotspots", view.key), ctx.settings.slow_panel_s,
+                         lambda: _hotspots(session, now, view, ctx))
+
+
+def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
+    s, refs, rule = ctx.settings, ctx.refs, ctx.hotspot_rule
+    today = local_midnight(now, s)
+    base_start = local_midnight(now, s, rule.baseline_days)
+    days = [ctx.cache.get(("community-counts", a, b), _day_ttl(a, now, s),
+                          lambda a=a, b=b: list(hist.community_counts(session, a, b).items()))
+            for a, b in _days(base_start, today, s)]
+    baseline = merge_counts(*days)
+    recent = ctx.cache.get(("recent",), s.slow_panel_s,
+                           lambda: hist.community_counts(session, now - timedelta(hours=rule.window_h), now))
+    codes = set(refs.streets_in(view)) if view.level != "city" else None
+    if codes is not None:
+        recent = {c: n for c, n in recent.items() if refs.community_street.get(c) in codes}
+    out = []
+    for h in score_hotspots(recent, baseline, rule, limit=s.hotspot_rows):
+        out.append({**h.as_dict(), "name": refs.community_name.get(h.code, h.code),
+                    "street": refs.community_street.get(h.code), "district": refs.community_district.get(h.code),
+                    "place": refs.place_name(h.code, refs.community_street.get(h.code))})
+    return out
+
+
+def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
+    """The tour's stops as view keys: the city, then the districts and streets with most red appeals."""
+    s = ctx.settings
+
+    def compute() -> list[str]:
+        by_d: dict[str, int] = {}
+        by_s: dict[str, int] = {}
+        for d, st, n in live.red_by_area(session, now):
+            if d:
+                by_d[d] = by_d.get(d, 0) + n
+            if st:
+                by_s[st] = by_s.get(st, 0) + n
+        worst = lambda m: [k for k, _ in sorted(m.items(), key=lambda kv: (-kv[1], kv[0]))[: s.tour_worst]]  # noqa: E731
+        return [v.key for v in tour_stops(worst(by_d), worst(by_s))]
+
+    return ctx.cache.get(("tour",), s.slow_panel_s, compute)
+
+
+def community_map(session: Session, now: datetime, ctx: WallContext) -> dict[str, list[int]]:
+    """Map styling: per community with open appeals, [open count (live), worst light 0/1/2 (each minute)]."""
+    s = ctx.settings
+    late = ctx.cache.get(("late",), s.slow_panel_s, lambda: live.community_late(session, now))
+    return {c: [n, late.get(c, 0)] for c, n in live.community_counts_open(session).items()}
+
+
+def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
+    """Everything the wall shows for a view at `now` (JSON-ready, except nothing: all plain values)."""
+    last = live.last_received(session)
+    return {
+        "time": now.isoformat(),
+        "view": view.key,
+        "last_event": last.isoformat() if last else None,
+        "feed_age_s": None if last is None else round((now - last).total_seconds(), 1),
+        "summary": summary(session, now, view, ctx),
+        "alerts": alerts(session, now, view, ctx),
+        "members": members(session, now, view, ctx),
+        "rankings": rankings(session, now, ctx, "street", None, view),
+        "hotspots": hotspots(session, now, view, ctx),
+        "communities": community_map(session, now, ctx),
+        "tour": tour(session, now, ctx),
+    }
+
+
+# -- status and failures ----------------------------------------------------------------------
+def take_snapshot(sessions: sessionmaker[Session], redis_ok: Callable[[], bool], now: datetime, view: View,
+                  ctx: WallContext) -> dict[str, Any]:
+    """The snapshot with its status; if the store fails, the last good snapshot marked as such.
+
+    status: redis (bool), store (bool), stale (feed stopped or never started), fresh (all well:
+    figures may be shown as current), data_time (when the figures were computed)."""
+    s = ctx.settings
+    rds = redis_ok()
+    try:
+        with sessions() as session:
+            snap = wall_snapshot(session, now, view, ctx)
+        ctx.last_good.put(view.key, snap)
+        store = True
+    except SQLAlchemyError as exc:
+        log.warning("wall snapshot: store unavailable: %s", str(exc).splitlines()[0][:200])
+        snap = ctx.last_good.peek(view.key)
+        store = False
+    age = None if snap is None else snap["feed_age_s"]
+    stale = age is None or age > s.feed_stale_s
+    status = {"redis": rds, "store": store, "stale": stale, "fresh": rds and store and not stale,
+              "data_time": None if snap is None else snap["time"], "time": now.isoformat(),
+              "last_event": None if snap is None else snap["last_event"], "feed_stale_s": s.feed_stale_s}
+    return {"status": status, "data": snap}
+
+
+def tour_now(sessions: sessionmaker[Session], now: datetime, ctx: WallContext) -> list[View]:
+    """The tour's stops now (the city alone if the store cannot say)."""
+    try:
+        with sessions() as session:
+            return [View.parse(k) for k in tour(session, now, ctx)]
+    except SQLAlchemyError:
+        return [View()]
+
+
+def community_detail(session: Session, community: str, ctx: WallContext) -> list[dict[str, Any]]:
+    """A community's open appeals with unit names, for the map's detail drawer."""
+    rows = live.community_open(session, community)
+    for r in rows:
+        r["unit_name"] = ctx.refs.unit_name.get(r["unit"] or "", r["unit"])
+    return rows
+
+
+def warm(sessions: sessionmaker[Session], ctx: WallContext) -> None:
+    """Build the history aggregates (rankings of every level, hotspot baselines) before the first tick needs them."""
+    now = datetime.now(timezone.utc)
+    try:
+        with sessions() as session:
+            for level in LEVELS:
+                rankings(session, now, ctx, level)
+            hotspots(session, now, View(), ctx)
+            tour(session, now, ctx)
+    except SQLAlchemyError as exc:  # the store is down: the ticks will say so
+        log.warning("wall warm-up skipped: %s", str(exc).splitlines()[0][:200])

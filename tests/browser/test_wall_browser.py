@@ -1,0 +1,139 @@
+"""The wall in real headless Chromium (dash_duo): renders, follows Redis, says when the feed stops, never runs citizen text.
+
+Run: DASH_TEST_CHROMEPATH=/usr/bin/chromium pytest --headless tests/test_wall_browser.py
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from app import create_app
+from data_access.intake.consumer import IngestWorker
+from data_access.projection.projector import Folder
+from tests.conftest import REDIS_URL, TZ, display_token, make_store
+from tests.wall_support import (
+    XSS,
+    created,
+    put_events,
+    put_presence,
+    scenario,
+    services,
+)
+
+METRIC = '[data-metric="{}"]'
+
+
+@pytest.fixture()
+def wall_store(tmp_path: Path, city, settings, gazetteer) -> Iterator[tuple[Any, dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    with make_store("sqlite", tmp_path, city) as st:
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        sc = scenario(city, now)
+        put_events(st[1], sc["texts"], settings, gazetteer)
+        put_presence(st[1], sc["beats"], now)
+        yield st, sc
+
+
+def _start(dash_duo, settings, st, city, rds, path: str = "/wall?lang=en", **change: Any):  # type: ignore[no-untyped-def]
+    s = settings.model_copy(update={"refresh_ms": 1000, **change})
+    svc = services(s, st, city, rds, REDIS_URL)
+    app = create_app(svc)
+    dash_duo.start_server(app, navigate=False)  # "/" would show the sign-in page
+    dash_duo.driver.set_window_size(1920, 1080)  # the wall's size; hidden (clipped) text reads as empty
+    # A display link: the token becomes a cookie and leaves the address bar.
+    token = display_token(st[1])
+    dash_duo.driver.get(dash_duo.server.url + path + ("&" if "?" in path else "?") + f"token={token}")
+    return svc
+
+
+def test_wall001_renders_demo_city(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]
+    st, sc = wall_store
+    _start(dash_duo, settings, st, city, rds)
+    dash_duo.wait_for_text_to_equal(METRIC.format("open-red"), "2", timeout=20)
+    dash_duo.wait_for_text_to_equal(METRIC.format("open-total"), "5")
+    dash_duo.wait_for_text_to_equal(METRIC.format("turning-red"), "1")
+    dash_duo.wait_for_text_to_equal(METRIC.format("members-sos"), "1")
+    dash_duo.wait_for_element(".sos-alert.on")
+    dash_duo.wait_for_contains_text(".wall-title", "Command Center")
+    dash_duo.wait_for_text_to_equal(".wall-city", city.name)
+    # Boundaries carry the map: district and street polygons drawn, no tile layer by default.
+    dash_duo.wait_for_element(".leaflet-overlay-pane path.leaflet-interactive, .leaflet-overlay-pane path")
+    paths = dash_duo.find_elements(".leaflet-overlay-pane path")
+    assert len(paths) >= len(city.districts)
+    assert dash_duo.find_elements(".leaflet-tile") == []
+    # /wall is kiosk-clean: no picker, no language link, no zoom buttons.
+    assert dash_duo.find_elements(".wall-controls") == [] and dash_duo.find_elements(".leaflet-control-zoom") == []
+    rows = dash_duo.find_elements(f'{METRIC.format("red-list")} tr[data-appeal]')
+    assert [r.get_attribute("data-appeal") for r in rows] == ["A", "B"]
+
+
+def test_wall002_redis_event_changes_figure(dash_duo, wall_store, settings, city, rds, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    st, sc = wall_store
+    engine, sessions, _ = st
+    folder = Folder(settings, sessions)
+    worker = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer="wall-test", stored=folder.wake.set)
+    worker.ensure_groups()
+    stop = threading.Event()
+    threads = [threading.Thread(target=x.run, args=(stop,), daemon=True) for x in (worker, folder)]
+    for t in threads:
+        t.start()
+    try:
+        _start(dash_duo, settings, st, city, rds)
+        dash_duo.wait_for_text_to_equal(METRIC.format("open-total"), "5", timeout=20)
+        rds.xadd(settings.stream("events"), {"event": created("NEW-1", datetime.now(timezone.utc), sc["c2"])})
+        dash_duo.wait_for_text_to_equal(METRIC.format("open-total"), "6", timeout=20)
+        dash_duo.wait_for_text_to_equal(METRIC.format("open-green"), "2")
+        assert dash_duo.find_element(METRIC.format("open-red")).text == "2"  # only the right figures moved
+        member = city.members[city.members["community"] == sc["c2"]].iloc[0]["id"]
+        beat = {"v": 1, "member": member, "at": datetime.now(timezone.utc).astimezone(TZ).isoformat(), "state": "sos"}
+        rds.xadd(settings.stream("presence"), {"event": json.dumps(beat)})
+        dash_duo.wait_for_text_to_equal(METRIC.format("members-sos"), "2", timeout=20)
+        dash_duo.wait_for_contains_text(METRIC.format("sos-alert"), city.members.set_index("id").loc[member, "name"])
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+
+
+def test_wall003_feed_stopped_shows_banner(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]
+    st, sc = wall_store
+    _start(dash_duo, settings, st, city, rds, feed_stale_s=3)
+    # The scenario's events were received just now: fresh at first, then no event for 3 s.
+    dash_duo.wait_for_text_to_equal(METRIC.format("open-red"), "2", timeout=20)
+    dash_duo.wait_for_contains_text(METRIC.format("banner"), "Feed stopped: no event since", timeout=20)
+    dash_duo.wait_for_element(".wall-body.stale")
+    dash_duo.wait_for_element(".wall-banner.on")
+
+
+def test_wall004_citizen_text_never_runs(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]
+    st, sc = wall_store
+    _start(dash_duo, settings, st, city, rds)
+    dash_duo.wait_for_text_to_equal(METRIC.format("open-red"), "2", timeout=20)
+    driver = dash_duo.driver
+    # The red appeals on the map: white-edged circles; B's popup and tooltip carry the citizen's HTML.
+    dash_duo.wait_for_element('path[stroke="#ffffff"]')
+    markers = dash_duo.find_elements('path[stroke="#ffffff"]')
+    assert len(markers) == 2
+    texts = []
+    for m in markers:
+        driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));", m)
+        driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}));", m)
+        dash_duo.wait_for_element(".leaflet-popup-content")
+        texts.append(dash_duo.find_element(".leaflet-popup-content").text)
+        tips = [t.text for t in dash_duo.find_elements(".leaflet-tooltip")]
+        texts += tips
+    joined = "\n".join(texts)
+    assert '<img src=x onerror="window.__xss=1">' in joined  # shown as text, in popup and tooltip
+    assert dash_duo.find_elements(".leaflet-popup-content img") == []
+    assert dash_duo.find_elements(".leaflet-tooltip img") == []
+    # Tables: open B's timeline from the red list; its words are text, not markup.
+    driver.execute_script("document.querySelector('tr[data-appeal=\"B\"]').click();")
+    dash_duo.wait_for_contains_text('[data-field="summary"]', "<script>window.__xss=2</script>", timeout=20)
+    assert dash_duo.find_element('[data-field="summary"]').text == XSS
+    assert dash_duo.find_elements(".detail img") == []
+    assert driver.execute_script("return window.__xss === undefined;")

@@ -1,0 +1,89 @@
+"""The drill-down model (paths, filters, breadcrumbs) and its queries on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from data_access.drill.refs import refs_of
+
+from dashboard.drill import (
+    Area,
+    FilterError,
+    Filters,
+    Place,
+    breadcrumb,
+    choropleth,
+    parse_export,
+    parse_filters,
+    parse_path,
+)
+from dashboard.scopes import Scope
+from data_access.drill import queries as q
+from tests.drill_support import load
+
+
+def test_paths_round_trip() -> None:
+    for a in (Area(), Area("district", "110105"), Area("street", "110105001"), Area("community", "110105001001"),
+              Area("grid", "11010500100101"), Area("appeal", "A-1")):
+        assert parse_path(a.path) == a
+    for bad in ("/area/x/1", "/area/d", "/area/d/a b", "/area/d/1/2", "/wall", None, "/area/d/" + "9" * 65):
+        assert parse_path(bad) is None
+
+
+def test_filters_strict_and_round_trip() -> None:
+    f = parse_filters("?window=7d&cat1=城市管理&cat2=市容环境&kind=complaint&priority=urgent&light=red&fig=red_share")
+    assert parse_filters(f.query()) == f
+    assert parse_filters("") == Filters() and Filters().query() == ""
+    for bad in ("?window=2d", "?kind=x", "?light=blue", "?fig=drop", "?cat2=a", "?nope=1", "?kind=request&kind=consult",
+                "?channel=Phone!", "?cat1=%0a"):
+        with pytest.raises(FilterError):
+            parse_filters(bad)
+    assert Filters(cat1="a", cat2="b", cat3="c").query(cat1="z") == "?cat1=z"  # a new top level clears the rest
+    area, f2 = parse_export("area=/area/d/110105&light=red")
+    assert area == Area("district", "110105") and f2.light == "red"
+
+
+def test_breadcrumb_stops_at_the_scope() -> None:
+    place = Place(Area("grid", "G1"), {"district": "D", "street": "S", "community": "C"},
+                  {"district": "区", "street": "街", "community": "社区", "grid": "网格"})
+    admin = breadcrumb(place, Scope("command_center"), "市", "?lang=en")
+    assert [c.label for c in admin] == ["市", "区", "街", "社区", "网格"]
+    assert admin[1].href == "/area/d/D?lang=en" and admin[-1].href is None
+    street = breadcrumb(place, Scope("street_leader", street="S"), "市")
+    assert [c.label for c in street] == ["街", "社区", "网格"]  # nothing above the scope, not even its names
+    grids = breadcrumb(place, Scope("grid_supervisor", grids=frozenset({"G1"})), "市")
+    assert [c.label for c in grids] == ["网格"]
+
+
+def test_choropleth() -> None:
+    h = choropleth([{"code": "a", "open": 3}, {"code": "b", "open": 0}, {"code": "c", "open": None}], "open")
+    assert h == {"vals": {"a": 3, "b": 0}, "max": 3.0, "rate": False, "fig": "open"}
+
+
+def test_queries_filtered_and_scoped(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    _, sessions, _ = store
+    sc = load(city, sessions, settings, gazetteer)
+    refs = refs_of(city)
+    now = datetime.now(timezone.utc)
+    admin, grid = Scope("command_center"), Scope("grid_supervisor", grids=frozenset({sc["grid_c1"]}))
+    street = Area("street", sc["street"])
+    with sessions() as s:
+        assert q.lights(s, street, Filters(), admin, now, ) == {"total": 7, "open": 6, "red": 3, "yellow": 2, "green": 1}
+        assert q.lights(s, street, Filters(light="yellow"), admin, now)["open"] == 2
+        assert q.lights(s, street, Filters(window="24h"), admin, now)["total"] == 4  # C, D, E, F
+        assert q.lights(s, street, Filters(channel="web"), admin, now)["total"] == 1
+        # A grid supervisor's queries read only their grid, whatever area is asked for.
+        assert [r["id"] for r in q.red_list(s, Area(), Filters(), grid, now, refs, 50)] == ["XSS1"]
+        assert q.lights(s, Area("district", sc["other"]["district"]), Filters(), grid, now)["total"] == 0
+        subs = q.rank(q.sub_stats(s, Area("district", sc["district"]), Filters(), admin, now, refs,
+                                  refs.children_in(Area("district", sc["district"]), admin)), "red")
+        assert subs[0]["code"] == sc["street"] and subs[0]["red"] == 3
+        trend = q.trend(s, street, Filters(), admin, now, settings)
+        assert len(trend) == 30 and sum(d["created"] for d in trend) == 7
+        assert len(q.trend(s, street, Filters(window="7d"), admin, now, settings)) == 7
+        cats = q.top_categories(s, street, Filters(), admin, now, 10)
+        assert cats[0] == {"cat1": "城市管理", "cat2": "市政设施", "cat3": "路灯", "count": 6}
+        m = q.members(s, Area("grid", sc["grid_c1"]), grid, now, settings, 50)
+        assert m["total"] == len(city.members[city.members["grid"] == sc["grid_c1"]])
+        assert q.members(s, street, grid, now, settings, 500)["total"] == m["total"]
