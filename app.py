@@ -171,7 +171,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _simulate(argv: list[str]) -> int:
-    from data_access.demo.feed import main
+    from data_access.demo.cli import main
     from data_access.ops.embedded_redis import redis_url
 
     settings = load_settings()

@@ -24,7 +24,8 @@ from shapely.geometry import Point, box
 
 from dashboard import catalogue
 from dashboard.settings import PRIORITIES, Settings, load_settings
-from data_access.demo.feed import DemoFeed, main
+from data_access.demo.cli import main
+from data_access.demo.feed import DemoFeed
 from geo.crs import to_wgs84
 from geo.model import City
 
