@@ -119,12 +119,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _demo_accounts(svc: Services) -> None:
     """One account per role for the demo; passwords are printed once, when created."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from data_access.accounts.users import ensure_demo_accounts
 
     with svc.sessions() as s, s.begin():
-        made = ensure_demo_accounts(s, datetime.now(timezone.utc))
+        made = ensure_demo_accounts(s, datetime.now(UTC))
     if made:
         print("demo accounts (passwords shown once; change them with `python app.py users passwd NAME`):")
         for name, scope, password in made:

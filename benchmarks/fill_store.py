@@ -16,7 +16,7 @@ import argparse
 import io
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +25,9 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data_access.intake.reference_data import load_reference  # noqa: E402
-from data_access.store.engine import make_engine, make_sessionmaker, migrate  # noqa: E402
-from geo.demo_city import load_demo_city  # noqa: E402
+from data_access.intake.reference_data import load_reference
+from data_access.store.engine import make_engine, make_sessionmaker, migrate
+from geo.demo_city import load_demo_city
 
 PER_DAY = 40_000
 PRIORITIES = np.array(["emergency", "urgent", "normal", "routine"])
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate(engine)
     with make_sessionmaker(engine)() as s, s.begin():
         load_reference(s, city)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     days = args.appeals / PER_DAY
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()

@@ -39,7 +39,7 @@ import redis
 from selenium import webdriver
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import browser  # noqa: E402  (benchmarks/browser.py: the same headless Chromium)
+from browser import browser  # benchmarks/browser.py: the same headless Chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import Dash
-from data_access.drill.appeal import appeal_detail
 from flask import Response, g, jsonify, request
 
 from callbacks.auth import current_identity, refuse
+from data_access.drill.appeal import appeal_detail
 from data_access.ops.health import health
 from data_access.ops.services import Services
 from data_access.wall.refs import Refs
@@ -38,7 +38,7 @@ def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> N
     @server.get("/api/v1/appeals/<appeal_id>")
     def appeal(appeal_id: str) -> Response:
         with svc.sessions() as s:
-            body = appeal_detail(s, appeal_id, datetime.now(timezone.utc), svc.settings)
+            body = appeal_detail(s, appeal_id, datetime.now(UTC), svc.settings)
         scope = current_identity().scope
         if body and not scope.covers(body["district"], body["street"], body["grid"]):
             refuse("appeal", f"appeal {appeal_id} outside {scope.describe()}")

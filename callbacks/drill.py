@@ -3,13 +3,11 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
-from data_access.drill.page import appeal_page, area_page, place_of
-from data_access.drill.refs import DrillRefs, refs_of
 from flask import g
 
 from callbacks.auth import current_identity, refuse
@@ -28,6 +26,8 @@ from dashboard.drill import (
 )
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
+from data_access.drill.page import appeal_page, area_page, place_of
+from data_access.drill.refs import DrillRefs, refs_of
 from data_access.ops.services import Services
 from layouts import drill as L
 from layouts import drill_appeal as LA
@@ -80,7 +80,7 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     place = checked_place(svc, refs, area, "drill-page", f"{pathname}{search or ''}")
     if area is None or place is None:
         return L.unavailable(f.lang, home_path(ident.scope))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     crumbs = breadcrumb(place, ident.scope, refs.city_name, f.query())
     head = L.header(crumbs, ident.name, f, area.path)
     if area.level == "appeal":

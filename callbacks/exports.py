@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from dash import Dash
-from data_access.drill.export import table
-from data_access.drill.refs import refs_of
 from flask import Response, jsonify, request
 from openpyxl import Workbook
 
 from callbacks.auth import current_identity
 from callbacks.drill import checked_place
 from dashboard.drill import EXPORT_FORMATS, EXPORT_TABLES, FilterError, parse_export
+from data_access.drill.export import table
+from data_access.drill.refs import refs_of
 from data_access.ops.services import Services
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -72,7 +72,7 @@ def register(app: Dash, svc: Services) -> None:
             return _error(str(exc), 400)
         if checked_place(svc, refs, area, "export", f"{filename} {area.path}") is None:
             return _error("not available", 404)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             with svc.sessions() as s:
                 head, rows = table(s, name, area, f, ident.scope, now, svc.settings, refs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import Dash
@@ -50,7 +50,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         if not view_allowed(scope, view, ctx.refs):
             refuse("api-view", f"{key} view {view.key} outside {scope.describe()}")
             return _json({"error": "outside your scope"}, 403)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             with svc.sessions() as session:
                 body = compute(session, now, view)

@@ -6,7 +6,7 @@ import gc
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -124,7 +124,7 @@ def make_tick(svc: Services, ctx: WallContext) -> Callable[..., list[Any]]:
         # Registered with `running` disabling the interval while it runs: ticks never overlap.
         scope = current_identity().scope
         state = _state(svc, pathname, search)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if view_key and not view_allowed(scope, View.parse(view_key), ctx.refs):
             refuse("wall-view", f"shown view {view_key} outside {scope.describe()}")  # forged: log, then ignore
         view = _view_for(scope, state, ctx.refs)

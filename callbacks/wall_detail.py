@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, no_update
 from dash import ctx as dash_ctx
-from data_access.drill.appeal import appeal_detail
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks.auth import current_identity, refuse
 from dashboard import ids
 from dashboard.wall import WallState
+from data_access.drill.appeal import appeal_detail
 from data_access.ops.services import Services
 from data_access.wall.snapshot import WallContext, community_detail
 from layouts import detail
@@ -34,7 +34,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         value = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
         if trig == ids.DETAIL_CLOSE:
             return no_update if not value else ([], "detail")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             if trig == ids.COMMUNITY_LAYER:
                 props = (feature or {}).get("properties") or {}

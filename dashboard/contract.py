@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
@@ -98,7 +98,7 @@ def _strict_timestamp(value: object) -> datetime:
         raise ValueError(f"not an RFC 3339 timestamp: {_clip(value)}")
     try:  # the common case, in C; the checks below give the reason when it fails
         if m[8] is not None or (m[9] is not None and m[11] < "60"):
-            return datetime.fromisoformat(value).astimezone(timezone.utc)
+            return datetime.fromisoformat(value).astimezone(UTC)
     except (ValueError, OverflowError):
         pass
     y, mo, d, h, mi, s, frac, z, sign, oh, om = m.groups()
@@ -111,14 +111,14 @@ def _strict_timestamp(value: object) -> datetime:
     try:
         local = datetime(int(y), int(mo), int(d), int(h), int(mi), second, micro)
         if sign is None:
-            return local.replace(tzinfo=timezone.utc)
+            return local.replace(tzinfo=UTC)
         if int(oh) > 23 or int(om) > 59:
             raise ValueError
         offset = timedelta(hours=int(oh), minutes=int(om))
         utc = local - offset if sign == "+" else local + offset
     except (ValueError, OverflowError):
         raise ValueError(f"impossible date or time: {_clip(value)}") from None
-    return utc.replace(tzinfo=timezone.utc)
+    return utc.replace(tzinfo=UTC)
 
 
 def _clip(text: str, width: int = 40) -> str:
@@ -170,7 +170,7 @@ class _Created(_Common):
     due_at: Timestamp | None = None
 
     @model_validator(mode="after")
-    def _placed(self) -> "_Created":
+    def _placed(self) -> _Created:
         if self.location is None and self.community is None:
             raise ValueError("needs at least one of location and community")
         return self
@@ -223,7 +223,7 @@ class _Presence(_Model):
     lat: Lat | None = None
 
     @model_validator(mode="after")
-    def _paired(self) -> "_Presence":
+    def _paired(self) -> _Presence:
         if (self.lon is None) != (self.lat is None):
             raise ValueError("lon and lat must come together")
         return self

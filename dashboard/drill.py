@@ -161,7 +161,7 @@ def parse_filters(search: str | None) -> Filters:
     for k, v in one.items():
         if not checks[k](v):
             raise FilterError(f"{k}: {v[:40]!r} is not allowed")
-    if "cat2" in one and "cat1" not in one or "cat3" in one and "cat2" not in one:
+    if ("cat2" in one and "cat1" not in one) or ("cat3" in one and "cat2" not in one):
         raise FilterError("category: a lower level needs the levels above it")
     return Filters(**one)  # type: ignore[arg-type]
 

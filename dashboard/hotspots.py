@@ -34,7 +34,7 @@ class HotspotRule:
     min_expected: float = 0.5
 
     @classmethod
-    def from_settings(cls, s: Settings) -> "HotspotRule":
+    def from_settings(cls, s: Settings) -> HotspotRule:
         """The rule the settings describe."""
         return cls(s.hotspot_window_h, s.hotspot_baseline_days, s.hotspot_min_count, s.hotspot_min_ratio,
                    s.hotspot_min_z)

@@ -78,7 +78,7 @@ class Tally:
     resolved: int = 0
     satisfied: float = 0.0  # credit-weighted, see RankingConfig.satisfaction_credit
 
-    def __add__(self, other: "Tally") -> "Tally":
+    def __add__(self, other: Tally) -> Tally:
         return replace(
             self, volume=self.volume + other.volume, reviewed=self.reviewed + other.reviewed,
             responded=self.responded + other.responded, resolved=self.resolved + other.resolved,

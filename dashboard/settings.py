@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _thresholds(self) -> "Settings":
+    def _thresholds(self) -> Settings:
         if self.yellow_at >= self.red_at:
             raise ValueError(f"YELLOW_AT ({self.yellow_at}) must be below RED_AT ({self.red_at})")
         return self

@@ -16,7 +16,7 @@ class View:
     code: str | None = None
 
     @classmethod
-    def parse(cls, text: str | None) -> "View":
+    def parse(cls, text: str | None) -> View:
         """'city', 'd:110105' or 's:110105001'; anything else is the city view."""
         if text and len(text) > 2 and text[1] == ":" and text[0] in "ds":
             code = text[2:]
@@ -41,7 +41,7 @@ class WallState:
 
     @classmethod
     def from_url(cls, pathname: str | None, search: str | None, default_lang: str, tour_default_s: int,
-                 tour_min_s: int = 5) -> "WallState":
+                 tour_min_s: int = 5) -> WallState:
         """Read ?lang=, ?view=, ?tour= (1 or seconds) and whether the path is the kiosk /wall."""
         q = parse_qs((search or "").lstrip("?"))
         first = lambda k: (q.get(k) or [None])[0]  # noqa: E731

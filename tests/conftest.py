@@ -7,7 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,7 @@ def display_token(sessions: Any, scope: Any = None) -> str:
     from data_access.accounts.sessions import issue_display_token
 
     with sessions() as s, s.begin():
-        return issue_display_token(s, "test wall", scope or Scope("command_center"), datetime.now(timezone.utc))[1]
+        return issue_display_token(s, "test wall", scope or Scope("command_center"), datetime.now(UTC))[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dash import Dash
@@ -39,7 +39,7 @@ def other_scenario(city, now: datetime, own_district: str) -> dict[str, Any]:  #
 
 def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Store the wall scenario (one street) plus another district's appeals; XSS in every citizen field."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     sc = scenario(city, now)
     other = other_scenario(city, now, sc["district"])
     grids = city.grids
@@ -71,7 +71,7 @@ def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore
 
 def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """One user per role over the scenario (plus outsiders of it); returns name -> session token."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     other_street = sorted(set(city.streets[city.streets["district"] == sc["district"]]["code"]) - {sc["street"]})[0]
     own_grids = city.grids[city.grids["street"] == sc["street"]]
     outside_grid = sorted(set(own_grids["code"]) - set(own_grids[own_grids["community"].isin([sc["c1"], sc["c2"]])]["code"]))[0]
@@ -97,7 +97,7 @@ def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ign
 def display_token(sessions, scope: Scope) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     """A display token (id, secret) of a scope."""
     with sessions() as s, s.begin():
-        return issue_display_token(s, "wall-test", scope, datetime.now(timezone.utc))
+        return issue_display_token(s, "wall-test", scope, datetime.now(UTC))
 
 
 def refusals(sessions) -> int:  # type: ignore[no-untyped-def]
@@ -122,4 +122,4 @@ def _assets() -> Any:
     return Path(__file__).resolve().parent.parent / "assets"
 
 
-__all__ = ["XSS", "OTHER_MARK", "Services"]
+__all__ = ["OTHER_MARK", "XSS", "Services"]

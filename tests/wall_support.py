@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -28,7 +28,7 @@ def put_events(sessions, texts: list[str], settings: Settings, gazetteer: Gazett
     items = [Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
              for i, (e, t, p) in enumerate(zip(evs, texts, places))]
     with sessions() as s, s.begin():
-        store_events(s, items, received or datetime.now(timezone.utc))
+        store_events(s, items, received or datetime.now(UTC))
     Folder(settings, sessions).drain()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Carry out one `users` or `tokens` command; 1 with a message on a refused change."""
     engine = make_engine(database_url(settings))
     migrate(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         with make_sessionmaker(engine)() as s, s.begin():
             load_reference(s, load_city(settings))  # areas are checked against the city

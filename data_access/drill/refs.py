@@ -32,7 +32,7 @@ class DrillRefs:
     _city: Any = field(repr=False, default=None)
 
     @classmethod
-    def from_city(cls, city: City) -> "DrillRefs":
+    def from_city(cls, city: City) -> DrillRefs:
         """Build the lookups from the city model."""
         d, s, c, g = city.districts, city.streets, city.communities, city.grids
         name = {"district": dict(zip(d["code"], d["name"])), "street": dict(zip(s["code"], s["name"])),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -20,7 +20,7 @@ def health(
     svc: Services, worker: IngestStatus | None, now: datetime | None = None, folder: FolderProcesses | None = None
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer or the worker is stuck."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     s = svc.settings
     report: dict[str, Any] = {"time": iso(now, s)}
     ok = True

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -68,7 +68,7 @@ class Folder:
         folding; then nothing was locked on SQLite)."""
         n = sum(fold_logged(self.sessions, self.s, self.s.fold_batch, self.drafts[p], p) for p in self.parts)
         self.status.folded += n
-        self.status.last_batch_at = datetime.now(timezone.utc)
+        self.status.last_batch_at = datetime.now(UTC)
         return n
 
     def drain(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -90,12 +90,12 @@ def sqlite_time(t: datetime | None) -> str | None:
     if t is None:
         return None
     if t.utcoffset():
-        t = t.astimezone(timezone.utc)
+        t = t.astimezone(UTC)
     return t.isoformat(" ", "microseconds")[:26]
 
 
 def pg_time(t: datetime | None) -> datetime | None:
-    return None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None)
+    return None if t is None else t.astimezone(UTC).replace(tzinfo=None)
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, object]], conflict: str) -> None:

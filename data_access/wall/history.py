@@ -27,7 +27,7 @@ class UnitCounts:
     resolved: int = 0
     answers: dict[str, int] = field(default_factory=dict)  # satisfaction answer -> count
 
-    def add(self, other: "UnitCounts") -> None:
+    def add(self, other: UnitCounts) -> None:
         """Add another range's counts to these."""
         self.volume += other.volume
         self.reviewed += other.reviewed

@@ -34,7 +34,7 @@ class Refs:
     bounds: dict[str, list[list[float]]] = field(default_factory=dict)  # view key -> [[s, w], [n, e]]
 
     @classmethod
-    def from_city(cls, city: City) -> "Refs":
+    def from_city(cls, city: City) -> Refs:
         """Build every lookup from the city model."""
         d, s, c, u, g, m = city.districts, city.streets, city.communities, city.units, city.grids, city.members
         roster: Counter[str] = Counter()

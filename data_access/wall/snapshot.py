@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,7 +53,7 @@ class WallContext:
 def local_midnight(now: datetime, s: Settings, days_back: int = 0) -> datetime:
     """Start of the city's local day `days_back` days before now's, in UTC."""
     d = now.astimezone(s.zone).date() - timedelta(days=days_back)
-    return datetime.combine(d, time(), s.zone).astimezone(timezone.utc)
+    return datetime.combine(d, time(), s.zone).astimezone(UTC)
 
 
 def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, datetime, datetime]:
@@ -64,7 +64,7 @@ def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, dat
     else:
         first = now.astimezone(s.zone).date().replace(day=1)
     nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(timezone.utc)  # noqa: E731
+    to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(UTC)  # noqa: E731
     return f"{first.year:04d}-{first.month:02d}", to_utc(first), to_utc(nxt)
 
 
@@ -362,7 +362,7 @@ def community_detail(session: Session, community: str, ctx: WallContext) -> list
 
 def warm(sessions: sessionmaker[Session], ctx: WallContext) -> None:
     """Build the history aggregates (rankings of every level, hotspot baselines) before the first tick needs them."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         with sessions() as session:
             for level in LEVELS:

@@ -6,8 +6,9 @@ Run: DASH_TEST_CHROMEPATH=/usr/bin/chromium pytest tests/test_drill_browser.py
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from dash.testing.wait import until
@@ -98,7 +99,7 @@ def test_drill001_down_and_back_up(dash_duo, env) -> None:  # type: ignore[no-un
     dash_duo.driver.back()
     _wait_text(dash_duo, ".drill-crumbs .here", sc["c1_name"])
     # Breadcrumb: straight up to the district, then the city.
-    _click(dash_duo, f'.drill-crumbs [data-level="district"] a')
+    _click(dash_duo, '.drill-crumbs [data-level="district"] a')
     _wait_text(dash_duo, ".drill-crumbs .here", sc["district_name"])
     _click(dash_duo, '.drill-crumbs [data-level="city"] a')
     dash_duo.wait_for_element(f'#drill-table-ranking tr[data-area="{sc["district"]}"]')

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ METRIC = '[data-metric="{}"]'
 @pytest.fixture()
 def wall_store(tmp_path: Path, city, settings, gazetteer) -> Iterator[tuple[Any, dict[str, Any]]]:  # type: ignore[no-untyped-def]
     with make_store("sqlite", tmp_path, city) as st:
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         sc = scenario(city, now)
         put_events(st[1], sc["texts"], settings, gazetteer)
         put_presence(st[1], sc["beats"], now)
@@ -85,12 +86,12 @@ def test_wall002_redis_event_changes_figure(dash_duo, wall_store, settings, city
     try:
         _start(dash_duo, settings, st, city, rds)
         dash_duo.wait_for_text_to_equal(METRIC.format("open-total"), "5", timeout=20)
-        rds.xadd(settings.stream("events"), {"event": created("NEW-1", datetime.now(timezone.utc), sc["c2"])})
+        rds.xadd(settings.stream("events"), {"event": created("NEW-1", datetime.now(UTC), sc["c2"])})
         dash_duo.wait_for_text_to_equal(METRIC.format("open-total"), "6", timeout=20)
         dash_duo.wait_for_text_to_equal(METRIC.format("open-green"), "2")
         assert dash_duo.find_element(METRIC.format("open-red")).text == "2"  # only the right figures moved
         member = city.members[city.members["community"] == sc["c2"]].iloc[0]["id"]
-        beat = {"v": 1, "member": member, "at": datetime.now(timezone.utc).astimezone(TZ).isoformat(), "state": "sos"}
+        beat = {"v": 1, "member": member, "at": datetime.now(UTC).astimezone(TZ).isoformat(), "state": "sos"}
         rds.xadd(settings.stream("presence"), {"event": json.dumps(beat)})
         dash_duo.wait_for_text_to_equal(METRIC.format("members-sos"), "2", timeout=20)
         dash_duo.wait_for_contains_text(METRIC.format("sos-alert"), city.members.set_index("id").loc[member, "name"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from data_access.drill.refs import refs_of
 
 from dashboard.drill import (
     Area,
@@ -20,6 +19,7 @@ from dashboard.drill import (
 )
 from dashboard.scopes import Scope
 from data_access.drill import queries as q
+from data_access.drill.refs import refs_of
 from tests.drill_support import load
 
 
@@ -65,7 +65,7 @@ def test_queries_filtered_and_scoped(store, city, settings, gazetteer) -> None: 
     _, sessions, _ = store
     sc = load(city, sessions, settings, gazetteer)
     refs = refs_of(city)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     admin, grid = Scope("command_center"), Scope("grid_supervisor", grids=frozenset({sc["grid_c1"]}))
     street = Area("street", sc["street"])
     with sessions() as s:

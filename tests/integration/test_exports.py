@@ -60,5 +60,5 @@ def test_bad_requests(client) -> None:  # type: ignore[no-untyped-def]
     assert c.get(f"/export/red.pdf?area=/area/s/{sc['street']}").status_code == 404
     assert c.get("/export/red.csv").status_code == 400
     assert c.get(f"/export/red.csv?area=/area/s/{sc['street']}&light=blue").status_code == 400
-    assert c.get(f"/export/red.csv?area=/area/a/XSS1").status_code == 400  # appeals have a timeline only
+    assert c.get("/export/red.csv?area=/area/a/XSS1").status_code == 400  # appeals have a timeline only
     assert XSS  # (the payload lives in the store; see test_exports_follow_filters_and_keep_text)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dashboard.contract import parse_event
@@ -141,7 +141,7 @@ def test_ingest104_health_reports_the_fold_queue_and_a_stopped_folder(settings, 
     """/healthz's report: events waiting to be folded and the oldest one's age; unhealthy once the folder process
     this one started has ended."""
     texts = [t for h in histories(city, 5, seed=14).values() for t in h]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with store[1]() as s, s.begin():  # logged and queued, not folded: as the worker leaves them
         store_events(s, [Accepted(parse_event(t), t, f"0-{i}") for i, t in enumerate(texts)], now - timedelta(seconds=30))
     svc = services(settings, store, city, rds, REDIS_URL)

@@ -4,9 +4,10 @@ housekeeping does not hold up the writers."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from alembic import command
@@ -72,10 +73,9 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
     with bare_engine.begin() as conn:  # a duplicate id is refused; a new event is numbered after the rest
         conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
                           "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
-        with pytest.raises(Exception):
-            with conn.begin_nested():
-                conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
-                                  "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
+        with pytest.raises(Exception), conn.begin_nested():
+            conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
+                              "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
         assert conn.scalar(text("SELECT seq FROM appeal_events WHERE id = 'e-6'")) > seq["e-5"]
     with bare_engine.begin() as conn:  # folded in two shares since: the lower mark is where the queue starts
         conn.execute(text("UPDATE meta SET key = 'fold-seq 1/2' WHERE key = 'fold-seq'"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -41,7 +41,7 @@ def _command_center():  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def wall(store, city, settings, gazetteer):  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     sc = scenario(city, now)
     _, sessions, _ = store
     put_events(sessions, sc["texts"], settings, gazetteer)
@@ -64,7 +64,7 @@ def test_wall_tick_first_then_only_changes(wall, settings, gazetteer) -> None:  
     assert "fig:open-red" in unchanged and "pts" in unchanged and "list:red-list" in unchanged
     assert second["view"] is no_update
     # A new appeal in c2: its count changes in a Patch of the hideout, and the open figure changes.
-    put_events(svc.sessions, [created("N1", datetime.now(timezone.utc), sc["c2"])], settings, gazetteer)
+    put_events(svc.sessions, [created("N1", datetime.now(UTC), sc["c2"])], settings, gazetteer)
     third = _out(tick(3, "/wall", "", second["shown"], "city"))
     assert third["fig:open-total"] == "6" and third["fig:open-red"] is no_update
     assert isinstance(third["pts"], Patch)
@@ -99,7 +99,7 @@ def test_wall_tick_store_down_keeps_last_figures_greyed(wall) -> None:  # type: 
 
 
 def test_wall_tick_feed_stale_banner(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _, sessions, _ = store
     put_events(sessions, [created("S1", now - timedelta(hours=1), city.communities.iloc[0]["code"])], settings,
                gazetteer, received=now - timedelta(seconds=settings.feed_stale_s + 60))
@@ -158,7 +158,7 @@ def test_citizen_text_is_a_text_child() -> None:
 def test_wall_api_same_figures(store, city, settings, gazetteer, rds) -> None:  # type: ignore[no-untyped-def]
     from app import create_app
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     sc = scenario(city, now)
     _, sessions, _ = store
     put_events(sessions, sc["texts"], settings, gazetteer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from tests.wall_support import XSS, created, put_events, put_presence, scenario
 
 @pytest.fixture()
 def filled(store, city, settings, gazetteer):  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     sc = scenario(city, now)
     _, sessions, _ = store
     put_events(sessions, sc["texts"], settings, gazetteer)
@@ -86,7 +86,7 @@ def test_wall_snapshot_status(filled) -> None:  # type: ignore[no-untyped-def]
 
 def test_wall_hotspots(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
     """A community with 8 appeals today and a quiet month before is a hotspot; a steady busy one is not."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     comms = city.communities["code"].tolist()
     hot, busy = comms[10], comms[11]
     texts = [created(f"H{i}", now - timedelta(hours=1, minutes=i), hot) for i in range(8)]
@@ -104,7 +104,7 @@ def test_wall_hotspots(store, city, settings, gazetteer) -> None:  # type: ignor
 
 def test_wall_rankings_month(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
     """Rates come from call-backs in the month; a unit with few call-backs is marked, not ranked."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     month_start = screen.month_range(None, now, settings)[1]
     base = max(month_start + timedelta(minutes=5), now - timedelta(days=3))
     streets = city.streets["code"].tolist()
@@ -135,6 +135,5 @@ def test_wall_rankings_month(store, city, settings, gazetteer) -> None:  # type:
         d = screen.rankings(s, now, ctx, "district")
     dist = {x["code"]: x for x in d["rows"]}[city.streets.iloc[0]["district"]]
     assert dist["reviewed"] == n + 3 if city.streets.iloc[1]["district"] == city.streets.iloc[0]["district"] else n
-    with pytest.raises(ValueError):
-        with sessions() as s:
-            screen.rankings(s, now, ctx, "nonsense")
+    with pytest.raises(ValueError), sessions() as s:
+        screen.rankings(s, now, ctx, "nonsense")

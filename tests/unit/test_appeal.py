@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from dashboard.appeal import (
 from dashboard.contract import Event, parse_event
 from dashboard.settings import load_settings
 
-T0 = datetime(2026, 11, 22, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 S = timedelta(seconds=1)
 SETTINGS = load_settings()
