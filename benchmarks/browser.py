@@ -58,7 +58,7 @@ def latency(args: argparse.Namespace) -> None:
     wait_ticks(d, 2)
     tz = timezone(timedelta(hours=8))
     out = []
-    for i in range(args.events):
+    for _ in range(args.events):
         before = text_of(d, "open-total")
         eid = uuid.uuid4().hex[:12]
         body = {"v": 1, "id": f"bench-{eid}", "type": "created", "appeal": f"BENCH-{eid}",

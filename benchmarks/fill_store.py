@@ -6,7 +6,8 @@ appeals a day (so N sets how many days of history), priorities and limits of the
 50,000 open (most of the last day's, fewer of the last week's, a trickle of older ones), the rest
 resolved, closed and mostly called back. Usage:
 
-    python benchmarks/fill_store.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test --schema bench1m --appeals 1000000
+    python benchmarks/fill_store.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test \
+        --schema bench1m --appeals 1000000
     python benchmarks/fill_store.py --url sqlite:////tmp/bench1m.sqlite --appeals 1000000
 """
 

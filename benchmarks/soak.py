@@ -21,6 +21,7 @@ per hour over the last half of the run (least-squares slope). Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -65,10 +66,8 @@ def children(pid: int) -> list[int]:
     """Direct child processes of pid (from every thread's children list)."""
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             out += [int(x) for x in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            pass
     return out
 
 
@@ -158,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
           f"cpus {len(os.sched_getaffinity(0))}  python {platform.python_version()}", flush=True)
     print(f"VAR_DIR {var}  PORT {port}  EMBEDDED_REDIS_PORT {rport}  REFRESH_MS {args.refresh_ms}  "
           f"server log {log_path}", flush=True)
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until the finally below closes it
     server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     driver: webdriver.Chrome | None = None
     samples: list[dict[str, float]] = []
@@ -215,10 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         summary(samples)
         if driver is not None:
-            try:
+            with contextlib.suppress(Exception):  # the browser may already be gone
                 driver.quit()
-            except Exception:  # noqa: BLE001 - the browser may already be gone
-                pass
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)  # app.py stops its embedded Redis on the way out
             try:

@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(response_bytes(out))
     ms = sorted(t * 1000 for t in times)
     print(f"store: {engine.dialect.name} {args.schema or url}  appeals: {total:,}  open: {n_open:,}  view: {args.view}")
-    print(f"machine: {platform.node()} {platform.machine()} {platform.python_version()}  cpus: {len(__import__('os').sched_getaffinity(0))}")
+    print(f"machine: {platform.node()} {platform.machine()} {platform.python_version()}"
+          f"  cpus: {len(__import__('os').sched_getaffinity(0))}")
     print(f"cold first tick (history aggregates built): {cold * 1000:.0f} ms, {first_bytes:,} bytes")
     print(f"steady ticks: n={len(ms)} median {statistics.median(ms):.1f} ms  p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms"
           f"  max {ms[-1]:.1f} ms")

@@ -151,7 +151,8 @@ def _login_page(lang: str, nxt: str, failed: bool) -> str:
 <body class="login-body"><form class="login-box" method="post" action="/login?lang={lang}">
 <h1>{escape(t(lang, "title"))}</h1>{err}
 <label>{escape(t(lang, "username"))}<input name="username" autocomplete="username" required autofocus></label>
-<label>{escape(t(lang, "password"))}<input name="password" type="password" autocomplete="current-password" required></label>
+<label>{escape(t(lang, "password"))}<input name="password" type="password"
+ autocomplete="current-password" required></label>
 <input type="hidden" name="next" value="{escape(nxt)}">
 <button type="submit">{escape(t(lang, "sign_in"))}</button>
 <a class="login-lang" href="/login?{urlencode({'lang': other, 'next': nxt})}">{escape(t(lang, "lang_switch"))}</a>

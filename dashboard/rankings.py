@@ -147,7 +147,7 @@ def _ranks(tallies: Iterable[Tally], cfg: RankingConfig) -> dict[str, int]:
 
 def _share(n: int, share: float) -> int:
     """How many of n units a share names: at least one when there are any."""
-    return 0 if n == 0 else max(1, int(math.floor(n * share + 0.5)))
+    return 0 if n == 0 else max(1, math.floor(n * share + 0.5))
 
 
 def classify(rank: int, n: int, volume_rank: int, change: int | None, cfg: RankingConfig = DEFAULT) -> str | None:

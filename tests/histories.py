@@ -26,7 +26,7 @@ def histories(city, n: int, seed: int = 1, base: datetime = BASE) -> dict[str, l
         def add(type_: str, **f: object) -> None:
             nonlocal t
             t += timedelta(minutes=rnd.randint(1, 600))
-            evs.append(ev(type_, appeal, t, f"{appeal}-{len(evs)}", **f))
+            evs.append(ev(type_, appeal, t, f"{appeal}-{len(evs)}", **f))  # noqa: B023 - called only in this pass
 
         place = rnd.choice([{"community": code}, {"location": {"lon": lon, "lat": lat}},
                             {"location": {"lon": lon, "lat": lat}, "community": code}])

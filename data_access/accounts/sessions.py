@@ -1,4 +1,7 @@
-"""Who is asking: sign-in sessions and display tokens, each bound to a scope, the audit log is kept with the accounts (users.audit)."""
+"""Who is asking: sign-in sessions and display tokens, each bound to a scope.
+
+The audit log is kept with the accounts (users.audit).
+"""
 
 from __future__ import annotations
 

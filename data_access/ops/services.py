@@ -62,7 +62,8 @@ class Services:
         if url.get_backend_name() == "sqlite" and (log_file := log_path(url.database)):
             db += f"  (event log: {log_file})"
         kind = "embedded" if self.embedded_redis else "external"
-        return f"store: {db}\nredis ({kind}): {self.redis_url}  streams: {self.settings.stream('events')}, {self.settings.stream('presence')}"
+        streams = f"{self.settings.stream('events')}, {self.settings.stream('presence')}"
+        return f"store: {db}\nredis ({kind}): {self.redis_url}  streams: {streams}"
 
     def close(self) -> None:
         """Release connections and stop the embedded Redis if this process started it."""

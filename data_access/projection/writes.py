@@ -1,4 +1,4 @@
-"""The per-database write paths of a folded batch: column-set UPDATEs on SQLite, COPY and one statement on PostgreSQL."""
+"""Per-database write paths of a folded batch: column-set UPDATEs on SQLite, COPY and one statement on PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The wall in real headless Chromium (dash_duo): renders, follows Redis, says when the feed stops, never runs citizen text.
+"""The wall in headless Chromium (dash_duo): renders, follows Redis, says when the feed stops, never runs citizen text.
 
 Run: DASH_TEST_CHROMEPATH=/usr/bin/chromium pytest --headless tests/test_wall_browser.py
 """
@@ -53,7 +53,7 @@ def _start(dash_duo, settings, st, city, rds, path: str = "/wall?lang=en", **cha
 
 
 def test_wall001_renders_demo_city(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]
-    st, sc = wall_store
+    st, _sc = wall_store
     _start(dash_duo, settings, st, city, rds)
     dash_duo.wait_for_text_to_equal(METRIC.format("open-red"), "2", timeout=20)
     dash_duo.wait_for_text_to_equal(METRIC.format("open-total"), "5")
@@ -102,7 +102,7 @@ def test_wall002_redis_event_changes_figure(dash_duo, wall_store, settings, city
 
 
 def test_wall003_feed_stopped_shows_banner(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]
-    st, sc = wall_store
+    st, _sc = wall_store
     _start(dash_duo, settings, st, city, rds, feed_stale_s=3)
     # The scenario's events were received just now: fresh at first, then no event for 3 s.
     dash_duo.wait_for_text_to_equal(METRIC.format("open-red"), "2", timeout=20)
@@ -112,7 +112,7 @@ def test_wall003_feed_stopped_shows_banner(dash_duo, wall_store, settings, city,
 
 
 def test_wall004_citizen_text_never_runs(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]
-    st, sc = wall_store
+    st, _sc = wall_store
     _start(dash_duo, settings, st, city, rds)
     dash_duo.wait_for_text_to_equal(METRIC.format("open-red"), "2", timeout=20)
     driver = dash_duo.driver

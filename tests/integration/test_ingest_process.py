@@ -53,7 +53,7 @@ def test_ingest101_sigkill_mid_batch_loses_nothing(settings, rds, store, gazette
     random.Random(2).shuffle(texts)
     key = settings.stream("events")
     push(rds, key, texts)
-    engine, sessions, url = store
+    engine, _sessions, url = store
     first = _spawn(settings, url)
     try:
         assert _wait(lambda: counts(store)[0] > 2000), first.stderr.read().decode() if first.poll() else "slow"
@@ -87,7 +87,7 @@ def test_ingest103_a_killed_folder_is_replaced_and_loses_nothing(settings, rds, 
     texts = [t for h in hist.values() for t in h]
     random.Random(3).shuffle(texts)
     push(rds, settings.stream("events"), texts)
-    engine, sessions, url = store
+    engine, _sessions, url = store
     proc = _spawn(settings, url)
     try:
         assert _wait(lambda: counts(store)[1] > 300), proc.stderr.read().decode() if proc.poll() else "slow"

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import redirect_stderr
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from typing import Any
 
 import geopandas as gpd
@@ -211,7 +212,7 @@ def test_simulator004_same_seed_same_events(client: redis.Redis, history: dict[s
 def test_simulator005_progress_reports_minutes(history: dict[str, Any]) -> None:
     calls = history["calls"]
     assert calls[-1][0] == calls[-1][1] == 3 * 1440 + 1
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] <= b[0] for a, b in pairwise(calls))
 
 
 # ---- lifecycle ----------------------------------------------------------------------------------

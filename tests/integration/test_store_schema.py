@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from alembic import command
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from data_access.store.engine import alembic_config, log_path, make_engine
 from tests.conftest import PG_URL, _pg_schema_url
@@ -73,7 +74,7 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
     with bare_engine.begin() as conn:  # a duplicate id is refused; a new event is numbered after the rest
         conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
                           "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
-        with pytest.raises(Exception), conn.begin_nested():
+        with pytest.raises(IntegrityError), conn.begin_nested():
             conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
                               "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
         assert conn.scalar(text("SELECT seq FROM appeal_events WHERE id = 'e-6'")) > seq["e-5"]

@@ -26,7 +26,7 @@ def filled(store, city, settings, gazetteer):  # type: ignore[no-untyped-def]
 
 
 def test_wall_light_counts(filled) -> None:  # type: ignore[no-untyped-def]
-    sessions, ctx, now, sc = filled
+    sessions, ctx, now, _sc = filled
     with sessions() as s:
         got = screen.summary(s, now, View(), ctx)
     assert got == {"open": 5, "green": 1, "yellow": 2, "red": 2, "turning_red": 1, "today": got["today"],
@@ -74,7 +74,7 @@ def test_wall_community_map(filled) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_wall_snapshot_status(filled) -> None:  # type: ignore[no-untyped-def]
-    sessions, ctx, now, sc = filled
+    sessions, ctx, now, _sc = filled
     res = take_snapshot(sessions, lambda: True, now, View(), ctx)
     assert res["status"]["fresh"] and res["data"]["summary"]["red"] == 2
     res = take_snapshot(sessions, lambda: False, now, View(), ctx)

@@ -322,10 +322,9 @@ def test_appeal_draft_resumes_like_a_full_fold() -> None:
     )
     from dashboard.contract import parse_event as _parse
 
-    t0 = "2026-11-22T09:00:00+08:00"
     texts = [
-        '{"v":1,"id":"e1","type":"created","appeal":"A","at":"%s","channel":"phone","kind":"request",'
-        '"category":["住房"],"priority":"urgent","location":{"lon":116.4,"lat":39.9,"crs":"gcj02"}}' % t0,
+        '{"v":1,"id":"e1","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
+        '"kind":"request","category":["住房"],"priority":"urgent","location":{"lon":116.4,"lat":39.9,"crs":"gcj02"}}',
         '{"v":1,"id":"e2","type":"dispatched","appeal":"A","at":"2026-11-22T09:05:00+08:00","unit":"U"}',
         '{"v":1,"id":"e3","type":"extended","appeal":"A","at":"2026-11-22T10:00:00+08:00",'
         '"due_at":"2026-11-25T10:00:00+08:00"}',
