@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from dash import Dash
+from flask import Flask
 
 from dashboard.settings import SettingsError, load_settings
 from data_access.accounts import cli as accounts_cli
@@ -24,7 +25,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     from layouts import shell
 
     runtime = runtime if runtime is not None else {}
-    app = Dash(__name__, title="12345 指挥中心", update_title=None, suppress_callback_exceptions=True)
+    app = Dash(__name__, title="12345 指挥中心", update_title="", suppress_callback_exceptions=True)
     app.layout = shell.layout
     auth.register(app, svc)  # first: every later route and callback sees a signed-in identity or nothing
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
@@ -213,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
+
+
+server: Flask  # declared, not bound: the first `app.server` goes through __getattr__ below
 
 
 def __getattr__(name: str) -> Any:

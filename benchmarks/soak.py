@@ -35,12 +35,13 @@ import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 from selenium import webdriver
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser import browser  # benchmarks/browser.py: the same headless Chromium
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.browser import browser  # the same headless Chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
                 entries = sum(rds_client.xlen(f"{prefix}:{name}") for name in ("events", "presence"))
             except redis.RedisError:
                 used, entries = 0.0, 0
-            s = {"min": minute, "server": (srv or 0) / 1024, "redis": None if rds is None else rds / 1024,
-                 "ticks": ticks, "heap": heap / 1e6}
+            s: dict[str, Any] = {"min": minute, "server": (srv or 0) / 1024,
+                                 "redis": None if rds is None else rds / 1024, "ticks": ticks, "heap": heap / 1e6}
             samples.append(s)
             print(f"{minute:5.1f}  {s['server']:9.1f}  {(s['redis'] or 0):8.1f}  {ticks:5d}  {s['heap']:7.2f}  "
                   f"{dom:4d}  {loadavg():16s}  {used:13.1f}  {entries:14,d}", flush=True)

@@ -26,7 +26,7 @@ def _json(body: Any, status: int = 200) -> Response:
 def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> None:
     """Add /healthz and /api/v1/... routes to the app's Flask server."""
     server = app.server
-    server.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable
+    server.json.ensure_ascii = False  # Chinese stays readable
 
     @server.get("/healthz")
     def healthz() -> Response:

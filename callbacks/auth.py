@@ -8,7 +8,8 @@ from html import escape
 from urllib.parse import urlencode, urlparse
 
 from dash import Dash
-from flask import Response, g, jsonify, redirect, request
+from flask import g, jsonify, redirect, request
+from werkzeug.wrappers import Response  # what redirect() returns; flask's Response is a subclass
 
 from dashboard.i18n import lang_of, t
 from data_access.accounts.sessions import (
@@ -32,7 +33,7 @@ DATA_PREFIXES = ("/api/", "/_dash-")
 
 def current_identity() -> Identity:
     """The identity the guard resolved for this request (the guard refuses requests without one)."""
-    ident = getattr(g, "identity", None)
+    ident: Identity | None = getattr(g, "identity", None)
     if ident is None:
         raise PermissionError("no identity on this request")
     return ident

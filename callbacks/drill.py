@@ -35,7 +35,8 @@ from layouts import drill_tables as LT
 
 
 def _svc() -> Services:
-    return g.services  # type: ignore[no-any-return]  # set by the guard on every request
+    svc: Services = g.services  # set by the guard on every request
+    return svc
 
 
 def home_path(scope: Scope) -> str:

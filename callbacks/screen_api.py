@@ -21,6 +21,7 @@ from callbacks.auth import current_identity, refuse
 from dashboard.rankings import LEVELS
 from dashboard.wall import View
 from data_access.ops.services import Services
+from data_access.wall import live_panels
 from data_access.wall import snapshot as screen
 from data_access.wall.scope import home_view, restrict_rankings, view_allowed
 from data_access.wall.snapshot import WallContext
@@ -56,7 +57,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                 body = compute(session, now, view)
                 if key == "rankings":
                     body = restrict_rankings(body, scope, ctx.refs)
-                last = screen.live.last_received(session)
+                last = live_panels.last_received(session)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
         except SQLAlchemyError as exc:

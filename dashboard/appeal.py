@@ -118,7 +118,8 @@ def finish(draft: dict[str, Any]) -> AppealState:
 
 def draft_due(draft: dict[str, Any]) -> datetime | None:
     """The due time the events set, in the contract's order (extended, dispatched, created); None: by priority."""
-    return draft["_extended_due"] or draft["_dispatched_due"] or draft["_created_due"]
+    due: datetime | None = draft["_extended_due"] or draft["_dispatched_due"] or draft["_created_due"]
+    return due
 
 
 #: What a stored draft keeps: the state later events can change, and what the deadline needs. The rest

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Final, Literal, get_args
 
 import orjson
 from pydantic import (
@@ -24,7 +24,7 @@ SCHEMA_VERSION = 1
 ID_MAX_LEN = 64
 CATEGORY_MAX_DEPTH = 3
 LON_MAX, LAT_MAX = 180, 90
-DEFAULT_CRS = "wgs84"
+DEFAULT_CRS: Final = "wgs84"
 _NO_LIMIT = 1 << 30  # max_text_len for events the store already holds
 
 _JSON_TYPES = {
@@ -58,6 +58,7 @@ def _usual_timestamp(value: object) -> datetime | None:
     `astimezone`; None for anything else or an impossible value, which `_strict_timestamp` then explains."""
     if type(value) is not str:
         return None
+    shift: timedelta | None
     if value[-1:] == "Z":
         end, shift = len(value) - 1, _NO_SHIFT
     else:

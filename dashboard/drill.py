@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from dashboard.scopes import Scope
@@ -109,9 +110,9 @@ class Filters:
         """The chosen category path, top level first."""
         return tuple(c for c in (self.cat1, self.cat2, self.cat3) if c)
 
-    def query(self, **change: object) -> str:
+    def query(self, **change: Any) -> str:
         """This filter set as a query string ('' if all default), with some fields changed."""
-        f = replace(self, **change) if change else self  # type: ignore[arg-type]
+        f = replace(self, **change) if change else self
         if change.keys() & {"cat1"} and "cat2" not in change:
             f = replace(f, cat2=None, cat3=None)
         if change.keys() & {"cat2"} and "cat3" not in change:
@@ -163,7 +164,7 @@ def parse_filters(search: str | None) -> Filters:
             raise FilterError(f"{k}: {v[:40]!r} is not allowed")
     if ("cat2" in one and "cat1" not in one) or ("cat3" in one and "cat2" not in one):
         raise FilterError("category: a lower level needs the levels above it")
-    return Filters(**one)  # type: ignore[arg-type]
+    return Filters(**one)
 
 
 # -- breadcrumbs ------------------------------------------------------------------------------
@@ -246,8 +247,8 @@ def parse_export(search: str | None) -> tuple[Area, Filters]:
     return area, parse_filters(urlencode([(k, v) for k, vs in q.items() for v in vs]))
 
 
-def choropleth(rows: list[dict[str, object]], fig: str) -> dict[str, object]:
+def choropleth(rows: list[dict[str, Any]], fig: str) -> dict[str, Any]:
     """The sub-area layer's hideout: each code's value of the figure, the top value, whether it is a rate."""
     vals = {str(r["code"]): r[fig] for r in rows if r.get(fig) is not None}
-    top = max((float(v) for v in vals.values()), default=None)  # type: ignore[arg-type]
+    top = max((float(v) for v in vals.values()), default=None)
     return {"vals": vals, "max": top, "rate": fig in RATES, "fig": fig}

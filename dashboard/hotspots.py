@@ -85,7 +85,7 @@ def hotspots(recent: Mapping[str, int], baseline: Mapping[str, int], rule: Hotsp
     return out[:limit] if limit is not None else out
 
 
-def merge_counts(*parts: Iterable[tuple[str, int]]) -> dict[str, int]:
+def merge_counts(*parts: Iterable[tuple[str | None, int]]) -> dict[str, int]:
     """Sum (code, count) pairs from several queries."""
     out: dict[str, int] = {}
     for part in parts:

@@ -44,7 +44,7 @@ class WallState:
                  tour_min_s: int = 5) -> WallState:
         """Read ?lang=, ?view=, ?tour= (1 or seconds) and whether the path is the kiosk /wall."""
         q = parse_qs((search or "").lstrip("?"))
-        first = lambda k: (q.get(k) or [None])[0]  # noqa: E731
+        first = lambda k: (q.get(k) or [""])[0]  # noqa: E731
         lang = first("lang") if first("lang") in ("zh", "en") else default_lang
         tour = first("tour")
         tour_s = 0

@@ -75,7 +75,7 @@ def read_city(folder: Path) -> City:
     for table in TABLES:
         raw = pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
         frames[table] = model_order(text_columns(raw), table)
-    city = City(name=lines[0], **frames)  # type: ignore[arg-type]
+    city = City(name=lines[0], **frames)
     if fingerprint(city) != lines[1]:
         raise ValueError(f"{folder}: contents do not match the manifest's fingerprint")
     return city

@@ -120,4 +120,4 @@ def _assemble(frames: dict[str, pd.DataFrame]) -> City:
         if isinstance(frame, gpd.GeoDataFrame):
             frame = frame.set_crs(MODEL_CRS, allow_override=True)
         out[key] = model_order(frame, key)
-    return City(name="", **out)  # type: ignore[arg-type]
+    return City(name="", **out)

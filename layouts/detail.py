@@ -9,6 +9,7 @@ from dash import html
 
 from dashboard import ids
 from dashboard.i18n import duration, t
+from layouts.attrs import dataset
 
 
 def community(name: str, rows: list[dict[str, Any]], now: datetime, lang: str) -> list[Any]:
@@ -25,7 +26,7 @@ def community(name: str, rows: list[dict[str, Any]], now: datetime, lang: str) -
             html.Td(r.get("unit_name") or t(lang, "unassigned"), style={"width": "22%"}),
             html.Td(when, className="late" if left < 0 else "left", style={"width": "18%"}),
             html.Td(r["summary"] or ""),  # citizen text: Dash renders it as text, never as HTML
-        ], id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **{"data-appeal": r["id"]}))
+        ], id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **dataset(appeal=r["id"])))
     return [
         html.H3(t(lang, "community_open", name=name, n=len(rows))),
         html.Table(html.Tbody(body), className="list") if body else html.Div(t(lang, "none"), className="none"),
@@ -45,7 +46,7 @@ def timeline(detail: dict[str, Any], names: dict[str, str], lang: str) -> list[A
     return [
         html.H3(f"{detail['id']} · {' / '.join(detail['category'])}"),
         html.Div(t(lang, "summary"), className="small"),
-        html.Div(detail.get("summary") or "", className="summary-text", **{"data-field": "summary"}),
+        html.Div(detail.get("summary") or "", className="summary-text", **dataset(field="summary")),
         html.H3(t(lang, "timeline")),
         html.Ul(items, className="timeline"),
     ]

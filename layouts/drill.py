@@ -26,6 +26,7 @@ from dashboard.drill import (
 )
 from dashboard.i18n import t
 from dashboard.settings import PRIORITIES
+from layouts.attrs import dataset
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 CHANNELS = ("phone", "wechat", "app", "web", "grid_patrol", "visit", "referral")
@@ -45,9 +46,9 @@ def breadcrumb(crumbs: list[Crumb]) -> html.Nav:
         label = c.label or "—"
         if c.href:
             items.append(html.Span(dcc.Link(label, href=c.href, refresh=False, className="crumb"),
-                                   **{"data-level": c.area.level}))
+                                   **dataset(level=c.area.level)))
         else:
-            items.append(html.Span(label, className="crumb here", **{"data-level": c.area.level}))
+            items.append(html.Span(label, className="crumb here", **dataset(level=c.area.level)))
     return html.Nav(items, className="drill-crumbs")
 
 
@@ -104,10 +105,10 @@ def filter_bar(f: Filters) -> html.Div:
 def exports(table: str, area: Area, f: Filters) -> html.Span:
     """CSV and XLSX download links of a table, for the page's area and filters."""
     return html.Span([t(f.lang, "drill_export"), " ",
-                      html.A("CSV", href=export_href(table, "csv", area, f), className="exp", **{"data-export": f"{table}.csv"}),
+                      html.A("CSV", href=export_href(table, "csv", area, f), className="exp", **dataset(export=f"{table}.csv")),
                       " · ",
                       html.A("XLSX", href=export_href(table, "xlsx", area, f), className="exp",
-                             **{"data-export": f"{table}.xlsx"})], className="drill-exports")
+                             **dataset(export=f"{table}.xlsx"))], className="drill-exports")
 
 
 def panel(title: Any, body: Any, table: str | None = None, area: Area | None = None, f: Filters | None = None,
@@ -116,7 +117,7 @@ def panel(title: Any, body: Any, table: str | None = None, area: Area | None = N
     head: list[Any] = [html.H2(title)]
     if table and area is not None and f is not None:
         head.append(exports(table, area, f))
-    extra = {"id": ids_drill.table(table)} if table else {}
+    extra: dict[str, Any] = {"id": ids_drill.table(table)} if table else {}
     parts = [html.Div(head, className="drill-panel-head")] + (list(body) if isinstance(body, list) else [body])
     return html.Section(parts, className=f"drill-panel {cls}".strip(),
                         **extra)
@@ -157,7 +158,7 @@ def legend(fig: str, top: float | None, lang: str) -> html.Div:
     hi = "—" if top is None else (f"{top * 100:.0f}%" if rate else f"{top:,.0f}")
     return html.Div([html.Span(t(lang, f"drill_fig_{fig}")), html.Span("0" if not rate else "0%"),
                      html.Span(className="ramp"), html.Span(hi)], className="drill-legend",
-                    **{"data-figure": fig})
+                    **dataset(figure=fig))
 
 
 def page(head: html.Div, bar: html.Div | None, body: list[Any], lang: str, error: str | None = None) -> html.Div:

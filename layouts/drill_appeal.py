@@ -12,6 +12,7 @@ from dash import html
 
 from dashboard import ids_drill
 from dashboard.i18n import t
+from layouts.attrs import dataset
 from layouts.drill import EMPTY, js
 from layouts.drill_tables import DASH
 
@@ -46,21 +47,21 @@ def facts(d: dict[str, Any], place: str, lang: str, zone: ZoneInfo) -> html.Dl:
     ]
     items: list[Any] = []
     for key, value, field in rows:
-        items += [html.Dt(t(lang, key)), html.Dd(value, **{"data-field": field})]
+        items += [html.Dt(t(lang, key)), html.Dd(value, **dataset(field=field))]
     return html.Dl(items, className="drill-facts")
 
 
-def review(d: dict[str, Any], lang: str) -> html.Div:
+def review(d: dict[str, Any], lang: str) -> html.Div | html.Dl:
     """The call-back's three answers (or that there was none yet)."""
     r = d["review"]
     if not r:
-        return html.Div(t(lang, "drill_not_reviewed"), className="none", **{"data-field": "review"})
+        return html.Div(t(lang, "drill_not_reviewed"), className="none", **dataset(field="review"))
     sat = r["satisfaction"]
     sat_text = t(lang, f"drill_sat_{sat}") if sat in ("satisfied", "basically_satisfied", "dissatisfied") else (sat or DASH)
     return html.Dl([html.Dt(t(lang, "drill_responded")), html.Dd(_yn(r["responded"], lang)),
                     html.Dt(t(lang, "drill_resolved_q")), html.Dd(_yn(r["resolved"], lang)),
                     html.Dt(t(lang, "drill_satisfaction")), html.Dd(sat_text)],
-                   className="drill-facts", **{"data-field": "review"})
+                   className="drill-facts", **dataset(field="review"))
 
 
 def timeline(d: dict[str, Any], lang: str, zone: ZoneInfo) -> html.Table:
@@ -75,7 +76,7 @@ def timeline(d: dict[str, Any], lang: str, zone: ZoneInfo) -> html.Table:
         step = t(lang, f"ev_{e['type']}") if f"ev_{e['type']}" in _EVENT_KEYS else e["type"]
         body.append(html.Tr([html.Td(_when(e["at"], zone)), html.Td(step), html.Td(e["unit_name"] or DASH),
                              html.Td(e["member_name"] or DASH), html.Td(" · ".join(x for x in detail if x))],
-                            **{"data-event": e["type"]}))
+                            **dataset(event=e["type"])))
     head = html.Tr([html.Th(t(lang, k)) for k in ("drill_when", "drill_event", "drill_unit", "drill_member",
                                                   "drill_detail")])
     return html.Table([html.Thead(head), html.Tbody(body)], className="list drill-table timeline-table")
@@ -88,7 +89,7 @@ _EVENT_KEYS = {f"ev_{k}" for k in ("created", "dispatched", "accepted", "extende
 def appeal_map(d: dict[str, Any], tile_url: str | None) -> dl.Map:
     """The appeal's grid and its point; the tooltip is escaped (Leaflet renders it as HTML)."""
     pt = d["point"]
-    data = EMPTY
+    data: dict[str, Any] = EMPTY
     if pt:
         words = escape((d["summary"] or "")[:120])
         data = {"type": "FeatureCollection", "features": [{

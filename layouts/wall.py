@@ -10,6 +10,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.i18n import t
 from dashboard.wall import WallState
+from layouts.attrs import dataset
 from layouts.panels import figure, live_list
 
 EMPTY = {"type": "FeatureCollection", "features": []}
@@ -48,7 +49,7 @@ def header(state: WallState, st: PageStatic) -> html.Div:
     parts = [
         html.Div(st.city_name, className="wall-city"),
         html.Div(t(lang, "title"), className="wall-title"),
-        html.Div(st.view_label, id=ids.VIEW_LABEL, className="wall-view", **{"data-metric": "view"}),
+        html.Div(st.view_label, id=ids.VIEW_LABEL, className="wall-view", **dataset(metric="view")),
     ]
     if not state.kiosk:
         other = "en" if lang == "zh" else "zh"
@@ -59,8 +60,8 @@ def header(state: WallState, st: PageStatic) -> html.Div:
             dcc.Link(t(lang, "tour_on"), href="/wall" + state.query(tour_s=1)),
         ], className="wall-controls"))
     parts += [
-        html.Div("--:--:--", id=ids.metric("clock"), className="wall-clock", **{"data-metric": "clock"}),
-        html.Div([t(lang, "updated"), " ", html.Span("—", id=ids.metric("freshness"), **{"data-metric": "freshness"})],
+        html.Div("--:--:--", id=ids.metric("clock"), className="wall-clock", **dataset(metric="clock")),
+        html.Div([t(lang, "updated"), " ", html.Span("—", id=ids.metric("freshness"), **dataset(metric="freshness"))],
                  className="wall-fresh"),
     ]
     return html.Div(parts, className="wall-header")
@@ -141,15 +142,15 @@ def wall_page(state: WallState, st: PageStatic) -> html.Div:
         dcc.Interval(id=ids.TICK, interval=st.refresh_ms, n_intervals=0),
         dcc.Store(id=ids.SHOWN, data=None),
         dcc.Store(id=ids.VIEW, data=state.view.key),
-        html.Div(t(lang, "server_down"), id=ids.WATCHDOG, className="wall-watchdog", **{"data-refresh": str(st.refresh_ms)}),
+        html.Div(t(lang, "server_down"), id=ids.WATCHDOG, className="wall-watchdog", **dataset(refresh=str(st.refresh_ms))),
         header(state, st),
-        html.Div(id=ids.BANNER, className="wall-banner", **{"data-metric": "banner"}),
+        html.Div(id=ids.BANNER, className="wall-banner", **dataset(metric="banner")),
         html.Div([
             html.Div([lights_panel(lang, st)], className="wall-col"),
             html.Div([map_panel(lang, st, state.kiosk),
                       html.Div([html.H2(t(lang, "hotspots")), live_list("hotspot-list")], className="panel hot-panel")],
                      className="wall-col"),
             html.Div([members_panel(lang), rankings_panel(lang)], className="wall-col"),
-        ], id=ids.BODY, className="wall-body", **{"data-state": "loading"}),
+        ], id=ids.BODY, className="wall-body", **dataset(state="loading")),
         live_list("sos-alert", "sos-alert"),
     ], id=ids.SCREEN, className="wall-screen" + (" wall-kiosk" if state.kiosk else ""), lang=lang)

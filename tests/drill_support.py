@@ -90,7 +90,9 @@ def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ign
             create_user(s, name, PASSWORD, scope, now)
     with sessions() as s, s.begin():
         for name in users:
-            tokens[name] = sign_in(s, name, PASSWORD, now, 12)
+            token = sign_in(s, name, PASSWORD, now, 12)
+            assert token is not None
+            tokens[name] = token
     return tokens
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
+from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.contract import parse_event, parse_presence
 from dashboard.settings import Settings
@@ -20,7 +21,7 @@ from tests.conftest import TZ, ev
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'
 
 
-def put_events(sessions, texts: list[str], settings: Settings, gazetteer: Gazetteer,  # type: ignore[no-untyped-def]
+def put_events(sessions: sessionmaker[Session], texts: list[str], settings: Settings, gazetteer: Gazetteer,
                received: datetime | None = None) -> None:
     """Store contract events as the ingest would (without Redis)."""
     evs = [parse_event(t) for t in texts]

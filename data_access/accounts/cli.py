@@ -7,6 +7,7 @@ import getpass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboard.scopes import ROLES
 from dashboard.settings import Settings
@@ -29,7 +30,7 @@ from data_access.store.models import DisplayToken, User
 from geo.loader import load_city
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `users` and `tokens` subcommands."""
     users = sub.add_parser("users", help="create, change, disable and list accounts").add_subparsers(
         dest="action", required=True)
@@ -79,7 +80,7 @@ def _password(given: str | None) -> str:
     return given if given is not None else getpass.getpass("password: ")
 
 
-def _dispatch(s, args: argparse.Namespace, now: datetime, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def _dispatch(s: Session, args: argparse.Namespace, now: datetime, settings: Settings) -> None:
     a = args.action
     if args.cmd == "users":
         if a == "add":

@@ -24,7 +24,8 @@ class Rng(random.Random):
 
     def share(self, a: float, b: float) -> float:
         """A Kumaraswamy(a, b) draw in (0, 1): beta-like, by inverse CDF (one uniform, no gammas)."""
-        return (1.0 - (1.0 - self.random()) ** (1.0 / b)) ** (1.0 / a)
+        x: float = (1.0 - (1.0 - self.random()) ** (1.0 / b)) ** (1.0 / a)  # float ** float is typed Any
+        return x
 
 
 def cum(weights: npt.ArrayLike) -> list[float]:

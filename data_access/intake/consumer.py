@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypedDict, cast
 
 import redis
+from redis.typing import KeyT, StreamIdT
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +36,16 @@ log = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[bytes, bytes]]
 CHECKPOINT_EVERY_S = 30.0
+# Replies as this worker's client gets them (RESP2, bytes); redis-py types each reply as the union over
+# protocols and decode settings.
+_ReadReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes] | None]]]]
+
+
+class _Pending(TypedDict):
+    message_id: bytes
+    consumer: bytes
+    time_since_delivered: int
+    times_delivered: int
 
 
 @dataclass
@@ -120,9 +132,10 @@ class IngestWorker:
         """Read one batch from both streams, store it, acknowledge it; return entries handled."""
         self._maybe_claim()
         block = None if any(c == "0" for c in self.cursor.values()) else self.s.ingest_block_ms
-        reply = self.r.xreadgroup(
-            self.s.consumer_group, self.consumer, self.cursor, count=self.s.ingest_batch, block=block
-        )
+        streams = cast("dict[KeyT, StreamIdT]", self.cursor)  # only read: dict's invariance does not matter
+        reply = cast("_ReadReply | None", self.r.xreadgroup(
+            self.s.consumer_group, self.consumer, streams, count=self.s.ingest_batch, block=block
+        ))
         got = {_decode(k): [(_decode(i), f or {}) for i, f in entries] for k, entries in (reply or [])}
         for key in self.cursor:
             if self.cursor[key] == "0" and not got.get(key):
@@ -242,7 +255,8 @@ class IngestWorker:
     def _drop_poison(self, key: str, entries: list[Entry]) -> list[Entry]:
         """Dead-letter entries delivered too often: they crash whoever reads them."""
         ids = [i for i, _ in entries]
-        info = self.r.xpending_range(key, self.s.consumer_group, ids[0], ids[-1], len(ids) * 2, self.consumer)
+        info = cast("list[_Pending]", self.r.xpending_range(
+            key, self.s.consumer_group, ids[0], ids[-1], len(ids) * 2, self.consumer))
         counts = {_decode(p["message_id"]): p["times_delivered"] for p in info}
         poison = [(i, f) for i, f in entries if counts.get(i, 0) > self.s.max_deliveries]
         if not poison:

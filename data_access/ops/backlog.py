@@ -26,6 +26,6 @@ def waiting_entries(client: redis.Redis, key: str, group: str) -> int | None:
         if lag is None:  # Redis < 7 keeps no lag: count what lies after the last delivered id
             last = g["last-delivered-id"]
             last = last.decode() if isinstance(last, bytes) else last
-            lag = len(client.xrange(key, min=f"({last}", count=10001))
+            lag = len(client.xrange(key, min=f"({last}", count=10001) or [])
         return int(g["pending"]) + int(lag)
     return None

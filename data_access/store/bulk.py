@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,16 +14,18 @@ from sqlalchemy.orm import Session
 
 from data_access.store.models import UTCDateTime
 
+T = TypeVar("T")
+
 #: Bound parameters per statement chunk (SQLite allows 32,766; PostgreSQL 65,535).
 CHUNK = 900
 
 
-def dialect_insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
+def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def chunks(seq: Sequence[object], n: int = CHUNK) -> Iterable[Sequence[object]]:
+def chunks(seq: Sequence[T], n: int = CHUNK) -> Iterable[Sequence[T]]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
 
@@ -33,7 +35,7 @@ def quoted(names: Iterable[str], prefix: str = "") -> str:
 
 
 def raw_cursor(session: Session) -> Any:
-    return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # None only after close
 
 
 def select_in(session: Session, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def log_path(database: str | None) -> str | None:
     return f"{stem}-log.{ext}" if dot else f"{database}-log"
 
 
-def _sqlite_connect(database: str | None, writer: bool):  # type: ignore[no-untyped-def]
+def _sqlite_connect(database: str | None, writer: bool) -> Callable[[Any, object], None]:
     """Per connection: attach the event log (unless the store is in memory), WAL and a busy timeout for both files;
     for the writers also larger page caches (256 MB for the appeals the folder rewrites all over, 64 MB for the
     log, where new entries go) and checkpoints every 40 MB of WAL instead of every 4 MB

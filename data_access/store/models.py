@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -42,6 +44,8 @@ Name = String(128)
 
 class Base(DeclarativeBase):
     """Base of all tables."""
+
+    __table__: ClassVar[Table]  # each model maps one Table (not any FromClause), so Core's insert/delete apply
 
 
 class District(Base):

@@ -46,11 +46,13 @@ def unit_counts(session: Session, start: datetime, end: datetime) -> Counts:
     vol = (select(Appeal.unit, func.count()).where(Appeal.created_at >= start, Appeal.created_at < end,
                                                     Appeal.unit.is_not(None)).group_by(Appeal.unit))
     for unit, n in session.execute(vol):
+        assert unit is not None  # the query leaves NULL units out
         out[unit].volume += int(n)
     rev = (select(Appeal.unit, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction, func.count())
            .where(Appeal.reviewed_at >= start, Appeal.reviewed_at < end, Appeal.unit.is_not(None))
            .group_by(Appeal.unit, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction))
     for unit, responded, resolved, sat, n in session.execute(rev):
+        assert unit is not None  # the query leaves NULL units out
         c = out[unit]
         c.reviewed += int(n)
         c.responded += int(n) if responded else 0

@@ -65,7 +65,7 @@ def restrict_layer(layer: dict[str, Any], scope: Scope, refs: Refs) -> dict[str,
         return layer
 
     def inside(p: dict[str, Any]) -> bool:
-        code = p.get("code") or p.get("id")
+        code: str = p.get("code") or p.get("id") or ""
         district = p.get("district") or refs.community_district.get(code) or (code if code in refs.district_name else None)
         street = p.get("street") or refs.community_street.get(code) or (code if code in refs.street_name else None)
         grid = code if p.get("community") else None

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -160,10 +161,10 @@ def members(session: Session, now: datetime, view: View, ctx: WallContext) -> di
     s, refs = ctx.settings, ctx.refs
     cutoff = now - timedelta(seconds=s.presence_window_s)
     by_state = live.presence_counts(session, cutoff, view)
-    roster = refs.roster["city" if view.level == "city" else view.code]
+    roster = refs.roster[view.code or "city"]  # the city view has no code
     online, busy, sos = by_state.get("on_duty", 0), by_state.get("busy", 0), by_state.get("sos", 0)
     cov = coverage(session, now, ctx)
-    streets = []
+    streets: list[dict[str, Any]] = []
     for code in refs.streets_in(view):
         grids = refs.grids_per_street.get(code, 0)
         if grids:
@@ -206,7 +207,7 @@ def _counts(session: Session, start: datetime, end: datetime, now: datetime, ctx
     """Unit counts over [start, end): one cached aggregate per closed day, today's per minute."""
     s = ctx.settings
     today = local_midnight(now, s)
-    parts = [ctx.cache.get(("unit-counts", a, b), _day_ttl(a, now, s), lambda a=a, b=b: hist.unit_counts(session, a, b))
+    parts = [ctx.cache.get(("unit-counts", a, b), _day_ttl(a, now, s), partial(hist.unit_counts, session, a, b))
              for a, b in _days(start, min(end, today), s)]
     if end > today:
         parts.append(ctx.cache.get(("unit-counts-live", today), s.slow_panel_s,
@@ -253,12 +254,16 @@ def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> l
                          lambda: _hotspots(session, now, view, ctx))
 
 
+def _community_pairs(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    return list(hist.community_counts(session, start, end).items())
+
+
 def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
     s, refs, rule = ctx.settings, ctx.refs, ctx.hotspot_rule
     today = local_midnight(now, s)
     base_start = local_midnight(now, s, rule.baseline_days)
     days = [ctx.cache.get(("community-counts", a, b), _day_ttl(a, now, s),
-                          lambda a=a, b=b: list(hist.community_counts(session, a, b).items()))
+                          partial(_community_pairs, session, a, b))
             for a, b in _days(base_start, today, s)]
     baseline = merge_counts(*days)
     recent = ctx.cache.get(("recent",), s.slow_panel_s,

@@ -56,6 +56,7 @@ def test_accounts002_changes_sign_out_everywhere(store) -> None:  # type: ignore
     with sessions() as s, s.begin():
         create_user(s, "wang", "password-1", Scope("street_leader", street="110101001"), NOW)
         token = sign_in(s, "wang", "password-1", NOW, 12)
+    assert token is not None
     later = NOW + timedelta(minutes=5)
     with sessions() as s, s.begin():
         change_user(s, "wang", later, password="password-2")
@@ -63,6 +64,7 @@ def test_accounts002_changes_sign_out_everywhere(store) -> None:  # type: ignore
         assert session_identity(s, token, later) is None
         assert sign_in(s, "wang", "password-1", later, 12) is None
         token = sign_in(s, "wang", "password-2", later, 12)
+        assert token is not None
         change_user(s, "wang", later + timedelta(minutes=1), active=False)
     with sessions() as s, s.begin():
         assert session_identity(s, token, later + timedelta(minutes=2)) is None

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -24,7 +25,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(url: str, token: str | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _get(url: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
@@ -33,7 +34,7 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict]:  # type: ignor
         return e.code, json.loads(e.read())
 
 
-def _get_quiet(url: str) -> tuple[int, dict] | None:  # type: ignore[type-arg]
+def _get_quiet(url: str) -> tuple[int, dict[str, Any]] | None:
     try:
         return _get(url)
     except (urllib.error.URLError, ConnectionError):
@@ -48,7 +49,7 @@ def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
                             stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        report: dict = {}  # type: ignore[type-arg]
+        report: dict[str, Any] = {}
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and _get_quiet(f"{base}/healthz") is None:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
@@ -73,10 +74,10 @@ def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path) -> None:
         assert (tmp_path / "var" / "store.sqlite").exists()
         # The demo feed wrote contract events into the embedded Redis; they reach the read API.
         client = redis.Redis(port=rport)
-        entries = client.xrange("hotline:events", count=200)
+        entries: Any = client.xrange("hotline:events", count=200)
         created = [json.loads(f[b"event"]) for _, f in entries if b'"created"' in f[b"event"]]
         assert created
-        status, body = 404, {}
+        status, body = 404, dict[str, Any]()
         deadline = time.monotonic() + 60
         while status != 200 and time.monotonic() < deadline:
             status, body = _get(f"{base}/api/v1/appeals/{created[0]['appeal']}", token)

@@ -215,9 +215,9 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
 
 
 
-def test_ingest007_shares_fold_their_own_appeals_and_their_number_can_change(
+def test_ingest007_shares_fold_their_own_appeals_and_their_number_can_change(  # type: ignore[no-untyped-def]
     settings, rds, store, gazetteer, city, tmp_path
-):  # type: ignore[no-untyped-def]
+):
     """Each share's folder reads and folds only its appeals' events, behind its own mark (events logged without
     a fold key, before migration 0009, are read by every share and folded by their own); a store folded in
     three shares goes on in two (the marks start again from the lowest), and ends as a clean replay folded by

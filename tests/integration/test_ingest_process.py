@@ -56,7 +56,7 @@ def test_ingest101_sigkill_mid_batch_loses_nothing(settings, rds, store, gazette
     engine, _sessions, url = store
     first = _spawn(settings, url)
     try:
-        assert _wait(lambda: counts(store)[0] > 2000), first.stderr.read().decode() if first.poll() else "slow"
+        assert _wait(lambda: counts(store)[0] > 2000), first.communicate()[1].decode() if first.poll() else "slow"
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -90,7 +90,7 @@ def test_ingest103_a_killed_folder_is_replaced_and_loses_nothing(settings, rds, 
     engine, _sessions, url = store
     proc = _spawn(settings, url)
     try:
-        assert _wait(lambda: counts(store)[1] > 300), proc.stderr.read().decode() if proc.poll() else "slow"
+        assert _wait(lambda: counts(store)[1] > 300), proc.communicate()[1].decode() if proc.poll() else "slow"
         children = [c for t in Path(f"/proc/{proc.pid}/task").iterdir() for c in (t / "children").read_text().split()]
         folders = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(folders) == settings.folders, children

@@ -105,6 +105,12 @@ def _drop(client: redis.Redis, prefix: str) -> None:
         client.delete(*keys)
 
 
+def _ids(client: redis.Redis, key: str) -> list[str]:
+    """Every entry's id, in stream order."""
+    entries: Any = client.xrange(key)
+    return [i.decode() for i, _ in entries]
+
+
 def _read(client: redis.Redis, key: str) -> list[str]:
     """Every entry's `event` value, in stream order (asserting each entry has that one field only)."""
     out = []
@@ -546,18 +552,20 @@ def test_simulator021_trim_keeps_what_a_consumer_group_still_needs(client: redis
     clock = [time.time() + 7200]  # two hours on: everything written now is past the retention
     feed = DemoFeed(CITY, client, settings, 5, per_day=RATE, clock=lambda: clock[0])
     try:
-        ids = [client.xadd(key, {"event": f"e{i}"}).decode() for i in range(300)]
+        for i in range(300):
+            client.xadd(key, {"event": f"e{i}"})
+        ids = _ids(client, key)
         assert feed.trim() == 0 and client.xlen(key) == 300  # no consumer group yet: nothing may go
         client.xgroup_create(key, "cc", id="0")
         client.xreadgroup("cc", "c1", {key: ">"}, count=200)  # 200 delivered ...
         client.xack(key, "cc", *ids[:120])  # ... of which 120 stored and acknowledged
         feed.trim()
-        left = [i.decode() for i, _ in client.xrange(key)]
+        left = _ids(client, key)
         assert left == ids[120:]  # pending (80) and undelivered (100) entries all kept
         client.xack(key, "cc", *ids[120:200])
         client.xgroup_create(key, "other", id=ids[150])  # a second group that has read less
         feed.trim()
-        assert [i.decode() for i, _ in client.xrange(key)] == ids[151:]
+        assert _ids(client, key) == ids[151:]
         clock[0] = time.time() - 7200  # entries younger than the retention are kept whatever the groups did
         client.xreadgroup("other", "o1", {key: ">"})
         client.xack(key, "other", *ids[151:])
@@ -591,8 +599,8 @@ def test_simulator023_trim_survives_entries_acknowledged_while_it_looks(client: 
     key = settings.stream("events")
 
     class AckedMeanwhile(redis.Redis):  # the real server; XPENDING answers as after a concurrent XACK
-        def xpending(self, name, groupname):  # type: ignore[no-untyped-def,override]
-            client.xack(name, groupname, *[i for i, _ in client.xrange(name)])
+        def xpending(self, name, groupname):  # type: ignore[no-untyped-def]
+            client.xack(name, groupname, *_ids(client, name))
             return super().xpending(name, groupname)
 
     racing = AckedMeanwhile.from_url(REDIS_URL)

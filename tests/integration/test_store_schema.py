@@ -62,7 +62,7 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
     with bare_engine.connect() as conn:
         order = [r[0] for r in conn.execute(text("SELECT id FROM appeal_events ORDER BY seq"))]
         mark = conn.scalar(text("SELECT value FROM meta WHERE key = 'fold-seq'"))
-        seq = dict(conn.execute(text("SELECT id, seq FROM appeal_events")).all())
+        seq: dict[str, int] = dict(conn.execute(text("SELECT id, seq FROM appeal_events")).tuples().all())
         gen = conn.scalar(text("SELECT count(*) FROM meta WHERE key = 'fold-generation'"))
     assert order == [f"e-{i}" for i in range(6)]
     assert int(mark) == seq["e-3"] - 1
@@ -70,7 +70,8 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
     if bare_engine.dialect.name == "sqlite":  # the log lives in its own file
         assert "appeal_events" not in inspect(bare_engine).get_table_names()
         assert "appeal_events" in inspect(bare_engine).get_table_names(schema="log")
-        assert Path(log_path(bare_engine.url.database)).is_file()
+        log_file = log_path(bare_engine.url.database)
+        assert log_file is not None and Path(log_file).is_file()
     with bare_engine.begin() as conn:  # a duplicate id is refused; a new event is numbered after the rest
         conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
                           "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from dash import Patch, no_update
@@ -28,7 +29,7 @@ from tests.wall_support import (
 )
 
 
-def _out(values: list) -> dict:  # type: ignore[type-arg]
+def _out(values: list[Any]) -> dict[str, Any]:
     return dict(zip(TICK_KEYS + ["shown", "view"], values))
 
 
@@ -91,7 +92,7 @@ def test_wall_tick_redis_down_banner(wall) -> None:  # type: ignore[no-untyped-d
 def test_wall_tick_store_down_keeps_last_figures_greyed(wall) -> None:  # type: ignore[no-untyped-def]
     svc, ctx, _ = wall
     make_tick(svc, ctx)(1, "/wall", "", None, "city")  # a good tick first
-    dead = SimpleNamespace(settings=svc.settings,
+    dead: Any = SimpleNamespace(settings=svc.settings,  # the two fields make_tick reads
                            sessions=sessionmaker(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")))
     out = _out(make_tick(dead, ctx)(2, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Store unreachable: showing figures from")
@@ -103,7 +104,7 @@ def test_wall_tick_feed_stale_banner(store, city, settings, gazetteer) -> None: 
     _, sessions, _ = store
     put_events(sessions, [created("S1", now - timedelta(hours=1), city.communities.iloc[0]["code"])], settings,
                gazetteer, received=now - timedelta(seconds=settings.feed_stale_s + 60))
-    svc = SimpleNamespace(settings=settings, sessions=sessions)
+    svc: Any = SimpleNamespace(settings=settings, sessions=sessions)  # the two fields make_tick reads
     out = _out(make_tick(svc, WallContext(settings, Refs.from_city(city)))(1, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Feed stopped: no event since")
     assert out["body-class"] == "wall-body stale" and out["fig:open-total"] == "1"

@@ -334,13 +334,16 @@ def test_appeal_draft_resumes_like_a_full_fold() -> None:
         '{"v":1,"id":"e6","type":"reopened","appeal":"A","at":"2026-11-22T13:00:00+08:00"}',
     ]
     events = [_parse(t) for t in texts]
-    whole = fold(events)
+    whole, full = fold(events), start_draft(events)
+    assert full is not None
     for cut in range(1, len(events)):
-        draft = draft_from_json(draft_to_json(start_draft(events[:cut])), "A")
+        head = start_draft(events[:cut])
+        assert head is not None
+        draft = draft_from_json(draft_to_json(head), "A")
         rest = events[cut:]
         _random.Random(cut).shuffle(rest)
         assert follows(draft, rest)
         assert not follows(draft, events[:cut])
         resumed = advance(draft, rest)  # holds what later events change; the rest only `created` sets
-        assert resumed == {k: v for k, v in start_draft(events).items() if k in resumed}
-        assert finish(start_draft(events)) == whole
+        assert resumed == {k: v for k, v in full.items() if k in resumed}
+        assert finish(full) == whole

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,11 +26,11 @@ def demo() -> City:
     return build_demo_city(12345)
 
 
-def _size(layer: dict) -> int:
+def _size(layer: dict[str, Any]) -> int:
     return len(json.dumps(layer, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def _shapes(layer: dict) -> np.ndarray:
+def _shapes(layer: dict[str, Any]) -> np.ndarray:
     return np.array([shapely.geometry.shape(f["geometry"]) for f in layer["features"]], dtype=object)
 
 

@@ -57,7 +57,7 @@ def test_is_hotspot(count: int, baseline_total: int, hot: bool) -> None:
 
 def test_score_formula() -> None:
     h = score(13, 112, RULE)  # λ = 4
-    assert (h.expected, h.score, h.ratio) == (pytest.approx(4.0), pytest.approx(4.5), pytest.approx(3.25))
+    assert (h.expected, h.score, h.ratio) == pytest.approx((4.0, 4.5, 3.25))
 
 
 def test_hotspots_ordered_and_limited() -> None:

@@ -26,7 +26,7 @@ from dashboard.rankings import (
         (Tally("a", "A", reviewed=4, responded=3, resolved=0, satisfied=0), (0.75, 0.0, 0.0)),
     ],
 )
-def test_rates(tally: Tally, expect: tuple) -> None:
+def test_rates(tally: Tally, expect: tuple[float, float, float]) -> None:
     assert rates(tally) == expect
 
 
@@ -84,7 +84,8 @@ def test_small_sample_marked_not_ranked() -> None:
         ({"a": 90, "b": 80}, {"a": 90, "b": 80, "c": 70}, {"a": 0, "b": 0, "c": None}),  # c is new
     ],
 )
-def test_month_on_month_change(prev_scores: dict, cur_scores: dict, expect_change: dict) -> None:
+def test_month_on_month_change(prev_scores: dict[str, int], cur_scores: dict[str, int],
+                               expect_change: dict[str, int | None]) -> None:
     rows = rank_month([_t(k, v) for k, v in cur_scores.items()], [_t(k, v) for k, v in prev_scores.items()])
     assert {r.code: r.change for r in rows} == expect_change
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from dashboard.scopes import Scope, ScopeError
@@ -26,7 +28,7 @@ GRIDS = Scope("grid_supervisor", grids=frozenset({"11010100100101", "11010100100
         (GRIDS, ("110101", "110101001", None), False),
     ],
 )
-def test_scope001_covers(scope: Scope, place: tuple, ok: bool) -> None:  # type: ignore[type-arg]
+def test_scope001_covers(scope: Scope, place: tuple[str | None, str | None, str | None], ok: bool) -> None:
     assert scope.covers(*place) is ok
 
 
@@ -49,7 +51,8 @@ def test_scope001_covers(scope: Scope, place: tuple, ok: bool) -> None:  # type:
         (GRIDS, "grid", "11010100100109", {"street": "110101001"}, False),
     ],
 )
-def test_scope002_can_view(scope: Scope, level: str, code: str | None, parents: dict, ok: bool) -> None:  # type: ignore[type-arg]
+def test_scope002_can_view(scope: Scope, level: str, code: str | None, parents: dict[str, str | None],
+                           ok: bool) -> None:
     assert scope.can_view(level, code, parents) is ok
 
 
@@ -63,7 +66,7 @@ def test_scope002_can_view(scope: Scope, level: str, code: str | None, parents: 
         {"role": "mayor"},
     ],
 )
-def test_scope003_role_needs_its_area(kwargs: dict) -> None:  # type: ignore[type-arg]
+def test_scope003_role_needs_its_area(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ScopeError):
         Scope(**kwargs)
 

@@ -18,6 +18,8 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-24 13:10:00
 """
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -29,7 +31,7 @@ depends_on = None
 _COLUMNS = "id, appeal, type, at, payload, source, received_at, grid, community, street, district"
 
 
-def _event_columns() -> list[sa.Column]:
+def _event_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column('id', sa.String(length=64), nullable=False),
         sa.Column('appeal', sa.String(length=64), nullable=False),
