@@ -53,8 +53,13 @@ class Settings(BaseSettings):
 
     # Ingest
     ingest_batch: int = Field(10000, ge=1, le=50000, description="Entries read per XREADGROUP")
-    fold_batch: int = Field(50000, ge=1, le=200000, description="Events of its share a folder reads per transaction at most")
-    folders: int = Field(2, ge=1, le=32, description="Folder processes, each folding its share of the appeals")
+    projection_batch: int = Field(
+        50000, ge=1, le=200000, description="Events of its partition a projector reads per transaction at most "
+        "(formerly FOLD_BATCH)"
+    )
+    projectors: int = Field(
+        2, ge=1, le=32, description="Projector processes, each folding its partition of the appeals (formerly FOLDERS)"
+    )
     ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
     ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")
     max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry goes to the dead-letter stream")
