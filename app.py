@@ -38,25 +38,26 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
 
 
 def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:
-    """Run the ingest worker in a background thread of this process, and the folders behind it in processes of
-    their own (a backlog is folded on other cores, and the screens keep this one); a folder process that
+    """Run the ingest worker in a background thread of this process, and the projectors behind it in processes of
+    their own (a backlog is folded on other cores, and the screens keep this one); a projector process that
     ends is started again."""
     from data_access.intake.consumer import IngestWorker
-    from data_access.projection.projector import FolderProcesses
+    from data_access.projection.projector import ProjectorProcesses
 
     engine, sessions = svc.writer
-    folders = runtime["folder"] = FolderProcesses(svc.settings, svc.url)
-    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer, stored=folders.wake)
+    projectors = runtime["projectors"] = ProjectorProcesses(svc.settings, svc.url)
+    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer, stored=projectors.wake)
     runtime["ingest"] = worker.status
 
-    def keep_folding() -> None:
+    def keep_projecting() -> None:
         while not stop.wait(2.0):
-            for part, code in folders.restart_ended():
-                log.error("the folder process of share %d ended (exit code %s): starting another", part, code)
-        folders.close()
+            for partition, code in projectors.restart_ended():
+                log.error("the projector process of partition %d ended (exit code %s): starting another",
+                          partition, code)
+        projectors.close()
 
     def work() -> None:
-        watch = threading.Thread(target=keep_folding, name="fold-watch", daemon=True)
+        watch = threading.Thread(target=keep_projecting, name="projector-watch", daemon=True)
         watch.start()
         worker.run(stop)
         watch.join(15)
@@ -112,7 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         if ingest is not None:
-            ingest.join(15)  # the worker and the folder processes end before Redis and the store close
+            ingest.join(15)  # the worker and the projector processes end before Redis and the store close
         svc.close()
     return 0
 

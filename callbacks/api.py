@@ -30,7 +30,7 @@ def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> N
 
     @server.get("/healthz")
     def healthz() -> Response:
-        ok, report = health(svc, runtime.get("ingest"), folder=runtime.get("folder"))
+        ok, report = health(svc, runtime.get("ingest"), projectors=runtime.get("projectors"))
         if getattr(g, "identity", None) is None and server.config.get("CC_GUARDED"):
             report = {"ok": ok}  # anonymous monitors learn only whether it is healthy
         return _json(report, 200 if ok else 503)

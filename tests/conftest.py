@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 import redis
+from alembic import command
 from sqlalchemy import text
 
 from dashboard.settings import Settings, load_settings
 from data_access.intake.reference_data import Gazetteer, load_reference
-from data_access.store.engine import make_engine, make_sessionmaker, migrate
+from data_access.store.engine import alembic_config, make_engine, make_sessionmaker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -67,8 +68,8 @@ def _pg_schema_url(schema: str) -> str:
 
 
 @contextmanager
-def make_store(kind: str, tmp_path: Path, city) -> Iterator[tuple[Any, Any, str]]:  # type: ignore[no-untyped-def]
-    """A migrated store of this kind with the reference data: (engine, sessions, url)."""
+def make_store(kind: str, tmp_path: Path, city, revision: str = "head") -> Iterator[tuple[Any, Any, str]]:  # type: ignore[no-untyped-def]
+    """A store of this kind migrated to `revision` with the reference data: (engine, sessions, url)."""
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / f'store-{uuid.uuid4().hex[:6]}.sqlite'}"
         schema = None
@@ -80,7 +81,7 @@ def make_store(kind: str, tmp_path: Path, city) -> Iterator[tuple[Any, Any, str]
         admin.dispose()
         url = _pg_schema_url(schema)
     engine = make_engine(url)
-    migrate(engine)
+    command.upgrade(alembic_config(engine), revision)
     sessions = make_sessionmaker(engine)
     with sessions() as s, s.begin():
         load_reference(s, city)

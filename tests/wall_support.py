@@ -14,7 +14,7 @@ from data_access.intake.event_log import Accepted, store_events
 from data_access.intake.presence import store_presence
 from data_access.intake.reference_data import Gazetteer
 from data_access.ops.services import Services
-from data_access.projection.projector import Folder
+from data_access.projection.projector import Projector
 from tests.conftest import TZ, ev
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'
@@ -29,7 +29,7 @@ def put_events(sessions, texts: list[str], settings: Settings, gazetteer: Gazett
              for i, (e, t, p) in enumerate(zip(evs, texts, places))]
     with sessions() as s, s.begin():
         store_events(s, items, received or datetime.now(timezone.utc))
-    Folder(settings, sessions).drain()
+    Projector(settings, sessions).drain()
 
 
 def put_presence(sessions, beats: list[dict[str, Any]], now: datetime) -> None:  # type: ignore[no-untyped-def]
