@@ -39,8 +39,8 @@ from dashboard.settings import load_settings  # noqa: E402
 from data_access.accounts.sessions import Identity
 from data_access.store.engine import make_engine, make_sessionmaker  # noqa: E402
 from data_access.store.models import Appeal, AppealEvent, Presence  # noqa: E402
-from data_access.wall.refs import Refs  # noqa: E402
 from data_access.wall.snapshot import WallContext  # noqa: E402
+from geo.city_index import index_of  # noqa: E402
 from geo.demo_city import load_demo_city  # noqa: E402
 
 OUTPUT_IDS = ([(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))]
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     sessions = make_sessionmaker(engine)
     city = load_demo_city(Path(args.var_dir), 12345)
     settings = load_settings(var_dir=Path(args.var_dir), demo=False, database_url=args.url)
-    ctx = WallContext(settings, Refs.from_city(city))
+    ctx = WallContext(settings, index_of(city))
     svc = SimpleNamespace(settings=settings, sessions=sessions)
     tick = make_tick(svc, ctx)  # type: ignore[arg-type]
     # The tick runs inside a request whose identity the sign-in guard resolved: a command-center display's.

@@ -12,9 +12,9 @@ from flask import Response, g, jsonify, request
 from callbacks.auth import current_identity, refuse
 from data_access.ops.health import health
 from data_access.ops.services import Services
-from data_access.wall.refs import Refs
 from data_access.wall.scope import restrict_layer
 from geo import layers
+from geo.city_index import CityIndex
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -23,7 +23,7 @@ def _json(body: Any, status: int = 200) -> Response:
     return resp
 
 
-def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> None:
+def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: CityIndex) -> None:
     """Add /healthz and /api/v1/... routes to the app's Flask server."""
     server = app.server
     server.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable

@@ -9,7 +9,6 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from data_access.drill.page import appeal_page, area_page, place_of
-from data_access.drill.refs import DrillRefs, refs_of
 from flask import g
 
 from callbacks.auth import current_identity, refuse
@@ -29,6 +28,7 @@ from dashboard.drill import (
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
 from data_access.ops.services import Services
+from geo.city_index import CityIndex, index_of
 from layouts import drill as L
 from layouts import drill_appeal as LA
 from layouts import drill_tables as LT
@@ -44,7 +44,7 @@ def home_path(scope: Scope) -> str:
     return Area(level, code).path
 
 
-def checked_place(svc: Services, refs: DrillRefs, area: Area | None, what: str, detail: str) -> Place | None:
+def checked_place(svc: Services, refs: CityIndex, area: Area | None, what: str, detail: str) -> Place | None:
     """The area's place if the signed-in scope may see it; otherwise None, logged and audited as refused."""
     scope = current_identity().scope
     place = None
@@ -68,7 +68,7 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     """A whole drill-down page for the URL, within the signed-in scope (else nothing of the area)."""
     svc = _svc()
     ident = current_identity()
-    refs = refs_of(svc.city)
+    refs = index_of(svc.city)
     try:
         f = parse_filters(search)
     except FilterError as exc:
@@ -126,7 +126,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
     ]
 
 
-def _appeal(svc: Services, refs: DrillRefs, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
+def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
     with svc.sessions() as s:
         d = appeal_page(s, area.code or "", now, svc.settings, refs)
     if d is None:
@@ -148,7 +148,7 @@ def _appeal(svc: Services, refs: DrillRefs, area: Area, place: Place, f: Filters
 
 def register(app: Dash, svc: Services) -> None:
     """Add the drill-down pages' callbacks: filters into the URL, map clicks down a level."""
-    refs = refs_of(svc.city)
+    refs = index_of(svc.city)
 
     @app.callback(Output(ids.LOCATION, "search", allow_duplicate=True),
                   Input({"type": ids_drill.FILTER_TYPE, "name": ALL}, "value"),

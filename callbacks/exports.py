@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 from dash import Dash
 from data_access.drill.export import table
-from data_access.drill.refs import refs_of
 from flask import Response, jsonify, request
 from openpyxl import Workbook
 
@@ -18,6 +17,7 @@ from callbacks.auth import current_identity
 from callbacks.drill import checked_place
 from dashboard.drill import EXPORT_FORMATS, EXPORT_TABLES, FilterError, parse_export
 from data_access.ops.services import Services
+from geo.city_index import index_of
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,7 +58,7 @@ def to_xlsx(name: str, head: list[str], rows: list[list[Any]]) -> bytes:
 
 def register(app: Dash, svc: Services) -> None:
     """Add the export route."""
-    refs = refs_of(svc.city)
+    refs = index_of(svc.city)
 
     @app.server.get("/export/<filename>", endpoint="drill_export")
     def export(filename: str) -> Response:

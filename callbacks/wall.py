@@ -23,7 +23,6 @@ from dashboard.scopes import COMMAND_CENTER, Scope
 from dashboard.wall import View, WallState, tour_stop
 from data_access.ops.services import Services
 from data_access.wall import snapshot as screen
-from data_access.wall.refs import Refs
 from data_access.wall.scope import (
     home_view,
     restrict_layer,
@@ -31,6 +30,7 @@ from data_access.wall.scope import (
     view_allowed,
 )
 from data_access.wall.snapshot import WallContext
+from geo.city_index import CityIndex, index_of
 from layouts.tick import render
 from layouts.wall import PageStatic, wall_page
 
@@ -44,7 +44,7 @@ TICK_KEYS = ([f"fig:{n}" for n in ids.FIGURES] + [f"list:{n}" for n in ids.LISTS
 
 def context(svc: Services) -> WallContext:
     """The screens' shared context of one app: settings, reference lookups, caches."""
-    return WallContext(svc.settings, Refs.from_city(svc.city), redis_ok=redis_pinger(svc.redis_url))
+    return WallContext(svc.settings, index_of(svc.city), redis_ok=redis_pinger(svc.redis_url))
 
 
 def redis_pinger(url: str) -> Any:
@@ -83,17 +83,17 @@ def page_static(ctx: WallContext, state: WallState, view: View, scope: Scope = S
     options = [o for o in options if view_allowed(scope, View.parse(o["value"]), refs)]
     return PageStatic(
         city_name=refs.city_name, refresh_ms=s.refresh_ms, tile_url=s.tile_url,
-        bounds=refs.bounds.get(view.key, refs.bounds["city"]), view_label=_label(refs, view, state.lang),
+        bounds=refs.area_bounds(view), view_label=_label(refs, view, state.lang),
         view_options=options, turning_red_h=s.turning_red_h, districts_url="/api/v1/districts",
         streets_url="/api/v1/streets", communities_url=COMMUNITIES_URL, selected=view.code,
     )
 
 
-def _label(refs: Refs, view: View, lang: str) -> str:
+def _label(refs: CityIndex, view: View, lang: str) -> str:
     return t(lang, "city_view") if view.level == "city" else refs.view_name(view)
 
 
-def _view_for(scope: Scope, state: WallState, refs: Refs) -> View | None:
+def _view_for(scope: Scope, state: WallState, refs: CityIndex) -> View | None:
     """The view a request may see: the URL's if inside the scope, else the scope's home (refusal logged)."""
     view = state.view if refs.knows(state.view) else View()
     if view_allowed(scope, view, refs):
@@ -188,7 +188,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         if not view_allowed(scope, view, ctx.refs):
             refuse("wall-view", f"view {view.key} outside {scope.describe()}")
             raise PreventUpdate
-        bounds = ctx.refs.bounds.get(view.key, ctx.refs.bounds["city"])
+        bounds = ctx.refs.area_bounds(view)
         sel = {"sel": view.code}
         return {"bounds": bounds, "transition": "flyToBounds"}, sel, sel, _label(ctx.refs, view, state.lang)
 

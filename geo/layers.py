@@ -56,6 +56,25 @@ def simplified(geoms: Any, tolerance: float) -> Any:
     return shapely.orient_polygons(geoms)
 
 
+def tooltip_points(points: dict[str, tuple[float, float]], tooltips: dict[str, str]) -> GeoJSON:
+    """Lean GeoJSON points (properties id, tooltip) of code -> (lon, lat), tooltips already escaped."""
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
+              "properties": {"id": code, "tooltip": tooltips.get(code, code)}}
+             for code, (lon, lat) in points.items()]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def lean_layer(src: GeoJSON, keep: set[str], tooltips: dict[str, str]) -> GeoJSON:
+    """The features of a layer whose code is kept, with only code and the (escaped) tooltip as properties."""
+    feats = []
+    for f in src["features"]:
+        code = f["properties"]["code"]
+        if code in keep:
+            feats.append({"type": "Feature", "id": code, "geometry": f["geometry"],
+                          "properties": {"code": code, "tooltip": tooltips[code]}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
 def feature_collection(frame: gpd.GeoDataFrame, props: list[str], geoms: Any = None) -> GeoJSON:
     """A FeatureCollection of the frame's rows with the given property columns (empty geometries skipped)."""
     geoms = frame.geometry.to_numpy() if geoms is None else geoms

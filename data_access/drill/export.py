@@ -13,7 +13,7 @@ from dashboard.scopes import Scope
 from dashboard.settings import Settings
 from data_access.drill import queries as q
 from data_access.drill.page import appeal_page
-from data_access.drill.refs import DrillRefs
+from geo.city_index import CityIndex
 
 MAX_ROWS = 100_000
 Table = tuple[list[str], list[list[Any]]]
@@ -34,7 +34,7 @@ def _appeal_table(rows: list[dict[str, Any]], lang: str, s: Settings) -> Table:
 
 
 def table(session: Session, name: str, area: Area, f: Filters, scope: Scope, now: datetime, s: Settings,
-          refs: DrillRefs) -> Table:
+          refs: CityIndex) -> Table:
     """(header, rows) of one table of a page; the caller has checked the page against the scope."""
     lang = f.lang
     if name == "timeline":

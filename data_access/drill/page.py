@@ -12,7 +12,7 @@ from dashboard.scopes import Scope
 from dashboard.settings import Settings
 from data_access.drill import queries as q
 from data_access.drill.appeal import appeal_detail
-from data_access.drill.refs import DrillRefs
+from geo.city_index import CityIndex
 
 RED_ROWS = 50
 APPEAL_ROWS = 100
@@ -20,7 +20,7 @@ MEMBER_ROWS = 200
 TOP_CATEGORIES = 10
 
 
-def place_of(session: Session, area: Area, refs: DrillRefs) -> Place | None:
+def place_of(session: Session, area: Area, refs: CityIndex) -> Place | None:
     """Where a page's area lies (appeals: read from the store); None if there is no such place."""
     if area.level != "appeal":
         return refs.place(area)
@@ -31,7 +31,7 @@ def place_of(session: Session, area: Area, refs: DrillRefs) -> Place | None:
 
 
 def area_page(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings,
-              refs: DrillRefs) -> dict[str, Any]:
+              refs: CityIndex) -> dict[str, Any]:
     """The panels of an area page, every one narrowed by the filters and the scope."""
     kids = refs.children_in(area, scope)
     subs = q.rank(q.sub_stats(session, area, f, scope, now, refs, kids), f.fig)
@@ -50,7 +50,7 @@ def area_page(session: Session, area: Area, f: Filters, scope: Scope, now: datet
 
 
 def appeal_page(session: Session, appeal_id: str, now: datetime, settings: Settings,
-                refs: DrillRefs) -> dict[str, Any] | None:
+                refs: CityIndex) -> dict[str, Any] | None:
     """One appeal: its state, light, due time, events (with unit and member names), review answers, place."""
     d = appeal_detail(session, appeal_id, now, settings)
     if d is None:

@@ -28,8 +28,8 @@ from dashboard.drill import Area, Filters
 from dashboard.rankings import DEFAULT, credit
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
 from dashboard.settings import Settings
-from data_access.drill.refs import DrillRefs
 from data_access.store.models import Appeal, Member, Presence
+from geo.city_index import CityIndex
 
 LEVEL_COLUMN = {"district": Appeal.district, "street": Appeal.street, "community": Appeal.community,
                 "grid": Appeal.grid}
@@ -99,7 +99,7 @@ def _light(r: Any, now: datetime) -> str:
     return "red" if r.red_from <= now else "yellow" if r.yellow_from <= now else "green"
 
 
-def _appeal_rows(rows: Any, now: datetime, refs: DrillRefs) -> list[dict[str, Any]]:
+def _appeal_rows(rows: Any, now: datetime, refs: CityIndex) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         cats = [c for c in (r.cat1, r.cat2, r.cat3) if c]
@@ -118,7 +118,7 @@ def _appeal_rows(rows: Any, now: datetime, refs: DrillRefs) -> list[dict[str, An
     return out
 
 
-def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
              limit: int) -> list[dict[str, Any]]:
     """Red (overdue) open appeals, longest red first."""
     q = (select(*_ROW).where(*appeal_where(area, f, scope, now), Appeal.is_open == true(), Appeal.red_from <= now)
@@ -126,7 +126,7 @@ def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: dateti
     return _appeal_rows(session.execute(q), now, refs)
 
 
-def appeals(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+def appeals(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
             limit: int) -> list[dict[str, Any]]:
     """Appeals matching, newest first."""
     q = select(*_ROW).where(*appeal_where(area, f, scope, now)).order_by(Appeal.created_at.desc(), Appeal.id).limit(limit)
@@ -157,7 +157,7 @@ def members(session: Session, area: Area, scope: Scope, now: datetime, settings:
     return {**counts, "total": sum(counts.values()), "rows": rows}
 
 
-def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
               codes: list[str]) -> list[dict[str, Any]]:
     """Per sub-area (given codes, already within scope): volume, open, red, the three rates."""
     if area.child is None or not codes:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.rankings import DEFAULT, RankingConfig, Tally, credit
 from data_access.store.models import Appeal
-from data_access.wall.refs import Refs
+from geo.city_index import CityIndex
 
 
 @dataclass
@@ -69,7 +69,7 @@ def merge(*parts: Counts) -> Counts:
     return out
 
 
-def tallies(counts: Counts, level: str, refs: Refs, cfg: RankingConfig = DEFAULT) -> list[Tally]:
+def tallies(counts: Counts, level: str, refs: CityIndex, cfg: RankingConfig = DEFAULT) -> list[Tally]:
     """Tallies of a level: streets (their own unit), districts (their streets together), departments and companies."""
     groups: dict[str, UnitCounts] = {}
     for unit, c in counts.items():

@@ -6,10 +6,10 @@ from typing import Any
 
 from dashboard.scopes import COMMAND_CENTER, GRID_SUPERVISOR, Scope
 from dashboard.wall import View
-from data_access.wall.refs import Refs
+from geo.city_index import CityIndex
 
 
-def view_allowed(scope: Scope, view: View, refs: Refs) -> bool:
+def view_allowed(scope: Scope, view: View, refs: CityIndex) -> bool:
     """Whether a wall view (city, a district, a street) lies inside the scope."""
     parents = {"district": refs.street_district.get(view.code or "")} if view.level == "street" else {}
     return scope.can_view(view.level, view.code, parents)
@@ -23,7 +23,7 @@ def home_view(scope: Scope) -> View | None:
     return View(level, code)
 
 
-def _row_allowed(scope: Scope, level: str, code: str, refs: Refs) -> bool:
+def _row_allowed(scope: Scope, level: str, code: str, refs: CityIndex) -> bool:
     if scope.role == COMMAND_CENTER:
         return True
     if level == "street":
@@ -33,7 +33,7 @@ def _row_allowed(scope: Scope, level: str, code: str, refs: Refs) -> bool:
     return False  # departments and companies serve the whole city: the command center's to rank
 
 
-def restrict_rankings(body: dict[str, Any], scope: Scope, refs: Refs) -> dict[str, Any]:
+def restrict_rankings(body: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[str, Any]:
     """A rankings answer with only the rows inside the scope (ranks stay the city's)."""
     if scope.role == COMMAND_CENTER:
         return body
@@ -47,7 +47,7 @@ def restrict_rankings(body: dict[str, Any], scope: Scope, refs: Refs) -> dict[st
             "ranked": sum(1 for r in rows if r["rank"])}
 
 
-def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: Refs) -> dict[str, Any] | None:
+def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: CityIndex) -> dict[str, Any] | None:
     """A wall snapshot (already computed for an allowed view) without anything outside the scope."""
     if snap is None or scope.role == COMMAND_CENTER:
         return snap
@@ -59,7 +59,7 @@ def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: Refs) -> 
             "rankings": restrict_rankings(snap["rankings"], scope, refs)}
 
 
-def restrict_layer(layer: dict[str, Any], scope: Scope, refs: Refs) -> dict[str, Any]:
+def restrict_layer(layer: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[str, Any]:
     """A map layer (districts, streets, communities, grids) with only the features inside the scope."""
     if scope.role == COMMAND_CENTER:
         return layer

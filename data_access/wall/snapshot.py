@@ -25,7 +25,7 @@ from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
-from data_access.wall.refs import Refs
+from geo.city_index import CityIndex
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class WallContext:
     """What every snapshot needs besides a Session: settings, reference lookups, the shared cache."""
 
     settings: Settings
-    refs: Refs
+    refs: CityIndex
     cache: TTLCache = field(default_factory=TTLCache)
     # The last good snapshot per view (shown greyed while the store is down): each holds the city's
     # community map (~1 MB), so only the views shown lately are kept, apart from the figures cache.
@@ -126,7 +126,7 @@ def _red_uncovered(session: Session, now: datetime, view: View, ctx: WallContext
     return sum(1 for g, c in live.red_places(session, now, view) if not cov.covers(g, c))
 
 
-def _appeal_row(r: dict[str, Any], now: datetime, refs: Refs, cov: Coverage) -> dict[str, Any]:
+def _appeal_row(r: dict[str, Any], now: datetime, refs: CityIndex, cov: Coverage) -> dict[str, Any]:
     cats = [c for c in (r["cat1"], r["cat2"], r["cat3"]) if c]
     lonlat = (r["lon"], r["lat"]) if r["lon"] is not None else refs.community_lonlat.get(r["community"] or "")
     return {

@@ -14,8 +14,8 @@ from dashboard import i18n, ids
 from dashboard.scopes import Scope
 from dashboard.wall import View, WallState, tour_stop, tour_stops
 from data_access.store.engine import make_engine
-from data_access.wall.refs import Refs
 from data_access.wall.snapshot import WallContext
+from geo.city_index import index_of
 from layouts.panels import red_table
 from tests.conftest import REDIS_URL, acting_as, display_token
 from tests.wall_support import (
@@ -46,7 +46,7 @@ def wall(store, city, settings, gazetteer):  # type: ignore[no-untyped-def]
     _, sessions, _ = store
     put_events(sessions, sc["texts"], settings, gazetteer)
     put_presence(sessions, sc["beats"], now)
-    ctx = WallContext(settings, Refs.from_city(city))
+    ctx = WallContext(settings, index_of(city))
     svc = SimpleNamespace(settings=settings, sessions=sessions)
     return svc, ctx, sc
 
@@ -104,7 +104,7 @@ def test_wall_tick_feed_stale_banner(store, city, settings, gazetteer) -> None: 
     put_events(sessions, [created("S1", now - timedelta(hours=1), city.communities.iloc[0]["code"])], settings,
                gazetteer, received=now - timedelta(seconds=settings.feed_stale_s + 60))
     svc = SimpleNamespace(settings=settings, sessions=sessions)
-    out = _out(make_tick(svc, WallContext(settings, Refs.from_city(city)))(1, "/wall", "?lang=en", None, "city"))
+    out = _out(make_tick(svc, WallContext(settings, index_of(city)))(1, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Feed stopped: no event since")
     assert out["body-class"] == "wall-body stale" and out["fig:open-total"] == "1"
 
