@@ -20,18 +20,35 @@ log = logging.getLogger("command-center")
 
 def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     """Build the Dash app over started services; `runtime` carries in-process workers' status."""
-    from callbacks import api, auth, drill, exports, screen_api, wall, wall_detail
+    from callbacks import (
+        api_appeals,
+        api_health,
+        api_layers,
+        api_wall,
+        auth,
+        drill,
+        exports,
+        http_safety,
+        router,
+        wall,
+        wall_detail,
+    )
     from layouts import shell
 
     runtime = runtime if runtime is not None else {}
     app = Dash(__name__, title="12345 指挥中心", update_title=None, suppress_callback_exceptions=True)
     app.layout = shell.layout
-    auth.register(app, svc)  # first: every later route and callback sees a signed-in identity or nothing
+    app.server.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON answers
+    http_safety.register(app, svc.settings)  # first: bad paths end in 404 before the guard or any route sees them
+    auth.register(app, svc)  # then: every later route and callback sees a signed-in identity or nothing
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
-    api.register(app, svc, runtime, ctx.refs)
+    api_health.register(app, svc, runtime)
+    api_appeals.register(app, svc)
+    api_layers.register(app, svc, ctx.refs)
+    router.register(app, svc, ctx)
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
-    screen_api.register(app, svc, ctx)
+    api_wall.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
     return app

@@ -8,8 +8,9 @@ from html import escape
 from urllib.parse import urlencode, urlparse
 
 from dash import Dash
-from flask import Response, g, jsonify, redirect, request
+from flask import Response, g, jsonify, make_response, redirect, request
 
+from callbacks.login_limit import count_failure, sign_in_limits
 from dashboard.i18n import lang_of, t
 from data_access.accounts.sessions import (
     Identity,
@@ -112,7 +113,13 @@ def register(app: Dash, svc: Services) -> None:
             return resp
         return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
 
+    def locked(minutes: int) -> Response:
+        lang = lang_of(request.args.get("lang"), svc.settings.default_lang)
+        page = _login_page(lang, _safe_next(request.values.get("next")), t(lang, "sign_in_locked", minutes=minutes))
+        return make_response(page)
+
     @server.route("/login", methods=["GET", "POST"])
+    @sign_in_limits(server, svc.settings, svc.redis_url, locked)
     def login() -> Response | str:
         lang = lang_of(request.args.get("lang"), svc.settings.default_lang)
         nxt = _safe_next(request.values.get("next"))
@@ -127,8 +134,9 @@ def register(app: Dash, svc: Services) -> None:
                 resp.set_cookie(SESSION_COOKIE, token, max_age=int(svc.settings.session_hours * 3600),
                                 httponly=True, samesite="Lax", secure=request.is_secure)
                 return resp
+            count_failure()
             failed = True
-        return _login_page(lang, nxt, failed)
+        return _login_page(lang, nxt, t(lang, "sign_in_failed") if failed else None)
 
     @server.route("/logout", methods=["GET", "POST"])
     def logout() -> Response:
@@ -141,8 +149,8 @@ def register(app: Dash, svc: Services) -> None:
         return resp
 
 
-def _login_page(lang: str, nxt: str, failed: bool) -> str:
-    err = f'<p class="login-error">{escape(t(lang, "sign_in_failed"))}</p>' if failed else ""
+def _login_page(lang: str, nxt: str, error: str | None) -> str:
+    err = f'<p class="login-error">{escape(error)}</p>' if error else ""
     other = "en" if lang == "zh" else "zh"
     return f"""<!doctype html>
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">

@@ -1,4 +1,4 @@
-"""The wall screen's callbacks: route the URL to a page, the live tick, the tour's map moves, the view picker."""
+"""The wall screen: its page for a URL (for callbacks/router.py), the live tick, the tour's map moves, the view picker."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from typing import Any
 import redis
 from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
-from flask import Response, jsonify
 
-from callbacks import drill
+from callbacks.api_layers import COMMUNITIES_URL
 from callbacks.auth import current_identity, refuse
 from callbacks.wall_diff import Differ
 from dashboard import ids
@@ -25,7 +24,6 @@ from data_access.ops.services import Services
 from data_access.wall import snapshot as screen
 from data_access.wall.scope import (
     home_view,
-    restrict_layer,
     restrict_snapshot,
     view_allowed,
 )
@@ -36,7 +34,6 @@ from layouts.wall import PageStatic, wall_page
 
 log = logging.getLogger(__name__)
 
-COMMUNITIES_URL = "/api/v1/wall/communities"
 #: Output keys of the tick, in callback order (see layouts/tick.py for what each holds).
 TICK_KEYS = ([f"fig:{n}" for n in ids.FIGURES] + [f"list:{n}" for n in ids.LISTS]
              + ["sos-class", "banner", "banner-class", "body-class", "pts", "red-layer"])
@@ -104,6 +101,16 @@ def _view_for(scope: Scope, state: WallState, refs: CityIndex) -> View | None:
     return home
 
 
+def page_for(svc: Services, ctx: WallContext, pathname: str | None, search: str | None) -> Any:
+    """The wall page of a URL within the signed-in scope; None for a scope that has no wall view (grid supervisors)."""
+    scope = current_identity().scope
+    state = _state(svc, pathname, search)
+    view = _view_for(scope, state, ctx.refs)
+    if view is None:
+        return None
+    return wall_page(state, page_static(ctx, state, view, scope))
+
+
 def warm_then_freeze(sessions: Any, ctx: WallContext) -> None:
     """Build the history aggregates, then move every object alive now out of the cyclic collector's sight.
 
@@ -142,28 +149,9 @@ def make_tick(svc: Services, ctx: WallContext) -> Callable[..., list[Any]]:
 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
-    """Add the wall's callbacks and its community layer route to the app."""
-    points = ctx.refs.community_points()
+    """Add the wall's callbacks to the app."""
     # Month and baseline aggregates take seconds on a big store: build them now, not in the first tick.
     threading.Thread(target=warm_then_freeze, args=(svc.sessions, ctx), name="wall-warm", daemon=True).start()
-
-    @app.server.get(COMMUNITIES_URL, endpoint="wall_communities")
-    def communities() -> Response:
-        resp = jsonify(restrict_layer(points, current_identity().scope, ctx.refs))
-        resp.headers["Cache-Control"] = "public, max-age=3600"
-        return resp
-
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.LOCATION, "pathname"), Input(ids.LOCATION, "search"))
-    def route(pathname: str | None, search: str | None) -> Any:
-        page = drill.page_for(pathname, search)
-        if page is not None:
-            return page
-        scope = current_identity().scope
-        state = _state(svc, pathname, search)
-        view = _view_for(scope, state, ctx.refs)
-        if view is None:  # a grid supervisor's area is a set of grids: their drill-down page
-            return drill.page_for(f"/area/g/{sorted(scope.grids)[0]}", search)
-        return wall_page(state, page_static(ctx, state, view, scope))
 
     @app.callback(Output(ids.LOCATION, "search"), Input(ids.VIEW_PICK, "value"), State(ids.LOCATION, "pathname"),
                   State(ids.LOCATION, "search"), prevent_initial_call=True)

@@ -99,6 +99,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "sign_in_failed": ("用户名或密码错误，或账号已停用", "Wrong user name or password, or the account is disabled"),
+    "sign_in_locked": ("密码错误次数过多，登录已暂时锁定，请 {minutes} 分钟后再试",
+                       "Too many wrong passwords: sign-in is locked, try again in {minutes} minutes"),
     "sign_out": ("退出", "Sign out"),
     "signed_in_as": ("当前用户", "Signed in as"),
     # Drill-down

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, description="Secret signing sessions; unset: generated under var/")
     session_hours: float = Field(12, gt=0, description="Signed-in sessions expire after this many hours")
 
+    # Sign-in lockout and the proxy in front (counts of wrong passwords live in Redis, shared by all workers)
+    login_fails_per_account: int = Field(5, ge=1, description="Wrong passwords for one account within LOGIN_LOCK_MINUTES that lock its sign-in (HTTP 429)")
+    login_fails_per_address: int = Field(20, ge=1, description="Wrong passwords from one address within LOGIN_LOCK_MINUTES that lock sign-in from it")
+    login_lock_minutes: int = Field(15, ge=1, description="Window in which wrong passwords are counted, minutes")
+    trusted_proxies: int = Field(0, ge=0, le=10, description="Reverse proxies in front whose X-Forwarded-For/-Proto are believed (0: none)")
+
     # Wall screen (issue 4); ranking definitions and weights live in dashboard/rankings.py
     wall_red_rows: int = Field(12, ge=1, le=100, description="Rows of the red (overdue) list on the wall")
     wall_soon_rows: int = Field(6, ge=1, le=100, description="Rows of the 'turning red soon' list on the wall")

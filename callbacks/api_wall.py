@@ -13,11 +13,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dash import Dash
-from flask import Response, jsonify, request
+from flask import Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callbacks.auth import current_identity, refuse
+from callbacks.responses import json_no_store as _json
 from dashboard.rankings import LEVELS
 from dashboard.wall import View
 from data_access.ops.services import Services
@@ -26,13 +27,6 @@ from data_access.wall.scope import home_view, restrict_rankings, view_allowed
 from data_access.wall.snapshot import WallContext
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    resp = jsonify(body)
-    resp.status_code = status
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
