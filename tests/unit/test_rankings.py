@@ -119,9 +119,9 @@ def test_classes(rank: int, volume_rank: int, change: int | None, expect: str | 
 
 
 def test_classes_small_field() -> None:
-    """With 16 districts: 10% rounds to two advanced, bottom 4 at most in rectification."""
-    assert classify(2, 16, 8, None) == "advanced"
-    assert classify(3, 16, 8, None) is None
+    """With 16 districts: 10% names one advanced (1.6 rounds down), bottom 4 at most in rectification."""
+    assert classify(1, 16, 8, None) == "advanced"
+    assert classify(2, 16, 8, None) is None
     assert classify(13, 16, 8, None) == "rectification"
     assert classify(12, 16, 8, None) is None
 
@@ -137,7 +137,7 @@ def test_volume_top_ten_and_early_warning() -> None:
 
 def test_governance_units_not_warned() -> None:
     # The biggest unit by volume is also the weakest: governance-priority, no early warning.
-    cur = [_t(f"u{i:02d}", 90 - i, volume=100) for i in range(29)] + [_t("big", 10, volume=10_000)]
+    cur = [_t(f"u{i:02d}", 90 - i, volume=100 - i) for i in range(29)] + [_t("big", 10, volume=10_000)]
     rows = {r.code: r for r in rank_month(cur)}
     assert rows["big"].cls == "governance" and not rows["big"].early_warning
     assert class_counts(rows.values())["governance"] == 1
