@@ -45,6 +45,9 @@ Everything a ranking means is defined here, in one place (`RankingConfig`, `DEFA
   3. advanced (先进类): among the top `advanced_share` by rank;
   4. improving (进步类): moved up at least `improving_min_rise` places since last month.
 * **Volume top ten**: one that is not governance-priority carries an early warning (any sample size).
+
+`month_share` states the counting rules over one appeal's events; the store's aggregates
+(data_access/wall/history.py) count the same, and tests hold them to it.
 """
 
 from __future__ import annotations
@@ -52,11 +55,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dashboard.contract import Event
 
 LEVELS = ("street", "district", "department")
 CLASSES = ("advanced", "improving", "rectification", "governance")
+#: Events that set (or, `returned`, clear) an appeal's handling unit.
+UNIT_EVENTS = ("dispatched", "accepted", "resolved", "returned")
 
 
 @dataclass(frozen=True)
@@ -257,3 +266,56 @@ def class_counts(rows: Iterable[RankRow]) -> dict[str, int]:
         if r.cls:
             out[r.cls] += 1
     return out
+
+
+# -- the counting rules over one appeal's events ----------------------------------------------------------
+@dataclass(frozen=True)
+class Callback:
+    """One call-back as a month's ranking counts it: when, for which unit, the citizen's answers."""
+
+    at: datetime
+    unit: str | None
+    responded: bool
+    resolved: bool
+    satisfaction: str | None
+
+
+def _in_order(events: Iterable[Event]) -> list[Event]:
+    return sorted(events, key=lambda e: (e.at, e.id))  # the fold's order (dashboard/appeal.py)
+
+
+def handling_unit(events: Iterable[Event], before: datetime | None = None) -> str | None:
+    """The unit handling an appeal as its events dated before `before` (all: None) leave it: the unit of the
+    latest dispatched, accepted or resolved; None after a return, or before any dispatch."""
+    unit = None
+    for e in _in_order(events):
+        if before is not None and e.at >= before:
+            break
+        if e.type in UNIT_EVENTS:
+            unit = None if e.type == "returned" else e.data["unit"]
+    return unit
+
+
+def callbacks(events: Iterable[Event]) -> list[Callback]:
+    """Every call-back of an appeal, each with the unit handling the appeal when it was made."""
+    unit, out = None, []
+    for e in _in_order(events):
+        if e.type in UNIT_EVENTS:
+            unit = None if e.type == "returned" else e.data["unit"]
+        elif e.type == "reviewed":
+            d = e.data
+            out.append(Callback(e.at, unit, bool(d["responded"]), bool(d["resolved"]), d.get("satisfaction")))
+    return out
+
+
+def month_share(
+    events: Iterable[Event], start: datetime, end: datetime, cutoff: datetime | None = None
+) -> tuple[str | None, list[Callback]]:
+    """What one appeal counts for in the month [start, end): the unit whose volume it is in (None: no unit's,
+    or not created in the month) and its call-backs made in the month, each for its unit (those made while
+    no unit handled it count for none). `cutoff`: the month's cut-off once final (volume at the cut-off);
+    None while provisional (volume now)."""
+    evs = list(events)
+    born = min(((e.at, e.id) for e in evs if e.type == "created"), default=None)  # the earliest `created` holds
+    unit = handling_unit(evs, cutoff) if born is not None and start <= born[0] < end else None
+    return unit, [c for c in callbacks(evs) if start <= c.at < end and c.unit is not None]
