@@ -6,8 +6,10 @@ folded). Each refresh reads which days the events folded since the last refresh 
 (`history.touched`) and notes, per day, the position that changed it; an aggregate stamped before that is
 computed again when next asked for. So a figure made of days equals a recomputation from the store at its
 stamp, whatever arrived since start-up and in whatever order, and a tick reads no closed history unless events
-changed it. As a safety net against changes the log does not show (a store restored under a running app),
-aggregates older than `verify_s` are also re-read, a few per refresh so that they never all come due in one tick.
+changed it. Today is kept by the hour (a period is a day, or an hour of one): live events change the last hour
+or two, so a refresh recomputes those, not the whole day. As a safety net against changes the log does not show
+(a store restored under a running app), aggregates older than `verify_s` are also re-read, a few per refresh so
+that they never all come due in one tick.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import time as clock_time
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -25,6 +28,8 @@ from sqlalchemy.orm import Session
 from data_access.wall import history as hist
 
 T = TypeVar("T")
+#: A local day with no hour (the whole day), or an hour of it counted from its midnight (0 to 22, 23 or 24).
+Period = tuple[date, int | None]
 
 #: What changes an aggregate of each kind: appeals created that day (their number, place, unit) or call-backs
 #: made that day.
@@ -45,11 +50,11 @@ class _Entry:
 
 
 class DayCache:
-    """Aggregates per (kind, local day, variant), each valid until an event folded after its stamp changes its day."""
+    """Aggregates per (kind, period, variant), each valid until an event folded after its stamp changes its period."""
 
     def __init__(self, max_entries: int = 640, clock: Callable[[], float] = time.monotonic) -> None:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
-        self._changed: dict[tuple[str, date], int] = {}  # (created|reviewed, day) -> last position that changed it
+        self._changed: dict[tuple[str, Period], int] = {}  # (created|reviewed, period) -> last position that changed it
         self._seen: int | None = None  # events up to here have been read for what they change
         self._lock = threading.Lock()  # guards the dictionaries
         self._refreshing = threading.Lock()  # one refresh at a time
@@ -81,21 +86,23 @@ class DayCache:
                 t = hist.touched(session, self._seen, upto)
                 with self._lock:
                     for kind, times in (("created", t.created), ("reviewed", t.reviewed)):
-                        for day in {local_day(at, zone) for at in times}:
-                            self._changed[(kind, day)] = upto
+                        for day, hour in {period_of(at, zone) for at in times}:
+                            self._changed[(kind, (day, None))] = upto
+                            self._changed[(kind, (day, hour))] = upto
                     self._seen = upto
             self._rereads = REREADS
             return self._seen
         finally:
             self._refreshing.release()
 
-    def get(self, kind: str, day: date, variant: Hashable, stamp: int, verify_s: float, compute: Callable[[], T]) -> T:
-        """The aggregate of `kind` for a local day (and a variant, e.g. a cut-off): kept unless an event noted
-        after it was computed changed its day; else computed now and kept with `stamp` (from `sync`)."""
-        key = (kind, day, variant)
+    def get(self, kind: str, period: Period, variant: Hashable, stamp: int, verify_s: float,
+            compute: Callable[[], T]) -> T:
+        """The aggregate of `kind` for a period (and a variant, e.g. a cut-off): kept unless an event noted after
+        it was computed changed its period; else computed now and kept with `stamp` (from `sync`)."""
+        key = (kind, period, variant)
         with self._lock:
             hit = self._entries.get(key)
-            if hit is not None and self._changed.get((DIRTY_BY[kind], day), -1) <= hit.seq:
+            if hit is not None and self._changed.get((DIRTY_BY[kind], period), -1) <= hit.seq:
                 if self._clock() - hit.taken < verify_s or self._rereads <= 0:
                     self._entries.move_to_end(key)
                     return hit.value  # type: ignore[no-any-return]
@@ -117,3 +124,23 @@ class DayCache:
 def local_day(at: datetime, zone: tzinfo) -> date:
     """The city's calendar day of a time."""
     return at.astimezone(zone).date()
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The UTC time of a local day's midnight."""
+    return datetime.combine(day, clock_time(), zone).astimezone(timezone.utc)
+
+
+def period_of(at: datetime, zone: tzinfo) -> tuple[date, int]:
+    """The local day of a time and its hour counted from that day's midnight (a day with a clock change too)."""
+    day = local_day(at, zone)
+    return day, int((at - day_start(day, zone)) // timedelta(hours=1))
+
+
+def hours(start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
+    """A day [start, end) in hours counted from its start: (from, to, hour)."""
+    out, k = [], 0
+    while start + timedelta(hours=k) < end:
+        out.append((start + timedelta(hours=k), min(start + timedelta(hours=k + 1), end), k))
+        k += 1
+    return out

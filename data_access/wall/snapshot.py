@@ -29,7 +29,7 @@ from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
-from data_access.wall.day_cache import DayCache, local_day
+from data_access.wall.day_cache import DayCache, hours, local_day
 from data_access.wall.refs import Refs
 
 log = logging.getLogger(__name__)
@@ -221,13 +221,16 @@ def _month_counts(session: Session, month: str, now: datetime, stamp: int, ctx: 
     _, start, end = month_range(month, now, s)
     cut = month_cutoff(month, s, ctx.ranking)
     at = cut if now >= cut else None
+    today = local_day(now, s.zone)
     parts = []
     for a, b in _days(start, end, s):
         day = local_day(a, s.zone)
-        parts.append(ctx.days.get("volume", day, at, stamp, s.history_cache_s,
-                                  partial(hist.volumes, session, a, b, at)))
-        parts.append(ctx.days.get("reviews", day, None, stamp, s.history_cache_s,
-                                  partial(hist.reviews, session, a, b)))
+        # today by the hour: live events change its last hours, and only those are read again
+        for ha, hb, hour in hours(a, b) if day == today else [(a, b, None)]:
+            parts.append(ctx.days.get("volume", (day, hour), at, stamp, s.history_cache_s,
+                                      partial(hist.volumes, session, ha, hb, at)))
+            parts.append(ctx.days.get("reviews", (day, hour), None, stamp, s.history_cache_s,
+                                      partial(hist.reviews, session, ha, hb)))
     return hist.merge(*parts)
 
 
@@ -291,7 +294,7 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
     today = local_midnight(now, s)
     base_start = local_midnight(now, s, rule.baseline_days)
     stamp = ctx.days.sync(session, s.zone)
-    days = [ctx.days.get("communities", local_day(a, s.zone), None, stamp, s.history_cache_s,
+    days = [ctx.days.get("communities", (local_day(a, s.zone), None), None, stamp, s.history_cache_s,
                          lambda a=a, b=b: list(hist.community_counts(session, a, b).items()))
             for a, b in _days(base_start, today, s)]
     baseline = merge_counts(*days)
