@@ -295,7 +295,7 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
     base_start = local_midnight(now, s, rule.baseline_days)
     stamp = ctx.days.sync(session, s.zone)
     days = [ctx.days.get("communities", (local_day(a, s.zone), None), None, stamp, s.history_cache_s,
-                         lambda a=a, b=b: list(hist.community_counts(session, a, b).items()))
+                         partial(_community_counts, session, a, b))
             for a, b in _days(base_start, today, s)]
     baseline = merge_counts(*days)
     recent = ctx.cache.get(("recent",), s.slow_panel_s,
@@ -309,6 +309,10 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
                     "street": refs.community_street.get(h.code), "district": refs.community_district.get(h.code),
                     "place": refs.place_name(h.code, refs.community_street.get(h.code))})
     return out
+
+
+def _community_counts(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    return list(hist.community_counts(session, start, end).items())
 
 
 def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
