@@ -78,4 +78,10 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
             return _json({"error": f"level must be one of {', '.join(LEVELS)}"}, 400)
         if month is not None and not MONTH.match(month):
             return _json({"error": "month must be YYYY-MM"}, 400)
-        return answer("rankings", lambda s, now, v: screen.rankings(s, now, ctx, level, month, v))
+        resp = answer("rankings", lambda s, now, v: screen.rankings(s, now, ctx, level, month, v))
+        body = resp.get_json()
+        if resp.status_code != 200 or not body["rankings"]["stale"]:
+            return resp
+        # Rankings that miss events are not fresh, however live the feed (they say since when they are behind)
+        body["status"] = {**body["status"], "fresh": False, "rankings_stale_since": body["rankings"]["stale_since"]}
+        return _json(body)

@@ -70,6 +70,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "col_sat": ("满意", "Satis."),
     "col_change": ("环比", "MoM"),
     "small_sample": ("样本不足", "too few"),
+    "rank_provisional": ("暂定排名，{until}定稿", "Provisional until {until}"),
+    "rank_stale": ("排名滞后：{since}以来的事件尚未计入", "Behind: events since {since} not yet counted"),
     "advanced": ("先进类", "Advanced"),
     "improving": ("进步类", "Improving"),
     "rectification": ("整改类", "Rectification"),

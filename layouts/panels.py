@@ -111,8 +111,8 @@ def _cls(cls: str | None, lang: str) -> html.Span | str:
     return html.Span(t(lang, cls), className=f"cls cls-{cls}") if cls else ""
 
 
-def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4) -> html.Div:
-    """Best n and worst n ranked units, and how many lack call-backs to be ranked."""
+def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list[str] | None = None) -> html.Div:
+    """Best n and worst n ranked units, how many lack call-backs to be ranked, and notes (provisional, behind)."""
     ranked = [r for r in rows if r["rank"]]
     small = sum(1 for r in rows if r["small_sample"])
     pick = ranked if len(ranked) <= 2 * n else ranked[:n] + ranked[-n:]
@@ -126,6 +126,7 @@ def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4) -> html.Div
         html.Td(_change(r["change"]), className="num"), html.Td(_cls(r["class"], lang)),
     ], **{"data-unit": r["code"]}) for r in pick]
     foot = [html.Div(f"{t(lang, 'small_sample')}: {small}", className="small")] if small else []
+    foot += [html.Div(" · ".join(notes), className="small rank-note")] if notes else []
     return html.Div([html.Table([html.Thead(head), html.Tbody(body)], className="list")] + foot)
 
 

@@ -1,9 +1,11 @@
 """The wall snapshot: every figure of every live panel, computed once per tick for the screen and the API.
 
 Cost model (see benchmarks/tick.py): live panels read only open appeals and fresh presence, through
-indexes. Rankings and hotspots read history: closed days are aggregated once and reused for
-`history_cache_s`; today's part is recomputed at most every `slow_panel_s`. Cache keys name what a
-value is, never the time it was taken: a value is replaced, not accumulated (bounded memory).
+indexes. Rankings and hotspots read history: each day's aggregate is computed once and kept until events
+folded since change that day (data_access/wall/day_cache.py), so they always equal a recomputation from the
+store as of their stamp; a ranking is put together from its days at most every `slow_panel_s` and says when it
+was and whether it is behind. Cache keys name what a value is, never the time it was taken: a value is
+replaced, not accumulated (bounded memory).
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.calendar import iso
 from dashboard.hotspots import HotspotRule, merge_counts
 from dashboard.hotspots import hotspots as score_hotspots
-from dashboard.rankings import DEFAULT, LEVELS, RankingConfig, rank_month
+from dashboard.rankings import CLASSES, DEFAULT, LEVELS, RankingConfig, rank_month
 from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
+from data_access.wall.day_cache import DayCache, hours, local_day
 from geo.city_index import CityIndex
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ class WallContext:
     settings: Settings
     refs: CityIndex
     cache: TTLCache = field(default_factory=TTLCache)
+    days: DayCache = field(default_factory=DayCache)  # per-day history aggregates, invalidated by the event log
     # The last good snapshot per view (shown greyed while the store is down): each holds the city's
     # community map (~1 MB), so only the views shown lately are kept, apart from the figures cache.
     last_good: TTLCache = field(default_factory=lambda: TTLCache(max_entries=32))
@@ -66,6 +72,13 @@ def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, dat
     nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(timezone.utc)  # noqa: E731
     return f"{first.year:04d}-{first.month:02d}", to_utc(first), to_utc(nxt)
+
+
+def month_cutoff(month: str, s: Settings, cfg: RankingConfig = DEFAULT) -> datetime:
+    """When a month's ranking becomes final: midnight `close_days` days after the month ends, in UTC."""
+    y, m = (int(x) for x in month.split("-"))
+    first_after = date(y + (m == 12), m % 12 + 1, 1) + timedelta(days=cfg.close_days)
+    return datetime.combine(first_after, time(), s.zone).astimezone(timezone.utc)
 
 
 def previous_month(month: str) -> str:
@@ -197,54 +210,77 @@ def _days(start: datetime, end: datetime, s: Settings) -> list[tuple[datetime, d
     return out
 
 
-def _day_ttl(day_start: datetime, now: datetime, s: Settings) -> float:
-    """Closed days change only by late events: the last two are re-read every history_cache_s, older ones daily."""
-    return s.history_cache_s if now - day_start < timedelta(days=2) else max(s.history_cache_s, 86400)
+#: A ranking is stale once it misses an event received more than a refresh period and this long ago (the folders
+#: take a moment to fold an event; a backlog, or a folder that stopped, longer).
+FOLD_GRACE_S = 15
 
 
-def _counts(session: Session, start: datetime, end: datetime, now: datetime, ctx: WallContext) -> hist.Counts:
-    """Unit counts over [start, end): one cached aggregate per closed day, today's per minute."""
+def _month_counts(session: Session, month: str, now: datetime, stamp: int, ctx: WallContext) -> hist.Counts:
+    """Unit counts of a month from its days' aggregates: volumes now (or at the cut-off once final), call-backs."""
     s = ctx.settings
-    today = local_midnight(now, s)
-    parts = [ctx.cache.get(("unit-counts", a, b), _day_ttl(a, now, s), lambda a=a, b=b: hist.unit_counts(session, a, b))
-             for a, b in _days(start, min(end, today), s)]
-    if end > today:
-        parts.append(ctx.cache.get(("unit-counts-live", today), s.slow_panel_s,
-                                   lambda: hist.unit_counts(session, today, now)))
+    _, start, end = month_range(month, now, s)
+    cut = month_cutoff(month, s, ctx.ranking)
+    at = cut if now >= cut else None
+    today = local_day(now, s.zone)
+    parts = []
+    for a, b in _days(start, end, s):
+        day = local_day(a, s.zone)
+        # today by the hour: live events change its last hours, and only those are read again
+        for ha, hb, hour in hours(a, b) if day == today else [(a, b, None)]:
+            parts.append(ctx.days.get("volume", (day, hour), at, stamp, s.history_cache_s,
+                                      partial(hist.volumes, session, ha, hb, at)))
+            parts.append(ctx.days.get("reviews", (day, hour), None, stamp, s.history_cache_s,
+                                      partial(hist.reviews, session, ha, hb)))
     return hist.merge(*parts)
+
+
+def _ranking(session: Session, now: datetime, ctx: WallContext, level: str, month: str) -> dict[str, Any]:
+    """A month's ranking rows with last month's ranks, and what they reflect."""
+    s = ctx.settings
+    stamp = ctx.days.sync(session, s.zone)
+    cur = hist.tallies(_month_counts(session, month, now, stamp, ctx), level, ctx.refs, ctx.ranking)
+    prev = hist.tallies(_month_counts(session, previous_month(month), now, stamp, ctx), level, ctx.refs, ctx.ranking)
+    cut = month_cutoff(month, s, ctx.ranking)
+    return {"rows": [r.as_dict() for r in rank_month(cur, prev, ctx.ranking)], "seq": stamp, "as_of": iso(now, s),
+            "final": now >= cut, "cutoff": iso(cut, s)}
 
 
 def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "street", month: str | None = None,
              view: View = View()) -> dict[str, Any]:
-    """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district."""
+    """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district.
+
+    `final`: past its cut-off, the figures no longer change with later events; else `provisional_until` says
+    when they will. `as_of` and `seq`: when the rows were computed and the log position they reflect (every
+    event up to it); `stale` (with `stale_since`) when they miss an event received a refresh period ago."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     s = ctx.settings
-    label, start, end = month_range(month, now, s)
+    label, start, _ = month_range(month, now, s)
     if start > now:
         raise ValueError(f"month {label} has not started")
-
-    def compute() -> list[dict[str, Any]]:
-        _, pstart, pend = month_range(previous_month(label), now, s)
-        cur = hist.tallies(_counts(session, start, end, now, ctx), level, ctx.refs, ctx.ranking)
-        prev = hist.tallies(_counts(session, pstart, pend, now, ctx), level, ctx.refs, ctx.ranking)
-        return [r.as_dict() for r in rank_month(cur, prev, ctx.ranking)]
-
-    rows = ctx.cache.get(("rankings", level, label), s.slow_panel_s, compute)
+    # What a ranking shows depends on the time only through which of its two months are final
+    finals = tuple(now >= month_cutoff(m, s, ctx.ranking) for m in (label, previous_month(label)))
+    full = ctx.cache.get(("rankings", level, label, finals), s.slow_panel_s,
+                         lambda: _ranking(session, now, ctx, level, label))
+    rows = full["rows"]
     if level == "street" and view.level != "city":
         district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
         rows = [r for r in rows if ctx.refs.street_district.get(r["code"]) == district]
-    classes = dict.fromkeys(("advanced", "improving", "rectification", "governance"), 0)
+    classes = dict.fromkeys(CLASSES, 0)
     for r in rows:
         if r["class"]:
             classes[r["class"]] += 1
     top = sorted((r for r in rows if r["volume_rank"] and r["volume_rank"] <= ctx.ranking.volume_top),
-                 key=lambda r: r["volume_rank"])
+                 key=lambda r: (r["volume_rank"], r["code"]))
+    missed = hist.first_after(session, full["seq"])
+    stale = missed is not None and (now - missed).total_seconds() > s.slow_panel_s + FOLD_GRACE_S
     return {"level": level, "month": label, "ranked": sum(1 for r in rows if r["rank"]), "classes": classes,
-            "volume_top": top, "rows": rows,
+            "volume_top": top, "rows": rows, "final": full["final"], "cutoff": full["cutoff"],
+            "provisional_until": None if full["final"] else full["cutoff"], "as_of": full["as_of"],
+            "seq": full["seq"], "stale": stale, "stale_since": iso(missed, s) if stale else None,
             "definition": {"weights": {"response": ctx.ranking.w_response, "resolution": ctx.ranking.w_resolution,
                                        "satisfaction": ctx.ranking.w_satisfaction},
-                           "min_reviewed": ctx.ranking.min_reviewed}}
+                           "min_reviewed": ctx.ranking.min_reviewed, "close_days": ctx.ranking.close_days}}
 
 
 def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
@@ -257,8 +293,9 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
     s, refs, rule = ctx.settings, ctx.refs, ctx.hotspot_rule
     today = local_midnight(now, s)
     base_start = local_midnight(now, s, rule.baseline_days)
-    days = [ctx.cache.get(("community-counts", a, b), _day_ttl(a, now, s),
-                          lambda a=a, b=b: list(hist.community_counts(session, a, b).items()))
+    stamp = ctx.days.sync(session, s.zone)
+    days = [ctx.days.get("communities", (local_day(a, s.zone), None), None, stamp, s.history_cache_s,
+                         partial(_community_counts, session, a, b))
             for a, b in _days(base_start, today, s)]
     baseline = merge_counts(*days)
     recent = ctx.cache.get(("recent",), s.slow_panel_s,
@@ -272,6 +309,10 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
                     "street": refs.community_street.get(h.code), "district": refs.community_district.get(h.code),
                     "place": refs.place_name(h.code, refs.community_street.get(h.code))})
     return out
+
+
+def _community_counts(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    return list(hist.community_counts(session, start, end).items())
 
 
 def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
@@ -360,9 +401,11 @@ def community_detail(session: Session, community: str, ctx: WallContext) -> list
     return rows
 
 
-def warm(sessions: sessionmaker[Session], ctx: WallContext) -> None:
-    """Build the history aggregates (rankings of every level, hotspot baselines) before the first tick needs them."""
-    now = datetime.now(timezone.utc)
+def warm(sessions: sessionmaker[Session], ctx: WallContext, now: datetime | None = None) -> None:
+    """Build the history aggregates (rankings of every level, hotspot baselines) before the first tick needs them.
+
+    On an empty store they are empty: history that arrives later changes its days, which are then computed again."""
+    now = now or datetime.now(timezone.utc)
     try:
         with sessions() as session:
             for level in LEVELS:
