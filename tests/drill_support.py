@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from dash import Dash
@@ -13,8 +16,23 @@ from data_access.accounts.sessions import issue_display_token, sign_in
 from data_access.accounts.users import create_user
 from data_access.ops.services import Services
 from data_access.store.models import AuditEntry
-from tests.conftest import TZ, ev
-from tests.wall_support import XSS, created, put_events, put_presence, scenario
+from tests.conftest import (
+    REDIS_URL,
+    TZ,
+    ev,
+    make_store,
+    new_prefix,
+    redis_client,
+    settings_for,
+)
+from tests.wall_support import (
+    XSS,
+    created,
+    put_events,
+    put_presence,
+    scenario,
+    services,
+)
 
 PASSWORD = "correct-horse-9"
 OTHER_MARK = "OTHERAREA-MARK"
@@ -69,8 +87,8 @@ def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore
     return sc
 
 
-def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """One user per role over the scenario (plus outsiders of it); returns name -> session token."""
+def accounts(sessions, city, sc: dict[str, Any], only: tuple[str, ...] | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """One user per role over the scenario (plus outsiders of it), or `only` these; returns name -> session token."""
     now = datetime.now(timezone.utc)
     other_street = sorted(set(city.streets[city.streets["district"] == sc["district"]]["code"]) - {sc["street"]})[0]
     own_grids = city.grids[city.grids["street"] == sc["street"]]
@@ -84,6 +102,7 @@ def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ign
         "otherstreet": Scope("street_leader", street=other_street),
         "othergrid": Scope("grid_supervisor", grids=frozenset({outside_grid})),
     }
+    users = {name: scope for name, scope in users.items() if only is None or name in only}
     tokens = {}
     with sessions() as s, s.begin():
         for name, scope in users.items():
@@ -116,10 +135,20 @@ def drill_app(svc: Services) -> Dash:
 full_app = drill_app
 
 
-def _assets() -> Any:
-    from pathlib import Path
-
-    return Path(__file__).resolve().parent.parent / "assets"
+@contextmanager
+def drill_world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None,  # type: ignore[no-untyped-def]
+                app: bool = True) -> Iterator[dict[str, Any]]:
+    """A SQLite store with `load`'s scenario and `accounts` (all, or `users`), its Services and (if `app`) the real
+    app; a Redis prefix of its own. Built once per module where its tests only read: each user costs two password
+    hashes, about a second on a busy machine."""
+    prefix = new_prefix()
+    settings = settings_for(prefix)
+    with redis_client(prefix) as rds, make_store("sqlite", folder, city) as st:
+        sc = load(city, st[1], settings, gazetteer)
+        tokens = accounts(st[1], city, sc, users)
+        svc = services(settings, st, city, rds, REDIS_URL)
+        yield {"sc": sc, "tokens": tokens, "svc": svc, "app": drill_app(svc) if app else None, "store": st,
+               "sessions": st[1], "settings": settings, "rds": rds}
 
 
 __all__ = ["XSS", "OTHER_MARK", "Services"]

@@ -6,9 +6,7 @@ import json
 import random
 import threading
 from datetime import datetime, timedelta
-from typing import Any
 
-import redis
 from sqlalchemy import func, select, update
 
 from dashboard.partitions import partition_of
@@ -19,6 +17,7 @@ from data_access.projection.projector import Projector
 from data_access.store.models import Appeal, AppealEvent, Presence
 from tests.conftest import TZ, ev, make_store
 from tests.histories import histories
+from tests.ingest_support import appeals_table, counts, drain, log_all, push
 
 SKIP_COLS = {"last_event_at"}
 
@@ -28,39 +27,6 @@ def make_worker(settings, rds, store, gazetteer, consumer: str = "w1") -> Ingest
     w = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer=consumer)
     w.ensure_groups()
     return w
-
-
-def drain(worker: IngestWorker) -> None:
-    """Step until both streams have nothing waiting, then fold every queued event into its appeal."""
-    log_all(worker)
-    Projector(worker.s, worker.sessions).drain()
-
-
-def log_all(worker: IngestWorker) -> None:
-    """Step until both streams have nothing waiting (every event logged, none folded)."""
-    idle = 0
-    while idle < 2:
-        idle = idle + 1 if worker.step() == 0 else 0
-
-
-def push(rds: redis.Redis, key: str, texts: list[str]) -> None:
-    pipe = rds.pipeline(transaction=False)
-    for t in texts:
-        pipe.xadd(key, {"event": t})
-    pipe.execute()
-
-
-def appeals_table(store) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
-    _, sessions, _ = store
-    with sessions() as s:
-        rows = s.execute(select(Appeal.__table__)).mappings().all()
-    return {r["id"]: dict(r) for r in rows}
-
-
-def counts(store) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    _, sessions, _ = store
-    with sessions() as s:
-        return s.scalar(select(func.count()).select_from(AppealEvent)), s.scalar(select(func.count()).select_from(Appeal))
 
 
 def test_ingest001_duplicates_stored_once(settings, rds, store, gazetteer, city):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from data_access.ops.health import health
 from data_access.projection.projector import Projector, ProjectorProcesses, all_folded
 from tests.conftest import CACHE_DIR, REDIS_URL, ROOT, make_store
 from tests.histories import histories
-from tests.integration.test_ingest import appeals_table, counts, drain, push
+from tests.ingest_support import appeals_table, counts, drain, push
 from tests.wall_support import services
 
 

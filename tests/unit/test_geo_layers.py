@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.demo_city import build_demo_city
 from geo.layers import (
     community_layer,
     district_layer,
@@ -21,8 +20,9 @@ from geo.model import City
 
 
 @pytest.fixture(scope="module")
-def demo() -> City:
-    return build_demo_city(12345)
+def demo(city: City) -> City:
+    """The demo city as the app reads it from its cache (tests/unit/test_geo_demo.py checks it equals a build)."""
+    return city
 
 
 def _size(layer: dict) -> int:
