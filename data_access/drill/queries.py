@@ -29,6 +29,7 @@ from dashboard.rankings import DEFAULT, credit
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
 from dashboard.settings import Settings
 from data_access.drill.refs import DrillRefs
+from data_access.store.lights import IS_LIGHT, is_open, is_red, is_yellow
 from data_access.store.models import Appeal, Member, Presence
 
 LEVEL_COLUMN = {"district": Appeal.district, "street": Appeal.street, "community": Appeal.community,
@@ -60,12 +61,8 @@ def appeal_where(area: Area, f: Filters, scope: Scope, now: datetime) -> list[Co
                    (Appeal.kind, f.kind), (Appeal.priority, f.priority)):
         if v is not None:
             w.append(col == v)
-    if f.light == "red":
-        w += [Appeal.is_open == true(), Appeal.red_from <= now]
-    elif f.light == "yellow":
-        w += [Appeal.is_open == true(), Appeal.yellow_from <= now, Appeal.red_from > now]
-    elif f.light == "green":
-        w += [Appeal.is_open == true(), Appeal.yellow_from > now]
+    if f.light is not None:
+        w.append(IS_LIGHT[f.light](now))
     return w
 
 
@@ -75,12 +72,11 @@ def _n(v: Any) -> int:
 
 def lights(session: Session, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, int]:
     """Open appeals by light (and all appeals matching), in one read."""
-    is_open = Appeal.is_open == true()
     q = select(
         func.count(),
-        func.sum(case((is_open, 1), else_=0)),
-        func.sum(case((and_(is_open, Appeal.red_from <= now), 1), else_=0)),
-        func.sum(case((and_(is_open, Appeal.yellow_from <= now, Appeal.red_from > now), 1), else_=0)),
+        func.sum(case((is_open(), 1), else_=0)),
+        func.sum(case((is_red(now), 1), else_=0)),
+        func.sum(case((is_yellow(now), 1), else_=0)),
     ).select_from(Appeal).where(*appeal_where(area, f, scope, now))
     total, open_, red, yellow = session.execute(q).one()
     return {"total": _n(total), "open": _n(open_), "red": _n(red), "yellow": _n(yellow),
@@ -121,7 +117,7 @@ def _appeal_rows(rows: Any, now: datetime, refs: DrillRefs) -> list[dict[str, An
 def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
              limit: int) -> list[dict[str, Any]]:
     """Red (overdue) open appeals, longest red first."""
-    q = (select(*_ROW).where(*appeal_where(area, f, scope, now), Appeal.is_open == true(), Appeal.red_from <= now)
+    q = (select(*_ROW).where(*appeal_where(area, f, scope, now), is_red(now))
          .order_by(Appeal.red_from, Appeal.id).limit(limit))
     return _appeal_rows(session.execute(q), now, refs)
 
@@ -163,12 +159,11 @@ def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datet
     if area.child is None or not codes:
         return []
     col = LEVEL_COLUMN[area.child]
-    is_open = Appeal.is_open == true()
     reviewed = Appeal.reviewed == true()
     sats = [(a, credit(a, DEFAULT)) for a in DEFAULT.satisfaction_credit]
     q = (select(col, func.count(),
-                func.sum(case((is_open, 1), else_=0)),
-                func.sum(case((and_(is_open, Appeal.red_from <= now), 1), else_=0)),
+                func.sum(case((is_open(), 1), else_=0)),
+                func.sum(case((is_red(now), 1), else_=0)),
                 func.sum(case((reviewed, 1), else_=0)),
                 func.sum(case((and_(reviewed, Appeal.responded == true()), 1), else_=0)),
                 func.sum(case((and_(reviewed, Appeal.resolved_flag == true()), 1), else_=0)),
@@ -205,7 +200,7 @@ def trend(session: Session, area: Area, f: Filters, scope: Scope, now: datetime,
     whens = [(Appeal.created_at < e, i - 1) for i, e in enumerate(edges[1:], start=1)]
     bucket = (case(*whens, else_=days - 1) if whens else literal(0)).label("bucket")
     q = (select(bucket, func.count(), func.sum(case((Appeal.resolved_at.is_not(None), 1), else_=0)),
-                func.sum(case((and_(Appeal.is_open == true(), Appeal.red_from <= now), 1), else_=0)))
+                func.sum(case((is_red(now), 1), else_=0)))
          .where(*appeal_where(area, f, scope, now), Appeal.created_at >= edges[0])
          .group_by(literal_column("bucket")))  # by the label: PostgreSQL cannot match re-bound CASE parameters
     got = {int(b): (_n(n), _n(res), _n(red)) for b, n, res, red in session.execute(q)}
