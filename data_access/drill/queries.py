@@ -29,6 +29,7 @@ from dashboard.rankings import DEFAULT, credit
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
 from dashboard.settings import Settings
 from data_access.drill.refs import DrillRefs
+from data_access.store.appeal_rows import COLUMNS, Names, appeal_row
 from data_access.store.lights import IS_LIGHT, is_open, is_red, is_yellow
 from data_access.store.models import Appeal, Member, Presence
 
@@ -83,41 +84,21 @@ def lights(session: Session, area: Area, f: Filters, scope: Scope, now: datetime
             "green": _n(open_) - _n(red) - _n(yellow)}
 
 
-_ROW = (Appeal.id, Appeal.created_at, Appeal.is_open, Appeal.status, Appeal.unit, Appeal.member, Appeal.district,
-        Appeal.street, Appeal.community, Appeal.grid, Appeal.cat1, Appeal.cat2, Appeal.cat3, Appeal.channel,
-        Appeal.kind, Appeal.priority, Appeal.due_at, Appeal.yellow_from, Appeal.red_from, Appeal.address,
-        Appeal.summary, Appeal.lon, Appeal.lat)
-
-
-def _light(r: Any, now: datetime) -> str:
-    if not r.is_open:
-        return "closed"
-    return "red" if r.red_from <= now else "yellow" if r.yellow_from <= now else "green"
+def names(refs: DrillRefs) -> Names:
+    """The names the drill-down's appeal rows show."""
+    return Names(unit=refs.unit_name, member=refs.member_name, street=refs.name["street"],
+                 community=refs.name["community"], point=refs.point)
 
 
 def _appeal_rows(rows: Any, now: datetime, refs: DrillRefs) -> list[dict[str, Any]]:
-    out = []
-    for r in rows:
-        cats = [c for c in (r.cat1, r.cat2, r.cat3) if c]
-        out.append({
-            "id": r.id, "created_at": r.created_at, "light": _light(r, now), "status": r.status,
-            "category": " / ".join(cats), "channel": r.channel, "kind": r.kind, "priority": r.priority,
-            "unit": r.unit, "unit_name": refs.unit_name.get(r.unit or "", r.unit or ""),
-            "member_name": refs.member_name.get(r.member or "", r.member or ""),
-            "district": r.district, "street": r.street, "community": r.community, "grid": r.grid,
-            "place": " ".join(x for x in (refs.name["street"].get(r.street or "", ""),
-                                          refs.name["community"].get(r.community or "", "")) if x),
-            "due_at": r.due_at, "late_s": int((now - r.due_at).total_seconds()),
-            "address": r.address or "", "summary": r.summary or "",
-            "lonlat": [r.lon, r.lat] if r.lon is not None else list(refs.point.get(r.community or "", ())) or None,
-        })
-    return out
+    n = names(refs)
+    return [appeal_row(r._mapping, now, n) for r in rows]
 
 
 def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
              limit: int) -> list[dict[str, Any]]:
     """Red (overdue) open appeals, longest red first."""
-    q = (select(*_ROW).where(*appeal_where(area, f, scope, now), is_red(now))
+    q = (select(*COLUMNS).where(*appeal_where(area, f, scope, now), is_red(now))
          .order_by(Appeal.red_from, Appeal.id).limit(limit))
     return _appeal_rows(session.execute(q), now, refs)
 
@@ -125,7 +106,8 @@ def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: dateti
 def appeals(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
             limit: int) -> list[dict[str, Any]]:
     """Appeals matching, newest first."""
-    q = select(*_ROW).where(*appeal_where(area, f, scope, now)).order_by(Appeal.created_at.desc(), Appeal.id).limit(limit)
+    q = (select(*COLUMNS).where(*appeal_where(area, f, scope, now)).order_by(Appeal.created_at.desc(), Appeal.id)
+         .limit(limit))
     return _appeal_rows(session.execute(q), now, refs)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.wall import View
 from data_access.store import lights
+from data_access.store.appeal_rows import COLUMNS
 from data_access.store.models import Appeal, AppealEvent, Member, Presence
 
 PRESENT = ("on_duty", "busy", "sos")  # states of a member who is out there now
@@ -58,20 +59,15 @@ def created_since(session: Session, since: datetime, view: View) -> int:
     return _count(session, Appeal.created_at >= since, *_in(view))
 
 
-_ROW = (Appeal.id, Appeal.unit, Appeal.community, Appeal.street, Appeal.district, Appeal.grid, Appeal.cat1,
-        Appeal.cat2, Appeal.cat3, Appeal.priority, Appeal.due_at, Appeal.red_from, Appeal.lon, Appeal.lat,
-        Appeal.summary)
-
-
 def red_rows(session: Session, now: datetime, view: View, limit: int) -> list[dict[str, Any]]:
     """Red appeals, longest red first (= most overdue first when RED_AT is 1): read in index order."""
-    q = select(*_ROW).where(lights.is_red(now), *_in(view)).order_by(Appeal.red_from, Appeal.id).limit(limit)
+    q = select(*COLUMNS).where(lights.is_red(now), *_in(view)).order_by(Appeal.red_from, Appeal.id).limit(limit)
     return [dict(r._mapping) for r in session.execute(q)]
 
 
 def soon_rows(session: Session, now: datetime, view: View, soon: timedelta, limit: int) -> list[dict[str, Any]]:
     """Appeals turning red within `soon`, soonest first."""
-    q = (select(*_ROW).where(lights.turning_red(now, soon), *_in(view))
+    q = (select(*COLUMNS).where(lights.turning_red(now, soon), *_in(view))
          .order_by(Appeal.red_from, Appeal.id).limit(limit))
     return [dict(r._mapping) for r in session.execute(q)]
 
@@ -130,8 +126,7 @@ def community_late(session: Session, now: datetime) -> dict[str, int]:
 
 def community_open(session: Session, community: str, limit: int = 50) -> list[dict[str, Any]]:
     """One community's open appeals, most urgent (earliest red) first."""
-    q = (select(*_ROW, Appeal.status, Appeal.created_at, Appeal.yellow_from)
-         .where(lights.is_open(), Appeal.community == community)
+    q = (select(*COLUMNS).where(lights.is_open(), Appeal.community == community)
          .order_by(Appeal.red_from, Appeal.id).limit(limit))
     return [dict(r._mapping) for r in session.execute(q)]
 

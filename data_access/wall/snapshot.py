@@ -23,6 +23,7 @@ from dashboard.rankings import DEFAULT, LEVELS, RankingConfig, rank_month
 from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
+from data_access.store.appeal_rows import Names, appeal_row, plain
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.refs import Refs
@@ -126,19 +127,13 @@ def _red_uncovered(session: Session, now: datetime, view: View, ctx: WallContext
     return sum(1 for g, c in live.red_places(session, now, view) if not cov.covers(g, c))
 
 
-def _appeal_row(r: dict[str, Any], now: datetime, refs: Refs, cov: Coverage) -> dict[str, Any]:
-    cats = [c for c in (r["cat1"], r["cat2"], r["cat3"]) if c]
-    lonlat = (r["lon"], r["lat"]) if r["lon"] is not None else refs.community_lonlat.get(r["community"] or "")
-    return {
-        "id": r["id"], "unit": r["unit"], "unit_name": refs.unit_name.get(r["unit"] or "", r["unit"]),
-        "place": refs.place_name(r["community"], r["street"]), "community": r["community"],
-        "street": r["street"], "district": r["district"], "grid": r["grid"],
-        "category": cats[-1] if cats else "", "categories": cats, "priority": r["priority"],
-        "due_at": r["due_at"].isoformat(), "late_s": int((now - r["due_at"]).total_seconds()),
-        "red_in_s": int((r["red_from"] - now).total_seconds()),
-        "no_member": not cov.covers(r["grid"], r["community"]),
-        "lonlat": list(lonlat) if lonlat else None, "summary": r["summary"],
-    }
+def _names(refs: Refs) -> Names:
+    return Names(unit=refs.unit_name, street=refs.street_name, community=refs.community_name,
+                 point=refs.community_lonlat)
+
+
+def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) -> dict[str, Any]:
+    return {**plain(appeal_row(r, now, names)), "no_member": not cov.covers(r["grid"], r["community"])}
 
 
 def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
@@ -147,8 +142,9 @@ def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dic
     red = live.red_rows(session, now, view, s.wall_red_rows)
     soon = live.soon_rows(session, now, view, timedelta(hours=s.turning_red_h), s.wall_soon_rows)
     cov = coverage(session, now, ctx)
-    return {"red": [_appeal_row(r, now, ctx.refs, cov) for r in red],
-            "soon": [_appeal_row(r, now, ctx.refs, cov) for r in soon]}
+    names = _names(ctx.refs)
+    return {"red": [_alert_row(r, now, names, cov) for r in red],
+            "soon": [_alert_row(r, now, names, cov) for r in soon]}
 
 
 def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
@@ -352,12 +348,10 @@ def tour_now(sessions: sessionmaker[Session], now: datetime, ctx: WallContext) -
         return [View()]
 
 
-def community_detail(session: Session, community: str, ctx: WallContext) -> list[dict[str, Any]]:
-    """A community's open appeals with unit names, for the map's detail drawer."""
-    rows = live.community_open(session, community)
-    for r in rows:
-        r["unit_name"] = ctx.refs.unit_name.get(r["unit"] or "", r["unit"])
-    return rows
+def community_detail(session: Session, community: str, now: datetime, ctx: WallContext) -> list[dict[str, Any]]:
+    """A community's open appeals as rows (light at `now`, unit names), for the map's detail drawer."""
+    names = _names(ctx.refs)
+    return [appeal_row(r, now, names) for r in live.community_open(session, community)]
 
 
 def warm(sessions: sessionmaker[Session], ctx: WallContext) -> None:
