@@ -15,6 +15,7 @@ from data_access.drill.appeal import appeal_detail
 from data_access.drill.refs import DrillRefs
 from data_access.store.appeal_rows import appeal_row, columns_of
 from data_access.store.models import Appeal
+from geo.layers import collection
 
 RED_ROWS = 50
 APPEAL_ROWS = 100
@@ -65,7 +66,7 @@ def appeal_page(session: Session, appeal_id: str, now: datetime, settings: Setti
     d["unit_name"], d["member_name"] = row["unit_name"], row["member_name"]
     d["point"] = None if row["lonlat"] is None else dict(zip(("lon", "lat"), row["lonlat"]))
     grid = Area("grid", d["grid"]) if d["grid"] else None
-    d["outline"] = refs.outline(grid) if grid else {"type": "FeatureCollection", "features": []}
+    d["outline"] = refs.outline(grid) if grid else collection()
     d["bounds"] = (refs.area_bounds(grid) if grid else refs.area_bounds(Area("community", d["community"]))
                    if d["community"] else refs.area_bounds(Area()))
     return d

@@ -11,7 +11,7 @@ from typing import Any
 from dashboard.drill import PARENT_LEVELS, Area, Place
 from dashboard.scopes import Scope
 from geo import layers
-from geo.layers import Bounds, leaflet_bounds
+from geo.layers import Bounds, collection, leaflet_bounds
 from geo.model import City, per_city
 
 GeoJSON = dict[str, Any]
@@ -107,7 +107,7 @@ class DrillRefs:
         """GeoJSON of the given sub-areas of an area (polygons; communities are points), names escaped."""
         city = self._city()
         if city is None or area.child is None or not codes:
-            return {"type": "FeatureCollection", "features": []}
+            return collection()
         keep = set(codes)
         if area.child == "district":
             src = layers.district_layer(city)
@@ -123,7 +123,7 @@ class DrillRefs:
         """GeoJSON of the area's own boundary (communities: their grids' outline is the sub-layer)."""
         city = self._city()
         if city is None or area.level not in ("district", "street", "grid"):
-            return {"type": "FeatureCollection", "features": []}
+            return collection()
         if area.level == "district":
             src = layers.district_layer(city)
         elif area.level == "street":
@@ -141,7 +141,7 @@ def _lean(src: GeoJSON, keep: set[str]) -> GeoJSON:
         if p["code"] in keep:
             feats.append({"type": "Feature", "id": p["code"], "geometry": f["geometry"],
                           "properties": {"code": p["code"], "tooltip": html.escape(str(p["name"]))}})
-    return {"type": "FeatureCollection", "features": feats}
+    return collection(feats)
 
 
 #: The DrillRefs of a city object, built once (and dropped with the city).

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.wall import View
-from geo.layers import leaflet_bounds
+from geo.layers import collection, leaflet_bounds, point_feature
 from geo.model import City
 
 
@@ -98,11 +98,6 @@ class Refs:
 
     def community_points(self) -> dict[str, Any]:
         """The community layer for the map: lean GeoJSON points, names escaped for tooltips."""
-        feats = []
-        for code, (lon, lat) in self.community_lonlat.items():
-            feats.append({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
-                "properties": {"id": code, "tooltip": html.escape(self.community_name.get(code, code))},
-            })
-        return {"type": "FeatureCollection", "features": feats}
+        name = self.community_name
+        return collection(point_feature(lon, lat, {"id": code, "tooltip": html.escape(name.get(code, code))})
+                          for code, (lon, lat) in self.community_lonlat.items())
