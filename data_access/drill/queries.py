@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashboard.drill import Area, Filters
-from dashboard.rankings import DEFAULT, credit
+from dashboard.rankings import DEFAULT, rates, small_sample, tally
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
 from dashboard.settings import Settings
 from data_access.drill.refs import DrillRefs
@@ -137,33 +137,36 @@ def members(session: Session, area: Area, scope: Scope, now: datetime, settings:
 
 def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
               codes: list[str]) -> list[dict[str, Any]]:
-    """Per sub-area (given codes, already within scope): volume, open, red, the three rates."""
+    """Per sub-area (given codes, already within scope): volume, open, red, the three rates (dashboard/rankings.py)."""
     if area.child is None or not codes:
         return []
     col = LEVEL_COLUMN[area.child]
     reviewed = Appeal.reviewed == true()
-    sats = [(a, credit(a, DEFAULT)) for a in DEFAULT.satisfaction_credit]
+    answers = list(DEFAULT.satisfaction_credit)
     q = (select(col, func.count(),
                 func.sum(case((is_open(), 1), else_=0)),
                 func.sum(case((is_red(now), 1), else_=0)),
                 func.sum(case((reviewed, 1), else_=0)),
                 func.sum(case((and_(reviewed, Appeal.responded == true()), 1), else_=0)),
                 func.sum(case((and_(reviewed, Appeal.resolved_flag == true()), 1), else_=0)),
-                *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a, _ in sats])
+                *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a in answers])
          .where(*appeal_where(area, f, scope, now), col.in_(codes)).group_by(col))
-    got = {r[0]: r for r in session.execute(q)}
+    got = {r[0]: [_n(x) for x in r[1:]] for r in session.execute(q)}
     out = []
     for code in codes:
-        r = got.get(code)
-        vol, opn, red, rev, resp, resol = (_n(x) for x in (r[1:7] if r else (0,) * 6))
-        sat = sum(_n(r[7 + i]) * c for i, (_, c) in enumerate(sats)) if r else 0.0
+        vol, opn, red, rev, resp, resol, *by_answer = got.get(code) or [0] * (6 + len(answers))
+        t = tally(code, refs.name[area.child].get(code, code), vol, rev, resp, resol, dict(zip(answers, by_answer)))
+        response, resolution, satisfaction = rates(t)
         out.append({
-            "code": code, "name": refs.name[area.child].get(code, code), "volume": vol, "open": opn, "red": red,
-            "reviewed": rev, "red_share": round(red / opn, 4) if opn else None,
-            "response": round(resp / rev, 4) if rev else None, "resolution": round(resol / rev, 4) if rev else None,
-            "satisfaction": round(sat / rev, 4) if rev else None, "small_sample": rev < DEFAULT.min_reviewed,
+            "code": code, "name": t.name, "volume": vol, "open": opn, "red": red, "reviewed": rev,
+            "red_share": _r4(red / opn if opn else None), "response": _r4(response), "resolution": _r4(resolution),
+            "satisfaction": _r4(satisfaction), "small_sample": small_sample(t),
         })
     return out
+
+
+def _r4(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
 
 
 def rank(rows: list[dict[str, Any]], fig: str) -> list[dict[str, Any]]:

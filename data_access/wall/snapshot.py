@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.hotspots import HotspotRule, merge_counts
 from dashboard.hotspots import hotspots as score_hotspots
-from dashboard.rankings import DEFAULT, LEVELS, RankingConfig, rank_month
+from dashboard.rankings import (
+    DEFAULT,
+    LEVELS,
+    RankingConfig,
+    class_counts,
+    rank_month,
+    volume_top,
+)
 from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
@@ -230,12 +237,8 @@ def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "st
     if level == "street" and view.level != "city":
         district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
         rows = [r for r in rows if ctx.refs.street_district.get(r["code"]) == district]
-    classes = dict.fromkeys(("advanced", "improving", "rectification", "governance"), 0)
-    for r in rows:
-        if r["class"]:
-            classes[r["class"]] += 1
-    top = sorted((r for r in rows if r["volume_rank"] and r["volume_rank"] <= ctx.ranking.volume_top),
-                 key=lambda r: r["volume_rank"])
+    classes = class_counts(r["class"] for r in rows)
+    top = volume_top(rows, lambda r: r["volume_rank"], ctx.ranking)
     return {"level": level, "month": label, "ranked": sum(1 for r in rows if r["rank"]), "classes": classes,
             "volume_top": top, "rows": rows,
             "definition": {"weights": {"response": ctx.ranking.w_response, "resolution": ctx.ranking.w_resolution,
