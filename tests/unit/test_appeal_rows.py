@@ -6,7 +6,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dashboard.appeal import Light, light_from_times
-from data_access.store.appeal_rows import COLUMNS, NO_PLACE, Names, appeal_row, columns_of, plain
+from data_access.store.appeal_rows import (
+    COLUMNS,
+    NO_PLACE,
+    Names,
+    appeal_row,
+    columns_of,
+    plain,
+)
 from data_access.store.models import Appeal
 
 T0 = datetime(2026, 3, 2, 4, tzinfo=timezone.utc)
