@@ -8,7 +8,6 @@ from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
-from data_access.drill.page import appeal_page, area_page, place_of
 from flask import g
 
 from callbacks.auth import current_identity, refuse
@@ -27,6 +26,7 @@ from dashboard.drill import (
 )
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
+from data_access.drill.page import appeal_page, area_page, place_of
 from data_access.ops.services import Services
 from geo.city_index import CityIndex, index_of
 from layouts import drill as L

@@ -9,13 +9,13 @@ from typing import Any
 from urllib.parse import quote
 
 from dash import Dash
-from data_access.drill.export import table
 from flask import Response, jsonify, request
 from openpyxl import Workbook
 
 from callbacks.auth import current_identity
 from callbacks.drill import checked_place
 from dashboard.drill import EXPORT_FORMATS, EXPORT_TABLES, FilterError, parse_export
+from data_access.drill.export import table
 from data_access.ops.services import Services
 from geo.city_index import index_of
 

@@ -53,11 +53,11 @@ Everything a ranking means is defined here, in one place (`RankingConfig`, `DEFA
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from dashboard.contract import Event
@@ -167,6 +167,18 @@ def exact_credit(satisfaction: str | None, cfg: RankingConfig = DEFAULT) -> Frac
     return exact(cfg.satisfaction_credit.get(satisfaction or "", 0))
 
 
+def tally(code: str, name: str, volume: int, reviewed: int, responded: int, resolved: int,
+          answers: Mapping[str, int], cfg: RankingConfig = DEFAULT) -> Tally:
+    """A Tally from raw counts; `answers` counts the call-backs by satisfaction answer (credited per `cfg`)."""
+    satisfied = sum((exact_credit(a, cfg) * n for a, n in answers.items()), Fraction(0))
+    return Tally(code, name, volume, reviewed, responded, resolved, satisfied)
+
+
+def small_sample(t: Tally, cfg: RankingConfig = DEFAULT) -> bool:
+    """Too few call-backs to rank: the rates are shown, marked, with no rank and no class."""
+    return t.reviewed < cfg.min_reviewed
+
+
 def rates(t: Tally) -> tuple[float | None, float | None, float | None]:
     """(response, resolution, satisfaction) rates; None without call-backs."""
     if t.reviewed <= 0:
@@ -190,7 +202,7 @@ def composite(t: Tally, cfg: RankingConfig = DEFAULT) -> float | None:
 
 
 def _ranks(tallies: Iterable[Tally], cfg: RankingConfig) -> dict[str, int]:
-    ranked = [(score(t, cfg) or Fraction(0), t) for t in tallies if t.reviewed >= cfg.min_reviewed]
+    ranked = [(score(t, cfg) or Fraction(0), t) for t in tallies if not small_sample(t, cfg)]
     ranked.sort(key=lambda st: (-st[0], -st[1].reviewed, st[1].code))
     return {t.code: i + 1 for i, (_, t) in enumerate(ranked)}
 
@@ -253,18 +265,22 @@ def rank_month(current: Iterable[Tally], previous: Iterable[Tally] = (), cfg: Ra
     return rows
 
 
-def volume_top(rows: Iterable[RankRow], cfg: RankingConfig = DEFAULT) -> list[RankRow]:
-    """The top units by volume (the city's 'top ten by volume'; all units tied at the cut are in)."""
-    top = [r for r in rows if r.volume_rank is not None and r.volume_rank <= cfg.volume_top]
-    return sorted(top, key=lambda r: (r.volume_rank or 0, r.code))
+_Row = TypeVar("_Row")
 
 
-def class_counts(rows: Iterable[RankRow]) -> dict[str, int]:
-    """How many units fall in each of the four classes."""
+def volume_top(rows: Iterable[_Row], volume_rank: Callable[[_Row], int | None],
+               cfg: RankingConfig = DEFAULT) -> list[_Row]:
+    """The top units by volume (the city's 'top ten by volume'), in volume order; `volume_rank` reads a row's."""
+    top = [(v, r) for r in rows if (v := volume_rank(r)) is not None and v <= cfg.volume_top]
+    return [r for _, r in sorted(top, key=lambda vr: vr[0])]
+
+
+def class_counts(classes: Iterable[str | None]) -> dict[str, int]:
+    """How many units fall in each of the four classes, from each unit's class (None: no class)."""
     out = dict.fromkeys(CLASSES, 0)
-    for r in rows:
-        if r.cls:
-            out[r.cls] += 1
+    for c in classes:
+        if c:
+            out[c] += 1
     return out
 
 

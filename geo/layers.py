@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -35,10 +36,28 @@ def _rings(polygon: shapely.Polygon) -> list[list[list[float]]]:
     return [np.round(shapely.get_coordinates(r), DECIMALS).tolist() for r in rings]
 
 
+def point(lon: float, lat: float) -> GeoJSON:
+    """A GeoJSON Point geometry, coordinates rounded to DECIMALS."""
+    return {"type": "Point", "coordinates": [round(float(lon), DECIMALS), round(float(lat), DECIMALS)]}
+
+
+def point_feature(lon: float, lat: float, properties: dict[str, Any], fid: Any = None) -> GeoJSON:
+    """A GeoJSON Point feature with its properties (and its id, if given)."""
+    feature: GeoJSON = {"type": "Feature", "geometry": point(lon, lat), "properties": properties}
+    if fid is not None:
+        feature["id"] = fid
+    return feature
+
+
+def collection(features: Iterable[GeoJSON] = ()) -> GeoJSON:
+    """A FeatureCollection of these features (none: an empty layer)."""
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
 def geometry_dict(geom: shapely.Geometry) -> GeoJSON:
     """A GeoJSON geometry with coordinates rounded to DECIMALS (Point, Polygon, MultiPolygon)."""
     if isinstance(geom, shapely.Point):
-        return {"type": "Point", "coordinates": np.round([geom.x, geom.y], DECIMALS).tolist()}
+        return point(geom.x, geom.y)
     if isinstance(geom, shapely.Polygon):
         return {"type": "Polygon", "coordinates": _rings(geom)}
     if isinstance(geom, shapely.MultiPolygon):
@@ -86,7 +105,7 @@ def feature_collection(frame: gpd.GeoDataFrame, props: list[str], geoms: Any = N
         properties = {p: col[i] for p, col in zip(props, columns)}
         features.append({"type": "Feature", "id": properties[props[0]], "properties": properties,
                          "geometry": geometry_dict(geom)})
-    return {"type": "FeatureCollection", "features": features}
+    return collection(features)
 
 
 class CityLayers:

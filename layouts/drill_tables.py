@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from dashboard import ids_drill
-from dashboard.drill import RATES, Area, Filters
+from dashboard.drill import LIGHTS, RATES, Area, Filters
 from dashboard.i18n import duration, t
 from layouts.panels import num, pct
 
@@ -64,7 +64,8 @@ def red_table(rows: list[dict[str, Any]], lang: str, q: str) -> html.Table | htm
     if not rows:
         return _none(lang)
     body = [html.Tr([html.Td(appeal_link(r["id"], q)), html.Td(r["unit_name"] or t(lang, "unassigned")),
-                     html.Td(r["place"]), html.Td(r["category"]), html.Td(duration(lang, r["late_s"]), className="late"),
+                     html.Td(r["place"]), html.Td(r["category_path"]),
+                     html.Td(duration(lang, r["late_s"]), className="late"),
                      html.Td(r["summary"], className="said", title=r["summary"])], **{"data-appeal": r["id"]})
             for r in rows]
     return _table([t(lang, "drill_id"), t(lang, "col_unit"), t(lang, "col_place"), t(lang, "col_cat"),
@@ -77,10 +78,11 @@ def appeals_table(rows: list[dict[str, Any]], lang: str, q: str, zone: ZoneInfo)
         return _none(lang)
     body = []
     for r in rows:
-        light = t(lang, "drill_light_closed") if r["light"] == "closed" else t(lang, r["light"])
+        lit = r["light"] if r["light"] in LIGHTS else "closed"  # on time or late: this table says closed
+        light = t(lang, "drill_light_closed") if lit == "closed" else t(lang, lit)
         body.append(html.Tr([
             html.Td(appeal_link(r["id"], q)), html.Td(when(r["created_at"], zone)),
-            html.Td([html.Span("●", className=f"dot l-{r['light']}"), " ", light]), html.Td(r["category"]),
+            html.Td([html.Span("●", className=f"dot l-{lit}"), " ", light]), html.Td(r["category_path"]),
             html.Td(r["place"]), html.Td(r["address"], title=r["address"]),
             html.Td(r["summary"], className="said", title=r["summary"]),
         ], **{"data-appeal": r["id"]}))

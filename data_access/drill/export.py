@@ -27,7 +27,7 @@ def _appeal_table(rows: list[dict[str, Any]], lang: str, s: Settings) -> Table:
     head = [t(lang, k) for k in ("drill_id", "drill_created_at", "drill_light", "col_cat", "drill_channel", "drill_kind",
                                  "drill_priority", "col_unit", "drill_member", "district", "street", "col_place",
                                  "drill_grid", "drill_due", "drill_address", "summary")]
-    body = [[r["id"], _when(r["created_at"], s), r["light"], r["category"], r["channel"], r["kind"], r["priority"],
+    body = [[r["id"], _when(r["created_at"], s), r["light"], r["category_path"], r["channel"], r["kind"], r["priority"],
              r["unit_name"], r["member_name"], r["district"], r["street"], r["place"], r["grid"],
              _when(r["due_at"], s), r["address"], r["summary"]] for r in rows]
     return head, body

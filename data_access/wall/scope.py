@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.rankings import class_counts
 from dashboard.scopes import COMMAND_CENTER, GRID_SUPERVISOR, Scope
 from dashboard.wall import View
 from geo.city_index import CityIndex
@@ -39,10 +40,7 @@ def restrict_rankings(body: dict[str, Any], scope: Scope, refs: CityIndex) -> di
         return body
     keep = lambda r: _row_allowed(scope, body["level"], r["code"], refs)  # noqa: E731
     rows = [r for r in body["rows"] if keep(r)]
-    classes = dict.fromkeys(body["classes"], 0)
-    for r in rows:
-        if r["class"]:
-            classes[r["class"]] += 1
+    classes = class_counts(r["class"] for r in rows)
     return {**body, "rows": rows, "volume_top": [r for r in body["volume_top"] if keep(r)], "classes": classes,
             "ranked": sum(1 for r in rows if r["rank"])}
 

@@ -23,10 +23,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.calendar import iso
 from dashboard.hotspots import HotspotRule, merge_counts
 from dashboard.hotspots import hotspots as score_hotspots
-from dashboard.rankings import CLASSES, DEFAULT, LEVELS, RankingConfig, rank_month
+from dashboard.rankings import (
+    DEFAULT,
+    LEVELS,
+    RankingConfig,
+    class_counts,
+    rank_month,
+    volume_top,
+)
 from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
+from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.day_cache import DayCache, hours, local_day
@@ -139,19 +147,8 @@ def _red_uncovered(session: Session, now: datetime, view: View, ctx: WallContext
     return sum(1 for g, c in live.red_places(session, now, view) if not cov.covers(g, c))
 
 
-def _appeal_row(r: dict[str, Any], now: datetime, refs: CityIndex, cov: Coverage) -> dict[str, Any]:
-    cats = [c for c in (r["cat1"], r["cat2"], r["cat3"]) if c]
-    lonlat = (r["lon"], r["lat"]) if r["lon"] is not None else refs.community_lonlat.get(r["community"] or "")
-    return {
-        "id": r["id"], "unit": r["unit"], "unit_name": refs.unit_name.get(r["unit"] or "", r["unit"]),
-        "place": refs.place_name(r["community"], r["street"]), "community": r["community"],
-        "street": r["street"], "district": r["district"], "grid": r["grid"],
-        "category": cats[-1] if cats else "", "categories": cats, "priority": r["priority"],
-        "due_at": r["due_at"].isoformat(), "late_s": int((now - r["due_at"]).total_seconds()),
-        "red_in_s": int((r["red_from"] - now).total_seconds()),
-        "no_member": not cov.covers(r["grid"], r["community"]),
-        "lonlat": list(lonlat) if lonlat else None, "summary": r["summary"],
-    }
+def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) -> dict[str, Any]:
+    return {**plain(appeal_row(r, now, names)), "no_member": not cov.covers(r["grid"], r["community"])}
 
 
 def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
@@ -160,8 +157,9 @@ def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dic
     red = live.red_rows(session, now, view, s.wall_red_rows)
     soon = live.soon_rows(session, now, view, timedelta(hours=s.turning_red_h), s.wall_soon_rows)
     cov = coverage(session, now, ctx)
-    return {"red": [_appeal_row(r, now, ctx.refs, cov) for r in red],
-            "soon": [_appeal_row(r, now, ctx.refs, cov) for r in soon]}
+    names = names_of(ctx.refs)
+    return {"red": [_alert_row(r, now, names, cov) for r in red],
+            "soon": [_alert_row(r, now, names, cov) for r in soon]}
 
 
 def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
@@ -266,12 +264,8 @@ def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "st
     if level == "street" and view.level != "city":
         district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
         rows = [r for r in rows if ctx.refs.street_district.get(r["code"]) == district]
-    classes = dict.fromkeys(CLASSES, 0)
-    for r in rows:
-        if r["class"]:
-            classes[r["class"]] += 1
-    top = sorted((r for r in rows if r["volume_rank"] and r["volume_rank"] <= ctx.ranking.volume_top),
-                 key=lambda r: (r["volume_rank"], r["code"]))
+    classes = class_counts(r["class"] for r in rows)
+    top = volume_top(rows, lambda r: r["volume_rank"], ctx.ranking)
     missed = hist.first_after(session, full["seq"])
     stale = missed is not None and (now - missed).total_seconds() > s.slow_panel_s + FOLD_GRACE_S
     return {"level": level, "month": label, "ranked": sum(1 for r in rows if r["rank"]), "classes": classes,
@@ -393,12 +387,10 @@ def tour_now(sessions: sessionmaker[Session], now: datetime, ctx: WallContext) -
         return [View()]
 
 
-def community_detail(session: Session, community: str, ctx: WallContext) -> list[dict[str, Any]]:
-    """A community's open appeals with unit names, for the map's detail drawer."""
-    rows = live.community_open(session, community)
-    for r in rows:
-        r["unit_name"] = ctx.refs.unit_name.get(r["unit"] or "", r["unit"])
-    return rows
+def community_detail(session: Session, community: str, now: datetime, ctx: WallContext) -> list[dict[str, Any]]:
+    """A community's open appeals as rows (light at `now`, unit names), for the map's detail drawer."""
+    names = names_of(ctx.refs)
+    return [appeal_row(r, now, names) for r in live.community_open(session, community)]
 
 
 def warm(sessions: sessionmaker[Session], ctx: WallContext, now: datetime | None = None) -> None:

@@ -23,8 +23,8 @@ from data_access.projection.projector import Projector
 from data_access.store.models import AppealEvent
 from data_access.wall import history as hist
 from data_access.wall import snapshot as screen
-from geo.city_index import index_of
 from data_access.wall.snapshot import WallContext
+from geo.city_index import index_of
 from layouts.tick import ranking_notes
 from tests.conftest import TZ, display_token, ev
 from tests.wall_support import created, put_events, services

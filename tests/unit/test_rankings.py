@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from fractions import Fraction
+from operator import attrgetter
 
 import pytest
 
@@ -24,6 +25,8 @@ from dashboard.rankings import (
     rates,
     score,
     share,
+    small_sample,
+    tally,
     volume_top,
 )
 from tests.conftest import TZ, ev
@@ -140,7 +143,7 @@ def test_classes_small_field() -> None:
 def test_volume_top_ten_and_early_warning() -> None:
     cur = [_t(f"u{i:02d}", 95 - i, volume=1000 - i * 10) for i in range(30)]
     rows = rank_month(cur)
-    top = volume_top(rows)
+    top = volume_top(rows, attrgetter("volume_rank"))
     assert [r.code for r in top] == [f"u{i:02d}" for i in range(10)]
     assert all(r.early_warning for r in top if r.cls != "governance")
     assert not any(r.early_warning for r in rows if r.volume_rank and r.volume_rank > 10)
@@ -151,12 +154,29 @@ def test_governance_units_not_warned() -> None:
     cur = [_t(f"u{i:02d}", 90 - i, volume=100 - i) for i in range(29)] + [_t("big", 10, volume=10_000)]
     rows = {r.code: r for r in rank_month(cur)}
     assert rows["big"].cls == "governance" and not rows["big"].early_warning
-    assert class_counts(rows.values())["governance"] == 1
+    assert class_counts(r.cls for r in rows.values())["governance"] == 1
 
 
 def test_small_sample_units_count_for_volume_top() -> None:
     rows = rank_month([_t("a", 90, volume=10), _t("b", 90, reviewed=2, volume=500)])
-    assert [r.code for r in volume_top(rows)] == ["b", "a"]
+    assert [r.code for r in volume_top(rows, attrgetter("volume_rank"))] == ["b", "a"]
+    as_dicts = [r.as_dict() for r in rows]
+    assert [r["code"] for r in volume_top(as_dicts, lambda r: r["volume_rank"])] == ["b", "a"]
+
+
+def test_tally_from_answer_counts_and_small_sample() -> None:
+    t = tally("s", "S", volume=40, reviewed=20, responded=18, resolved=15,
+              answers={"satisfied": 10, "basically_satisfied": 4, "dissatisfied": 6, "unknown": 3})
+    assert t.satisfied == 14.0 and rates(t) == (0.9, 0.75, 0.7)
+    assert not small_sample(t) and small_sample(tally("s", "S", 0, 19, 0, 0, {}))
+    assert small_sample(t, RankingConfig(min_reviewed=21))
+
+
+def test_class_counts_always_name_the_four_classes() -> None:
+    assert class_counts([]) == {"advanced": 0, "improving": 0, "rectification": 0, "governance": 0}
+    assert class_counts(["advanced", None, "advanced", "governance"]) == {
+        "advanced": 2, "improving": 0, "rectification": 0, "governance": 1}
+
 
 
 # -- exact ties and shares ------------------------------------------------------------------------------
