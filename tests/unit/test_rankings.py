@@ -225,7 +225,7 @@ def test_share_rounds_down_exactly_at_least_one(n: int, part: float, expect: int
 def test_equal_volumes_at_the_top_ten_cut_are_all_in() -> None:
     vols = [200, 190, 180, 170, 160, 150, 140, 130, 120, 110, 110, 110, 100]
     rows = rank_month([_t(f"u{i:02d}", 80, volume=v) for i, v in enumerate(vols)])
-    top = volume_top(rows)
+    top = volume_top(rows, attrgetter("volume_rank"))
     assert [(r.code, r.volume_rank) for r in top][-3:] == [("u09", 10), ("u10", 10), ("u11", 10)]
     assert len(top) == 12 and all(r.early_warning for r in top)
     assert {r.code: r.volume_rank for r in rows}["u12"] == 13
