@@ -21,43 +21,61 @@ log = logging.getLogger("command-center")
 
 def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     """Build the Dash app over started services; `runtime` carries in-process workers' status."""
-    from callbacks import api, auth, drill, exports, screen_api, wall, wall_detail
+    from callbacks import (
+        api_appeals,
+        api_health,
+        api_layers,
+        api_wall,
+        auth,
+        drill,
+        exports,
+        http_safety,
+        router,
+        wall,
+        wall_detail,
+    )
     from layouts import shell
 
     runtime = runtime if runtime is not None else {}
     app = Dash(__name__, title="12345 指挥中心", update_title="", suppress_callback_exceptions=True)
     app.layout = shell.layout
-    auth.register(app, svc)  # first: every later route and callback sees a signed-in identity or nothing
+    app.server.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON answers
+    http_safety.register(app, svc.settings)  # first: bad paths end in 404 before the guard or any route sees them
+    auth.register(app, svc)  # then: every later route and callback sees a signed-in identity or nothing
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
-    api.register(app, svc, runtime, ctx.refs)
+    api_health.register(app, svc, runtime)
+    api_appeals.register(app, svc)
+    api_layers.register(app, svc, ctx.refs)
+    router.register(app, svc, ctx)
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
-    screen_api.register(app, svc, ctx)
+    api_wall.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
     return app
 
 
 def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:
-    """Run the ingest worker in a background thread of this process, and the folders behind it in processes of
-    their own (a backlog is folded on other cores, and the screens keep this one); a folder process that
+    """Run the ingest worker in a background thread of this process, and the projectors behind it in processes of
+    their own (a backlog is folded on other cores, and the screens keep this one); a projector process that
     ends is started again."""
     from data_access.intake.consumer import IngestWorker
-    from data_access.projection.projector import FolderProcesses
+    from data_access.projection.projector import ProjectorProcesses
 
     engine, sessions = svc.writer
-    folders = runtime["folder"] = FolderProcesses(svc.settings, svc.url)
-    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer, stored=folders.wake)
+    projectors = runtime["projectors"] = ProjectorProcesses(svc.settings, svc.url)
+    worker = IngestWorker(svc.settings, svc.redis, sessions, engine, svc.gazetteer, stored=projectors.wake)
     runtime["ingest"] = worker.status
 
-    def keep_folding() -> None:
+    def keep_projecting() -> None:
         while not stop.wait(2.0):
-            for part, code in folders.restart_ended():
-                log.error("the folder process of share %d ended (exit code %s): starting another", part, code)
-        folders.close()
+            for partition, code in projectors.restart_ended():
+                log.error("the projector process of partition %d ended (exit code %s): starting another",
+                          partition, code)
+        projectors.close()
 
     def work() -> None:
-        watch = threading.Thread(target=keep_folding, name="fold-watch", daemon=True)
+        watch = threading.Thread(target=keep_projecting, name="projector-watch", daemon=True)
         watch.start()
         worker.run(stop)
         watch.join(15)
@@ -113,7 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         stop.set()
         if ingest is not None:
-            ingest.join(15)  # the worker and the folder processes end before Redis and the store close
+            ingest.join(15)  # the worker and the projector processes end before Redis and the store close
         svc.close()
     return 0
 

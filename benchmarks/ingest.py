@@ -4,7 +4,7 @@
 
 The stream is in time order shuffled within windows of 200 entries (several producers
 writing at once). Runs what `python app.py` runs: the ingest worker (parse, check against the city,
-store once in the numbered log, acknowledge) and the folder processes behind it (each appeal's row brought
+store once in the numbered log, acknowledge) and the projector processes behind it (each appeal's row brought
 up to date). Prints events/s until every event is acknowledged and until every appeal is up to date
 (the figure that counts), and, in the same run, the rate of one transaction inserting the same event
 rows with nothing else, and the ratio of the two.
@@ -21,27 +21,27 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis
-from sqlalchemy import func, select
+import redis  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from dashboard.contract import parse_event
-from dashboard.settings import load_settings
-from data_access.intake.consumer import IngestWorker
-from data_access.intake.reference_data import Gazetteer
-from data_access.ops.gc_tuning import settle_gc
-from data_access.projection.partitions import fold_key
-from data_access.projection.projector import FolderProcesses, all_folded
+from dashboard.contract import parse_event  # noqa: E402
+from dashboard.partitions import partition_key
+from dashboard.settings import load_settings  # noqa: E402
+from data_access.intake.consumer import IngestWorker  # noqa: E402
+from data_access.intake.reference_data import Gazetteer  # noqa: E402
+from data_access.ops.gc_tuning import settle_gc  # noqa: E402
+from data_access.projection.projector import ProjectorProcesses, all_folded  # noqa: E402
 from data_access.store.bulk import bulk_insert
-from data_access.store.engine import make_engine, make_sessionmaker
-from data_access.store.models import Appeal, AppealEvent
-from geo.demo_city import load_demo_city
-from tests.conftest import CACHE_DIR, REDIS_URL, make_store
-from tests.histories import histories
+from data_access.store.engine import make_engine, make_sessionmaker  # noqa: E402
+from data_access.store.models import Appeal, AppealEvent  # noqa: E402
+from geo.demo_city import load_demo_city  # noqa: E402
+from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
+from tests.histories import histories  # noqa: E402
 
 JITTER = 200
 
@@ -71,11 +71,11 @@ def prefill(client: redis.Redis, key: str, city, n_events: int) -> list[str]:  #
 
 def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     """Events/s of one bare transaction inserting the same rows into the event log."""
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     rows = []
     for i, t in enumerate(texts):
         e = parse_event(t)
-        rows.append({"id": e.id, "appeal": e.appeal, "fold_key": fold_key(e.appeal), "type": e.type, "at": e.at,
+        rows.append({"id": e.id, "appeal": e.appeal, "partition_key": partition_key(e.appeal), "type": e.type, "at": e.at,
                      "payload": t, "source": f"{i}-0", "received_at": now, "grid": None, "community": None,
                      "street": None, "district": None})
     _, sessions, _ = store
@@ -92,15 +92,15 @@ def busy_s() -> float:
 
 
 def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float, float, float, float]:  # type: ignore[no-untyped-def]
-    """Ingest `total` entries as `python app.py` does, with the folder processes behind the worker; return seconds
-    until the worker has acknowledged its share, until every logged event is folded, the folders' CPU seconds,
-    the sum of their peak memory (MB) and the CPU seconds the whole machine was busy meanwhile."""
+    """Ingest `total` entries as `python app.py` does, with the projector processes behind the worker; return
+    seconds until the worker has acknowledged its share, until every logged event is folded, the projectors' CPU
+    seconds, the sum of their peak memory (MB) and the CPU seconds the whole machine was busy meanwhile."""
     engine = make_engine(url, writer=True)
     sessions = make_sessionmaker(engine)
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=30)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    folders = FolderProcesses(settings, url)
-    w = IngestWorker(settings, client, sessions, engine, gaz, consumer=name, stored=folders.wake)
+    projectors = ProjectorProcesses(settings, url)
+    w = IngestWorker(settings, client, sessions, engine, gaz, consumer=name, stored=projectors.wake)
     w.ensure_groups()
     settle_gc()  # as IngestWorker.run does
     t0, b0 = time.perf_counter(), busy_s()
@@ -116,8 +116,8 @@ def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float
     folded = time.perf_counter() - t0 - 3 * settings.ingest_block_ms / 1000
     busy = busy_s() - b0
     hwm = sum(next(int(line.split()[1]) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines()
-                   if line.startswith("VmHWM:")) for p in folders.procs)  # the folders' peak resident memory, kB
-    folders.close(30)
+                   if line.startswith("VmHWM:")) for p in projectors.procs)  # the projectors' peak resident memory, kB
+    projectors.close(30)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     engine.dispose()
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -178,10 +178,11 @@ def main() -> None:
                     bulk = bulk_rate(store, texts)
                 print(f"{backend:10s} ingest {ingest:10,.0f} events/s (appeals current; {len(texts) / acked:,.0f} "
                       f"events/s acknowledged)   bare bulk insert {bulk:10,.0f} rows/s   ratio {ingest / bulk:.2f}   "
-                      f"CPU per event: worker {cpu_us:.0f} us, folders {fold_cpu / len(texts) * 1e6:.0f} us, "
+                      f"CPU per event: worker {cpu_us:.0f} us, projectors {fold_cpu / len(texts) * 1e6:.0f} us, "
                       f"rest of the machine (Redis, database server) "
                       f"{busy / len(texts) * 1e6 - cpu_us - fold_cpu / len(texts) * 1e6:.0f} us   "
-                      f"folders' peak {fold_mb:,.0f} MB ({s2.folders} folders, FOLD_BATCH {s2.fold_batch:,})   "
+                      f"projectors' peak {fold_mb:,.0f} MB ({s2.projectors} projectors, "
+                      f"PROJECTION_BATCH {s2.projection_batch:,})   "
                       f"{appeals:,} appeals", flush=True)
                 if backend == "postgresql" and args.workers > 1:
                     s3 = settings.model_copy(update={"consumer_group": "bench-pg-many"})

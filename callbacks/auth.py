@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from html import escape
 from urllib.parse import urlencode, urlparse
 
 from dash import Dash
-from flask import g, jsonify, redirect, request
-from werkzeug.wrappers import Response  # what redirect() returns; flask's Response is a subclass
+from flask import Response, g, jsonify, make_response, redirect, request
 
+from callbacks.login_limit import count_failure, sign_in_limits
 from dashboard.i18n import lang_of, t
 from data_access.accounts.sessions import (
     Identity,
@@ -33,7 +33,7 @@ DATA_PREFIXES = ("/api/", "/_dash-")
 
 def current_identity() -> Identity:
     """The identity the guard resolved for this request (the guard refuses requests without one)."""
-    ident: Identity | None = getattr(g, "identity", None)
+    ident = getattr(g, "identity", None)
     if ident is None:
         raise PermissionError("no identity on this request")
     return ident
@@ -50,7 +50,7 @@ def refuse(what: str, detail: str) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 def _safe_next(target: str | None) -> str:
@@ -113,7 +113,13 @@ def register(app: Dash, svc: Services) -> None:
             return resp
         return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
 
+    def locked(minutes: int) -> Response:
+        lang = lang_of(request.args.get("lang"), svc.settings.default_lang)
+        page = _login_page(lang, _safe_next(request.values.get("next")), t(lang, "sign_in_locked", minutes=minutes))
+        return make_response(page)
+
     @server.route("/login", methods=["GET", "POST"])
+    @sign_in_limits(server, svc.settings, svc.redis_url, locked)
     def login() -> Response | str:
         lang = lang_of(request.args.get("lang"), svc.settings.default_lang)
         nxt = _safe_next(request.values.get("next"))
@@ -128,8 +134,9 @@ def register(app: Dash, svc: Services) -> None:
                 resp.set_cookie(SESSION_COOKIE, token, max_age=int(svc.settings.session_hours * 3600),
                                 httponly=True, samesite="Lax", secure=request.is_secure)
                 return resp
+            count_failure()
             failed = True
-        return _login_page(lang, nxt, failed)
+        return _login_page(lang, nxt, t(lang, "sign_in_failed") if failed else None)
 
     @server.route("/logout", methods=["GET", "POST"])
     def logout() -> Response:
@@ -142,8 +149,8 @@ def register(app: Dash, svc: Services) -> None:
         return resp
 
 
-def _login_page(lang: str, nxt: str, failed: bool) -> str:
-    err = f'<p class="login-error">{escape(t(lang, "sign_in_failed"))}</p>' if failed else ""
+def _login_page(lang: str, nxt: str, error: str | None) -> str:
+    err = f'<p class="login-error">{escape(error)}</p>' if error else ""
     other = "en" if lang == "zh" else "zh"
     return f"""<!doctype html>
 <html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
@@ -152,8 +159,7 @@ def _login_page(lang: str, nxt: str, failed: bool) -> str:
 <body class="login-body"><form class="login-box" method="post" action="/login?lang={lang}">
 <h1>{escape(t(lang, "title"))}</h1>{err}
 <label>{escape(t(lang, "username"))}<input name="username" autocomplete="username" required autofocus></label>
-<label>{escape(t(lang, "password"))}<input name="password" type="password"
- autocomplete="current-password" required></label>
+<label>{escape(t(lang, "password"))}<input name="password" type="password" autocomplete="current-password" required></label>
 <input type="hidden" name="next" value="{escape(nxt)}">
 <button type="submit">{escape(t(lang, "sign_in"))}</button>
 <a class="login-lang" href="/login?{urlencode({'lang': other, 'next': nxt})}">{escape(t(lang, "lang_switch"))}</a>

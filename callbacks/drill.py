@@ -3,7 +3,7 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
@@ -27,16 +27,15 @@ from dashboard.drill import (
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
 from data_access.drill.page import appeal_page, area_page, place_of
-from data_access.drill.refs import DrillRefs, refs_of
 from data_access.ops.services import Services
+from geo.city_index import CityIndex, index_of
 from layouts import drill as L
 from layouts import drill_appeal as LA
 from layouts import drill_tables as LT
 
 
 def _svc() -> Services:
-    svc: Services = g.services  # set by the guard on every request
-    return svc
+    return g.services  # type: ignore[no-any-return]  # set by the guard on every request
 
 
 def home_path(scope: Scope) -> str:
@@ -45,7 +44,7 @@ def home_path(scope: Scope) -> str:
     return Area(level, code).path
 
 
-def checked_place(svc: Services, refs: DrillRefs, area: Area | None, what: str, detail: str) -> Place | None:
+def checked_place(svc: Services, refs: CityIndex, area: Area | None, what: str, detail: str) -> Place | None:
     """The area's place if the signed-in scope may see it; otherwise None, logged and audited as refused."""
     scope = current_identity().scope
     place = None
@@ -69,7 +68,7 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     """A whole drill-down page for the URL, within the signed-in scope (else nothing of the area)."""
     svc = _svc()
     ident = current_identity()
-    refs = refs_of(svc.city)
+    refs = index_of(svc.city)
     try:
         f = parse_filters(search)
     except FilterError as exc:
@@ -81,7 +80,7 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     place = checked_place(svc, refs, area, "drill-page", f"{pathname}{search or ''}")
     if area is None or place is None:
         return L.unavailable(f.lang, home_path(ident.scope))
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     crumbs = breadcrumb(place, ident.scope, refs.city_name, f.query())
     head = L.header(crumbs, ident.name, f, area.path)
     if area.level == "appeal":
@@ -127,7 +126,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
     ]
 
 
-def _appeal(svc: Services, refs: DrillRefs, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
+def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
     with svc.sessions() as s:
         d = appeal_page(s, area.code or "", now, svc.settings, refs)
     if d is None:
@@ -149,7 +148,7 @@ def _appeal(svc: Services, refs: DrillRefs, area: Area, place: Place, f: Filters
 
 def register(app: Dash, svc: Services) -> None:
     """Add the drill-down pages' callbacks: filters into the URL, map clicks down a level."""
-    refs = refs_of(svc.city)
+    refs = index_of(svc.city)
 
     @app.callback(Output(ids.LOCATION, "search", allow_duplicate=True),
                   Input({"type": ids_drill.FILTER_TYPE, "name": ALL}, "value"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -16,8 +16,8 @@ from callbacks.auth import current_identity
 from callbacks.drill import checked_place
 from dashboard.drill import EXPORT_FORMATS, EXPORT_TABLES, FilterError, parse_export
 from data_access.drill.export import table
-from data_access.drill.refs import refs_of
 from data_access.ops.services import Services
+from geo.city_index import index_of
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,7 +58,7 @@ def to_xlsx(name: str, head: list[str], rows: list[list[Any]]) -> bytes:
 
 def register(app: Dash, svc: Services) -> None:
     """Add the export route."""
-    refs = refs_of(svc.city)
+    refs = index_of(svc.city)
 
     @app.server.get("/export/<filename>", endpoint="drill_export")
     def export(filename: str) -> Response:
@@ -72,7 +72,7 @@ def register(app: Dash, svc: Services) -> None:
             return _error(str(exc), 400)
         if checked_place(svc, refs, area, "export", f"{filename} {area.path}") is None:
             return _error("not available", 404)
-        now = datetime.now(UTC)
+        now = datetime.now(timezone.utc)
         try:
             with svc.sessions() as s:
                 head, rows = table(s, name, area, f, ident.scope, now, svc.settings, refs)

@@ -1,4 +1,4 @@
-"""The wall screen's callbacks: route the URL to a page, the live tick, the tour's map moves, the view picker."""
+"""The wall screen: its page for a URL (for callbacks/router.py), the live tick, the tour's map moves, the view picker."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from typing import Any
 import redis
 from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
-from flask import Response, jsonify
 
-from callbacks import drill
+from callbacks.api_layers import COMMUNITIES_URL
 from callbacks.auth import current_identity, refuse
 from callbacks.wall_diff import Differ
 from dashboard import ids
@@ -23,20 +22,18 @@ from dashboard.scopes import COMMAND_CENTER, Scope
 from dashboard.wall import View, WallState, tour_stop
 from data_access.ops.services import Services
 from data_access.wall import snapshot as screen
-from data_access.wall.refs import Refs
 from data_access.wall.scope import (
     home_view,
-    restrict_layer,
     restrict_snapshot,
     view_allowed,
 )
 from data_access.wall.snapshot import WallContext
+from geo.city_index import CityIndex, index_of
 from layouts.tick import render
 from layouts.wall import PageStatic, wall_page
 
 log = logging.getLogger(__name__)
 
-COMMUNITIES_URL = "/api/v1/wall/communities"
 #: Output keys of the tick, in callback order (see layouts/tick.py for what each holds).
 TICK_KEYS = ([f"fig:{n}" for n in ids.FIGURES] + [f"list:{n}" for n in ids.LISTS]
              + ["sos-class", "banner", "banner-class", "body-class", "pts", "red-layer"])
@@ -44,7 +41,7 @@ TICK_KEYS = ([f"fig:{n}" for n in ids.FIGURES] + [f"list:{n}" for n in ids.LISTS
 
 def context(svc: Services) -> WallContext:
     """The screens' shared context of one app: settings, reference lookups, caches."""
-    return WallContext(svc.settings, Refs.from_city(svc.city), redis_ok=redis_pinger(svc.redis_url))
+    return WallContext(svc.settings, index_of(svc.city), redis_ok=redis_pinger(svc.redis_url))
 
 
 def redis_pinger(url: str) -> Any:
@@ -83,17 +80,17 @@ def page_static(ctx: WallContext, state: WallState, view: View, scope: Scope = S
     options = [o for o in options if view_allowed(scope, View.parse(o["value"]), refs)]
     return PageStatic(
         city_name=refs.city_name, refresh_ms=s.refresh_ms, tile_url=s.tile_url,
-        bounds=refs.bounds.get(view.key, refs.bounds["city"]), view_label=_label(refs, view, state.lang),
+        bounds=refs.area_bounds(view), view_label=_label(refs, view, state.lang),
         view_options=options, turning_red_h=s.turning_red_h, districts_url="/api/v1/districts",
         streets_url="/api/v1/streets", communities_url=COMMUNITIES_URL, selected=view.code,
     )
 
 
-def _label(refs: Refs, view: View, lang: str) -> str:
+def _label(refs: CityIndex, view: View, lang: str) -> str:
     return t(lang, "city_view") if view.level == "city" else refs.view_name(view)
 
 
-def _view_for(scope: Scope, state: WallState, refs: Refs) -> View | None:
+def _view_for(scope: Scope, state: WallState, refs: CityIndex) -> View | None:
     """The view a request may see: the URL's if inside the scope, else the scope's home (refusal logged)."""
     view = state.view if refs.knows(state.view) else View()
     if view_allowed(scope, view, refs):
@@ -102,6 +99,16 @@ def _view_for(scope: Scope, state: WallState, refs: Refs) -> View | None:
     if state.view != View():  # an explicit area outside the scope: say so in the audit log
         refuse("wall-view", f"view {state.view.key} outside {scope.describe()}")
     return home
+
+
+def page_for(svc: Services, ctx: WallContext, pathname: str | None, search: str | None) -> Any:
+    """The wall page of a URL within the signed-in scope; None for a scope that has no wall view (grid supervisors)."""
+    scope = current_identity().scope
+    state = _state(svc, pathname, search)
+    view = _view_for(scope, state, ctx.refs)
+    if view is None:
+        return None
+    return wall_page(state, page_static(ctx, state, view, scope))
 
 
 def warm_then_freeze(sessions: Any, ctx: WallContext) -> None:
@@ -142,28 +149,9 @@ def make_tick(svc: Services, ctx: WallContext) -> Callable[..., list[Any]]:
 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
-    """Add the wall's callbacks and its community layer route to the app."""
-    points = ctx.refs.community_points()
+    """Add the wall's callbacks to the app."""
     # Month and baseline aggregates take seconds on a big store: build them now, not in the first tick.
     threading.Thread(target=warm_then_freeze, args=(svc.sessions, ctx), name="wall-warm", daemon=True).start()
-
-    @app.server.get(COMMUNITIES_URL, endpoint="wall_communities")
-    def communities() -> Response:
-        resp = jsonify(restrict_layer(points, current_identity().scope, ctx.refs))
-        resp.headers["Cache-Control"] = "public, max-age=3600"
-        return resp
-
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.LOCATION, "pathname"), Input(ids.LOCATION, "search"))
-    def route(pathname: str | None, search: str | None) -> Any:
-        page = drill.page_for(pathname, search)
-        if page is not None:
-            return page
-        scope = current_identity().scope
-        state = _state(svc, pathname, search)
-        view = _view_for(scope, state, ctx.refs)
-        if view is None:  # a grid supervisor's area is a set of grids: their drill-down page
-            return drill.page_for(f"/area/g/{sorted(scope.grids)[0]}", search)
-        return wall_page(state, page_static(ctx, state, view, scope))
 
     @app.callback(Output(ids.LOCATION, "search"), Input(ids.VIEW_PICK, "value"), State(ids.LOCATION, "pathname"),
                   State(ids.LOCATION, "search"), prevent_initial_call=True)
@@ -188,7 +176,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         if not view_allowed(scope, view, ctx.refs):
             refuse("wall-view", f"view {view.key} outside {scope.describe()}")
             raise PreventUpdate
-        bounds = ctx.refs.bounds.get(view.key, ctx.refs.bounds["city"])
+        bounds = ctx.refs.area_bounds(view)
         sel = {"sel": view.code}
         return {"bounds": bounds, "transition": "flyToBounds"}, sel, sel, _label(ctx.refs, view, state.lang)
 

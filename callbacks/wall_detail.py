@@ -45,8 +45,8 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                     refuse("community", f"community {code} outside {scope.describe()}")
                     return no_update, no_update
                 with svc.sessions() as session:
-                    rows = community_detail(session, code, ctx)
-                return detail.community(ctx.refs.community_name[code], rows, now, lang), "detail on"
+                    rows = community_detail(session, code, now, ctx)
+                return detail.community(ctx.refs.community_name[code], rows, lang), "detail on"
             if isinstance(trig, dict) and trig.get("type") == ids.APPEAL_ROW_TYPE and value:
                 with svc.sessions() as session:
                     body = appeal_detail(session, str(trig.get("appeal")), now, s)

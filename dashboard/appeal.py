@@ -271,10 +271,14 @@ def thresholds(state: AppealState, settings: Settings) -> tuple[datetime, dateti
 def light_times(
     clock_start: datetime, due_at: datetime | None, priority: str, settings: Settings
 ) -> tuple[datetime, datetime, datetime]:
-    """`thresholds` from the three facts it depends on (so the store need not build an AppealState)."""
+    """`thresholds` from the three facts it depends on (so the store need not build an AppealState).
+
+    Yellow never comes after red (a due time before the clock start would put it there): the light is the
+    same, and the store counts "yellow or red" as one index range (data_access/store/lights.py)."""
     due = due_at or clock_start + settings.limit(priority)
     span = due - clock_start
-    return clock_start + span * settings.yellow_at, clock_start + span * settings.red_at, due
+    red = clock_start + span * settings.red_at
+    return min(clock_start + span * settings.yellow_at, red), red, due
 
 
 def finished_at(state: AppealState) -> datetime | None:

@@ -70,6 +70,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "col_sat": ("满意", "Satis."),
     "col_change": ("环比", "MoM"),
     "small_sample": ("样本不足", "too few"),
+    "rank_provisional": ("暂定排名，{until}定稿", "Provisional until {until}"),
+    "rank_stale": ("排名滞后：{since}以来的事件尚未计入", "Behind: events since {since} not yet counted"),
     "advanced": ("先进类", "Advanced"),
     "improving": ("进步类", "Improving"),
     "rectification": ("整改类", "Rectification"),
@@ -99,6 +101,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "sign_in_failed": ("用户名或密码错误，或账号已停用", "Wrong user name or password, or the account is disabled"),
+    "sign_in_locked": ("密码错误次数过多，登录已暂时锁定，请 {minutes} 分钟后再试",
+                       "Too many wrong passwords: sign-in is locked, try again in {minutes} minutes"),
     "sign_out": ("退出", "Sign out"),
     "signed_in_as": ("当前用户", "Signed in as"),
     # Drill-down

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -9,9 +11,21 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+log = logging.getLogger(__name__)
 
 PRIORITIES = ("emergency", "urgent", "normal", "routine")
+
+#: Settings renamed, new name by old. The old name still works (environment, `.env` or keyword) and warns once
+#: per process; given both, the new name wins and the old one is ignored (with the warning saying so).
+RENAMED = {"folders": "projectors", "fold_batch": "projection_batch"}
+_warned: set[str] = set()
 
 
 class SettingsError(RuntimeError):
@@ -54,8 +68,13 @@ class Settings(BaseSettings):
 
     # Ingest
     ingest_batch: int = Field(10000, ge=1, le=50000, description="Entries read per XREADGROUP")
-    fold_batch: int = Field(50000, ge=1, le=200000, description="Events of its share a folder reads per transaction at most")
-    folders: int = Field(2, ge=1, le=32, description="Folder processes, each folding its share of the appeals")
+    projection_batch: int = Field(
+        50000, ge=1, le=200000, description="Events of its partition a projector reads per transaction at most "
+        "(formerly FOLD_BATCH)"
+    )
+    projectors: int = Field(
+        2, ge=1, le=32, description="Projector processes, each folding its partition of the appeals (formerly FOLDERS)"
+    )
     ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
     ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")
     max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry goes to the dead-letter stream")
@@ -69,13 +88,19 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, description="Secret signing sessions; unset: generated under var/")
     session_hours: float = Field(12, gt=0, description="Signed-in sessions expire after this many hours")
 
+    # Sign-in lockout and the proxy in front (counts of wrong passwords live in Redis, shared by all workers)
+    login_fails_per_account: int = Field(5, ge=1, description="Wrong passwords for one account within LOGIN_LOCK_MINUTES that lock its sign-in (HTTP 429)")
+    login_fails_per_address: int = Field(20, ge=1, description="Wrong passwords from one address within LOGIN_LOCK_MINUTES that lock sign-in from it")
+    login_lock_minutes: int = Field(15, ge=1, description="Window in which wrong passwords are counted, minutes")
+    trusted_proxies: int = Field(0, ge=0, le=10, description="Reverse proxies in front whose X-Forwarded-For/-Proto are believed (0: none)")
+
     # Wall screen (issue 4); ranking definitions and weights live in dashboard/rankings.py
     wall_red_rows: int = Field(12, ge=1, le=100, description="Rows of the red (overdue) list on the wall")
     wall_soon_rows: int = Field(6, ge=1, le=100, description="Rows of the 'turning red soon' list on the wall")
     turning_red_h: float = Field(2, gt=0, description="Window of the 'turning red within' figure, hours")
     tour_worst: int = Field(3, ge=0, le=20, description="Worst districts and worst streets each the wall tour visits")
     slow_panel_s: int = Field(60, ge=1, description="Rankings and hotspots are recomputed at most this often, seconds")
-    history_cache_s: int = Field(3600, ge=60, description="Closed-day aggregates (rankings, hotspot baselines) are reused this long, seconds")
+    history_cache_s: int = Field(3600, ge=60, description="Day aggregates of history (rankings, hotspot baselines) are recomputed when events change them, and re-read at least this often as a safety net, seconds")
     hotspot_window_h: float = Field(24, gt=0, description="Recent window a hotspot is judged on, hours")
     hotspot_baseline_days: int = Field(28, ge=3, description="Days of a community's own history its baseline is taken from")
     hotspot_min_count: int = Field(5, ge=1, description="A hotspot has at least this many appeals in the window")
@@ -92,6 +117,36 @@ class Settings(BaseSettings):
         1.0, ge=0, description="The demo feed trims its streams to this many hours (never what a consumer group has "
         "not acknowledged); 0: never trims"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, and the renamed settings' old names in the environment (between it and `.env`)."""
+        return init_settings, env_settings, _OldNamesInEnvironment(settings_cls), dotenv_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for old, new in RENAMED.items():
+            if old not in data:
+                continue
+            value = data.pop(old)
+            if new in data:
+                _warn_once(old, f"setting {old.upper()} is deprecated and ignored: {new.upper()}, its new name, is set too")
+            else:
+                data[new] = value
+                _warn_once(old, f"setting {old.upper()} is deprecated: call it {new.upper()} "
+                                f"(read as {new.upper()}={value})")
+        return data
 
     @field_validator("time_zone")
     @classmethod
@@ -131,7 +186,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _thresholds(self) -> Settings:
+    def _thresholds(self) -> "Settings":
         if self.yellow_at >= self.red_at:
             raise ValueError(f"YELLOW_AT ({self.yellow_at}) must be below RED_AT ({self.red_at})")
         return self
@@ -156,14 +211,34 @@ class Settings(BaseSettings):
         return f"{self.hotline_prefix}:{name}"
 
 
-def load_settings(**overrides: Any) -> Settings:
+class _OldNamesInEnvironment(PydanticBaseSettingsSource):
+    """The renamed settings' old names in the process environment (keywords and `.env` hand them in already, as
+    names the model does not know; the environment source reads only the model's own names)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env = {k.lower(): v for k, v in os.environ.items()}  # as the environment source: case-insensitive
+        return {old: env[old] for old in RENAMED if old in env}
+
+
+def _warn_once(old: str, message: str) -> None:
+    """Log a renamed setting's warning, once per process (settings may be read more than once)."""
+    if old not in _warned:
+        _warned.add(old)
+        log.warning(message)
+
+
+def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; raise SettingsError naming each wrong setting and why."""
     try:
-        return Settings(**overrides)
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]).upper() or "SETTINGS"
+            name += "".join(f" (formerly {o.upper()})" for o, n in RENAMED.items() if n.upper() == name)
             lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")
         raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -35,10 +36,28 @@ def _rings(polygon: shapely.Polygon) -> list[list[list[float]]]:
     return [np.round(shapely.get_coordinates(r), DECIMALS).tolist() for r in rings]
 
 
+def point(lon: float, lat: float) -> GeoJSON:
+    """A GeoJSON Point geometry, coordinates rounded to DECIMALS."""
+    return {"type": "Point", "coordinates": [round(float(lon), DECIMALS), round(float(lat), DECIMALS)]}
+
+
+def point_feature(lon: float, lat: float, properties: dict[str, Any], fid: Any = None) -> GeoJSON:
+    """A GeoJSON Point feature with its properties (and its id, if given)."""
+    feature: GeoJSON = {"type": "Feature", "geometry": point(lon, lat), "properties": properties}
+    if fid is not None:
+        feature["id"] = fid
+    return feature
+
+
+def collection(features: Iterable[GeoJSON] = ()) -> GeoJSON:
+    """A FeatureCollection of these features (none: an empty layer)."""
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
 def geometry_dict(geom: shapely.Geometry) -> GeoJSON:
     """A GeoJSON geometry with coordinates rounded to DECIMALS (Point, Polygon, MultiPolygon)."""
     if isinstance(geom, shapely.Point):
-        return {"type": "Point", "coordinates": np.round([geom.x, geom.y], DECIMALS).tolist()}
+        return point(geom.x, geom.y)
     if isinstance(geom, shapely.Polygon):
         return {"type": "Polygon", "coordinates": _rings(geom)}
     if isinstance(geom, shapely.MultiPolygon):
@@ -56,6 +75,25 @@ def simplified(geoms: Any, tolerance: float) -> Any:
     return shapely.orient_polygons(geoms)
 
 
+def tooltip_points(points: dict[str, tuple[float, float]], tooltips: dict[str, str]) -> GeoJSON:
+    """Lean GeoJSON points (properties id, tooltip) of code -> (lon, lat), tooltips already escaped."""
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
+              "properties": {"id": code, "tooltip": tooltips.get(code, code)}}
+             for code, (lon, lat) in points.items()]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def lean_layer(src: GeoJSON, keep: set[str], tooltips: dict[str, str]) -> GeoJSON:
+    """The features of a layer whose code is kept, with only code and the (escaped) tooltip as properties."""
+    feats = []
+    for f in src["features"]:
+        code = f["properties"]["code"]
+        if code in keep:
+            feats.append({"type": "Feature", "id": code, "geometry": f["geometry"],
+                          "properties": {"code": code, "tooltip": tooltips[code]}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
 def feature_collection(frame: gpd.GeoDataFrame, props: list[str], geoms: Any = None) -> GeoJSON:
     """A FeatureCollection of the frame's rows with the given property columns (empty geometries skipped)."""
     geoms = frame.geometry.to_numpy() if geoms is None else geoms
@@ -67,7 +105,7 @@ def feature_collection(frame: gpd.GeoDataFrame, props: list[str], geoms: Any = N
         properties = {p: col[i] for p, col in zip(props, columns)}
         features.append({"type": "Feature", "id": properties[props[0]], "properties": properties,
                          "geometry": geometry_dict(geom)})
-    return {"type": "FeatureCollection", "features": features}
+    return collection(features)
 
 
 class CityLayers:

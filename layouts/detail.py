@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from dash import html
@@ -12,17 +11,15 @@ from dashboard.i18n import duration, t
 from layouts.attrs import dataset
 
 
-def community(name: str, rows: list[dict[str, Any]], now: datetime, lang: str) -> list[Any]:
-    """A community's open appeals: light, category, unit, due, the citizen's words (clickable rows)."""
+def community(name: str, rows: list[dict[str, Any]], lang: str) -> list[Any]:
+    """A community's open appeals (screen rows): light, category, unit, due, the citizen's words (clickable)."""
     body = []
     for r in rows:
-        light = "red" if r["red_from"] <= now else "yellow" if r["yellow_from"] <= now else "green"
-        left = (r["due_at"] - now).total_seconds()
+        left = -r["late_s"]
         when = duration(lang, -left) if left < 0 else duration(lang, left)
-        cats = [c for c in (r["cat1"], r["cat2"], r["cat3"]) if c]
         body.append(html.Tr([
-            html.Td("●", style={"color": f"var(--{light})", "width": "6%"}),
-            html.Td(cats[-1] if cats else "", style={"width": "20%"}),
+            html.Td("●", style={"color": f"var(--{r['light']})", "width": "6%"}),
+            html.Td(r["category"], style={"width": "20%"}),
             html.Td(r.get("unit_name") or t(lang, "unassigned"), style={"width": "22%"}),
             html.Td(when, className="late" if left < 0 else "left", style={"width": "18%"}),
             html.Td(r["summary"] or ""),  # citizen text: Dash renders it as text, never as HTML

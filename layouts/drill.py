@@ -147,7 +147,7 @@ def red_points(rows: list[dict[str, Any]]) -> dict[str, Any]:
         feats.append({"type": "Feature", "id": r["id"],
                       "geometry": {"type": "Point", "coordinates": [round(r["lonlat"][0], 6), round(r["lonlat"][1], 6)]},
                       "properties": {"id": r["id"], "tooltip": f"{html_escape(r['id'])} · {words}",
-                                     "popup": f"<b>{html_escape(r['id'])}</b><br>{html_escape(r['category'])}"
+                                     "popup": f"<b>{html_escape(r['id'])}</b><br>{html_escape(r['category_path'])}"
                                               f"<br>{html_escape(r['address'])}<br>{words}"}})
     return {"type": "FeatureCollection", "features": feats}
 

@@ -51,6 +51,17 @@ def banner(status: dict[str, Any], zone: Any, lang: str) -> tuple[list[str], str
     return [" · ".join(msgs)] if msgs else [], cls
 
 
+def ranking_notes(rk: dict[str, Any], zone: Any, lang: str) -> list[str]:
+    """What the ranking panel says of its figures: provisional until the month's cut-off, behind since when."""
+    when = lambda iso: datetime.fromisoformat(iso).astimezone(zone).strftime("%m-%d %H:%M")  # noqa: E731
+    notes = []
+    if rk.get("provisional_until"):
+        notes.append(t(lang, "rank_provisional", until=when(rk["provisional_until"])))
+    if rk.get("stale"):
+        notes.append(t(lang, "rank_stale", since=when(rk["stale_since"])))
+    return notes
+
+
 def red_points(rows: list[dict[str, Any]], lang: str) -> dict[str, Any]:
     """The red appeals as map points; tooltip and popup text escaped here (Leaflet renders them as HTML)."""
     feats = []
@@ -98,7 +109,7 @@ def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
     out["list:soon-list"] = panels.soon_table(snap["alerts"]["soon"], lang)
     out["list:hotspot-list"] = panels.hotspot_list(snap["hotspots"], lang)
     out["list:coverage-list"] = panels.coverage_list(m["streets"], lang)
-    out["list:ranking-table"] = panels.ranking_table(rk["rows"], lang)
+    out["list:ranking-table"] = panels.ranking_table(rk["rows"], lang, notes=ranking_notes(rk, zone, lang))
     out["list:volume-top"] = panels.volume_top(rk["volume_top"], lang)
     out["list:sos-alert"] = panels.sos_alert(m["sos_list"], lang)
     out["sos-class"] = "sos-alert on" if m["sos_list"] else "sos-alert"

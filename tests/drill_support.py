@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from dash import Dash
@@ -13,8 +16,23 @@ from data_access.accounts.sessions import issue_display_token, sign_in
 from data_access.accounts.users import create_user
 from data_access.ops.services import Services
 from data_access.store.models import AuditEntry
-from tests.conftest import TZ, ev
-from tests.wall_support import XSS, created, put_events, put_presence, scenario
+from tests.conftest import (
+    REDIS_URL,
+    TZ,
+    ev,
+    make_store,
+    new_prefix,
+    redis_client,
+    settings_for,
+)
+from tests.wall_support import (
+    XSS,
+    created,
+    put_events,
+    put_presence,
+    scenario,
+    services,
+)
 
 PASSWORD = "correct-horse-9"
 OTHER_MARK = "OTHERAREA-MARK"
@@ -39,7 +57,7 @@ def other_scenario(city, now: datetime, own_district: str) -> dict[str, Any]:  #
 
 def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Store the wall scenario (one street) plus another district's appeals; XSS in every citizen field."""
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
     sc = scenario(city, now)
     other = other_scenario(city, now, sc["district"])
     grids = city.grids
@@ -69,9 +87,9 @@ def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore
     return sc
 
 
-def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """One user per role over the scenario (plus outsiders of it); returns name -> session token."""
-    now = datetime.now(UTC)
+def accounts(sessions, city, sc: dict[str, Any], only: tuple[str, ...] | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """One user per role over the scenario (plus outsiders of it), or `only` these; returns name -> session token."""
+    now = datetime.now(timezone.utc)
     other_street = sorted(set(city.streets[city.streets["district"] == sc["district"]]["code"]) - {sc["street"]})[0]
     own_grids = city.grids[city.grids["street"] == sc["street"]]
     outside_grid = sorted(set(own_grids["code"]) - set(own_grids[own_grids["community"].isin([sc["c1"], sc["c2"]])]["code"]))[0]
@@ -84,22 +102,21 @@ def accounts(sessions, city, sc: dict[str, Any]) -> dict[str, str]:  # type: ign
         "otherstreet": Scope("street_leader", street=other_street),
         "othergrid": Scope("grid_supervisor", grids=frozenset({outside_grid})),
     }
+    users = {name: scope for name, scope in users.items() if only is None or name in only}
     tokens = {}
     with sessions() as s, s.begin():
         for name, scope in users.items():
             create_user(s, name, PASSWORD, scope, now)
     with sessions() as s, s.begin():
         for name in users:
-            token = sign_in(s, name, PASSWORD, now, 12)
-            assert token is not None
-            tokens[name] = token
+            tokens[name] = sign_in(s, name, PASSWORD, now, 12)
     return tokens
 
 
 def display_token(sessions, scope: Scope) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     """A display token (id, secret) of a scope."""
     with sessions() as s, s.begin():
-        return issue_display_token(s, "wall-test", scope, datetime.now(UTC))
+        return issue_display_token(s, "wall-test", scope, datetime.now(timezone.utc))
 
 
 def refusals(sessions) -> int:  # type: ignore[no-untyped-def]
@@ -118,10 +135,20 @@ def drill_app(svc: Services) -> Dash:
 full_app = drill_app
 
 
-def _assets() -> Any:
-    from pathlib import Path
+@contextmanager
+def drill_world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None,  # type: ignore[no-untyped-def]
+                app: bool = True) -> Iterator[dict[str, Any]]:
+    """A SQLite store with `load`'s scenario and `accounts` (all, or `users`), its Services and (if `app`) the real
+    app; a Redis prefix of its own. Built once per module where its tests only read: each user costs two password
+    hashes, about a second on a busy machine."""
+    prefix = new_prefix()
+    settings = settings_for(prefix)
+    with redis_client(prefix) as rds, make_store("sqlite", folder, city) as st:
+        sc = load(city, st[1], settings, gazetteer)
+        tokens = accounts(st[1], city, sc, users)
+        svc = services(settings, st, city, rds, REDIS_URL)
+        yield {"sc": sc, "tokens": tokens, "svc": svc, "app": drill_app(svc) if app else None, "store": st,
+               "sessions": st[1], "settings": settings, "rds": rds}
 
-    return Path(__file__).resolve().parent.parent / "assets"
 
-
-__all__ = ["OTHER_MARK", "XSS", "Services"]
+__all__ = ["XSS", "OTHER_MARK", "Services"]

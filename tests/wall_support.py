@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import redis
-from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.contract import parse_event, parse_presence
 from dashboard.settings import Settings
@@ -15,13 +14,13 @@ from data_access.intake.event_log import Accepted, store_events
 from data_access.intake.presence import store_presence
 from data_access.intake.reference_data import Gazetteer
 from data_access.ops.services import Services
-from data_access.projection.projector import Folder
+from data_access.projection.projector import Projector
 from tests.conftest import TZ, ev
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'
 
 
-def put_events(sessions: sessionmaker[Session], texts: list[str], settings: Settings, gazetteer: Gazetteer,
+def put_events(sessions, texts: list[str], settings: Settings, gazetteer: Gazetteer,  # type: ignore[no-untyped-def]
                received: datetime | None = None) -> None:
     """Store contract events as the ingest would (without Redis)."""
     evs = [parse_event(t) for t in texts]
@@ -29,8 +28,8 @@ def put_events(sessions: sessionmaker[Session], texts: list[str], settings: Sett
     items = [Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
              for i, (e, t, p) in enumerate(zip(evs, texts, places))]
     with sessions() as s, s.begin():
-        store_events(s, items, received or datetime.now(UTC))
-    Folder(settings, sessions).drain()
+        store_events(s, items, received or datetime.now(timezone.utc))
+    Projector(settings, sessions).drain()
 
 
 def put_presence(sessions, beats: list[dict[str, Any]], now: datetime) -> None:  # type: ignore[no-untyped-def]

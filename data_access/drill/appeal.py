@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.appeal import light_from_times
 from dashboard.calendar import iso
 from dashboard.settings import Settings
+from data_access.store.appeal_rows import columns_of, light_of
 from data_access.store.models import Appeal, AppealEvent
 
 
@@ -34,7 +34,7 @@ def appeal_detail(session: Session, appeal_id: str, now: datetime, settings: Set
         "id": a.id,
         "status": a.status,
         "open": a.is_open,
-        "light": light_from_times(a.is_open, a.yellow_from, a.red_from, a.due_at, a.resolved_at or a.closed_at, now),
+        "light": light_of(columns_of(a), now),
         "clock_start": iso(a.clock_start, settings),
         "due_at": iso(a.due_at, settings),
         "created_at": iso(a.created_at, settings),

@@ -13,7 +13,7 @@ from dashboard.scopes import Scope
 from dashboard.settings import Settings
 from data_access.drill import queries as q
 from data_access.drill.page import appeal_page
-from data_access.drill.refs import DrillRefs
+from geo.city_index import CityIndex
 
 MAX_ROWS = 100_000
 Table = tuple[list[str], list[list[Any]]]
@@ -27,14 +27,14 @@ def _appeal_table(rows: list[dict[str, Any]], lang: str, s: Settings) -> Table:
     head = [t(lang, k) for k in ("drill_id", "drill_created_at", "drill_light", "col_cat", "drill_channel", "drill_kind",
                                  "drill_priority", "col_unit", "drill_member", "district", "street", "col_place",
                                  "drill_grid", "drill_due", "drill_address", "summary")]
-    body = [[r["id"], _when(r["created_at"], s), r["light"], r["category"], r["channel"], r["kind"], r["priority"],
+    body = [[r["id"], _when(r["created_at"], s), r["light"], r["category_path"], r["channel"], r["kind"], r["priority"],
              r["unit_name"], r["member_name"], r["district"], r["street"], r["place"], r["grid"],
              _when(r["due_at"], s), r["address"], r["summary"]] for r in rows]
     return head, body
 
 
 def table(session: Session, name: str, area: Area, f: Filters, scope: Scope, now: datetime, s: Settings,
-          refs: DrillRefs) -> Table:
+          refs: CityIndex) -> Table:
     """(header, rows) of one table of a page; the caller has checked the page against the scope."""
     lang = f.lang
     if name == "timeline":

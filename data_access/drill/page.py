@@ -12,7 +12,10 @@ from dashboard.scopes import Scope
 from dashboard.settings import Settings
 from data_access.drill import queries as q
 from data_access.drill.appeal import appeal_detail
-from data_access.drill.refs import DrillRefs
+from data_access.store.appeal_rows import appeal_row, columns_of, names_of
+from data_access.store.models import Appeal
+from geo.city_index import CityIndex
+from geo.layers import collection
 
 RED_ROWS = 50
 APPEAL_ROWS = 100
@@ -20,7 +23,7 @@ MEMBER_ROWS = 200
 TOP_CATEGORIES = 10
 
 
-def place_of(session: Session, area: Area, refs: DrillRefs) -> Place | None:
+def place_of(session: Session, area: Area, refs: CityIndex) -> Place | None:
     """Where a page's area lies (appeals: read from the store); None if there is no such place."""
     if area.level != "appeal":
         return refs.place(area)
@@ -31,7 +34,7 @@ def place_of(session: Session, area: Area, refs: DrillRefs) -> Place | None:
 
 
 def area_page(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings,
-              refs: DrillRefs) -> dict[str, Any]:
+              refs: CityIndex) -> dict[str, Any]:
     """The panels of an area page, every one narrowed by the filters and the scope."""
     kids = refs.children_in(area, scope)
     subs = q.rank(q.sub_stats(session, area, f, scope, now, refs, kids), f.fig)
@@ -50,23 +53,20 @@ def area_page(session: Session, area: Area, f: Filters, scope: Scope, now: datet
 
 
 def appeal_page(session: Session, appeal_id: str, now: datetime, settings: Settings,
-                refs: DrillRefs) -> dict[str, Any] | None:
+                refs: CityIndex) -> dict[str, Any] | None:
     """One appeal: its state, light, due time, events (with unit and member names), review answers, place."""
     d = appeal_detail(session, appeal_id, now, settings)
-    if d is None:
+    a = session.get(Appeal, appeal_id) if d is not None else None  # no second read: appeal_detail loaded it
+    if d is None or a is None:
         return None
+    row = appeal_row(columns_of(a), now, names_of(refs))
     for e in d["events"]:
         e["unit_name"] = refs.unit_name.get(e.get("unit") or "", e.get("unit") or "")
         e["member_name"] = refs.member_name.get(e.get("member") or "", e.get("member") or "")
-    d["unit_name"] = refs.unit_name.get(d["unit"] or "", d["unit"] or "")
-    d["member_name"] = refs.member_name.get(d["member"] or "", d["member"] or "")
-    loc = d["location"]
-    if loc is None and d["community"] in refs.point:
-        lon, lat = refs.point[d["community"]]
-        loc = {"lon": lon, "lat": lat}
-    d["point"] = loc
+    d["unit_name"], d["member_name"] = row["unit_name"], row["member_name"]
+    d["point"] = None if row["lonlat"] is None else dict(zip(("lon", "lat"), row["lonlat"]))
     grid = Area("grid", d["grid"]) if d["grid"] else None
-    d["outline"] = refs.outline(grid) if grid else {"type": "FeatureCollection", "features": []}
+    d["outline"] = refs.outline(grid) if grid else collection()
     d["bounds"] = (refs.area_bounds(grid) if grid else refs.area_bounds(Area("community", d["community"]))
                    if d["community"] else refs.area_bounds(Area()))
     return d

@@ -25,11 +25,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dashboard.drill import Area, Filters
-from dashboard.rankings import DEFAULT, credit
+from dashboard.rankings import DEFAULT, rates, small_sample, tally
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
 from dashboard.settings import Settings
-from data_access.drill.refs import DrillRefs
+from data_access.store.appeal_rows import COLUMNS, appeal_row, names_of
+from data_access.store.lights import IS_LIGHT, is_open, is_red, is_yellow
 from data_access.store.models import Appeal, Member, Presence
+from geo.city_index import CityIndex
 
 LEVEL_COLUMN = {"district": Appeal.district, "street": Appeal.street, "community": Appeal.community,
                 "grid": Appeal.grid}
@@ -60,12 +62,8 @@ def appeal_where(area: Area, f: Filters, scope: Scope, now: datetime) -> list[Co
                    (Appeal.kind, f.kind), (Appeal.priority, f.priority)):
         if v is not None:
             w.append(col == v)
-    if f.light == "red":
-        w += [Appeal.is_open == true(), Appeal.red_from <= now]
-    elif f.light == "yellow":
-        w += [Appeal.is_open == true(), Appeal.yellow_from <= now, Appeal.red_from > now]
-    elif f.light == "green":
-        w += [Appeal.is_open == true(), Appeal.yellow_from > now]
+    if f.light is not None:
+        w.append(IS_LIGHT[f.light](now))
     return w
 
 
@@ -75,61 +73,35 @@ def _n(v: Any) -> int:
 
 def lights(session: Session, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, int]:
     """Open appeals by light (and all appeals matching), in one read."""
-    is_open = Appeal.is_open == true()
     q = select(
         func.count(),
-        func.sum(case((is_open, 1), else_=0)),
-        func.sum(case((and_(is_open, Appeal.red_from <= now), 1), else_=0)),
-        func.sum(case((and_(is_open, Appeal.yellow_from <= now, Appeal.red_from > now), 1), else_=0)),
+        func.sum(case((is_open(), 1), else_=0)),
+        func.sum(case((is_red(now), 1), else_=0)),
+        func.sum(case((is_yellow(now), 1), else_=0)),
     ).select_from(Appeal).where(*appeal_where(area, f, scope, now))
     total, open_, red, yellow = session.execute(q).one()
     return {"total": _n(total), "open": _n(open_), "red": _n(red), "yellow": _n(yellow),
             "green": _n(open_) - _n(red) - _n(yellow)}
 
 
-_ROW = (Appeal.id, Appeal.created_at, Appeal.is_open, Appeal.status, Appeal.unit, Appeal.member, Appeal.district,
-        Appeal.street, Appeal.community, Appeal.grid, Appeal.cat1, Appeal.cat2, Appeal.cat3, Appeal.channel,
-        Appeal.kind, Appeal.priority, Appeal.due_at, Appeal.yellow_from, Appeal.red_from, Appeal.address,
-        Appeal.summary, Appeal.lon, Appeal.lat)
+def _appeal_rows(rows: Any, now: datetime, refs: CityIndex) -> list[dict[str, Any]]:
+    n = names_of(refs)
+    return [appeal_row(r._mapping, now, n) for r in rows]
 
 
-def _light(r: Any, now: datetime) -> str:
-    if not r.is_open:
-        return "closed"
-    return "red" if r.red_from <= now else "yellow" if r.yellow_from <= now else "green"
-
-
-def _appeal_rows(rows: Any, now: datetime, refs: DrillRefs) -> list[dict[str, Any]]:
-    out = []
-    for r in rows:
-        cats = [c for c in (r.cat1, r.cat2, r.cat3) if c]
-        out.append({
-            "id": r.id, "created_at": r.created_at, "light": _light(r, now), "status": r.status,
-            "category": " / ".join(cats), "channel": r.channel, "kind": r.kind, "priority": r.priority,
-            "unit": r.unit, "unit_name": refs.unit_name.get(r.unit or "", r.unit or ""),
-            "member_name": refs.member_name.get(r.member or "", r.member or ""),
-            "district": r.district, "street": r.street, "community": r.community, "grid": r.grid,
-            "place": " ".join(x for x in (refs.name["street"].get(r.street or "", ""),
-                                          refs.name["community"].get(r.community or "", "")) if x),
-            "due_at": r.due_at, "late_s": int((now - r.due_at).total_seconds()),
-            "address": r.address or "", "summary": r.summary or "",
-            "lonlat": [r.lon, r.lat] if r.lon is not None else list(refs.point.get(r.community or "", ())) or None,
-        })
-    return out
-
-
-def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
              limit: int) -> list[dict[str, Any]]:
     """Red (overdue) open appeals, longest red first."""
-    q = (select(*_ROW).where(*appeal_where(area, f, scope, now), Appeal.is_open == true(), Appeal.red_from <= now)
+    q = (select(*COLUMNS).where(*appeal_where(area, f, scope, now), is_red(now))
          .order_by(Appeal.red_from, Appeal.id).limit(limit))
     return _appeal_rows(session.execute(q), now, refs)
 
 
-def appeals(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+def appeals(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
             limit: int) -> list[dict[str, Any]]:
     """Appeals matching, newest first."""
-    q = select(*_ROW).where(*appeal_where(area, f, scope, now)).order_by(Appeal.created_at.desc(), Appeal.id).limit(limit)
+    q = (select(*COLUMNS).where(*appeal_where(area, f, scope, now)).order_by(Appeal.created_at.desc(), Appeal.id)
+         .limit(limit))
     return _appeal_rows(session.execute(q), now, refs)
 
 
@@ -157,36 +129,38 @@ def members(session: Session, area: Area, scope: Scope, now: datetime, settings:
     return {**counts, "total": sum(counts.values()), "rows": rows}
 
 
-def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: DrillRefs,
+def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
               codes: list[str]) -> list[dict[str, Any]]:
-    """Per sub-area (given codes, already within scope): volume, open, red, the three rates."""
+    """Per sub-area (given codes, already within scope): volume, open, red, the three rates (dashboard/rankings.py)."""
     if area.child is None or not codes:
         return []
     col = LEVEL_COLUMN[area.child]
-    is_open = Appeal.is_open == true()
     reviewed = Appeal.reviewed == true()
-    sats = [(a, credit(a, DEFAULT)) for a in DEFAULT.satisfaction_credit]
+    answers = list(DEFAULT.satisfaction_credit)
     q = (select(col, func.count(),
-                func.sum(case((is_open, 1), else_=0)),
-                func.sum(case((and_(is_open, Appeal.red_from <= now), 1), else_=0)),
+                func.sum(case((is_open(), 1), else_=0)),
+                func.sum(case((is_red(now), 1), else_=0)),
                 func.sum(case((reviewed, 1), else_=0)),
                 func.sum(case((and_(reviewed, Appeal.responded == true()), 1), else_=0)),
                 func.sum(case((and_(reviewed, Appeal.resolved_flag == true()), 1), else_=0)),
-                *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a, _ in sats])
+                *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a in answers])
          .where(*appeal_where(area, f, scope, now), col.in_(codes)).group_by(col))
-    got = {r[0]: r for r in session.execute(q)}
+    got = {r[0]: [_n(x) for x in r[1:]] for r in session.execute(q)}
     out = []
     for code in codes:
-        r = got.get(code)
-        vol, opn, red, rev, resp, resol = (_n(x) for x in (r[1:7] if r else (0,) * 6))
-        sat = sum(_n(r[7 + i]) * c for i, (_, c) in enumerate(sats)) if r else 0.0
+        vol, opn, red, rev, resp, resol, *by_answer = got.get(code) or [0] * (6 + len(answers))
+        t = tally(code, refs.name[area.child].get(code, code), vol, rev, resp, resol, dict(zip(answers, by_answer)))
+        response, resolution, satisfaction = rates(t)
         out.append({
-            "code": code, "name": refs.name[area.child].get(code, code), "volume": vol, "open": opn, "red": red,
-            "reviewed": rev, "red_share": round(red / opn, 4) if opn else None,
-            "response": round(resp / rev, 4) if rev else None, "resolution": round(resol / rev, 4) if rev else None,
-            "satisfaction": round(sat / rev, 4) if rev else None, "small_sample": rev < DEFAULT.min_reviewed,
+            "code": code, "name": t.name, "volume": vol, "open": opn, "red": red, "reviewed": rev,
+            "red_share": _r4(red / opn if opn else None), "response": _r4(response), "resolution": _r4(resolution),
+            "satisfaction": _r4(satisfaction), "small_sample": small_sample(t),
         })
     return out
+
+
+def _r4(v: float | None) -> float | None:
+    return None if v is None else round(v, 4)
 
 
 def rank(rows: list[dict[str, Any]], fig: str) -> list[dict[str, Any]]:
@@ -205,7 +179,7 @@ def trend(session: Session, area: Area, f: Filters, scope: Scope, now: datetime,
     whens = [(Appeal.created_at < e, i - 1) for i, e in enumerate(edges[1:], start=1)]
     bucket = (case(*whens, else_=days - 1) if whens else literal(0)).label("bucket")
     q = (select(bucket, func.count(), func.sum(case((Appeal.resolved_at.is_not(None), 1), else_=0)),
-                func.sum(case((and_(Appeal.is_open == true(), Appeal.red_from <= now), 1), else_=0)))
+                func.sum(case((is_red(now), 1), else_=0)))
          .where(*appeal_where(area, f, scope, now), Appeal.created_at >= edges[0])
          .group_by(literal_column("bucket")))  # by the label: PostgreSQL cannot match re-bound CASE parameters
     got = {int(b): (_n(n), _n(res), _n(red)) for b, n, res, red in session.execute(q)}

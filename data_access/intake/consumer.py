@@ -85,7 +85,7 @@ class IngestWorker:
         self.gaz = gazetteer
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
         self.clock = clock
-        self.stored = stored  # called after a commit that logged events for the folder
+        self.stored = stored  # called after a commit that logged events for the projectors
         self.events_key = settings.stream("events")
         self.presence_key = settings.stream("presence")
         self.cursor = {self.events_key: "0", self.presence_key: "0"}  # "0": our pending first

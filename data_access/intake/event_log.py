@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from dashboard.contract import Event
-from data_access.projection.partitions import fold_key
+from dashboard.partitions import partition_key
 from data_access.store.bulk import bulk_insert
 from data_access.store.models import AppealEvent
 
@@ -35,13 +35,13 @@ class Accepted:
 
 
 #: PostgreSQL advisory lock keys: log writers commit one at a time (so `seq` order is commit order and the
-#: folders never pass an event committed later with a smaller number); one folder folds each share at a time
-#: (FOLD_LOCK + the share).
+#: projectors never pass an event committed later with a smaller number); one projector folds each partition at
+#: a time (PROJECTOR_LOCK + the partition, data_access.projection.fold).
 LOG_LOCK = 0x6170_6C6F67  # "aplog"
 
 
 def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> None:
-    """Store events in the log, each once (an id already stored is ignored); the folder folds them behind."""
+    """Store events in the log, each once (an id already stored is ignored); the projectors fold them behind."""
     if not items:
         return
     rows = {}
@@ -50,7 +50,7 @@ def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> 
         rows[it.event.id] = {
             "id": it.event.id,
             "appeal": it.event.appeal,
-            "fold_key": fold_key(it.event.appeal),
+            "partition_key": partition_key(it.event.appeal),
             "type": it.event.type,
             "at": it.event.at,
             "payload": it.raw,

@@ -21,6 +21,7 @@ from data_access.store.models import (
 )
 from geo.assign import Assigner
 from geo.city_files import fingerprint
+from geo.city_index import index_of
 from geo.crs import to_wgs84
 from geo.model import City
 
@@ -33,13 +34,7 @@ class Gazetteer:
     def __init__(self, city: City, snap_distance_m: float = 300.0) -> None:
         self.city = city
         self.assigner = Assigner(city, snap_distance_m)
-        self.units = frozenset(city.units["code"])
-        self.members = frozenset(city.members["id"])
-        c = city.communities
-        self.communities = {
-            code: Place(None, code, street, district)
-            for code, street, district in zip(c["code"], c["street"], c["district"])
-        }
+        self.index = index_of(city)
 
     def place_events(self, events: Sequence[Event]) -> list[Place | str | None]:
         """Per event: its Place (created), None (no place needed) or a rejection reason."""
@@ -63,7 +58,7 @@ class Gazetteer:
         for i, e in enumerate(events):
             if e.type == "created":
                 out[i] = self._created_place(e, assigned.get(i))
-            elif e.type in UNIT_EVENTS and e.data["unit"] not in self.units:
+            elif e.type in UNIT_EVENTS and e.data["unit"] not in self.index.unit_name:
                 out[i] = f"unknown unit {e.data['unit']!r}"
         return out
 
@@ -74,16 +69,17 @@ class Gazetteer:
         if code is None:
             assert located is not None  # the contract requires location or community
             return located
-        known = self.communities.get(code)
-        if known is None:
+        street = self.index.community_street.get(code)
+        if street is None:
             return f"unknown community {code!r}"
         if located is not None and located.community == code:
             return located
-        return known  # the intake's explicit community wins; a grid elsewhere is dropped
+        # the intake's explicit community wins; a grid elsewhere is dropped
+        return Place(None, code, street, self.index.community_district[code])
 
     def known_member(self, member: str) -> bool:
         """Whether a grid member is on the roster."""
-        return member in self.members
+        return member in self.index.member_name
 
 
 def load_reference(session: Session, city: City) -> bool:

@@ -1,10 +1,10 @@
-"""Process settings for the long-running loops (ingest worker, folders)."""
+"""Process settings for the long-running loops (ingest worker, projectors)."""
 
 from __future__ import annotations
 
 import gc
 
-#: The cyclic garbage collector's thresholds in a process that ingests or folds (Python's default: 700, 10, 10).
+#: The cyclic garbage collector's thresholds in a process that ingests or projects (Python's default: 700, 10, 10).
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
@@ -13,7 +13,7 @@ def settle_gc() -> None:
 
     Everything alive at start-up (libraries, the city model, the web app) is left out of its scans, and it runs
     every 50,000 net allocations instead of every 700: each full collection walked every live object (the
-    kept drafts, the web app), which cost the ingest worker and the folder a quarter of their time. Their own
+    kept drafts, the web app), which cost the ingest worker and the projector a quarter of their time. Their own
     garbage is acyclic (rows, parsed events) and freed at once by reference counting."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -1,8 +1,8 @@
-"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker and folder."""
+"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker and projectors."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import redis
@@ -12,15 +12,17 @@ from dashboard.calendar import iso
 from data_access.intake.consumer import IngestStatus
 from data_access.ops.backlog import last_event_received, waiting_entries
 from data_access.ops.services import Services
-from data_access.projection.projector import FolderProcesses, oldest_queued_s, queued
+from data_access.projection.projector import ProjectorProcesses, oldest_queued_s, queued
 from data_access.store.engine import ping
 
 
 def health(
-    svc: Services, worker: IngestStatus | None, now: datetime | None = None, folder: FolderProcesses | None = None
+    svc: Services, worker: IngestStatus | None, now: datetime | None = None,
+    projectors: ProjectorProcesses | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    """(healthy, report). Unhealthy when Redis or the store does not answer or the worker is stuck."""
-    now = now or datetime.now(UTC)
+    """(healthy, report). Unhealthy when Redis or the store does not answer, the worker is stuck or a projector
+    process is not running. The projection's part of the report keeps its key "fold" (monitoring reads it)."""
+    now = now or datetime.now(timezone.utc)
     s = svc.settings
     report: dict[str, Any] = {"time": iso(now, s)}
     ok = True
@@ -54,8 +56,8 @@ def health(
             "last_batch_at": iso(worker.last_batch_at, s),
         }
         ok = ok and worker.ok
-    if folder is not None:  # the folder processes this one started
-        report.setdefault("fold", {})["running"] = folder.is_alive()
-        ok = ok and folder.is_alive()
+    if projectors is not None:  # the projector processes this one started
+        report.setdefault("fold", {})["running"] = projectors.is_alive()
+        ok = ok and projectors.is_alive()
     report["ok"] = ok
     return ok, report

@@ -1,48 +1,54 @@
-"""Checkpoints of the projection: the last logged event each partition has folded."""
+"""Checkpoints of the projection: the last logged event each partition has folded (`projection_checkpoints`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 
+from data_access.store.bulk import dialect_insert
+from data_access.store.models import ProjectionCheckpoint
 
-def mark_key(part: int, parts: int) -> str:
-    """The `meta` key of a share's fold mark ('fold-seq' when one folder folds everything)."""
-    return "fold-seq" if parts == 1 else f"fold-seq {part}/{parts}"
-
-
-def fold_marks(session: Session) -> dict[str, int]:
-    """Every share's fold mark: the `seq` of the last event it folded (each of its events up to it is folded)."""
-    rows = session.execute(text("SELECT key, value FROM meta WHERE key LIKE 'fold-seq%'"))
-    return {k: int(v) for k, v in rows}
+_TABLE = ProjectionCheckpoint.__table__
+_C = _TABLE.c
 
 
-def fold_mark(session: Session) -> int:
-    """The lowest fold mark: every event up to it is folded, whichever share it belongs to."""
-    return min(fold_marks(session).values(), default=0)
+def checkpoints(session: Session) -> dict[tuple[int, int], int]:
+    """Every partition's checkpoint by (partition, partitions): the `seq` of the last event it folded (each of
+    its events up to it is folded)."""
+    rows = session.execute(select(_C.partition, _C.partitions, _C.position))
+    return {(p, n): int(pos) for p, n, pos in rows}
 
 
-def mark_or_lay_out(session: Session, key: str, parts: int) -> int:
-    """The mark under `key`; first, if the store was folded in another number of shares, a mark for each share
-    at the lowest of the old ones (events after it that some share had folded already fold again, harmlessly)."""
-    marks = fold_marks(session)
-    if key in marks:
-        return marks[key]
-    low = min(marks.values(), default=0)
-    conn = session.connection()
-    mk = "?" if conn.dialect.name == "sqlite" else "%s"
-    keys = [mark_key(k, parts) for k in range(parts)]
-    conn.exec_driver_sql(f"INSERT INTO meta (key, value) VALUES ({mk}, {mk}) ON CONFLICT (key) DO NOTHING",
-                         [(k, str(low)) for k in keys])
-    for old in sorted(set(marks) - set(keys)):  # in one order: folders laying out at once wait, not deadlock
-        conn.exec_driver_sql(f"DELETE FROM meta WHERE key = {mk}", (old,))
-    return fold_marks(session)[key]
+def lowest_checkpoint(session: Session) -> int:
+    """The lowest checkpoint: every event up to it is folded, whichever partition it belongs to."""
+    return min(checkpoints(session).values(), default=0)
 
 
-def move_mark(session: Session, key: str, mark: int, last: int) -> bool:
-    """Move the fold mark from `mark` to `last`; False if it is not at `mark` (SQLite: takes the write lock)."""
-    conn = session.connection()
-    mk = "?" if conn.dialect.name == "sqlite" else "%s"
-    moved = conn.exec_driver_sql(f"UPDATE meta SET value = {mk} WHERE key = {mk} AND value = {mk}",
-                                 (str(last), key, str(mark)))
-    return moved.rowcount == 1
+def checkpoint_or_lay_out(session: Session, partition: int, partitions: int) -> int:
+    """The checkpoint of `partition` of `partitions`; first, if the store was projected in another number of
+    partitions, a checkpoint for each partition at the lowest of the old ones (events after it that some
+    partition had folded already fold again, harmlessly)."""
+    known = checkpoints(session)
+    if (partition, partitions) in known:
+        return known[(partition, partitions)]
+    low = min(known.values(), default=0)
+    now = datetime.now(UTC)
+    keys = [(p, partitions) for p in range(partitions)]
+    session.execute(dialect_insert(session, _TABLE).on_conflict_do_nothing(),  # type: ignore[attr-defined]
+                    [{"partition": p, "partitions": n, "position": low, "updated_at": now} for p, n in keys])
+    for p, n in sorted(set(known) - set(keys)):  # in one order: projectors laying out at once wait, not deadlock
+        session.execute(delete(_TABLE).where(and_(_C.partition == p, _C.partitions == n)))
+    return checkpoints(session)[(partition, partitions)]
+
+
+def move_checkpoint(session: Session, partition: int, partitions: int, position: int, last: int) -> bool:
+    """Move the checkpoint of `partition` from `position` to `last`; False if it is not at `position` (SQLite:
+    takes the write lock)."""
+    moved = session.execute(
+        update(_TABLE)
+        .where(and_(_C.partition == partition, _C.partitions == partitions, _C.position == position))
+        .values(position=last, updated_at=datetime.now(UTC))
+    )
+    return moved.rowcount == 1  # type: ignore[attr-defined]

@@ -17,10 +17,10 @@ from dashboard.appeal import (
     touched,
 )
 from dashboard.contract import Event, stored_event
+from dashboard.partitions import partition_of
 from dashboard.settings import Settings
 from data_access.intake.event_log import Place
-from data_access.projection.checkpoints import mark_key, mark_or_lay_out, move_mark
-from data_access.projection.partitions import part_of
+from data_access.projection.checkpoints import checkpoint_or_lay_out, move_checkpoint
 from data_access.projection.rows import (
     ALL_STATE,
     appeal_row,
@@ -30,109 +30,116 @@ from data_access.projection.rows import (
 from data_access.projection.writes import FoldedBatch, write_folded
 from data_access.store.bulk import raw_cursor, select_in
 
-FOLD_LOCK = 0x6170_666F6C64  # "apfold"
+#: PostgreSQL advisory lock of partition P: PROJECTOR_LOCK + P (one projector folds each partition at a time).
+PROJECTOR_LOCK = 0x6170_666F6C64  # "apfold"
 
 
 class Drafts:
-    """Drafts of the appeals a folder folded last, so that its next batches need not read and parse their fold
-    state. They hold while the fold mark is where this folder left it: a write by another folder voids them."""
+    """Drafts of the appeals a projector folded last, so that its next batches need not read and parse their fold
+    state. They hold while the checkpoint is where this projector left it: a write by another projector voids
+    them."""
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
-        self.mark: int | None = None  # the fold mark these drafts are current at
+        self.checkpoint: int | None = None  # the checkpoint these drafts are current at
         self._by_appeal: dict[str, dict[str, Any]] = {}
 
-    def at(self, mark: int) -> None:
-        """Forget every draft unless the fold mark is where this folder left it."""
-        if mark != self.mark:
+    def at(self, checkpoint: int) -> None:
+        """Forget every draft unless the checkpoint is where this projector left it."""
+        if checkpoint != self.checkpoint:
             self._by_appeal.clear()
-            self.mark = mark
+            self.checkpoint = checkpoint
 
     def take(self, appeal: str) -> dict[str, Any] | None:
         """An appeal's draft, no longer kept (a batch that fails to commit leaves none it changed)."""
         return self._by_appeal.pop(appeal, None)
 
-    def keep(self, drafts: dict[str, dict[str, Any]], mark: int) -> None:
-        """Keep the drafts a batch committed, up to the fold mark it moved to; the least recently folded go."""
+    def keep(self, drafts: dict[str, dict[str, Any]], checkpoint: int) -> None:
+        """Keep the drafts a batch committed, up to the checkpoint it moved to; the least recently folded go."""
         self._by_appeal.update(drafts)
-        self.mark = mark
+        self.checkpoint = checkpoint
         for appeal in list(islice(self._by_appeal, max(0, len(self._by_appeal) - self.size))):
             del self._by_appeal[appeal]
 
 
 def fold_logged(
-    sessions: sessionmaker[Session], settings: Settings, limit: int, drafts: Drafts | None = None, part: int = 0
+    sessions: sessionmaker[Session], settings: Settings, limit: int, drafts: Drafts | None = None,
+    partition: int = 0,
 ) -> int:
-    """Fold the next `limit` logged events of share `part` (of `settings.folders`) after that share's fold mark
-    into their appeals, and move the mark past them (past the other shares' events too, up to the last logged
-    when fewer are waiting); return the events read. A backlog folds each appeal once per batch, however many of
-    its events the batch holds.
+    """Fold the next `limit` logged events of `partition` (of `settings.projectors`) after that partition's
+    checkpoint into their appeals, and move the checkpoint past them (past the other partitions' events too, up to
+    the last logged when fewer are waiting); return the events read. A backlog folds each appeal once per batch,
+    however many of its events the batch holds.
 
-    Each share has its own mark and its own folder, so the shares fold side by side. PostgreSQL: one
-    transaction under the share's fold lock; while another folder holds it, fold nothing and return 0.
-    SQLite has one writer at a time: the folder reads and folds without the write lock, then writes if the mark
-    has not moved since (else it folds again under the lock). Reading a history that grew meanwhile is harmless:
-    an event folded early sorts before the draft's last one when its turn comes, and the appeal is refolded."""
+    Each partition has its own checkpoint and its own projector, so the partitions fold side by side. PostgreSQL:
+    one transaction under the partition's advisory lock; while another projector holds it, fold nothing and
+    return 0. SQLite has one writer at a time: the projector reads and folds without the write lock, then writes
+    if the checkpoint has not moved since (else it folds again under the lock). Reading a history that grew
+    meanwhile is harmless: an event folded early sorts before the draft's last one when its turn comes, and the
+    appeal is refolded."""
     if drafts is None:
         drafts = Drafts(0)
-    key = mark_key(part, settings.folders)
+    partitions = settings.projectors
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
             with s.begin():
-                lock = s.connection().exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)", (FOLD_LOCK + part,))
+                lock = s.connection().exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)",
+                                                      (PROJECTOR_LOCK + partition,))
                 if not lock.scalar():
-                    return 0  # another folder is folding this share: this one stands by (its drafts stay good)
-                mark = mark_or_lay_out(s, key, settings.folders)
-                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts, part)
-                if last != mark:
-                    write_folded(s, key, mark, last, folded)
+                    return 0  # another projector folds this partition: this one stands by (its drafts stay good)
+                checkpoint = checkpoint_or_lay_out(s, partition, partitions)
+                last, n, folded = _read_and_fold(s, settings, checkpoint, limit, drafts, partition)
+                if last != checkpoint:
+                    write_folded(s, partition, partitions, checkpoint, last, folded)
         else:
             with s.begin():
-                mark = mark_or_lay_out(s, key, settings.folders)
-                last, n, folded = _read_and_fold(s, settings, mark, limit, drafts, part)
-            if last == mark:
+                checkpoint = checkpoint_or_lay_out(s, partition, partitions)
+                last, n, folded = _read_and_fold(s, settings, checkpoint, limit, drafts, partition)
+            if last == checkpoint:
                 return 0
             with s.begin():
-                if not move_mark(s, key, mark, last):  # another folder wrote since: fold again, now under the lock
-                    mark = mark_or_lay_out(s, key, settings.folders)
-                    last, n, folded = _read_and_fold(s, settings, mark, limit, drafts, part)
-                    if last == mark:
+                if not move_checkpoint(s, partition, partitions, checkpoint, last):
+                    # another projector wrote since: fold again, now under the lock
+                    checkpoint = checkpoint_or_lay_out(s, partition, partitions)
+                    last, n, folded = _read_and_fold(s, settings, checkpoint, limit, drafts, partition)
+                    if last == checkpoint:
                         return 0
-                write_folded(s, key, mark, last, folded)
-    if last != mark:
+                write_folded(s, partition, partitions, checkpoint, last, folded)
+    if last != checkpoint:
         drafts.keep(folded.drafts, last)
     return n
 
 
 def _read_and_fold(
-    session: Session, settings: Settings, mark: int, limit: int, drafts: Drafts, part: int
+    session: Session, settings: Settings, checkpoint: int, limit: int, drafts: Drafts, partition: int
 ) -> tuple[int, int, FoldedBatch]:
-    """Read the next `limit` events of share `part` after `mark` and fold them (no writes): (where the mark
-    moves, events read, what to write). The database leaves out the other shares' events by `fold_key`; events
-    logged without one (before migration 0009) are read and sorted here.
+    """Read the next `limit` events of `partition` after `checkpoint` and fold them (no writes): (where the
+    checkpoint moves, events read, what to write). The database leaves out the other partitions' events by
+    `partition_key`; events logged without one (before migration 0009) are read and sorted here.
 
     The log's last `seq` is read first: log writers commit in `seq` order, so every event up to it is
-    visible to the next statement, and when fewer than `limit` wait the mark moves to it."""
+    visible to the next statement, and when fewer than `limit` wait the checkpoint moves to it."""
     mk, mod = ("?", "%") if session.get_bind().dialect.name == "sqlite" else ("%s", "%%")
-    parts = settings.folders
-    share = f" AND (fold_key {mod} {int(parts)} = {int(part)} OR fold_key IS NULL)" if parts > 1 else ""
+    partitions = settings.projectors
+    mine_only = (f" AND (partition_key {mod} {int(partitions)} = {int(partition)} OR partition_key IS NULL)"
+                 if partitions > 1 else "")
     cur = raw_cursor(session)
     try:
         cur.execute("SELECT MAX(seq) FROM appeal_events")
         top = cur.fetchone()[0] or 0
-        if top <= mark:
-            return mark, 0, FoldedBatch({}, [], {})
-        cur.execute(f"SELECT seq, fold_key, {_HISTORY} FROM appeal_events WHERE seq > {mk} AND seq <= {mk}{share} "
-                    f"ORDER BY seq LIMIT {mk}", (mark, top, limit))
+        if top <= checkpoint:
+            return checkpoint, 0, FoldedBatch({}, [], {})
+        cur.execute(f"SELECT seq, partition_key, {_HISTORY} FROM appeal_events WHERE seq > {mk} AND seq <= {mk}"
+                    f"{mine_only} ORDER BY seq LIMIT {mk}", (checkpoint, top, limit))
         rows = cur.fetchall()
     finally:
         cur.close()
     last = rows[-1][0] if len(rows) == limit else top
-    mine = [r[2:] for r in rows if parts == 1 or r[1] is not None or part_of(r[2], parts) == part]
+    mine = [r[2:] for r in rows if partitions == 1 or r[1] is not None or partition_of(r[2], partitions) == partition]
     if not mine:
         return last, len(rows), FoldedBatch({}, [], {})
-    drafts.at(mark)
-    return last, len(rows), _fold(session, mark, _histories(mine), settings, drafts)
+    drafts.at(checkpoint)
+    return last, len(rows), _fold(session, checkpoint, _histories(mine), settings, drafts)
 
 
 #: What folding needs of a logged event, in `_histories` order.
@@ -153,19 +160,19 @@ def _histories(
 
 
 def _fold(
-    session: Session, mark: int, fresh: dict[str, list[tuple[Event, Place | None]]], settings: Settings,
+    session: Session, checkpoint: int, fresh: dict[str, list[tuple[Event, Place | None]]], settings: Settings,
     drafts: Drafts,
 ) -> FoldedBatch:
-    """Advance each appeal's draft (kept, else its stored fold state) with the events logged after `mark`, or
-    refold it from the whole log when they came out of order. A new appeal is folded from the events in hand
-    unless some came before `mark` (logged before their `created`)."""
+    """Advance each appeal's draft (kept, else its stored fold state) with the events logged after `checkpoint`,
+    or refold it from the whole log when they came out of order. A new appeal is folded from the events in hand
+    unless some came before `checkpoint` (logged before their `created`)."""
     resumed = {a: d for a in fresh if (d := drafts.take(a)) is not None}
     rest = [a for a in fresh if a not in resumed]
     known: dict[str, str | None] = dict(select_in(session, "SELECT id, fold_state FROM appeals WHERE id", rest))
     resumed.update((a, draft_from_json(state, a)) for a, state in known.items() if state)
     born = [a for a in rest if a not in known and any(e.type == "created" for e, _ in fresh[a])]
-    before_mark = f"SELECT DISTINCT appeal FROM appeal_events WHERE seq <= {int(mark)} AND appeal"
-    waited = {r[0] for r in select_in(session, before_mark, born)} if born else set()
+    logged_before = f"SELECT DISTINCT appeal FROM appeal_events WHERE seq <= {int(checkpoint)} AND appeal"
+    waited = {r[0] for r in select_in(session, logged_before, born)} if born else set()
     out = FoldedBatch({}, [], {})
     whole = session.get_bind().dialect.name == "postgresql"
     for a in born:

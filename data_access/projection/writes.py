@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from data_access.projection.checkpoints import move_mark
+from data_access.projection.checkpoints import move_checkpoint
 from data_access.projection.rows import ROW_NAMES, UPDATE_NAMES, UPSERT
 from data_access.store.bulk import (
     bulk_insert,
@@ -31,11 +31,14 @@ class FoldedBatch:
     drafts: dict[str, dict[str, Any]]  # every appeal written, as `Drafts` keeps them
 
 
-def write_folded(session: Session, key: str, mark: int, last: int, folded: FoldedBatch) -> None:
-    """Write what a batch folded and move the mark past it (on SQLite the caller moved it already)."""
+def write_folded(
+    session: Session, partition: int, partitions: int, checkpoint: int, last: int, folded: FoldedBatch
+) -> None:
+    """Write what a batch folded and move the partition's checkpoint past it (on SQLite the caller moved it
+    already)."""
     if session.get_bind().dialect.name == "postgresql":
         copy_folded(session, folded)
-        move_mark(session, key, mark, last)
+        move_checkpoint(session, partition, partitions, checkpoint, last)
         return
     for cols, rows in folded.updates.items():
         update_columns(session, cols, rows)
@@ -44,7 +47,7 @@ def write_folded(session: Session, key: str, mark: int, last: int, folded: Folde
 
 def copy_folded(session: Session, folded: FoldedBatch) -> None:
     """PostgreSQL: COPY what a batch folded into scratch tables, then write it with one UPDATE and one INSERT. A
-    statement per batch instead of one per appeal costs the server a fifth less per row and the folder a seventh
+    statement per batch instead of one per appeal costs the server a fifth less per row and the projector a seventh
     as much (docs/benchmarks.md). Updates set every state column: an indexed value written unchanged still leaves
     the update heap-only (PostgreSQL compares the values, not the columns named)."""
     times = time_columns(Appeal.__table__)
@@ -66,7 +69,7 @@ def copy_folded(session: Session, folded: FoldedBatch) -> None:
 
 def _copy(cur: Any, table: str, names: Sequence[str], params: Iterable[Sequence[Any]]) -> None:
     """COPY rows into a scratch table of these columns of `appeals` (made once per connection, emptied at each
-    commit), in binary: formatting them as text took an eighth of the folder's time."""
+    commit), in binary: formatting them as text took an eighth of the projector's time."""
     types = _appeal_types(cur)
     cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ON COMMIT DELETE ROWS AS "
                 f"SELECT {quoted(names)} FROM appeals WITH NO DATA")

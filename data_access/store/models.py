@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,17 +112,24 @@ class AppealEvent(Base):
     """Every accepted lifecycle event, exactly once (the idempotency key is the event id).
 
     `seq` numbers events in the order their transactions committed (log writers commit one at a time), so
-    each share's folder brings its appeals up to date by reading past its mark (`meta` 'fold-seq 0/2', …):
-    whatever crashes, every event is either folded or after its share's mark. On SQLite AUTOINCREMENT: a number
-    is never given twice."""
+    each partition's projector brings its appeals up to date by reading past its checkpoint
+    (`projection_checkpoints`): whatever crashes, every event is either folded or after its partition's
+    checkpoint. On SQLite AUTOINCREMENT: a number is never given twice."""
 
     __tablename__ = "appeal_events"
-    __table_args__ = (UniqueConstraint("id", name="uq_appeal_events_id"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        UniqueConstraint("id", name="uq_appeal_events_id"),
+        # a day's call-backs for the rankings (data_access/wall/history.py), without reading the rest of the log
+        Index("ix_appeal_events_reviewed_at", "at", sqlite_where=text("type = 'reviewed'"),
+              postgresql_where=text("type = 'reviewed'")),
+        {"sqlite_autoincrement": True},
+    )
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(64))
     appeal: Mapped[str] = mapped_column(String(64), index=True)
-    # crc32 of `appeal`: a folder reads the events of its share (fold_key % FOLDERS); NULL before migration 0009
-    fold_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # crc32 of `appeal` (dashboard.partitions): a projector reads the events of its partition
+    # (partition_key % PROJECTORS); NULL for events logged before migration 0009
+    partition_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     type: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)  # the event as received (JSON)
@@ -132,6 +140,18 @@ class AppealEvent(Base):
     community: Mapped[str | None] = mapped_column(Code, nullable=True)
     street: Mapped[str | None] = mapped_column(Code, nullable=True)
     district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class ProjectionCheckpoint(Base):
+    """Where a partition of the projection stands: the `seq` of the last logged event its projector folded (every
+    event of the partition up to it is folded). One row per partition of the current layout (`partitions` of
+    them); laying out another number of partitions replaces the rows, see data_access.projection.checkpoints."""
+
+    __tablename__ = "projection_checkpoints"
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partitions: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Appeal(Base):

@@ -1,20 +1,31 @@
-"""Aggregates over history for rankings and hotspot baselines: each a GROUP BY over one time range.
+"""Aggregates over history for rankings and hotspot baselines: each a GROUP BY over one time range, and which
+days the events logged since a mark can have changed.
 
-Callers split a month or a baseline into closed days (cached for long, they hardly change) and
-today (cached for a minute), so a tick never scans closed history (see data_access/wall/snapshot.py)."""
+Callers split a month or a baseline into days and keep each day's aggregates until the event log says the day
+changed (data_access/wall/day_cache.py), so a tick never scans closed history. The rules counted here are the
+ranking module's (dashboard/rankings.py, `month_share`): an appeal's handling unit is the unit of its latest
+`dispatched`, `accepted` or `resolved` event by (at, id), none after a `returned`, as the fold leaves it
+(dashboard/appeal.py); call-backs are the `reviewed` events in the log, each for the unit at its time."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, String, bindparam, column, func, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from dashboard.rankings import DEFAULT, RankingConfig, Tally, credit
-from data_access.store.models import Appeal
-from data_access.wall.refs import Refs
+from dashboard.rankings import DEFAULT, UNIT_EVENTS, RankingConfig, Tally, exact_credit
+from data_access.projection.checkpoints import lowest_checkpoint
+from data_access.store.bulk import chunks
+from data_access.store.models import Appeal, AppealEvent, UTCDateTime
+from geo.city_index import CityIndex
+
+_UNIT_IN = "(" + ", ".join(f"'{t}'" for t in UNIT_EVENTS) + ")"
 
 
 @dataclass
@@ -40,19 +51,70 @@ class UnitCounts:
 Counts = dict[str, UnitCounts]
 
 
-def unit_counts(session: Session, start: datetime, end: datetime) -> Counts:
-    """Per handling unit: appeals created in [start, end) and call-backs made in [start, end)."""
+class _Sql:
+    """The dialect's spelling of what the queries here need of JSON payloads and of the fold's id order."""
+
+    def __init__(self, session: Session) -> None:
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        # The fold orders by (at, id) with Python's string order: code points, which "C" collation keeps
+        self.c = ' COLLATE "C"' if self.pg else ""
+
+    def field(self, col: str, key: str) -> str:
+        return f"({col}::json ->> '{key}')" if self.pg else f"json_extract({col}, '$.{key}')"
+
+    def true(self, col: str, key: str) -> str:
+        return f"({self.field(col, key)} = 'true')" if self.pg else f"({self.field(col, key)} = 1)"
+
+    def unit(self, alias: str) -> str:
+        """The handling unit the event `alias` leaves its appeal with (NULL after a return)."""
+        return f"CASE WHEN {alias}.type = 'returned' THEN NULL ELSE {self.field(alias + '.payload', 'unit')} END"
+
+    def before(self, p: str, e: str) -> str:
+        """Event `p` sorts before event `e` in the fold's (at, id) order."""
+        return f"({p}.at < {e}.at OR ({p}.at = {e}.at AND {p}.id{self.c} < {e}.id{self.c}))"
+
+    def latest(self, p: str) -> str:
+        return f"ORDER BY {p}.at DESC, {p}.id{self.c} DESC LIMIT 1"
+
+
+_TIMES = [bindparam(k, type_=UTCDateTime) for k in ("start", "end", "cut")]
+
+
+def volumes(session: Session, start: datetime, end: datetime, cutoff: datetime | None = None) -> Counts:
+    """Per handling unit: appeals created in [start, end) it handles now (`cutoff` None, the fold's state) or
+    at `cutoff` (as its events dated before then leave it). Appeals without a unit are left out."""
     out: Counts = defaultdict(UnitCounts)
-    vol = (select(Appeal.unit, func.count()).where(Appeal.created_at >= start, Appeal.created_at < end,
-                                                    Appeal.unit.is_not(None)).group_by(Appeal.unit))
-    for unit, n in session.execute(vol):
-        assert unit is not None  # the query leaves NULL units out
-        out[unit].volume += int(n)
-    rev = (select(Appeal.unit, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction, func.count())
-           .where(Appeal.reviewed_at >= start, Appeal.reviewed_at < end, Appeal.unit.is_not(None))
-           .group_by(Appeal.unit, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction))
-    for unit, responded, resolved, sat, n in session.execute(rev):
-        assert unit is not None  # the query leaves NULL units out
+    if cutoff is None:
+        q = (select(Appeal.unit, func.count()).where(Appeal.created_at >= start, Appeal.created_at < end,
+                                                     Appeal.unit.is_not(None)).group_by(Appeal.unit))
+        rows = session.execute(q).all()
+    else:
+        d = _Sql(session)
+        sql = (f"SELECT unit, COUNT(*) FROM (SELECT (SELECT {d.unit('u')} FROM appeal_events u "
+               f"WHERE u.appeal = a.id AND u.type IN {_UNIT_IN} AND u.at < :cut {d.latest('u')}) AS unit "
+               "FROM appeals a WHERE a.created_at >= :start AND a.created_at < :end) x "
+               "WHERE unit IS NOT NULL GROUP BY unit")
+        rows = session.execute(text(sql).bindparams(*_TIMES), {"start": start, "end": end, "cut": cutoff}).all()
+    for unit, n in rows:
+        if unit:
+            out[unit].volume += int(n)
+    return dict(out)
+
+
+def reviews(session: Session, start: datetime, end: datetime) -> Counts:
+    """Per handling unit: call-backs (`reviewed` events) made in [start, end), each for the unit handling its
+    appeal when it was made. Call-backs made while no unit handled the appeal are left out."""
+    d = _Sql(session)
+    sql = (f"SELECT unit, responded, resolved, satisfaction, COUNT(*) FROM (SELECT "
+           f"(SELECT {d.unit('u')} FROM appeal_events u WHERE u.appeal = r.appeal AND u.type IN {_UNIT_IN} "
+           f"AND {d.before('u', 'r')} {d.latest('u')}) AS unit, "
+           f"{d.true('r.payload', 'responded')} AS responded, {d.true('r.payload', 'resolved')} AS resolved, "
+           f"{d.field('r.payload', 'satisfaction')} AS satisfaction "
+           "FROM appeal_events r WHERE r.type = 'reviewed' AND r.at >= :start AND r.at < :end) x "
+           "WHERE unit IS NOT NULL GROUP BY unit, responded, resolved, satisfaction")
+    out: Counts = defaultdict(UnitCounts)
+    for unit, responded, resolved, sat, n in session.execute(text(sql).bindparams(*_TIMES[:2]),
+                                                             {"start": start, "end": end}):
         c = out[unit]
         c.reviewed += int(n)
         c.responded += int(n) if responded else 0
@@ -60,6 +122,11 @@ def unit_counts(session: Session, start: datetime, end: datetime) -> Counts:
         if sat:
             c.answers[sat] = c.answers.get(sat, 0) + int(n)
     return dict(out)
+
+
+def unit_counts(session: Session, start: datetime, end: datetime, cutoff: datetime | None = None) -> Counts:
+    """Per handling unit: volume (see `volumes`) and call-backs (see `reviews`) of [start, end)."""
+    return merge(volumes(session, start, end, cutoff), reviews(session, start, end))
 
 
 def merge(*parts: Counts) -> Counts:
@@ -71,7 +138,7 @@ def merge(*parts: Counts) -> Counts:
     return out
 
 
-def tallies(counts: Counts, level: str, refs: Refs, cfg: RankingConfig = DEFAULT) -> list[Tally]:
+def tallies(counts: Counts, level: str, refs: CityIndex, cfg: RankingConfig = DEFAULT) -> list[Tally]:
     """Tallies of a level: streets (their own unit), districts (their streets together), departments and companies."""
     groups: dict[str, UnitCounts] = {}
     for unit, c in counts.items():
@@ -95,7 +162,7 @@ def tallies(counts: Counts, level: str, refs: Refs, cfg: RankingConfig = DEFAULT
     out = []
     for code in every:
         c = groups.get(code, UnitCounts())
-        sat = sum(credit(a, cfg) * n for a, n in c.answers.items())
+        sat = sum((exact_credit(a, cfg) * n for a, n in c.answers.items()), Fraction(0))
         out.append(Tally(code, names.get(code, code), c.volume, c.reviewed, c.responded, c.resolved, sat))
     return out
 
@@ -105,3 +172,71 @@ def community_counts(session: Session, start: datetime, end: datetime) -> dict[s
     comm = func.coalesce(Appeal.community, "")  # an expression: SQLite then reads by created_at (see screen_live)
     q = select(comm, func.count()).where(Appeal.created_at >= start, Appeal.created_at < end).group_by(comm)
     return {c: int(n) for c, n in session.execute(q) if c}
+
+
+# -- what changed -----------------------------------------------------------------------------------------
+def folded_seq(session: Session) -> int:
+    """The log position every figure here reflects: each event up to it is folded into its appeal."""
+    return lowest_checkpoint(session)
+
+
+def first_after(session: Session, seq: int) -> datetime | None:
+    """When the first event logged after `seq` was received (None: none is)."""
+    q = select(AppealEvent.received_at).where(AppealEvent.seq > seq).order_by(AppealEvent.seq).limit(1)
+    return session.scalar(q)
+
+
+@dataclass
+class Touched:
+    """Times whose days the events of a stretch of the log can have changed: `created` for volumes and
+    community counts (the appeals' creation times), `reviewed` for call-backs (the call-backs' times)."""
+
+    created: list[datetime] = field(default_factory=list)
+    reviewed: list[datetime] = field(default_factory=list)
+
+
+def touched(session: Session, after: int, upto: int) -> Touched:
+    """Which days the events logged in (after, upto] can have changed, against the log up to `upto`.
+
+    A `created` event changes its appeal's day (and the day of any other `created` of it: the earliest wins).
+    A `reviewed` event changes its own day. A unit event changes something only where the unit it leaves
+    differs from the unit its predecessor (by at, id) left: then its appeal's creation day (volume, now or at
+    any cut-off) and the days of the appeal's call-backs after it (their unit); otherwise the appeal's units
+    over time stay what they were (an accepted or resolved by the same unit, a duplicate). Other events
+    (extended, reopened, closed) change no count."""
+    d = _Sql(session)
+    sql = (f"SELECT e.appeal, e.type, e.at, CASE WHEN e.type IN {_UNIT_IN} THEN {d.unit('e')} END, "
+           f"CASE WHEN e.type IN {_UNIT_IN} THEN (SELECT {d.unit('p')} FROM appeal_events p "
+           f"WHERE p.appeal = e.appeal AND p.type IN {_UNIT_IN} AND p.seq <= :upto AND {d.before('p', 'e')} "
+           f"{d.latest('p')}) END FROM appeal_events e WHERE e.seq > :after AND e.seq <= :upto "
+           f"AND e.type IN ('created', 'reviewed', {_UNIT_IN[1:-1]})")
+    typed = text(sql).columns(column("appeal", String), column("type", String), column("at", UTCDateTime),
+                              column("unit", String), column("prev", String))
+    out = Touched()
+    born: set[str] = set()
+    moved: dict[str, datetime] = {}  # appeal -> earliest time its units over time changed
+    for appeal, type_, at, unit, prev in session.execute(typed, {"after": after, "upto": upto}):
+        if type_ == "created":
+            born.add(appeal)
+        elif type_ == "reviewed":
+            out.reviewed.append(at)
+        elif unit != prev:
+            moved[appeal] = min(at, moved.get(appeal, at))
+    out.created += _times(session, select(Appeal.created_at, Appeal.id), Appeal.id, born | set(moved))
+    out.created += _times(session, select(AppealEvent.at, AppealEvent.appeal).where(AppealEvent.type == "created"),
+                          AppealEvent.appeal, born)
+    later = select(AppealEvent.at, AppealEvent.appeal).where(AppealEvent.type == "reviewed")
+    out.reviewed += [at for at, appeal in _rows(session, later, AppealEvent.appeal, moved) if at >= moved[appeal]]
+    return out
+
+
+def _rows(session: Session, q: Select[Any, Any], key: InstrumentedAttribute[str], values: Iterable[str]) -> list[Row[Any, Any]]:
+    """Rows of `q` whose `key` is one of `values`, a chunk of them per statement."""
+    out: list[Row[Any, Any]] = []
+    for part in chunks(sorted(values)):
+        out += session.execute(q.where(key.in_(part))).all()
+    return out
+
+
+def _times(session: Session, q: Select[Any, Any], key: InstrumentedAttribute[str], values: Iterable[str]) -> list[datetime]:
+    return [r[0] for r in _rows(session, q, key, values)]

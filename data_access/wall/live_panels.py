@@ -1,8 +1,8 @@
 """Queries of the live panels, each over a Session at `now`: only open appeals and fresh presence.
 
 Light counts are index-only range counts on (is_open, red_from) and (is_open, yellow_from, red_from, community):
-yellow-or-red = yellow_from <= now, red = red_from <= now (red_from > yellow_from always), so
-yellow = the difference and green = open - yellow-or-red.
+yellow-or-red and red are ranges (data_access/store/lights.py), so yellow = the difference and
+green = open - yellow-or-red.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.wall import View
+from data_access.store import lights
+from data_access.store.appeal_rows import COLUMNS
 from data_access.store.models import Appeal, AppealEvent, Member, Presence
 
 PRESENT = ("on_duty", "busy", "sos")  # states of a member who is out there now
-LIGHT_INDEX = {"green": 0, "yellow": 1, "red": 2}
 
 
 def _scope(view: View, district: Any, street: Any) -> list[ColumnElement[bool]]:
@@ -28,8 +29,8 @@ def _scope(view: View, district: Any, street: Any) -> list[ColumnElement[bool]]:
     return []
 
 
-def _open(view: View) -> list[ColumnElement[bool]]:
-    return [Appeal.is_open == true(), *_scope(view, Appeal.district, Appeal.street)]
+def _in(view: View) -> list[ColumnElement[bool]]:
+    return _scope(view, Appeal.district, Appeal.street)
 
 
 def _count(session: Session, *where: ColumnElement[bool]) -> int:
@@ -45,9 +46,9 @@ def light_counts(session: Session, now: datetime, view: View, soon: timedelta) -
 
     One statement of four index range counts: one round trip, and one snapshot of the store, so
     the lights always add up to the open total even while appeals change."""
-    w = _open(view)
-    q = select(_counted(*w), _counted(*w, Appeal.yellow_from <= now), _counted(*w, Appeal.red_from <= now),
-               _counted(*w, Appeal.red_from > now, Appeal.red_from <= now + soon))
+    w = _in(view)
+    q = select(_counted(lights.is_open(), *w), _counted(lights.is_yellow_or_red(now), *w),
+               _counted(lights.is_red(now), *w), _counted(lights.turning_red(now, soon), *w))
     total, yellow_or_red, red, turning = (int(n or 0) for n in session.execute(q).one())
     return {"open": total, "green": total - yellow_or_red, "yellow": yellow_or_red - red, "red": red,
             "turning_red": turning}
@@ -55,23 +56,18 @@ def light_counts(session: Session, now: datetime, view: View, soon: timedelta) -
 
 def created_since(session: Session, since: datetime, view: View) -> int:
     """Appeals created since a time (e.g. local midnight)."""
-    return _count(session, Appeal.created_at >= since, *_scope(view, Appeal.district, Appeal.street))
-
-
-_ROW = (Appeal.id, Appeal.unit, Appeal.community, Appeal.street, Appeal.district, Appeal.grid, Appeal.cat1,
-        Appeal.cat2, Appeal.cat3, Appeal.priority, Appeal.due_at, Appeal.red_from, Appeal.lon, Appeal.lat,
-        Appeal.summary)
+    return _count(session, Appeal.created_at >= since, *_in(view))
 
 
 def red_rows(session: Session, now: datetime, view: View, limit: int) -> list[dict[str, Any]]:
     """Red appeals, longest red first (= most overdue first when RED_AT is 1): read in index order."""
-    q = select(*_ROW).where(*_open(view), Appeal.red_from <= now).order_by(Appeal.red_from, Appeal.id).limit(limit)
+    q = select(*COLUMNS).where(lights.is_red(now), *_in(view)).order_by(Appeal.red_from, Appeal.id).limit(limit)
     return [dict(r._mapping) for r in session.execute(q)]
 
 
 def soon_rows(session: Session, now: datetime, view: View, soon: timedelta, limit: int) -> list[dict[str, Any]]:
     """Appeals turning red within `soon`, soonest first."""
-    q = (select(*_ROW).where(*_open(view), Appeal.red_from > now, Appeal.red_from <= now + soon)
+    q = (select(*COLUMNS).where(lights.turning_red(now, soon), *_in(view))
          .order_by(Appeal.red_from, Appeal.id).limit(limit))
     return [dict(r._mapping) for r in session.execute(q)]
 
@@ -102,7 +98,7 @@ def fresh_sos(session: Session, cutoff: datetime) -> list[tuple[str, datetime]]:
 
 def red_places(session: Session, now: datetime, view: View) -> list[tuple[str | None, str | None]]:
     """(grid, community) of every red appeal in the view."""
-    q = select(Appeal.grid, Appeal.community).where(*_open(view), Appeal.red_from <= now)
+    q = select(Appeal.grid, Appeal.community).where(lights.is_red(now), *_in(view))
     return [(g, c) for g, c in session.execute(q)]
 
 
@@ -111,28 +107,26 @@ def community_counts_open(session: Session) -> dict[str, int]:
 
     Grouped by the index's columns so SQLite walks that index too (grouping by community alone
     makes it scan every appeal through (community, created_at))."""
-    q = (select(Appeal.community, func.count()).where(Appeal.is_open == true())
+    q = (select(Appeal.community, func.count()).where(lights.is_open())
          .group_by(Appeal.district, Appeal.street, Appeal.community))
     return {c: int(n) for c, n in session.execute(q) if c is not None}
 
 
 def community_late(session: Session, now: datetime) -> dict[str, int]:
-    """Per community with yellow or red open appeals: its worst light (1 yellow, 2 red).
+    """Per community with yellow or red open appeals: its worst light's LIGHT_RANK (1 yellow, 2 red).
 
     Reads the yellow-or-red rows through (is_open, yellow_from) and the table (for community and
     red_from): the costly part of the map, so callers refresh it less often than the counts.
     Grouped by an expression: grouping by the bare column lets SQLite pick a full scan of
     (community, created_at) for its order, 40x slower than reading the yellow rows and sorting."""
     comm = func.coalesce(Appeal.community, "")
-    q = (select(comm, func.max(case((Appeal.red_from <= now, 2), else_=1)))
-         .where(Appeal.is_open == true(), Appeal.yellow_from <= now).group_by(comm))
+    q = (select(comm, func.max(lights.light_rank(now))).where(lights.is_yellow_or_red(now)).group_by(comm))
     return {c: int(w) for c, w in session.execute(q) if c}
 
 
 def community_open(session: Session, community: str, limit: int = 50) -> list[dict[str, Any]]:
     """One community's open appeals, most urgent (earliest red) first."""
-    q = (select(*_ROW, Appeal.status, Appeal.created_at, Appeal.yellow_from)
-         .where(Appeal.is_open == true(), Appeal.community == community)
+    q = (select(*COLUMNS).where(lights.is_open(), Appeal.community == community)
          .order_by(Appeal.red_from, Appeal.id).limit(limit))
     return [dict(r._mapping) for r in session.execute(q)]
 
@@ -145,5 +139,5 @@ def last_received(session: Session) -> datetime | None:
 def red_by_area(session: Session, now: datetime) -> list[tuple[str | None, str | None, int]]:
     """Red appeals per (district, street): for picking the tour's worst areas."""
     q = (select(Appeal.district, Appeal.street, func.count())
-         .where(and_(Appeal.is_open == true(), Appeal.red_from <= now)).group_by(Appeal.district, Appeal.street))
+         .where(lights.is_red(now)).group_by(Appeal.district, Appeal.street))
     return [(d, s, int(n)) for d, s, n in session.execute(q)]

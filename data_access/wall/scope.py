@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.rankings import class_counts
 from dashboard.scopes import COMMAND_CENTER, GRID_SUPERVISOR, Scope
 from dashboard.wall import View
-from data_access.wall.refs import Refs
+from geo.city_index import CityIndex
 
 
-def view_allowed(scope: Scope, view: View, refs: Refs) -> bool:
+def view_allowed(scope: Scope, view: View, refs: CityIndex) -> bool:
     """Whether a wall view (city, a district, a street) lies inside the scope."""
     parents = {"district": refs.street_district.get(view.code or "")} if view.level == "street" else {}
     return scope.can_view(view.level, view.code, parents)
@@ -23,7 +24,7 @@ def home_view(scope: Scope) -> View | None:
     return View(level, code)
 
 
-def _row_allowed(scope: Scope, level: str, code: str, refs: Refs) -> bool:
+def _row_allowed(scope: Scope, level: str, code: str, refs: CityIndex) -> bool:
     if scope.role == COMMAND_CENTER:
         return True
     if level == "street":
@@ -33,21 +34,18 @@ def _row_allowed(scope: Scope, level: str, code: str, refs: Refs) -> bool:
     return False  # departments and companies serve the whole city: the command center's to rank
 
 
-def restrict_rankings(body: dict[str, Any], scope: Scope, refs: Refs) -> dict[str, Any]:
+def restrict_rankings(body: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[str, Any]:
     """A rankings answer with only the rows inside the scope (ranks stay the city's)."""
     if scope.role == COMMAND_CENTER:
         return body
     keep = lambda r: _row_allowed(scope, body["level"], r["code"], refs)  # noqa: E731
     rows = [r for r in body["rows"] if keep(r)]
-    classes = dict.fromkeys(body["classes"], 0)
-    for r in rows:
-        if r["class"]:
-            classes[r["class"]] += 1
+    classes = class_counts(r["class"] for r in rows)
     return {**body, "rows": rows, "volume_top": [r for r in body["volume_top"] if keep(r)], "classes": classes,
             "ranked": sum(1 for r in rows if r["rank"])}
 
 
-def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: Refs) -> dict[str, Any] | None:
+def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: CityIndex) -> dict[str, Any] | None:
     """A wall snapshot (already computed for an allowed view) without anything outside the scope."""
     if snap is None or scope.role == COMMAND_CENTER:
         return snap
@@ -59,7 +57,7 @@ def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: Refs) -> 
             "rankings": restrict_rankings(snap["rankings"], scope, refs)}
 
 
-def restrict_layer(layer: dict[str, Any], scope: Scope, refs: Refs) -> dict[str, Any]:
+def restrict_layer(layer: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[str, Any]:
     """A map layer (districts, streets, communities, grids) with only the features inside the scope."""
     if scope.role == COMMAND_CENTER:
         return layer

@@ -1,9 +1,11 @@
 """The wall snapshot: every figure of every live panel, computed once per tick for the screen and the API.
 
 Cost model (see benchmarks/tick.py): live panels read only open appeals and fresh presence, through
-indexes. Rankings and hotspots read history: closed days are aggregated once and reused for
-`history_cache_s`; today's part is recomputed at most every `slow_panel_s`. Cache keys name what a
-value is, never the time it was taken: a value is replaced, not accumulated (bounded memory).
+indexes. Rankings and hotspots read history: each day's aggregate is computed once and kept until events
+folded since change that day (data_access/wall/day_cache.py), so they always equal a recomputation from the
+store as of their stamp; a ranking is put together from its days at most every `slow_panel_s` and says when it
+was and whether it is behind. Cache keys name what a value is, never the time it was taken: a value is
+replaced, not accumulated (bounded memory).
 """
 
 from __future__ import annotations
@@ -11,22 +13,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.calendar import iso
 from dashboard.hotspots import HotspotRule, merge_counts
 from dashboard.hotspots import hotspots as score_hotspots
-from dashboard.rankings import DEFAULT, LEVELS, RankingConfig, rank_month
+from dashboard.rankings import (
+    DEFAULT,
+    LEVELS,
+    RankingConfig,
+    class_counts,
+    rank_month,
+    volume_top,
+)
 from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
+from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
-from data_access.wall.refs import Refs
+from data_access.wall.day_cache import DayCache, hours, local_day
+from geo.city_index import CityIndex
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +48,9 @@ class WallContext:
     """What every snapshot needs besides a Session: settings, reference lookups, the shared cache."""
 
     settings: Settings
-    refs: Refs
+    refs: CityIndex
     cache: TTLCache = field(default_factory=TTLCache)
+    days: DayCache = field(default_factory=DayCache)  # per-day history aggregates, invalidated by the event log
     # The last good snapshot per view (shown greyed while the store is down): each holds the city's
     # community map (~1 MB), so only the views shown lately are kept, apart from the figures cache.
     last_good: TTLCache = field(default_factory=lambda: TTLCache(max_entries=32))
@@ -54,7 +67,7 @@ class WallContext:
 def local_midnight(now: datetime, s: Settings, days_back: int = 0) -> datetime:
     """Start of the city's local day `days_back` days before now's, in UTC."""
     d = now.astimezone(s.zone).date() - timedelta(days=days_back)
-    return datetime.combine(d, time(), s.zone).astimezone(UTC)
+    return datetime.combine(d, time(), s.zone).astimezone(timezone.utc)
 
 
 def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, datetime, datetime]:
@@ -65,8 +78,15 @@ def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, dat
     else:
         first = now.astimezone(s.zone).date().replace(day=1)
     nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(UTC)  # noqa: E731
+    to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(timezone.utc)  # noqa: E731
     return f"{first.year:04d}-{first.month:02d}", to_utc(first), to_utc(nxt)
+
+
+def month_cutoff(month: str, s: Settings, cfg: RankingConfig = DEFAULT) -> datetime:
+    """When a month's ranking becomes final: midnight `close_days` days after the month ends, in UTC."""
+    y, m = (int(x) for x in month.split("-"))
+    first_after = date(y + (m == 12), m % 12 + 1, 1) + timedelta(days=cfg.close_days)
+    return datetime.combine(first_after, time(), s.zone).astimezone(timezone.utc)
 
 
 def previous_month(month: str) -> str:
@@ -127,19 +147,8 @@ def _red_uncovered(session: Session, now: datetime, view: View, ctx: WallContext
     return sum(1 for g, c in live.red_places(session, now, view) if not cov.covers(g, c))
 
 
-def _appeal_row(r: dict[str, Any], now: datetime, refs: Refs, cov: Coverage) -> dict[str, Any]:
-    cats = [c for c in (r["cat1"], r["cat2"], r["cat3"]) if c]
-    lonlat = (r["lon"], r["lat"]) if r["lon"] is not None else refs.community_lonlat.get(r["community"] or "")
-    return {
-        "id": r["id"], "unit": r["unit"], "unit_name": refs.unit_name.get(r["unit"] or "", r["unit"]),
-        "place": refs.place_name(r["community"], r["street"]), "community": r["community"],
-        "street": r["street"], "district": r["district"], "grid": r["grid"],
-        "category": cats[-1] if cats else "", "categories": cats, "priority": r["priority"],
-        "due_at": r["due_at"].isoformat(), "late_s": int((now - r["due_at"]).total_seconds()),
-        "red_in_s": int((r["red_from"] - now).total_seconds()),
-        "no_member": not cov.covers(r["grid"], r["community"]),
-        "lonlat": list(lonlat) if lonlat else None, "summary": r["summary"],
-    }
+def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) -> dict[str, Any]:
+    return {**plain(appeal_row(r, now, names)), "no_member": not cov.covers(r["grid"], r["community"])}
 
 
 def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
@@ -148,8 +157,9 @@ def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dic
     red = live.red_rows(session, now, view, s.wall_red_rows)
     soon = live.soon_rows(session, now, view, timedelta(hours=s.turning_red_h), s.wall_soon_rows)
     cov = coverage(session, now, ctx)
-    return {"red": [_appeal_row(r, now, ctx.refs, cov) for r in red],
-            "soon": [_appeal_row(r, now, ctx.refs, cov) for r in soon]}
+    names = names_of(ctx.refs)
+    return {"red": [_alert_row(r, now, names, cov) for r in red],
+            "soon": [_alert_row(r, now, names, cov) for r in soon]}
 
 
 def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
@@ -161,10 +171,10 @@ def members(session: Session, now: datetime, view: View, ctx: WallContext) -> di
     s, refs = ctx.settings, ctx.refs
     cutoff = now - timedelta(seconds=s.presence_window_s)
     by_state = live.presence_counts(session, cutoff, view)
-    roster = refs.roster[view.code or "city"]  # the city view has no code
+    roster = refs.roster["city" if view.level == "city" else view.code]
     online, busy, sos = by_state.get("on_duty", 0), by_state.get("busy", 0), by_state.get("sos", 0)
     cov = coverage(session, now, ctx)
-    streets: list[dict[str, Any]] = []
+    streets = []
     for code in refs.streets_in(view):
         grids = refs.grids_per_street.get(code, 0)
         if grids:
@@ -198,54 +208,73 @@ def _days(start: datetime, end: datetime, s: Settings) -> list[tuple[datetime, d
     return out
 
 
-def _day_ttl(day_start: datetime, now: datetime, s: Settings) -> float:
-    """Closed days change only by late events: the last two are re-read every history_cache_s, older ones daily."""
-    return s.history_cache_s if now - day_start < timedelta(days=2) else max(s.history_cache_s, 86400)
+#: A ranking is stale once it misses an event received more than a refresh period and this long ago (the folders
+#: take a moment to fold an event; a backlog, or a folder that stopped, longer).
+FOLD_GRACE_S = 15
 
 
-def _counts(session: Session, start: datetime, end: datetime, now: datetime, ctx: WallContext) -> hist.Counts:
-    """Unit counts over [start, end): one cached aggregate per closed day, today's per minute."""
+def _month_counts(session: Session, month: str, now: datetime, stamp: int, ctx: WallContext) -> hist.Counts:
+    """Unit counts of a month from its days' aggregates: volumes now (or at the cut-off once final), call-backs."""
     s = ctx.settings
-    today = local_midnight(now, s)
-    parts = [ctx.cache.get(("unit-counts", a, b), _day_ttl(a, now, s), partial(hist.unit_counts, session, a, b))
-             for a, b in _days(start, min(end, today), s)]
-    if end > today:
-        parts.append(ctx.cache.get(("unit-counts-live", today), s.slow_panel_s,
-                                   lambda: hist.unit_counts(session, today, now)))
+    _, start, end = month_range(month, now, s)
+    cut = month_cutoff(month, s, ctx.ranking)
+    at = cut if now >= cut else None
+    today = local_day(now, s.zone)
+    parts = []
+    for a, b in _days(start, end, s):
+        day = local_day(a, s.zone)
+        # today by the hour: live events change its last hours, and only those are read again
+        for ha, hb, hour in hours(a, b) if day == today else [(a, b, None)]:
+            parts.append(ctx.days.get("volume", (day, hour), at, stamp, s.history_cache_s,
+                                      partial(hist.volumes, session, ha, hb, at)))
+            parts.append(ctx.days.get("reviews", (day, hour), None, stamp, s.history_cache_s,
+                                      partial(hist.reviews, session, ha, hb)))
     return hist.merge(*parts)
+
+
+def _ranking(session: Session, now: datetime, ctx: WallContext, level: str, month: str) -> dict[str, Any]:
+    """A month's ranking rows with last month's ranks, and what they reflect."""
+    s = ctx.settings
+    stamp = ctx.days.sync(session, s.zone)
+    cur = hist.tallies(_month_counts(session, month, now, stamp, ctx), level, ctx.refs, ctx.ranking)
+    prev = hist.tallies(_month_counts(session, previous_month(month), now, stamp, ctx), level, ctx.refs, ctx.ranking)
+    cut = month_cutoff(month, s, ctx.ranking)
+    return {"rows": [r.as_dict() for r in rank_month(cur, prev, ctx.ranking)], "seq": stamp, "as_of": iso(now, s),
+            "final": now >= cut, "cutoff": iso(cut, s)}
 
 
 def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "street", month: str | None = None,
              view: View = View()) -> dict[str, Any]:
-    """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district."""
+    """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district.
+
+    `final`: past its cut-off, the figures no longer change with later events; else `provisional_until` says
+    when they will. `as_of` and `seq`: when the rows were computed and the log position they reflect (every
+    event up to it); `stale` (with `stale_since`) when they miss an event received a refresh period ago."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     s = ctx.settings
-    label, start, end = month_range(month, now, s)
+    label, start, _ = month_range(month, now, s)
     if start > now:
         raise ValueError(f"month {label} has not started")
-
-    def compute() -> list[dict[str, Any]]:
-        _, pstart, pend = month_range(previous_month(label), now, s)
-        cur = hist.tallies(_counts(session, start, end, now, ctx), level, ctx.refs, ctx.ranking)
-        prev = hist.tallies(_counts(session, pstart, pend, now, ctx), level, ctx.refs, ctx.ranking)
-        return [r.as_dict() for r in rank_month(cur, prev, ctx.ranking)]
-
-    rows = ctx.cache.get(("rankings", level, label), s.slow_panel_s, compute)
+    # What a ranking shows depends on the time only through which of its two months are final
+    finals = tuple(now >= month_cutoff(m, s, ctx.ranking) for m in (label, previous_month(label)))
+    full = ctx.cache.get(("rankings", level, label, finals), s.slow_panel_s,
+                         lambda: _ranking(session, now, ctx, level, label))
+    rows = full["rows"]
     if level == "street" and view.level != "city":
         district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
         rows = [r for r in rows if ctx.refs.street_district.get(r["code"]) == district]
-    classes = dict.fromkeys(("advanced", "improving", "rectification", "governance"), 0)
-    for r in rows:
-        if r["class"]:
-            classes[r["class"]] += 1
-    top = sorted((r for r in rows if r["volume_rank"] and r["volume_rank"] <= ctx.ranking.volume_top),
-                 key=lambda r: r["volume_rank"])
+    classes = class_counts(r["class"] for r in rows)
+    top = volume_top(rows, lambda r: r["volume_rank"], ctx.ranking)
+    missed = hist.first_after(session, full["seq"])
+    stale = missed is not None and (now - missed).total_seconds() > s.slow_panel_s + FOLD_GRACE_S
     return {"level": level, "month": label, "ranked": sum(1 for r in rows if r["rank"]), "classes": classes,
-            "volume_top": top, "rows": rows,
+            "volume_top": top, "rows": rows, "final": full["final"], "cutoff": full["cutoff"],
+            "provisional_until": None if full["final"] else full["cutoff"], "as_of": full["as_of"],
+            "seq": full["seq"], "stale": stale, "stale_since": iso(missed, s) if stale else None,
             "definition": {"weights": {"response": ctx.ranking.w_response, "resolution": ctx.ranking.w_resolution,
                                        "satisfaction": ctx.ranking.w_satisfaction},
-                           "min_reviewed": ctx.ranking.min_reviewed}}
+                           "min_reviewed": ctx.ranking.min_reviewed, "close_days": ctx.ranking.close_days}}
 
 
 def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
@@ -254,16 +283,13 @@ def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> l
                          lambda: _hotspots(session, now, view, ctx))
 
 
-def _community_pairs(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
-    return list(hist.community_counts(session, start, end).items())
-
-
 def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
     s, refs, rule = ctx.settings, ctx.refs, ctx.hotspot_rule
     today = local_midnight(now, s)
     base_start = local_midnight(now, s, rule.baseline_days)
-    days = [ctx.cache.get(("community-counts", a, b), _day_ttl(a, now, s),
-                          partial(_community_pairs, session, a, b))
+    stamp = ctx.days.sync(session, s.zone)
+    days = [ctx.days.get("communities", (local_day(a, s.zone), None), None, stamp, s.history_cache_s,
+                         partial(_community_counts, session, a, b))
             for a, b in _days(base_start, today, s)]
     baseline = merge_counts(*days)
     recent = ctx.cache.get(("recent",), s.slow_panel_s,
@@ -277,6 +303,10 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
                     "street": refs.community_street.get(h.code), "district": refs.community_district.get(h.code),
                     "place": refs.place_name(h.code, refs.community_street.get(h.code))})
     return out
+
+
+def _community_counts(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    return list(hist.community_counts(session, start, end).items())
 
 
 def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
@@ -357,17 +387,17 @@ def tour_now(sessions: sessionmaker[Session], now: datetime, ctx: WallContext) -
         return [View()]
 
 
-def community_detail(session: Session, community: str, ctx: WallContext) -> list[dict[str, Any]]:
-    """A community's open appeals with unit names, for the map's detail drawer."""
-    rows = live.community_open(session, community)
-    for r in rows:
-        r["unit_name"] = ctx.refs.unit_name.get(r["unit"] or "", r["unit"])
-    return rows
+def community_detail(session: Session, community: str, now: datetime, ctx: WallContext) -> list[dict[str, Any]]:
+    """A community's open appeals as rows (light at `now`, unit names), for the map's detail drawer."""
+    names = names_of(ctx.refs)
+    return [appeal_row(r, now, names) for r in live.community_open(session, community)]
 
 
-def warm(sessions: sessionmaker[Session], ctx: WallContext) -> None:
-    """Build the history aggregates (rankings of every level, hotspot baselines) before the first tick needs them."""
-    now = datetime.now(UTC)
+def warm(sessions: sessionmaker[Session], ctx: WallContext, now: datetime | None = None) -> None:
+    """Build the history aggregates (rankings of every level, hotspot baselines) before the first tick needs them.
+
+    On an empty store they are empty: history that arrives later changes its days, which are then computed again."""
+    now = now or datetime.now(timezone.utc)
     try:
         with sessions() as session:
             for level in LEVELS:

@@ -13,24 +13,20 @@ from typing import Any
 import pytest
 from dash.testing.wait import until
 
-from tests.conftest import REDIS_URL, make_store
-from tests.drill_support import XSS, accounts, drill_app, load
-from tests.wall_support import services
+from tests.drill_support import XSS, drill_app, drill_world
 
 SHOTS = Path(os.environ.get("DRILL_SHOTS", "/tmp/drill-shots"))
 
 
-@pytest.fixture()
-def env(tmp_path: Path, city, settings, gazetteer, rds) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    with make_store("sqlite", tmp_path, city) as st:
-        sc = load(city, st[1], settings, gazetteer)
-        tokens = accounts(st[1], city, sc)
-        svc = services(settings, st, city, rds, REDIS_URL)
-        yield {"sc": sc, "tokens": tokens, "svc": svc, "app": drill_app(svc)}
+@pytest.fixture(scope="module")
+def env(city, gazetteer, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """One store and its accounts for the module: the pages only read it."""
+    with drill_world(city, gazetteer, tmp_path_factory.mktemp("drill"), ("admin", "street", "grids"), app=False) as w:
+        yield w
 
 
 def _open(dash_duo, env: dict[str, Any], user: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    dash_duo.start_server(env["app"], navigate=False)
+    dash_duo.start_server(drill_app(env["svc"]), navigate=False)  # an app per server: each test starts its own
     dash_duo.driver.set_window_size(1500, 1100)
     dash_duo.driver.get(dash_duo.server.url.rstrip('/') + "/login")
     dash_duo.driver.add_cookie({"name": "cc_session", "value": env["tokens"][user], "path": "/"})

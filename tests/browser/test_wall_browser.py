@@ -16,7 +16,7 @@ import pytest
 
 from app import create_app
 from data_access.intake.consumer import IngestWorker
-from data_access.projection.projector import Folder
+from data_access.projection.projector import Projector
 from tests.conftest import REDIS_URL, TZ, display_token, make_store
 from tests.wall_support import (
     XSS,
@@ -76,11 +76,11 @@ def test_wall001_renders_demo_city(dash_duo, wall_store, settings, city, rds) ->
 def test_wall002_redis_event_changes_figure(dash_duo, wall_store, settings, city, rds, gazetteer) -> None:  # type: ignore[no-untyped-def]
     st, sc = wall_store
     engine, sessions, _ = st
-    folder = Folder(settings, sessions)
-    worker = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer="wall-test", stored=folder.wake.set)
+    projector = Projector(settings, sessions)
+    worker = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer="wall-test", stored=projector.wake.set)
     worker.ensure_groups()
     stop = threading.Event()
-    threads = [threading.Thread(target=x.run, args=(stop,), daemon=True) for x in (worker, folder)]
+    threads = [threading.Thread(target=x.run, args=(stop,), daemon=True) for x in (worker, projector)]
     for t in threads:
         t.start()
     try:

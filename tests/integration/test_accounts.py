@@ -80,8 +80,8 @@ def test_accounts002_changes_sign_out_everywhere(store) -> None:  # type: ignore
         ("ghost", "long enough", Scope("grid_supervisor", grids=frozenset({"1"})), "unknown grids"),
     ],
 )
-def test_accounts003_refused(store, name: str, password: str, scope: Scope, msg: str) -> None:  # type: ignore[no-untyped-def]
-    _, sessions, _ = store
+def test_accounts003_refused(module_store, name: str, password: str, scope: Scope, msg: str) -> None:  # type: ignore[no-untyped-def]
+    _, sessions, _ = module_store
     with sessions() as s, s.begin(), pytest.raises(AccountError, match=msg):
         create_user(s, name, password, scope, NOW)
 

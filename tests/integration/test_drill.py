@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import pytest
 
@@ -19,7 +19,7 @@ from dashboard.drill import (
 )
 from dashboard.scopes import Scope
 from data_access.drill import queries as q
-from data_access.drill.refs import refs_of
+from geo.city_index import index_of
 from tests.drill_support import load
 
 
@@ -64,8 +64,8 @@ def test_choropleth() -> None:
 def test_queries_filtered_and_scoped(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
     _, sessions, _ = store
     sc = load(city, sessions, settings, gazetteer)
-    refs = refs_of(city)
-    now = datetime.now(UTC)
+    refs = index_of(city)
+    now = datetime.now(timezone.utc)
     admin, grid = Scope("command_center"), Scope("grid_supervisor", grids=frozenset({sc["grid_c1"]}))
     street = Area("street", sc["street"])
     with sessions() as s:

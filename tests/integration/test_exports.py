@@ -8,20 +8,17 @@ import pytest
 from openpyxl import load_workbook
 
 from dashboard.drill import EXPORT_TABLES
-from tests.conftest import REDIS_URL, make_store
-from tests.drill_support import accounts, drill_app, load
-from tests.wall_support import XSS, services
+from tests.drill_support import drill_world
+from tests.wall_support import XSS
 
 
-@pytest.fixture()
-def client(tmp_path, city, settings, gazetteer, rds):  # type: ignore[no-untyped-def]
-    with make_store("sqlite", tmp_path, city) as st:
-        sc = load(city, st[1], settings, gazetteer)
-        tokens = accounts(st[1], city, sc)
-        app = drill_app(services(settings, st, city, rds, REDIS_URL))
-        c = app.server.test_client()
-        c.set_cookie("cc_session", tokens["street"])
-        yield c, sc
+@pytest.fixture(scope="module")
+def client(city, gazetteer, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A street leader's client of one store for the module: exports only read."""
+    with drill_world(city, gazetteer, tmp_path_factory.mktemp("exports"), ("street",)) as w:
+        c = w["app"].server.test_client()
+        c.set_cookie("cc_session", w["tokens"]["street"])
+        yield c, w["sc"]
 
 
 def test_every_table_downloads(client) -> None:  # type: ignore[no-untyped-def]

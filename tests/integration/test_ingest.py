@@ -6,19 +6,18 @@ import json
 import random
 import threading
 from datetime import datetime, timedelta
-from typing import Any
 
-import redis
 from sqlalchemy import func, select, update
 
+from dashboard.partitions import partition_of
 from data_access.intake.consumer import IngestWorker
-from data_access.projection import projector as folder_module
-from data_access.projection.checkpoints import fold_marks
-from data_access.projection.partitions import part_of
-from data_access.projection.projector import Folder
+from data_access.projection import projector as projector_module
+from data_access.projection.checkpoints import checkpoints
+from data_access.projection.projector import Projector
 from data_access.store.models import Appeal, AppealEvent, Presence
 from tests.conftest import TZ, ev, make_store
 from tests.histories import histories
+from tests.ingest_support import appeals_table, counts, drain, log_all, push
 
 SKIP_COLS = {"last_event_at"}
 
@@ -28,39 +27,6 @@ def make_worker(settings, rds, store, gazetteer, consumer: str = "w1") -> Ingest
     w = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer=consumer)
     w.ensure_groups()
     return w
-
-
-def drain(worker: IngestWorker) -> None:
-    """Step until both streams have nothing waiting, then fold every queued event into its appeal."""
-    log_all(worker)
-    Folder(worker.s, worker.sessions).drain()
-
-
-def log_all(worker: IngestWorker) -> None:
-    """Step until both streams have nothing waiting (every event logged, none folded)."""
-    idle = 0
-    while idle < 2:
-        idle = idle + 1 if worker.step() == 0 else 0
-
-
-def push(rds: redis.Redis, key: str, texts: list[str]) -> None:
-    pipe = rds.pipeline(transaction=False)
-    for t in texts:
-        pipe.xadd(key, {"event": t})
-    pipe.execute()
-
-
-def appeals_table(store) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
-    _, sessions, _ = store
-    with sessions() as s:
-        rows = s.execute(select(Appeal.__table__)).mappings().all()
-    return {r["id"]: dict(r) for r in rows}
-
-
-def counts(store) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    _, sessions, _ = store
-    with sessions() as s:
-        return s.scalar(select(func.count()).select_from(AppealEvent)), s.scalar(select(func.count()).select_from(Appeal))
 
 
 def test_ingest001_duplicates_stored_once(settings, rds, store, gazetteer, city):  # type: ignore[no-untyped-def]
@@ -195,11 +161,11 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
     texts = [t for h in hist.values() for t in h]
     random.Random(1).shuffle(texts)
     push(rds, settings.stream("events"), texts)
-    small = settings.model_copy(update={"ingest_batch": 50, "fold_batch": 50})
+    small = settings.model_copy(update={"ingest_batch": 50, "projection_batch": 50})
     workers = [make_worker(small, rds, store, gazetteer, c) for c in ("a", "b")]
-    folders = [Folder(small, store[1]) for _ in workers]  # as two `python app.py ingest` processes run
+    projectors = [Projector(small, store[1]) for _ in workers]  # as two `python app.py ingest` processes run
     stop = threading.Event()
-    threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers + folders]
+    threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers + projectors]
     for t in threads:
         t.start()
     deadline = datetime.now() + timedelta(seconds=120)
@@ -215,67 +181,68 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
 
 
 
-def test_ingest007_shares_fold_their_own_appeals_and_their_number_can_change(  # type: ignore[no-untyped-def]
+def test_ingest007_partitions_fold_their_own_appeals_and_their_number_can_change(
     settings, rds, store, gazetteer, city, tmp_path
-):
-    """Each share's folder reads and folds only its appeals' events, behind its own mark (events logged without
-    a fold key, before migration 0009, are read by every share and folded by their own); a store folded in
-    three shares goes on in two (the marks start again from the lowest), and ends as a clean replay folded by
-    one folder."""
+):  # type: ignore[no-untyped-def]
+    """Each partition's projector reads and folds only its appeals' events, behind its own checkpoint (events
+    logged without a partition key, before migration 0009, are read by every partition and folded by their own);
+    a store projected in three partitions goes on in two (the checkpoints start again from the lowest), and ends
+    as a clean replay projected by one projector."""
     texts = [t for h in histories(city, 200, seed=8).values() for t in h]
     random.Random(8).shuffle(texts)
     push(rds, settings.stream("events"), texts)
     log_all(make_worker(settings, rds, store, gazetteer))
     _, sessions, _ = store
     with sessions() as s, s.begin():
-        s.execute(update(AppealEvent).where(AppealEvent.seq % 4 == 0).values(fold_key=None))
-        log = s.execute(select(AppealEvent.seq, AppealEvent.appeal, AppealEvent.fold_key).order_by(AppealEvent.seq)).all()
-    assert all(k % 3 == part_of(a, 3) for _, a, k in log if k is not None)
-    read = [q for q, _, k in log if k is None or k % 3 == 1]  # what share 1 of 3 reads
-    three = settings.model_copy(update={"folders": 3, "fold_batch": 300})
-    assert Folder(three, sessions, parts=[1]).step() == 300
+        s.execute(update(AppealEvent).where(AppealEvent.seq % 4 == 0).values(partition_key=None))
+        log = s.execute(select(AppealEvent.seq, AppealEvent.appeal, AppealEvent.partition_key)
+                        .order_by(AppealEvent.seq)).all()
+    assert all(k % 3 == partition_of(a, 3) for _, a, k in log if k is not None)
+    read = [q for q, _, k in log if k is None or k % 3 == 1]  # what partition 1 of 3 reads
+    three = settings.model_copy(update={"projectors": 3, "projection_batch": 300})
+    assert Projector(three, sessions, partitions=[1]).step() == 300
     first = set(appeals_table(store))
-    assert first and {part_of(a, 3) for a in first} == {1}
-    Folder(three, sessions, parts=[0]).drain()
+    assert first and {partition_of(a, 3) for a in first} == {1}
+    Projector(three, sessions, partitions=[0]).drain()
     with sessions() as s:
-        marks, top = fold_marks(s), s.scalar(select(func.max(AppealEvent.seq)))
-    assert marks == {"fold-seq 0/3": top, "fold-seq 1/3": read[299], "fold-seq 2/3": 0}
-    assert {part_of(a, 3) for a in appeals_table(store)} == {0, 1}
-    Folder(settings, sessions).drain()  # two shares
+        known, top = checkpoints(s), s.scalar(select(func.max(AppealEvent.seq)))
+    assert known == {(0, 3): top, (1, 3): read[299], (2, 3): 0}
+    assert {partition_of(a, 3) for a in appeals_table(store)} == {0, 1}
+    Projector(settings, sessions).drain()  # two partitions
     with sessions() as s:
-        assert fold_marks(s) == {"fold-seq 0/2": top, "fold-seq 1/2": top}
-    one = settings.model_copy(update={"consumer_group": "replay", "folders": 1})
+        assert checkpoints(s) == {(0, 2): top, (1, 2): top}
+    one = settings.model_copy(update={"consumer_group": "replay", "projectors": 1})
     with make_store(store[0].dialect.name, tmp_path, city) as clean:
         drain(make_worker(one, rds, clean, gazetteer, consumer="r"))
         with clean[1]() as s:
-            assert fold_marks(s) == {"fold-seq": top}
+            assert checkpoints(s) == {(0, 1): top}
         assert appeals_table(clean) == appeals_table(store)
         assert len(appeals_table(store)) == 200
 
 
-def test_ingest008_a_folder_in_a_backlog_gathers_a_full_batch(settings, rds, store, gazetteer, city, monkeypatch):  # type: ignore[no-untyped-def]
-    """After a backlog batch a folder waits for more only while it helps: not when a full batch already waits,
+def test_ingest008_a_projector_in_a_backlog_gathers_a_full_batch(settings, rds, store, gazetteer, city, monkeypatch):  # type: ignore[no-untyped-def]
+    """After a backlog batch a projector waits for more only while it helps: not when a full batch already waits,
     nor once the log stops growing, nor after it is told to stop."""
     texts = [t for h in histories(city, 20, seed=9).values() for t in h]
     push(rds, settings.stream("events"), texts)
     log_all(make_worker(settings, rds, store, gazetteer))
-    monkeypatch.setattr(folder_module, "GATHER_S", 600.0)
+    monkeypatch.setattr(projector_module, "GATHER_S", 600.0)
 
-    def returns(folder: Folder, stop: threading.Event) -> bool:  # within 30 s, where it would wait 600 s
-        t = threading.Thread(target=folder._gather, args=(stop,))
+    def returns(projector: Projector, stop: threading.Event) -> bool:  # within 30 s, where it would wait 600 s
+        t = threading.Thread(target=projector._gather, args=(stop,))
         t.start()
         t.join(30)
         return not t.is_alive()
 
-    one = settings.model_copy(update={"folders": 1, "fold_batch": len(texts) // 2})
-    monkeypatch.setattr(folder_module, "GATHER_QUIET_S", 600.0)
-    assert returns(Folder(one, store[1]), threading.Event())  # a full batch waits
+    one = settings.model_copy(update={"projectors": 1, "projection_batch": len(texts) // 2})
+    monkeypatch.setattr(projector_module, "GATHER_QUIET_S", 600.0)
+    assert returns(Projector(one, store[1]), threading.Event())  # a full batch waits
     stop = threading.Event()
-    many = one.model_copy(update={"fold_batch": 10 * len(texts)})
-    t = threading.Thread(target=Folder(many, store[1])._gather, args=(stop,))
+    many = one.model_copy(update={"projection_batch": 10 * len(texts)})
+    t = threading.Thread(target=Projector(many, store[1])._gather, args=(stop,))
     t.start()
     stop.set()
     t.join(30)
     assert not t.is_alive()  # told to stop
-    monkeypatch.setattr(folder_module, "GATHER_QUIET_S", 0.05)
-    assert returns(Folder(many, store[1]), threading.Event())  # the log does not grow
+    monkeypatch.setattr(projector_module, "GATHER_QUIET_S", 0.05)
+    assert returns(Projector(many, store[1]), threading.Event())  # the log does not grow

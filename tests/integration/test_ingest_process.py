@@ -17,16 +17,16 @@ from data_access.intake.consumer import IngestWorker
 from data_access.intake.event_log import Accepted, store_events
 from data_access.ops.embedded_redis import EmbeddedRedis, connect
 from data_access.ops.health import health
-from data_access.projection.projector import Folder, FolderProcesses, all_folded
+from data_access.projection.projector import Projector, ProjectorProcesses, all_folded
 from tests.conftest import CACHE_DIR, REDIS_URL, ROOT, make_store
 from tests.histories import histories
-from tests.integration.test_ingest import appeals_table, counts, drain, push
+from tests.ingest_support import appeals_table, counts, drain, push
 from tests.wall_support import services
 
 
 def _spawn(settings, url: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
     env = dict(os.environ, REDIS_URL=REDIS_URL, DATABASE_URL=url, HOTLINE_PREFIX=settings.hotline_prefix,
-               VAR_DIR=str(CACHE_DIR), INGEST_CLAIM_IDLE_MS="1000", INGEST_BATCH="200", FOLD_BATCH="200",
+               VAR_DIR=str(CACHE_DIR), INGEST_CLAIM_IDLE_MS="1000", INGEST_BATCH="200", PROJECTION_BATCH="200",
                DEMO="false")
     return subprocess.Popen([sys.executable, "app.py", "ingest"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -80,8 +80,8 @@ def test_ingest101_sigkill_mid_batch_loses_nothing(settings, rds, store, gazette
         assert appeals_table(clean) == appeals_table(store)
 
 
-def test_ingest103_a_killed_folder_is_replaced_and_loses_nothing(settings, rds, store, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
-    """SIGKILL the folder process of `python app.py ingest` mid-fold: another takes its place and the
+def test_ingest103_a_killed_projector_is_replaced_and_loses_nothing(settings, rds, store, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
+    """SIGKILL a projector process of `python app.py ingest` mid-fold: another takes its place and the
     appeals end as a clean replay's."""
     hist = histories(city, 1500, seed=13)
     texts = [t for h in hist.values() for t in h]
@@ -92,16 +92,16 @@ def test_ingest103_a_killed_folder_is_replaced_and_loses_nothing(settings, rds, 
     try:
         assert _wait(lambda: counts(store)[1] > 300), proc.communicate()[1].decode() if proc.poll() else "slow"
         children = [c for t in Path(f"/proc/{proc.pid}/task").iterdir() for c in (t / "children").read_text().split()]
-        folders = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-        assert len(folders) == settings.folders, children
-        os.kill(folders[0], signal.SIGKILL)
+        projectors = [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(projectors) == settings.projectors, children
+        os.kill(projectors[0], signal.SIGKILL)
         assert counts(store)[1] < 1500 or not folded(store), "killed too late to test anything"
         done = _wait(lambda: counts(store) == (len(texts), 1500) and folded(store))
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert done, f"appeals {counts(store)[1]} of 1500"
-    assert b"the folder process of share" in err and b"ended" in err
+    assert b"the projector process of partition" in err and b"ended" in err
     with make_store(engine.dialect.name, tmp_path, city) as clean:
         w = IngestWorker(settings.model_copy(update={"consumer_group": "replay"}), rds, clean[1], clean[0],
                          gazetteer, consumer="r")
@@ -117,7 +117,7 @@ def test_ingest102_redis_goes_away_and_comes_back(settings, store, gazetteer, ci
     hist = list(histories(city, 40, seed=12).values())
     w = IngestWorker(settings, client, sessions, engine, gazetteer, consumer="w")
     stop = threading.Event()
-    threads = [threading.Thread(target=x.run, args=(stop,)) for x in (w, Folder(settings, sessions))]
+    threads = [threading.Thread(target=x.run, args=(stop,)) for x in (w, Projector(settings, sessions))]
     for t in threads:
         t.start()
     try:
@@ -137,20 +137,20 @@ def test_ingest102_redis_goes_away_and_comes_back(settings, store, gazetteer, ci
         server.stop()
 
 
-def test_ingest104_health_reports_the_fold_queue_and_a_stopped_folder(settings, rds, store, city):  # type: ignore[no-untyped-def]
-    """/healthz's report: events waiting to be folded and the oldest one's age; unhealthy once the folder process
-    this one started has ended."""
+def test_ingest104_health_reports_the_fold_queue_and_a_stopped_projector(settings, rds, store, city):  # type: ignore[no-untyped-def]
+    """/healthz's report: events waiting to be folded and the oldest one's age; unhealthy once a projector
+    process this one started has ended."""
     texts = [t for h in histories(city, 5, seed=14).values() for t in h]
     now = datetime.now(UTC)
     with store[1]() as s, s.begin():  # logged and queued, not folded: as the worker leaves them
         store_events(s, [Accepted(parse_event(t), t, f"0-{i}") for i, t in enumerate(texts)], now - timedelta(seconds=30))
     svc = services(settings, store, city, rds, REDIS_URL)
-    folders = FolderProcesses(settings, store[2])
-    ok, report = health(svc, None, now=now, folder=folders)
+    projectors = ProjectorProcesses(settings, store[2])
+    ok, report = health(svc, None, now=now, projectors=projectors)
     assert report["fold"]["queued"] == len(texts) and report["fold"]["oldest_queued_s"] >= 30, report
     assert report["fold"]["running"] is True
     assert _wait(lambda: folded(store), 60)
-    folders.close(30)
-    ok, report = health(svc, None, folder=folders)
+    projectors.close(30)
+    ok, report = health(svc, None, projectors=projectors)
     assert report["fold"] == {"queued": 0, "oldest_queued_s": None, "running": False}
     assert not ok

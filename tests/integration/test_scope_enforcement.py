@@ -14,9 +14,9 @@ callbacks and the /api/v1 routes): they flip to failures, on purpose, once those
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 from sqlalchemy import update
@@ -26,17 +26,13 @@ from dashboard.ids_drill import FILTER_NAMES, FILTER_TYPE
 from dashboard.scopes import Scope
 from data_access.accounts.sessions import revoke_display_token, sign_in
 from data_access.store.models import LoginSession
-from tests.conftest import REDIS_URL, make_store
 from tests.drill_support import (
     OTHER_MARK,
     PASSWORD,
-    accounts,
     display_token,
-    full_app,
-    load,
+    drill_world,
     refusals,
 )
-from tests.wall_support import services
 
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
 WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer")
@@ -44,28 +40,31 @@ DRILL_CALLBACKS = ("filters_to_url", "map_down")
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
 
 
-@pytest.fixture()
-def store(tmp_path, city):  # type: ignore[no-untyped-def]
-    """The sweep is about the server's checks, not SQL dialects: one backend keeps CI short
-    (the drill-down queries run on both in tests/test_drill.py)."""
-    with make_store("sqlite", tmp_path, city) as st:
-        yield st
+def _world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The sweep is about the server's checks, not SQL dialects: one backend (SQLite) keeps CI short
+    (the drill-down queries run on both in tests/integration/test_drill.py)."""
+    with drill_world(city, gazetteer, folder, users) as w:
+        o = w["sc"]["other"]
+        names = [city.districts.set_index("code").loc[o["district"], "name"],
+                 city.streets.set_index("code").loc[o["street"], "name"],
+                 city.communities.set_index("code").loc[o["community"], "name"],
+                 city.grids.set_index("code").loc[o["grid"], "name"]]
+        markers = [o["district"], o["street"], o["community"], o["grid"], OTHER_MARK, o["member"], o["member_name"],
+                   *names]
+        yield {**w, "o": o, "markers": markers}
+
+
+@pytest.fixture(scope="module")
+def world(city, gazetteer, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """One world for the module's forged requests: they only read (and add refusals to the audit log, which each
+    test counts before and after its own request)."""
+    yield from _world(city, gazetteer, tmp_path_factory.mktemp("scope"))
 
 
 @pytest.fixture()
-def world(store, city, settings, gazetteer, rds) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    _, sessions, _ = store
-    sc = load(city, sessions, settings, gazetteer)
-    tokens = accounts(sessions, city, sc)
-    svc = services(settings, store, city, rds, REDIS_URL)
-    app = full_app(svc)
-    o = sc["other"]
-    names = [city.districts.set_index("code").loc[o["district"], "name"],
-             city.streets.set_index("code").loc[o["street"], "name"],
-             city.communities.set_index("code").loc[o["community"], "name"],
-             city.grids.set_index("code").loc[o["grid"], "name"]]
-    markers = [o["district"], o["street"], o["community"], o["grid"], OTHER_MARK, o["member"], o["member_name"], *names]
-    yield {"sc": sc, "tokens": tokens, "svc": svc, "app": app, "sessions": sessions, "o": o, "markers": markers}
+def own_world(city, gazetteer, tmp_path) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """A world of its own, for a test that ends sessions or revokes tokens (one user: the district leader)."""
+    yield from _world(city, gazetteer, tmp_path, ("dist",))
 
 
 def _client(world: dict[str, Any], user: str | None) -> Any:
@@ -262,9 +261,10 @@ def _own_export(world: dict[str, Any]) -> str:
     return f"/export/red.csv?area=/area/d/{world['sc']['district']}"
 
 
-def test_session_expiry(world) -> None:  # type: ignore[no-untyped-def]
+def test_session_expiry(own_world) -> None:  # type: ignore[no-untyped-def]
+    world = own_world
     sessions, svc = world["sessions"], world["svc"]
-    long_ago = datetime.now(UTC) - timedelta(hours=svc.settings.session_hours + 1)
+    long_ago = datetime.now(timezone.utc) - timedelta(hours=svc.settings.session_hours + 1)
     with sessions() as s, s.begin():
         stale = sign_in(s, "dist", PASSWORD, long_ago, svc.settings.session_hours)
     c = world["app"].server.test_client()
@@ -275,14 +275,15 @@ def test_session_expiry(world) -> None:  # type: ignore[no-untyped-def]
     c = _client(world, "dist")
     assert "XSS1" in c.get(_own_export(world)).get_data(as_text=True)
     with sessions() as s, s.begin():
-        s.execute(update(LoginSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.execute(update(LoginSession).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
     r = c.get(_own_export(world))
     assert r.status_code == 302 and "XSS1" not in r.get_data(as_text=True)
     body = _bodies(*_server_callbacks(world["app"])["filters_to_url"], world["o"])[0]
     assert c.post("/_dash-update-component", json=body).status_code == 401
 
 
-def test_display_token_revocation(world) -> None:  # type: ignore[no-untyped-def]
+def test_display_token_revocation(own_world) -> None:  # type: ignore[no-untyped-def]
+    world = own_world
     sessions, sc = world["sessions"], world["sc"]
     tid, token = display_token(sessions, Scope("district_leader", district=sc["district"]))
     c = world["app"].server.test_client()
@@ -291,7 +292,7 @@ def test_display_token_revocation(world) -> None:  # type: ignore[no-untyped-def
     outside = c.get(f"/export/red.csv?area=/area/d/{world['o']['district']}", headers=headers)
     assert outside.status_code == 404 and OTHER_MARK not in outside.get_data(as_text=True)
     with sessions() as s, s.begin():
-        revoke_display_token(s, tid, datetime.now(UTC))
+        revoke_display_token(s, tid, datetime.now(timezone.utc))
     r = c.get(_own_export(world), headers=headers)
     assert r.status_code == 302 and "XSS1" not in r.get_data(as_text=True)
     body = _bodies(*_server_callbacks(world["app"])["filters_to_url"], world["o"])[0]

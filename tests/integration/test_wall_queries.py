@@ -8,8 +8,8 @@ import pytest
 
 from dashboard.wall import View
 from data_access.wall import snapshot as screen
-from data_access.wall.refs import Refs
 from data_access.wall.snapshot import WallContext, take_snapshot
+from geo.city_index import index_of
 from tests.conftest import ev
 from tests.wall_support import XSS, created, put_events, put_presence, scenario
 
@@ -21,7 +21,7 @@ def filled(store, city, settings, gazetteer):  # type: ignore[no-untyped-def]
     _, sessions, _ = store
     put_events(sessions, sc["texts"], settings, gazetteer)
     put_presence(sessions, sc["beats"], now)
-    ctx = WallContext(settings, Refs.from_city(city))
+    ctx = WallContext(settings, index_of(city))
     return sessions, ctx, now, sc
 
 
@@ -95,7 +95,7 @@ def test_wall_hotspots(store, city, settings, gazetteer) -> None:  # type: ignor
     texts += [created(f"T{k}", now - timedelta(hours=2, minutes=k), busy) for k in range(9)]
     _, sessions, _ = store
     put_events(sessions, texts, settings, gazetteer)
-    ctx = WallContext(settings, Refs.from_city(city))
+    ctx = WallContext(settings, index_of(city))
     with sessions() as s:
         got = screen.hotspots(s, now, View(), ctx)
     assert [h["code"] for h in got] == [hot]
@@ -122,7 +122,7 @@ def test_wall_rankings_month(store, city, settings, gazetteer) -> None:  # type:
                          satisfaction="dissatisfied" if k % 5 == 0 else "satisfied")]
     _, sessions, _ = store
     put_events(sessions, texts, settings, gazetteer)
-    ctx = WallContext(settings, Refs.from_city(city))
+    ctx = WallContext(settings, index_of(city))
     with sessions() as s:
         r = screen.rankings(s, now, ctx, "street")
     rows = {x["code"]: x for x in r["rows"]}

@@ -18,6 +18,8 @@ from dashboard.appeal import (
     fold,
     fraction_used,
     light,
+    light_from_times,
+    light_times,
     thresholds,
 )
 from dashboard.contract import Event, parse_event
@@ -118,6 +120,18 @@ def test_custom_thresholds(yellow_at: float, red_at: float, now: timedelta, expe
     assert light(s, T0 + now, settings) == expected
     yellow_from, red_from, due = thresholds(s, settings)
     assert (yellow_from, red_from, due) == (T0 + 2 * H * yellow_at, T0 + 2 * H * red_at, T0 + 2 * H)
+
+
+def test_yellow_never_after_red() -> None:
+    """A due time before the clock start (dispatched after the created due time): red from the due time, and
+    yellow_from is put at red_from, so "yellow or red" stays one range; the light is as the thresholds say."""
+    start, due = T0, T0 - 2 * H
+    yellow_from, red_from, got_due = light_times(start, due, "urgent", SETTINGS)
+    assert (yellow_from, red_from, got_due) == (due, due, due)
+    for now in (due - S, due, T0 - H, T0, T0 + H):
+        unclamped = start + (due - start) * SETTINGS.yellow_at
+        expected = Light.RED if now >= due else Light.YELLOW if now >= unclamped else Light.GREEN
+        assert light_from_times(True, yellow_from, red_from, got_due, None, now) == expected
 
 
 def test_custom_priority_limit() -> None:

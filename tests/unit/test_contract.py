@@ -309,7 +309,7 @@ def test_malformed_presence_says_why(raw: str, reason: str) -> None:
 
 
 def test_stored_event_reads_back_what_parse_event_accepted(city) -> None:  # type: ignore[no-untyped-def]
-    """The folder reads stored events without validating them again: the same Event as parse_event, every type."""
+    """The projector reads stored events without validating them again: the same Event as parse_event, every type."""
     from dashboard.contract import _MODELS, DATA_TIMES, stored_event
     from tests.histories import histories
 

@@ -10,13 +10,13 @@ import pytest
 import shapely
 
 from geo.assign import ASSIGN_COLUMNS, Assigner
-from geo.demo_city import build_demo_city
 from geo.model import City
 
 
 @pytest.fixture(scope="module")
-def demo() -> City:
-    return build_demo_city(12345)
+def demo(city: City) -> City:
+    """The demo city as the app reads it from its cache (tests/unit/test_geo_demo.py checks it equals a build)."""
+    return city
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,24 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.demo_city import build_demo_city
 from geo.layers import (
+    collection,
     community_layer,
     district_layer,
+    geometry_dict,
     grid_layer,
     layers_of,
+    point,
+    point_feature,
     street_layer,
 )
 from geo.model import City
 
 
 @pytest.fixture(scope="module")
-def demo() -> City:
-    return build_demo_city(12345)
+def demo(city: City) -> City:
+    """The demo city as the app reads it from its cache (tests/unit/test_geo_demo.py checks it equals a build)."""
+    return city
 
 
 def _size(layer: dict[str, Any]) -> int:
@@ -87,3 +91,17 @@ def test_layers_are_cached_per_city(demo: City) -> None:
     assert district_layer(demo) is district_layer(demo)
     assert grid_layer(demo, street="110101001") is grid_layer(demo, street="110101001")
     assert layers_of(demo) is layers_of(demo)
+
+
+def test_point_features_and_collections() -> None:
+    """One helper builds every point feature: rounded to 5 decimals, id only when given, no shared state."""
+    f = point_feature(116.4012345, 39.9098765, {"id": "C1", "tooltip": "某社区"})
+    assert f == {"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.40123, 39.90988]},
+                 "properties": {"id": "C1", "tooltip": "某社区"}}
+    assert point_feature(1.0, 2.0, {}, fid="A1")["id"] == "A1"
+    assert geometry_dict(shapely.Point(116.4012345, 39.9098765)) == point(116.4012345, 39.9098765)
+    fc = collection(point_feature(x, 0.0, {"n": x}) for x in (1.0, 2.0))
+    assert fc["type"] == "FeatureCollection" and [g["properties"]["n"] for g in fc["features"]] == [1.0, 2.0]
+    assert shapely.geometry.shape(fc["features"][0]["geometry"]).equals(shapely.Point(1.0, 0.0))
+    assert collection() == {"type": "FeatureCollection", "features": []}
+    assert collection() is not collection() and collection()["features"] is not collection()["features"]

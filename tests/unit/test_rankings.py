@@ -1,9 +1,15 @@
-"""Table tests of the ranking rules: rates, composite, small samples, rank change, classes, volume top ten."""
+"""Table tests of the ranking rules: rates, composite, exact ties, shares, small samples, rank change, classes,
+volume top ten, and the counting rules (which call-backs and whose volume count in a month)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from fractions import Fraction
+from operator import attrgetter
+
 import pytest
 
+from dashboard.contract import Event, parse_event
 from dashboard.rankings import (
     DEFAULT,
     RankingConfig,
@@ -12,10 +18,18 @@ from dashboard.rankings import (
     classify,
     composite,
     credit,
+    exact,
+    exact_credit,
+    month_share,
     rank_month,
     rates,
+    score,
+    share,
+    small_sample,
+    tally,
     volume_top,
 )
+from tests.conftest import TZ, ev
 
 
 @pytest.mark.parametrize(
@@ -120,9 +134,9 @@ def test_classes(rank: int, volume_rank: int, change: int | None, expect: str | 
 
 
 def test_classes_small_field() -> None:
-    """With 16 districts: 10% rounds to two advanced, bottom 4 at most in rectification."""
-    assert classify(2, 16, 8, None) == "advanced"
-    assert classify(3, 16, 8, None) is None
+    """With 16 districts: 10% names one advanced (1.6 rounds down), bottom 4 at most in rectification."""
+    assert classify(1, 16, 8, None) == "advanced"
+    assert classify(2, 16, 8, None) is None
     assert classify(13, 16, 8, None) == "rectification"
     assert classify(12, 16, 8, None) is None
 
@@ -130,7 +144,7 @@ def test_classes_small_field() -> None:
 def test_volume_top_ten_and_early_warning() -> None:
     cur = [_t(f"u{i:02d}", 95 - i, volume=1000 - i * 10) for i in range(30)]
     rows = rank_month(cur)
-    top = volume_top(rows)
+    top = volume_top(rows, attrgetter("volume_rank"))
     assert [r.code for r in top] == [f"u{i:02d}" for i in range(10)]
     assert all(r.early_warning for r in top if r.cls != "governance")
     assert not any(r.early_warning for r in rows if r.volume_rank and r.volume_rank > 10)
@@ -138,12 +152,199 @@ def test_volume_top_ten_and_early_warning() -> None:
 
 def test_governance_units_not_warned() -> None:
     # The biggest unit by volume is also the weakest: governance-priority, no early warning.
-    cur = [_t(f"u{i:02d}", 90 - i, volume=100) for i in range(29)] + [_t("big", 10, volume=10_000)]
+    cur = [_t(f"u{i:02d}", 90 - i, volume=100 - i) for i in range(29)] + [_t("big", 10, volume=10_000)]
     rows = {r.code: r for r in rank_month(cur)}
     assert rows["big"].cls == "governance" and not rows["big"].early_warning
-    assert class_counts(rows.values())["governance"] == 1
+    assert class_counts(r.cls for r in rows.values())["governance"] == 1
 
 
 def test_small_sample_units_count_for_volume_top() -> None:
     rows = rank_month([_t("a", 90, volume=10), _t("b", 90, reviewed=2, volume=500)])
-    assert [r.code for r in volume_top(rows)] == ["b", "a"]
+    assert [r.code for r in volume_top(rows, attrgetter("volume_rank"))] == ["b", "a"]
+    as_dicts = [r.as_dict() for r in rows]
+    assert [r["code"] for r in volume_top(as_dicts, lambda r: r["volume_rank"])] == ["b", "a"]
+
+
+def test_tally_from_answer_counts_and_small_sample() -> None:
+    t = tally("s", "S", volume=40, reviewed=20, responded=18, resolved=15,
+              answers={"satisfied": 10, "basically_satisfied": 4, "dissatisfied": 6, "unknown": 3})
+    assert t.satisfied == 14.0 and rates(t) == (0.9, 0.75, 0.7)
+    assert not small_sample(t) and small_sample(tally("s", "S", 0, 19, 0, 0, {}))
+    assert small_sample(t, RankingConfig(min_reviewed=21))
+
+
+def test_class_counts_always_name_the_four_classes() -> None:
+    assert class_counts([]) == {"advanced": 0, "improving": 0, "rectification": 0, "governance": 0}
+    assert class_counts(["advanced", None, "advanced", "governance"]) == {
+        "advanced": 2, "improving": 0, "rectification": 0, "governance": 1}
+
+
+
+# -- exact ties and shares ------------------------------------------------------------------------------
+def test_exact_tie_goes_to_more_callbacks_not_float_noise() -> None:
+    """Both score exactly 65; as floats "a" came out 65.00000000000001 and ranked first by noise."""
+    a = Tally("a", "A", volume=5, reviewed=20, responded=15, resolved=10, satisfied=Fraction(15))
+    b = Tally("b", "B", volume=5, reviewed=24, responded=20, resolved=14, satisfied=Fraction(15))
+    as_float = lambda t: 100.0 * (0.2 * (t.responded / t.reviewed) + 0.4 * (t.resolved / t.reviewed)  # noqa: E731
+                                  + 0.4 * (t.satisfied / t.reviewed))
+    assert as_float(a) == 65.00000000000001 and as_float(b) == 65.0
+    assert score(a) == score(b) == 65
+    assert [(r.code, r.rank) for r in rank_month([a, b])] == [("b", 1), ("a", 2)]
+
+
+def test_exact_tie_with_equal_callbacks_goes_by_code() -> None:
+    x = Tally("x", "X", reviewed=20, responded=15, resolved=10, satisfied=Fraction(15))
+    w = Tally("w", "W", reviewed=20, responded=15, resolved=15, satisfied=Fraction(10))  # 65 too
+    assert [r.code for r in rank_month([x, w])] == ["w", "x"]
+
+
+def test_credits_add_up_exactly() -> None:
+    """Ten answers of credit 0.1 are exactly one, as the decimal written."""
+    cfg = RankingConfig(satisfaction_credit={"satisfied": 1.0, "basically_satisfied": 0.1, "dissatisfied": 0.0})
+    assert sum((exact_credit("basically_satisfied", cfg) for _ in range(10)), Fraction(0)) == 1
+    assert exact(0.1) == Fraction(1, 10) and credit("basically_satisfied", cfg) == 0.1
+
+
+@pytest.mark.parametrize(
+    "n, part, expect",
+    [
+        (0, 0.1, 0),
+        (5, 0.1, 1),  # 0.5: at least one
+        (16, 0.1, 1),  # 1.6 rounds down
+        (25, 0.1, 2),  # 2.5 rounds down
+        (30, 0.1, 3),
+        (343, 0.1, 34),
+        (100, 0.29, 29),  # as floats 28.999999999999996
+        (10, 0.3, 3),
+        (16, 0.3, 4),
+    ],
+)
+def test_share_rounds_down_exactly_at_least_one(n: int, part: float, expect: int) -> None:
+    assert share(n, part) == expect
+
+
+def test_equal_volumes_at_the_top_ten_cut_are_all_in() -> None:
+    vols = [200, 190, 180, 170, 160, 150, 140, 130, 120, 110, 110, 110, 100]
+    rows = rank_month([_t(f"u{i:02d}", 80, volume=v) for i, v in enumerate(vols)])
+    top = volume_top(rows, attrgetter("volume_rank"))
+    assert [(r.code, r.volume_rank) for r in top][-3:] == [("u09", 10), ("u10", 10), ("u11", 10)]
+    assert len(top) == 12 and all(r.early_warning for r in top)
+    assert {r.code: r.volume_rank for r in rows}["u12"] == 13
+
+
+def test_equal_volumes_share_the_governance_cut() -> None:
+    """Of 20 ranked units the top 10 % by volume are two; three tied at the second volume are all in."""
+    cur = [_t(f"u{i:02d}", 90 - i, volume=100) for i in range(17)]
+    cur += [_t("big", 10, volume=500), _t("w1", 12, volume=400), _t("w2", 11, volume=400)]
+    rows = {r.code: r for r in rank_month(cur)}
+    assert (rows["w1"].volume_rank, rows["w2"].volume_rank) == (2, 2)
+    assert {c for c, r in rows.items() if r.cls == "governance"} == {"big", "w1", "w2"}
+
+
+# -- the counting rules over one appeal's events ------------------------------------------------------
+NOV = (datetime(2026, 11, 1, tzinfo=TZ), datetime(2026, 12, 1, tzinfo=TZ))
+DEC = (datetime(2026, 12, 1, tzinfo=TZ), datetime(2027, 1, 1, tzinfo=TZ))
+NOV_CUT = datetime(2026, 12, 4, tzinfo=TZ)  # close_days = 3
+
+
+def _events(spec: list[tuple]) -> list[Event]:
+    """Events of appeal X from (type, 'MM-DD HH:MM', fields); ids number them in the order given."""
+    out = []
+    for i, (type_, when, fields) in enumerate(spec):
+        at = datetime.fromisoformat(f"2026-{when}:00+08:00")
+        if type_ == "created":
+            fields = {"channel": "phone", "kind": "complaint", "category": ["城市管理"], "priority": "normal",
+                      "community": "c1", **fields}
+        out.append(parse_event(ev(type_, "X", at, f"X-{i:02d}", **fields)))
+    return out
+
+
+GOOD = {"responded": True, "resolved": True, "satisfaction": "satisfied"}
+BAD = {"responded": True, "resolved": False, "satisfaction": "dissatisfied"}
+
+
+@pytest.mark.parametrize(
+    "case, spec, month, cutoff, expect_unit, expect_callbacks",
+    [
+        ("handled and called back by one street",
+         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
+          ("accepted", "11-05 11:00", {"unit": "S1"}), ("resolved", "11-06 09:00", {"unit": "S1"}),
+          ("reviewed", "11-08 09:00", GOOD)],
+         NOV, None, "S1", [("S1", "11-08")]),
+        ("a re-dispatch moves the volume to the new unit",
+         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
+          ("returned", "11-05 12:00", {"unit": "S1"}), ("dispatched", "11-05 13:00", {"unit": "S2"})],
+         NOV, None, "S2", []),
+        ("returned and not yet dispatched again: no unit's volume",
+         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
+          ("returned", "11-05 12:00", {"unit": "S1"})],
+         NOV, None, None, []),
+        ("never dispatched: no unit's volume",
+         [("created", "11-05 09:00", {})], NOV, None, None, []),
+        ("called back, reopened, called back next month: the first call-back stays in November",
+         [("created", "11-25 09:00", {}), ("dispatched", "11-25 10:00", {"unit": "S1"}),
+          ("resolved", "11-27 09:00", {"unit": "S1"}), ("reviewed", "11-28 09:00", BAD),
+          ("reopened", "11-29 09:00", {}), ("resolved", "12-02 09:00", {"unit": "S1"}),
+          ("reviewed", "12-03 09:00", GOOD)],
+         NOV, None, "S1", [("S1", "11-28")]),
+        ("... and the second counts in December (the appeal's volume stays in November)",
+         [("created", "11-25 09:00", {}), ("dispatched", "11-25 10:00", {"unit": "S1"}),
+          ("resolved", "11-27 09:00", {"unit": "S1"}), ("reviewed", "11-28 09:00", BAD),
+          ("reopened", "11-29 09:00", {}), ("resolved", "12-02 09:00", {"unit": "S1"}),
+          ("reviewed", "12-03 09:00", GOOD)],
+         DEC, None, None, [("S1", "12-03")]),
+        ("each call-back counts for the unit handling the appeal when it was made",
+         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
+          ("resolved", "11-06 09:00", {"unit": "S1"}), ("reviewed", "11-07 09:00", BAD),
+          ("reopened", "11-08 09:00", {}), ("dispatched", "11-08 10:00", {"unit": "D1"}),
+          ("resolved", "11-09 09:00", {"unit": "D1"}), ("reviewed", "11-10 09:00", GOOD)],
+         NOV, None, "D1", [("S1", "11-07"), ("D1", "11-10")]),
+        ("a call-back while the appeal is returned counts for no unit",
+         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
+          ("returned", "11-06 09:00", {"unit": "S1"}), ("reviewed", "11-07 09:00", BAD)],
+         NOV, None, None, []),
+        ("a final month counts volume at its cut-off: a re-dispatch after it does not move it",
+         [("created", "11-28 09:00", {}), ("dispatched", "11-28 10:00", {"unit": "S1"}),
+          ("returned", "12-10 09:00", {"unit": "S1"}), ("dispatched", "12-10 10:00", {"unit": "S2"})],
+         NOV, NOV_CUT, "S1", []),
+        ("... a provisional one counts it now",
+         [("created", "11-28 09:00", {}), ("dispatched", "11-28 10:00", {"unit": "S1"}),
+          ("returned", "12-10 09:00", {"unit": "S1"}), ("dispatched", "12-10 10:00", {"unit": "S2"})],
+         NOV, None, "S2", []),
+        ("... and a re-dispatch dated before the cut-off moves it (the 30th's appeal first dispatched on the 1st)",
+         [("created", "11-30 23:00", {}), ("dispatched", "12-01 09:00", {"unit": "S2"})],
+         NOV, NOV_CUT, "S2", []),
+        ("created the month before: no volume, its call-backs in the month count",
+         [("created", "10-30 09:00", {}), ("dispatched", "10-30 10:00", {"unit": "S1"}),
+          ("resolved", "10-31 09:00", {"unit": "S1"}), ("reviewed", "11-02 09:00", GOOD)],
+         NOV, None, None, [("S1", "11-02")]),
+        ("the earliest `created` holds: a duplicate dated later does not bring it into the month",
+         [("created", "10-30 09:00", {}), ("created", "11-02 09:00", {}), ("dispatched", "11-02 10:00", {"unit": "S1"})],
+         NOV, None, None, []),
+        ("events at the same time apply in id order",
+         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S2"}),
+          ("dispatched", "11-05 10:00", {"unit": "S1"})],
+         NOV, None, "S1", []),
+    ],
+)
+def test_counting_rules(case: str, spec: list[tuple], month: tuple[datetime, datetime], cutoff: datetime | None,
+                        expect_unit: str | None, expect_callbacks: list[tuple[str, str]]) -> None:
+    events = _events(spec)
+    for order in (events, events[::-1], sorted(events, key=lambda e: e.type)):  # arrival order does not matter
+        unit, calls = month_share(order, *month, cutoff)
+        assert unit == expect_unit, case
+        assert [(c.unit, c.at.astimezone(TZ).strftime("%m-%d")) for c in calls] == expect_callbacks, case
+
+
+def test_later_events_do_not_change_a_months_callbacks() -> None:
+    """Every prefix (by time) of a history that reaches past November gives November the same call-backs."""
+    spec = [("created", "11-25 09:00", {}), ("dispatched", "11-25 10:00", {"unit": "S1"}),
+            ("resolved", "11-27 09:00", {"unit": "S1"}), ("reviewed", "11-28 09:00", BAD),
+            ("reopened", "11-29 09:00", {}), ("returned", "12-01 09:00", {"unit": "S1"}),
+            ("dispatched", "12-01 10:00", {"unit": "S2"}), ("resolved", "12-02 09:00", {"unit": "S2"}),
+            ("reviewed", "12-03 09:00", GOOD)]
+    events = _events(spec)
+    full = month_share(events, *NOV)[1]
+    for k in range(4, len(events) + 1):
+        assert month_share(events[:k], *NOV)[1] == full
+    assert [(c.unit, c.resolved) for c in full] == [("S1", False)]

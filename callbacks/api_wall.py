@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dash import Dash
-from flask import Response, jsonify, request
+from flask import Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callbacks.auth import current_identity, refuse
+from callbacks.responses import json_no_store as _json
 from dashboard.rankings import LEVELS
 from dashboard.wall import View
 from data_access.ops.services import Services
@@ -27,13 +28,6 @@ from data_access.wall.scope import home_view, restrict_rankings, view_allowed
 from data_access.wall.snapshot import WallContext
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    resp = jsonify(body)
-    resp.status_code = status
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
@@ -85,4 +79,10 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
             return _json({"error": f"level must be one of {', '.join(LEVELS)}"}, 400)
         if month is not None and not MONTH.match(month):
             return _json({"error": "month must be YYYY-MM"}, 400)
-        return answer("rankings", lambda s, now, v: screen.rankings(s, now, ctx, level, month, v))
+        resp = answer("rankings", lambda s, now, v: screen.rankings(s, now, ctx, level, month, v))
+        body = resp.get_json()
+        if resp.status_code != 200 or not body["rankings"]["stale"]:
+            return resp
+        # Rankings that miss events are not fresh, however live the feed (they say since when they are behind)
+        body["status"] = {**body["status"], "fresh": False, "rankings_stale_since": body["rankings"]["stale_since"]}
+        return _json(body)

@@ -1,49 +1,26 @@
-"""The read API (JSON on the same server): health, appeals, map layers."""
+"""The map layers in the read API: districts, streets, communities, grids and the wall's community points,
+each cut to the signed-in scope."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from dash import Dash
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 
 from callbacks.auth import current_identity, refuse
-from data_access.drill.appeal import appeal_detail
-from data_access.ops.health import health
+from callbacks.responses import json_response as _json
 from data_access.ops.services import Services
-from data_access.wall.refs import Refs
 from data_access.wall.scope import restrict_layer
 from geo import layers
+from geo.city_index import CityIndex
+
+COMMUNITIES_URL = "/api/v1/wall/communities"
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    resp = jsonify(body)
-    resp.status_code = status
-    return resp
-
-
-def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> None:
-    """Add /healthz and /api/v1/... routes to the app's Flask server."""
+def register(app: Dash, svc: Services, refs: CityIndex) -> None:
+    """Add the /api/v1/... layer routes to the app's Flask server."""
     server = app.server
-    server.json.ensure_ascii = False  # Chinese stays readable
-
-    @server.get("/healthz")
-    def healthz() -> Response:
-        ok, report = health(svc, runtime.get("ingest"), folder=runtime.get("folder"))
-        if getattr(g, "identity", None) is None and server.config.get("CC_GUARDED"):
-            report = {"ok": ok}  # anonymous monitors learn only whether it is healthy
-        return _json(report, 200 if ok else 503)
-
-    @server.get("/api/v1/appeals/<appeal_id>")
-    def appeal(appeal_id: str) -> Response:
-        with svc.sessions() as s:
-            body = appeal_detail(s, appeal_id, datetime.now(UTC), svc.settings)
-        scope = current_identity().scope
-        if body and not scope.covers(body["district"], body["street"], body["grid"]):
-            refuse("appeal", f"appeal {appeal_id} outside {scope.describe()}")
-            body = None  # the same answer as for an appeal that does not exist
-        return _json(body) if body else _json({"error": f"no appeal {appeal_id!r}"}, 404)
 
     def scoped(layer: dict[str, Any]) -> Response:
         return _json(restrict_layer(layer, current_identity().scope, refs))
@@ -80,3 +57,11 @@ def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> N
             refuse("grids", f"grids of {street or district} outside {scope.describe()}")
             return _json({"error": "outside your scope"}, 403)
         return _json(body)
+
+    points = refs.community_points()
+
+    @server.get(COMMUNITIES_URL, endpoint="wall_communities")
+    def wall_communities() -> Response:
+        resp = jsonify(restrict_layer(points, current_identity().scope, refs))
+        resp.headers["Cache-Control"] = "public, max-age=3600"
+        return resp

@@ -1,0 +1,146 @@
+"""Per-day history aggregates, kept until the event log says their day changed.
+
+A day's aggregate (volumes, call-backs, community counts) is a function of the store. It is computed once and
+kept, stamped with the log position the store reflected then (`history.folded_seq`: every event up to it
+folded). Each refresh reads which days the events folded since the last refresh can have changed
+(`history.touched`) and notes, per day, the position that changed it; an aggregate stamped before that is
+computed again when next asked for. So a figure made of days equals a recomputation from the store at its
+stamp, whatever arrived since start-up and in whatever order, and a tick reads no closed history unless events
+changed it. Today is kept by the hour (a period is a day, or an hour of one): live events change the last hour
+or two, so a refresh recomputes those, not the whole day. As a safety net against changes the log does not show
+(a store restored under a running app), aggregates older than `verify_s` are also re-read, a few per refresh so
+that they never all come due in one tick.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import time as clock_time
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from data_access.wall import history as hist
+
+T = TypeVar("T")
+#: A local day with no hour (the whole day), or an hour of it counted from its midnight (0 to 22, 23 or 24).
+Period = tuple[date, int | None]
+
+#: What changes an aggregate of each kind: appeals created that day (their number, place, unit) or call-backs
+#: made that day.
+DIRTY_BY = {"volume": "created", "communities": "created", "reviews": "reviewed"}
+#: Events read per statement while catching up with the log, and how long one refresh catches up at most (the
+#: rest waits for the next: meanwhile figures say since when they are behind).
+CHUNK = 50_000
+BUDGET_S = 2.0
+#: Aggregates older than `verify_s` re-read per refresh.
+REREADS = 2
+
+
+@dataclass
+class _Entry:
+    seq: int  # the log position the store reflected when it was computed
+    taken: float
+    value: Any
+
+
+class DayCache:
+    """Aggregates per (kind, period, variant), each valid until an event folded after its stamp changes its period."""
+
+    def __init__(self, max_entries: int = 640, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._changed: dict[tuple[str, Period], int] = {}  # (created|reviewed, period) -> last position that changed it
+        self._seen: int | None = None  # events up to here have been read for what they change
+        self._lock = threading.Lock()  # guards the dictionaries
+        self._refreshing = threading.Lock()  # one refresh at a time
+        self._rereads = 0
+        self._max = max_entries
+        self._clock = clock
+
+    @property
+    def seen(self) -> int | None:
+        """The log position up to which changes have been noted (None before the first refresh)."""
+        return self._seen
+
+    def sync(self, session: Session, zone: tzinfo) -> int:
+        """Note which days the events folded since the last refresh changed; return the stamp of aggregates
+        computed next in this session (every change up to it is noted, and the session sees at least it)."""
+        if not self._refreshing.acquire(blocking=False):  # another thread refreshes: do not wait for it
+            return min(hist.folded_seq(session), self._seen or 0)
+        try:
+            mark = hist.folded_seq(session)  # read under the lock: never lower than a mark read before
+            if self._seen is None or mark < self._seen:  # the first refresh, or another store under this app
+                with self._lock:
+                    self._entries.clear()
+                    self._changed.clear()
+                    self._seen = mark
+                return mark
+            deadline = self._clock() + BUDGET_S
+            while self._seen < mark and self._clock() < deadline:
+                upto = min(mark, self._seen + CHUNK)
+                t = hist.touched(session, self._seen, upto)
+                with self._lock:
+                    for kind, times in (("created", t.created), ("reviewed", t.reviewed)):
+                        for day, hour in {period_of(at, zone) for at in times}:
+                            self._changed[(kind, (day, None))] = upto
+                            self._changed[(kind, (day, hour))] = upto
+                    self._seen = upto
+            self._rereads = REREADS
+            return self._seen
+        finally:
+            self._refreshing.release()
+
+    def get(self, kind: str, period: Period, variant: Hashable, stamp: int, verify_s: float,
+            compute: Callable[[], T]) -> T:
+        """The aggregate of `kind` for a period (and a variant, e.g. a cut-off): kept unless an event noted after
+        it was computed changed its period; else computed now and kept with `stamp` (from `sync`)."""
+        key = (kind, period, variant)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and self._changed.get((DIRTY_BY[kind], period), -1) <= hit.seq:
+                if self._clock() - hit.taken < verify_s or self._rereads <= 0:
+                    self._entries.move_to_end(key)
+                    return hit.value  # type: ignore[no-any-return]
+                self._rereads -= 1
+        value = compute()
+        with self._lock:
+            cur = self._entries.get(key)
+            if cur is None or cur.seq <= stamp:  # a thread that computed from a later stamp keeps its value
+                self._entries[key] = _Entry(stamp, self._clock(), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def local_day(at: datetime, zone: tzinfo) -> date:
+    """The city's calendar day of a time."""
+    return at.astimezone(zone).date()
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The UTC time of a local day's midnight."""
+    return datetime.combine(day, clock_time(), zone).astimezone(timezone.utc)
+
+
+def period_of(at: datetime, zone: tzinfo) -> tuple[date, int]:
+    """The local day of a time and its hour counted from that day's midnight (a day with a clock change too)."""
+    day = local_day(at, zone)
+    return day, int((at - day_start(day, zone)) // timedelta(hours=1))
+
+
+def hours(start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
+    """A day [start, end) in hours counted from its start: (from, to, hour)."""
+    out, k = [], 0
+    while start + timedelta(hours=k) < end:
+        out.append((start + timedelta(hours=k), min(start + timedelta(hours=k + 1), end), k))
+        k += 1
+    return out
