@@ -39,7 +39,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     runtime = runtime if runtime is not None else {}
     app = Dash(__name__, title="12345 指挥中心", update_title="", suppress_callback_exceptions=True)
     app.layout = shell.layout
-    app.server.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON answers
+    app.server.json.ensure_ascii = False  # Chinese stays readable in JSON answers
     http_safety.register(app, svc.settings)  # first: bad paths end in 404 before the guard or any route sees them
     auth.register(app, svc)  # then: every later route and callback sees a signed-in identity or nothing
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches

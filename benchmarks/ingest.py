@@ -21,27 +21,27 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+import redis
+from sqlalchemy import func, select
 
-from dashboard.contract import parse_event  # noqa: E402
+from dashboard.contract import parse_event
 from dashboard.partitions import partition_key
-from dashboard.settings import load_settings  # noqa: E402
-from data_access.intake.consumer import IngestWorker  # noqa: E402
-from data_access.intake.reference_data import Gazetteer  # noqa: E402
-from data_access.ops.gc_tuning import settle_gc  # noqa: E402
-from data_access.projection.projector import ProjectorProcesses, all_folded  # noqa: E402
+from dashboard.settings import load_settings
+from data_access.intake.consumer import IngestWorker
+from data_access.intake.reference_data import Gazetteer
+from data_access.ops.gc_tuning import settle_gc
+from data_access.projection.projector import ProjectorProcesses, all_folded
 from data_access.store.bulk import bulk_insert
-from data_access.store.engine import make_engine, make_sessionmaker  # noqa: E402
-from data_access.store.models import Appeal, AppealEvent  # noqa: E402
-from geo.demo_city import load_demo_city  # noqa: E402
-from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
-from tests.histories import histories  # noqa: E402
+from data_access.store.engine import make_engine, make_sessionmaker
+from data_access.store.models import Appeal, AppealEvent
+from geo.demo_city import load_demo_city
+from tests.conftest import CACHE_DIR, REDIS_URL, make_store
+from tests.histories import histories
 
 JITTER = 200
 
@@ -71,7 +71,7 @@ def prefill(client: redis.Redis, key: str, city, n_events: int) -> list[str]:  #
 
 def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     """Events/s of one bare transaction inserting the same rows into the event log."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = []
     for i, t in enumerate(texts):
         e = parse_event(t)

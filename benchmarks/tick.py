@@ -18,7 +18,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,20 +28,20 @@ from sqlalchemy import func, insert, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dash import no_update  # noqa: E402
-from dash._utils import to_json  # noqa: E402
+from dash import no_update
+from dash._utils import to_json
 
-from benchmarks.fill_store import frame, schema_url  # noqa: E402
-from callbacks.wall import TICK_KEYS, make_tick  # noqa: E402
-from dashboard import ids  # noqa: E402
-from dashboard.scopes import Scope  # noqa: E402
-from dashboard.settings import load_settings  # noqa: E402
+from benchmarks.fill_store import frame, schema_url
+from callbacks.wall import TICK_KEYS, make_tick
+from dashboard import ids
+from dashboard.scopes import Scope
+from dashboard.settings import load_settings
 from data_access.accounts.sessions import Identity
-from data_access.store.engine import make_engine, make_sessionmaker  # noqa: E402
-from data_access.store.models import Appeal, AppealEvent, Presence  # noqa: E402
-from data_access.wall.snapshot import WallContext  # noqa: E402
-from geo.city_index import index_of  # noqa: E402
-from geo.demo_city import load_demo_city  # noqa: E402
+from data_access.store.engine import make_engine, make_sessionmaker
+from data_access.store.models import Appeal, AppealEvent, Presence
+from data_access.wall.snapshot import WallContext
+from geo.city_index import index_of
+from geo.demo_city import load_demo_city
 
 OUTPUT_IDS = ([(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))]
               + [(ids.metric("sos-alert"), "className"), (ids.BANNER, "children"), (ids.BANNER, "className"),
@@ -103,7 +103,7 @@ def churn(sessions, city, now: datetime, k: int, rng: np.random.Generator) -> No
     for r in rows:
         for c in ("created_at", "clock_start", "due_at", "yellow_from", "red_from", "first_dispatched_at",
                   "last_event_at"):
-            r[c] = r[c].to_pydatetime(warn=False).replace(tzinfo=timezone.utc)
+            r[c] = r[c].to_pydatetime(warn=False).replace(tzinfo=UTC)
     with sessions() as s, s.begin():
         s.execute(insert(Appeal), rows)
         victims = s.scalars(select(Appeal.id).where(Appeal.is_open.is_(True)).order_by(Appeal.created_at)
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     flask.g.identity = Identity("bench", Scope("command_center"), "display")
     flask.g.services = svc
     rng = np.random.default_rng(7)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     refresh_presence(sessions, city, now, rng)
     with sessions() as s, s.begin():
         s.execute(Appeal.__table__.delete().where(Appeal.id.like("C%")))  # churn rows of earlier runs
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = out[-2]
     times, sizes = [], []
     for k in range(args.ticks):
-        churn(sessions, city, datetime.now(timezone.utc), k, rng)
+        churn(sessions, city, datetime.now(UTC), k, rng)
         t0 = time.perf_counter()
         out = tick(k + 1, "/wall", search, shown, args.view)
         times.append(time.perf_counter() - t0)
@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(response_bytes(out))
     ms = sorted(t * 1000 for t in times)
     print(f"store: {engine.dialect.name} {args.schema or url}  appeals: {total:,}  open: {n_open:,}  view: {args.view}")
-    print(f"machine: {platform.node()} {platform.machine()} {platform.python_version()}  cpus: {len(__import__('os').sched_getaffinity(0))}")
+    print(f"machine: {platform.node()} {platform.machine()} {platform.python_version()}"
+          f"  cpus: {len(__import__('os').sched_getaffinity(0))}")
     print(f"cold first tick (history aggregates built): {cold * 1000:.0f} ms, {first_bytes:,} bytes")
     print(f"steady ticks: n={len(ms)} median {statistics.median(ms):.1f} ms  p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms"
           f"  max {ms[-1]:.1f} ms")

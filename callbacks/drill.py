@@ -3,7 +3,7 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
@@ -35,7 +35,8 @@ from layouts import drill_tables as LT
 
 
 def _svc() -> Services:
-    return g.services  # type: ignore[no-any-return]  # set by the guard on every request
+    svc: Services = g.services  # set by the guard on every request
+    return svc
 
 
 def home_path(scope: Scope) -> str:
@@ -80,7 +81,7 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     place = checked_place(svc, refs, area, "drill-page", f"{pathname}{search or ''}")
     if area is None or place is None:
         return L.unavailable(f.lang, home_path(ident.scope))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     crumbs = breadcrumb(place, ident.scope, refs.city_name, f.query())
     head = L.header(crumbs, ident.name, f, area.path)
     if area.level == "appeal":

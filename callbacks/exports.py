@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -72,7 +72,7 @@ def register(app: Dash, svc: Services) -> None:
             return _error(str(exc), 400)
         if checked_place(svc, refs, area, "export", f"{filename} {area.path}") is None:
             return _error("not available", 404)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             with svc.sessions() as s:
                 head, rows = table(s, name, area, f, ident.scope, now, svc.settings, refs)

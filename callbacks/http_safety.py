@@ -40,7 +40,7 @@ def register(app: Dash, settings: Settings) -> None:
     if settings.trusted_proxies:
         # Only then: a client talking to the app directly could otherwise claim any address or https.
         n = settings.trusted_proxies
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n)
 
     @server.before_request
     def refuse_traversal() -> None:

@@ -1,4 +1,4 @@
-"""The wall screen: its page for a URL (for callbacks/router.py), the live tick, the tour's map moves, the view picker."""
+"""The wall screen: its page for a URL (callbacks/router.py), the live tick, the tour's map moves, the view picker."""
 
 from __future__ import annotations
 

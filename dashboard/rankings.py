@@ -146,7 +146,7 @@ class RankRow:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, rates rounded to 4 places and the composite to 2."""
-        r4 = lambda v: None if v is None else round(v, 4)
+        r4 = lambda v: None if v is None else round(v, 4)  # noqa: E731
         return {
             "code": self.code, "name": self.name, "volume": self.volume, "reviewed": self.reviewed,
             "response": r4(self.response), "resolution": r4(self.resolution), "satisfaction": r4(self.satisfaction),

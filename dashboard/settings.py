@@ -100,7 +100,9 @@ class Settings(BaseSettings):
     turning_red_h: float = Field(2, gt=0, description="Window of the 'turning red within' figure, hours")
     tour_worst: int = Field(3, ge=0, le=20, description="Worst districts and worst streets each the wall tour visits")
     slow_panel_s: int = Field(60, ge=1, description="Rankings and hotspots are recomputed at most this often, seconds")
-    history_cache_s: int = Field(3600, ge=60, description="Day aggregates of history (rankings, hotspot baselines) are recomputed when events change them, and re-read at least this often as a safety net, seconds")
+    history_cache_s: int = Field(
+        3600, ge=60, description="Day aggregates of history (rankings, hotspot baselines) are recomputed when events "
+        "change them, and re-read at least this often as a safety net, seconds")
     hotspot_window_h: float = Field(24, gt=0, description="Recent window a hotspot is judged on, hours")
     hotspot_baseline_days: int = Field(28, ge=3, description="Days of a community's own history its baseline is taken from")
     hotspot_min_count: int = Field(5, ge=1, description="A hotspot has at least this many appeals in the window")
@@ -186,7 +188,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _thresholds(self) -> "Settings":
+    def _thresholds(self) -> Settings:
         if self.yellow_at >= self.red_at:
             raise ValueError(f"YELLOW_AT ({self.yellow_at}) must be below RED_AT ({self.red_at})")
         return self
@@ -230,10 +232,10 @@ def _warn_once(old: str, message: str) -> None:
         log.warning(message)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise SettingsError naming each wrong setting and why."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -12,6 +12,7 @@ from dash import dcc, html
 from dashboard import ids_drill
 from dashboard.drill import LIGHTS, RATES, Area, Filters
 from dashboard.i18n import duration, t
+from layouts.attrs import dataset
 from layouts.panels import num, pct
 
 DASH = "—"
@@ -24,7 +25,7 @@ def when(v: datetime | None, zone: ZoneInfo) -> str:
 
 def fig(name: str, label: str, value: Any, cls: str = "") -> html.Div:
     """One figure with its label; the number carries data-metric=drill-<name>."""
-    return html.Div([html.Div(num(value), className="v", **{"data-metric": f"drill-{name}"}),
+    return html.Div([html.Div(num(value), className="v", **dataset(metric=f"drill-{name}")),
                      html.Div(label, className="l")], className=f"fig {cls}".strip())
 
 
@@ -66,7 +67,7 @@ def red_table(rows: list[dict[str, Any]], lang: str, q: str) -> html.Table | htm
     body = [html.Tr([html.Td(appeal_link(r["id"], q)), html.Td(r["unit_name"] or t(lang, "unassigned")),
                      html.Td(r["place"]), html.Td(r["category_path"]),
                      html.Td(duration(lang, r["late_s"]), className="late"),
-                     html.Td(r["summary"], className="said", title=r["summary"])], **{"data-appeal": r["id"]})
+                     html.Td(r["summary"], className="said", title=r["summary"])], **dataset(appeal=r["id"]))
             for r in rows]
     return _table([t(lang, "drill_id"), t(lang, "col_unit"), t(lang, "col_place"), t(lang, "col_cat"),
                    t(lang, "col_late"), t(lang, "summary")], body)
@@ -85,7 +86,7 @@ def appeals_table(rows: list[dict[str, Any]], lang: str, q: str, zone: ZoneInfo)
             html.Td([html.Span("●", className=f"dot l-{lit}"), " ", light]), html.Td(r["category_path"]),
             html.Td(r["place"]), html.Td(r["address"], title=r["address"]),
             html.Td(r["summary"], className="said", title=r["summary"]),
-        ], **{"data-appeal": r["id"]}))
+        ], **dataset(appeal=r["id"])))
     return _table([t(lang, "drill_id"), t(lang, "drill_created_at"), t(lang, "drill_light"), t(lang, "col_cat"),
                    t(lang, "col_place"), t(lang, "drill_address"), t(lang, "summary")], body)
 
@@ -108,7 +109,7 @@ def ranking(rows: list[dict[str, Any]], child: str, f: Filters) -> html.Table | 
         html.Td(num(r["volume"]), className="num"),
         html.Td(pct(r["response"]), className="num"), html.Td(pct(r["resolution"]), className="num"),
         html.Td(pct(r["satisfaction"]), className="num"),
-    ], **{"data-area": r["code"]}) for r in rows]
+    ], **dataset(area=r["code"])) for r in rows]
     return _table(["#", t(lang, "col_name"), t(lang, f"drill_fig_{f.fig}"), t(lang, "open"), t(lang, "red"),
                    t(lang, "drill_fig_volume"), t(lang, "col_resp"), t(lang, "col_resol"), t(lang, "col_sat")], body)
 
@@ -145,6 +146,6 @@ def members_table(rows: list[dict[str, Any]], lang: str, zone: ZoneInfo) -> html
         return _none(lang)
     body = [html.Tr([html.Td(r["name"]), html.Td(r["role"]), html.Td(r["grid"]),
                      html.Td(t(lang, r["state"]), className=f"st-{r['state']}"), html.Td(when(r["seen_at"], zone))],
-                    **{"data-member": r["id"]}) for r in rows]
+                    **dataset(member=r["id"])) for r in rows]
     return _table([t(lang, "drill_member"), t(lang, "drill_member_role"), t(lang, "drill_grid"),
                    t(lang, "drill_state"), t(lang, "drill_seen")], body)

@@ -8,6 +8,7 @@ from dash import html
 
 from dashboard import ids
 from dashboard.i18n import duration, t
+from layouts.attrs import dataset
 
 DASH = "—"
 
@@ -15,14 +16,14 @@ DASH = "—"
 def figure(name: str, label: str, cls: str = "", big: bool = False, value: str = DASH) -> html.Div:
     """A big live number with its label; the number element carries data-metric=name."""
     return html.Div(
-        [html.Div(value, id=ids.metric(name), className="v", **{"data-metric": name}), html.Div(label, className="l")],
+        [html.Div(value, id=ids.metric(name), className="v", **dataset(metric=name)), html.Div(label, className="l")],
         className=f"fig {cls} {'big' if big else ''}".strip(),
     )
 
 
 def live_list(name: str, className: str = "") -> html.Div:
     """An empty slot for a live list; the tick fills its children."""
-    return html.Div(id=ids.metric(name), className=className, **{"data-metric": name})
+    return html.Div(id=ids.metric(name), className=className, **dataset(metric=name))
 
 
 def num(v: Any) -> str:
@@ -51,7 +52,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
         body.append(html.Tr(
             [html.Td(r["unit_name"] or t(lang, "unassigned")), html.Td(place), html.Td(r["category"]),
              html.Td(duration(lang, r["late_s"]), className="late")],
-            id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **{"data-appeal": r["id"]},
+            id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **dataset(appeal=r["id"]),
         ))
     return html.Table([html.Thead(head), html.Tbody(body)], className="list")
 
@@ -66,7 +67,7 @@ def soon_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
         body.append(html.Tr(
             [html.Td(r["unit_name"] or t(lang, "unassigned"), style={"width": "30%"}), html.Td(place),
              html.Td(duration(lang, r["red_in_s"]), className="left", style={"width": "22%"})],
-            id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **{"data-appeal": r["id"]},
+            id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **dataset(appeal=r["id"]),
         ))
     return html.Table(html.Tbody(body), className="list")
 
@@ -77,7 +78,7 @@ def hotspot_list(rows: list[dict[str, Any]], lang: str) -> html.Div:
         return html.Div(t(lang, "no_hotspot"), className="none")
     return html.Div([
         html.Div([html.Span(r["place"]), html.Span(t(lang, "hotspot_row", n=r["count"], e=f"{r['expected']:.1f}"),
-                                                   className="n")], className="hot-item", **{"data-community": r["code"]})
+                                                   className="n")], className="hot-item", **dataset(community=r["code"]))
         for r in rows
     ], className="hot-list")
 
@@ -124,8 +125,8 @@ def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list
         html.Td(f"{r['composite']:.1f}", className="num"), html.Td(pct(r["response"]), className="num"),
         html.Td(pct(r["resolution"]), className="num"), html.Td(pct(r["satisfaction"]), className="num"),
         html.Td(_change(r["change"]), className="num"), html.Td(_cls(r["class"], lang)),
-    ], **{"data-unit": r["code"]}) for r in pick]
-    foot = [html.Div(f"{t(lang, 'small_sample')}: {small}", className="small")] if small else []
+    ], **dataset(unit=r["code"])) for r in pick]
+    foot: list[Any] = [html.Div(f"{t(lang, 'small_sample')}: {small}", className="small")] if small else []
     foot += [html.Div(" · ".join(notes), className="small rank-note")] if notes else []
     return html.Div([html.Table([html.Thead(head), html.Tbody(body)], className="list")] + foot)
 
@@ -137,5 +138,5 @@ def volume_top(rows: list[dict[str, Any]], lang: str) -> html.Div:
         mark = f" ({t(lang, 'small_sample')})" if r["small_sample"] else ""
         warn = f" ⚠{t(lang, 'early_warning')}" if r["early_warning"] else ""
         items.append(html.Span(f"{r['volume_rank']}. {r['name']} {r['volume']:,}{mark}{warn}",
-                               className="w" if r["early_warning"] else "", **{"data-unit": r["code"]}))
+                               className="w" if r["early_warning"] else "", **dataset(unit=r["code"])))
     return html.Div(items or [t(lang, "none")], className="vol-top")

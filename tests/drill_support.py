@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,10 @@ from sqlalchemy import select
 from dashboard.scopes import Scope
 from data_access.accounts.sessions import issue_display_token, sign_in
 from data_access.accounts.users import create_user
+from data_access.intake.reference_data import Gazetteer
 from data_access.ops.services import Services
 from data_access.store.models import AuditEntry
+from geo.model import City
 from tests.conftest import (
     REDIS_URL,
     TZ,
@@ -57,7 +59,7 @@ def other_scenario(city, now: datetime, own_district: str) -> dict[str, Any]:  #
 
 def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Store the wall scenario (one street) plus another district's appeals; XSS in every citizen field."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     sc = scenario(city, now)
     other = other_scenario(city, now, sc["district"])
     grids = city.grids
@@ -89,7 +91,7 @@ def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore
 
 def accounts(sessions, city, sc: dict[str, Any], only: tuple[str, ...] | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """One user per role over the scenario (plus outsiders of it), or `only` these; returns name -> session token."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     other_street = sorted(set(city.streets[city.streets["district"] == sc["district"]]["code"]) - {sc["street"]})[0]
     own_grids = city.grids[city.grids["street"] == sc["street"]]
     outside_grid = sorted(set(own_grids["code"]) - set(own_grids[own_grids["community"].isin([sc["c1"], sc["c2"]])]["code"]))[0]
@@ -109,14 +111,16 @@ def accounts(sessions, city, sc: dict[str, Any], only: tuple[str, ...] | None = 
             create_user(s, name, PASSWORD, scope, now)
     with sessions() as s, s.begin():
         for name in users:
-            tokens[name] = sign_in(s, name, PASSWORD, now, 12)
+            token = sign_in(s, name, PASSWORD, now, 12)
+            assert token is not None
+            tokens[name] = token
     return tokens
 
 
 def display_token(sessions, scope: Scope) -> tuple[int, str]:  # type: ignore[no-untyped-def]
     """A display token (id, secret) of a scope."""
     with sessions() as s, s.begin():
-        return issue_display_token(s, "wall-test", scope, datetime.now(timezone.utc))
+        return issue_display_token(s, "wall-test", scope, datetime.now(UTC))
 
 
 def refusals(sessions) -> int:  # type: ignore[no-untyped-def]
@@ -136,7 +140,7 @@ full_app = drill_app
 
 
 @contextmanager
-def drill_world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None,  # type: ignore[no-untyped-def]
+def drill_world(city: City, gazetteer: Gazetteer, folder: Path, users: tuple[str, ...] | None = None,
                 app: bool = True) -> Iterator[dict[str, Any]]:
     """A SQLite store with `load`'s scenario and `accounts` (all, or `users`), its Services and (if `app`) the real
     app; a Redis prefix of its own. Built once per module where its tests only read: each user costs two password
@@ -151,4 +155,4 @@ def drill_world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = N
                "sessions": st[1], "settings": settings, "rds": rds}
 
 
-__all__ = ["XSS", "OTHER_MARK", "Services"]
+__all__ = ["OTHER_MARK", "XSS", "Services"]

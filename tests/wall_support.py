@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
+from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.contract import parse_event, parse_presence
 from dashboard.settings import Settings
@@ -20,7 +21,7 @@ from tests.conftest import TZ, ev
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'
 
 
-def put_events(sessions, texts: list[str], settings: Settings, gazetteer: Gazetteer,  # type: ignore[no-untyped-def]
+def put_events(sessions: sessionmaker[Session], texts: list[str], settings: Settings, gazetteer: Gazetteer,
                received: datetime | None = None) -> None:
     """Store contract events as the ingest would (without Redis)."""
     evs = [parse_event(t) for t in texts]
@@ -28,7 +29,7 @@ def put_events(sessions, texts: list[str], settings: Settings, gazetteer: Gazett
     items = [Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
              for i, (e, t, p) in enumerate(zip(evs, texts, places))]
     with sessions() as s, s.begin():
-        store_events(s, items, received or datetime.now(timezone.utc))
+        store_events(s, items, received or datetime.now(UTC))
     Projector(settings, sessions).drain()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -22,7 +22,7 @@ def health(
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer, the worker is stuck or a projector
     process is not running. The projection's part of the report keeps its key "fold" (monitoring reads it)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     s = svc.settings
     report: dict[str, Any] = {"time": iso(now, s)}
     ok = True

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import CursorResult, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from data_access.store.bulk import dialect_insert
@@ -36,7 +37,7 @@ def checkpoint_or_lay_out(session: Session, partition: int, partitions: int) -> 
     low = min(known.values(), default=0)
     now = datetime.now(UTC)
     keys = [(p, partitions) for p in range(partitions)]
-    session.execute(dialect_insert(session, _TABLE).on_conflict_do_nothing(),  # type: ignore[attr-defined]
+    session.execute(dialect_insert(session, _TABLE).on_conflict_do_nothing(),
                     [{"partition": p, "partitions": n, "position": low, "updated_at": now} for p, n in keys])
     for p, n in sorted(set(known) - set(keys)):  # in one order: projectors laying out at once wait, not deadlock
         session.execute(delete(_TABLE).where(and_(_C.partition == p, _C.partitions == n)))
@@ -51,4 +52,4 @@ def move_checkpoint(session: Session, partition: int, partitions: int, position:
         .where(and_(_C.partition == partition, _C.partitions == partitions, _C.position == position))
         .values(position=last, updated_at=datetime.now(UTC))
     )
-    return moved.rowcount == 1  # type: ignore[attr-defined]
+    return cast("CursorResult[Any]", moved).rowcount == 1  # an UPDATE's result has a row count

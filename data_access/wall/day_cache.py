@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
 from typing import Any, TypeVar
 
@@ -128,7 +128,7 @@ def local_day(at: datetime, zone: tzinfo) -> date:
 
 def day_start(day: date, zone: tzinfo) -> datetime:
     """The UTC time of a local day's midnight."""
-    return datetime.combine(day, clock_time(), zone).astimezone(timezone.utc)
+    return datetime.combine(day, clock_time(), zone).astimezone(UTC)
 
 
 def period_of(at: datetime, zone: tzinfo) -> tuple[date, int]:

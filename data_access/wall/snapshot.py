@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -67,7 +67,7 @@ class WallContext:
 def local_midnight(now: datetime, s: Settings, days_back: int = 0) -> datetime:
     """Start of the city's local day `days_back` days before now's, in UTC."""
     d = now.astimezone(s.zone).date() - timedelta(days=days_back)
-    return datetime.combine(d, time(), s.zone).astimezone(timezone.utc)
+    return datetime.combine(d, time(), s.zone).astimezone(UTC)
 
 
 def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, datetime, datetime]:
@@ -78,7 +78,7 @@ def month_range(month: str | None, now: datetime, s: Settings) -> tuple[str, dat
     else:
         first = now.astimezone(s.zone).date().replace(day=1)
     nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
-    to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(timezone.utc)  # noqa: E731
+    to_utc = lambda d: datetime.combine(d, time(), s.zone).astimezone(UTC)  # noqa: E731
     return f"{first.year:04d}-{first.month:02d}", to_utc(first), to_utc(nxt)
 
 
@@ -86,7 +86,7 @@ def month_cutoff(month: str, s: Settings, cfg: RankingConfig = DEFAULT) -> datet
     """When a month's ranking becomes final: midnight `close_days` days after the month ends, in UTC."""
     y, m = (int(x) for x in month.split("-"))
     first_after = date(y + (m == 12), m % 12 + 1, 1) + timedelta(days=cfg.close_days)
-    return datetime.combine(first_after, time(), s.zone).astimezone(timezone.utc)
+    return datetime.combine(first_after, time(), s.zone).astimezone(UTC)
 
 
 def previous_month(month: str) -> str:
@@ -171,10 +171,10 @@ def members(session: Session, now: datetime, view: View, ctx: WallContext) -> di
     s, refs = ctx.settings, ctx.refs
     cutoff = now - timedelta(seconds=s.presence_window_s)
     by_state = live.presence_counts(session, cutoff, view)
-    roster = refs.roster["city" if view.level == "city" else view.code]
+    roster = refs.roster[view.code or "city"]  # the city view has no code
     online, busy, sos = by_state.get("on_duty", 0), by_state.get("busy", 0), by_state.get("sos", 0)
     cov = coverage(session, now, ctx)
-    streets = []
+    streets: list[dict[str, Any]] = []
     for code in refs.streets_in(view):
         grids = refs.grids_per_street.get(code, 0)
         if grids:
@@ -397,7 +397,7 @@ def warm(sessions: sessionmaker[Session], ctx: WallContext, now: datetime | None
     """Build the history aggregates (rankings of every level, hotspot baselines) before the first tick needs them.
 
     On an empty store they are empty: history that arrives later changes its days, which are then computed again."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         with sessions() as session:
             for level in LEVELS:

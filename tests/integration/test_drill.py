@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -65,7 +65,7 @@ def test_queries_filtered_and_scoped(store, city, settings, gazetteer) -> None: 
     _, sessions, _ = store
     sc = load(city, sessions, settings, gazetteer)
     refs = index_of(city)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     admin, grid = Scope("command_center"), Scope("grid_supervisor", grids=frozenset({sc["grid_c1"]}))
     street = Area("street", sc["street"])
     with sessions() as s:

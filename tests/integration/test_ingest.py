@@ -181,9 +181,9 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
 
 
 
-def test_ingest007_partitions_fold_their_own_appeals_and_their_number_can_change(
+def test_ingest007_partitions_fold_their_own_appeals_and_their_number_can_change(  # type: ignore[no-untyped-def]
     settings, rds, store, gazetteer, city, tmp_path
-):  # type: ignore[no-untyped-def]
+):
     """Each partition's projector reads and folds only its appeals' events, behind its own checkpoint (events
     logged without a partition key, before migration 0009, are read by every partition and folded by their own);
     a store projected in three partitions goes on in two (the checkpoints start again from the lowest), and ends

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -71,7 +71,8 @@ def month_history(city, start: datetime, days: int, per_day: int, until: datetim
             t = start + timedelta(days=day, minutes=rnd.randint(0, 24 * 60 - 1))
             evs: list[tuple[str, datetime, dict[str, Any]]] = [("created", t, {})]
 
-            def add(type_: str, after_min: tuple[int, int] = (10, 600), evs: list = evs, **f: Any) -> None:  # type: ignore[type-arg]
+            def add(type_: str, after_min: tuple[int, int] = (10, 600),
+                    evs: list[tuple[str, datetime, dict[str, Any]]] = evs, **f: Any) -> None:
                 nonlocal t
                 t = t + timedelta(minutes=rnd.randint(*after_min))
                 evs.append((type_, t, f))
@@ -359,7 +360,7 @@ def test_a_ranking_behind_the_log_says_since_when(settings, rds, store, city, ga
     _, sessions, _ = store
     st = city.streets["code"].iloc[0]
     comm = city.communities[city.communities["street"] == st].iloc[0]["code"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fast = settings.model_copy(update={"slow_panel_s": 1})
     app = create_app(services(fast, store, city, rds, "redis://127.0.0.1:6379/0"))
     client = app.server.test_client()

@@ -14,9 +14,10 @@ callbacks and the /api/v1 routes): they flip to failures, on purpose, once those
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -264,7 +265,7 @@ def _own_export(world: dict[str, Any]) -> str:
 def test_session_expiry(own_world) -> None:  # type: ignore[no-untyped-def]
     world = own_world
     sessions, svc = world["sessions"], world["svc"]
-    long_ago = datetime.now(timezone.utc) - timedelta(hours=svc.settings.session_hours + 1)
+    long_ago = datetime.now(UTC) - timedelta(hours=svc.settings.session_hours + 1)
     with sessions() as s, s.begin():
         stale = sign_in(s, "dist", PASSWORD, long_ago, svc.settings.session_hours)
     c = world["app"].server.test_client()
@@ -275,7 +276,7 @@ def test_session_expiry(own_world) -> None:  # type: ignore[no-untyped-def]
     c = _client(world, "dist")
     assert "XSS1" in c.get(_own_export(world)).get_data(as_text=True)
     with sessions() as s, s.begin():
-        s.execute(update(LoginSession).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        s.execute(update(LoginSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     r = c.get(_own_export(world))
     assert r.status_code == 302 and "XSS1" not in r.get_data(as_text=True)
     body = _bodies(*_server_callbacks(world["app"])["filters_to_url"], world["o"])[0]
@@ -292,7 +293,7 @@ def test_display_token_revocation(own_world) -> None:  # type: ignore[no-untyped
     outside = c.get(f"/export/red.csv?area=/area/d/{world['o']['district']}", headers=headers)
     assert outside.status_code == 404 and OTHER_MARK not in outside.get_data(as_text=True)
     with sessions() as s, s.begin():
-        revoke_display_token(s, tid, datetime.now(timezone.utc))
+        revoke_display_token(s, tid, datetime.now(UTC))
     r = c.get(_own_export(world), headers=headers)
     assert r.status_code == 302 and "XSS1" not in r.get_data(as_text=True)
     body = _bodies(*_server_callbacks(world["app"])["filters_to_url"], world["o"])[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from data_access.store.models import Appeal
 from data_access.wall import live_panels as live
 
 SETTINGS = load_settings(demo=False)
-T0 = datetime(2026, 3, 2, 4, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 4, tzinfo=UTC)
 H = timedelta(hours=1)
 SOON = 2 * H
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from dashboard.contract import parse_event
 from dashboard.partitions import partition_key, partition_of
@@ -27,7 +29,7 @@ from data_access.store.engine import alembic_config, log_path, make_engine
 from data_access.store.models import ProjectionCheckpoint, UTCDateTime
 from tests.conftest import PG_URL, _pg_schema_url, make_store
 from tests.histories import histories
-from tests.integration.test_ingest import appeals_table
+from tests.ingest_support import appeals_table
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -75,7 +77,7 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
     with bare_engine.connect() as conn:
         order = [r[0] for r in conn.execute(text("SELECT id FROM appeal_events ORDER BY seq"))]
         mark = conn.scalar(text("SELECT value FROM meta WHERE key = 'fold-seq'"))
-        seq = dict(conn.execute(text("SELECT id, seq FROM appeal_events")).all())
+        seq: dict[str, int] = dict(conn.execute(text("SELECT id, seq FROM appeal_events")).tuples().all())
         gen = conn.scalar(text("SELECT count(*) FROM meta WHERE key = 'fold-generation'"))
     assert order == [f"e-{i}" for i in range(6)]
     assert int(mark) == seq["e-3"] - 1
@@ -83,14 +85,14 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
     if bare_engine.dialect.name == "sqlite":  # the log lives in its own file
         assert "appeal_events" not in inspect(bare_engine).get_table_names()
         assert "appeal_events" in inspect(bare_engine).get_table_names(schema="log")
-        assert Path(log_path(bare_engine.url.database)).is_file()
+        log_file = log_path(bare_engine.url.database)
+        assert log_file is not None and Path(log_file).is_file()
     with bare_engine.begin() as conn:  # a duplicate id is refused; a new event is numbered after the rest
         conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
                           "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
-        with pytest.raises(Exception):
-            with conn.begin_nested():
-                conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
-                                  "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
+                              "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
         assert conn.scalar(text("SELECT seq FROM appeal_events WHERE id = 'e-6'")) > seq["e-5"]
     with bare_engine.begin() as conn:  # folded in two shares since: the lower mark is where the queue starts
         conn.execute(text("UPDATE meta SET key = 'fold-seq 1/2' WHERE key = 'fold-seq'"))

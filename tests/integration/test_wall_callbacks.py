@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from dash import Patch, no_update
@@ -28,7 +29,7 @@ from tests.wall_support import (
 )
 
 
-def _out(values: list) -> dict:  # type: ignore[type-arg]
+def _out(values: list[Any]) -> dict[str, Any]:
     return dict(zip(TICK_KEYS + ["shown", "view"], values))
 
 
@@ -41,7 +42,7 @@ def _command_center():  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def wall(store, city, settings, gazetteer):  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     sc = scenario(city, now)
     _, sessions, _ = store
     put_events(sessions, sc["texts"], settings, gazetteer)
@@ -64,7 +65,7 @@ def test_wall_tick_first_then_only_changes(wall, settings, gazetteer) -> None:  
     assert "fig:open-red" in unchanged and "pts" in unchanged and "list:red-list" in unchanged
     assert second["view"] is no_update
     # A new appeal in c2: its count changes in a Patch of the hideout, and the open figure changes.
-    put_events(svc.sessions, [created("N1", datetime.now(timezone.utc), sc["c2"])], settings, gazetteer)
+    put_events(svc.sessions, [created("N1", datetime.now(UTC), sc["c2"])], settings, gazetteer)
     third = _out(tick(3, "/wall", "", second["shown"], "city"))
     assert third["fig:open-total"] == "6" and third["fig:open-red"] is no_update
     assert isinstance(third["pts"], Patch)
@@ -91,7 +92,7 @@ def test_wall_tick_redis_down_banner(wall) -> None:  # type: ignore[no-untyped-d
 def test_wall_tick_store_down_keeps_last_figures_greyed(wall) -> None:  # type: ignore[no-untyped-def]
     svc, ctx, _ = wall
     make_tick(svc, ctx)(1, "/wall", "", None, "city")  # a good tick first
-    dead = SimpleNamespace(settings=svc.settings,
+    dead: Any = SimpleNamespace(settings=svc.settings,  # the two fields make_tick reads
                            sessions=sessionmaker(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")))
     out = _out(make_tick(dead, ctx)(2, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Store unreachable: showing figures from")
@@ -99,11 +100,11 @@ def test_wall_tick_store_down_keeps_last_figures_greyed(wall) -> None:  # type: 
 
 
 def test_wall_tick_feed_stale_banner(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _, sessions, _ = store
     put_events(sessions, [created("S1", now - timedelta(hours=1), city.communities.iloc[0]["code"])], settings,
                gazetteer, received=now - timedelta(seconds=settings.feed_stale_s + 60))
-    svc = SimpleNamespace(settings=settings, sessions=sessions)
+    svc: Any = SimpleNamespace(settings=settings, sessions=sessions)  # the two fields make_tick reads
     out = _out(make_tick(svc, WallContext(settings, index_of(city)))(1, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Feed stopped: no event since")
     assert out["body-class"] == "wall-body stale" and out["fig:open-total"] == "1"
@@ -136,7 +137,7 @@ def test_wall_state_from_url(path: str, search: str, expect: WallState) -> None:
 
 
 def test_i18n_complete() -> None:
-    for k in i18n.keys():
+    for k in i18n.keys():  # noqa: SIM118 - the module's list of message keys, not a dict
         assert i18n.t("zh", k) and i18n.t("en", k)
     for name in ids.FIGURES + ids.LISTS:
         assert ids.metric(name).startswith("m-")
@@ -158,7 +159,7 @@ def test_citizen_text_is_a_text_child() -> None:
 def test_wall_api_same_figures(store, city, settings, gazetteer, rds) -> None:  # type: ignore[no-untyped-def]
     from app import create_app
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     sc = scenario(city, now)
     _, sessions, _ = store
     put_events(sessions, sc["texts"], settings, gazetteer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dashboard.appeal import Light, light_from_times
@@ -16,14 +16,14 @@ from data_access.store.appeal_rows import (
 )
 from data_access.store.models import Appeal
 
-T0 = datetime(2026, 3, 2, 4, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 4, tzinfo=UTC)
 H = timedelta(hours=1)
 NAMES = Names(unit={"U1": "某街道办"}, member={"M1": "张三"}, street={"S1": "某街道"},
               community={"C1": "某社区", "C2": "二社区"}, point={"C2": (116.4, 39.9)})
 
 
 def _row(**over: Any) -> dict[str, Any]:
-    r = {c.key: None for c in COLUMNS}
+    r: dict[str, Any] = {c.key: None for c in COLUMNS}
     r.update(id="A1", created_at=T0 - 30 * H, is_open=True, status="accepted", unit="U1", member="M1",
              district="D1", street="S1", community="C1", grid="G1", cat1="城市管理", cat2="市政设施", cat3="路灯",
              channel="phone", kind="complaint", priority="urgent", due_at=T0 - 6 * H, yellow_from=T0 - 18 * H,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from fractions import Fraction
 from operator import attrgetter
+from typing import Any
 
 import pytest
 
@@ -36,8 +37,8 @@ from tests.conftest import TZ, ev
     "tally, expect",
     [
         (Tally("a", "A", reviewed=0), (None, None, None)),
-        (Tally("a", "A", reviewed=10, responded=10, resolved=5, satisfied=8), (1.0, 0.5, 0.8)),
-        (Tally("a", "A", reviewed=4, responded=3, resolved=0, satisfied=0), (0.75, 0.0, 0.0)),
+        (Tally("a", "A", reviewed=10, responded=10, resolved=5, satisfied=Fraction(8)), (1.0, 0.5, 0.8)),
+        (Tally("a", "A", reviewed=4, responded=3, resolved=0, satisfied=Fraction(0)), (0.75, 0.0, 0.0)),
     ],
 )
 def test_rates(tally: Tally, expect: tuple[float, float, float]) -> None:
@@ -56,7 +57,7 @@ def test_rates(tally: Tally, expect: tuple[float, float, float]) -> None:
     ],
 )
 def test_composite_weights(responded: int, resolved: int, satisfied: int, expect: float) -> None:
-    assert composite(Tally("a", "A", reviewed=100, responded=responded, resolved=resolved, satisfied=satisfied)) == pytest.approx(expect)
+    assert composite(Tally("a", "A", reviewed=100, responded=responded, resolved=resolved, satisfied=Fraction(satisfied))) == pytest.approx(expect)
 
 
 def test_composite_none_without_reviews() -> None:
@@ -78,7 +79,7 @@ def test_weights_must_sum_to_one() -> None:
 def _t(code: str, score: int, reviewed: int = 100, volume: int = 100) -> Tally:
     """A tally whose three rates are all score/100."""
     k = reviewed * score // 100
-    return Tally(code, code.upper(), volume=volume, reviewed=reviewed, responded=k, resolved=k, satisfied=k)
+    return Tally(code, code.upper(), volume=volume, reviewed=reviewed, responded=k, resolved=k, satisfied=Fraction(k))
 
 
 def test_small_sample_marked_not_ranked() -> None:
@@ -185,8 +186,11 @@ def test_exact_tie_goes_to_more_callbacks_not_float_noise() -> None:
     """Both score exactly 65; as floats "a" came out 65.00000000000001 and ranked first by noise."""
     a = Tally("a", "A", volume=5, reviewed=20, responded=15, resolved=10, satisfied=Fraction(15))
     b = Tally("b", "B", volume=5, reviewed=24, responded=20, resolved=14, satisfied=Fraction(15))
-    as_float = lambda t: 100.0 * (0.2 * (t.responded / t.reviewed) + 0.4 * (t.resolved / t.reviewed)  # noqa: E731
-                                  + 0.4 * (t.satisfied / t.reviewed))
+
+    def as_float(t: Tally) -> float:
+        return 100.0 * (0.2 * (t.responded / t.reviewed) + 0.4 * (t.resolved / t.reviewed)
+                        + 0.4 * (t.satisfied / t.reviewed))
+
     assert as_float(a) == 65.00000000000001 and as_float(b) == 65.0
     assert score(a) == score(b) == 65
     assert [(r.code, r.rank) for r in rank_month([a, b])] == [("b", 1), ("a", 2)]
@@ -247,7 +251,7 @@ DEC = (datetime(2026, 12, 1, tzinfo=TZ), datetime(2027, 1, 1, tzinfo=TZ))
 NOV_CUT = datetime(2026, 12, 4, tzinfo=TZ)  # close_days = 3
 
 
-def _events(spec: list[tuple]) -> list[Event]:
+def _events(spec: list[tuple[Any, ...]]) -> list[Event]:
     """Events of appeal X from (type, 'MM-DD HH:MM', fields); ids number them in the order given."""
     out = []
     for i, (type_, when, fields) in enumerate(spec):
@@ -327,7 +331,7 @@ BAD = {"responded": True, "resolved": False, "satisfaction": "dissatisfied"}
          NOV, None, "S1", []),
     ],
 )
-def test_counting_rules(case: str, spec: list[tuple], month: tuple[datetime, datetime], cutoff: datetime | None,
+def test_counting_rules(case: str, spec: list[tuple[Any, ...]], month: tuple[datetime, datetime], cutoff: datetime | None,
                         expect_unit: str | None, expect_callbacks: list[tuple[str, str]]) -> None:
     events = _events(spec)
     for order in (events, events[::-1], sorted(events, key=lambda e: e.type)):  # arrival order does not matter
