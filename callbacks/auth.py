@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlparse
 
 from dash import Dash
 from flask import Response, g, jsonify, redirect, request
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from dashboard.i18n import lang_of, t
 from data_access.accounts.sessions import (
@@ -88,6 +88,9 @@ def register(app: Dash, svc: Services) -> None:
     if server.config.get("CC_GUARDED"):
         return
     server.config["CC_GUARDED"] = True
+    # Any request that meets the store away (sign-in, a page's data, an export) answers 503, not 500.
+    server.register_error_handler(OperationalError, lambda _exc: _store_unavailable(request.path))
+    server.register_error_handler(InterfaceError, lambda _exc: _store_unavailable(request.path))
 
     @server.before_request
     def guard() -> Response | None:
