@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlparse
 
 from dash import Dash
 from flask import Response, g, jsonify, make_response, redirect, request
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from callbacks.login_limit import count_failure, sign_in_limits
 from dashboard.i18n import lang_of, t
@@ -88,6 +89,9 @@ def register(app: Dash, svc: Services) -> None:
     if server.config.get("CC_GUARDED"):
         return
     server.config["CC_GUARDED"] = True
+    # Any request that meets the store away (sign-in, a page's data, an export) answers 503, not 500.
+    server.register_error_handler(OperationalError, lambda _exc: _store_unavailable(request.path))
+    server.register_error_handler(InterfaceError, lambda _exc: _store_unavailable(request.path))
 
     @server.before_request
     def guard() -> Response | None:
@@ -95,7 +99,13 @@ def register(app: Dash, svc: Services) -> None:
         path = request.path
         if path.startswith(PUBLIC_PREFIXES):
             return None
-        g.identity = _resolve(svc)
+        try:
+            g.identity = _resolve(svc)
+        except SQLAlchemyError as exc:  # the store is away: say so, not a 500 (/healthz answers 503 itself)
+            log.warning("cannot check the session: %s", str(exc).splitlines()[0][:200])
+            g.identity = None
+            if path != "/healthz":
+                return _store_unavailable(path)
         if g.identity is not None:
             if request.args.get("token") and request.method == "GET" and not path.startswith(DATA_PREFIXES):
                 # A display link: keep the token in a cookie and drop it from the address bar.
@@ -147,6 +157,19 @@ def register(app: Dash, svc: Services) -> None:
         resp = redirect("/login")
         resp.delete_cookie(SESSION_COOKIE)
         return resp
+
+
+def _store_unavailable(path: str) -> Response:
+    """503 while the store cannot be read: JSON for data requests, a short page that retries for the rest."""
+    if path.startswith(DATA_PREFIXES):
+        resp = jsonify({"error": "the store is unavailable; try again shortly"})
+    else:
+        resp = Response('<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="15">'
+                        "<title>503</title><p>The store is unavailable; this page retries by itself.</p>",
+                        mimetype="text/html")
+    resp.status_code = 503
+    resp.headers["Retry-After"] = "15"
+    return resp
 
 
 def _login_page(lang: str, nxt: str, error: str | None) -> str:

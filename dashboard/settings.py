@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     )
     ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
     ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")
-    max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry goes to the dead-letter stream")
+    max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry is handled alone; times it "
+                                "then ends the worker before it goes to the dead-letter stream")
+    health_stall_s: int = Field(300, gt=0, description="Work waiting this long without moving makes /healthz unhealthy")
     max_text_len: int = Field(4000, ge=16, description="Longest accepted free text (summary, reason, note)")
 
     # Screens
