@@ -29,8 +29,10 @@ from data_access.projection.rows import (
 )
 from data_access.projection.writes import FoldedBatch, write_folded
 from data_access.store.bulk import raw_cursor, select_in
+from data_access.store.locks import lock_key
 
-#: PostgreSQL advisory lock of partition P: PROJECTOR_LOCK + P (one projector folds each partition at a time).
+#: PostgreSQL advisory lock of partition P: PROJECTOR_LOCK + P (one projector folds each partition at a time),
+#: through `lock_key` (the store's own in its database).
 PROJECTOR_LOCK = 0x6170_666F6C64  # "apfold"
 
 
@@ -83,8 +85,9 @@ def fold_logged(
     with sessions() as s:
         if s.get_bind().dialect.name == "postgresql":
             with s.begin():
-                lock = s.connection().exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)",
-                                                      (PROJECTOR_LOCK + partition,))
+                conn = s.connection()
+                lock = conn.exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)",
+                                            (lock_key(conn, PROJECTOR_LOCK + partition),))
                 if not lock.scalar():
                     return 0  # another projector folds this partition: this one stands by (its drafts stay good)
                 checkpoint = checkpoint_or_lay_out(s, partition, partitions)
