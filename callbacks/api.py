@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dash import Dash
-from data_access.drill.appeal import appeal_detail
+from data_access.drill.appeal import appeal_detail, with_projection_failure
 from flask import Response, g, jsonify, request
 
 from callbacks.auth import current_identity, refuse
@@ -39,6 +39,7 @@ def register(app: Dash, svc: Services, runtime: dict[str, Any], refs: Refs) -> N
     def appeal(appeal_id: str) -> Response:
         with svc.sessions() as s:
             body = appeal_detail(s, appeal_id, datetime.now(timezone.utc), svc.settings)
+            body = with_projection_failure(s, appeal_id, body, svc.settings)
         scope = current_identity().scope
         if body and not scope.covers(body["district"], body["street"], body["grid"]):
             refuse("appeal", f"appeal {appeal_id} outside {scope.describe()}")
