@@ -13,7 +13,7 @@ from dashboard.calendar import iso
 from data_access.intake.consumer import IngestStatus
 from data_access.ops.backlog import last_event_received, stream_wait, waiting_entries
 from data_access.ops.services import Services
-from data_access.projection.projector import ProjectorProcesses, oldest_queued_s, queued
+from data_access.projection.projector import ProjectorProcesses, projection_report
 from data_access.store.engine import ping
 
 
@@ -54,7 +54,7 @@ def health(
         ping(svc.engine)
         with svc.sessions() as session:
             last = last_event_received(session)
-            report["fold"] = {"queued": queued(session), "oldest_queued_s": oldest_queued_s(session, now)}
+            report["fold"] = projection_report(session, now, s)
         report["store"] = {"ok": True}
         report["last_event_received"] = iso(last, s)
         report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s
@@ -78,6 +78,8 @@ def health(
         if idle >= stall:
             stalled.append(f"ingest: its loop has not turned for {idle:.0f} s")
         ok = ok and worker.ok
+    # a stalled projection is unhealthy; appeals it left out (`isolated`) are shown, not unhealthy by themselves
+    ok = ok and not report.get("fold", {}).get("stalled")
     if projectors is not None:  # the projector processes this one started
         report.setdefault("fold", {})["running"] = projectors.is_alive()
         ok = ok and projectors.is_alive()

@@ -150,6 +150,21 @@ class ProjectionCheckpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ProjectionFailure(Base):
+    """An appeal the projection could not fold: left out of its batch, so that the rest of its partition goes on,
+    and folded whole again with its next event (the row is cleared once it folds). `event` is the event that
+    could not be folded (for a row the store refused: the appeal's newest)."""
+
+    __tablename__ = "projection_failures"
+    appeal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
 class Appeal(Base):
     """The current state of an appeal: the fold of its events sorted by `at`."""
 
@@ -195,6 +210,9 @@ class Appeal(Base):
     # The fold's working draft as JSON, so events that arrive in order are applied without
     # re-reading the history; NULL or an out-of-order event means a full refold.
     fold_state: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the projection last failed to fold this appeal (the row stays as it was before; the reason is in
+    # `projection_failures`); NULL: the row is up to date with the appeal's events.
+    projection_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_appeals_open_red", "is_open", "red_from"),
