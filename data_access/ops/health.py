@@ -23,8 +23,9 @@ def health(
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer, the in-process worker reports a
     problem or its loop stopped turning, the projector processes this process started ended, or work has waited
-    longer than HEALTH_STALL_S: an entry unread or unacknowledged, an event unprojected (`stalled` says which,
-    `oldest_waiting_s` how long the oldest item of each queue has waited). The projection's part of the report
+    longer than HEALTH_STALL_S (an entry unread or unacknowledged), or the projection is stalled (an event waits
+    longer than PROJECTION_STALL_S and no checkpoint has moved meanwhile). `stalled` says which,
+    `oldest_waiting_s` how long the oldest item of each queue has waited. The projection's part of the report
     keeps its key "fold" (monitoring reads it)."""
     now = now or datetime.now(timezone.utc)
     s = svc.settings
@@ -59,8 +60,8 @@ def health(
         report["last_event_received"] = iso(last, s)
         report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s
         oldest["fold"] = unfolded = report["fold"]["oldest_queued_s"]
-        if unfolded is not None and unfolded >= stall:
-            stalled.append(f"fold: an event received {unfolded:.0f} s ago is not folded")
+        if report["fold"]["stalled"]:  # PROJECTION_STALL_S: old work waits and no checkpoint moves
+            stalled.append(f"fold: an event received {unfolded:.0f} s ago is not projected, and no checkpoint moves")
     except SQLAlchemyError as exc:
         ok = False
         report["store"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
@@ -78,8 +79,7 @@ def health(
         if idle >= stall:
             stalled.append(f"ingest: its loop has not turned for {idle:.0f} s")
         ok = ok and worker.ok
-    # a stalled projection is unhealthy; appeals it left out (`isolated`) are shown, not unhealthy by themselves
-    ok = ok and not report.get("fold", {}).get("stalled")
+    # appeals the projection left out (`isolated`) are shown, not unhealthy by themselves
     if projectors is not None:  # the projector processes this one started
         report.setdefault("fold", {})["running"] = projectors.is_alive()
         ok = ok and projectors.is_alive()

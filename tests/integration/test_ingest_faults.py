@@ -505,8 +505,8 @@ def test_faults007_the_supervisor_starts_an_ended_loop_again(settings, rds, stor
 
 def test_faults008_health_reports_work_that_does_not_move(settings, rds, store, city, gazetteer):  # type: ignore[no-untyped-def]
     """Unhealthy, with the age of the oldest waiting item, when an entry waits unread or unacknowledged, or an
-    event waits unfolded, longer than HEALTH_STALL_S."""
-    quick = settings.model_copy(update={"health_stall_s": 1})
+    event waits unprojected, longer than HEALTH_STALL_S (PROJECTION_STALL_S for the projection)."""
+    quick = settings.model_copy(update={"health_stall_s": 1, "projection_stall_s": 1})
     svc = services(quick, store, city, rds, REDIS_URL)
     key = quick.stream("events")
     texts = [t for h in histories(city, 3, seed=81).values() for t in h]
