@@ -59,7 +59,7 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
     """Run the ingest worker in a background thread of this process, and the projectors behind it in processes of
     their own (a backlog is folded on other cores, and the screens keep this one); a projector process that
     ends is started again."""
-    from data_access.intake.consumer import IngestWorker
+    from data_access.intake.consumer import IngestWorker, supervise
     from data_access.projection.projector import ProjectorProcesses
 
     engine, sessions = svc.writer
@@ -77,7 +77,7 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
     def work() -> None:
         watch = threading.Thread(target=keep_projecting, name="projector-watch", daemon=True)
         watch.start()
-        worker.run(stop)
+        supervise(worker, stop)  # the loop outlives outages and errors; should it end all the same, it starts again
         watch.join(15)
 
     thread = threading.Thread(target=work, name="ingest", daemon=True)

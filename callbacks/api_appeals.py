@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from dash import Dash
 from flask import Response
 
 from callbacks.auth import current_identity, refuse
 from callbacks.responses import json_response as _json
-from data_access.drill.appeal import appeal_detail
+from data_access.drill.appeal import appeal_detail, with_projection_failure
 from data_access.ops.services import Services
 
 
@@ -20,7 +20,8 @@ def register(app: Dash, svc: Services) -> None:
     @server.get("/api/v1/appeals/<appeal_id>")
     def appeal(appeal_id: str) -> Response:
         with svc.sessions() as s:
-            body = appeal_detail(s, appeal_id, datetime.now(UTC), svc.settings)
+            body = appeal_detail(s, appeal_id, datetime.now(timezone.utc), svc.settings)
+            body = with_projection_failure(s, appeal_id, body, svc.settings)
         scope = current_identity().scope
         if body and not scope.covers(body["district"], body["street"], body["grid"]):
             refuse("appeal", f"appeal {appeal_id} outside {scope.describe()}")

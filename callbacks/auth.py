@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from html import escape
 from urllib.parse import urlencode, urlparse
 
 from dash import Dash
 from flask import Response, g, jsonify, make_response, redirect, request
-from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns; flask's Response is one
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from callbacks.login_limit import count_failure, sign_in_limits
 from dashboard.i18n import lang_of, t
@@ -34,7 +34,7 @@ DATA_PREFIXES = ("/api/", "/_dash-")
 
 def current_identity() -> Identity:
     """The identity the guard resolved for this request (the guard refuses requests without one)."""
-    ident: Identity | None = getattr(g, "identity", None)
+    ident = getattr(g, "identity", None)
     if ident is None:
         raise PermissionError("no identity on this request")
     return ident
@@ -51,7 +51,7 @@ def refuse(what: str, detail: str) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 def _safe_next(target: str | None) -> str:
@@ -89,14 +89,23 @@ def register(app: Dash, svc: Services) -> None:
     if server.config.get("CC_GUARDED"):
         return
     server.config["CC_GUARDED"] = True
+    # Any request that meets the store away (sign-in, a page's data, an export) answers 503, not 500.
+    server.register_error_handler(OperationalError, lambda _exc: _store_unavailable(request.path))
+    server.register_error_handler(InterfaceError, lambda _exc: _store_unavailable(request.path))
 
     @server.before_request
-    def guard() -> BaseResponse | None:
+    def guard() -> Response | None:
         g.services = svc
         path = request.path
         if path.startswith(PUBLIC_PREFIXES):
             return None
-        g.identity = _resolve(svc)
+        try:
+            g.identity = _resolve(svc)
+        except SQLAlchemyError as exc:  # the store is away: say so, not a 500 (/healthz answers 503 itself)
+            log.warning("cannot check the session: %s", str(exc).splitlines()[0][:200])
+            g.identity = None
+            if path != "/healthz":
+                return _store_unavailable(path)
         if g.identity is not None:
             if request.args.get("token") and request.method == "GET" and not path.startswith(DATA_PREFIXES):
                 # A display link: keep the token in a cookie and drop it from the address bar.
@@ -121,7 +130,7 @@ def register(app: Dash, svc: Services) -> None:
 
     @server.route("/login", methods=["GET", "POST"])
     @sign_in_limits(server, svc.settings, svc.redis_url, locked)
-    def login() -> BaseResponse | str:
+    def login() -> Response | str:
         lang = lang_of(request.args.get("lang"), svc.settings.default_lang)
         nxt = _safe_next(request.values.get("next"))
         failed = False
@@ -140,7 +149,7 @@ def register(app: Dash, svc: Services) -> None:
         return _login_page(lang, nxt, t(lang, "sign_in_failed") if failed else None)
 
     @server.route("/logout", methods=["GET", "POST"])
-    def logout() -> BaseResponse:
+    def logout() -> Response:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             with svc.sessions() as s, s.begin():
@@ -148,6 +157,19 @@ def register(app: Dash, svc: Services) -> None:
         resp = redirect("/login")
         resp.delete_cookie(SESSION_COOKIE)
         return resp
+
+
+def _store_unavailable(path: str) -> Response:
+    """503 while the store cannot be read: JSON for data requests, a short page that retries for the rest."""
+    if path.startswith(DATA_PREFIXES):
+        resp = jsonify({"error": "the store is unavailable; try again shortly"})
+    else:
+        resp = Response('<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="15">'
+                        "<title>503</title><p>The store is unavailable; this page retries by itself.</p>",
+                        mimetype="text/html")
+    resp.status_code = 503
+    resp.headers["Retry-After"] = "15"
+    return resp
 
 
 def _login_page(lang: str, nxt: str, error: str | None) -> str:
@@ -160,8 +182,7 @@ def _login_page(lang: str, nxt: str, error: str | None) -> str:
 <body class="login-body"><form class="login-box" method="post" action="/login?lang={lang}">
 <h1>{escape(t(lang, "title"))}</h1>{err}
 <label>{escape(t(lang, "username"))}<input name="username" autocomplete="username" required autofocus></label>
-<label>{escape(t(lang, "password"))}<input name="password" type="password"
- autocomplete="current-password" required></label>
+<label>{escape(t(lang, "password"))}<input name="password" type="password" autocomplete="current-password" required></label>
 <input type="hidden" name="next" value="{escape(nxt)}">
 <button type="submit">{escape(t(lang, "sign_in"))}</button>
 <a class="login-lang" href="/login?{urlencode({'lang': other, 'next': nxt})}">{escape(t(lang, "lang_switch"))}</a>

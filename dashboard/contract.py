@@ -11,11 +11,13 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -26,6 +28,13 @@ CATEGORY_MAX_DEPTH = 3
 LON_MAX, LAT_MAX = 180, 90
 DEFAULT_CRS: Final = "wgs84"
 _NO_LIMIT = 1 << 30  # max_text_len for events the store already holds
+#: Times an event or heartbeat may carry, UTC: the store and the fold (due time = clock start + a limit) hold
+#: anything in between with room to spare; an `at` or `due_at` outside is a dead letter, decided here.
+TIME_MIN = datetime(2000, 1, 1, tzinfo=timezone.utc)
+TIME_MAX = datetime(3000, 1, 1, tzinfo=timezone.utc)  # excluded
+NUL = "\x00"
+_NUL_ESCAPE = "\\u0000"  # how U+0000 appears in JSON text: a raw NUL byte is not valid JSON
+_NUL_ESCAPE_BYTES = _NUL_ESCAPE.encode()
 
 _JSON_TYPES = {
     type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
@@ -127,7 +136,17 @@ def _clip(text: str, width: int = 40) -> str:
     return repr(text if len(text) <= width else text[:width] + "…")
 
 
-Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
+_ANY_TIME = {"any_time": True}  # validation context of events read back from the store: no window
+
+
+def _in_window(at: datetime, info: ValidationInfo) -> datetime:
+    """A time within TIME_MIN..TIME_MAX; ValueError saying the window otherwise."""
+    if TIME_MIN <= at < TIME_MAX or (info.context or {}).get("any_time"):
+        return at
+    raise ValueError(f"outside the years {TIME_MIN.year} to {TIME_MAX.year - 1} (UTC)")
+
+
+Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp), AfterValidator(_in_window)]
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX_LEN)]
 Code = Annotated[str, Field(min_length=1)]
 Coord = Annotated[float, Field(allow_inf_nan=False)]
@@ -299,8 +318,9 @@ def _flag(value: Any, _limit: int) -> bool | None:
 
 
 def _instant(value: Any, _limit: int) -> datetime | None:
-    """An RFC 3339 timestamp in the usual shape as aware UTC."""
-    return _usual_timestamp(value)
+    """An RFC 3339 timestamp in the usual shape within TIME_MIN..TIME_MAX, as aware UTC."""
+    at = _usual_timestamp(value)
+    return at if at is not None and TIME_MIN <= at < TIME_MAX else None
 
 
 def _one_of(options: Any) -> _Check:
@@ -352,17 +372,52 @@ _FAST_FIELDS = {  # (name, check, required) in model order
 }
 # string fields held to max_text_len (after pydantic): codes too, nothing legitimate is that long
 _TEXTS = {kind: tuple(name for name in names if _CHECKS[name] in (_code, _text)) for kind, names in _FIELDS.items()}
+# free text (the citizen's words, reasons): U+0000 in it becomes U+FFFD; in an id or a code it is refused
+_FREE = {kind: tuple(name for name in names if _CHECKS[name] is _text) for kind, names in _FIELDS.items()}
+_CODES = {kind: tuple(name for name in names if _CHECKS[name] is _code) for kind, names in _FIELDS.items()}
 
 
 def parse_event(raw: bytes | str, max_text_len: int = 4000) -> Event:
     """Parse one `hotline:events` entry value into an Event; ContractError saying why not."""
     obj, kind = _load_event(raw)
-    return _fast_event(obj, kind, max_text_len) or _validated_event(obj, kind, max_text_len)
+    event = _fast_event(obj, kind, max_text_len) or _validated_event(obj, kind, max_text_len)
+    return _without_nul(event, strict=True) if _has_nul_escape(raw) else event
 
 
 def _parse_event_slow(raw: bytes | str, max_text_len: int = 4000) -> Event:
     """`parse_event` by pydantic alone: the reference its fast path is tested against."""
-    return _validated_event(*_load_event(raw), max_text_len)
+    event = _validated_event(*_load_event(raw), max_text_len)
+    return _without_nul(event, strict=True) if _has_nul_escape(raw) else event
+
+
+def _has_nul_escape(raw: bytes | str) -> bool:
+    """Whether an entry's JSON text may hold U+0000 (one scan of the text: the usual entry has none)."""
+    if isinstance(raw, str):
+        return _NUL_ESCAPE in raw
+    return _NUL_ESCAPE_BYTES in (raw if not isinstance(raw, memoryview) else raw.tobytes())
+
+
+def _without_nul(event: Event, strict: bool) -> Event:
+    """The same event with U+0000 replaced by U+FFFD in its free text, which PostgreSQL text cannot hold (SQLite
+    could: both stores must hold the same); `strict`: a U+0000 in an id or a code is a ContractError (replacing it
+    could make two ids one)."""
+    data = dict(event.data)
+    if strict:
+        names = [("id", event.id), ("appeal", event.appeal)] + [(n, data[n]) for n in _CODES[event.type]]
+        names += [(f"category[{i}]", c) for i, c in enumerate(data.get("category") or ())]
+        for name, value in names:
+            if type(value) is str and NUL in value:
+                raise ContractError(f"{name}: contains U+0000, which the store cannot hold")
+        free = _FREE[event.type]
+    else:  # read back from the store: whatever it holds, replaced alike
+        free = tuple(n for n, v in data.items() if type(v) is str)
+        if data.get("category"):
+            data["category"] = [c.replace(NUL, "\ufffd") for c in data["category"]]
+    for name in free:
+        value = data[name]
+        if value is not None and NUL in value:
+            data[name] = value.replace(NUL, "\ufffd")
+    return _new_event(event.id, event.type, event.appeal, event.at, data)
 
 
 def _load_event(raw: bytes | str) -> tuple[dict[str, Any], str]:
@@ -382,7 +437,7 @@ def _load_event(raw: bytes | str) -> tuple[dict[str, Any], str]:
 def _fast_event(obj: dict[str, Any], kind: str, max_text_len: int) -> Event | None:
     """The Event for an entry all of whose fields plainly hold; None on any doubt."""
     id_, appeal = _code(obj.get("id"), ID_MAX_LEN), _code(obj.get("appeal"), ID_MAX_LEN)
-    at = _usual_timestamp(obj.get("at"))
+    at = _instant(obj.get("at"), 0)
     if id_ is None or appeal is None or at is None:
         return None
     data: dict[str, Any] = {}
@@ -400,9 +455,9 @@ def _fast_event(obj: dict[str, Any], kind: str, max_text_len: int) -> Event | No
     return _new_event(id_, kind, appeal, at, data)
 
 
-def _validated_event(obj: dict[str, Any], kind: str, max_text_len: int) -> Event:
-    """The Event as pydantic validates it, ContractError saying why not."""
-    m = _validate(_MODELS[kind], obj)
+def _validated_event(obj: dict[str, Any], kind: str, max_text_len: int, window: bool = True) -> Event:
+    """The Event as pydantic validates it, ContractError saying why not (`window`: times held to TIME_MIN..TIME_MAX)."""
+    m = _validate(_MODELS[kind], obj, None if window else _ANY_TIME)
     values = m.__dict__
     data = {name: values[name] for name in _FIELDS[kind]}
     if kind == "created":
@@ -425,15 +480,26 @@ def stored_event(raw: str) -> Event:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return parse_event(raw, max_text_len=_NO_LIMIT)
+        return _stored_slow(raw)
     kind = obj["type"]
     if kind == "created":
-        return _fast_event(obj, kind, _NO_LIMIT) or parse_event(raw, max_text_len=_NO_LIMIT)
-    data = {name: obj.get(name) for name in _FIELDS[kind]}
-    for name in DATA_TIMES:
-        if data.get(name) is not None:
-            data[name] = parse_timestamp(data[name])
-    return _new_event(obj["id"], kind, obj["appeal"], parse_timestamp(obj["at"]), data)
+        event = _fast_event(obj, kind, _NO_LIMIT)
+        if event is None:
+            return _stored_slow(raw)
+    else:
+        data = {name: obj.get(name) for name in _FIELDS[kind]}
+        for name in DATA_TIMES:
+            if data.get(name) is not None:
+                data[name] = parse_timestamp(data[name])
+        event = _new_event(obj["id"], kind, obj["appeal"], parse_timestamp(obj["at"]), data)
+    return _without_nul(event, strict=False) if _NUL_ESCAPE in raw else event
+
+
+def _stored_slow(raw: str) -> Event:
+    """`stored_event` by the full parser (no limits: the store took it), U+0000 replaced as the fast way does."""
+    obj, kind = _load_event(raw)
+    event = _fast_event(obj, kind, _NO_LIMIT) or _validated_event(obj, kind, _NO_LIMIT, window=False)
+    return _without_nul(event, strict=False) if _NUL_ESCAPE in raw else event
 
 
 def parse_presence(raw: bytes | str) -> Presence:
@@ -441,6 +507,8 @@ def parse_presence(raw: bytes | str) -> Presence:
     obj = _load(raw)
     _check_version(obj, required=False)
     m = _validate(_Presence, obj)
+    if NUL in m.member:
+        raise ContractError("member: contains U+0000, which the store cannot hold")
     return Presence(m.member, m.at, m.state, m.lon, m.lat)
 
 
@@ -520,10 +588,10 @@ def _check_version(obj: dict[str, Any], required: bool) -> None:
         raise ContractError(f"unsupported schema version {v}")
 
 
-def _validate(model: type[BaseModel], obj: dict[str, Any]) -> Any:
+def _validate(model: type[BaseModel], obj: dict[str, Any], context: dict[str, Any] | None = None) -> Any:
     """Validate with pydantic, turning its first error into one short reason."""
     try:
-        return model.model_validate(obj)
+        return model.model_validate(obj, context=context)
     except ValidationError as exc:
         raise ContractError(_reason(exc.errors(include_url=False)[0])) from None
 

@@ -75,9 +75,15 @@ class Settings(BaseSettings):
     projectors: int = Field(
         2, ge=1, le=32, description="Projector processes, each folding its partition of the appeals (formerly FOLDERS)"
     )
+    projection_stall_s: int = Field(
+        120, gt=0, description="/healthz is unhealthy once an event has waited this long to be folded while the "
+        "checkpoint it waits behind has not moved for as long, seconds"
+    )
     ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
     ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")
-    max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry goes to the dead-letter stream")
+    max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry is handled alone; times it "
+                                "then ends the worker before it goes to the dead-letter stream")
+    health_stall_s: int = Field(300, gt=0, description="Work waiting this long without moving makes /healthz unhealthy")
     max_text_len: int = Field(4000, ge=16, description="Longest accepted free text (summary, reason, note)")
 
     # Screens

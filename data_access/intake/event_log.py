@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from dashboard.contract import Event
 from dashboard.partitions import partition_key
 from data_access.store.bulk import bulk_insert
+from data_access.store.locks import lock_key
 from data_access.store.models import AppealEvent
 
 
@@ -36,7 +37,8 @@ class Accepted:
 
 #: PostgreSQL advisory lock keys: log writers commit one at a time (so `seq` order is commit order and the
 #: projectors never pass an event committed later with a smaller number); one projector folds each partition at
-#: a time (PROJECTOR_LOCK + the partition, data_access.projection.fold).
+#: a time (PROJECTOR_LOCK + the partition, data_access.projection.fold). Each store takes them through `lock_key`,
+#: so that stores in other schemas of the database do not share them.
 LOG_LOCK = 0x6170_6C6F67  # "aplog"
 
 
@@ -63,5 +65,5 @@ def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> 
         }
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(conn, LOG_LOCK),))
     bulk_insert(session, AppealEvent.__table__, list(rows.values()), "ON CONFLICT (id) DO NOTHING")

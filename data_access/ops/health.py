@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import datetime, timezone
 from typing import Any
 
 import redis
@@ -10,9 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.calendar import iso
 from data_access.intake.consumer import IngestStatus
-from data_access.ops.backlog import last_event_received, waiting_entries
+from data_access.ops.backlog import last_event_received, stream_wait, waiting_entries
 from data_access.ops.services import Services
-from data_access.projection.projector import ProjectorProcesses, oldest_queued_s, queued
+from data_access.projection.projector import ProjectorProcesses, projection_report
 from data_access.store.engine import ping
 
 
@@ -20,11 +21,18 @@ def health(
     svc: Services, worker: IngestStatus | None, now: datetime | None = None,
     projectors: ProjectorProcesses | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    """(healthy, report). Unhealthy when Redis or the store does not answer, the worker is stuck or a projector
-    process is not running. The projection's part of the report keeps its key "fold" (monitoring reads it)."""
-    now = now or datetime.now(UTC)
+    """(healthy, report). Unhealthy when Redis or the store does not answer, the in-process worker reports a
+    problem or its loop stopped turning, the projector processes this process started ended, or work has waited
+    longer than HEALTH_STALL_S (an entry unread or unacknowledged), or the projection is stalled (an event waits
+    longer than PROJECTION_STALL_S and no checkpoint has moved meanwhile). `stalled` says which,
+    `oldest_waiting_s` how long the oldest item of each queue has waited. The projection's part of the report
+    keeps its key "fold" (monitoring reads it)."""
+    now = now or datetime.now(timezone.utc)
     s = svc.settings
+    stall = s.health_stall_s
     report: dict[str, Any] = {"time": iso(now, s)}
+    stalled: list[str] = []
+    oldest: dict[str, float | None] = {}
     ok = True
     try:
         svc.redis.ping()
@@ -33,6 +41,13 @@ def health(
             name: waiting_entries(svc.redis, s.stream(name), s.consumer_group) for name in ("events", "presence")
         }
         report["dead_letters"] = {name: svc.redis.xlen(s.stream(f"{name}:dead")) for name in ("events", "presence")}
+        for name in ("events", "presence"):
+            wait = stream_wait(svc.redis, s.stream(name), s.consumer_group)
+            oldest[name] = wait.oldest_s if wait else None
+            if wait and wait.unacked_s is not None and wait.unacked_s >= stall:
+                stalled.append(f"{name}: an entry delivered {wait.unacked_s:.0f} s ago is not acknowledged")
+            if wait and wait.unread_s is not None and wait.unread_s >= stall:
+                stalled.append(f"{name}: entries written {wait.unread_s:.0f} s ago are not read")
     except (redis.RedisError, OSError) as exc:
         ok = False
         report["redis"] = {"ok": False, "error": str(exc)[:200]}
@@ -40,24 +55,36 @@ def health(
         ping(svc.engine)
         with svc.sessions() as session:
             last = last_event_received(session)
-            report["fold"] = {"queued": queued(session), "oldest_queued_s": oldest_queued_s(session, now)}
+            report["fold"] = projection_report(session, now, s)
         report["store"] = {"ok": True}
         report["last_event_received"] = iso(last, s)
         report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s
+        oldest["fold"] = unfolded = report["fold"]["oldest_queued_s"]
+        if report["fold"]["stalled"]:  # PROJECTION_STALL_S: old work waits and no checkpoint moves
+            stalled.append(f"fold: an event received {unfolded:.0f} s ago is not projected, and no checkpoint moves")
     except SQLAlchemyError as exc:
         ok = False
         report["store"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
     if worker is not None:
+        idle = time.monotonic() - worker.beat
         report["ingest"] = {
             "ok": worker.ok,
             "problem": worker.problem or None,
             "stored": worker.stored,
             "dead_lettered": worker.dead,
+            "held": worker.held,
+            "restarts": worker.restarts,
             "last_batch_at": iso(worker.last_batch_at, s),
         }
+        if idle >= stall:
+            stalled.append(f"ingest: its loop has not turned for {idle:.0f} s")
         ok = ok and worker.ok
+    # appeals the projection left out (`isolated`) are shown, not unhealthy by themselves
     if projectors is not None:  # the projector processes this one started
         report.setdefault("fold", {})["running"] = projectors.is_alive()
         ok = ok and projectors.is_alive()
+    report["oldest_waiting_s"] = oldest
+    report["stalled"] = stalled
+    ok = ok and not stalled
     report["ok"] = ok
     return ok, report

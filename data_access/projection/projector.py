@@ -14,15 +14,16 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.calendar import iso
 from dashboard.settings import Settings
 from data_access.ops.gc_tuning import settle_gc
 from data_access.projection.checkpoints import checkpoints, lowest_checkpoint
+from data_access.projection.failures import failures_summary, reason, transient
 from data_access.projection.fold import Drafts, fold_logged
 from data_access.store.engine import make_engine, make_sessionmaker
-from data_access.store.models import AppealEvent
+from data_access.store.models import AppealEvent, ProjectionCheckpoint
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ class Projector:
             stop.wait(GATHER_QUIET_S)
 
     def run(self, stop: threading.Event) -> None:
-        """Fold until `stop` is set, retrying with backoff while the store is away."""
+        """Fold until `stop` is set, retrying with backoff while the store is away (or a batch fails as a whole:
+        an appeal that cannot be folded is left out by `fold_logged`, it does not stop the rest)."""
         backoff = 0.5
         while not stop.is_set():
             try:
@@ -114,14 +116,13 @@ class Projector:
                     log.info("projector recovered")
                 self.status.ok, self.status.problem = True, ""
                 backoff = 0.5
-            except (OperationalError, DBAPIError) as exc:
-                self.status.ok, self.status.problem = False, f"store unavailable: {str(exc).splitlines()[0][:200]}"
-                log.warning("projector: %s; retrying in %.1f s", self.status.problem, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
             except Exception as exc:  # a defect must show in /healthz, not end the thread and leave appeals stale
-                self.status.ok, self.status.problem = False, f"folding failed: {exc!r}"[:300]
-                log.exception("projector: retrying in %.1f s", backoff)
+                if transient(exc):
+                    self.status.ok, self.status.problem = False, f"store unavailable: {reason(exc)[:200]}"
+                    log.warning("projector: %s; retrying in %.1f s", self.status.problem, backoff)
+                else:
+                    self.status.ok, self.status.problem = False, f"folding failed: {exc!r}"[:300]
+                    log.exception("projector: retrying in %.1f s", backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
 
@@ -140,6 +141,32 @@ def last_seq(session: Session) -> int:
 def all_folded(session: Session) -> bool:
     """Whether every stored event is folded into its appeal (two index lookups, whatever the backlog)."""
     return last_seq(session) <= lowest_checkpoint(session)
+
+
+def projection_report(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
+    """The projection's part of /healthz: events waiting and the oldest one's age; `stalled` when that event has
+    waited PROJECTION_STALL_S and the checkpoint it waits behind has not moved for as long (a backlog being
+    folded is not stalled); the appeals left out (`isolated`: healthy by itself) and the newest failure."""
+    oldest = oldest_queued_s(session, now)
+    stall = settings.projection_stall_s
+    failures = failures_summary(session)
+    newest = failures["newest"]
+    return {
+        "queued": queued(session),
+        "oldest_queued_s": oldest,
+        "stalled": oldest is not None and oldest > stall and _behind_since_s(session, now) > stall,
+        "isolated": failures["isolated"],
+        "newest_failure": newest and {**newest, "at": iso(newest["at"], settings)},
+    }
+
+
+def _behind_since_s(session: Session, now: datetime) -> float:
+    """Seconds since the lowest checkpoint last moved (inf: no partition ever folded)."""
+    rows = session.execute(select(ProjectionCheckpoint.position, ProjectionCheckpoint.updated_at)).all()
+    if not rows:
+        return float("inf")
+    low = min(pos for pos, _ in rows)
+    return (now - max(at for pos, at in rows if pos == low)).total_seconds()
 
 
 def oldest_queued_s(session: Session, now: datetime) -> float | None:

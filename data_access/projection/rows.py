@@ -98,7 +98,9 @@ ALL_STATE = tuple(c for c in _COLUMN_ORDER if c in STATE_COLUMNS)
 UPDATE_NAMES = ("id", *ALL_STATE)
 
 
-ROW_NAMES = tuple(_COLUMN_ORDER)
+#: The columns of a row folded whole: all but the mark of an appeal the projection left out, which is set and
+#: cleared with its record (data_access.projection.failures).
+ROW_NAMES = tuple(c for c in _COLUMN_ORDER if c != "projection_failed_at")
 
 
 #: An appeal row written whole replaces the stored one.

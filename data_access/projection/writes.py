@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from data_access.projection.checkpoints import move_checkpoint
+from data_access.projection.failures import Failure, reason, refused_value, transient
 from data_access.projection.rows import ROW_NAMES, UPDATE_NAMES, UPSERT
 from data_access.store.bulk import (
     bulk_insert,
@@ -29,6 +30,14 @@ class FoldedBatch:
     updates: dict[tuple[str, ...], list[dict[str, object]]]
     rows: list[dict[str, object]]
     drafts: dict[str, dict[str, Any]]  # every appeal written, as `Drafts` keeps them
+    failed: dict[str, Failure] = field(default_factory=dict)  # appeals left out: they could not be folded
+    isolated: set[str] = field(default_factory=set)  # appeals of the batch recorded as failed before
+
+    def only(self, appeals: Collection[str]) -> FoldedBatch:
+        """What to write of these appeals alone."""
+        updates = {cols: kept for cols, rows in self.updates.items() if (kept := [r for r in rows if r["id"] in appeals])}
+        return FoldedBatch(updates, [r for r in self.rows if r["id"] in appeals],
+                           {a: d for a, d in self.drafts.items() if a in appeals})
 
 
 def write_folded(
@@ -40,6 +49,39 @@ def write_folded(
         copy_folded(session, folded)
         move_checkpoint(session, partition, partitions, checkpoint, last)
         return
+    write_rows(session, folded)
+
+
+def write_isolating(
+    session: Session, partition: int, partitions: int, checkpoint: int, last: int, folded: FoldedBatch
+) -> None:
+    """`write_folded` for a batch the store refused: write its appeals in halves, each in a savepoint, halving
+    again what is refused, until the appeals whose rows the store refuses are known. Those go to `folded.failed`
+    (and out of `folded.drafts`); the rest is written. An error of the store's own is raised, as is."""
+    if session.get_bind().dialect.name == "postgresql":
+        move_checkpoint(session, partition, partitions, checkpoint, last)
+    _write_halves(session, folded, sorted(folded.drafts))
+
+
+def _write_halves(session: Session, folded: FoldedBatch, appeals: list[str]) -> None:
+    try:
+        with session.begin_nested():
+            write_rows(session, folded.only(frozenset(appeals)))
+    except Exception as exc:
+        if transient(exc) or not refused_value(exc):
+            raise
+        if len(appeals) == 1:
+            folded.failed[appeals[0]] = Failure(None, reason(exc))
+            del folded.drafts[appeals[0]]
+            return
+        half = len(appeals) // 2
+        _write_halves(session, folded, appeals[:half])
+        _write_halves(session, folded, appeals[half:])
+
+
+def write_rows(session: Session, folded: FoldedBatch) -> None:
+    """Write what a batch folded with a statement per column set and one for whole rows (SQLite's way; on
+    PostgreSQL the way that tells which appeal's values it refuses)."""
     for cols, rows in folded.updates.items():
         update_columns(session, cols, rows)
     upsert_appeals(session, folded.rows)

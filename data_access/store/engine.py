@@ -68,6 +68,17 @@ def _sqlite_connect(database: str | None, writer: bool) -> Callable[[Any, object
     return connect
 
 
+#: SQLite errors after which a connection must not be used again: one opened while its file could not be written
+#: stays read-only for good, even once the file can be written again.
+SQLITE_FILE_LOST = ("attempt to write a readonly database", "disk I/O error", "unable to open database file")
+
+
+def _sqlite_file_lost(ctx: Any) -> None:
+    """Count a connection whose file could not be written as lost, so the pool opens a new one next time."""
+    if str(ctx.original_exception).startswith(SQLITE_FILE_LOST):
+        ctx.is_disconnect = True
+
+
 def make_engine(url: str, writer: bool = False) -> Engine:
     """An engine with the settings each backend needs (WAL, busy timeout and the attached log on SQLite).
 
@@ -76,6 +87,7 @@ def make_engine(url: str, writer: bool = False) -> Engine:
     if u.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_connect(u.database, writer))
+        event.listen(engine, "handle_error", _sqlite_file_lost)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 

@@ -133,7 +133,7 @@ class AppealEvent(Base):
     type: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)  # the event as received (JSON)
-    source: Mapped[str] = mapped_column(String(32))  # Redis entry id
+    source: Mapped[str] = mapped_column(String(64))  # Redis entry id (two 64-bit numbers: 41 characters at most)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # Place resolved at ingest for events that carry one (created)
     grid: Mapped[str | None] = mapped_column(Code, nullable=True)
@@ -154,6 +154,21 @@ class ProjectionCheckpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ProjectionFailure(Base):
+    """An appeal the projection could not fold: left out of its batch, so that the rest of its partition goes on,
+    and folded whole again with its next event (the row is cleared once it folds). `event` is the event that
+    could not be folded (for a row the store refused: the appeal's newest)."""
+
+    __tablename__ = "projection_failures"
+    appeal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
 class Appeal(Base):
     """The current state of an appeal: the fold of its events sorted by `at`."""
 
@@ -162,11 +177,12 @@ class Appeal(Base):
     status: Mapped[str] = mapped_column(String(16))
     is_open: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    channel: Mapped[str] = mapped_column(String(32))
+    # Codes the contract bounds only by the parser's MAX_TEXT_LEN: text, so that PostgreSQL holds what SQLite does
+    channel: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16))
-    cat1: Mapped[str] = mapped_column(String(64))
-    cat2: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    cat3: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cat1: Mapped[str] = mapped_column(Text)
+    cat2: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cat3: Mapped[str | None] = mapped_column(Text, nullable=True)
     priority: Mapped[str] = mapped_column(String(16))
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -177,7 +193,7 @@ class Appeal(Base):
     address: Mapped[str | None] = mapped_column(Text, nullable=True)
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     unit: Mapped[str | None] = mapped_column(Code, nullable=True)
-    member: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    member: Mapped[str | None] = mapped_column(Text, nullable=True)  # as `channel`
     dispatch_count: Mapped[int] = mapped_column(Integer)
     return_count: Mapped[int] = mapped_column(Integer)
     extension_count: Mapped[int] = mapped_column(Integer)
@@ -198,6 +214,9 @@ class Appeal(Base):
     # The fold's working draft as JSON, so events that arrive in order are applied without
     # re-reading the history; NULL or an out-of-order event means a full refold.
     fold_state: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the projection last failed to fold this appeal (the row stays as it was before; the reason is in
+    # `projection_failures`); NULL: the row is up to date with the appeal's events.
+    projection_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         Index("ix_appeals_open_red", "is_open", "red_from"),

@@ -130,7 +130,8 @@ def test_ingest004_malformed_to_dead_letter(settings, rds, store, gazetteer, cit
     assert counts(store) == (len(good), 10)
     dead = rds.xrange(settings.stream("events:dead"))
     assert len(dead) == len(BAD) + 1
-    by_event = {f[b"event"].decode(): f for _, f in dead}
+    by_event = {f[b"event"].decode(): f for _, f in dead if b"event" in f}
+    assert next(f for _, f in dead if b"event" not in f)[b"other"] == b"no event field"  # its own fields kept
     for raw, hint in BAD:
         f = by_event[raw]
         assert f[b"error"], raw

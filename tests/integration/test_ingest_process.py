@@ -152,5 +152,6 @@ def test_ingest104_health_reports_the_fold_queue_and_a_stopped_projector(setting
     assert _wait(lambda: folded(store), 60)
     projectors.close(30)
     ok, report = health(svc, None, projectors=projectors)
-    assert report["fold"] == {"queued": 0, "oldest_queued_s": None, "running": False}
+    assert report["fold"] == {"queued": 0, "oldest_queued_s": None, "stalled": False, "isolated": 0,
+                              "newest_failure": None, "running": False}
     assert not ok

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, get_args
 
 import pytest
@@ -22,7 +23,7 @@ from dashboard.contract import (
 )
 
 AT = "2026-11-22T09:15:00+08:00"
-AT_UTC = datetime(2026, 11, 22, 1, 15, tzinfo=UTC)
+AT_UTC = datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)
 OWN_FIELDS: dict[str, dict[str, Any]] = {
     "created": {
         "channel": "phone", "kind": "complaint", "category": ["城市管理", "市容环境", "垃圾清运"],
@@ -61,7 +62,7 @@ def test_every_valid_type_parses(type_: str) -> None:
 def test_created_is_normalised() -> None:
     data = parse_event(entry("created")).data
     assert data["location"] == {"lon": 116.41, "lat": 39.91, "crs": "wgs84"}
-    assert data["due_at"] == datetime(2026, 11, 23, 1, 15, tzinfo=UTC)
+    assert data["due_at"] == datetime(2026, 11, 23, 1, 15, tzinfo=timezone.utc)
     assert data["category"] == ["城市管理", "市容环境", "垃圾清运"]
 
 
@@ -97,19 +98,19 @@ def test_valid_variants(type_: str, fields: dict[str, Any], drop: tuple[str, ...
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2026-11-22T09:15:00+08:00", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
-        ("2026-11-22T01:15:00Z", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
-        ("2026-11-22t01:15:00z", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
-        ("2026-11-22 01:15:00-00:00", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
-        ("2026-11-21T20:15:00.5-05:00", datetime(2026, 11, 22, 1, 15, 0, 500000, tzinfo=UTC)),
-        ("2026-11-22T09:15:00.123456789+08:00", datetime(2026, 11, 22, 1, 15, 0, 123456, tzinfo=UTC)),
-        ("2026-01-01T07:59:59+08:00", datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)),
-        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2026-11-22T09:15:00+08:00", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
+        ("2026-11-22T01:15:00Z", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
+        ("2026-11-22t01:15:00z", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
+        ("2026-11-22 01:15:00-00:00", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
+        ("2026-11-21T20:15:00.5-05:00", datetime(2026, 11, 22, 1, 15, 0, 500000, tzinfo=timezone.utc)),
+        ("2026-11-22T09:15:00.123456789+08:00", datetime(2026, 11, 22, 1, 15, 0, 123456, tzinfo=timezone.utc)),
+        ("2026-01-01T07:59:59+08:00", datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc)),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)),
     ],
 )
 def test_timestamps_become_aware_utc(text: str, expected: datetime) -> None:
     got = parse_timestamp(text)
-    assert got == expected and got.tzinfo is UTC
+    assert got == expected and got.tzinfo is timezone.utc
 
 
 TS_BAD = [
@@ -276,7 +277,7 @@ def heartbeat(drop: tuple[str, ...] = (), **fields: Any) -> str:
 )
 def test_presence_parses(raw: str, expected: tuple[str, float | None, float | None]) -> None:
     p = parse_presence(raw.encode())
-    assert (p.member, p.at) == ("M-110101001-03", datetime(2026, 11, 22, 1, 15, 2, tzinfo=UTC))
+    assert (p.member, p.at) == ("M-110101001-03", datetime(2026, 11, 22, 1, 15, 2, tzinfo=timezone.utc))
     assert (p.state, p.lon, p.lat) == expected
 
 
@@ -339,7 +340,7 @@ def exact(value: Any) -> Any:
     if isinstance(value, list):
         return [exact(v) for v in value]
     if isinstance(value, datetime):
-        return ("datetime", value.isoformat(), value.tzinfo is UTC, value.fold)
+        return ("datetime", value.isoformat(), value.tzinfo is timezone.utc, value.fold)
     return (type(value).__name__, value)
 
 
@@ -395,7 +396,7 @@ def valid_event(rnd: random.Random, type_: str, usual: bool = True) -> dict[str,
         "reviewed": lambda: {"responded": rnd.random() < 0.5, "resolved": rnd.random() < 0.5,
                              "satisfaction": rnd.choice(get_args(Satisfaction))},
         "reopened": lambda: {"reason": opt(rnd.choice(TEXTS))},
-        "closed": dict,
+        "closed": lambda: {},
     }[type_]()
     obj = {"v": 1, "id": rnd.choice(["e-000001", "事件-1", "e" * 64, "x"]), "type": type_,
            "appeal": rnd.choice(["A20261122-000001", "A" * 64, "工单1"]), "at": ts(), **own}
@@ -524,3 +525,81 @@ def test_stored_event_equals_parse_event_for_every_type() -> None:
             obj["summary"] = "长" * 5000  # over parse_event's default max_text_len
         text = json.dumps(obj, ensure_ascii=rnd.random() < 0.3)
         assert exact(stored_event(text)) == exact(parse_event(text, max_text_len=1 << 30)), obj
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (entry("closed", at="9999-12-31T23:59:59Z"), "at: outside the years 2000 to 2999"),
+        (entry("closed", at="1999-12-31T23:59:59Z"), "at: outside the years 2000 to 2999"),
+        (entry("closed", at="2000-01-01T07:59:59+08:00"), "at: outside the years 2000 to 2999"),
+        (entry("created", due_at="9999-12-31T00:00:00+08:00"), "due_at: outside the years 2000 to 2999"),
+        (entry("dispatched", due_at="3000-01-01T00:00:00Z"), "due_at: outside the years 2000 to 2999"),
+        (entry("extended", due_at="1970-01-01T00:00:00Z"), "due_at: outside the years 2000 to 2999"),
+    ],
+)
+def test_times_outside_the_window_are_refused(raw: str, reason: str) -> None:
+    """The fold adds limits to these times and the store holds them: an absurd one is refused at parse time."""
+    from dashboard.contract import _parse_event_slow
+
+    for parse in (parse_event, _parse_event_slow):
+        with pytest.raises(ContractError, match=reason):
+            parse(raw)
+
+
+def test_times_at_the_window_edges_parse() -> None:
+    assert parse_event(entry("closed", at="2000-01-01T00:00:00Z")).at.year == 2000
+    assert parse_event(entry("closed", at="2999-12-31T23:59:59.999999Z")).at.year == 2999
+    assert parse_event(entry("closed", at="3000-01-01T07:00:00+08:00")).at.year == 2999
+
+
+def test_presence_time_outside_the_window_is_refused() -> None:
+    with pytest.raises(ContractError, match="at: outside the years"):
+        parse_presence('{"member":"M-1","at":"9999-12-31T00:00:00Z","state":"busy"}')
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"id": "e-\u0000"}, "id: contains U+0000"),
+        ({"appeal": "A\u0000"}, "appeal: contains U+0000"),
+        ({"channel": "phone\u0000"}, "channel: contains U+0000"),
+        ({"category": ["城市管理", "\u0000"]}, "category[1]: contains U+0000"),
+    ],
+)
+def test_nul_in_an_id_or_code_is_refused(fields: dict[str, Any], reason: str) -> None:
+    """PostgreSQL text cannot hold U+0000 and replacing it could make two ids one: refused, on every store alike."""
+    from dashboard.contract import _parse_event_slow
+
+    for raw in (entry(**fields), entry(**fields).encode("utf-8")):
+        for parse in (parse_event, _parse_event_slow):
+            with pytest.raises(ContractError, match=re.escape(reason)):
+                parse(raw)
+    with pytest.raises(ContractError, match=re.escape("member: contains U+0000")):
+        parse_event(entry("accepted", member="M\u0000"))
+    with pytest.raises(ContractError, match=re.escape("member: contains U+0000")):
+        parse_presence('{"member":"M\\u0000","at":"2026-11-22T09:15:00Z","state":"busy"}')
+
+
+def test_nul_in_free_text_becomes_the_replacement_character() -> None:
+    """U+0000 in the citizen's words or a reason: the event is kept, with U+FFFD in its place (stored alike on
+    SQLite and PostgreSQL), and read back from the store the same."""
+    from dashboard.contract import _parse_event_slow, stored_event
+
+    cases = [entry(summary="a\u0000b", address="\u0000"), entry("returned", reason="x\u0000"),
+             entry("resolved", note="\u0000\u0000"), entry(summary="\\u0000 escaped, no NUL")]
+    for text in cases:
+        event = parse_event(text.encode("utf-8"))
+        assert all("\u0000" not in v for v in event.data.values() if isinstance(v, str))
+        assert exact(event) == exact(_parse_event_slow(text)) == exact(stored_event(text))
+    assert parse_event(cases[0]).data["summary"] == "a\ufffdb"
+    assert parse_event(cases[3]).data["summary"] == "\\u0000 escaped, no NUL"
+    assert parse_event(entry(summary="控制\u0001\u001f字符 🚧")).data["summary"] == "控制\u0001\u001f字符 🚧"
+
+
+def test_stored_event_reads_back_old_times_outside_the_window() -> None:
+    """An event the store took before the window was enforced still reads back (the fold decides what to do)."""
+    from dashboard.contract import stored_event
+
+    assert stored_event(entry("closed", at="9999-12-31T23:59:59Z")).at.year == 9999
+    assert stored_event(entry(due_at="9999-12-31T23:59:59Z")).data["due_at"].year == 9999
