@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dash import Dash
 from flask import Response
@@ -20,7 +20,7 @@ def register(app: Dash, svc: Services) -> None:
     @server.get("/api/v1/appeals/<appeal_id>")
     def appeal(appeal_id: str) -> Response:
         with svc.sessions() as s:
-            body = appeal_detail(s, appeal_id, datetime.now(timezone.utc), svc.settings)
+            body = appeal_detail(s, appeal_id, datetime.now(UTC), svc.settings)
             body = with_projection_failure(s, appeal_id, body, svc.settings)
         scope = current_identity().scope
         if body and not scope.covers(body["district"], body["street"], body["grid"]):

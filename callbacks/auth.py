@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from urllib.parse import urlencode, urlparse
 
 from dash import Dash
 from flask import Response, g, jsonify, make_response, redirect, request
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns; flask's Response is one
 
 from callbacks.login_limit import count_failure, sign_in_limits
 from dashboard.i18n import lang_of, t
@@ -34,7 +35,7 @@ DATA_PREFIXES = ("/api/", "/_dash-")
 
 def current_identity() -> Identity:
     """The identity the guard resolved for this request (the guard refuses requests without one)."""
-    ident = getattr(g, "identity", None)
+    ident: Identity | None = getattr(g, "identity", None)
     if ident is None:
         raise PermissionError("no identity on this request")
     return ident
@@ -51,7 +52,7 @@ def refuse(what: str, detail: str) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _safe_next(target: str | None) -> str:
@@ -94,7 +95,7 @@ def register(app: Dash, svc: Services) -> None:
     server.register_error_handler(InterfaceError, lambda _exc: _store_unavailable(request.path))
 
     @server.before_request
-    def guard() -> Response | None:
+    def guard() -> BaseResponse | None:
         g.services = svc
         path = request.path
         if path.startswith(PUBLIC_PREFIXES):
@@ -130,7 +131,7 @@ def register(app: Dash, svc: Services) -> None:
 
     @server.route("/login", methods=["GET", "POST"])
     @sign_in_limits(server, svc.settings, svc.redis_url, locked)
-    def login() -> Response | str:
+    def login() -> BaseResponse | str:
         lang = lang_of(request.args.get("lang"), svc.settings.default_lang)
         nxt = _safe_next(request.values.get("next"))
         failed = False
@@ -149,7 +150,7 @@ def register(app: Dash, svc: Services) -> None:
         return _login_page(lang, nxt, t(lang, "sign_in_failed") if failed else None)
 
     @server.route("/logout", methods=["GET", "POST"])
-    def logout() -> Response:
+    def logout() -> BaseResponse:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             with svc.sessions() as s, s.begin():
@@ -182,7 +183,8 @@ def _login_page(lang: str, nxt: str, error: str | None) -> str:
 <body class="login-body"><form class="login-box" method="post" action="/login?lang={lang}">
 <h1>{escape(t(lang, "title"))}</h1>{err}
 <label>{escape(t(lang, "username"))}<input name="username" autocomplete="username" required autofocus></label>
-<label>{escape(t(lang, "password"))}<input name="password" type="password" autocomplete="current-password" required></label>
+<label>{escape(t(lang, "password"))}<input name="password" type="password"
+ autocomplete="current-password" required></label>
 <input type="hidden" name="next" value="{escape(nxt)}">
 <button type="submit">{escape(t(lang, "sign_in"))}</button>
 <a class="login-lang" href="/login?{urlencode({'lang': other, 'next': nxt})}">{escape(t(lang, "lang_switch"))}</a>

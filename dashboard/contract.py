@@ -30,8 +30,8 @@ DEFAULT_CRS: Final = "wgs84"
 _NO_LIMIT = 1 << 30  # max_text_len for events the store already holds
 #: Times an event or heartbeat may carry, UTC: the store and the fold (due time = clock start + a limit) hold
 #: anything in between with room to spare; an `at` or `due_at` outside is a dead letter, decided here.
-TIME_MIN = datetime(2000, 1, 1, tzinfo=timezone.utc)
-TIME_MAX = datetime(3000, 1, 1, tzinfo=timezone.utc)  # excluded
+TIME_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+TIME_MAX = datetime(3000, 1, 1, tzinfo=UTC)  # excluded
 NUL = "\x00"
 _NUL_ESCAPE = "\\u0000"  # how U+0000 appears in JSON text: a raw NUL byte is not valid JSON
 _NUL_ESCAPE_BYTES = _NUL_ESCAPE.encode()

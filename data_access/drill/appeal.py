@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from dashboard.calendar import iso
 from dashboard.settings import Settings
-from data_access.store.appeal_rows import columns_of, light_of
 from data_access.projection.failures import failure_of
+from data_access.store.appeal_rows import columns_of, light_of
 from data_access.store.models import Appeal, AppealEvent
 
 

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -122,7 +122,7 @@ class IngestWorker:
         engine: Engine,
         gazetteer: Gazetteer,
         consumer: str | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stored: Callable[[], None] = lambda: None,
     ) -> None:
         self.s = settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -27,7 +27,7 @@ def health(
     longer than PROJECTION_STALL_S and no checkpoint has moved meanwhile). `stalled` says which,
     `oldest_waiting_s` how long the oldest item of each queue has waited. The projection's part of the report
     keeps its key "fold" (monitoring reads it)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     s = svc.settings
     stall = s.health_stall_s
     report: dict[str, Any] = {"time": iso(now, s)}

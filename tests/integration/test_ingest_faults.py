@@ -32,13 +32,8 @@ from data_access.projection.projector import Projector, all_folded
 from data_access.store.engine import log_path, make_engine, make_sessionmaker, migrate
 from tests.conftest import REDIS_URL, TZ, ev, make_store
 from tests.histories import histories
-from tests.integration.test_ingest import (
-    SKIP_COLS,
-    appeals_table,
-    counts,
-    log_all,
-    push,
-)
+from tests.ingest_support import appeals_table, counts, log_all, push
+from tests.integration.test_ingest import SKIP_COLS
 from tests.wall_support import services
 
 OUTAGE_S = 60.0

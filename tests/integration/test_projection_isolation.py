@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.contract import parse_event
 from dashboard.partitions import partition_of
@@ -46,7 +47,8 @@ def logged(text_: str, **changes: Any) -> tuple[str, Any]:
     return json.dumps(body, ensure_ascii=False), event
 
 
-def log(sessions, gazetteer: Gazetteer, texts: list[str], changed: dict[str, dict[str, Any]] | None = None,  # type: ignore[no-untyped-def]
+def log(sessions: sessionmaker[Session], gazetteer: Gazetteer, texts: list[str],
+        changed: dict[str, dict[str, Any]] | None = None,
         received: datetime | None = None) -> None:
     """Store events in the log (an event whose id is in `changed` with those changes, past the parser)."""
     pairs = [logged(t, **(changed or {}).get(json.loads(t)["id"], {})) for t in texts]
@@ -71,7 +73,7 @@ def assert_folded_whole(sessions, settings, appeals: list[str]) -> None:  # type
     """Each of these appeals' rows is what folding all its logged events gives."""
     have = rows(sessions)
     with sessions() as s:
-        want = {r["id"]: r for r in refold_rows(s, appeals, settings)}
+        want = {str(r["id"]): r for r in refold_rows(s, appeals, settings)}
     assert sorted(want) == sorted(appeals)
     for a in appeals:
         assert {c: have[a][c] for c in ROW_NAMES} == {c: want[a][c] for c in ROW_NAMES}, a
@@ -98,8 +100,8 @@ def later(texts: list[str], appeal: str, type_: str, minutes: int, **fields: Any
     return ev(type_, appeal, last + timedelta(minutes=minutes), f"{appeal}-{type_}-late", **fields)
 
 
-def test_isolate001_an_event_that_cannot_be_folded_leaves_the_rest_of_its_partition_going(
-    settings, store, gazetteer, city, rds,  # type: ignore[no-untyped-def]
+def test_isolate001_an_event_that_cannot_be_folded_leaves_the_rest_of_its_partition_going(  # type: ignore[no-untyped-def]
+    settings, store, gazetteer, city, rds,
 ) -> None:
     """30 appeals in two partitions; one gets a `dispatched` dated 9999-12-31 (its due time overflows). The other
     29 are all projected, the checkpoints pass everything; the bad one is recorded with its event and reason, its

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
 import pytest
@@ -23,7 +23,7 @@ from dashboard.contract import (
 )
 
 AT = "2026-11-22T09:15:00+08:00"
-AT_UTC = datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)
+AT_UTC = datetime(2026, 11, 22, 1, 15, tzinfo=UTC)
 OWN_FIELDS: dict[str, dict[str, Any]] = {
     "created": {
         "channel": "phone", "kind": "complaint", "category": ["城市管理", "市容环境", "垃圾清运"],
@@ -62,7 +62,7 @@ def test_every_valid_type_parses(type_: str) -> None:
 def test_created_is_normalised() -> None:
     data = parse_event(entry("created")).data
     assert data["location"] == {"lon": 116.41, "lat": 39.91, "crs": "wgs84"}
-    assert data["due_at"] == datetime(2026, 11, 23, 1, 15, tzinfo=timezone.utc)
+    assert data["due_at"] == datetime(2026, 11, 23, 1, 15, tzinfo=UTC)
     assert data["category"] == ["城市管理", "市容环境", "垃圾清运"]
 
 
@@ -98,19 +98,19 @@ def test_valid_variants(type_: str, fields: dict[str, Any], drop: tuple[str, ...
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("2026-11-22T09:15:00+08:00", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
-        ("2026-11-22T01:15:00Z", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
-        ("2026-11-22t01:15:00z", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
-        ("2026-11-22 01:15:00-00:00", datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)),
-        ("2026-11-21T20:15:00.5-05:00", datetime(2026, 11, 22, 1, 15, 0, 500000, tzinfo=timezone.utc)),
-        ("2026-11-22T09:15:00.123456789+08:00", datetime(2026, 11, 22, 1, 15, 0, 123456, tzinfo=timezone.utc)),
-        ("2026-01-01T07:59:59+08:00", datetime(2025, 12, 31, 23, 59, 59, tzinfo=timezone.utc)),
-        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)),
+        ("2026-11-22T09:15:00+08:00", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
+        ("2026-11-22T01:15:00Z", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
+        ("2026-11-22t01:15:00z", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
+        ("2026-11-22 01:15:00-00:00", datetime(2026, 11, 22, 1, 15, tzinfo=UTC)),
+        ("2026-11-21T20:15:00.5-05:00", datetime(2026, 11, 22, 1, 15, 0, 500000, tzinfo=UTC)),
+        ("2026-11-22T09:15:00.123456789+08:00", datetime(2026, 11, 22, 1, 15, 0, 123456, tzinfo=UTC)),
+        ("2026-01-01T07:59:59+08:00", datetime(2025, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
     ],
 )
 def test_timestamps_become_aware_utc(text: str, expected: datetime) -> None:
     got = parse_timestamp(text)
-    assert got == expected and got.tzinfo is timezone.utc
+    assert got == expected and got.tzinfo is UTC
 
 
 TS_BAD = [
@@ -277,7 +277,7 @@ def heartbeat(drop: tuple[str, ...] = (), **fields: Any) -> str:
 )
 def test_presence_parses(raw: str, expected: tuple[str, float | None, float | None]) -> None:
     p = parse_presence(raw.encode())
-    assert (p.member, p.at) == ("M-110101001-03", datetime(2026, 11, 22, 1, 15, 2, tzinfo=timezone.utc))
+    assert (p.member, p.at) == ("M-110101001-03", datetime(2026, 11, 22, 1, 15, 2, tzinfo=UTC))
     assert (p.state, p.lon, p.lat) == expected
 
 
@@ -340,7 +340,7 @@ def exact(value: Any) -> Any:
     if isinstance(value, list):
         return [exact(v) for v in value]
     if isinstance(value, datetime):
-        return ("datetime", value.isoformat(), value.tzinfo is timezone.utc, value.fold)
+        return ("datetime", value.isoformat(), value.tzinfo is UTC, value.fold)
     return (type(value).__name__, value)
 
 
@@ -396,7 +396,7 @@ def valid_event(rnd: random.Random, type_: str, usual: bool = True) -> dict[str,
         "reviewed": lambda: {"responded": rnd.random() < 0.5, "resolved": rnd.random() < 0.5,
                              "satisfaction": rnd.choice(get_args(Satisfaction))},
         "reopened": lambda: {"reason": opt(rnd.choice(TEXTS))},
-        "closed": lambda: {},
+        "closed": dict,
     }[type_]()
     obj = {"v": 1, "id": rnd.choice(["e-000001", "事件-1", "e" * 64, "x"]), "type": type_,
            "appeal": rnd.choice(["A20261122-000001", "A" * 64, "工单1"]), "at": ts(), **own}
