@@ -70,8 +70,9 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
     def keep_projecting() -> None:
         while not stop.wait(2.0):
             for partition, code in projectors.restart_ended():
-                log.error("the projector process of partition %d ended (exit code %s): starting another",
-                          partition, code)
+                log.error(
+                    "the projector process of partition %d ended (exit code %s): starting another", partition, code
+                )
         projectors.close()
 
     def work() -> None:

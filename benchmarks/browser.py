@@ -28,9 +28,18 @@ import redis
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1920,1080",
-         "--enable-precise-memory-info", "--js-flags=--expose-gc"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1920,1080",
+    "--enable-precise-memory-info",
+    "--js-flags=--expose-gc",
+]
 
 
 def browser() -> webdriver.Chrome:
@@ -43,7 +52,9 @@ def browser() -> webdriver.Chrome:
 
 
 def text_of(d: webdriver.Chrome, metric: str) -> str:
-    return d.execute_script(f"var e = document.querySelector('[data-metric=\"{metric}\"]'); return e ? e.textContent : '';")
+    return d.execute_script(
+        f"var e = document.querySelector('[data-metric=\"{metric}\"]'); return e ? e.textContent : '';"
+    )
 
 
 def wait_ticks(d: webdriver.Chrome, n: int) -> None:
@@ -61,9 +72,18 @@ def latency(args: argparse.Namespace) -> None:
     for _ in range(args.events):
         before = text_of(d, "open-total")
         eid = uuid.uuid4().hex[:12]
-        body = {"v": 1, "id": f"bench-{eid}", "type": "created", "appeal": f"BENCH-{eid}",
-                "at": datetime.now(tz).isoformat(), "channel": "phone", "kind": "request",
-                "category": ["城市管理"], "priority": "normal", "community": args.community}
+        body = {
+            "v": 1,
+            "id": f"bench-{eid}",
+            "type": "created",
+            "appeal": f"BENCH-{eid}",
+            "at": datetime.now(tz).isoformat(),
+            "channel": "phone",
+            "kind": "request",
+            "category": ["城市管理"],
+            "priority": "normal",
+            "community": args.community,
+        }
         t0 = time.perf_counter()
         r.xadd(f"{args.prefix}:events", {"event": json.dumps(body, ensure_ascii=False)})
         while text_of(d, "open-total") == before:
@@ -72,8 +92,10 @@ def latency(args: argparse.Namespace) -> None:
         time.sleep(0.3)
     d.quit()
     s = sorted(out)
-    print(f"(c) event -> figure in Chromium: n={len(s)} median {statistics.median(s):.2f} s  "
-          f"p95 {s[max(0, int(len(s) * 0.95) - 1)]:.2f} s  max {s[-1]:.2f} s")
+    print(
+        f"(c) event -> figure in Chromium: n={len(s)} median {statistics.median(s):.2f} s  "
+        f"p95 {s[max(0, int(len(s) * 0.95) - 1)]:.2f} s  max {s[-1]:.2f} s"
+    )
 
 
 def heap(args: argparse.Namespace) -> None:

@@ -34,8 +34,13 @@ PER_DAY = 40_000
 PRIORITIES = np.array(["emergency", "urgent", "normal", "routine"])
 P_PRIORITY = [0.02, 0.2, 0.6, 0.18]
 LIMIT_H = np.array([2, 24, 168, 360])
-CATS = [("城市管理", "市容环境", "垃圾清运"), ("住房", "物业服务", "物业管理"), ("交通", "道路", "施工噪声"),
-        ("供暖", "供热", "暖气不热"), ("市场监管", "消费", "预付卡")]
+CATS = [
+    ("城市管理", "市容环境", "垃圾清运"),
+    ("住房", "物业服务", "物业管理"),
+    ("交通", "道路", "施工噪声"),
+    ("供暖", "供热", "暖气不热"),
+    ("市场监管", "消费", "预付卡"),
+]
 SAT = np.array(["satisfied", "basically_satisfied", "dissatisfied"])
 
 
@@ -69,30 +74,59 @@ def frame(n: int, start: int, now: datetime, days: float, city, rng: np.random.G
     street_unit = rng.random(n) < 0.85
     units = np.where(street_unit, g["street"].to_numpy()[pick], depts[rng.integers(0, len(depts), n)])
     cats = np.array(CATS, dtype=object)[cat]
-    df = pd.DataFrame({
-        "id": [f"B{start + i:09d}" for i in range(n)],
-        "status": np.where(is_open, "accepted", "closed"),
-        "is_open": is_open,
-        "created_at": created,
-        "channel": "phone", "kind": "complaint",
-        "cat1": cats[:, 0], "cat2": cats[:, 1], "cat3": cats[:, 2],
-        "priority": PRIORITIES[pri],
-        "lon": None, "lat": None,
-        "grid": g["code"].to_numpy()[pick], "community": g["community"].to_numpy()[pick],
-        "street": g["street"].to_numpy()[pick], "district": g["district"].to_numpy()[pick],
-        "address": None, "summary": "居民反映问题，希望尽快处理", "unit": units, "member": None,
-        "dispatch_count": 1, "return_count": 0, "extension_count": 0, "reopen_count": 0,
-        "clock_start": start_t, "due_at": due, "yellow_from": start_t + limit * 0.5, "red_from": due,
-        "first_dispatched_at": start_t,
-        "resolved_at": resolved.where(~is_open), "closed_at": (resolved + pd.to_timedelta(1, unit="D")).where(~is_open),
-        "reviewed": reviewed, "reviewed_at": reviewed_at.where(reviewed),
-        "responded": pd.Series(rng.random(n) < 0.97).where(reviewed),
-        "resolved_flag": pd.Series(rng.random(n) < 0.85).where(reviewed),
-        "satisfaction": pd.Series(SAT[rng.choice(3, n, p=[0.7, 0.2, 0.1])]).where(reviewed),
-        "last_event_at": created,
-    })
-    for col in ("created_at", "clock_start", "due_at", "yellow_from", "red_from", "first_dispatched_at",
-                "resolved_at", "closed_at", "reviewed_at", "last_event_at"):
+    df = pd.DataFrame(
+        {
+            "id": [f"B{start + i:09d}" for i in range(n)],
+            "status": np.where(is_open, "accepted", "closed"),
+            "is_open": is_open,
+            "created_at": created,
+            "channel": "phone",
+            "kind": "complaint",
+            "cat1": cats[:, 0],
+            "cat2": cats[:, 1],
+            "cat3": cats[:, 2],
+            "priority": PRIORITIES[pri],
+            "lon": None,
+            "lat": None,
+            "grid": g["code"].to_numpy()[pick],
+            "community": g["community"].to_numpy()[pick],
+            "street": g["street"].to_numpy()[pick],
+            "district": g["district"].to_numpy()[pick],
+            "address": None,
+            "summary": "居民反映问题，希望尽快处理",
+            "unit": units,
+            "member": None,
+            "dispatch_count": 1,
+            "return_count": 0,
+            "extension_count": 0,
+            "reopen_count": 0,
+            "clock_start": start_t,
+            "due_at": due,
+            "yellow_from": start_t + limit * 0.5,
+            "red_from": due,
+            "first_dispatched_at": start_t,
+            "resolved_at": resolved.where(~is_open),
+            "closed_at": (resolved + pd.to_timedelta(1, unit="D")).where(~is_open),
+            "reviewed": reviewed,
+            "reviewed_at": reviewed_at.where(reviewed),
+            "responded": pd.Series(rng.random(n) < 0.97).where(reviewed),
+            "resolved_flag": pd.Series(rng.random(n) < 0.85).where(reviewed),
+            "satisfaction": pd.Series(SAT[rng.choice(3, n, p=[0.7, 0.2, 0.1])]).where(reviewed),
+            "last_event_at": created,
+        }
+    )
+    for col in (
+        "created_at",
+        "clock_start",
+        "due_at",
+        "yellow_from",
+        "red_from",
+        "first_dispatched_at",
+        "resolved_at",
+        "closed_at",
+        "reviewed_at",
+        "last_event_at",
+    ):
         df[col] = pd.to_datetime(df[col]).dt.tz_convert("UTC").dt.tz_localize(None)  # the store keeps naive UTC
     return df
 
@@ -118,15 +152,27 @@ def insert_sqlite(engine, df: pd.DataFrame) -> None:  # type: ignore[no-untyped-
     """Insert rows in one transaction."""
     cols = list(df.columns)
     rows = df.astype(object).where(df.notna(), None)
-    for c in ("created_at", "clock_start", "due_at", "yellow_from", "red_from", "first_dispatched_at",
-              "resolved_at", "closed_at", "reviewed_at", "last_event_at"):
+    for c in (
+        "created_at",
+        "clock_start",
+        "due_at",
+        "yellow_from",
+        "red_from",
+        "first_dispatched_at",
+        "resolved_at",
+        "closed_at",
+        "reviewed_at",
+        "last_event_at",
+    ):
         rows[c] = [None if v is None else v.strftime("%Y-%m-%d %H:%M:%S.%f") for v in rows[c]]
     for c in ("is_open", "reviewed", "responded", "resolved_flag"):
         rows[c] = [None if v is None else int(bool(v)) for v in rows[c]]
     raw = engine.raw_connection()
     try:
-        raw.executemany(f"INSERT INTO appeals ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
-                        rows.itertuples(index=False, name=None))
+        raw.executemany(
+            f"INSERT INTO appeals ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+            rows.itertuples(index=False, name=None),
+        )
         raw.commit()
     finally:
         raw.close()
@@ -149,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text(f"CREATE SCHEMA {args.schema}"))
         admin.dispose()
     elif args.url.startswith("sqlite:///"):
-        Path(args.url[len("sqlite:///"):]).unlink(missing_ok=True)
+        Path(args.url[len("sqlite:///") :]).unlink(missing_ok=True)
     engine = make_engine(schema_url(args.url, args.schema))
     migrate(engine)
     with make_sessionmaker(engine)() as s, s.begin():

@@ -75,9 +75,22 @@ def bulk_rate(store, texts: list[str]) -> float:  # type: ignore[no-untyped-def]
     rows = []
     for i, t in enumerate(texts):
         e = parse_event(t)
-        rows.append({"id": e.id, "appeal": e.appeal, "partition_key": partition_key(e.appeal), "type": e.type, "at": e.at,
-                     "payload": t, "source": f"{i}-0", "received_at": now, "grid": None, "community": None,
-                     "street": None, "district": None})
+        rows.append(
+            {
+                "id": e.id,
+                "appeal": e.appeal,
+                "partition_key": partition_key(e.appeal),
+                "type": e.type,
+                "at": e.at,
+                "payload": t,
+                "source": f"{i}-0",
+                "received_at": now,
+                "grid": None,
+                "community": None,
+                "street": None,
+                "district": None,
+            }
+        )
     _, sessions, _ = store
     t0 = time.perf_counter()
     with sessions() as s, s.begin():
@@ -115,8 +128,14 @@ def replay(settings, url: str, gaz, name: str, total: int) -> tuple[float, float
         time.sleep(0.01)
     folded = time.perf_counter() - t0 - 3 * settings.ingest_block_ms / 1000
     busy = busy_s() - b0
-    hwm = sum(next(int(line.split()[1]) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines()
-                   if line.startswith("VmHWM:")) for p in projectors.procs)  # the projectors' peak resident memory, kB
+    hwm = sum(
+        next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{p.pid}/status").read_text().splitlines()
+            if line.startswith("VmHWM:")
+        )
+        for p in projectors.procs
+    )  # the projectors' peak resident memory, kB
     projectors.close(30)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     engine.dispose()
@@ -176,20 +195,26 @@ def main() -> None:
                 ingest = len(texts) / folded
                 with make_store(backend, Path(tmp), city) as store:
                     bulk = bulk_rate(store, texts)
-                print(f"{backend:10s} ingest {ingest:10,.0f} events/s (appeals current; {len(texts) / acked:,.0f} "
-                      f"events/s acknowledged)   bare bulk insert {bulk:10,.0f} rows/s   ratio {ingest / bulk:.2f}   "
-                      f"CPU per event: worker {cpu_us:.0f} us, projectors {fold_cpu / len(texts) * 1e6:.0f} us, "
-                      f"rest of the machine (Redis, database server) "
-                      f"{busy / len(texts) * 1e6 - cpu_us - fold_cpu / len(texts) * 1e6:.0f} us   "
-                      f"projectors' peak {fold_mb:,.0f} MB ({s2.projectors} projectors, "
-                      f"PROJECTION_BATCH {s2.projection_batch:,})   "
-                      f"{appeals:,} appeals", flush=True)
+                print(
+                    f"{backend:10s} ingest {ingest:10,.0f} events/s (appeals current; {len(texts) / acked:,.0f} "
+                    f"events/s acknowledged)   bare bulk insert {bulk:10,.0f} rows/s   ratio {ingest / bulk:.2f}   "
+                    f"CPU per event: worker {cpu_us:.0f} us, projectors {fold_cpu / len(texts) * 1e6:.0f} us, "
+                    f"rest of the machine (Redis, database server) "
+                    f"{busy / len(texts) * 1e6 - cpu_us - fold_cpu / len(texts) * 1e6:.0f} us   "
+                    f"projectors' peak {fold_mb:,.0f} MB ({s2.projectors} projectors, "
+                    f"PROJECTION_BATCH {s2.projection_batch:,})   "
+                    f"{appeals:,} appeals",
+                    flush=True,
+                )
                 if backend == "postgresql" and args.workers > 1:
                     s3 = settings.model_copy(update={"consumer_group": "bench-pg-many"})
                     with make_store(backend, Path(tmp), city) as store:
                         rate = many_workers(s3, store, gaz, len(texts), args.workers)
-                    print(f"{backend:10s} ingest {rate:10,.0f} events/s with {args.workers} worker processes "
-                          f"sharing the group (ratio {rate / bulk:.2f})", flush=True)
+                    print(
+                        f"{backend:10s} ingest {rate:10,.0f} events/s with {args.workers} worker processes "
+                        f"sharing the group (ratio {rate / bulk:.2f})",
+                        flush=True,
+                    )
     finally:
         client.delete(key, f"{key}:dead")
 

@@ -45,6 +45,7 @@ from benchmarks.browser import browser  # the same headless Chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nobody listens on now."""
     with socket.socket() as s:
@@ -125,14 +126,20 @@ def summary(samples: list[dict[str, float]]) -> None:
     if not samples:
         print("  no samples")
         return
-    for key, label in (("server", "server RSS (python)"), ("redis", "embedded redis RSS"), ("heap", "JS heap (after GC)")):
+    for key, label in (
+        ("server", "server RSS (python)"),
+        ("redis", "embedded redis RSS"),
+        ("heap", "JS heap (after GC)"),
+    ):
         end = samples[-1]
         marks = "  ".join(f"{m} min {at_minute(samples, m, key)}" for m in (1, 10, 30, 60))
         half = [s for s in samples if s["min"] >= end["min"] / 2 and s.get(key) is not None]
         slope = slope_per_hour([(s["min"], s[key]) for s in half])
         growth = "—" if slope is None else f"{slope:+.1f} MB/h"
-        print(f"  {label:22s} {marks}  end ({end['min']:.0f} min) {end.get(key) or 0:.1f}  "
-              f"growth over the last half ({half[0]['min'] if half else 0:.0f}–{end['min']:.0f} min): {growth}")
+        print(
+            f"  {label:22s} {marks}  end ({end['min']:.0f} min) {end.get(key) or 0:.1f}  "
+            f"growth over the last half ({half[0]['min'] if half else 0:.0f}–{end['min']:.0f} min): {growth}"
+        )
     print(f"  ticks: {int(samples[-1]['ticks'])} in {samples[-1]['min']:.1f} min")
 
 
@@ -151,13 +158,25 @@ def main(argv: list[str] | None = None) -> int:
     while rport == port:
         rport = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(VAR_DIR=str(var), PORT=str(port), HOST="127.0.0.1", EMBEDDED_REDIS_PORT=str(rport),
-               REFRESH_MS=str(args.refresh_ms), DEMO="true", PYTHONUNBUFFERED="1")
+    env.update(
+        VAR_DIR=str(var),
+        PORT=str(port),
+        HOST="127.0.0.1",
+        EMBEDDED_REDIS_PORT=str(rport),
+        REFRESH_MS=str(args.refresh_ms),
+        DEMO="true",
+        PYTHONUNBUFFERED="1",
+    )
     log_path = var / "server.log"
-    print(f"{datetime.now().isoformat(timespec='seconds')}  {platform.node()} {platform.machine()} "
-          f"cpus {len(os.sched_getaffinity(0))}  python {platform.python_version()}", flush=True)
-    print(f"VAR_DIR {var}  PORT {port}  EMBEDDED_REDIS_PORT {rport}  REFRESH_MS {args.refresh_ms}  "
-          f"server log {log_path}", flush=True)
+    print(
+        f"{datetime.now().isoformat(timespec='seconds')}  {platform.node()} {platform.machine()} "
+        f"cpus {len(os.sched_getaffinity(0))}  python {platform.python_version()}",
+        flush=True,
+    )
+    print(
+        f"VAR_DIR {var}  PORT {port}  EMBEDDED_REDIS_PORT {rport}  REFRESH_MS {args.refresh_ms}  server log {log_path}",
+        flush=True,
+    )
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until the finally below closes it
     server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     driver: webdriver.Chrome | None = None
@@ -171,8 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", server, 300)
-        tok = subprocess.run([sys.executable, "app.py", "tokens", "add", "soak", "--role", "command_center"],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        tok = subprocess.run(
+            [sys.executable, "app.py", "tokens", "add", "soak", "--role", "command_center"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         m = re.search(r"token=(\S+)", tok.stdout)
         if not m:
             raise RuntimeError(f"no token in: {tok.stdout} {tok.stderr}")
@@ -182,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         prefix = env.get("HOTLINE_PREFIX", "hotline")
         redis_pid = next((c for c in children(server.pid) if "redis" in comm(c)), None)
         print(f"server pid {server.pid}  embedded redis pid {redis_pid}", flush=True)
-        print("  min  server_MB  redis_MB  ticks  heap_MB  dom  load(1/5/15)      redis_used_MB  stream_entries", flush=True)
+        print(
+            "  min  server_MB  redis_MB  ticks  heap_MB  dom  load(1/5/15)      redis_used_MB  stream_entries",
+            flush=True,
+        )
         t0 = time.monotonic()
         k = 0
         while not stopping:
@@ -205,11 +233,19 @@ def main(argv: list[str] | None = None) -> int:
                 entries = sum(rds_client.xlen(f"{prefix}:{name}") for name in ("events", "presence"))
             except redis.RedisError:
                 used, entries = 0.0, 0
-            s: dict[str, Any] = {"min": minute, "server": (srv or 0) / 1024,
-                                 "redis": None if rds is None else rds / 1024, "ticks": ticks, "heap": heap / 1e6}
+            s: dict[str, Any] = {
+                "min": minute,
+                "server": (srv or 0) / 1024,
+                "redis": None if rds is None else rds / 1024,
+                "ticks": ticks,
+                "heap": heap / 1e6,
+            }
             samples.append(s)
-            print(f"{minute:5.1f}  {s['server']:9.1f}  {(s['redis'] or 0):8.1f}  {ticks:5d}  {s['heap']:7.2f}  "
-                  f"{dom:4d}  {loadavg():16s}  {used:13.1f}  {entries:14,d}", flush=True)
+            print(
+                f"{minute:5.1f}  {s['server']:9.1f}  {(s['redis'] or 0):8.1f}  {ticks:5d}  {s['heap']:7.2f}  "
+                f"{dom:4d}  {loadavg():16s}  {used:13.1f}  {entries:14,d}",
+                flush=True,
+            )
             if minute >= args.minutes - 0.01:
                 break
     finally:

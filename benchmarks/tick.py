@@ -43,10 +43,16 @@ from data_access.wall.snapshot import WallContext
 from geo.city_index import index_of
 from geo.demo_city import load_demo_city
 
-OUTPUT_IDS = ([(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))]
-              + [(ids.metric("sos-alert"), "className"), (ids.BANNER, "children"), (ids.BANNER, "className"),
-                 (ids.BODY, "className"), (ids.COMMUNITY_LAYER, "hideout"), (ids.RED_LAYER, "data"),
-                 (ids.SHOWN, "data"), (ids.VIEW, "data")])
+OUTPUT_IDS = [(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))] + [
+    (ids.metric("sos-alert"), "className"),
+    (ids.BANNER, "children"),
+    (ids.BANNER, "className"),
+    (ids.BODY, "className"),
+    (ids.COMMUNITY_LAYER, "hideout"),
+    (ids.RED_LAYER, "data"),
+    (ids.SHOWN, "data"),
+    (ids.VIEW, "data"),
+]
 
 
 def response_bytes(values: list[object]) -> int:
@@ -65,12 +71,14 @@ def refresh_presence(sessions, city, now: datetime, rng: np.random.Generator) ->
     ages = np.where(fresh, rng.uniform(0, 200, len(ids_)), rng.uniform(600, 86400, len(ids_)))
     states = np.where(rng.random(len(ids_)) < 0.1, "busy", "on_duty")
     states[rng.choice(len(ids_), 3, replace=False)] = "sos"
-    rows = [{"member": m, "state": s, "at": now - timedelta(seconds=float(a)), "lon": None, "lat": None,
-             "received_at": now} for m, s, a in zip(ids_, states, ages)]
+    rows = [
+        {"member": m, "state": s, "at": now - timedelta(seconds=float(a)), "lon": None, "lat": None, "received_at": now}
+        for m, s, a in zip(ids_, states, ages)
+    ]
     with sessions() as s, s.begin():
         s.execute(Presence.__table__.delete())
         for i in range(0, len(rows), 5000):
-            s.execute(insert(Presence), rows[i:i + 5000])
+            s.execute(insert(Presence), rows[i : i + 5000])
     # A live presence table is rewritten by heartbeats all day and kept vacuumed and analysed by
     # autovacuum; after this bulk rewrite (81,891 dead rows a run on PostgreSQL) do it now, or the
     # planner works from no statistics and reads dead index entries.
@@ -87,8 +95,20 @@ def mark_received(sessions, now: datetime) -> None:  # type: ignore[no-untyped-d
     """One event row received now, so the feed counts as live."""
     with sessions() as s, s.begin():
         s.execute(AppealEvent.__table__.delete().where(AppealEvent.id.like("bench-%")))
-        s.execute(insert(AppealEvent), [{"id": f"bench-{now.timestamp()}", "appeal": "bench", "type": "created",
-                                         "at": now, "payload": "{}", "source": "0-0", "received_at": now}])
+        s.execute(
+            insert(AppealEvent),
+            [
+                {
+                    "id": f"bench-{now.timestamp()}",
+                    "appeal": "bench",
+                    "type": "created",
+                    "at": now,
+                    "payload": "{}",
+                    "source": "0-0",
+                    "received_at": now,
+                }
+            ],
+        )
 
 
 def churn(sessions, city, now: datetime, k: int, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
@@ -101,15 +121,30 @@ def churn(sessions, city, now: datetime, k: int, rng: np.random.Generator) -> No
     df["reviewed"] = False
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
     for r in rows:
-        for c in ("created_at", "clock_start", "due_at", "yellow_from", "red_from", "first_dispatched_at",
-                  "last_event_at"):
+        for c in (
+            "created_at",
+            "clock_start",
+            "due_at",
+            "yellow_from",
+            "red_from",
+            "first_dispatched_at",
+            "last_event_at",
+        ):
             r[c] = r[c].to_pydatetime(warn=False).replace(tzinfo=UTC)
     with sessions() as s, s.begin():
         s.execute(insert(Appeal), rows)
-        victims = s.scalars(select(Appeal.id).where(Appeal.is_open.is_(True)).order_by(Appeal.created_at)
-                            .offset(int(rng.integers(0, 1000))).limit(2)).all()
-        s.execute(update(Appeal).where(Appeal.id.in_(victims)).values(is_open=False, status="closed",
-                                                                      closed_at=now, resolved_at=now))
+        victims = s.scalars(
+            select(Appeal.id)
+            .where(Appeal.is_open.is_(True))
+            .order_by(Appeal.created_at)
+            .offset(int(rng.integers(0, 1000)))
+            .limit(2)
+        ).all()
+        s.execute(
+            update(Appeal)
+            .where(Appeal.id.in_(victims))
+            .values(is_open=False, status="closed", closed_at=now, resolved_at=now)
+        )
     mark_received(sessions, now)
 
 
@@ -162,11 +197,15 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(response_bytes(out))
     ms = sorted(t * 1000 for t in times)
     print(f"store: {engine.dialect.name} {args.schema or url}  appeals: {total:,}  open: {n_open:,}  view: {args.view}")
-    print(f"machine: {platform.node()} {platform.machine()} {platform.python_version()}"
-          f"  cpus: {len(__import__('os').sched_getaffinity(0))}")
+    print(
+        f"machine: {platform.node()} {platform.machine()} {platform.python_version()}"
+        f"  cpus: {len(__import__('os').sched_getaffinity(0))}"
+    )
     print(f"cold first tick (history aggregates built): {cold * 1000:.0f} ms, {first_bytes:,} bytes")
-    print(f"steady ticks: n={len(ms)} median {statistics.median(ms):.1f} ms  p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms"
-          f"  max {ms[-1]:.1f} ms")
+    print(
+        f"steady ticks: n={len(ms)} median {statistics.median(ms):.1f} ms  p90 {ms[int(len(ms) * 0.9) - 1]:.1f} ms"
+        f"  max {ms[-1]:.1f} ms"
+    )
     print(f"bytes per steady tick: median {statistics.median(sizes):,.0f}  max {max(sizes):,}")
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:

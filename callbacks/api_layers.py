@@ -43,8 +43,11 @@ def register(app: Dash, svc: Services, refs: CityIndex) -> None:
         if not street and not district:
             return _json({"error": "grids are served per area: give ?street=CODE or ?district=CODE"}, 400)
         scope = current_identity().scope
-        area_ok = scope.can_view("street", street, {"district": refs.street_district.get(street or "")}) if street \
+        area_ok = (
+            scope.can_view("street", street, {"district": refs.street_district.get(street or "")})
+            if street
             else scope.can_view("district", district, {})
+        )
         if not area_ok and scope.role != "grid_supervisor":
             refuse("grids", f"grids of {street or district} outside {scope.describe()}")
             return _json({"error": "outside your scope"}, 403)

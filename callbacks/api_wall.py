@@ -59,14 +59,23 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         age = None if last is None else (now - last).total_seconds()
         stale = age is None or age > ctx.settings.feed_stale_s
         rds = ctx.redis_ok()
-        status = {"redis": rds, "store": True, "stale": stale, "fresh": rds and not stale,
-                  "last_event": last.isoformat() if last else None}
+        status = {
+            "redis": rds,
+            "store": True,
+            "stale": stale,
+            "fresh": rds and not stale,
+            "last_event": last.isoformat() if last else None,
+        }
         return _json({"time": now.isoformat(), "view": view.key, "status": status, key: body})
 
     def figure_route(name: str) -> None:
         compute = getattr(screen, name)  # screen.summary, .alerts, .members, .hotspots: (session, now, view, ctx)
-        server.add_url_rule(f"/api/v1/{name}", endpoint=f"screen_{name}", methods=["GET"],
-                            view_func=lambda: answer(name, lambda s, now, v: compute(s, now, v, ctx)))
+        server.add_url_rule(
+            f"/api/v1/{name}",
+            endpoint=f"screen_{name}",
+            methods=["GET"],
+            view_func=lambda: answer(name, lambda s, now, v: compute(s, now, v, ctx)),
+        )
 
     for name in ("summary", "alerts", "members", "hotspots"):
         figure_route(name)

@@ -112,8 +112,14 @@ def register(app: Dash, svc: Services) -> None:
                 # A display link: keep the token in a cookie and drop it from the address bar.
                 args = {k: v for k, v in request.args.items() if k != "token"}
                 resp = redirect(path + ("?" + urlencode(args) if args else ""))
-                resp.set_cookie(DISPLAY_COOKIE, request.args["token"], max_age=10 * 365 * 86400,
-                                httponly=True, samesite="Lax", secure=request.is_secure)
+                resp.set_cookie(
+                    DISPLAY_COOKIE,
+                    request.args["token"],
+                    max_age=10 * 365 * 86400,
+                    httponly=True,
+                    samesite="Lax",
+                    secure=request.is_secure,
+                )
                 return resp
             return None
         if path == "/healthz":
@@ -138,12 +144,23 @@ def register(app: Dash, svc: Services) -> None:
         if request.method == "POST":
             now = _now()
             with svc.sessions() as s, s.begin():
-                token = sign_in(s, request.form.get("username", "")[:64], request.form.get("password", "")[:256],
-                                now, svc.settings.session_hours)
+                token = sign_in(
+                    s,
+                    request.form.get("username", "")[:64],
+                    request.form.get("password", "")[:256],
+                    now,
+                    svc.settings.session_hours,
+                )
             if token:
                 resp = redirect(nxt)
-                resp.set_cookie(SESSION_COOKIE, token, max_age=int(svc.settings.session_hours * 3600),
-                                httponly=True, samesite="Lax", secure=request.is_secure)
+                resp.set_cookie(
+                    SESSION_COOKIE,
+                    token,
+                    max_age=int(svc.settings.session_hours * 3600),
+                    httponly=True,
+                    samesite="Lax",
+                    secure=request.is_secure,
+                )
                 return resp
             count_failure()
             failed = True
@@ -165,9 +182,11 @@ def _store_unavailable(path: str) -> Response:
     if path.startswith(DATA_PREFIXES):
         resp = jsonify({"error": "the store is unavailable; try again shortly"})
     else:
-        resp = Response('<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="15">'
-                        "<title>503</title><p>The store is unavailable; this page retries by itself.</p>",
-                        mimetype="text/html")
+        resp = Response(
+            '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="15">'
+            "<title>503</title><p>The store is unavailable; this page retries by itself.</p>",
+            mimetype="text/html",
+        )
     resp.status_code = 503
     resp.headers["Retry-After"] = "15"
     return resp
@@ -177,7 +196,7 @@ def _login_page(lang: str, nxt: str, error: str | None) -> str:
     err = f'<p class="login-error">{escape(error)}</p>' if error else ""
     other = "en" if lang == "zh" else "zh"
     return f"""<!doctype html>
-<html lang="{'zh-CN' if lang == 'zh' else 'en'}"><head><meta charset="utf-8">
+<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(t(lang, "title"))}</title><link rel="stylesheet" href="/assets/wall.css"></head>
 <body class="login-body"><form class="login-box" method="post" action="/login?lang={lang}">
@@ -187,5 +206,5 @@ def _login_page(lang: str, nxt: str, error: str | None) -> str:
  autocomplete="current-password" required></label>
 <input type="hidden" name="next" value="{escape(nxt)}">
 <button type="submit">{escape(t(lang, "sign_in"))}</button>
-<a class="login-lang" href="/login?{urlencode({'lang': other, 'next': nxt})}">{escape(t(lang, "lang_switch"))}</a>
+<a class="login-lang" href="/login?{urlencode({"lang": other, "next": nxt})}">{escape(t(lang, "lang_switch"))}</a>
 </form></body></html>"""

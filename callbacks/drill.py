@@ -93,8 +93,9 @@ def render_area(pathname: str | None, search: str | None) -> Any:
 
 def html_error_head(pathname: str | None) -> Any:
     """The header of a page whose query was refused: only a way back to the same page without it."""
-    return html.Div(dcc.Link("↩", href=(pathname or "/area"), refresh=False, className="drill-home"),
-                    className="drill-header")
+    return html.Div(
+        dcc.Link("↩", href=(pathname or "/area"), refresh=False, className="drill-home"), className="drill-header"
+    )
 
 
 def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, zone: Any) -> list[Any]:
@@ -103,27 +104,55 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
     lang_q = Filters(lang=f.lang).query()
     hide = choropleth(d["subs"], f.fig)
     child = area.child
-    the_map = L.area_map(d["bounds"], tile_url, d["outline"], d["sub_layer"], hide, L.red_points(d["red"]),
-                         points_are_subs=child == "community")
+    the_map = L.area_map(
+        d["bounds"],
+        tile_url,
+        d["outline"],
+        d["sub_layer"],
+        hide,
+        L.red_points(d["red"]),
+        points_are_subs=child == "community",
+    )
     sub_title = t(lang, f"drill_sub_{child}") if child else t(lang, "drill_no_sub")
     ranking = LT.ranking(d["subs"], child, f) if child else LT._none(lang)
     return [
-        html.Div([
-            L.panel(t(lang, "drill_map"), [the_map, L.legend(f.fig, hide["max"], lang)], cls="map"),
-            L.panel(t(lang, "lights"), [LT.lights(d["lights"], lang), LT.member_figs(d["members"], lang)], cls="figs"),
-        ], className="drill-row top"),
+        html.Div(
+            [
+                L.panel(t(lang, "drill_map"), [the_map, L.legend(f.fig, hide["max"], lang)], cls="map"),
+                L.panel(
+                    t(lang, "lights"), [LT.lights(d["lights"], lang), LT.member_figs(d["members"], lang)], cls="figs"
+                ),
+            ],
+            className="drill-row top",
+        ),
         L.panel(t(lang, "red_list"), LT.red_table(d["red"], lang, lang_q), "red", area, f),
-        html.Div([
-            L.panel(f"{sub_title} · {t(lang, 'drill_rank_note')}", ranking, "ranking", area, f),
-            L.panel(t(lang, "drill_trend", n=f.trend_days()), LT.trend(d["trend"], lang), "trend", area, f),
-        ], className="drill-row"),
-        html.Div([
-            L.panel(t(lang, "drill_top_cats"), LT.categories(d["categories"], lang), "categories", area, f),
-            L.panel(t(lang, "drill_members_list"), LT.members_table(d["members"]["rows"], lang, zone), "members",
-                    area, f),
-        ], className="drill-row"),
-        L.panel(t(lang, "drill_appeals", n=len(d["appeals"])), LT.appeals_table(d["appeals"], lang, lang_q, zone),
-                "appeals", area, f),
+        html.Div(
+            [
+                L.panel(f"{sub_title} · {t(lang, 'drill_rank_note')}", ranking, "ranking", area, f),
+                L.panel(t(lang, "drill_trend", n=f.trend_days()), LT.trend(d["trend"], lang), "trend", area, f),
+            ],
+            className="drill-row",
+        ),
+        html.Div(
+            [
+                L.panel(t(lang, "drill_top_cats"), LT.categories(d["categories"], lang), "categories", area, f),
+                L.panel(
+                    t(lang, "drill_members_list"),
+                    LT.members_table(d["members"]["rows"], lang, zone),
+                    "members",
+                    area,
+                    f,
+                ),
+            ],
+            className="drill-row",
+        ),
+        L.panel(
+            t(lang, "drill_appeals", n=len(d["appeals"])),
+            LT.appeals_table(d["appeals"], lang, lang_q, zone),
+            "appeals",
+            area,
+            f,
+        ),
     ]
 
 
@@ -133,14 +162,19 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
     if d is None:
         return L.unavailable(f.lang, home_path(current_identity().scope))
     lang, zone = f.lang, svc.settings.zone
-    where = " · ".join(place.names.get(lv, "") for lv in ("district", "street", "community", "grid") if place.names.get(lv))
+    where = " · ".join(
+        place.names.get(lv, "") for lv in ("district", "street", "community", "grid") if place.names.get(lv)
+    )
     title = f"{d['id']} · {' / '.join(d['category'])}"
     body = [
         html.H1(title, className="drill-title"),
-        html.Div([
-            L.panel(t(lang, "drill_appeal"), LA.facts(d, where, lang, zone), cls="facts"),
-            L.panel(t(lang, "drill_map"), LA.appeal_map(d, svc.settings.tile_url), cls="map"),
-        ], className="drill-row top"),
+        html.Div(
+            [
+                L.panel(t(lang, "drill_appeal"), LA.facts(d, where, lang, zone), cls="facts"),
+                L.panel(t(lang, "drill_map"), LA.appeal_map(d, svc.settings.tile_url), cls="map"),
+            ],
+            className="drill-row top",
+        ),
         L.panel(t(lang, "drill_review"), LA.review(d, lang)),
         L.panel(t(lang, "timeline"), LA.timeline(d, lang, zone), "timeline", area, f),
     ]
@@ -151,9 +185,13 @@ def register(app: Dash, svc: Services) -> None:
     """Add the drill-down pages' callbacks: filters into the URL, map clicks down a level."""
     refs = index_of(svc.city)
 
-    @app.callback(Output(ids.LOCATION, "search", allow_duplicate=True),
-                  Input({"type": ids_drill.FILTER_TYPE, "name": ALL}, "value"),
-                  State(ids.LOCATION, "pathname"), State(ids.LOCATION, "search"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.LOCATION, "search", allow_duplicate=True),
+        Input({"type": ids_drill.FILTER_TYPE, "name": ALL}, "value"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call=True,
+    )
     def filters_to_url(values: list[Any], pathname: str | None, search: str | None) -> Any:
         area = parse_path(pathname)
         if checked_place(svc, refs, area, "drill-filters", f"{pathname}") is None:
@@ -176,8 +214,12 @@ def register(app: Dash, svc: Services) -> None:
             return no_update
         return no_update if new == f.query() else new
 
-    @app.callback(Output(ids.LOCATION, "pathname", allow_duplicate=True), Input(ids_drill.SUB_LAYER, "clickData"),
-                  State(ids.LOCATION, "pathname"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.LOCATION, "pathname", allow_duplicate=True),
+        Input(ids_drill.SUB_LAYER, "clickData"),
+        State(ids.LOCATION, "pathname"),
+        prevent_initial_call=True,
+    )
     def map_down(feature: Any, pathname: str | None) -> Any:
         area = parse_path(pathname)
         if checked_place(svc, refs, area, "drill-map", f"{pathname}") is None or area is None:

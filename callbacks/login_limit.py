@@ -42,13 +42,16 @@ def _address() -> str:
     return f"address:{request.remote_addr or 'unknown'}"
 
 
-def sign_in_limits(server: Flask, settings: Settings, redis_url: str,
-                   locked: Callable[[int], Response]) -> Decorator:
+def sign_in_limits(server: Flask, settings: Settings, redis_url: str, locked: Callable[[int], Response]) -> Decorator:
     """Install a limiter on the server; the decorator for the sign-in view. `locked(minutes)` is the 429 answer."""
     # Own pool, short timeouts: a sign-in must not hang on Redis (if Redis fails, sign-in is not locked; logged).
     pool = redis.ConnectionPool.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
     limiter = Limiter(
-        _address, app=server, strategy="moving-window", storage_uri="redis://", swallow_errors=True,
+        _address,
+        app=server,
+        strategy="moving-window",
+        storage_uri="redis://",
+        swallow_errors=True,
         storage_options={"connection_pool": pool, "key_prefix": f"{settings.hotline_prefix}:sign-in"},  # type: ignore[dict-item]
     )
     limiter.request_filter(lambda: request.path != "/login")  # every other request skips the limiter at once
@@ -62,8 +65,18 @@ def sign_in_limits(server: Flask, settings: Settings, redis_url: str,
         return resp
 
     window = f"{settings.login_lock_minutes} minutes"
-    per_account = limiter.limit(f"{settings.login_fails_per_account} per {window}", key_func=_account,
-                                methods=["POST"], deduct_when=_failed, on_breach=on_breach)
-    per_address = limiter.limit(f"{settings.login_fails_per_address} per {window}", key_func=_address,
-                                methods=["POST"], deduct_when=_failed, on_breach=on_breach)
+    per_account = limiter.limit(
+        f"{settings.login_fails_per_account} per {window}",
+        key_func=_account,
+        methods=["POST"],
+        deduct_when=_failed,
+        on_breach=on_breach,
+    )
+    per_address = limiter.limit(
+        f"{settings.login_fails_per_address} per {window}",
+        key_func=_address,
+        methods=["POST"],
+        deduct_when=_failed,
+        on_breach=on_breach,
+    )
     return lambda view: per_address(per_account(view))

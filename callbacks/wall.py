@@ -35,8 +35,11 @@ from layouts.wall import PageStatic, wall_page
 log = logging.getLogger(__name__)
 
 #: Output keys of the tick, in callback order (see layouts/tick.py for what each holds).
-TICK_KEYS = ([f"fig:{n}" for n in ids.FIGURES] + [f"list:{n}" for n in ids.LISTS]
-             + ["sos-class", "banner", "banner-class", "body-class", "pts", "red-layer"])
+TICK_KEYS = (
+    [f"fig:{n}" for n in ids.FIGURES]
+    + [f"list:{n}" for n in ids.LISTS]
+    + ["sos-class", "banner", "banner-class", "body-class", "pts", "red-layer"]
+)
 
 
 def context(svc: Services) -> WallContext:
@@ -60,8 +63,12 @@ def redis_pinger(url: str) -> Any:
 def _outputs() -> list[Output]:
     outs = [Output(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))]
     return outs + [
-        Output(ids.metric("sos-alert"), "className"), Output(ids.BANNER, "children"), Output(ids.BANNER, "className"),
-        Output(ids.BODY, "className"), Output(ids.COMMUNITY_LAYER, "hideout"), Output(ids.RED_LAYER, "data"),
+        Output(ids.metric("sos-alert"), "className"),
+        Output(ids.BANNER, "children"),
+        Output(ids.BANNER, "className"),
+        Output(ids.BODY, "className"),
+        Output(ids.COMMUNITY_LAYER, "hideout"),
+        Output(ids.RED_LAYER, "data"),
     ]
 
 
@@ -74,15 +81,26 @@ def page_static(ctx: WallContext, state: WallState, view: View, scope: Scope = S
     """The fixed parts of a page for a view; the view picker offers only views inside the scope."""
     refs, s = ctx.refs, ctx.settings
     options = [{"label": f"{t(state.lang, 'city_view')} · {refs.city_name}", "value": "city"}]
-    options += [{"label": f"{t(state.lang, 'district')} · {n}", "value": f"d:{c}"} for c, n in refs.district_name.items()]
-    options += [{"label": f"{t(state.lang, 'street')} · {refs.view_name(View('street', c))}", "value": f"s:{c}"}
-                for c in refs.street_name]
+    options += [
+        {"label": f"{t(state.lang, 'district')} · {n}", "value": f"d:{c}"} for c, n in refs.district_name.items()
+    ]
+    options += [
+        {"label": f"{t(state.lang, 'street')} · {refs.view_name(View('street', c))}", "value": f"s:{c}"}
+        for c in refs.street_name
+    ]
     options = [o for o in options if view_allowed(scope, View.parse(o["value"]), refs)]
     return PageStatic(
-        city_name=refs.city_name, refresh_ms=s.refresh_ms, tile_url=s.tile_url,
-        bounds=refs.area_bounds(view), view_label=_label(refs, view, state.lang),
-        view_options=options, turning_red_h=s.turning_red_h, districts_url="/api/v1/districts",
-        streets_url="/api/v1/streets", communities_url=COMMUNITIES_URL, selected=view.code,
+        city_name=refs.city_name,
+        refresh_ms=s.refresh_ms,
+        tile_url=s.tile_url,
+        bounds=refs.area_bounds(view),
+        view_label=_label(refs, view, state.lang),
+        view_options=options,
+        turning_red_h=s.turning_red_h,
+        districts_url="/api/v1/districts",
+        streets_url="/api/v1/streets",
+        communities_url=COMMUNITIES_URL,
+        selected=view.code,
     )
 
 
@@ -153,8 +171,13 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     # Month and baseline aggregates take seconds on a big store: build them now, not in the first tick.
     threading.Thread(target=warm_then_freeze, args=(svc.sessions, ctx), name="wall-warm", daemon=True).start()
 
-    @app.callback(Output(ids.LOCATION, "search"), Input(ids.VIEW_PICK, "value"), State(ids.LOCATION, "pathname"),
-                  State(ids.LOCATION, "search"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.LOCATION, "search"),
+        Input(ids.VIEW_PICK, "value"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call=True,
+    )
     def pick(value: str | None, pathname: str | None, search: str | None) -> Any:
         state = _state(svc, pathname, search)
         view = View.parse(value)
@@ -164,10 +187,16 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
             return no_update
         return no_update if view == state.view else state.query(view=view)
 
-    @app.callback(Output(ids.MAP, "viewport"), Output(ids.DISTRICT_LAYER, "hideout"),
-                  Output(ids.STREET_LAYER, "hideout"), Output(ids.VIEW_LABEL, "children"),
-                  Input(ids.VIEW, "data"), State(ids.LOCATION, "pathname"), State(ids.LOCATION, "search"),
-                  prevent_initial_call=True)
+    @app.callback(
+        Output(ids.MAP, "viewport"),
+        Output(ids.DISTRICT_LAYER, "hideout"),
+        Output(ids.STREET_LAYER, "hideout"),
+        Output(ids.VIEW_LABEL, "children"),
+        Input(ids.VIEW, "data"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call=True,
+    )
     def show_view(key: str | None, pathname: str | None, search: str | None) -> Any:
         # Fires only when the view itself changes (a tour stop), never on an ordinary tick.
         state = _state(svc, pathname, search)
@@ -181,14 +210,22 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         return {"bounds": bounds, "transition": "flyToBounds"}, sel, sel, _label(ctx.refs, view, state.lang)
 
     tick = make_tick(svc, ctx)
-    app.callback(*_outputs(), Output(ids.SHOWN, "data"), Output(ids.VIEW, "data"),
-                 Input(ids.TICK, "n_intervals"), State(ids.LOCATION, "pathname"), State(ids.LOCATION, "search"),
-                 State(ids.SHOWN, "data"), State(ids.VIEW, "data"),
-                 running=[(Output(ids.TICK, "disabled"), True, False)])(tick)
+    app.callback(
+        *_outputs(),
+        Output(ids.SHOWN, "data"),
+        Output(ids.VIEW, "data"),
+        Input(ids.TICK, "n_intervals"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        State(ids.SHOWN, "data"),
+        State(ids.VIEW, "data"),
+        running=[(Output(ids.TICK, "disabled"), True, False)],
+    )(tick)
 
     # Connection watchdog: if the screen stops receiving ticks, a JS timer (assets/wall_watch.js) greys it.
     app.clientside_callback(
         "function(shown) { window.wallLastTick = Date.now(); window.wallTicks = (window.wallTicks || 0) + 1;"
         " return window.dash_clientside.no_update; }",
-        Output(ids.WATCHDOG, "title"), Input(ids.SHOWN, "data"),
+        Output(ids.WATCHDOG, "title"),
+        Input(ids.SHOWN, "data"),
     )

@@ -22,11 +22,16 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     """Add the drawer's callback."""
     s = svc.settings
 
-    @app.callback(Output(ids.DETAIL_BODY, "children"), Output(ids.DETAIL, "className"),
-                  Input(ids.COMMUNITY_LAYER, "clickData"),
-                  Input({"type": ids.APPEAL_ROW_TYPE, "appeal": ALL}, "n_clicks"),
-                  Input(ids.DETAIL_CLOSE, "n_clicks"),
-                  State(ids.LOCATION, "pathname"), State(ids.LOCATION, "search"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.DETAIL_BODY, "children"),
+        Output(ids.DETAIL, "className"),
+        Input(ids.COMMUNITY_LAYER, "clickData"),
+        Input({"type": ids.APPEAL_ROW_TYPE, "appeal": ALL}, "n_clicks"),
+        Input(ids.DETAIL_CLOSE, "n_clicks"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call=True,
+    )
     def drawer(feature: Any, _rows: Any, _close: Any, pathname: str | None, search: str | None) -> Any:
         scope = current_identity().scope
         lang = WallState.from_url(pathname, search, s.default_lang, s.tour_seconds).lang

@@ -124,18 +124,56 @@ def draft_due(draft: dict[str, Any]) -> datetime | None:
 
 #: What a stored draft keeps: the state later events can change, and what the deadline needs. The rest
 #: (channel, kind, category, place, texts) only `created` sets; the store holds it in the appeal's own columns.
-KEPT = ("status", "priority", "unit", "member", "first_dispatched_at", "dispatch_count", "return_count",
-        "extension_count", "reopen_count", "clock_start", "resolved_at", "closed_at", "reviewed", "reviewed_at",
-        "responded", "resolved_flag", "satisfaction", "_extended_due", "_dispatched_due", "_created_due", "_last")
+KEPT = (
+    "status",
+    "priority",
+    "unit",
+    "member",
+    "first_dispatched_at",
+    "dispatch_count",
+    "return_count",
+    "extension_count",
+    "reopen_count",
+    "clock_start",
+    "resolved_at",
+    "closed_at",
+    "reviewed",
+    "reviewed_at",
+    "responded",
+    "resolved_flag",
+    "satisfaction",
+    "_extended_due",
+    "_dispatched_due",
+    "_created_due",
+    "_last",
+)
 _KEPT_TIMES = tuple(i for i, k in enumerate(KEPT) if k.endswith(("_at", "_due")) or k == "clock_start")
-_LEGACY_TIMES = ("created_at", "first_dispatched_at", "clock_start", "resolved_at", "closed_at", "reviewed_at",
-                 "_extended_due", "_dispatched_due", "_created_due")
+_LEGACY_TIMES = (
+    "created_at",
+    "first_dispatched_at",
+    "clock_start",
+    "resolved_at",
+    "closed_at",
+    "reviewed_at",
+    "_extended_due",
+    "_dispatched_due",
+    "_created_due",
+)
 
 #: The draft keys an event of each type may change besides `_last` (tests check this against the fold).
 TOUCHES: dict[str, tuple[str, ...]] = {
     "created": (),
-    "dispatched": ("status", "resolved_at", "closed_at", "unit", "member", "clock_start", "_dispatched_due",
-                   "dispatch_count", "first_dispatched_at"),
+    "dispatched": (
+        "status",
+        "resolved_at",
+        "closed_at",
+        "unit",
+        "member",
+        "clock_start",
+        "_dispatched_due",
+        "dispatch_count",
+        "first_dispatched_at",
+    ),
     "accepted": ("status", "resolved_at", "closed_at", "unit", "member"),
     "extended": ("_extended_due", "extension_count"),
     "returned": ("status", "resolved_at", "closed_at", "unit", "member", "return_count"),
@@ -192,14 +230,35 @@ def _start(e: Event) -> dict[str, Any]:
     """The draft state a `created` event opens."""
     d, loc = e.data, e.data.get("location")
     return {
-        "appeal": e.appeal, "status": "created", "created_at": e.at, "channel": d["channel"], "kind": d["kind"],
-        "category": tuple(d["category"]), "priority": d["priority"],
+        "appeal": e.appeal,
+        "status": "created",
+        "created_at": e.at,
+        "channel": d["channel"],
+        "kind": d["kind"],
+        "category": tuple(d["category"]),
+        "priority": d["priority"],
         "location": None if loc is None else Location(lon=loc["lon"], lat=loc["lat"], crs=loc.get("crs", "wgs84")),
-        "community": d.get("community"), "address": d.get("address"), "summary": d.get("summary"),
-        "unit": None, "member": None, "first_dispatched_at": None, "dispatch_count": 0, "return_count": 0,
-        "extension_count": 0, "reopen_count": 0, "clock_start": e.at, "resolved_at": None, "closed_at": None,
-        "reviewed": False, "reviewed_at": None, "responded": None, "resolved_flag": None, "satisfaction": None,
-        "_extended_due": None, "_dispatched_due": None, "_created_due": d.get("due_at"),
+        "community": d.get("community"),
+        "address": d.get("address"),
+        "summary": d.get("summary"),
+        "unit": None,
+        "member": None,
+        "first_dispatched_at": None,
+        "dispatch_count": 0,
+        "return_count": 0,
+        "extension_count": 0,
+        "reopen_count": 0,
+        "clock_start": e.at,
+        "resolved_at": None,
+        "closed_at": None,
+        "reviewed": False,
+        "reviewed_at": None,
+        "responded": None,
+        "resolved_flag": None,
+        "satisfaction": None,
+        "_extended_due": None,
+        "_dispatched_due": None,
+        "_created_due": d.get("due_at"),
     }
 
 
@@ -252,8 +311,14 @@ def _closed(s: dict[str, Any], e: Event) -> None:
 
 
 _APPLY: dict[str, Callable[[dict[str, Any], Event], None]] = {
-    "dispatched": _dispatched, "accepted": _accepted, "extended": _extended, "returned": _returned,
-    "resolved": _resolved, "reviewed": _reviewed, "reopened": _reopened, "closed": _closed,
+    "dispatched": _dispatched,
+    "accepted": _accepted,
+    "extended": _extended,
+    "returned": _returned,
+    "resolved": _resolved,
+    "reviewed": _reviewed,
+    "reopened": _reopened,
+    "closed": _closed,
 }
 
 

@@ -292,7 +292,9 @@ CATALOGUE: dict[str, dict[str, dict[str, Leaf]]] = {
 
 def leaves() -> list[tuple[str, str, str]]:
     """Every (top, second, third) category path, in catalogue order."""
-    return [(top, sec, third) for top, seconds in CATALOGUE.items() for sec, thirds in seconds.items() for third in thirds]
+    return [
+        (top, sec, third) for top, seconds in CATALOGUE.items() for sec, thirds in seconds.items() for third in thirds
+    ]
 
 
 def leaf(path: tuple[str, str, str]) -> Leaf:

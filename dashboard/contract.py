@@ -37,7 +37,13 @@ _NUL_ESCAPE = "\\u0000"  # how U+0000 appears in JSON text: a raw NUL byte is no
 _NUL_ESCAPE_BYTES = _NUL_ESCAPE.encode()
 
 _JSON_TYPES = {
-    type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object",
+    type(None): "null",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
 }
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):(\d\d))?\Z", re.ASCII
@@ -250,8 +256,15 @@ class _Presence(_Model):
 
 
 _MODELS: dict[str, type[_Common]] = {
-    "created": _Created, "dispatched": _Dispatched, "accepted": _Accepted, "extended": _Extended,
-    "returned": _Returned, "resolved": _Resolved, "reviewed": _Reviewed, "reopened": _Reopened, "closed": _Closed,
+    "created": _Created,
+    "dispatched": _Dispatched,
+    "accepted": _Accepted,
+    "extended": _Extended,
+    "returned": _Returned,
+    "resolved": _Resolved,
+    "reviewed": _Reviewed,
+    "reopened": _Reopened,
+    "closed": _Closed,
 }
 EVENT_TYPES = tuple(_MODELS)
 _COMMON = frozenset(_Common.model_fields)
@@ -361,10 +374,22 @@ def _location(value: Any, _limit: int) -> dict[str, Any] | None:
 
 
 _CHECKS: dict[str, _Check] = {  # by field name: a name means the same in every type
-    "channel": _code, "kind": _one_of(AppealKind), "category": _category, "priority": _one_of(Priority),
-    "location": _location, "community": _code, "address": _text, "summary": _text, "due_at": _instant,
-    "unit": _code, "member": _code, "reason": _text, "note": _text,
-    "responded": _flag, "resolved": _flag, "satisfaction": _one_of(Satisfaction),
+    "channel": _code,
+    "kind": _one_of(AppealKind),
+    "category": _category,
+    "priority": _one_of(Priority),
+    "location": _location,
+    "community": _code,
+    "address": _text,
+    "summary": _text,
+    "due_at": _instant,
+    "unit": _code,
+    "member": _code,
+    "reason": _text,
+    "note": _text,
+    "responded": _flag,
+    "resolved": _flag,
+    "satisfaction": _one_of(Satisfaction),
 }
 _FAST_FIELDS = {  # (name, check, required) in model order
     kind: tuple((name, _CHECKS[name], _MODELS[kind].model_fields[name].is_required()) for name in names)
@@ -605,8 +630,13 @@ def _reason(err: Any) -> str:
     if kind == "value_error":
         what = str(ctx.get("error", err["msg"]))
     elif kind in ("string_type", "bool_type", "float_type", "list_type", "model_type", "dict_type", "int_type"):
-        expected = {"string_type": "a string", "bool_type": "true or false", "float_type": "a number",
-                    "list_type": "an array", "int_type": "an integer"}.get(kind, "an object")
+        expected = {
+            "string_type": "a string",
+            "bool_type": "true or false",
+            "float_type": "a number",
+            "list_type": "an array",
+            "int_type": "an integer",
+        }.get(kind, "an object")
         what = f"must be {expected}, got {got}"
     elif kind == "literal_error":
         what = f"must be one of {ctx['expected']}, got {_clip(str(err.get('input')))}"

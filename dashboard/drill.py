@@ -26,8 +26,12 @@ CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 #: Time windows: key -> length (None: all time).
 WINDOWS: dict[str, timedelta | None] = {
-    "all": None, "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
-    "90d": timedelta(days=90), "365d": timedelta(days=365),
+    "all": None,
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+    "365d": timedelta(days=365),
 }
 KINDS = ("consult", "request", "complaint", "report", "suggestion", "praise")
 LIGHTS = ("green", "yellow", "red")
@@ -155,9 +159,16 @@ def parse_filters(search: str | None) -> Filters:
     for k in blank:  # an emptied control means "any"
         one.pop(k)
     checks = {
-        "window": lambda v: v in WINDOWS, "kind": lambda v: v in KINDS, "priority": lambda v: v in PRIORITIES,
-        "light": lambda v: v in LIGHTS, "fig": lambda v: v in FIGURES, "lang": lambda v: v in ("zh", "en"),
-        "channel": lambda v: bool(CHANNEL.match(v)), "cat1": _text_ok, "cat2": _text_ok, "cat3": _text_ok,
+        "window": lambda v: v in WINDOWS,
+        "kind": lambda v: v in KINDS,
+        "priority": lambda v: v in PRIORITIES,
+        "light": lambda v: v in LIGHTS,
+        "fig": lambda v: v in FIGURES,
+        "lang": lambda v: v in ("zh", "en"),
+        "channel": lambda v: bool(CHANNEL.match(v)),
+        "cat1": _text_ok,
+        "cat2": _text_ok,
+        "cat3": _text_ok,
     }
     for k, v in one.items():
         if not checks[k](v):

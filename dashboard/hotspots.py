@@ -36,8 +36,9 @@ class HotspotRule:
     @classmethod
     def from_settings(cls, s: Settings) -> HotspotRule:
         """The rule the settings describe."""
-        return cls(s.hotspot_window_h, s.hotspot_baseline_days, s.hotspot_min_count, s.hotspot_min_ratio,
-                   s.hotspot_min_z)
+        return cls(
+            s.hotspot_window_h, s.hotspot_baseline_days, s.hotspot_min_count, s.hotspot_min_ratio, s.hotspot_min_z
+        )
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,13 @@ class Hotspot:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready."""
-        return {"code": self.code, "count": self.count, "expected": round(self.expected, 2),
-                "score": round(self.score, 2), "ratio": round(self.ratio, 2)}
+        return {
+            "code": self.code,
+            "count": self.count,
+            "expected": round(self.expected, 2),
+            "score": round(self.score, 2),
+            "ratio": round(self.ratio, 2),
+        }
 
 
 def expected(baseline_total: int, rule: HotspotRule) -> float:
@@ -73,8 +79,9 @@ def is_hotspot(h: Hotspot, rule: HotspotRule) -> bool:
     return h.count >= rule.min_count and h.ratio >= rule.min_ratio and h.score >= rule.min_z
 
 
-def hotspots(recent: Mapping[str, int], baseline: Mapping[str, int], rule: HotspotRule,
-             limit: int | None = None) -> list[Hotspot]:
+def hotspots(
+    recent: Mapping[str, int], baseline: Mapping[str, int], rule: HotspotRule, limit: int | None = None
+) -> list[Hotspot]:
     """Hotspot communities, highest score first (ties: larger count, then code)."""
     out = []
     for code, count in recent.items():

@@ -16,9 +16,15 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "lang_switch": ("English", "中文"),
     "tour_on": ("轮播", "Tour"),
     # Banner
-    "feed_stale": ("数据接入已中断：{since}无新事件，以下数字不是最新", "Feed stopped: no event since {since}; figures below are not current"),
+    "feed_stale": (
+        "数据接入已中断：{since}无新事件，以下数字不是最新",
+        "Feed stopped: no event since {since}; figures below are not current",
+    ),
     "feed_never": ("尚未收到任何事件，以下数字不是最新", "No event received yet; figures below are not current"),
-    "redis_down": ("Redis 无法连接：无法接收新事件，以下数字不是最新", "Redis unreachable: new events cannot arrive; figures below are not current"),
+    "redis_down": (
+        "Redis 无法连接：无法接收新事件，以下数字不是最新",
+        "Redis unreachable: new events cannot arrive; figures below are not current",
+    ),
     "store_down": ("数据库无法访问：显示的是 {at} 的数字", "Store unreachable: showing figures from {at}"),
     "store_down_never": ("数据库无法访问", "Store unreachable"),
     "server_down": ("与服务器的连接已中断", "Connection to the server lost"),
@@ -101,8 +107,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "sign_in_failed": ("用户名或密码错误，或账号已停用", "Wrong user name or password, or the account is disabled"),
-    "sign_in_locked": ("密码错误次数过多，登录已暂时锁定，请 {minutes} 分钟后再试",
-                       "Too many wrong passwords: sign-in is locked, try again in {minutes} minutes"),
+    "sign_in_locked": (
+        "密码错误次数过多，登录已暂时锁定，请 {minutes} 分钟后再试",
+        "Too many wrong passwords: sign-in is locked, try again in {minutes} minutes",
+    ),
     "sign_out": ("退出", "Sign out"),
     "signed_in_as": ("当前用户", "Signed in as"),
     # Drill-down

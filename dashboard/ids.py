@@ -30,10 +30,24 @@ DETAIL_CLOSE = "wall-detail-close"
 
 #: Every live figure: element id is `metric(name)`, and it carries `data-metric=name`.
 FIGURES = (
-    "clock", "freshness",
-    "open-total", "open-green", "open-yellow", "open-red", "turning-red", "today-volume", "red-uncovered",
-    "members-online", "members-busy", "members-offline", "members-sos", "coverage",
-    "rank-advanced", "rank-improving", "rank-rectification", "rank-governance",
+    "clock",
+    "freshness",
+    "open-total",
+    "open-green",
+    "open-yellow",
+    "open-red",
+    "turning-red",
+    "today-volume",
+    "red-uncovered",
+    "members-online",
+    "members-busy",
+    "members-offline",
+    "members-sos",
+    "coverage",
+    "rank-advanced",
+    "rank-improving",
+    "rank-rectification",
+    "rank-governance",
 )
 #: Every live list (children replaced when changed): element id is `metric(name)`.
 LISTS = ("red-list", "soon-list", "hotspot-list", "coverage-list", "ranking-table", "volume-top", "sos-alert")

@@ -90,7 +90,10 @@ class RankingConfig:
 
     def __post_init__(self) -> None:
         total = self.w_response + self.w_resolution + self.w_satisfaction
-        if not math.isclose(total, 1.0, abs_tol=1e-9) or min(self.w_response, self.w_resolution, self.w_satisfaction) < 0:
+        if (
+            not math.isclose(total, 1.0, abs_tol=1e-9)
+            or min(self.w_response, self.w_resolution, self.w_satisfaction) < 0
+        ):
             raise ValueError(f"ranking weights must be non-negative and sum to 1 (got {total})")
         if self.close_days < 0:
             raise ValueError("close_days must not be negative")
@@ -118,8 +121,11 @@ class Tally:
 
     def __add__(self, other: Tally) -> Tally:
         return replace(
-            self, volume=self.volume + other.volume, reviewed=self.reviewed + other.reviewed,
-            responded=self.responded + other.responded, resolved=self.resolved + other.resolved,
+            self,
+            volume=self.volume + other.volume,
+            reviewed=self.reviewed + other.reviewed,
+            responded=self.responded + other.responded,
+            resolved=self.resolved + other.resolved,
             satisfied=Fraction(self.satisfied) + Fraction(other.satisfied),
         )
 
@@ -148,11 +154,20 @@ class RankRow:
         """JSON-ready, rates rounded to 4 places and the composite to 2."""
         r4 = lambda v: None if v is None else round(v, 4)  # noqa: E731
         return {
-            "code": self.code, "name": self.name, "volume": self.volume, "reviewed": self.reviewed,
-            "response": r4(self.response), "resolution": r4(self.resolution), "satisfaction": r4(self.satisfaction),
+            "code": self.code,
+            "name": self.name,
+            "volume": self.volume,
+            "reviewed": self.reviewed,
+            "response": r4(self.response),
+            "resolution": r4(self.resolution),
+            "satisfaction": r4(self.satisfaction),
             "composite": None if self.composite is None else round(self.composite, 2),
-            "small_sample": self.small_sample, "rank": self.rank, "prev_rank": self.prev_rank,
-            "change": self.change, "class": self.cls, "volume_rank": self.volume_rank,
+            "small_sample": self.small_sample,
+            "rank": self.rank,
+            "prev_rank": self.prev_rank,
+            "change": self.change,
+            "class": self.cls,
+            "volume_rank": self.volume_rank,
             "early_warning": self.early_warning,
         }
 
@@ -167,8 +182,16 @@ def exact_credit(satisfaction: str | None, cfg: RankingConfig = DEFAULT) -> Frac
     return exact(cfg.satisfaction_credit.get(satisfaction or "", 0))
 
 
-def tally(code: str, name: str, volume: int, reviewed: int, responded: int, resolved: int,
-          answers: Mapping[str, int], cfg: RankingConfig = DEFAULT) -> Tally:
+def tally(
+    code: str,
+    name: str,
+    volume: int,
+    reviewed: int,
+    responded: int,
+    resolved: int,
+    answers: Mapping[str, int],
+    cfg: RankingConfig = DEFAULT,
+) -> Tally:
     """A Tally from raw counts; `answers` counts the call-backs by satisfaction answer (credited per `cfg`)."""
     satisfied = sum((exact_credit(a, cfg) * n for a, n in answers.items()), Fraction(0))
     return Tally(code, name, volume, reviewed, responded, resolved, satisfied)
@@ -190,8 +213,11 @@ def score(t: Tally, cfg: RankingConfig = DEFAULT) -> Fraction | None:
     """The composite score 0–100 exactly, as ranks compare it; None without call-backs."""
     if t.reviewed <= 0:
         return None
-    total = (exact(cfg.w_response) * t.responded + exact(cfg.w_resolution) * t.resolved
-             + exact(cfg.w_satisfaction) * Fraction(t.satisfied))
+    total = (
+        exact(cfg.w_response) * t.responded
+        + exact(cfg.w_resolution) * t.resolved
+        + exact(cfg.w_satisfaction) * Fraction(t.satisfied)
+    )
     return 100 * total / t.reviewed
 
 
@@ -255,12 +281,25 @@ def rank_month(current: Iterable[Tally], previous: Iterable[Tally] = (), cfg: Ra
         change = pr - r if (r is not None and pr is not None) else None
         cls = classify(r, n, vol_rank_ranked[t.code], change, cfg) if r is not None else None
         vr = vol_rank.get(t.code)
-        rows.append(RankRow(
-            code=t.code, name=t.name, volume=t.volume, reviewed=t.reviewed, response=resp, resolution=res,
-            satisfaction=sat, composite=composite(t, cfg), small_sample=r is None, rank=r, prev_rank=pr,
-            change=change, cls=cls, volume_rank=vr,
-            early_warning=vr is not None and vr <= cfg.volume_top and cls != "governance",
-        ))
+        rows.append(
+            RankRow(
+                code=t.code,
+                name=t.name,
+                volume=t.volume,
+                reviewed=t.reviewed,
+                response=resp,
+                resolution=res,
+                satisfaction=sat,
+                composite=composite(t, cfg),
+                small_sample=r is None,
+                rank=r,
+                prev_rank=pr,
+                change=change,
+                cls=cls,
+                volume_rank=vr,
+                early_warning=vr is not None and vr <= cfg.volume_top and cls != "governance",
+            )
+        )
     rows.sort(key=lambda x: (x.rank is None, x.rank or 0, -x.reviewed, x.code))
     return rows
 
@@ -268,8 +307,9 @@ def rank_month(current: Iterable[Tally], previous: Iterable[Tally] = (), cfg: Ra
 _Row = TypeVar("_Row")
 
 
-def volume_top(rows: Iterable[_Row], volume_rank: Callable[[_Row], int | None],
-               cfg: RankingConfig = DEFAULT) -> list[_Row]:
+def volume_top(
+    rows: Iterable[_Row], volume_rank: Callable[[_Row], int | None], cfg: RankingConfig = DEFAULT
+) -> list[_Row]:
     """The top units by volume (the city's 'top ten by volume'), in volume order; `volume_rank` reads a row's."""
     top = [(v, r) for r in rows if (v := volume_rank(r)) is not None and v <= cfg.volume_top]
     return [r for _, r in sorted(top, key=lambda vr: vr[0])]

@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="Redis of the intake side; unset: an embedded Redis under var/")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the store; unset: SQLite under var/")
     var_dir: Path = Field(Path("var"), description="Folder for the embedded Redis, SQLite and caches")
-    embedded_redis_port: int = Field(6380, ge=0, le=65535, description="TCP port of the embedded Redis on 127.0.0.1 (0: unix socket only)")
+    embedded_redis_port: int = Field(
+        6380, ge=0, le=65535, description="TCP port of the embedded Redis on 127.0.0.1 (0: unix socket only)"
+    )
     hotline_prefix: str = Field("hotline", description="Prefix of the Redis stream keys")
     consumer_group: str = Field("command-center", description="Consumer group name on the streams")
     host: str = Field("127.0.0.1", description="Address the web server listens on")
@@ -69,20 +71,28 @@ class Settings(BaseSettings):
     # Ingest
     ingest_batch: int = Field(10000, ge=1, le=50000, description="Entries read per XREADGROUP")
     projection_batch: int = Field(
-        50000, ge=1, le=200000, description="Events of its partition a projector reads per transaction at most "
-        "(formerly FOLD_BATCH)"
+        50000,
+        ge=1,
+        le=200000,
+        description="Events of its partition a projector reads per transaction at most (formerly FOLD_BATCH)",
     )
     projectors: int = Field(
         2, ge=1, le=32, description="Projector processes, each folding its partition of the appeals (formerly FOLDERS)"
     )
     projection_stall_s: int = Field(
-        120, gt=0, description="/healthz is unhealthy once an event has waited this long to be folded while the "
-        "checkpoint it waits behind has not moved for as long, seconds"
+        120,
+        gt=0,
+        description="/healthz is unhealthy once an event has waited this long to be folded while the "
+        "checkpoint it waits behind has not moved for as long, seconds",
     )
     ingest_block_ms: int = Field(1000, ge=1, description="XREADGROUP BLOCK, milliseconds")
     ingest_claim_idle_ms: int = Field(60000, ge=1000, description="Pending entries idle this long are reclaimed")
-    max_deliveries: int = Field(5, ge=1, description="Deliveries after which an entry is handled alone; times it "
-                                "then ends the worker before it goes to the dead-letter stream")
+    max_deliveries: int = Field(
+        5,
+        ge=1,
+        description="Deliveries after which an entry is handled alone; times it "
+        "then ends the worker before it goes to the dead-letter stream",
+    )
     health_stall_s: int = Field(300, gt=0, description="Work waiting this long without moving makes /healthz unhealthy")
     max_text_len: int = Field(4000, ge=16, description="Longest accepted free text (summary, reason, note)")
 
@@ -95,10 +105,18 @@ class Settings(BaseSettings):
     session_hours: float = Field(12, gt=0, description="Signed-in sessions expire after this many hours")
 
     # Sign-in lockout and the proxy in front (counts of wrong passwords live in Redis, shared by all workers)
-    login_fails_per_account: int = Field(5, ge=1, description="Wrong passwords for one account within LOGIN_LOCK_MINUTES that lock its sign-in (HTTP 429)")
-    login_fails_per_address: int = Field(20, ge=1, description="Wrong passwords from one address within LOGIN_LOCK_MINUTES that lock sign-in from it")
+    login_fails_per_account: int = Field(
+        5,
+        ge=1,
+        description="Wrong passwords for one account within LOGIN_LOCK_MINUTES that lock its sign-in (HTTP 429)",
+    )
+    login_fails_per_address: int = Field(
+        20, ge=1, description="Wrong passwords from one address within LOGIN_LOCK_MINUTES that lock sign-in from it"
+    )
     login_lock_minutes: int = Field(15, ge=1, description="Window in which wrong passwords are counted, minutes")
-    trusted_proxies: int = Field(0, ge=0, le=10, description="Reverse proxies in front whose X-Forwarded-For/-Proto are believed (0: none)")
+    trusted_proxies: int = Field(
+        0, ge=0, le=10, description="Reverse proxies in front whose X-Forwarded-For/-Proto are believed (0: none)"
+    )
 
     # Wall screen (issue 4); ranking definitions and weights live in dashboard/rankings.py
     wall_red_rows: int = Field(12, ge=1, le=100, description="Rows of the red (overdue) list on the wall")
@@ -107,23 +125,36 @@ class Settings(BaseSettings):
     tour_worst: int = Field(3, ge=0, le=20, description="Worst districts and worst streets each the wall tour visits")
     slow_panel_s: int = Field(60, ge=1, description="Rankings and hotspots are recomputed at most this often, seconds")
     history_cache_s: int = Field(
-        3600, ge=60, description="Day aggregates of history (rankings, hotspot baselines) are recomputed when events "
-        "change them, and re-read at least this often as a safety net, seconds")
+        3600,
+        ge=60,
+        description="Day aggregates of history (rankings, hotspot baselines) are recomputed when events "
+        "change them, and re-read at least this often as a safety net, seconds",
+    )
     hotspot_window_h: float = Field(24, gt=0, description="Recent window a hotspot is judged on, hours")
-    hotspot_baseline_days: int = Field(28, ge=3, description="Days of a community's own history its baseline is taken from")
+    hotspot_baseline_days: int = Field(
+        28, ge=3, description="Days of a community's own history its baseline is taken from"
+    )
     hotspot_min_count: int = Field(5, ge=1, description="A hotspot has at least this many appeals in the window")
-    hotspot_min_ratio: float = Field(2.0, ge=1, description="A hotspot's window count is at least this multiple of its baseline")
-    hotspot_min_z: float = Field(3.0, ge=0, description="A hotspot's Poisson score (x - mean) / sqrt(mean) is at least this")
+    hotspot_min_ratio: float = Field(
+        2.0, ge=1, description="A hotspot's window count is at least this multiple of its baseline"
+    )
+    hotspot_min_z: float = Field(
+        3.0, ge=0, description="A hotspot's Poisson score (x - mean) / sqrt(mean) is at least this"
+    )
     hotspot_rows: int = Field(8, ge=1, le=100, description="Hotspots listed on the wall")
 
     # Demo feed
     demo: bool = Field(True, description="Run the demo intake feed inside `python app.py`")
     demo_per_day: int = Field(40000, ge=1, description="Demo appeals per day")
     demo_speedup: float = Field(1.0, gt=0, description="Demo feed speed-up factor")
-    demo_backfill_days: float = Field(2, ge=0, le=60, description="Days of history the demo writes into an empty stream")
+    demo_backfill_days: float = Field(
+        2, ge=0, le=60, description="Days of history the demo writes into an empty stream"
+    )
     demo_retention_h: float = Field(
-        1.0, ge=0, description="The demo feed trims its streams to this many hours (never what a consumer group has "
-        "not acknowledged); 0: never trims"
+        1.0,
+        ge=0,
+        description="The demo feed trims its streams to this many hours (never what a consumer group has "
+        "not acknowledged); 0: never trims",
     )
 
     @classmethod
@@ -149,11 +180,14 @@ class Settings(BaseSettings):
                 continue
             value = data.pop(old)
             if new in data:
-                _warn_once(old, f"setting {old.upper()} is deprecated and ignored: {new.upper()}, its new name, is set too")
+                _warn_once(
+                    old, f"setting {old.upper()} is deprecated and ignored: {new.upper()}, its new name, is set too"
+                )
             else:
                 data[new] = value
-                _warn_once(old, f"setting {old.upper()} is deprecated: call it {new.upper()} "
-                                f"(read as {new.upper()}={value})")
+                _warn_once(
+                    old, f"setting {old.upper()} is deprecated: call it {new.upper()} (read as {new.upper()}={value})"
+                )
         return data
 
     @field_validator("time_zone")

@@ -40,8 +40,9 @@ class WallState:
     kiosk: bool = False
 
     @classmethod
-    def from_url(cls, pathname: str | None, search: str | None, default_lang: str, tour_default_s: int,
-                 tour_min_s: int = 5) -> WallState:
+    def from_url(
+        cls, pathname: str | None, search: str | None, default_lang: str, tour_default_s: int, tour_min_s: int = 5
+    ) -> WallState:
         """Read ?lang=, ?view=, ?tour= (1 or seconds) and whether the path is the kiosk /wall."""
         q = parse_qs((search or "").lstrip("?"))
         first = lambda k: (q.get(k) or [""])[0]  # noqa: E731

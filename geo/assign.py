@@ -66,8 +66,9 @@ class Assigner:
         # releases the GIL while querying: one query at a time keeps threaded servers safe.
         self._lock = threading.Lock()
 
-    def _hits(self, geoms: Any, tree: shapely.STRtree, x: npt.NDArray[np.float64],
-              y: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    def _hits(
+        self, geoms: Any, tree: shapely.STRtree, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.intp]:
         """Lowest-index polygon covering each point (boundary included), or -1."""
         p_idx, t_idx = tree.query(shapely.points(x, y))  # bounding boxes only
         on = shapely.intersects_xy(geoms[t_idx], x[p_idx], y[p_idx])  # exact test, prepared polygons
@@ -77,7 +78,8 @@ class Assigner:
         """Nearest community within the snap distance (ties: lowest code), or -1."""
         mx, my = self._to_metric.transform(x, y)
         p_idx, c_idx = self._comm_tree.query_nearest(
-            shapely.points(mx, my), max_distance=self.snap_distance_m, all_matches=True)
+            shapely.points(mx, my), max_distance=self.snap_distance_m, all_matches=True
+        )
         return _first_hit(len(x), p_idx, c_idx)
 
     def assign(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> pd.DataFrame:
@@ -119,7 +121,10 @@ class Assigner:
         if i is None:
             return None
         return {
-            "lon": float(self._comm_xy[i, 0]), "lat": float(self._comm_xy[i, 1]),
-            "community": code, "street": self._comm_codes["street"][i],
-            "district": self._comm_codes["district"][i], "name": self._comm_names[i],
+            "lon": float(self._comm_xy[i, 0]),
+            "lat": float(self._comm_xy[i, 1]),
+            "community": code,
+            "street": self._comm_codes["street"][i],
+            "district": self._comm_codes["district"][i],
+            "name": self._comm_names[i],
         }

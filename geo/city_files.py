@@ -26,8 +26,12 @@ TABLES = ("units", "members")
 GPKG = "city.gpkg"
 MANIFEST = "manifest.txt"
 MODEL_COLUMNS = {
-    "districts": DISTRICT_COLUMNS, "streets": STREET_COLUMNS, "communities": COMMUNITY_COLUMNS,
-    "grids": GRID_COLUMNS, "units": UNIT_COLUMNS, "members": MEMBER_COLUMNS,
+    "districts": DISTRICT_COLUMNS,
+    "streets": STREET_COLUMNS,
+    "communities": COMMUNITY_COLUMNS,
+    "grids": GRID_COLUMNS,
+    "units": UNIT_COLUMNS,
+    "members": MEMBER_COLUMNS,
 }
 
 

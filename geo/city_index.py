@@ -76,11 +76,16 @@ class CityIndex:
         self.city_name = city.name
         #: level -> code -> name, and level -> code -> code of the level above.
         self.name: dict[str, dict[str, str]] = {
-            "district": dict(zip(d["code"], d["name"])), "street": dict(zip(s["code"], s["name"])),
-            "community": dict(zip(c["code"], c["name"])), "grid": dict(zip(g["code"], g["name"]))}
+            "district": dict(zip(d["code"], d["name"])),
+            "street": dict(zip(s["code"], s["name"])),
+            "community": dict(zip(c["code"], c["name"])),
+            "grid": dict(zip(g["code"], g["name"])),
+        }
         self.parent: dict[str, dict[str, str]] = {
-            "street": dict(zip(s["code"], s["district"])), "community": dict(zip(c["code"], c["street"])),
-            "grid": dict(zip(g["code"], g["community"]))}
+            "street": dict(zip(s["code"], s["district"])),
+            "community": dict(zip(c["code"], c["street"])),
+            "grid": dict(zip(g["code"], g["community"])),
+        }
         #: level -> code -> sorted codes of the level below ("city" -> "" -> the districts).
         self.children: dict[str, dict[str, list[str]]] = {"city": {"": sorted(self.name["district"])}}
         for level, up in UP.items():
@@ -102,8 +107,9 @@ class CityIndex:
         self.unit_kind: dict[str, str] = dict(zip(u["code"], u["kind"]))
         self.unit_district = {k: (v if isinstance(v, str) else None) for k, v in zip(u["code"], u["district"])}
         #: member id -> (name, grid, community, street, district)
-        self.member: dict[str, tuple[str, str, str, str, str]] = dict(zip(m["id"], zip(
-            m["name"], m["grid"], m["community"], m["street"], m["district"])))
+        self.member: dict[str, tuple[str, str, str, str, str]] = dict(
+            zip(m["id"], zip(m["name"], m["grid"], m["community"], m["street"], m["district"]))
+        )
         self.member_name: dict[str, str] = dict(zip(m["id"], m["name"]))
         #: members per "city", district code and street code; grids per street code
         self.roster: Counter[str] = Counter({"city": len(m)})

@@ -34,8 +34,14 @@ def build_demo_city(seed: int = 12345) -> City:
     grids = build_grids(communities, cells, rng)
     members = build_members(grids, rng)
     streets = streets.drop(columns=["seed_lon", "seed_lat"])
-    frames = {"districts": districts, "streets": streets, "communities": communities, "grids": grids,
-              "units": build_units(streets), "members": members}
+    frames = {
+        "districts": districts,
+        "streets": streets,
+        "communities": communities,
+        "grids": grids,
+        "units": build_units(streets),
+        "members": members,
+    }
     return City(name=DEMO_NAME, **{k: model_order(text_columns(v), k) for k, v in frames.items()})
 
 

@@ -77,9 +77,14 @@ def simplified(geoms: Any, tolerance: float) -> Any:
 
 def tooltip_points(points: dict[str, tuple[float, float]], tooltips: dict[str, str]) -> GeoJSON:
     """Lean GeoJSON points (properties id, tooltip) of code -> (lon, lat), tooltips already escaped."""
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
-              "properties": {"id": code, "tooltip": tooltips.get(code, code)}}
-             for code, (lon, lat) in points.items()]
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
+            "properties": {"id": code, "tooltip": tooltips.get(code, code)},
+        }
+        for code, (lon, lat) in points.items()
+    ]
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -89,8 +94,14 @@ def lean_layer(src: GeoJSON, keep: set[str], tooltips: dict[str, str]) -> GeoJSO
     for f in src["features"]:
         code = f["properties"]["code"]
         if code in keep:
-            feats.append({"type": "Feature", "id": code, "geometry": f["geometry"],
-                          "properties": {"code": code, "tooltip": tooltips[code]}})
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": code,
+                    "geometry": f["geometry"],
+                    "properties": {"code": code, "tooltip": tooltips[code]},
+                }
+            )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -103,8 +114,9 @@ def feature_collection(frame: gpd.GeoDataFrame, props: list[str], geoms: Any = N
         if geom is None or geom.is_empty:
             continue
         properties = {p: col[i] for p, col in zip(props, columns)}
-        features.append({"type": "Feature", "id": properties[props[0]], "properties": properties,
-                         "geometry": geometry_dict(geom)})
+        features.append(
+            {"type": "Feature", "id": properties[props[0]], "properties": properties, "geometry": geometry_dict(geom)}
+        )
     return collection(features)
 
 
@@ -134,14 +146,20 @@ class CityLayers:
     def districts(self) -> GeoJSON:
         """District polygons: code, name."""
         d = self.city.districts
-        return self._once("districts", lambda: feature_collection(
-            d, ["code", "name"], simplified(d.geometry.to_numpy(), DISTRICT_TOLERANCE)))
+        return self._once(
+            "districts",
+            lambda: feature_collection(d, ["code", "name"], simplified(d.geometry.to_numpy(), DISTRICT_TOLERANCE)),
+        )
 
     def streets(self) -> GeoJSON:
         """Street polygons: code, name, district."""
         s = self.city.streets
-        return self._once("streets", lambda: feature_collection(
-            s, ["code", "name", "district"], simplified(s.geometry.to_numpy(), STREET_TOLERANCE)))
+        return self._once(
+            "streets",
+            lambda: feature_collection(
+                s, ["code", "name", "district"], simplified(s.geometry.to_numpy(), STREET_TOLERANCE)
+            ),
+        )
 
     def communities(self) -> GeoJSON:
         """Community points: code, name, street, district."""
@@ -162,8 +180,11 @@ class CityLayers:
         if district is not None:
             mask &= (g["district"] == district).to_numpy()
         part = g[mask]
-        return feature_collection(part, ["code", "name", "community", "street", "district"],
-                                  simplified(part.geometry.to_numpy(), GRID_TOLERANCE))
+        return feature_collection(
+            part,
+            ["code", "name", "community", "street", "district"],
+            simplified(part.geometry.to_numpy(), GRID_TOLERANCE),
+        )
 
 
 #: The CityLayers of a city object, made once and dropped when the city is garbage-collected.

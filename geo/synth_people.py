@@ -13,12 +13,30 @@ from geo.names import COMPANIES, DEPARTMENTS, person_names
 def build_units(streets: gpd.GeoDataFrame) -> pd.DataFrame:
     """Every street as a unit, plus the 65 municipal departments (D001…) and 49 companies (C001…)."""
     frames = [
-        pd.DataFrame({"code": streets["code"].to_numpy(), "name": streets["name"].to_numpy(),
-                      "kind": "street", "district": streets["district"].to_numpy()}),
-        pd.DataFrame({"code": [f"D{i:03d}" for i in range(1, len(DEPARTMENTS) + 1)],
-                      "name": list(DEPARTMENTS), "kind": "department", "district": None}),
-        pd.DataFrame({"code": [f"C{i:03d}" for i in range(1, len(COMPANIES) + 1)],
-                      "name": list(COMPANIES), "kind": "company", "district": None}),
+        pd.DataFrame(
+            {
+                "code": streets["code"].to_numpy(),
+                "name": streets["name"].to_numpy(),
+                "kind": "street",
+                "district": streets["district"].to_numpy(),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "code": [f"D{i:03d}" for i in range(1, len(DEPARTMENTS) + 1)],
+                "name": list(DEPARTMENTS),
+                "kind": "department",
+                "district": None,
+            }
+        ),
+        pd.DataFrame(
+            {
+                "code": [f"C{i:03d}" for i in range(1, len(COMPANIES) + 1)],
+                "name": list(COMPANIES),
+                "kind": "company",
+                "district": None,
+            }
+        ),
     ]
     units = pd.concat(frames, ignore_index=True)
     return units.sort_values("code", ignore_index=True)[UNIT_COLUMNS]

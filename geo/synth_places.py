@@ -13,9 +13,22 @@ from geo.tessellate import Floats, Geoms, Ints, area_km2, sample_in, voronoi_cli
 
 #: Streets/townships per district, as in Beijing (343 in all).
 STREET_COUNTS = {
-    "110101": 17, "110102": 15, "110105": 43, "110106": 26, "110107": 9, "110108": 29,
-    "110109": 13, "110111": 28, "110112": 22, "110113": 25, "110114": 22, "110115": 22,
-    "110116": 16, "110117": 18, "110118": 20, "110119": 18,
+    "110101": 17,
+    "110102": 15,
+    "110105": 43,
+    "110106": 26,
+    "110107": 9,
+    "110108": 29,
+    "110109": 13,
+    "110111": 28,
+    "110112": 22,
+    "110113": 25,
+    "110114": 22,
+    "110115": 22,
+    "110116": 16,
+    "110117": 18,
+    "110118": 20,
+    "110119": 18,
 }
 URBAN_DISTRICTS = frozenset({"110101", "110102", "110105", "110106", "110107", "110108"})
 CENTRE = (116.397, 39.909)  # Tiananmen; street seeds crowd toward it
@@ -77,7 +90,7 @@ def build_streets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.
         order = idx[np.argsort(area[idx], kind="stable")]
         n_sub = max(2, round(0.25 * len(idx)))  # the smallest (densest) quarter are 街道
         kind[order[n_sub:]] = "镇"
-        kind[order[len(idx) - max(1, round(0.2 * len(idx))):]] = "乡"  # the largest fifth are 乡
+        kind[order[len(idx) - max(1, round(0.2 * len(idx))) :]] = "乡"  # the largest fifth are 乡
     base = np.select([kind == "街道", kind == "镇"], [0, 100], 200).astype(np.int64)
     codes = _codes(list(dcode), _km_from(x, y, *CENTRE), base, 3)
     names = np.empty(len(geoms), dtype=object)
@@ -85,9 +98,9 @@ def build_streets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.
         idx = np.flatnonzero(dcode == d)
         names[idx] = [s + k for s, k in zip(place_names(rng, len(idx)), kind[idx])]
     frame = gpd.GeoDataFrame(
-        {"code": codes, "name": names, "district": dcode, "area_km2": np.round(area, 4),
-         "seed_lon": x, "seed_lat": y},
-        geometry=geoms, crs=MODEL_CRS,
+        {"code": codes, "name": names, "district": dcode, "area_km2": np.round(area, 4), "seed_lon": x, "seed_lat": y},
+        geometry=geoms,
+        crs=MODEL_CRS,
     )
     return frame.sort_values("code", ignore_index=True)[STREET_COLUMNS + ["area_km2", "seed_lon", "seed_lat"]]
 
@@ -114,9 +127,16 @@ def build_communities(streets: gpd.GeoDataFrame, rng: np.random.Generator) -> tu
         idx = np.flatnonzero(owner == k)
         names[idx] = [n + ("村" if v else "社区") for n, v in zip(place_names(rng, len(idx)), village[idx])]
     frame = gpd.GeoDataFrame(
-        {"code": codes, "name": names, "street": scode, "district": streets["district"].to_numpy()[owner],
-         "lon": x, "lat": y},
-        geometry=shapely.points(x, y), crs=MODEL_CRS,
+        {
+            "code": codes,
+            "name": names,
+            "street": scode,
+            "district": streets["district"].to_numpy()[owner],
+            "lon": x,
+            "lat": y,
+        },
+        geometry=shapely.points(x, y),
+        crs=MODEL_CRS,
     )
     order = np.argsort(frame["code"].to_numpy(), kind="stable")
     return frame.iloc[order].reset_index(drop=True)[COMMUNITY_COLUMNS + ["lon", "lat"]], cells[order]
@@ -130,11 +150,14 @@ def build_grids(communities: gpd.GeoDataFrame, cells: Geoms, rng: np.random.Gene
     seq = np.arange(len(owner)) - np.searchsorted(owner, owner) + 1
     ccode = communities["code"].to_numpy()[owner]
     frame = gpd.GeoDataFrame(
-        {"code": [f"{c}{k:02d}" for c, k in zip(ccode, seq)],
-         "name": [f"{n}第{k}网格" for n, k in zip(communities["name"].to_numpy()[owner], seq)],
-         "community": ccode, "street": communities["street"].to_numpy()[owner],
-         "district": communities["district"].to_numpy()[owner]},
-        geometry=geoms, crs=MODEL_CRS,
+        {
+            "code": [f"{c}{k:02d}" for c, k in zip(ccode, seq)],
+            "name": [f"{n}第{k}网格" for n, k in zip(communities["name"].to_numpy()[owner], seq)],
+            "community": ccode,
+            "street": communities["street"].to_numpy()[owner],
+            "district": communities["district"].to_numpy()[owner],
+        },
+        geometry=geoms,
+        crs=MODEL_CRS,
     )
     return frame.sort_values("code", ignore_index=True)[GRID_COLUMNS]
-

@@ -35,15 +35,16 @@ def polygonal(geoms: Geoms) -> Geoms:
     return out
 
 
-def sample_in(
-    geoms: Geoms, counts: npt.ArrayLike, rng: np.random.Generator
-) -> tuple[Floats, Floats, Ints]:
+def sample_in(geoms: Geoms, counts: npt.ArrayLike, rng: np.random.Generator) -> tuple[Floats, Floats, Ints]:
     """Draw counts[i] uniform random points inside geoms[i]; returns x, y and the owner index, sorted by owner."""
     geoms = np.asarray(geoms, dtype=object)
     need = np.asarray(counts, dtype=np.int64).copy()
     bounds = shapely.bounds(geoms)
-    fill = np.clip(shapely.area(geoms) / np.maximum(
-        (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]), 1e-300), 0.02, 1.0)
+    fill = np.clip(
+        shapely.area(geoms) / np.maximum((bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]), 1e-300),
+        0.02,
+        1.0,
+    )
     shapely.prepare(geoms)
     xs: list[Floats] = []
     ys: list[Floats] = []

@@ -66,8 +66,9 @@ def unique(frame: pd.DataFrame, key: str, file: Path, out: Problems) -> None:
         out.add(file, int(i), values.iat[i], f"duplicate {key}: already on row {first[values.iat[i]] + 1}")
 
 
-def known(frame: pd.DataFrame, col: str, key: str, parents: pd.Series, file: Path, parent_file: Path | str,
-          out: Problems) -> None:
+def known(
+    frame: pd.DataFrame, col: str, key: str, parents: pd.Series, file: Path, parent_file: Path | str, out: Problems
+) -> None:
     """Record parent codes that do not exist in the parent file."""
     values = frame[col]
     bad = values.notna().to_numpy() & ~values.isin(set(parents.dropna())).to_numpy()

@@ -45,8 +45,9 @@ def breadcrumb(crumbs: list[Crumb]) -> html.Nav:
             items.append(html.Span("›", className="sep"))
         label = c.label or "—"
         if c.href:
-            items.append(html.Span(dcc.Link(label, href=c.href, refresh=False, className="crumb"),
-                                   **dataset(level=c.area.level)))
+            items.append(
+                html.Span(dcc.Link(label, href=c.href, refresh=False, className="crumb"), **dataset(level=c.area.level))
+            )
         else:
             items.append(html.Span(label, className="crumb here", **dataset(level=c.area.level)))
     return html.Nav(items, className="drill-crumbs")
@@ -56,14 +57,25 @@ def header(crumbs: list[Crumb], user: str, f: Filters, pathname: str) -> html.Di
     """Breadcrumb, who is signed in, language switch, sign out."""
     lang = f.lang
     other = "en" if lang == "zh" else "zh"
-    return html.Div([
-        breadcrumb(crumbs),
-        html.Div([
-            html.Span(f"{t(lang, 'signed_in_as')}: {user}", className="drill-user"),
-            dcc.Link(t(lang, "lang_switch"), href=pathname + f.query(lang=other), refresh=False, className="drill-lang"),
-            html.A(t(lang, "sign_out"), href="/logout", className="drill-logout"),
-        ], className="drill-who"),
-    ], className="drill-header")
+    return html.Div(
+        [
+            breadcrumb(crumbs),
+            html.Div(
+                [
+                    html.Span(f"{t(lang, 'signed_in_as')}: {user}", className="drill-user"),
+                    dcc.Link(
+                        t(lang, "lang_switch"),
+                        href=pathname + f.query(lang=other),
+                        refresh=False,
+                        className="drill-lang",
+                    ),
+                    html.A(t(lang, "sign_out"), href="/logout", className="drill-logout"),
+                ],
+                className="drill-who",
+            ),
+        ],
+        className="drill-header",
+    )
 
 
 def _opts(values: Any, label: Any) -> list[dict[str, str]]:
@@ -92,39 +104,67 @@ def filter_bar(f: Filters) -> html.Div:
         ("light", _opts(LIGHTS, lambda v: t(lang, v)), f.light, True),
         ("fig", _opts(FIGURES, lambda v: t(lang, f"drill_fig_{v}")), f.fig, False),
     ]
-    return html.Div([
-        html.Label([html.Span(t(lang, f"drill_{name}")),
-                    dcc.Dropdown(id=ids_drill.filter_control(name), options=options, value=value, clearable=clearable,
-                                 placeholder=t(lang, "drill_any"), searchable=False, className="drill-dd",
-                                 disabled=name in ("cat2", "cat3") and not options)],
-                   className=f"drill-filter f-{name}")
-        for name, options, value, clearable in controls
-    ], className="drill-filters")
+    return html.Div(
+        [
+            html.Label(
+                [
+                    html.Span(t(lang, f"drill_{name}")),
+                    dcc.Dropdown(
+                        id=ids_drill.filter_control(name),
+                        options=options,
+                        value=value,
+                        clearable=clearable,
+                        placeholder=t(lang, "drill_any"),
+                        searchable=False,
+                        className="drill-dd",
+                        disabled=name in ("cat2", "cat3") and not options,
+                    ),
+                ],
+                className=f"drill-filter f-{name}",
+            )
+            for name, options, value, clearable in controls
+        ],
+        className="drill-filters",
+    )
 
 
 def exports(table: str, area: Area, f: Filters) -> html.Span:
     """CSV and XLSX download links of a table, for the page's area and filters."""
-    return html.Span([t(f.lang, "drill_export"), " ",
-                      html.A("CSV", href=export_href(table, "csv", area, f), className="exp", **dataset(export=f"{table}.csv")),
-                      " · ",
-                      html.A("XLSX", href=export_href(table, "xlsx", area, f), className="exp",
-                             **dataset(export=f"{table}.xlsx"))], className="drill-exports")
+    return html.Span(
+        [
+            t(f.lang, "drill_export"),
+            " ",
+            html.A("CSV", href=export_href(table, "csv", area, f), className="exp", **dataset(export=f"{table}.csv")),
+            " · ",
+            html.A(
+                "XLSX", href=export_href(table, "xlsx", area, f), className="exp", **dataset(export=f"{table}.xlsx")
+            ),
+        ],
+        className="drill-exports",
+    )
 
 
-def panel(title: Any, body: Any, table: str | None = None, area: Area | None = None, f: Filters | None = None,
-          cls: str = "") -> html.Section:
+def panel(
+    title: Any, body: Any, table: str | None = None, area: Area | None = None, f: Filters | None = None, cls: str = ""
+) -> html.Section:
     """A titled panel, with export links when it shows a table."""
     head: list[Any] = [html.H2(title)]
     if table and area is not None and f is not None:
         head.append(exports(table, area, f))
     extra: dict[str, Any] = {"id": ids_drill.table(table)} if table else {}
     parts = [html.Div(head, className="drill-panel-head")] + (list(body) if isinstance(body, list) else [body])
-    return html.Section(parts, className=f"drill-panel {cls}".strip(),
-                        **extra)
+    return html.Section(parts, className=f"drill-panel {cls}".strip(), **extra)
 
 
-def area_map(bounds: list[list[float]], tile_url: str | None, outline: dict[str, Any], sub_layer: dict[str, Any],
-             hideout: dict[str, Any], points: dict[str, Any], points_are_subs: bool) -> dl.Map:
+def area_map(
+    bounds: list[list[float]],
+    tile_url: str | None,
+    outline: dict[str, Any],
+    sub_layer: dict[str, Any],
+    hideout: dict[str, Any],
+    points: dict[str, Any],
+    points_are_subs: bool,
+) -> dl.Map:
     """The area zoomed to its bounds: its outline, its sub-areas coloured by the figure, red appeals."""
     layers: list[Any] = [dl.TileLayer(url=tile_url)] if tile_url else []
     layers += [dl.GeoJSON(id=ids_drill.OUTLINE_LAYER, data=outline, style=js("outline"), interactive=False)]
@@ -133,8 +173,15 @@ def area_map(bounds: list[list[float]], tile_url: str | None, outline: dict[str,
     else:
         layers.append(dl.GeoJSON(id=ids_drill.SUB_LAYER, data=sub_layer, style=js("area"), hideout=hideout))
     layers.append(dl.GeoJSON(id=ids_drill.RED_LAYER, data=points, pointToLayer=js("red")))
-    return dl.Map(layers, id=ids_drill.MAP, bounds=bounds, className="drill-map",
-                  attributionControl=bool(tile_url), zoomSnap=0.25, trackViewport=False)
+    return dl.Map(
+        layers,
+        id=ids_drill.MAP,
+        bounds=bounds,
+        className="drill-map",
+        attributionControl=bool(tile_url),
+        zoomSnap=0.25,
+        trackViewport=False,
+    )
 
 
 def red_points(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -144,11 +191,19 @@ def red_points(rows: list[dict[str, Any]]) -> dict[str, Any]:
         if not r.get("lonlat"):
             continue
         words = html_escape(r["summary"][:120])
-        feats.append({"type": "Feature", "id": r["id"],
-                      "geometry": {"type": "Point", "coordinates": [round(r["lonlat"][0], 6), round(r["lonlat"][1], 6)]},
-                      "properties": {"id": r["id"], "tooltip": f"{html_escape(r['id'])} · {words}",
-                                     "popup": f"<b>{html_escape(r['id'])}</b><br>{html_escape(r['category_path'])}"
-                                              f"<br>{html_escape(r['address'])}<br>{words}"}})
+        feats.append(
+            {
+                "type": "Feature",
+                "id": r["id"],
+                "geometry": {"type": "Point", "coordinates": [round(r["lonlat"][0], 6), round(r["lonlat"][1], 6)]},
+                "properties": {
+                    "id": r["id"],
+                    "tooltip": f"{html_escape(r['id'])} · {words}",
+                    "popup": f"<b>{html_escape(r['id'])}</b><br>{html_escape(r['category_path'])}"
+                    f"<br>{html_escape(r['address'])}<br>{words}",
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -156,9 +211,16 @@ def legend(fig: str, top: float | None, lang: str) -> html.Div:
     """What the colours mean: the figure, from 0 to its highest value."""
     rate = fig in ("red_share", "response", "resolution", "satisfaction")
     hi = "—" if top is None else (f"{top * 100:.0f}%" if rate else f"{top:,.0f}")
-    return html.Div([html.Span(t(lang, f"drill_fig_{fig}")), html.Span("0" if not rate else "0%"),
-                     html.Span(className="ramp"), html.Span(hi)], className="drill-legend",
-                    **dataset(figure=fig))
+    return html.Div(
+        [
+            html.Span(t(lang, f"drill_fig_{fig}")),
+            html.Span("0" if not rate else "0%"),
+            html.Span(className="ramp"),
+            html.Span(hi),
+        ],
+        className="drill-legend",
+        **dataset(figure=fig),
+    )
 
 
 def page(head: html.Div, bar: html.Div | None, body: list[Any], lang: str, error: str | None = None) -> html.Div:
@@ -174,7 +236,12 @@ def page(head: html.Div, bar: html.Div | None, body: list[Any], lang: str, error
 
 def unavailable(lang: str, home: str) -> html.Div:
     """The same answer for an unknown place and one outside the user's scope: nothing of it."""
-    return html.Div([html.Div(t(lang, "drill_not_available"), id=ids_drill.ERROR, className="drill-error"),
-                     dcc.Link("↩", href=home, refresh=False, className="drill-home")],
-                    id=ids_drill.PAGE, className="drill-screen", lang=lang)
-
+    return html.Div(
+        [
+            html.Div(t(lang, "drill_not_available"), id=ids_drill.ERROR, className="drill-error"),
+            dcc.Link("↩", href=home, refresh=False, className="drill-home"),
+        ],
+        id=ids_drill.PAGE,
+        className="drill-screen",
+        lang=lang,
+    )

@@ -35,8 +35,13 @@ def facts(d: dict[str, Any], place: str, lang: str, zone: ZoneInfo) -> html.Dl:
         ("drill_light", html.Span([html.Span("●", className=f"dot l-{light}"), " ", label]), "light"),
         ("drill_due", _when(d["due_at"], zone), "due"),
         ("drill_status", d["status"], "status"),
-        ("drill_priority", t(lang, f"drill_pri_{d['priority']}") if d["priority"] in
-         ("emergency", "urgent", "normal", "routine") else d["priority"], "priority"),
+        (
+            "drill_priority",
+            t(lang, f"drill_pri_{d['priority']}")
+            if d["priority"] in ("emergency", "urgent", "normal", "routine")
+            else d["priority"],
+            "priority",
+        ),
         ("drill_channel", d["channel"], "channel"),
         ("drill_created_at", _when(d["created_at"], zone), "created"),
         ("drill_unit", d["unit_name"] or t(lang, "unassigned"), "unit"),
@@ -57,11 +62,21 @@ def review(d: dict[str, Any], lang: str) -> html.Div | html.Dl:
     if not r:
         return html.Div(t(lang, "drill_not_reviewed"), className="none", **dataset(field="review"))
     sat = r["satisfaction"]
-    sat_text = t(lang, f"drill_sat_{sat}") if sat in ("satisfied", "basically_satisfied", "dissatisfied") else (sat or DASH)
-    return html.Dl([html.Dt(t(lang, "drill_responded")), html.Dd(_yn(r["responded"], lang)),
-                    html.Dt(t(lang, "drill_resolved_q")), html.Dd(_yn(r["resolved"], lang)),
-                    html.Dt(t(lang, "drill_satisfaction")), html.Dd(sat_text)],
-                   className="drill-facts", **dataset(field="review"))
+    sat_text = (
+        t(lang, f"drill_sat_{sat}") if sat in ("satisfied", "basically_satisfied", "dissatisfied") else (sat or DASH)
+    )
+    return html.Dl(
+        [
+            html.Dt(t(lang, "drill_responded")),
+            html.Dd(_yn(r["responded"], lang)),
+            html.Dt(t(lang, "drill_resolved_q")),
+            html.Dd(_yn(r["resolved"], lang)),
+            html.Dt(t(lang, "drill_satisfaction")),
+            html.Dd(sat_text),
+        ],
+        className="drill-facts",
+        **dataset(field="review"),
+    )
 
 
 def timeline(d: dict[str, Any], lang: str, zone: ZoneInfo) -> html.Table:
@@ -74,16 +89,28 @@ def timeline(d: dict[str, Any], lang: str, zone: ZoneInfo) -> html.Table:
         if e.get("due_at"):
             detail.append(f"{t(lang, 'drill_due')} {_when(e['due_at'], zone)}")
         step = t(lang, f"ev_{e['type']}") if f"ev_{e['type']}" in _EVENT_KEYS else e["type"]
-        body.append(html.Tr([html.Td(_when(e["at"], zone)), html.Td(step), html.Td(e["unit_name"] or DASH),
-                             html.Td(e["member_name"] or DASH), html.Td(" · ".join(x for x in detail if x))],
-                            **dataset(event=e["type"])))
-    head = html.Tr([html.Th(t(lang, k)) for k in ("drill_when", "drill_event", "drill_unit", "drill_member",
-                                                  "drill_detail")])
+        body.append(
+            html.Tr(
+                [
+                    html.Td(_when(e["at"], zone)),
+                    html.Td(step),
+                    html.Td(e["unit_name"] or DASH),
+                    html.Td(e["member_name"] or DASH),
+                    html.Td(" · ".join(x for x in detail if x)),
+                ],
+                **dataset(event=e["type"]),
+            )
+        )
+    head = html.Tr(
+        [html.Th(t(lang, k)) for k in ("drill_when", "drill_event", "drill_unit", "drill_member", "drill_detail")]
+    )
     return html.Table([html.Thead(head), html.Tbody(body)], className="list drill-table timeline-table")
 
 
-_EVENT_KEYS = {f"ev_{k}" for k in ("created", "dispatched", "accepted", "extended", "returned", "resolved",
-                                   "reviewed", "reopened", "closed")}
+_EVENT_KEYS = {
+    f"ev_{k}"
+    for k in ("created", "dispatched", "accepted", "extended", "returned", "resolved", "reviewed", "reopened", "closed")
+}
 
 
 def appeal_map(d: dict[str, Any], tile_url: str | None) -> dl.Map:
@@ -92,12 +119,29 @@ def appeal_map(d: dict[str, Any], tile_url: str | None) -> dl.Map:
     data: dict[str, Any] = EMPTY
     if pt:
         words = escape((d["summary"] or "")[:120])
-        data = {"type": "FeatureCollection", "features": [{
-            "type": "Feature", "geometry": {"type": "Point", "coordinates": [pt["lon"], pt["lat"]]},
-            "properties": {"tooltip": f"{escape(d['id'])} · {words}",
-                           "popup": f"<b>{escape(d['id'])}</b><br>{escape(d['address'] or '')}<br>{words}"}}]}
+        data = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [pt["lon"], pt["lat"]]},
+                    "properties": {
+                        "tooltip": f"{escape(d['id'])} · {words}",
+                        "popup": f"<b>{escape(d['id'])}</b><br>{escape(d['address'] or '')}<br>{words}",
+                    },
+                }
+            ],
+        }
     layers: list[Any] = [dl.TileLayer(url=tile_url)] if tile_url else []
-    layers += [dl.GeoJSON(id=ids_drill.OUTLINE_LAYER, data=d["outline"], style=js("outline"), interactive=False),
-               dl.GeoJSON(id=ids_drill.APPEAL_LAYER, data=data, pointToLayer=js("red"))]
-    return dl.Map(layers, id=ids_drill.MAP, bounds=d["bounds"],
-                  className="drill-map small", attributionControl=bool(tile_url), trackViewport=False)
+    layers += [
+        dl.GeoJSON(id=ids_drill.OUTLINE_LAYER, data=d["outline"], style=js("outline"), interactive=False),
+        dl.GeoJSON(id=ids_drill.APPEAL_LAYER, data=data, pointToLayer=js("red")),
+    ]
+    return dl.Map(
+        layers,
+        id=ids_drill.MAP,
+        bounds=d["bounds"],
+        className="drill-map small",
+        attributionControl=bool(tile_url),
+        trackViewport=False,
+    )

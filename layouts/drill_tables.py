@@ -25,25 +25,37 @@ def when(v: datetime | None, zone: ZoneInfo) -> str:
 
 def fig(name: str, label: str, value: Any, cls: str = "") -> html.Div:
     """One figure with its label; the number carries data-metric=drill-<name>."""
-    return html.Div([html.Div(num(value), className="v", **dataset(metric=f"drill-{name}")),
-                     html.Div(label, className="l")], className=f"fig {cls}".strip())
+    return html.Div(
+        [html.Div(num(value), className="v", **dataset(metric=f"drill-{name}")), html.Div(label, className="l")],
+        className=f"fig {cls}".strip(),
+    )
 
 
 def lights(c: dict[str, int], lang: str) -> html.Div:
     """Open appeals by light, and all matching appeals."""
-    return html.Div([fig("green", t(lang, "green"), c["green"], "c-green"),
-                     fig("yellow", t(lang, "yellow"), c["yellow"], "c-yellow"),
-                     fig("red", t(lang, "red"), c["red"], "c-red"),
-                     fig("open", t(lang, "open"), c["open"], "c-blue"),
-                     fig("total", t(lang, "drill_total"), c["total"])], className="figs drill-figs")
+    return html.Div(
+        [
+            fig("green", t(lang, "green"), c["green"], "c-green"),
+            fig("yellow", t(lang, "yellow"), c["yellow"], "c-yellow"),
+            fig("red", t(lang, "red"), c["red"], "c-red"),
+            fig("open", t(lang, "open"), c["open"], "c-blue"),
+            fig("total", t(lang, "drill_total"), c["total"]),
+        ],
+        className="figs drill-figs",
+    )
 
 
 def member_figs(m: dict[str, Any], lang: str) -> html.Div:
     """Members on duty, busy, offline, SOS."""
-    return html.Div([fig("m-online", t(lang, "online"), m["online"], "c-green"),
-                     fig("m-busy", t(lang, "busy"), m["busy"], "c-amber"),
-                     fig("m-offline", t(lang, "offline"), m["offline"]),
-                     fig("m-sos", t(lang, "sos"), m["sos"], "c-red")], className="figs drill-figs")
+    return html.Div(
+        [
+            fig("m-online", t(lang, "online"), m["online"], "c-green"),
+            fig("m-busy", t(lang, "busy"), m["busy"], "c-amber"),
+            fig("m-offline", t(lang, "offline"), m["offline"]),
+            fig("m-sos", t(lang, "sos"), m["sos"], "c-red"),
+        ],
+        className="figs drill-figs",
+    )
 
 
 def _none(lang: str) -> html.Div:
@@ -51,8 +63,9 @@ def _none(lang: str) -> html.Div:
 
 
 def _table(head: list[str], rows: list[html.Tr], cls: str = "") -> html.Table:
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
-                      className=f"list drill-table {cls}".strip())
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className=f"list drill-table {cls}".strip()
+    )
 
 
 def appeal_link(appeal_id: str, q: str) -> dcc.Link:
@@ -64,13 +77,31 @@ def red_table(rows: list[dict[str, Any]], lang: str, q: str) -> html.Table | htm
     """The red list: appeal, unit, place, category, how late, the citizen's words (as text)."""
     if not rows:
         return _none(lang)
-    body = [html.Tr([html.Td(appeal_link(r["id"], q)), html.Td(r["unit_name"] or t(lang, "unassigned")),
-                     html.Td(r["place"]), html.Td(r["category_path"]),
-                     html.Td(duration(lang, r["late_s"]), className="late"),
-                     html.Td(r["summary"], className="said", title=r["summary"])], **dataset(appeal=r["id"]))
-            for r in rows]
-    return _table([t(lang, "drill_id"), t(lang, "col_unit"), t(lang, "col_place"), t(lang, "col_cat"),
-                   t(lang, "col_late"), t(lang, "summary")], body)
+    body = [
+        html.Tr(
+            [
+                html.Td(appeal_link(r["id"], q)),
+                html.Td(r["unit_name"] or t(lang, "unassigned")),
+                html.Td(r["place"]),
+                html.Td(r["category_path"]),
+                html.Td(duration(lang, r["late_s"]), className="late"),
+                html.Td(r["summary"], className="said", title=r["summary"]),
+            ],
+            **dataset(appeal=r["id"]),
+        )
+        for r in rows
+    ]
+    return _table(
+        [
+            t(lang, "drill_id"),
+            t(lang, "col_unit"),
+            t(lang, "col_place"),
+            t(lang, "col_cat"),
+            t(lang, "col_late"),
+            t(lang, "summary"),
+        ],
+        body,
+    )
 
 
 def appeals_table(rows: list[dict[str, Any]], lang: str, q: str, zone: ZoneInfo) -> html.Table | html.Div:
@@ -81,14 +112,32 @@ def appeals_table(rows: list[dict[str, Any]], lang: str, q: str, zone: ZoneInfo)
     for r in rows:
         lit = r["light"] if r["light"] in LIGHTS else "closed"  # on time or late: this table says closed
         light = t(lang, "drill_light_closed") if lit == "closed" else t(lang, lit)
-        body.append(html.Tr([
-            html.Td(appeal_link(r["id"], q)), html.Td(when(r["created_at"], zone)),
-            html.Td([html.Span("●", className=f"dot l-{lit}"), " ", light]), html.Td(r["category_path"]),
-            html.Td(r["place"]), html.Td(r["address"], title=r["address"]),
-            html.Td(r["summary"], className="said", title=r["summary"]),
-        ], **dataset(appeal=r["id"])))
-    return _table([t(lang, "drill_id"), t(lang, "drill_created_at"), t(lang, "drill_light"), t(lang, "col_cat"),
-                   t(lang, "col_place"), t(lang, "drill_address"), t(lang, "summary")], body)
+        body.append(
+            html.Tr(
+                [
+                    html.Td(appeal_link(r["id"], q)),
+                    html.Td(when(r["created_at"], zone)),
+                    html.Td([html.Span("●", className=f"dot l-{lit}"), " ", light]),
+                    html.Td(r["category_path"]),
+                    html.Td(r["place"]),
+                    html.Td(r["address"], title=r["address"]),
+                    html.Td(r["summary"], className="said", title=r["summary"]),
+                ],
+                **dataset(appeal=r["id"]),
+            )
+        )
+    return _table(
+        [
+            t(lang, "drill_id"),
+            t(lang, "drill_created_at"),
+            t(lang, "drill_light"),
+            t(lang, "col_cat"),
+            t(lang, "col_place"),
+            t(lang, "drill_address"),
+            t(lang, "summary"),
+        ],
+        body,
+    )
 
 
 def _val(fig_: str, v: Any) -> str:
@@ -101,30 +150,64 @@ def ranking(rows: list[dict[str, Any]], child: str, f: Filters) -> html.Table | 
     if not rows:
         return _none(lang)
     q = f.query()
-    body = [html.Tr([
-        html.Td(num(r["rank"]), className="num"),
-        html.Td(dcc.Link(r["name"], href=Area(child, r["code"]).path + q, refresh=False)),
-        html.Td(_val(f.fig, r[f.fig]), className="num key"),
-        html.Td(num(r["open"]), className="num"), html.Td(num(r["red"]), className="num"),
-        html.Td(num(r["volume"]), className="num"),
-        html.Td(pct(r["response"]), className="num"), html.Td(pct(r["resolution"]), className="num"),
-        html.Td(pct(r["satisfaction"]), className="num"),
-    ], **dataset(area=r["code"])) for r in rows]
-    return _table(["#", t(lang, "col_name"), t(lang, f"drill_fig_{f.fig}"), t(lang, "open"), t(lang, "red"),
-                   t(lang, "drill_fig_volume"), t(lang, "col_resp"), t(lang, "col_resol"), t(lang, "col_sat")], body)
+    body = [
+        html.Tr(
+            [
+                html.Td(num(r["rank"]), className="num"),
+                html.Td(dcc.Link(r["name"], href=Area(child, r["code"]).path + q, refresh=False)),
+                html.Td(_val(f.fig, r[f.fig]), className="num key"),
+                html.Td(num(r["open"]), className="num"),
+                html.Td(num(r["red"]), className="num"),
+                html.Td(num(r["volume"]), className="num"),
+                html.Td(pct(r["response"]), className="num"),
+                html.Td(pct(r["resolution"]), className="num"),
+                html.Td(pct(r["satisfaction"]), className="num"),
+            ],
+            **dataset(area=r["code"]),
+        )
+        for r in rows
+    ]
+    return _table(
+        [
+            "#",
+            t(lang, "col_name"),
+            t(lang, f"drill_fig_{f.fig}"),
+            t(lang, "open"),
+            t(lang, "red"),
+            t(lang, "drill_fig_volume"),
+            t(lang, "col_resp"),
+            t(lang, "col_resol"),
+            t(lang, "col_sat"),
+        ],
+        body,
+    )
 
 
 def trend(days: list[dict[str, Any]], lang: str) -> dcc.Graph:
     """Appeals received and resolved per day (plotly): dates and numbers only, no citizen text."""
     x = [d["day"] for d in days]
-    figure = go.Figure([
-        go.Bar(x=x, y=[d["created"] for d in days], name=t(lang, "drill_created"), marker_color="#4da3ff"),
-        go.Scatter(x=x, y=[d["resolved"] for d in days], name=t(lang, "drill_resolved"), mode="lines+markers",
-                   line={"color": "#2ecc71"}),
-    ])
-    figure.update_layout(margin={"l": 40, "r": 10, "t": 10, "b": 30}, height=240, paper_bgcolor="rgba(0,0,0,0)",
-                         plot_bgcolor="rgba(0,0,0,0)", font={"color": "#c9d6ea"}, legend={"orientation": "h", "y": 1.15},
-                         xaxis={"type": "date", "gridcolor": "#1e2f4a"}, yaxis={"gridcolor": "#1e2f4a"})
+    figure = go.Figure(
+        [
+            go.Bar(x=x, y=[d["created"] for d in days], name=t(lang, "drill_created"), marker_color="#4da3ff"),
+            go.Scatter(
+                x=x,
+                y=[d["resolved"] for d in days],
+                name=t(lang, "drill_resolved"),
+                mode="lines+markers",
+                line={"color": "#2ecc71"},
+            ),
+        ]
+    )
+    figure.update_layout(
+        margin={"l": 40, "r": 10, "t": 10, "b": 30},
+        height=240,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": "#c9d6ea"},
+        legend={"orientation": "h", "y": 1.15},
+        xaxis={"type": "date", "gridcolor": "#1e2f4a"},
+        yaxis={"gridcolor": "#1e2f4a"},
+    )
     return dcc.Graph(id=ids_drill.TREND, figure=figure, config={"displayModeBar": False}, className="drill-trend")
 
 
@@ -133,10 +216,16 @@ def categories(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
     if not rows:
         return _none(lang)
     top = max(r["count"] for r in rows) or 1
-    body = [html.Tr([html.Td(" / ".join(c for c in (r["cat1"], r["cat2"], r["cat3"]) if c)),
-                     html.Td(num(r["count"]), className="num"),
-                     html.Td(html.Span(className="bar", style={"width": f"{max(2, int(r['count'] / top * 100))}%"}))])
-            for r in rows]
+    body = [
+        html.Tr(
+            [
+                html.Td(" / ".join(c for c in (r["cat1"], r["cat2"], r["cat3"]) if c)),
+                html.Td(num(r["count"]), className="num"),
+                html.Td(html.Span(className="bar", style={"width": f"{max(2, int(r['count'] / top * 100))}%"})),
+            ]
+        )
+        for r in rows
+    ]
     return _table([t(lang, "col_cat"), t(lang, "drill_count"), ""], body, "cats")
 
 
@@ -144,8 +233,26 @@ def members_table(rows: list[dict[str, Any]], lang: str, zone: ZoneInfo) -> html
     """Members: name, role, grid, state now, last heartbeat."""
     if not rows:
         return _none(lang)
-    body = [html.Tr([html.Td(r["name"]), html.Td(r["role"]), html.Td(r["grid"]),
-                     html.Td(t(lang, r["state"]), className=f"st-{r['state']}"), html.Td(when(r["seen_at"], zone))],
-                    **dataset(member=r["id"])) for r in rows]
-    return _table([t(lang, "drill_member"), t(lang, "drill_member_role"), t(lang, "drill_grid"),
-                   t(lang, "drill_state"), t(lang, "drill_seen")], body)
+    body = [
+        html.Tr(
+            [
+                html.Td(r["name"]),
+                html.Td(r["role"]),
+                html.Td(r["grid"]),
+                html.Td(t(lang, r["state"]), className=f"st-{r['state']}"),
+                html.Td(when(r["seen_at"], zone)),
+            ],
+            **dataset(member=r["id"]),
+        )
+        for r in rows
+    ]
+    return _table(
+        [
+            t(lang, "drill_member"),
+            t(lang, "drill_member_role"),
+            t(lang, "drill_grid"),
+            t(lang, "drill_state"),
+            t(lang, "drill_seen"),
+        ],
+        body,
+    )

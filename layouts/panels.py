@@ -44,16 +44,29 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
     """The red list: unit, place, category, how late; flagged when no one is on the grid."""
     if not rows:
         return _none(lang)
-    head = html.Tr([html.Th(t(lang, k), style={"width": w}) for k, w in
-                    (("col_unit", "28%"), ("col_place", "32%"), ("col_cat", "20%"), ("col_late", "20%"))])
+    head = html.Tr(
+        [
+            html.Th(t(lang, k), style={"width": w})
+            for k, w in (("col_unit", "28%"), ("col_place", "32%"), ("col_cat", "20%"), ("col_late", "20%"))
+        ]
+    )
     body = []
     for r in rows:
         place = [r["place"]] + ([html.Span(t(lang, "no_member"), className="flag")] if r["no_member"] else [])
-        body.append(html.Tr(
-            [html.Td(r["unit_name"] or t(lang, "unassigned")), html.Td(place), html.Td(r["category"]),
-             html.Td(duration(lang, r["late_s"]), className="late")],
-            id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **dataset(appeal=r["id"]),
-        ))
+        body.append(
+            html.Tr(
+                [
+                    html.Td(r["unit_name"] or t(lang, "unassigned")),
+                    html.Td(place),
+                    html.Td(r["category"]),
+                    html.Td(duration(lang, r["late_s"]), className="late"),
+                ],
+                id=ids.appeal_row(r["id"]),
+                className="click",
+                n_clicks=0,
+                **dataset(appeal=r["id"]),
+            )
+        )
     return html.Table([html.Thead(head), html.Tbody(body)], className="list")
 
 
@@ -64,11 +77,19 @@ def soon_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
     body = []
     for r in rows:
         place = [r["place"]] + ([html.Span(t(lang, "no_member"), className="flag")] if r["no_member"] else [])
-        body.append(html.Tr(
-            [html.Td(r["unit_name"] or t(lang, "unassigned"), style={"width": "30%"}), html.Td(place),
-             html.Td(duration(lang, r["red_in_s"]), className="left", style={"width": "22%"})],
-            id=ids.appeal_row(r["id"]), className="click", n_clicks=0, **dataset(appeal=r["id"]),
-        ))
+        body.append(
+            html.Tr(
+                [
+                    html.Td(r["unit_name"] or t(lang, "unassigned"), style={"width": "30%"}),
+                    html.Td(place),
+                    html.Td(duration(lang, r["red_in_s"]), className="left", style={"width": "22%"}),
+                ],
+                id=ids.appeal_row(r["id"]),
+                className="click",
+                n_clicks=0,
+                **dataset(appeal=r["id"]),
+            )
+        )
     return html.Table(html.Tbody(body), className="list")
 
 
@@ -76,20 +97,37 @@ def hotspot_list(rows: list[dict[str, Any]], lang: str) -> html.Div:
     """Hotspot communities: place, count in the window and its usual count."""
     if not rows:
         return html.Div(t(lang, "no_hotspot"), className="none")
-    return html.Div([
-        html.Div([html.Span(r["place"]), html.Span(t(lang, "hotspot_row", n=r["count"], e=f"{r['expected']:.1f}"),
-                                                   className="n")], className="hot-item", **dataset(community=r["code"]))
-        for r in rows
-    ], className="hot-list")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span(r["place"]),
+                    html.Span(t(lang, "hotspot_row", n=r["count"], e=f"{r['expected']:.1f}"), className="n"),
+                ],
+                className="hot-item",
+                **dataset(community=r["code"]),
+            )
+            for r in rows
+        ],
+        className="hot-list",
+    )
 
 
 def coverage_list(rows: list[dict[str, Any]], lang: str, n: int = 5) -> html.Table | html.Div:
     """The streets with the lowest share of grids covered now."""
     if not rows:
         return _none(lang)
-    body = [html.Tr([html.Td(r["name"]), html.Td(f"{r['covered']}/{r['grids']}", className="num"),
-                     html.Td(html.Span(className="bar", style={"width": f"{max(2, int(r['share'] * 120))}px"})),
-                     html.Td(pct(r["share"]), className="num")]) for r in rows[:n]]
+    body = [
+        html.Tr(
+            [
+                html.Td(r["name"]),
+                html.Td(f"{r['covered']}/{r['grids']}", className="num"),
+                html.Td(html.Span(className="bar", style={"width": f"{max(2, int(r['share'] * 120))}px"})),
+                html.Td(pct(r["share"]), className="num"),
+            ]
+        )
+        for r in rows[:n]
+    ]
     return html.Table(html.Tbody(body), className="list cov-list")
 
 
@@ -117,15 +155,32 @@ def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list
     ranked = [r for r in rows if r["rank"]]
     small = sum(1 for r in rows if r["small_sample"])
     pick = ranked if len(ranked) <= 2 * n else ranked[:n] + ranked[-n:]
-    cols = (("col_rank", "8%"), ("col_name", "28%"), ("col_score", "12%"), ("col_resp", "11%"),
-            ("col_resol", "11%"), ("col_sat", "11%"), ("col_change", "9%"))
+    cols = (
+        ("col_rank", "8%"),
+        ("col_name", "28%"),
+        ("col_score", "12%"),
+        ("col_resp", "11%"),
+        ("col_resol", "11%"),
+        ("col_sat", "11%"),
+        ("col_change", "9%"),
+    )
     head = html.Tr([html.Th(t(lang, k), style={"width": w}) for k, w in cols] + [html.Th("")])
-    body = [html.Tr([
-        html.Td(r["rank"], className="num"), html.Td(r["name"]),
-        html.Td(f"{r['composite']:.1f}", className="num"), html.Td(pct(r["response"]), className="num"),
-        html.Td(pct(r["resolution"]), className="num"), html.Td(pct(r["satisfaction"]), className="num"),
-        html.Td(_change(r["change"]), className="num"), html.Td(_cls(r["class"], lang)),
-    ], **dataset(unit=r["code"])) for r in pick]
+    body = [
+        html.Tr(
+            [
+                html.Td(r["rank"], className="num"),
+                html.Td(r["name"]),
+                html.Td(f"{r['composite']:.1f}", className="num"),
+                html.Td(pct(r["response"]), className="num"),
+                html.Td(pct(r["resolution"]), className="num"),
+                html.Td(pct(r["satisfaction"]), className="num"),
+                html.Td(_change(r["change"]), className="num"),
+                html.Td(_cls(r["class"], lang)),
+            ],
+            **dataset(unit=r["code"]),
+        )
+        for r in pick
+    ]
     foot: list[Any] = [html.Div(f"{t(lang, 'small_sample')}: {small}", className="small")] if small else []
     foot += [html.Div(" · ".join(notes), className="small rank-note")] if notes else []
     return html.Div([html.Table([html.Thead(head), html.Tbody(body)], className="list")] + foot)
@@ -137,6 +192,11 @@ def volume_top(rows: list[dict[str, Any]], lang: str) -> html.Div:
     for r in rows:
         mark = f" ({t(lang, 'small_sample')})" if r["small_sample"] else ""
         warn = f" ⚠{t(lang, 'early_warning')}" if r["early_warning"] else ""
-        items.append(html.Span(f"{r['volume_rank']}. {r['name']} {r['volume']:,}{mark}{warn}",
-                               className="w" if r["early_warning"] else "", **dataset(unit=r["code"])))
+        items.append(
+            html.Span(
+                f"{r['volume_rank']}. {r['name']} {r['volume']:,}{mark}{warn}",
+                className="w" if r["early_warning"] else "",
+                **dataset(unit=r["code"]),
+            )
+        )
     return html.Div(items or [t(lang, "none")], className="vol-top")

@@ -11,12 +11,19 @@ from layouts import panels
 from layouts.panels import DASH, num, pct
 
 FIGURE_SOURCES = {
-    "open-total": ("summary", "open"), "open-green": ("summary", "green"), "open-yellow": ("summary", "yellow"),
-    "open-red": ("summary", "red"), "turning-red": ("summary", "turning_red"), "today-volume": ("summary", "today"),
+    "open-total": ("summary", "open"),
+    "open-green": ("summary", "green"),
+    "open-yellow": ("summary", "yellow"),
+    "open-red": ("summary", "red"),
+    "turning-red": ("summary", "turning_red"),
+    "today-volume": ("summary", "today"),
     "red-uncovered": ("summary", "red_uncovered"),
-    "members-online": ("members", "online"), "members-busy": ("members", "busy"),
-    "members-offline": ("members", "offline"), "members-sos": ("members", "sos"),
-    "rank-advanced": ("rankings", "classes", "advanced"), "rank-improving": ("rankings", "classes", "improving"),
+    "members-online": ("members", "online"),
+    "members-busy": ("members", "busy"),
+    "members-offline": ("members", "offline"),
+    "members-sos": ("members", "sos"),
+    "rank-advanced": ("rankings", "classes", "advanced"),
+    "rank-improving": ("rankings", "classes", "improving"),
     "rank-rectification": ("rankings", "classes", "rectification"),
     "rank-governance": ("rankings", "classes", "governance"),
 }
@@ -36,8 +43,9 @@ def banner(status: dict[str, Any], zone: Any, lang: str) -> tuple[list[str], str
     msgs, severe = [], False
     if not status["store"]:
         severe = True
-        msgs.append(t(lang, "store_down", at=hhmm(status["data_time"])) if status["data_time"]
-                    else t(lang, "store_down_never"))
+        msgs.append(
+            t(lang, "store_down", at=hhmm(status["data_time"])) if status["data_time"] else t(lang, "store_down_never")
+        )
     if not status["redis"]:
         severe = True
         msgs.append(t(lang, "redis_down"))
@@ -71,17 +79,21 @@ def red_points(rows: list[dict[str, Any]], lang: str) -> dict[str, Any]:
         e = lambda v: htmlesc.escape(str(v or ""))  # noqa: E731
         summary = r.get("summary") or ""
         late = duration(lang, r["late_s"])
-        feats.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(r["lonlat"][0], 5), round(r["lonlat"][1], 5)]},
-            "properties": {
-                "id": r["id"],
-                "tooltip": f"{e(r['place'])} · {e(r['category'])} · {e(late)}<br>{e(summary[:60])}",
-                "popup": (f"<b>{e(r['id'])}</b><br>{e(r['unit_name'] or t(lang, 'unassigned'))} · {e(r['place'])}"
-                          f"<br>{e(' / '.join(r['categories']))} · {e(t(lang, 'col_late'))} {e(late)}"
-                          f"<br><span class=\"summary\">{e(summary)}</span>"),
-            },
-        })
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(r["lonlat"][0], 5), round(r["lonlat"][1], 5)]},
+                "properties": {
+                    "id": r["id"],
+                    "tooltip": f"{e(r['place'])} · {e(r['category'])} · {e(late)}<br>{e(summary[:60])}",
+                    "popup": (
+                        f"<b>{e(r['id'])}</b><br>{e(r['unit_name'] or t(lang, 'unassigned'))} · {e(r['place'])}"
+                        f"<br>{e(' / '.join(r['categories']))} · {e(t(lang, 'col_late'))} {e(late)}"
+                        f'<br><span class="summary">{e(summary)}</span>'
+                    ),
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -103,8 +115,9 @@ def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
     m, rk = snap["members"], snap["rankings"]
     out["fig:coverage"] = pct(m["coverage"])
     last = snap["last_event"]
-    out["fig:freshness"] = t(lang, "no_data") if last is None else ago(
-        lang, (now - datetime.fromisoformat(last)).total_seconds())
+    out["fig:freshness"] = (
+        t(lang, "no_data") if last is None else ago(lang, (now - datetime.fromisoformat(last)).total_seconds())
+    )
     out["list:red-list"] = panels.red_table(snap["alerts"]["red"], lang)
     out["list:soon-list"] = panels.soon_table(snap["alerts"]["soon"], lang)
     out["list:hotspot-list"] = panels.hotspot_list(snap["hotspots"], lang)

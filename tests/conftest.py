@@ -64,7 +64,11 @@ def new_prefix() -> str:
 def settings_for(prefix: str) -> Settings:
     """Settings of a test: its own stream prefix, the real Redis, the cached demo city, no demo feed."""
     return load_settings(
-        hotline_prefix=prefix, var_dir=CACHE_DIR, redis_url=REDIS_URL, ingest_block_ms=100, demo=False,
+        hotline_prefix=prefix,
+        var_dir=CACHE_DIR,
+        redis_url=REDIS_URL,
+        ingest_block_ms=100,
+        demo=False,
         ingest_claim_idle_ms=1000,
     )
 
@@ -158,8 +162,10 @@ def _copy_pg(template: str, schema: str, engine: Engine) -> None:
     with engine.begin() as conn:
         for t in tables:
             conn.execute(text(f"INSERT INTO {schema}.{t} SELECT * FROM {template}.{t} ON CONFLICT DO NOTHING"))
-        counts = {t: conn.scalar(text(f"SELECT (SELECT count(*) FROM {schema}.{t}) - (SELECT count(*) FROM {template}.{t})"))
-                  for t in tables}
+        counts = {
+            t: conn.scalar(text(f"SELECT (SELECT count(*) FROM {schema}.{t}) - (SELECT count(*) FROM {template}.{t})"))
+            for t in tables
+        }
     assert set(counts.values()) == {0}, f"the copy differs from its template: {counts}"
 
 
@@ -218,8 +224,14 @@ def module_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 def ev(type_: str, appeal: str, at: datetime, eid: str | None = None, **fields: Any) -> str:
     """A contract event as the JSON text an intake system would write."""
-    body = {"v": 1, "id": eid or f"{appeal}-{type_}-{at.timestamp()}", "type": type_, "appeal": appeal,
-            "at": at.astimezone(TZ).isoformat(), **fields}
+    body = {
+        "v": 1,
+        "id": eid or f"{appeal}-{type_}-{at.timestamp()}",
+        "type": type_,
+        "appeal": appeal,
+        "at": at.astimezone(TZ).isoformat(),
+        **fields,
+    }
     return json.dumps(body, ensure_ascii=False)
 
 

@@ -53,8 +53,16 @@ def other_scenario(city, now: datetime, own_district: str) -> dict[str, Any]:  #
     m = city.members[city.members["community"] == other["code"]].iloc[0]
     beat = {"member": m["id"], "at": (now - timedelta(seconds=5)).astimezone(TZ).isoformat(), "state": "sos"}
     grid = city.grids[city.grids["community"] == other["code"]].iloc[0]["code"]
-    return {"texts": texts, "beats": [beat], "district": other["district"], "street": other["street"],
-            "community": other["code"], "grid": grid, "member": m["id"], "member_name": m["name"]}
+    return {
+        "texts": texts,
+        "beats": [beat],
+        "district": other["district"],
+        "street": other["street"],
+        "community": other["code"],
+        "grid": grid,
+        "member": m["id"],
+        "member_name": m["name"],
+    }
 
 
 def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -66,15 +74,32 @@ def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore
     g1 = grids[grids["community"] == sc["c1"]].sort_values("code").iloc[0]
     pt = g1.geometry.representative_point()
     extra = [
-        ev("created", "XSS1", now - timedelta(hours=50), channel="web", kind="complaint",
-           category=["城市管理", "市容环境", "垃圾清运"], priority="urgent", community=sc["c1"], summary=XSS,
-           address=XSS, location={"lon": pt.x, "lat": pt.y}),
+        ev(
+            "created",
+            "XSS1",
+            now - timedelta(hours=50),
+            channel="web",
+            kind="complaint",
+            category=["城市管理", "市容环境", "垃圾清运"],
+            priority="urgent",
+            community=sc["c1"],
+            summary=XSS,
+            address=XSS,
+            location={"lon": pt.x, "lat": pt.y},
+        ),
         ev("dispatched", "XSS1", now - timedelta(hours=50), "XSS1-d", unit=sc["unit"]),
         ev("returned", "XSS1", now - timedelta(hours=49), "XSS1-r", unit=sc["unit"], reason=XSS),
         ev("dispatched", "XSS1", now - timedelta(hours=48), "XSS1-d2", unit=sc["unit"]),
         ev("resolved", "XSS1", now - timedelta(hours=3), "XSS1-s", unit=sc["unit"], note=XSS),
-        ev("reviewed", "XSS1", now - timedelta(hours=2), "XSS1-v", responded=True, resolved=False,
-           satisfaction="dissatisfied"),
+        ev(
+            "reviewed",
+            "XSS1",
+            now - timedelta(hours=2),
+            "XSS1-v",
+            responded=True,
+            resolved=False,
+            satisfaction="dissatisfied",
+        ),
         ev("reopened", "XSS1", now - timedelta(hours=1), "XSS1-o", reason=XSS),
     ]
     put_events(sessions, sc["texts"] + other["texts"] + extra, settings, gazetteer)
@@ -94,7 +119,9 @@ def accounts(sessions, city, sc: dict[str, Any], only: tuple[str, ...] | None = 
     now = datetime.now(UTC)
     other_street = sorted(set(city.streets[city.streets["district"] == sc["district"]]["code"]) - {sc["street"]})[0]
     own_grids = city.grids[city.grids["street"] == sc["street"]]
-    outside_grid = sorted(set(own_grids["code"]) - set(own_grids[own_grids["community"].isin([sc["c1"], sc["c2"]])]["code"]))[0]
+    outside_grid = sorted(
+        set(own_grids["code"]) - set(own_grids[own_grids["community"].isin([sc["c1"], sc["c2"]])]["code"])
+    )[0]
     users = {
         "admin": Scope("command_center"),
         "dist": Scope("district_leader", district=sc["district"]),
@@ -140,8 +167,9 @@ full_app = drill_app
 
 
 @contextmanager
-def drill_world(city: City, gazetteer: Gazetteer, folder: Path, users: tuple[str, ...] | None = None,
-                app: bool = True) -> Iterator[dict[str, Any]]:
+def drill_world(
+    city: City, gazetteer: Gazetteer, folder: Path, users: tuple[str, ...] | None = None, app: bool = True
+) -> Iterator[dict[str, Any]]:
     """A SQLite store with `load`'s scenario and `accounts` (all, or `users`), its Services and (if `app`) the real
     app; a Redis prefix of its own. Built once per module where its tests only read: each user costs two password
     hashes, about a second on a busy machine."""
@@ -151,8 +179,16 @@ def drill_world(city: City, gazetteer: Gazetteer, folder: Path, users: tuple[str
         sc = load(city, st[1], settings, gazetteer)
         tokens = accounts(st[1], city, sc, users)
         svc = services(settings, st, city, rds, REDIS_URL)
-        yield {"sc": sc, "tokens": tokens, "svc": svc, "app": drill_app(svc) if app else None, "store": st,
-               "sessions": st[1], "settings": settings, "rds": rds}
+        yield {
+            "sc": sc,
+            "tokens": tokens,
+            "svc": svc,
+            "app": drill_app(svc) if app else None,
+            "store": st,
+            "sessions": st[1],
+            "settings": settings,
+            "rds": rds,
+        }
 
 
 __all__ = ["OTHER_MARK", "XSS", "Services"]

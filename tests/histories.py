@@ -28,11 +28,22 @@ def histories(city, n: int, seed: int = 1, base: datetime = BASE) -> dict[str, l
             t += timedelta(minutes=rnd.randint(1, 600))
             evs.append(ev(type_, appeal, t, f"{appeal}-{len(evs)}", **f))  # noqa: B023 - called only in this pass
 
-        place = rnd.choice([{"community": code}, {"location": {"lon": lon, "lat": lat}},
-                            {"location": {"lon": lon, "lat": lat}, "community": code}])
-        add("created", channel=rnd.choice(["phone", "web", "wechat"]), kind="complaint",
-            category=["城市管理", "市容环境", "垃圾清运"], priority=rnd.choice(["urgent", "normal", "routine"]),
-            summary=f"居民反映<{k}>问题", **place)
+        place = rnd.choice(
+            [
+                {"community": code},
+                {"location": {"lon": lon, "lat": lat}},
+                {"location": {"lon": lon, "lat": lat}, "community": code},
+            ]
+        )
+        add(
+            "created",
+            channel=rnd.choice(["phone", "web", "wechat"]),
+            kind="complaint",
+            category=["城市管理", "市容环境", "垃圾清运"],
+            priority=rnd.choice(["urgent", "normal", "routine"]),
+            summary=f"居民反映<{k}>问题",
+            **place,
+        )
         unit = street if rnd.random() < 0.8 else rnd.choice(depts)
         path = rnd.random()
         if path < 0.1:

@@ -45,4 +45,6 @@ def counts(store) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(logged events, appeals) in the store."""
     _, sessions, _ = store
     with sessions() as s:
-        return s.scalar(select(func.count()).select_from(AppealEvent)), s.scalar(select(func.count()).select_from(Appeal))
+        return s.scalar(select(func.count()).select_from(AppealEvent)), s.scalar(
+            select(func.count()).select_from(Appeal)
+        )

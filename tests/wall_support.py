@@ -21,13 +21,20 @@ from tests.conftest import TZ, ev
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'
 
 
-def put_events(sessions: sessionmaker[Session], texts: list[str], settings: Settings, gazetteer: Gazetteer,
-               received: datetime | None = None) -> None:
+def put_events(
+    sessions: sessionmaker[Session],
+    texts: list[str],
+    settings: Settings,
+    gazetteer: Gazetteer,
+    received: datetime | None = None,
+) -> None:
     """Store contract events as the ingest would (without Redis)."""
     evs = [parse_event(t) for t in texts]
     places = gazetteer.place_events(evs)
-    items = [Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
-             for i, (e, t, p) in enumerate(zip(evs, texts, places))]
+    items = [
+        Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
+        for i, (e, t, p) in enumerate(zip(evs, texts, places))
+    ]
     with sessions() as s, s.begin():
         store_events(s, items, received or datetime.now(UTC))
     Projector(settings, sessions).drain()
@@ -41,8 +48,17 @@ def put_presence(sessions, beats: list[dict[str, Any]], now: datetime) -> None: 
 
 def created(appeal: str, at: datetime, community: str, priority: str = "urgent", summary: str = "路灯不亮") -> str:
     """A `created` event in a community."""
-    return ev("created", appeal, at, channel="phone", kind="complaint", category=["城市管理", "市政设施", "路灯"],
-              priority=priority, community=community, summary=summary)
+    return ev(
+        "created",
+        appeal,
+        at,
+        channel="phone",
+        kind="complaint",
+        category=["城市管理", "市政设施", "路灯"],
+        priority=priority,
+        community=community,
+        summary=summary,
+    )
 
 
 def scenario(city, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -58,8 +74,14 @@ def scenario(city, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-
     c1, c2 = same.iloc[0]["code"], same.iloc[1]["code"]
     unit = street
     texts = []
-    for a, hours, c, text in (("A", 30, c1, "红灯一"), ("B", 26, c2, XSS), ("C", 13, c1, "黄灯"),
-                              ("D", 23, c2, "即将转红"), ("E", 1, c1, "绿灯"), ("F", 5, c1, "已结")):
+    for a, hours, c, text in (
+        ("A", 30, c1, "红灯一"),
+        ("B", 26, c2, XSS),
+        ("C", 13, c1, "黄灯"),
+        ("D", 23, c2, "即将转红"),
+        ("E", 1, c1, "绿灯"),
+        ("F", 5, c1, "已结"),
+    ):
         t0 = now - timedelta(hours=hours)
         texts.append(created(a, t0, c, summary=text))
         texts.append(ev("dispatched", a, t0, f"{a}-d", unit=unit))
@@ -75,8 +97,16 @@ def scenario(city, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-
         {"member": others.iloc[1]["id"], "at": iso(now - timedelta(seconds=10)), "state": "sos"},
         {"member": others.iloc[2]["id"], "at": iso(now - timedelta(hours=1)), "state": "on_duty"},
     ]
-    return {"texts": texts, "beats": beats, "c1": c1, "c2": c2, "street": street, "unit": unit,
-            "district": same.iloc[0]["district"], "sos_member": others.iloc[1]["id"]}
+    return {
+        "texts": texts,
+        "beats": beats,
+        "c1": c1,
+        "c2": c2,
+        "street": street,
+        "unit": unit,
+        "district": same.iloc[0]["district"],
+        "sos_member": others.iloc[1]["id"],
+    }
 
 
 def services(settings: Settings, store, city, rds: redis.Redis, redis_url: str) -> Services:  # type: ignore[no-untyped-def]

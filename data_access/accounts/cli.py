@@ -33,7 +33,8 @@ from geo.loader import load_city
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `users` and `tokens` subcommands."""
     users = sub.add_parser("users", help="create, change, disable and list accounts").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     add = users.add_parser("add", help="create an account")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=ROLES)
@@ -50,7 +51,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         users.add_parser(name, help=f"{name} an account").add_argument("username")
     users.add_parser("list", help="list accounts")
     tokens = sub.add_parser("tokens", help="display tokens for unattended wall screens").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     tadd = tokens.add_parser("add", help="issue a token bound to a scope; prints the wall link once")
     tadd.add_argument("name")
     tadd.add_argument("--role", required=True, choices=ROLES)
@@ -100,7 +102,9 @@ def _dispatch(s: Session, args: argparse.Namespace, now: datetime, settings: Set
                 print(f"{u.username:20s} {scope_of(u).describe():40s} {'active' if u.active else 'disabled'}")
     elif a == "add":
         tid, token = issue_display_token(s, args.name, make_scope(args.role, args.area), now)
-        print(f"display token #{tid} for {args.name}; shown once:\n  http://{settings.host}:{settings.port}/wall?token={token}")
+        print(
+            f"display token #{tid} for {args.name}; shown once:\n  http://{settings.host}:{settings.port}/wall?token={token}"
+        )
     elif a == "revoke":
         revoke_display_token(s, args.id, now)
         print(f"display token #{args.id} revoked")

@@ -52,8 +52,9 @@ def sign_in(session: Session, username: str, password: str, now: datetime, hours
         audit(session, username[:64], "sign-in-refused", "bad user, password or disabled account", now)
         return None
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(token_hash=_hash(token), user_id=user.id, created_at=now,
-                             expires_at=now + timedelta(hours=hours)))
+    session.add(
+        LoginSession(token_hash=_hash(token), user_id=user.id, created_at=now, expires_at=now + timedelta(hours=hours))
+    )
     return token
 
 
@@ -77,8 +78,15 @@ def issue_display_token(session: Session, name: str, scope: Scope, now: datetime
     """A new display token (id, secret); the secret is shown once and stored only hashed."""
     check_area(session, scope)
     token = secrets.token_urlsafe(32)
-    row = DisplayToken(name=name, token_hash=_hash(token), role=scope.role, district=scope.district,
-                       street=scope.street, grids=grids_text(scope), created_at=now)
+    row = DisplayToken(
+        name=name,
+        token_hash=_hash(token),
+        role=scope.role,
+        district=scope.district,
+        street=scope.street,
+        grids=grids_text(scope),
+        created_at=now,
+    )
     session.add(row)
     session.flush()
     audit(session, "admin", "display-token-issued", f"#{row.id} {name} {scope.describe()}", now)
@@ -102,4 +110,3 @@ def revoke_display_token(session: Session, token_id: int, now: datetime) -> None
         raise AccountError(f"no display token #{token_id}")
     row.revoked_at = now
     audit(session, "admin", "display-token-revoked", f"#{token_id} {row.name}", now)
-

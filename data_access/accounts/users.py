@@ -79,9 +79,17 @@ def create_user(session: Session, username: str, password: str, scope: Scope, no
         raise AccountError(f"user {username!r} exists")
     _check_password(password)
     check_area(session, scope)
-    user = User(username=username, password_hash=generate_password_hash(password), role=scope.role,
-                district=scope.district, street=scope.street, grids=grids_text(scope), active=True,
-                created_at=now, changed_at=now)
+    user = User(
+        username=username,
+        password_hash=generate_password_hash(password),
+        role=scope.role,
+        district=scope.district,
+        street=scope.street,
+        grids=grids_text(scope),
+        active=True,
+        created_at=now,
+        changed_at=now,
+    )
     session.add(user)
     audit(session, "admin", "user-created", f"{username} {scope.describe()}", now)
     return user
@@ -100,8 +108,15 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def change_user(session: Session, username: str, now: datetime, *, password: str | None = None,
-                scope: Scope | None = None, active: bool | None = None) -> User:
+def change_user(
+    session: Session,
+    username: str,
+    now: datetime,
+    *,
+    password: str | None = None,
+    scope: Scope | None = None,
+    active: bool | None = None,
+) -> User:
     """Change a user's password, scope or active flag; every change signs the user out everywhere."""
     user = get_user(session, username)
     if password is not None:

@@ -15,10 +15,23 @@ from data_access.demo.places import Places
 from data_access.demo.schedule import Day, LocalTime
 from geo.crs import gcj02_to_bd09, wgs84_to_gcj02
 
-CHANNELS = (("phone", 0.62), ("wechat", 0.12), ("app", 0.09), ("web", 0.08), ("grid_patrol", 0.06),
-            ("visit", 0.015), ("referral", 0.015))
-KINDS = (("request", 0.38), ("complaint", 0.33), ("consult", 0.14), ("report", 0.08), ("suggestion", 0.05),
-         ("praise", 0.02))
+CHANNELS = (
+    ("phone", 0.62),
+    ("wechat", 0.12),
+    ("app", 0.09),
+    ("web", 0.08),
+    ("grid_patrol", 0.06),
+    ("visit", 0.015),
+    ("referral", 0.015),
+)
+KINDS = (
+    ("request", 0.38),
+    ("complaint", 0.33),
+    ("consult", 0.14),
+    ("report", 0.08),
+    ("suggestion", 0.05),
+    ("praise", 0.02),
+)
 #: Share of wgs84 / gcj02 (Amap, Tencent, WeChat) / bd09 (Baidu) coordinates per channel.
 CRS_BY_CHANNEL = {"wechat": (0.2, 0.8, 0.0), "app": (0.5, 0.5, 0.0), "web": (0.4, 0.0, 0.6)}
 
@@ -26,8 +39,9 @@ CRS_BY_CHANNEL = {"wechat": (0.2, 0.8, 0.0), "app": (0.5, 0.5, 0.0), "web": (0.4
 class Appeals:
     """Makes the appeals of each minute from that minute's own random stream, lifecycles included."""
 
-    def __init__(self, seed: int, places: Places, lifecycles: Lifecycles, limits: dict[str, int],
-                 local: LocalTime) -> None:
+    def __init__(
+        self, seed: int, places: Places, lifecycles: Lifecycles, limits: dict[str, int], local: LocalTime
+    ) -> None:
         self.seed, self._p, self._life, self._limits, self._local = seed, places, lifecycles, limits, local
         self._channel_cum = cum([w for _, w in CHANNELS])
         self._kind_cum = cum([w for _, w in KINDS])

@@ -17,11 +17,20 @@ from geo.model import City
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def main(argv: Sequence[str] | None = None, *, redis_url: str | None = None, city: City | None = None,
-         settings: Settings | None = None, stop: threading.Event | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    redis_url: str | None = None,
+    city: City | None = None,
+    settings: Settings | None = None,
+    stop: threading.Event | None = None,
+) -> int:
     """`simulate`: run the demo intake feed (optionally after writing history) until interrupted."""
-    ap = argparse.ArgumentParser(prog="simulate", description="Demo intake feed: writes appeal events and "
-                                 "grid-member heartbeats to the Redis streams of the intake contract.")
+    ap = argparse.ArgumentParser(
+        prog="simulate",
+        description="Demo intake feed: writes appeal events and "
+        "grid-member heartbeats to the Redis streams of the intake contract.",
+    )
     ap.add_argument("--rate", type=float, help="appeals per simulated day (default: DEMO_PER_DAY)")
     ap.add_argument("--speedup", type=float, help="simulated seconds per wall second (default: DEMO_SPEEDUP)")
     ap.add_argument("--redis-url", help="Redis to write to (default: REDIS_URL, else " + DEFAULT_REDIS_URL + ")")
@@ -46,16 +55,27 @@ def main(argv: Sequence[str] | None = None, *, redis_url: str | None = None, cit
             def show(done: int, total: int) -> None:
                 n = feed.written["events"]
                 rate = n / max(time.perf_counter() - began, 1e-9)
-                print(f"\rbackfill {100 * done // total:3d}%  {n:,} events  {rate:,.0f} events/s   ",
-                      end="", file=sys.stderr, flush=True)
+                print(
+                    f"\rbackfill {100 * done // total:3d}%  {n:,} events  {rate:,.0f} events/s   ",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
             n = feed.backfill(args.backfill, show)
-            print(f"\rbackfill done: {n:,} events in {time.perf_counter() - began:.1f} s" + " " * 20,
-                  file=sys.stderr, flush=True)
+            print(
+                f"\rbackfill done: {n:,} events in {time.perf_counter() - began:.1f} s" + " " * 20,
+                file=sys.stderr,
+                flush=True,
+            )
         if args.no_live:
             return 0
-        print(f"demo feed: {feed.per_day:,.0f} appeals/day x{feed.speedup:g} -> {feed.events_key} on {url} "
-              "(Ctrl-C stops)", file=sys.stderr, flush=True)
+        print(
+            f"demo feed: {feed.per_day:,.0f} appeals/day x{feed.speedup:g} -> {feed.events_key} on {url} "
+            "(Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
         feed.run(stop or threading.Event())
     except KeyboardInterrupt:
         print(file=sys.stderr)

@@ -43,9 +43,17 @@ _SPENT: Step = (0, "", "")
 class DemoFeed:
     """Generates appeals over a City and writes their lifecycle events and member heartbeats to Redis."""
 
-    def __init__(self, city: City, client: redis.Redis, settings: Settings, seed: int | None = None, *,
-                 per_day: float | None = None, speedup: float | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        city: City,
+        client: redis.Redis,
+        settings: Settings,
+        seed: int | None = None,
+        *,
+        per_day: float | None = None,
+        speedup: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.seed = settings.city_seed if seed is None else int(seed)
         self.per_day = float(settings.demo_per_day if per_day is None else per_day)
@@ -73,8 +81,9 @@ class DemoFeed:
 
     # ---- public API -------------------------------------------------------------------------
 
-    def backfill(self, days: float, progress: Callable[[int, int], None] | None = None, *,
-                 now: float | None = None) -> int:
+    def backfill(
+        self, days: float, progress: Callable[[int, int], None] | None = None, *, now: float | None = None
+    ) -> int:
         """Write `days` days of history ending now, as fast as possible; return the appeal events written.
 
         Events after `now` (appeals still open) are kept for a later `run()`, not written.
@@ -150,8 +159,11 @@ class DemoFeed:
         in the simulated minutes of [start, end]; nothing is written and the feed's state is unchanged."""
         saved, self._life.busy = self._life.busy, {}
         try:
-            return {aid: [self._payload(aid, x, step) for x, step in enumerate(steps)]
-                    for m in range(int(start) // 60, int(end) // 60 + 1) for aid, steps in self._appeals_of(m, 0)}
+            return {
+                aid: [self._payload(aid, x, step) for x, step in enumerate(steps)]
+                for m in range(int(start) // 60, int(end) // 60 + 1)
+                for aid, steps in self._appeals_of(m, 0)
+            }
         finally:
             self._life.busy = saved
 

@@ -82,6 +82,13 @@ class Heartbeats:
             dist, ang = 400.0 * math.sqrt(r.random()), 2 * math.pi * r.random()
             lat = home[1] + dist * math.cos(ang) / 111_320.0
             lon = home[0] + dist * math.sin(ang) / (111_320.0 * math.cos(math.radians(home[1])))
-            out.append((t, (f'{{"v":1,"member":{p.member_json[i]},"at":"{stamps[sec]}","state":"{state}",'
-                             f'"lon":{lon:.6f},"lat":{lat:.6f}}}')))
+            out.append(
+                (
+                    t,
+                    (
+                        f'{{"v":1,"member":{p.member_json[i]},"at":"{stamps[sec]}","state":"{state}",'
+                        f'"lon":{lon:.6f},"lat":{lat:.6f}}}'
+                    ),
+                )
+            )
         return out

@@ -26,9 +26,12 @@ class Lifecycles:
         self._dept: dict[tuple[int, str], str | None] = {}
         #: member id -> (start, end) spells of handling an appeal; heartbeats show them as busy.
         self.busy: dict[str, list[tuple[int, int]]] = {}
-        self._review_frags = {(a, b, s): frag({"responded": a, "resolved": b, "satisfaction": s})
-                              for a in (True, False) for b in (True, False)
-                              for s in ("satisfied", "basically_satisfied", "dissatisfied")}
+        self._review_frags = {
+            (a, b, s): frag({"responded": a, "resolved": b, "satisfaction": s})
+            for a in (True, False)
+            for b in (True, False)
+            for s in ("satisfied", "basically_satisfied", "dissatisfied")
+        }
 
     def plan(self, r: Rng, t0: int, priority: str, li: int, ci: int) -> list[Step]:
         """Every later event of one appeal: dispatch, accept, maybe return/extend, resolve, review, close."""
@@ -89,8 +92,9 @@ class Lifecycles:
             return dept, street
         return street, dept or p.neighbour.get(street)
 
-    def _dispatch(self, r: Rng, steps: list[Step], t: int, unit: str,
-                  member: str | None, limit: int, fast: bool) -> tuple[int, int]:
+    def _dispatch(
+        self, r: Rng, steps: list[Step], t: int, unit: str, member: str | None, limit: int, fast: bool
+    ) -> tuple[int, int]:
         """Append dispatched (sometimes with due_at) and accepted; return (time, due)."""
         due, unit_q = t + limit, f',"unit":{self._q(unit)}'
         if r.random() < 0.15:
@@ -103,8 +107,19 @@ class Lifecycles:
         steps.append((t, "accepted", f'{unit_q},"member":{self._q(member)}' if member else unit_q))
         return t, due
 
-    def _resolve(self, r: Rng, steps: list[Step], t: int, clock: int, due: int,
-                 unit: str, member: str | None, fast: bool, overdue: bool, share: float = 1.0) -> tuple[int, bool]:
+    def _resolve(
+        self,
+        r: Rng,
+        steps: list[Step],
+        t: int,
+        clock: int,
+        due: int,
+        unit: str,
+        member: str | None,
+        fast: bool,
+        overdue: bool,
+        share: float = 1.0,
+    ) -> tuple[int, bool]:
         """Append resolved at a share of the time budget (past it when overdue); return (time, late)."""
         budget = due - clock
         if overdue:
@@ -117,8 +132,7 @@ class Lifecycles:
         steps.append((t, "resolved", f',"unit":{self._q(unit)},"note":{self._q(r.pick(texts.NOTES))}'))
         return t, t > due
 
-    def _review(self, r: Rng, steps: list[Step], t: int, fast: bool, late: bool,
-                again: bool) -> tuple[int, bool]:
+    def _review(self, r: Rng, steps: list[Step], t: int, fast: bool, late: bool, again: bool) -> tuple[int, bool]:
         """Append the call-back (in daytime hours); return (time, whether it went badly)."""
         t += r.randint(1800, 4 * 3600) if fast else r.randint(2 * 3600, 30 * 3600)
         s, _ = self._local.offset(t)

@@ -45,8 +45,9 @@ class Places:
         # edge, so that no generated location falls outside the city (the ingest would refuse it).
         edge = shapely.union_all(city.districts.geometry.to_numpy()).boundary
         to_edge = shapely.distance(shapely.points(lon, lat), edge)  # degrees; a degree of longitude is the shorter
-        self.radius = [min(LOCATION_RADIUS_M, 0.8 * d * 111_320.0 * math.cos(math.radians(la)))
-                       for d, la in zip(to_edge, self.lat)]
+        self.radius = [
+            min(LOCATION_RADIUS_M, 0.8 * d * 111_320.0 * math.cos(math.radians(la))) for d, la in zip(to_edge, self.lat)
+        ]
         index = {code: i for i, code in enumerate(self.code)}
         street_names = dict(zip(city.streets["code"].astype(str), city.streets["name"].astype(str)))
         district_names = dict(zip(city.districts["code"].astype(str), city.districts["name"].astype(str)))
@@ -68,15 +69,18 @@ class Places:
 
     def _units(self, city: City) -> None:
         u = city.units
-        self.others = [(str(code), str(name), str(kind), d if isinstance(d, str) and d else "")
-                       for code, name, kind, d in zip(u["code"], u["name"], u["kind"], u["district"])
-                       if kind != "street"]
+        self.others = [
+            (str(code), str(name), str(kind), d if isinstance(d, str) and d else "")
+            for code, name, kind, d in zip(u["code"], u["name"], u["kind"], u["district"])
+            if kind != "street"
+        ]
         by_district: dict[str, list[str]] = {}
         for s, d in zip(city.streets["code"].astype(str), city.streets["district"].astype(str)):
             by_district.setdefault(d, []).append(s)
         #: Another street of the same district: where a wrongly placed appeal goes after a return.
-        self.neighbour = {s: ss[(k + 1) % len(ss)] for ss in by_district.values() if len(ss) > 1
-                          for k, s in enumerate(ss)}
+        self.neighbour = {
+            s: ss[(k + 1) % len(ss)] for ss in by_district.values() if len(ss) > 1 for k, s in enumerate(ss)
+        }
         self._match: dict[tuple[tuple[str, ...], str, str], str | None] = {}
 
     def unit_for(self, hints: tuple[str, ...], kind: str, district: str) -> str | None:
@@ -110,8 +114,11 @@ class Places:
         self.member_home = home
         n = len(ids)
         shift = rng.choice(3, size=n, p=[0.85, 0.11, 0.04])  # day, evening, night
-        start = np.where(shift == 0, rng.integers(450, 541, n), np.where(shift == 1, rng.integers(870, 961, n),
-                                                                       rng.integers(1290, 1351, n)))
+        start = np.where(
+            shift == 0,
+            rng.integers(450, 541, n),
+            np.where(shift == 1, rng.integers(870, 961, n), rng.integers(1290, 1351, n)),
+        )
         length = np.where(shift == 0, rng.integers(540, 601, n), rng.integers(480, 541, n))
         self.shift_start = [int(x) for x in start]
         self.shift_len = [int(x) for x in length]

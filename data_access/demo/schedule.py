@@ -18,8 +18,32 @@ from dashboard import catalogue
 from data_access.demo.draws import cum
 
 #: Relative appeal volume by local hour: low at night, peaks around 10:00 and 15:00.
-HOURLY = (0.30, 0.18, 0.12, 0.10, 0.10, 0.18, 0.45, 0.95, 1.65, 2.15, 2.35, 2.05,
-          1.45, 1.65, 2.10, 2.25, 1.95, 1.65, 1.30, 1.20, 1.10, 0.90, 0.65, 0.45)
+HOURLY = (
+    0.30,
+    0.18,
+    0.12,
+    0.10,
+    0.10,
+    0.18,
+    0.45,
+    0.95,
+    1.65,
+    2.15,
+    2.35,
+    2.05,
+    1.45,
+    1.65,
+    2.10,
+    2.25,
+    1.95,
+    1.65,
+    1.30,
+    1.20,
+    1.10,
+    0.90,
+    0.65,
+    0.45,
+)
 WEEKDAY = (1.05, 1.05, 1.05, 1.05, 1.05, 0.90, 0.85)  # Monday first; averages 1
 DAYS_KEPT = 5  # local days held in the cache (a lifecycle looks a day or two ahead)
 
@@ -67,8 +91,14 @@ class Day:
 class Calendar:
     """The local days of the feed, made on demand from the curves and the seed (a few kept at a time)."""
 
-    def __init__(self, seed: int, per_day: float, local: LocalTime, leaves: list[tuple[str, str, str]],
-                 sos_plan: Callable[[date, int], dict[int, list[int]]]) -> None:
+    def __init__(
+        self,
+        seed: int,
+        per_day: float,
+        local: LocalTime,
+        leaves: list[tuple[str, str, str]],
+        sos_plan: Callable[[date, int], dict[int, list[int]]],
+    ) -> None:
         self.seed, self.per_day, self.local = seed, per_day, local
         self._leaves, self._sos_plan = leaves, sos_plan
         hours = np.arange(-1, 25) + 0.5  # HOURLY[h] holds at h:30; linear in between
@@ -95,8 +125,14 @@ class Calendar:
         counts = np.random.default_rng([self.seed % 2**32, day.toordinal(), 7]).poisson(lam)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         leaf_cum = cum([catalogue.seasonal_weight(p, day.month) for p in self._leaves])
-        return Day(midnight, day.strftime("%Y%m%d"), [int(x) for x in counts], [int(x) for x in first], leaf_cum,
-                   self._sos_plan(day, midnight))
+        return Day(
+            midnight,
+            day.strftime("%Y%m%d"),
+            [int(x) for x in counts],
+            [int(x) for x in first],
+            leaf_cum,
+            self._sos_plan(day, midnight),
+        )
 
 
 @dataclass(frozen=True)

@@ -79,14 +79,29 @@ def with_projection_failure(
     failure = failure_of(session, appeal_id)
     if failure is None:
         return None if body is None else {**body, "projection_failure": None}
-    why = {"reason": failure.reason, "event": failure.event, "first_failed_at": iso(failure.first_failed_at, settings),
-           "last_failed_at": iso(failure.last_failed_at, settings), "attempts": failure.attempts}
+    why = {
+        "reason": failure.reason,
+        "event": failure.event,
+        "first_failed_at": iso(failure.first_failed_at, settings),
+        "last_failed_at": iso(failure.last_failed_at, settings),
+        "attempts": failure.attempts,
+    }
     if body is not None:
         return {**body, "projection_failure": why}
     place = session.execute(
         select(AppealEvent.grid, AppealEvent.community, AppealEvent.street, AppealEvent.district)
-        .where(AppealEvent.appeal == appeal_id, AppealEvent.type == "created").order_by(AppealEvent.seq).limit(1)
+        .where(AppealEvent.appeal == appeal_id, AppealEvent.type == "created")
+        .order_by(AppealEvent.seq)
+        .limit(1)
     ).first()
     grid, community, street, district = place or (None, None, None, None)
-    return {"id": appeal_id, "status": None, "grid": grid, "community": community, "street": street,
-            "district": district, "events": _events(session, appeal_id, settings), "projection_failure": why}
+    return {
+        "id": appeal_id,
+        "status": None,
+        "grid": grid,
+        "community": community,
+        "street": street,
+        "district": district,
+        "events": _events(session, appeal_id, settings),
+        "projection_failure": why,
+    }

@@ -33,8 +33,9 @@ def place_of(session: Session, area: Area, refs: CityIndex) -> Place | None:
     return refs.place_of(area, where)
 
 
-def area_page(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings,
-              refs: CityIndex) -> dict[str, Any]:
+def area_page(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings, refs: CityIndex
+) -> dict[str, Any]:
     """The panels of an area page, every one narrowed by the filters and the scope."""
     kids = refs.children_in(area, scope)
     subs = q.rank(q.sub_stats(session, area, f, scope, now, refs, kids), f.fig)
@@ -52,8 +53,9 @@ def area_page(session: Session, area: Area, f: Filters, scope: Scope, now: datet
     }
 
 
-def appeal_page(session: Session, appeal_id: str, now: datetime, settings: Settings,
-                refs: CityIndex) -> dict[str, Any] | None:
+def appeal_page(
+    session: Session, appeal_id: str, now: datetime, settings: Settings, refs: CityIndex
+) -> dict[str, Any] | None:
     """One appeal: its state, light, due time, events (with unit and member names), review answers, place."""
     d = appeal_detail(session, appeal_id, now, settings)
     a = session.get(Appeal, appeal_id) if d is not None else None  # no second read: appeal_detail loaded it
@@ -67,6 +69,11 @@ def appeal_page(session: Session, appeal_id: str, now: datetime, settings: Setti
     d["point"] = None if row["lonlat"] is None else dict(zip(("lon", "lat"), row["lonlat"]))
     grid = Area("grid", d["grid"]) if d["grid"] else None
     d["outline"] = refs.outline(grid) if grid else collection()
-    d["bounds"] = (refs.area_bounds(grid) if grid else refs.area_bounds(Area("community", d["community"]))
-                   if d["community"] else refs.area_bounds(Area()))
+    d["bounds"] = (
+        refs.area_bounds(grid)
+        if grid
+        else refs.area_bounds(Area("community", d["community"]))
+        if d["community"]
+        else refs.area_bounds(Area())
+    )
     return d

@@ -33,10 +33,18 @@ from data_access.store.lights import IS_LIGHT, is_open, is_red, is_yellow
 from data_access.store.models import Appeal, Member, Presence
 from geo.city_index import CityIndex
 
-LEVEL_COLUMN = {"district": Appeal.district, "street": Appeal.street, "community": Appeal.community,
-                "grid": Appeal.grid}
-MEMBER_COLUMN = {"district": Member.district, "street": Member.street, "community": Member.community,
-                 "grid": Member.grid}
+LEVEL_COLUMN = {
+    "district": Appeal.district,
+    "street": Appeal.street,
+    "community": Appeal.community,
+    "grid": Appeal.grid,
+}
+MEMBER_COLUMN = {
+    "district": Member.district,
+    "street": Member.street,
+    "community": Member.community,
+    "grid": Member.grid,
+}
 
 
 def scope_where(scope: Scope, district: Any, street: Any, grid: Any) -> list[ColumnElement[bool]]:
@@ -58,8 +66,14 @@ def appeal_where(area: Area, f: Filters, scope: Scope, now: datetime) -> list[Co
     since = f.since(now)
     if since is not None:
         w.append(Appeal.created_at >= since)
-    for col, v in ((Appeal.cat1, f.cat1), (Appeal.cat2, f.cat2), (Appeal.cat3, f.cat3), (Appeal.channel, f.channel),
-                   (Appeal.kind, f.kind), (Appeal.priority, f.priority)):
+    for col, v in (
+        (Appeal.cat1, f.cat1),
+        (Appeal.cat2, f.cat2),
+        (Appeal.cat3, f.cat3),
+        (Appeal.channel, f.channel),
+        (Appeal.kind, f.kind),
+        (Appeal.priority, f.priority),
+    ):
         if v is not None:
             w.append(col == v)
     if f.light is not None:
@@ -73,15 +87,24 @@ def _n(v: Any) -> int:
 
 def lights(session: Session, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, int]:
     """Open appeals by light (and all appeals matching), in one read."""
-    q = select(
-        func.count(),
-        func.sum(case((is_open(), 1), else_=0)),
-        func.sum(case((is_red(now), 1), else_=0)),
-        func.sum(case((is_yellow(now), 1), else_=0)),
-    ).select_from(Appeal).where(*appeal_where(area, f, scope, now))
+    q = (
+        select(
+            func.count(),
+            func.sum(case((is_open(), 1), else_=0)),
+            func.sum(case((is_red(now), 1), else_=0)),
+            func.sum(case((is_yellow(now), 1), else_=0)),
+        )
+        .select_from(Appeal)
+        .where(*appeal_where(area, f, scope, now))
+    )
     total, open_, red, yellow = session.execute(q).one()
-    return {"total": _n(total), "open": _n(open_), "red": _n(red), "yellow": _n(yellow),
-            "green": _n(open_) - _n(red) - _n(yellow)}
+    return {
+        "total": _n(total),
+        "open": _n(open_),
+        "red": _n(red),
+        "yellow": _n(yellow),
+        "green": _n(open_) - _n(red) - _n(yellow),
+    }
 
 
 def _appeal_rows(rows: Any, now: datetime, refs: CityIndex) -> list[dict[str, Any]]:
@@ -89,73 +112,116 @@ def _appeal_rows(rows: Any, now: datetime, refs: CityIndex) -> list[dict[str, An
     return [appeal_row(r._mapping, now, n) for r in rows]
 
 
-def red_list(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
-             limit: int) -> list[dict[str, Any]]:
+def red_list(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex, limit: int
+) -> list[dict[str, Any]]:
     """Red (overdue) open appeals, longest red first."""
-    q = (select(*COLUMNS).where(*appeal_where(area, f, scope, now), is_red(now))
-         .order_by(Appeal.red_from, Appeal.id).limit(limit))
+    q = (
+        select(*COLUMNS)
+        .where(*appeal_where(area, f, scope, now), is_red(now))
+        .order_by(Appeal.red_from, Appeal.id)
+        .limit(limit)
+    )
     return _appeal_rows(session.execute(q), now, refs)
 
 
-def appeals(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
-            limit: int) -> list[dict[str, Any]]:
+def appeals(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex, limit: int
+) -> list[dict[str, Any]]:
     """Appeals matching, newest first."""
-    q = (select(*COLUMNS).where(*appeal_where(area, f, scope, now)).order_by(Appeal.created_at.desc(), Appeal.id)
-         .limit(limit))
+    q = (
+        select(*COLUMNS)
+        .where(*appeal_where(area, f, scope, now))
+        .order_by(Appeal.created_at.desc(), Appeal.id)
+        .limit(limit)
+    )
     return _appeal_rows(session.execute(q), now, refs)
 
 
-def members(session: Session, area: Area, scope: Scope, now: datetime, settings: Settings,
-            limit: int) -> dict[str, Any]:
+def members(
+    session: Session, area: Area, scope: Scope, now: datetime, settings: Settings, limit: int
+) -> dict[str, Any]:
     """Grid members of the area (within scope) with their state now: on duty, busy, SOS or offline."""
     w = scope_where(scope, Member.district, Member.street, Member.grid)
     if area.level in MEMBER_COLUMN:
         w.append(MEMBER_COLUMN[area.level] == area.code)
     cutoff = now - timedelta(seconds=settings.presence_window_s)
     fresh = and_(Presence.at.is_not(None), Presence.at >= cutoff)
-    state = case((and_(fresh, Presence.state == "sos"), "sos"), (and_(fresh, Presence.state == "busy"), "busy"),
-                 (and_(fresh, Presence.state == "on_duty"), "online"), else_="offline")
+    state = case(
+        (and_(fresh, Presence.state == "sos"), "sos"),
+        (and_(fresh, Presence.state == "busy"), "busy"),
+        (and_(fresh, Presence.state == "on_duty"), "online"),
+        else_="offline",
+    )
     order = case((state == "sos", 0), (state == "busy", 1), (state == "online", 2), else_=3)
     counts = {"online": 0, "busy": 0, "sos": 0, "offline": 0}
-    cq = (select(state.label("st"), func.count()).select_from(Member)
-          .outerjoin(Presence, Presence.member == Member.id).where(*w).group_by(literal_column("st")))
+    cq = (
+        select(state.label("st"), func.count())
+        .select_from(Member)
+        .outerjoin(Presence, Presence.member == Member.id)
+        .where(*w)
+        .group_by(literal_column("st"))
+    )
     for st, n in session.execute(cq):
         counts[st] = int(n)
-    q = (select(Member.id, Member.name, Member.role, Member.grid, Member.community, state, Presence.at)
-         .outerjoin(Presence, Presence.member == Member.id).where(*w)
-         .order_by(order, Member.grid, Member.id).limit(limit))
-    rows = [{"id": mid, "name": name, "role": role, "grid": grid, "community": comm, "state": st, "seen_at": at}
-            for mid, name, role, grid, comm, st, at in session.execute(q)]
+    q = (
+        select(Member.id, Member.name, Member.role, Member.grid, Member.community, state, Presence.at)
+        .outerjoin(Presence, Presence.member == Member.id)
+        .where(*w)
+        .order_by(order, Member.grid, Member.id)
+        .limit(limit)
+    )
+    rows = [
+        {"id": mid, "name": name, "role": role, "grid": grid, "community": comm, "state": st, "seen_at": at}
+        for mid, name, role, grid, comm, st, at in session.execute(q)
+    ]
     return {**counts, "total": sum(counts.values()), "rows": rows}
 
 
-def sub_stats(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex,
-              codes: list[str]) -> list[dict[str, Any]]:
+def sub_stats(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex, codes: list[str]
+) -> list[dict[str, Any]]:
     """Per sub-area (given codes, already within scope): volume, open, red, the three rates (dashboard/rankings.py)."""
     if area.child is None or not codes:
         return []
     col = LEVEL_COLUMN[area.child]
     reviewed = Appeal.reviewed == true()
     answers = list(DEFAULT.satisfaction_credit)
-    q = (select(col, func.count(),
-                func.sum(case((is_open(), 1), else_=0)),
-                func.sum(case((is_red(now), 1), else_=0)),
-                func.sum(case((reviewed, 1), else_=0)),
-                func.sum(case((and_(reviewed, Appeal.responded == true()), 1), else_=0)),
-                func.sum(case((and_(reviewed, Appeal.resolved_flag == true()), 1), else_=0)),
-                *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a in answers])
-         .where(*appeal_where(area, f, scope, now), col.in_(codes)).group_by(col))
+    q = (
+        select(
+            col,
+            func.count(),
+            func.sum(case((is_open(), 1), else_=0)),
+            func.sum(case((is_red(now), 1), else_=0)),
+            func.sum(case((reviewed, 1), else_=0)),
+            func.sum(case((and_(reviewed, Appeal.responded == true()), 1), else_=0)),
+            func.sum(case((and_(reviewed, Appeal.resolved_flag == true()), 1), else_=0)),
+            *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a in answers],
+        )
+        .where(*appeal_where(area, f, scope, now), col.in_(codes))
+        .group_by(col)
+    )
     got = {r[0]: [_n(x) for x in r[1:]] for r in session.execute(q)}
     out = []
     for code in codes:
         vol, opn, red, rev, resp, resol, *by_answer = got.get(code) or [0] * (6 + len(answers))
         t = tally(code, refs.name[area.child].get(code, code), vol, rev, resp, resol, dict(zip(answers, by_answer)))
         response, resolution, satisfaction = rates(t)
-        out.append({
-            "code": code, "name": t.name, "volume": vol, "open": opn, "red": red, "reviewed": rev,
-            "red_share": _r4(red / opn if opn else None), "response": _r4(response), "resolution": _r4(resolution),
-            "satisfaction": _r4(satisfaction), "small_sample": small_sample(t),
-        })
+        out.append(
+            {
+                "code": code,
+                "name": t.name,
+                "volume": vol,
+                "open": opn,
+                "red": red,
+                "reviewed": rev,
+                "red_share": _r4(red / opn if opn else None),
+                "response": _r4(response),
+                "resolution": _r4(resolution),
+                "satisfaction": _r4(satisfaction),
+                "small_sample": small_sample(t),
+            }
+        )
     return out
 
 
@@ -169,7 +235,9 @@ def rank(rows: list[dict[str, Any]], fig: str) -> list[dict[str, Any]]:
     return [{**r, "rank": i + 1 if r[fig] is not None else None} for i, r in enumerate(ordered)]
 
 
-def trend(session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings) -> list[dict[str, Any]]:
+def trend(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings
+) -> list[dict[str, Any]]:
     """Per local day of the last `f.trend_days()` days: appeals created, and of those resolved so far."""
     zone = settings.zone
     days = f.trend_days()
@@ -178,27 +246,46 @@ def trend(session: Session, area: Area, f: Filters, scope: Scope, now: datetime,
     edges = [s.astimezone(now.tzinfo) for s in starts]
     whens = [(Appeal.created_at < e, i - 1) for i, e in enumerate(edges[1:], start=1)]
     bucket = (case(*whens, else_=days - 1) if whens else literal(0)).label("bucket")
-    q = (select(bucket, func.count(), func.sum(case((Appeal.resolved_at.is_not(None), 1), else_=0)),
-                func.sum(case((is_red(now), 1), else_=0)))
-         .where(*appeal_where(area, f, scope, now), Appeal.created_at >= edges[0])
-         .group_by(literal_column("bucket")))  # by the label: PostgreSQL cannot match re-bound CASE parameters
+    q = (
+        select(
+            bucket,
+            func.count(),
+            func.sum(case((Appeal.resolved_at.is_not(None), 1), else_=0)),
+            func.sum(case((is_red(now), 1), else_=0)),
+        )
+        .where(*appeal_where(area, f, scope, now), Appeal.created_at >= edges[0])
+        .group_by(literal_column("bucket"))
+    )  # by the label: PostgreSQL cannot match re-bound CASE parameters
     got = {int(b): (_n(n), _n(res), _n(red)) for b, n, res, red in session.execute(q)}
-    return [{"day": s.date().isoformat(), "created": got.get(i, (0, 0, 0))[0], "resolved": got.get(i, (0, 0, 0))[1],
-             "red_now": got.get(i, (0, 0, 0))[2]} for i, s in enumerate(starts)]
+    return [
+        {
+            "day": s.date().isoformat(),
+            "created": got.get(i, (0, 0, 0))[0],
+            "resolved": got.get(i, (0, 0, 0))[1],
+            "red_now": got.get(i, (0, 0, 0))[2],
+        }
+        for i, s in enumerate(starts)
+    ]
 
 
-def top_categories(session: Session, area: Area, f: Filters, scope: Scope, now: datetime,
-                   limit: int) -> list[dict[str, Any]]:
+def top_categories(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, limit: int
+) -> list[dict[str, Any]]:
     """The most frequent category paths among matching appeals."""
     n = func.count()
-    q = (select(Appeal.cat1, Appeal.cat2, Appeal.cat3, n).where(*appeal_where(area, f, scope, now))
-         .group_by(Appeal.cat1, Appeal.cat2, Appeal.cat3).order_by(n.desc(), Appeal.cat1, Appeal.cat2, Appeal.cat3)
-         .limit(limit))
+    q = (
+        select(Appeal.cat1, Appeal.cat2, Appeal.cat3, n)
+        .where(*appeal_where(area, f, scope, now))
+        .group_by(Appeal.cat1, Appeal.cat2, Appeal.cat3)
+        .order_by(n.desc(), Appeal.cat1, Appeal.cat2, Appeal.cat3)
+        .limit(limit)
+    )
     return [{"cat1": a, "cat2": b or "", "cat3": c or "", "count": int(k)} for a, b, c, k in session.execute(q)]
 
 
 def appeal_place(session: Session, appeal_id: str) -> dict[str, str | None] | None:
     """Where an appeal lies (district, street, community, grid), or None if unknown."""
-    r = session.execute(select(Appeal.district, Appeal.street, Appeal.community, Appeal.grid)
-                        .where(Appeal.id == appeal_id)).first()
+    r = session.execute(
+        select(Appeal.district, Appeal.street, Appeal.community, Appeal.grid).where(Appeal.id == appeal_id)
+    ).first()
     return None if r is None else {"district": r[0], "street": r[1], "community": r[2], "grid": r[3]}

@@ -267,8 +267,13 @@ class IngestWorker:
         own is poison and is dead-lettered with the reason, unless the fault cannot be the entries': every entry
         of the batch fails its check, or writes fail for no reason of their values and none goes through (then
         the batch is held and retried: the error propagates)."""
-        log.warning("ingest: a batch of %d entries of %s failed (%s: %s); storing them one by one",
-                    len(batch.entries), batch.key, type(first).__name__, _first_line(first))
+        log.warning(
+            "ingest: a batch of %d entries of %s failed (%s: %s); storing them one by one",
+            len(batch.entries),
+            batch.key,
+            type(first).__name__,
+            _first_line(first),
+        )
         dead: list[Dead] = []
         failed: list[tuple[Entry, Exception]] = []
         unexplained = False  # a write failed, and not for its values
@@ -379,8 +384,15 @@ class IngestWorker:
             start = "0-0"
             while True:  # read raw: a decoding client would choke on an entry that is not UTF-8
                 nxt, claimed, *_ = self.r.execute_command(
-                    "XAUTOCLAIM", key, self.s.consumer_group, self.consumer, self.s.ingest_claim_idle_ms, start,
-                    "COUNT", 500, **{NEVER_DECODE: []},
+                    "XAUTOCLAIM",
+                    key,
+                    self.s.consumer_group,
+                    self.consumer,
+                    self.s.ingest_claim_idle_ms,
+                    start,
+                    "COUNT",
+                    500,
+                    **{NEVER_DECODE: []},
                 )
                 if claimed:
                     self.cursor[key] = "0"
@@ -399,7 +411,8 @@ class IngestWorker:
         the other entries and how many were handled alone."""
         ids = [i for i, _ in entries]
         info: list[dict[str, Any]] = self.r.xpending_range(
-            key, self.s.consumer_group, ids[0], ids[-1], len(ids) * 2, self.consumer)
+            key, self.s.consumer_group, ids[0], ids[-1], len(ids) * 2, self.consumer
+        )
         counts = {_decode(p["message_id"]): int(p["times_delivered"]) for p in info}
         suspects = [e for e in entries if counts.get(e[0], 0) > self.s.max_deliveries]
         if not suspects:
@@ -444,8 +457,9 @@ def supervise(worker: IngestWorker, stop: threading.Event, pause_s: float = 5.0)
         except BaseException as exc:  # even SystemExit raised in a callee must not end the ingest
             worker.status.ok = False
             worker.status.problem = f"ingest loop ended: {type(exc).__name__}: {_first_line(exc)}"[:300]
-            log.critical("ingest loop ended (%s); starting it again in %.0f s", worker.status.problem, pause_s,
-                         exc_info=True)
+            log.critical(
+                "ingest loop ended (%s); starting it again in %.0f s", worker.status.problem, pause_s, exc_info=True
+            )
         else:
             if stop.is_set():
                 return
@@ -488,4 +502,3 @@ def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc)
     return text.splitlines()[0][:200] if text else type(exc).__name__
-

@@ -22,9 +22,7 @@ SOCKET_MARGIN_S = 5.0
 def connect(url: str, block_ms: int = 1000) -> redis.Redis:
     """A client whose socket timeout is safely longer than a blocking read."""
     timeout = block_ms / 1000 + SOCKET_MARGIN_S
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=5, health_check_interval=30
-    )
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=5, health_check_interval=30)
 
 
 class EmbeddedRedis:

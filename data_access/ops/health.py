@@ -18,7 +18,9 @@ from data_access.store.engine import ping
 
 
 def health(
-    svc: Services, worker: IngestStatus | None, now: datetime | None = None,
+    svc: Services,
+    worker: IngestStatus | None,
+    now: datetime | None = None,
     projectors: ProjectorProcesses | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer, the in-process worker reports a

@@ -37,8 +37,10 @@ def checkpoint_or_lay_out(session: Session, partition: int, partitions: int) -> 
     low = min(known.values(), default=0)
     now = datetime.now(UTC)
     keys = [(p, partitions) for p in range(partitions)]
-    session.execute(dialect_insert(session, _TABLE).on_conflict_do_nothing(),
-                    [{"partition": p, "partitions": n, "position": low, "updated_at": now} for p, n in keys])
+    session.execute(
+        dialect_insert(session, _TABLE).on_conflict_do_nothing(),
+        [{"partition": p, "partitions": n, "position": low, "updated_at": now} for p, n in keys],
+    )
     for p, n in sorted(set(known) - set(keys)):  # in one order: projectors laying out at once wait, not deadlock
         session.execute(delete(_TABLE).where(and_(_C.partition == p, _C.partitions == n)))
     return checkpoints(session)[(partition, partitions)]

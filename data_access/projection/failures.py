@@ -42,11 +42,14 @@ def reason(exc: BaseException) -> str:
 def transient(exc: BaseException) -> bool:
     """Whether an error is the store's state, not the batch's (connection lost, server shutting down, locked,
     disk full, serialization): the batch is retried as it is, nothing is isolated."""
-    if isinstance(exc, (DisconnectionError, PoolTimeout)) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    if isinstance(exc, (DisconnectionError, PoolTimeout)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
         return True
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    return isinstance(orig, (psycopg.OperationalError, psycopg.InterfaceError,
-                             sqlite3.OperationalError, sqlite3.InterfaceError))
+    return isinstance(
+        orig, (psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError, sqlite3.InterfaceError)
+    )
 
 
 def refused_value(exc: BaseException) -> bool:
@@ -55,8 +58,18 @@ def refused_value(exc: BaseException) -> bool:
     error of the store's own (a missing table, no permission) or of the code (a missing key): those hold for
     every appeal alike."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    return isinstance(orig, (psycopg.DataError, psycopg.IntegrityError, sqlite3.DataError, sqlite3.IntegrityError,
-                             ValueError, OverflowError, TypeError))
+    return isinstance(
+        orig,
+        (
+            psycopg.DataError,
+            psycopg.IntegrityError,
+            sqlite3.DataError,
+            sqlite3.IntegrityError,
+            ValueError,
+            OverflowError,
+            TypeError,
+        ),
+    )
 
 
 def isolated_appeals(session: Session) -> set[str]:
@@ -69,13 +82,22 @@ def record_failures(session: Session, failed: Mapping[str, Failure], now: dateti
     row's fold state goes, so that the appeal is folded whole from its events next time."""
     if not failed:
         return
-    before = {r.appeal: r for part in chunks(sorted(failed))
-              for r in session.scalars(select(ProjectionFailure).where(ProjectionFailure.appeal.in_(part)))}
+    before = {
+        r.appeal: r
+        for part in chunks(sorted(failed))
+        for r in session.scalars(select(ProjectionFailure).where(ProjectionFailure.appeal.in_(part)))
+    }
     for appeal, f in sorted(failed.items()):
-        ev = (session.execute(select(AppealEvent.id, AppealEvent.seq).where(AppealEvent.id == f.event)).first()
-              if f.event else
-              session.execute(select(AppealEvent.id, AppealEvent.seq).where(AppealEvent.appeal == appeal)
-                              .order_by(AppealEvent.seq.desc()).limit(1)).first())
+        ev = (
+            session.execute(select(AppealEvent.id, AppealEvent.seq).where(AppealEvent.id == f.event)).first()
+            if f.event
+            else session.execute(
+                select(AppealEvent.id, AppealEvent.seq)
+                .where(AppealEvent.appeal == appeal)
+                .order_by(AppealEvent.seq.desc())
+                .limit(1)
+            ).first()
+        )
         row = before.get(appeal)
         if row is None:
             row = ProjectionFailure(appeal=appeal, first_failed_at=now, attempts=0)
@@ -105,8 +127,17 @@ def failure_of(session: Session, appeal: str) -> ProjectionFailure | None:
 def failures_summary(session: Session) -> dict[str, Any]:
     """How many appeals are left out, and the newest failure (appeal, event, reason, when)."""
     count = session.scalar(select(func.count()).select_from(_TABLE)) or 0
-    newest = session.scalars(select(ProjectionFailure).order_by(ProjectionFailure.last_failed_at.desc(),
-                                                                ProjectionFailure.appeal).limit(1)).first()
-    return {"isolated": count, "newest": None if newest is None else {
-        "appeal": newest.appeal, "event": newest.event, "reason": newest.reason, "at": newest.last_failed_at,
-    }}
+    newest = session.scalars(
+        select(ProjectionFailure).order_by(ProjectionFailure.last_failed_at.desc(), ProjectionFailure.appeal).limit(1)
+    ).first()
+    return {
+        "isolated": count,
+        "newest": None
+        if newest is None
+        else {
+            "appeal": newest.appeal,
+            "event": newest.event,
+            "reason": newest.reason,
+            "at": newest.last_failed_at,
+        },
+    }

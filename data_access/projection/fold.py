@@ -80,7 +80,10 @@ class Drafts:
 
 
 def fold_logged(
-    sessions: sessionmaker[Session], settings: Settings, limit: int, drafts: Drafts | None = None,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    limit: int,
+    drafts: Drafts | None = None,
     partition: int = 0,
 ) -> int:
     """Fold the next `limit` logged events of `partition` (of `settings.projectors`) after that partition's
@@ -105,8 +108,12 @@ def fold_logged(
     except Exception as exc:
         if transient(exc):
             raise
-        log.warning("projection: partition %d: a batch failed (%s); folding it again, writing it in parts to find "
-                    "any appeal whose row the store refuses", partition, reason(exc))
+        log.warning(
+            "projection: partition %d: a batch failed (%s); folding it again, writing it in parts to find "
+            "any appeal whose row the store refuses",
+            partition,
+            reason(exc),
+        )
     return _fold_batch(sessions, settings, limit, drafts, partition, write_isolating)
 
 
@@ -119,8 +126,9 @@ def _fold_batch(
         if s.get_bind().dialect.name == "postgresql":
             with s.begin():
                 conn = s.connection()
-                lock = conn.exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)",
-                                            (lock_key(conn, PROJECTOR_LOCK + partition),))
+                lock = conn.exec_driver_sql(
+                    "SELECT pg_try_advisory_xact_lock(%s)", (lock_key(conn, PROJECTOR_LOCK + partition),)
+                )
                 if not lock.scalar():
                     return 0  # another projector folds this partition: this one stands by (its drafts stay good)
                 checkpoint = checkpoint_or_lay_out(s, partition, partitions)
@@ -147,7 +155,12 @@ def _fold_batch(
 
 
 def _write(
-    session: Session, write: Writer, partition: int, partitions: int, checkpoint: int, last: int,
+    session: Session,
+    write: Writer,
+    partition: int,
+    partitions: int,
+    checkpoint: int,
+    last: int,
     folded: FoldedBatch,
 ) -> None:
     """Write a folded batch and move the checkpoint (`write`); record the appeals left out, clear those that
@@ -155,8 +168,13 @@ def _write(
     write(session, partition, partitions, checkpoint, last, folded)
     if folded.failed:
         for appeal, f in sorted(folded.failed.items()):
-            log.warning("projection: appeal %s left out of partition %d: %s (event %s)", appeal, partition,
-                        f.reason, f.event or "newest")
+            log.warning(
+                "projection: appeal %s left out of partition %d: %s (event %s)",
+                appeal,
+                partition,
+                f.reason,
+                f.event or "newest",
+            )
         record_failures(session, folded.failed, datetime.now(UTC))
     clear_failures(session, folded.isolated & folded.drafts.keys())
 
@@ -172,16 +190,22 @@ def _read_and_fold(
     visible to the next statement, and when fewer than `limit` wait the checkpoint moves to it."""
     mk, mod = ("?", "%") if session.get_bind().dialect.name == "sqlite" else ("%s", "%%")
     partitions = settings.projectors
-    mine_only = (f" AND (partition_key {mod} {int(partitions)} = {int(partition)} OR partition_key IS NULL)"
-                 if partitions > 1 else "")
+    mine_only = (
+        f" AND (partition_key {mod} {int(partitions)} = {int(partition)} OR partition_key IS NULL)"
+        if partitions > 1
+        else ""
+    )
     cur = raw_cursor(session)
     try:
         cur.execute("SELECT MAX(seq) FROM appeal_events")
         top = cur.fetchone()[0] or 0
         if top <= checkpoint:
             return checkpoint, 0, FoldedBatch({}, [], {})
-        cur.execute(f"SELECT seq, partition_key, {_HISTORY} FROM appeal_events WHERE seq > {mk} AND seq <= {mk}"
-                    f"{mine_only} ORDER BY seq LIMIT {mk}", (checkpoint, top, limit))
+        cur.execute(
+            f"SELECT seq, partition_key, {_HISTORY} FROM appeal_events WHERE seq > {mk} AND seq <= {mk}"
+            f"{mine_only} ORDER BY seq LIMIT {mk}",
+            (checkpoint, top, limit),
+        )
         rows = cur.fetchall()
     finally:
         cur.close()
@@ -204,7 +228,9 @@ _HISTORY = "appeal, id, payload, type, grid, community, street, district"
 
 
 def _histories(
-    rows: Iterable[Sequence[Any]], in_hand: dict[str, Event] | None = None, failed: dict[str, Failure] | None = None,
+    rows: Iterable[Sequence[Any]],
+    in_hand: dict[str, Event] | None = None,
+    failed: dict[str, Failure] | None = None,
 ) -> dict[str, list[tuple[Event, Place | None]]]:
     """Logged events (`_HISTORY` columns) by appeal, with the place of `created` ones; `in_hand` holds events
     already parsed, so their stored text is not parsed again. With `failed`, an appeal with an event that cannot
@@ -227,7 +253,10 @@ def _histories(
 
 
 def _fold(
-    session: Session, checkpoint: int, fresh: dict[str, list[tuple[Event, Place | None]]], settings: Settings,
+    session: Session,
+    checkpoint: int,
+    fresh: dict[str, list[tuple[Event, Place | None]]],
+    settings: Settings,
     drafts: Drafts,
 ) -> FoldedBatch:
     """Advance each appeal's draft (kept, else its stored fold state) with the events logged after `checkpoint`,
@@ -246,16 +275,20 @@ def _fold(
                 resumed[a] = draft_from_json(state, a)
             except Exception:  # noqa: BLE001  # a fold state it cannot read: refolded whole from the log
                 log.warning("projection: appeal %s: unreadable fold state, refolded whole", a)
-    born = [a for a in rest if a not in known and a not in out.isolated
-            and any(e.type == "created" for e, _ in fresh[a])]
+    born = [
+        a for a in rest if a not in known and a not in out.isolated and any(e.type == "created" for e, _ in fresh[a])
+    ]
     logged_before = f"SELECT DISTINCT appeal FROM appeal_events WHERE seq <= {int(checkpoint)} AND appeal"
     waited = {r[0] for r in select_in(session, logged_before, born)} if born else set()
     whole = session.get_bind().dialect.name == "postgresql"
     for a in born:
         if a not in waited and (row := _guarded_row(a, fresh[a], settings, out)):
             out.rows.append(row)
-    full = (sorted(waited) + [a for a in known if a not in resumed]  # no fold state stored: refold
-            + sorted(out.isolated - known.keys()))  # failed before it had a row
+    full = (
+        sorted(waited)
+        + [a for a in known if a not in resumed]  # no fold state stored: refold
+        + sorted(out.isolated - known.keys())
+    )  # failed before it had a row
     for aid, draft in resumed.items():
         events = [e for e, _ in fresh[aid]]
         if not follows(draft, events):
@@ -281,7 +314,10 @@ def _fold(
 
 
 def refold_rows(
-    session: Session, appeal_ids: Sequence[str], settings: Settings, in_hand: dict[str, Event] | None = None,
+    session: Session,
+    appeal_ids: Sequence[str],
+    settings: Settings,
+    in_hand: dict[str, Event] | None = None,
     drafts: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, object]]:
     """The rows of these appeals folded from all their stored events (none for an appeal without `created`).

@@ -58,7 +58,10 @@ class Projector:
     them all in turn."""
 
     def __init__(
-        self, settings: Settings, sessions: sessionmaker[Session], wake: Any = None,
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        wake: Any = None,
         partitions: Sequence[int] | None = None,
     ) -> None:
         self.s = settings
@@ -71,8 +74,7 @@ class Projector:
     def step(self) -> int:
         """Fold one batch of each partition; return events the checkpoints passed (0: none waits, or other
         projectors are folding; then nothing was locked on SQLite)."""
-        n = sum(fold_logged(self.sessions, self.s, self.s.projection_batch, self.drafts[p], p)
-                for p in self.partitions)
+        n = sum(fold_logged(self.sessions, self.s, self.s.projection_batch, self.drafts[p], p) for p in self.partitions)
         self.status.folded += n
         self.status.last_batch_at = datetime.now(UTC)
         return n
@@ -172,8 +174,10 @@ def _behind_since_s(session: Session, now: datetime) -> float:
 def oldest_queued_s(session: Session, now: datetime) -> float | None:
     """Seconds since the oldest event still waiting to be folded was received (None: none waits)."""
     first = session.scalar(
-        select(AppealEvent.received_at).where(AppealEvent.seq > lowest_checkpoint(session))
-        .order_by(AppealEvent.seq).limit(1)
+        select(AppealEvent.received_at)
+        .where(AppealEvent.seq > lowest_checkpoint(session))
+        .order_by(AppealEvent.seq)
+        .limit(1)
     )
     return None if first is None else round(max(0.0, (now - first).total_seconds()), 1)
 
@@ -190,8 +194,12 @@ class ProjectorProcesses:
         self.procs = [self._start(p) for p in range(settings.projectors)]
 
     def _start(self, partition: int) -> BaseProcess:
-        proc = _SPAWN.Process(target=_projector_process, name=f"projector-{partition}", daemon=True,
-                              args=(self.settings, self.url, partition, self.wakes[partition], self.stop, os.getpid()))
+        proc = _SPAWN.Process(
+            target=_projector_process,
+            name=f"projector-{partition}",
+            daemon=True,
+            args=(self.settings, self.url, partition, self.wakes[partition], self.stop, os.getpid()),
+        )
         proc.start()
         return proc
 

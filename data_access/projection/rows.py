@@ -21,10 +21,16 @@ _DEADLINE = ("due_at", "yellow_from", "red_from")
 
 
 _DRAFT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "appeal": (), "community": (),  # the row's place is resolved at ingest, not taken from the draft
-    "status": ("status",), "category": ("cat1", "cat2", "cat3"), "location": ("lon", "lat"),
-    "priority": ("priority",) + _DEADLINE, "clock_start": ("clock_start",) + _DEADLINE,
-    "_created_due": _DEADLINE, "_dispatched_due": _DEADLINE, "_extended_due": _DEADLINE,
+    "appeal": (),
+    "community": (),  # the row's place is resolved at ingest, not taken from the draft
+    "status": ("status",),
+    "category": ("cat1", "cat2", "cat3"),
+    "location": ("lon", "lat"),
+    "priority": ("priority",) + _DEADLINE,
+    "clock_start": ("clock_start",) + _DEADLINE,
+    "_created_due": _DEADLINE,
+    "_dispatched_due": _DEADLINE,
+    "_extended_due": _DEADLINE,
     "_last": ("last_event_at",),
 }
 
@@ -81,11 +87,27 @@ def appeal_row(draft: dict[str, Any], place: Place | None, settings: Settings) -
 
 
 #: State columns read straight from the draft key of the same name.
-_PLAIN_STATE = frozenset((
-    "status", "priority", "unit", "member", "dispatch_count", "return_count", "extension_count", "reopen_count",
-    "clock_start", "first_dispatched_at", "resolved_at", "closed_at", "reviewed", "reviewed_at", "responded",
-    "resolved_flag", "satisfaction",
-))
+_PLAIN_STATE = frozenset(
+    (
+        "status",
+        "priority",
+        "unit",
+        "member",
+        "dispatch_count",
+        "return_count",
+        "extension_count",
+        "reopen_count",
+        "clock_start",
+        "first_dispatched_at",
+        "resolved_at",
+        "closed_at",
+        "reviewed",
+        "reviewed_at",
+        "responded",
+        "resolved_flag",
+        "satisfaction",
+    )
+)
 
 
 STATE_COLUMNS = _PLAIN_STATE | {"is_open", "last_event_at", "fold_state", *_DEADLINE}
@@ -107,9 +129,7 @@ ROW_NAMES = tuple(c for c in _COLUMN_ORDER if c != "projection_failed_at")
 UPSERT = "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in ROW_NAMES if c != "id")
 
 
-def state_columns(
-    draft: dict[str, Any], settings: Settings, cols: Collection[str] = STATE_COLUMNS
-) -> dict[str, Any]:
+def state_columns(draft: dict[str, Any], settings: Settings, cols: Collection[str] = STATE_COLUMNS) -> dict[str, Any]:
     """The columns of an appeal's row that events after `created` can change, from a draft (whole or resumed);
     only those in `cols` (and `fold_state`), so an update computes no more than it writes."""
     d = draft
@@ -118,7 +138,8 @@ def state_columns(
         row["is_open"] = d["status"] not in DONE_STATUSES
     if "due_at" in cols or "red_from" in cols or "yellow_from" in cols:
         row["yellow_from"], row["red_from"], row["due_at"] = light_times(
-            d["clock_start"], draft_due(d), d["priority"], settings)
+            d["clock_start"], draft_due(d), d["priority"], settings
+        )
     if "last_event_at" in cols:
         row["last_event_at"] = d["_last"][0]
     row["fold_state"] = draft_to_json(draft)

@@ -35,9 +35,14 @@ class FoldedBatch:
 
     def only(self, appeals: Collection[str]) -> FoldedBatch:
         """What to write of these appeals alone."""
-        updates = {cols: kept for cols, rows in self.updates.items() if (kept := [r for r in rows if r["id"] in appeals])}
-        return FoldedBatch(updates, [r for r in self.rows if r["id"] in appeals],
-                           {a: d for a, d in self.drafts.items() if a in appeals})
+        updates = {
+            cols: kept for cols, rows in self.updates.items() if (kept := [r for r in rows if r["id"] in appeals])
+        }
+        return FoldedBatch(
+            updates,
+            [r for r in self.rows if r["id"] in appeals],
+            {a: d for a, d in self.drafts.items() if a in appeals},
+        )
 
 
 def write_folded(
@@ -99,12 +104,13 @@ def copy_folded(session: Session, folded: FoldedBatch) -> None:
         if updates:
             _copy(cur, "fold_updates", UPDATE_NAMES, driver_params(updates, UPDATE_NAMES, times, pg_time))
             state = UPDATE_NAMES[1:]
-            cur.execute(f"UPDATE appeals a SET ({quoted(state)}) = ({quoted(state, 't.')}) "
-                        "FROM fold_updates t WHERE a.id = t.id")
+            cur.execute(
+                f"UPDATE appeals a SET ({quoted(state)}) = ({quoted(state, 't.')}) "
+                "FROM fold_updates t WHERE a.id = t.id"
+            )
         if folded.rows:
             _copy(cur, "fold_rows", ROW_NAMES, driver_params(folded.rows, ROW_NAMES, times, pg_time))
-            cur.execute(f"INSERT INTO appeals ({quoted(ROW_NAMES)}) SELECT {quoted(ROW_NAMES)} FROM fold_rows "
-                        f"{UPSERT}")
+            cur.execute(f"INSERT INTO appeals ({quoted(ROW_NAMES)}) SELECT {quoted(ROW_NAMES)} FROM fold_rows {UPSERT}")
     finally:
         cur.close()
 
@@ -113,8 +119,10 @@ def _copy(cur: Any, table: str, names: Sequence[str], params: Iterable[Sequence[
     """COPY rows into a scratch table of these columns of `appeals` (made once per connection, emptied at each
     commit), in binary: formatting them as text took an eighth of the projector's time."""
     types = _appeal_types(cur)
-    cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ON COMMIT DELETE ROWS AS "
-                f"SELECT {quoted(names)} FROM appeals WITH NO DATA")
+    cur.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {table} ON COMMIT DELETE ROWS AS "
+        f"SELECT {quoted(names)} FROM appeals WITH NO DATA"
+    )
     with cur.copy(f"COPY {table} ({quoted(names)}) FROM STDIN (FORMAT BINARY)") as cp:
         cp.set_types([types[n] for n in names])
         for p in params:
@@ -127,8 +135,10 @@ _APPEAL_TYPES: dict[str, int] = {}
 def _appeal_types(cur: Any) -> dict[str, int]:
     """The type (oid) of each column of `appeals`: built-in types, whose oids are the same in every database."""
     if not _APPEAL_TYPES:
-        cur.execute("SELECT attname, atttypid FROM pg_attribute WHERE attrelid = 'appeals'::regclass "
-                    "AND attnum > 0 AND NOT attisdropped")
+        cur.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = 'appeals'::regclass "
+            "AND attnum > 0 AND NOT attisdropped"
+        )
         _APPEAL_TYPES.update(cur.fetchall())
     return _APPEAL_TYPES
 

@@ -12,10 +12,33 @@ from data_access.store.models import Appeal
 from geo.city_index import CityIndex
 
 #: The columns a row reads: select them (or take them from an Appeal with `columns_of`).
-COLUMNS = (Appeal.id, Appeal.created_at, Appeal.is_open, Appeal.status, Appeal.unit, Appeal.member, Appeal.district,
-           Appeal.street, Appeal.community, Appeal.grid, Appeal.cat1, Appeal.cat2, Appeal.cat3, Appeal.channel,
-           Appeal.kind, Appeal.priority, Appeal.due_at, Appeal.yellow_from, Appeal.red_from, Appeal.resolved_at,
-           Appeal.closed_at, Appeal.address, Appeal.summary, Appeal.lon, Appeal.lat)
+COLUMNS = (
+    Appeal.id,
+    Appeal.created_at,
+    Appeal.is_open,
+    Appeal.status,
+    Appeal.unit,
+    Appeal.member,
+    Appeal.district,
+    Appeal.street,
+    Appeal.community,
+    Appeal.grid,
+    Appeal.cat1,
+    Appeal.cat2,
+    Appeal.cat3,
+    Appeal.channel,
+    Appeal.kind,
+    Appeal.priority,
+    Appeal.due_at,
+    Appeal.yellow_from,
+    Appeal.red_from,
+    Appeal.resolved_at,
+    Appeal.closed_at,
+    Appeal.address,
+    Appeal.summary,
+    Appeal.lon,
+    Appeal.lat,
+)
 NO_PLACE = "—"
 
 
@@ -32,8 +55,13 @@ class Names:
 
 def names_of(index: CityIndex) -> Names:
     """The names a city's appeal rows show, from its index (one for the wall and the drill-down)."""
-    return Names(unit=index.unit_name, member=index.member_name, street=index.name["street"],
-                 community=index.name["community"], point=index.point)
+    return Names(
+        unit=index.unit_name,
+        member=index.member_name,
+        street=index.name["street"],
+        community=index.name["community"],
+        point=index.point,
+    )
 
 
 def columns_of(a: Appeal) -> dict[str, Any]:
@@ -43,8 +71,9 @@ def columns_of(a: Appeal) -> dict[str, Any]:
 
 def light_of(r: Mapping[str, Any], now: datetime) -> str:
     """The appeal's light at `now` (dashboard/appeal.light_from_times over its stored thresholds)."""
-    return light_from_times(r["is_open"], r["yellow_from"], r["red_from"], r["due_at"],
-                            r["resolved_at"] or r["closed_at"], now)
+    return light_from_times(
+        r["is_open"], r["yellow_from"], r["red_from"], r["due_at"], r["resolved_at"] or r["closed_at"], now
+    )
 
 
 def appeal_row(r: Mapping[str, Any], now: datetime, names: Names) -> dict[str, Any]:
@@ -54,16 +83,30 @@ def appeal_row(r: Mapping[str, Any], now: datetime, names: Names) -> dict[str, A
     place = [names.street.get(street or "", ""), names.community.get(community or "", "")]
     lonlat = (r["lon"], r["lat"]) if r["lon"] is not None else names.point.get(community or "")
     return {
-        "id": r["id"], "status": r["status"], "created_at": r["created_at"], "due_at": r["due_at"],
+        "id": r["id"],
+        "status": r["status"],
+        "created_at": r["created_at"],
+        "due_at": r["due_at"],
         "light": light_of(r, now),
-        "late_s": int((now - r["due_at"]).total_seconds()), "red_in_s": int((r["red_from"] - now).total_seconds()),
-        "categories": cats, "category": cats[-1] if cats else "", "category_path": " / ".join(cats),
-        "channel": r["channel"], "kind": r["kind"], "priority": r["priority"],
-        "unit": unit, "unit_name": names.unit.get(unit, unit) if unit else None,
-        "member": member, "member_name": names.member.get(member, member) if member else None,
-        "district": r["district"], "street": street, "community": community, "grid": r["grid"],
+        "late_s": int((now - r["due_at"]).total_seconds()),
+        "red_in_s": int((r["red_from"] - now).total_seconds()),
+        "categories": cats,
+        "category": cats[-1] if cats else "",
+        "category_path": " / ".join(cats),
+        "channel": r["channel"],
+        "kind": r["kind"],
+        "priority": r["priority"],
+        "unit": unit,
+        "unit_name": names.unit.get(unit, unit) if unit else None,
+        "member": member,
+        "member_name": names.member.get(member, member) if member else None,
+        "district": r["district"],
+        "street": street,
+        "community": community,
+        "grid": r["grid"],
         "place": " ".join(p for p in place if p) or NO_PLACE,
-        "address": r["address"] or "", "summary": r["summary"] or "",
+        "address": r["address"] or "",
+        "summary": r["summary"] or "",
         "lonlat": list(lonlat) if lonlat else None,
     }
 

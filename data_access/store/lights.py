@@ -50,11 +50,14 @@ def turning_red(now: datetime, within: timedelta) -> ColumnElement[bool]:
     return and_(is_open(), Appeal.red_from > now, Appeal.red_from <= now + within)
 
 
-IS_LIGHT: dict[str, Callable[[datetime], ColumnElement[bool]]] = {
-    "green": is_green, "yellow": is_yellow, "red": is_red}
+IS_LIGHT: dict[str, Callable[[datetime], ColumnElement[bool]]] = {"green": is_green, "yellow": is_yellow, "red": is_red}
 
 
 def light_rank(now: datetime) -> ColumnElement[int]:
     """An open appeal's light at `now` as its LIGHT_RANK (NULL once resolved or closed)."""
-    return case((is_red(now), LIGHT_RANK["red"]), (is_yellow(now), LIGHT_RANK["yellow"]),
-                (is_green(now), LIGHT_RANK["green"]), else_=None)
+    return case(
+        (is_red(now), LIGHT_RANK["red"]),
+        (is_yellow(now), LIGHT_RANK["yellow"]),
+        (is_green(now), LIGHT_RANK["green"]),
+        else_=None,
+    )

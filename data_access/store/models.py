@@ -120,8 +120,12 @@ class AppealEvent(Base):
     __table_args__ = (
         UniqueConstraint("id", name="uq_appeal_events_id"),
         # a day's call-backs for the rankings (data_access/wall/history.py), without reading the rest of the log
-        Index("ix_appeal_events_reviewed_at", "at", sqlite_where=text("type = 'reviewed'"),
-              postgresql_where=text("type = 'reviewed'")),
+        Index(
+            "ix_appeal_events_reviewed_at",
+            "at",
+            sqlite_where=text("type = 'reviewed'"),
+            postgresql_where=text("type = 'reviewed'"),
+        ),
         {"sqlite_autoincrement": True},
     )
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)

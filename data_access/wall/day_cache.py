@@ -95,8 +95,9 @@ class DayCache:
         finally:
             self._refreshing.release()
 
-    def get(self, kind: str, period: Period, variant: Hashable, stamp: int, verify_s: float,
-            compute: Callable[[], T]) -> T:
+    def get(
+        self, kind: str, period: Period, variant: Hashable, stamp: int, verify_s: float, compute: Callable[[], T]
+    ) -> T:
         """The aggregate of `kind` for a period (and a variant, e.g. a cut-off): kept unless an event noted after
         it was computed changed its period; else computed now and kept with `stamp` (from `sync`)."""
         key = (kind, period, variant)

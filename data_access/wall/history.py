@@ -85,15 +85,20 @@ def volumes(session: Session, start: datetime, end: datetime, cutoff: datetime |
     at `cutoff` (as its events dated before then leave it). Appeals without a unit are left out."""
     out: Counts = defaultdict(UnitCounts)
     if cutoff is None:
-        q = (select(Appeal.unit, func.count()).where(Appeal.created_at >= start, Appeal.created_at < end,
-                                                     Appeal.unit.is_not(None)).group_by(Appeal.unit))
+        q = (
+            select(Appeal.unit, func.count())
+            .where(Appeal.created_at >= start, Appeal.created_at < end, Appeal.unit.is_not(None))
+            .group_by(Appeal.unit)
+        )
         rows = session.execute(q).all()
     else:
         d = _Sql(session)
-        sql = (f"SELECT unit, COUNT(*) FROM (SELECT (SELECT {d.unit('u')} FROM appeal_events u "
-               f"WHERE u.appeal = a.id AND u.type IN {_UNIT_IN} AND u.at < :cut {d.latest('u')}) AS unit "
-               "FROM appeals a WHERE a.created_at >= :start AND a.created_at < :end) x "
-               "WHERE unit IS NOT NULL GROUP BY unit")
+        sql = (
+            f"SELECT unit, COUNT(*) FROM (SELECT (SELECT {d.unit('u')} FROM appeal_events u "
+            f"WHERE u.appeal = a.id AND u.type IN {_UNIT_IN} AND u.at < :cut {d.latest('u')}) AS unit "
+            "FROM appeals a WHERE a.created_at >= :start AND a.created_at < :end) x "
+            "WHERE unit IS NOT NULL GROUP BY unit"
+        )
         rows = session.execute(text(sql).bindparams(*_TIMES), {"start": start, "end": end, "cut": cutoff}).all()
     for unit, n in rows:
         if unit:
@@ -105,16 +110,19 @@ def reviews(session: Session, start: datetime, end: datetime) -> Counts:
     """Per handling unit: call-backs (`reviewed` events) made in [start, end), each for the unit handling its
     appeal when it was made. Call-backs made while no unit handled the appeal are left out."""
     d = _Sql(session)
-    sql = (f"SELECT unit, responded, resolved, satisfaction, COUNT(*) FROM (SELECT "
-           f"(SELECT {d.unit('u')} FROM appeal_events u WHERE u.appeal = r.appeal AND u.type IN {_UNIT_IN} "
-           f"AND {d.before('u', 'r')} {d.latest('u')}) AS unit, "
-           f"{d.true('r.payload', 'responded')} AS responded, {d.true('r.payload', 'resolved')} AS resolved, "
-           f"{d.field('r.payload', 'satisfaction')} AS satisfaction "
-           "FROM appeal_events r WHERE r.type = 'reviewed' AND r.at >= :start AND r.at < :end) x "
-           "WHERE unit IS NOT NULL GROUP BY unit, responded, resolved, satisfaction")
+    sql = (
+        f"SELECT unit, responded, resolved, satisfaction, COUNT(*) FROM (SELECT "
+        f"(SELECT {d.unit('u')} FROM appeal_events u WHERE u.appeal = r.appeal AND u.type IN {_UNIT_IN} "
+        f"AND {d.before('u', 'r')} {d.latest('u')}) AS unit, "
+        f"{d.true('r.payload', 'responded')} AS responded, {d.true('r.payload', 'resolved')} AS resolved, "
+        f"{d.field('r.payload', 'satisfaction')} AS satisfaction "
+        "FROM appeal_events r WHERE r.type = 'reviewed' AND r.at >= :start AND r.at < :end) x "
+        "WHERE unit IS NOT NULL GROUP BY unit, responded, resolved, satisfaction"
+    )
     out: Counts = defaultdict(UnitCounts)
-    for unit, responded, resolved, sat, n in session.execute(text(sql).bindparams(*_TIMES[:2]),
-                                                             {"start": start, "end": end}):
+    for unit, responded, resolved, sat, n in session.execute(
+        text(sql).bindparams(*_TIMES[:2]), {"start": start, "end": end}
+    ):
         c = out[unit]
         c.reviewed += int(n)
         c.responded += int(n) if responded else 0
@@ -205,13 +213,20 @@ def touched(session: Session, after: int, upto: int) -> Touched:
     over time stay what they were (an accepted or resolved by the same unit, a duplicate). Other events
     (extended, reopened, closed) change no count."""
     d = _Sql(session)
-    sql = (f"SELECT e.appeal, e.type, e.at, CASE WHEN e.type IN {_UNIT_IN} THEN {d.unit('e')} END, "
-           f"CASE WHEN e.type IN {_UNIT_IN} THEN (SELECT {d.unit('p')} FROM appeal_events p "
-           f"WHERE p.appeal = e.appeal AND p.type IN {_UNIT_IN} AND p.seq <= :upto AND {d.before('p', 'e')} "
-           f"{d.latest('p')}) END FROM appeal_events e WHERE e.seq > :after AND e.seq <= :upto "
-           f"AND e.type IN ('created', 'reviewed', {_UNIT_IN[1:-1]})")
-    typed = text(sql).columns(column("appeal", String), column("type", String), column("at", UTCDateTime),
-                              column("unit", String), column("prev", String))
+    sql = (
+        f"SELECT e.appeal, e.type, e.at, CASE WHEN e.type IN {_UNIT_IN} THEN {d.unit('e')} END, "
+        f"CASE WHEN e.type IN {_UNIT_IN} THEN (SELECT {d.unit('p')} FROM appeal_events p "
+        f"WHERE p.appeal = e.appeal AND p.type IN {_UNIT_IN} AND p.seq <= :upto AND {d.before('p', 'e')} "
+        f"{d.latest('p')}) END FROM appeal_events e WHERE e.seq > :after AND e.seq <= :upto "
+        f"AND e.type IN ('created', 'reviewed', {_UNIT_IN[1:-1]})"
+    )
+    typed = text(sql).columns(
+        column("appeal", String),
+        column("type", String),
+        column("at", UTCDateTime),
+        column("unit", String),
+        column("prev", String),
+    )
     out = Touched()
     born: set[str] = set()
     moved: dict[str, datetime] = {}  # appeal -> earliest time its units over time changed
@@ -223,14 +238,20 @@ def touched(session: Session, after: int, upto: int) -> Touched:
         elif unit != prev:
             moved[appeal] = min(at, moved.get(appeal, at))
     out.created += _times(session, select(Appeal.created_at, Appeal.id), Appeal.id, born | set(moved))
-    out.created += _times(session, select(AppealEvent.at, AppealEvent.appeal).where(AppealEvent.type == "created"),
-                          AppealEvent.appeal, born)
+    out.created += _times(
+        session,
+        select(AppealEvent.at, AppealEvent.appeal).where(AppealEvent.type == "created"),
+        AppealEvent.appeal,
+        born,
+    )
     later = select(AppealEvent.at, AppealEvent.appeal).where(AppealEvent.type == "reviewed")
     out.reviewed += [at for at, appeal in _rows(session, later, AppealEvent.appeal, moved) if at >= moved[appeal]]
     return out
 
 
-def _rows(session: Session, q: Select[Any, Any], key: InstrumentedAttribute[str], values: Iterable[str]) -> list[Row[Any, Any]]:
+def _rows(
+    session: Session, q: Select[Any, Any], key: InstrumentedAttribute[str], values: Iterable[str]
+) -> list[Row[Any, Any]]:
     """Rows of `q` whose `key` is one of `values`, a chunk of them per statement."""
     out: list[Row[Any, Any]] = []
     for part in chunks(sorted(values)):
@@ -238,5 +259,7 @@ def _rows(session: Session, q: Select[Any, Any], key: InstrumentedAttribute[str]
     return out
 
 
-def _times(session: Session, q: Select[Any, Any], key: InstrumentedAttribute[str], values: Iterable[str]) -> list[datetime]:
+def _times(
+    session: Session, q: Select[Any, Any], key: InstrumentedAttribute[str], values: Iterable[str]
+) -> list[datetime]:
     return [r[0] for r in _rows(session, q, key, values)]

@@ -47,11 +47,20 @@ def light_counts(session: Session, now: datetime, view: View, soon: timedelta) -
     One statement of four index range counts: one round trip, and one snapshot of the store, so
     the lights always add up to the open total even while appeals change."""
     w = _in(view)
-    q = select(_counted(lights.is_open(), *w), _counted(lights.is_yellow_or_red(now), *w),
-               _counted(lights.is_red(now), *w), _counted(lights.turning_red(now, soon), *w))
+    q = select(
+        _counted(lights.is_open(), *w),
+        _counted(lights.is_yellow_or_red(now), *w),
+        _counted(lights.is_red(now), *w),
+        _counted(lights.turning_red(now, soon), *w),
+    )
     total, yellow_or_red, red, turning = (int(n or 0) for n in session.execute(q).one())
-    return {"open": total, "green": total - yellow_or_red, "yellow": yellow_or_red - red, "red": red,
-            "turning_red": turning}
+    return {
+        "open": total,
+        "green": total - yellow_or_red,
+        "yellow": yellow_or_red - red,
+        "red": red,
+        "turning_red": turning,
+    }
 
 
 def created_since(session: Session, since: datetime, view: View) -> int:
@@ -67,8 +76,12 @@ def red_rows(session: Session, now: datetime, view: View, limit: int) -> list[di
 
 def soon_rows(session: Session, now: datetime, view: View, soon: timedelta, limit: int) -> list[dict[str, Any]]:
     """Appeals turning red within `soon`, soonest first."""
-    q = (select(*COLUMNS).where(lights.turning_red(now, soon), *_in(view))
-         .order_by(Appeal.red_from, Appeal.id).limit(limit))
+    q = (
+        select(*COLUMNS)
+        .where(lights.turning_red(now, soon), *_in(view))
+        .order_by(Appeal.red_from, Appeal.id)
+        .limit(limit)
+    )
     return [dict(r._mapping) for r in session.execute(q)]
 
 
@@ -91,8 +104,11 @@ def present_members(session: Session, cutoff: datetime) -> list[str]:
 
 def fresh_sos(session: Session, cutoff: datetime) -> list[tuple[str, datetime]]:
     """(member, at) of fresh SOS heartbeats, latest first."""
-    q = (select(Presence.member, Presence.at).where(Presence.at >= cutoff, Presence.state == "sos")
-         .order_by(Presence.at.desc(), Presence.member))
+    q = (
+        select(Presence.member, Presence.at)
+        .where(Presence.at >= cutoff, Presence.state == "sos")
+        .order_by(Presence.at.desc(), Presence.member)
+    )
     return [(m, at) for m, at in session.execute(q)]
 
 
@@ -107,8 +123,11 @@ def community_counts_open(session: Session) -> dict[str, int]:
 
     Grouped by the index's columns so SQLite walks that index too (grouping by community alone
     makes it scan every appeal through (community, created_at))."""
-    q = (select(Appeal.community, func.count()).where(lights.is_open())
-         .group_by(Appeal.district, Appeal.street, Appeal.community))
+    q = (
+        select(Appeal.community, func.count())
+        .where(lights.is_open())
+        .group_by(Appeal.district, Appeal.street, Appeal.community)
+    )
     return {c: int(n) for c, n in session.execute(q) if c is not None}
 
 
@@ -120,14 +139,18 @@ def community_late(session: Session, now: datetime) -> dict[str, int]:
     Grouped by an expression: grouping by the bare column lets SQLite pick a full scan of
     (community, created_at) for its order, 40x slower than reading the yellow rows and sorting."""
     comm = func.coalesce(Appeal.community, "")
-    q = (select(comm, func.max(lights.light_rank(now))).where(lights.is_yellow_or_red(now)).group_by(comm))
+    q = select(comm, func.max(lights.light_rank(now))).where(lights.is_yellow_or_red(now)).group_by(comm)
     return {c: int(w) for c, w in session.execute(q) if c}
 
 
 def community_open(session: Session, community: str, limit: int = 50) -> list[dict[str, Any]]:
     """One community's open appeals, most urgent (earliest red) first."""
-    q = (select(*COLUMNS).where(lights.is_open(), Appeal.community == community)
-         .order_by(Appeal.red_from, Appeal.id).limit(limit))
+    q = (
+        select(*COLUMNS)
+        .where(lights.is_open(), Appeal.community == community)
+        .order_by(Appeal.red_from, Appeal.id)
+        .limit(limit)
+    )
     return [dict(r._mapping) for r in session.execute(q)]
 
 
@@ -138,6 +161,9 @@ def last_received(session: Session) -> datetime | None:
 
 def red_by_area(session: Session, now: datetime) -> list[tuple[str | None, str | None, int]]:
     """Red appeals per (district, street): for picking the tour's worst areas."""
-    q = (select(Appeal.district, Appeal.street, func.count())
-         .where(lights.is_red(now)).group_by(Appeal.district, Appeal.street))
+    q = (
+        select(Appeal.district, Appeal.street, func.count())
+        .where(lights.is_red(now))
+        .group_by(Appeal.district, Appeal.street)
+    )
     return [(d, s, int(n)) for d, s, n in session.execute(q)]

@@ -41,20 +41,32 @@ def restrict_rankings(body: dict[str, Any], scope: Scope, refs: CityIndex) -> di
     keep = lambda r: _row_allowed(scope, body["level"], r["code"], refs)  # noqa: E731
     rows = [r for r in body["rows"] if keep(r)]
     classes = class_counts(r["class"] for r in rows)
-    return {**body, "rows": rows, "volume_top": [r for r in body["volume_top"] if keep(r)], "classes": classes,
-            "ranked": sum(1 for r in rows if r["rank"])}
+    return {
+        **body,
+        "rows": rows,
+        "volume_top": [r for r in body["volume_top"] if keep(r)],
+        "classes": classes,
+        "ranked": sum(1 for r in rows if r["rank"]),
+    }
 
 
 def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: CityIndex) -> dict[str, Any] | None:
     """A wall snapshot (already computed for an allowed view) without anything outside the scope."""
     if snap is None or scope.role == COMMAND_CENTER:
         return snap
-    comms = {c: v for c, v in snap["communities"].items()
-             if scope.covers(refs.community_district.get(c), refs.community_street.get(c))}
+    comms = {
+        c: v
+        for c, v in snap["communities"].items()
+        if scope.covers(refs.community_district.get(c), refs.community_street.get(c))
+    }
     tour = [k for k in snap["tour"] if view_allowed(scope, View.parse(k), refs)]
     home = home_view(scope)
-    return {**snap, "communities": comms, "tour": tour or ([home.key] if home else []),
-            "rankings": restrict_rankings(snap["rankings"], scope, refs)}
+    return {
+        **snap,
+        "communities": comms,
+        "tour": tour or ([home.key] if home else []),
+        "rankings": restrict_rankings(snap["rankings"], scope, refs),
+    }
 
 
 def restrict_layer(layer: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[str, Any]:
@@ -64,7 +76,9 @@ def restrict_layer(layer: dict[str, Any], scope: Scope, refs: CityIndex) -> dict
 
     def inside(p: dict[str, Any]) -> bool:
         code: str = p.get("code") or p.get("id") or ""
-        district = p.get("district") or refs.community_district.get(code) or (code if code in refs.district_name else None)
+        district = (
+            p.get("district") or refs.community_district.get(code) or (code if code in refs.district_name else None)
+        )
         street = p.get("street") or refs.community_street.get(code) or (code if code in refs.street_name else None)
         grid = code if p.get("community") else None
         return scope.covers(district, street, grid) and (street is not None or scope.role == "district_leader")

@@ -136,8 +136,9 @@ def summary(session: Session, now: datetime, view: View, ctx: WallContext) -> di
     s = ctx.settings
     out = live.light_counts(session, now, view, timedelta(hours=s.turning_red_h))
     out["today"] = live.created_since(session, local_midnight(now, s), view)
-    out["red_uncovered"] = ctx.cache.get(("red-uncovered", view.key), s.slow_panel_s,
-                                         lambda: _red_uncovered(session, now, view, ctx))
+    out["red_uncovered"] = ctx.cache.get(
+        ("red-uncovered", view.key), s.slow_panel_s, lambda: _red_uncovered(session, now, view, ctx)
+    )
     return out
 
 
@@ -158,8 +159,10 @@ def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dic
     soon = live.soon_rows(session, now, view, timedelta(hours=s.turning_red_h), s.wall_soon_rows)
     cov = coverage(session, now, ctx)
     names = names_of(ctx.refs)
-    return {"red": [_alert_row(r, now, names, cov) for r in red],
-            "soon": [_alert_row(r, now, names, cov) for r in soon]}
+    return {
+        "red": [_alert_row(r, now, names, cov) for r in red],
+        "soon": [_alert_row(r, now, names, cov) for r in soon],
+    }
 
 
 def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
@@ -179,8 +182,15 @@ def members(session: Session, now: datetime, view: View, ctx: WallContext) -> di
         grids = refs.grids_per_street.get(code, 0)
         if grids:
             n = cov.by_street.get(code, 0)
-            streets.append({"code": code, "name": refs.street_name.get(code, code), "grids": grids,
-                            "covered": n, "share": round(n / grids, 4)})
+            streets.append(
+                {
+                    "code": code,
+                    "name": refs.street_name.get(code, code),
+                    "grids": grids,
+                    "covered": n,
+                    "share": round(n / grids, 4),
+                }
+            )
     streets.sort(key=lambda r: (r["share"], r["code"]))
     total_grids = sum(r["grids"] for r in streets)
     sos_list = []
@@ -188,13 +198,31 @@ def members(session: Session, now: datetime, view: View, ctx: WallContext) -> di
         for m, at in live.fresh_sos(session, cutoff):
             info = refs.member.get(m)
             if info and _in_view(info, view):
-                sos_list.append({"id": m, "name": info[0], "grid": info[1], "community": info[2], "street": info[3],
-                                 "district": info[4], "at": at.isoformat(), "place": refs.place_name(info[2], info[3])})
+                sos_list.append(
+                    {
+                        "id": m,
+                        "name": info[0],
+                        "grid": info[1],
+                        "community": info[2],
+                        "street": info[3],
+                        "district": info[4],
+                        "at": at.isoformat(),
+                        "place": refs.place_name(info[2], info[3]),
+                    }
+                )
     covered = sum(r["covered"] for r in streets)
-    return {"roster": roster, "online": online, "busy": busy, "sos": sos,
-            "offline": max(roster - online - busy - sos, 0), "grids": total_grids, "grids_covered": covered,
-            "coverage": round(covered / total_grids, 4) if total_grids else None,
-            "streets": streets, "sos_list": sos_list[:10]}
+    return {
+        "roster": roster,
+        "online": online,
+        "busy": busy,
+        "sos": sos,
+        "offline": max(roster - online - busy - sos, 0),
+        "grids": total_grids,
+        "grids_covered": covered,
+        "coverage": round(covered / total_grids, 4) if total_grids else None,
+        "streets": streets,
+        "sos_list": sos_list[:10],
+    }
 
 
 def _days(start: datetime, end: datetime, s: Settings) -> list[tuple[datetime, datetime]]:
@@ -225,10 +253,16 @@ def _month_counts(session: Session, month: str, now: datetime, stamp: int, ctx: 
         day = local_day(a, s.zone)
         # today by the hour: live events change its last hours, and only those are read again
         for ha, hb, hour in hours(a, b) if day == today else [(a, b, None)]:
-            parts.append(ctx.days.get("volume", (day, hour), at, stamp, s.history_cache_s,
-                                      partial(hist.volumes, session, ha, hb, at)))
-            parts.append(ctx.days.get("reviews", (day, hour), None, stamp, s.history_cache_s,
-                                      partial(hist.reviews, session, ha, hb)))
+            parts.append(
+                ctx.days.get(
+                    "volume", (day, hour), at, stamp, s.history_cache_s, partial(hist.volumes, session, ha, hb, at)
+                )
+            )
+            parts.append(
+                ctx.days.get(
+                    "reviews", (day, hour), None, stamp, s.history_cache_s, partial(hist.reviews, session, ha, hb)
+                )
+            )
     return hist.merge(*parts)
 
 
@@ -239,12 +273,23 @@ def _ranking(session: Session, now: datetime, ctx: WallContext, level: str, mont
     cur = hist.tallies(_month_counts(session, month, now, stamp, ctx), level, ctx.refs, ctx.ranking)
     prev = hist.tallies(_month_counts(session, previous_month(month), now, stamp, ctx), level, ctx.refs, ctx.ranking)
     cut = month_cutoff(month, s, ctx.ranking)
-    return {"rows": [r.as_dict() for r in rank_month(cur, prev, ctx.ranking)], "seq": stamp, "as_of": iso(now, s),
-            "final": now >= cut, "cutoff": iso(cut, s)}
+    return {
+        "rows": [r.as_dict() for r in rank_month(cur, prev, ctx.ranking)],
+        "seq": stamp,
+        "as_of": iso(now, s),
+        "final": now >= cut,
+        "cutoff": iso(cut, s),
+    }
 
 
-def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "street", month: str | None = None,
-             view: View = View()) -> dict[str, Any]:
+def rankings(
+    session: Session,
+    now: datetime,
+    ctx: WallContext,
+    level: str = "street",
+    month: str | None = None,
+    view: View = View(),
+) -> dict[str, Any]:
     """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district.
 
     `final`: past its cut-off, the figures no longer change with later events; else `provisional_until` says
@@ -258,8 +303,9 @@ def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "st
         raise ValueError(f"month {label} has not started")
     # What a ranking shows depends on the time only through which of its two months are final
     finals = tuple(now >= month_cutoff(m, s, ctx.ranking) for m in (label, previous_month(label)))
-    full = ctx.cache.get(("rankings", level, label, finals), s.slow_panel_s,
-                         lambda: _ranking(session, now, ctx, level, label))
+    full = ctx.cache.get(
+        ("rankings", level, label, finals), s.slow_panel_s, lambda: _ranking(session, now, ctx, level, label)
+    )
     rows = full["rows"]
     if level == "street" and view.level != "city":
         district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
@@ -268,19 +314,35 @@ def rankings(session: Session, now: datetime, ctx: WallContext, level: str = "st
     top = volume_top(rows, lambda r: r["volume_rank"], ctx.ranking)
     missed = hist.first_after(session, full["seq"])
     stale = missed is not None and (now - missed).total_seconds() > s.slow_panel_s + FOLD_GRACE_S
-    return {"level": level, "month": label, "ranked": sum(1 for r in rows if r["rank"]), "classes": classes,
-            "volume_top": top, "rows": rows, "final": full["final"], "cutoff": full["cutoff"],
-            "provisional_until": None if full["final"] else full["cutoff"], "as_of": full["as_of"],
-            "seq": full["seq"], "stale": stale, "stale_since": iso(missed, s) if stale else None,
-            "definition": {"weights": {"response": ctx.ranking.w_response, "resolution": ctx.ranking.w_resolution,
-                                       "satisfaction": ctx.ranking.w_satisfaction},
-                           "min_reviewed": ctx.ranking.min_reviewed, "close_days": ctx.ranking.close_days}}
+    return {
+        "level": level,
+        "month": label,
+        "ranked": sum(1 for r in rows if r["rank"]),
+        "classes": classes,
+        "volume_top": top,
+        "rows": rows,
+        "final": full["final"],
+        "cutoff": full["cutoff"],
+        "provisional_until": None if full["final"] else full["cutoff"],
+        "as_of": full["as_of"],
+        "seq": full["seq"],
+        "stale": stale,
+        "stale_since": iso(missed, s) if stale else None,
+        "definition": {
+            "weights": {
+                "response": ctx.ranking.w_response,
+                "resolution": ctx.ranking.w_resolution,
+                "satisfaction": ctx.ranking.w_satisfaction,
+            },
+            "min_reviewed": ctx.ranking.min_reviewed,
+            "close_days": ctx.ranking.close_days,
+        },
+    }
 
 
 def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
     """Communities whose recent volume stands out against their own baseline (dashboard/hotspots.py)."""
-    return ctx.cache.get(("hotspots", view.key), ctx.settings.slow_panel_s,
-                         lambda: _hotspots(session, now, view, ctx))
+    return ctx.cache.get(("hotspots", view.key), ctx.settings.slow_panel_s, lambda: _hotspots(session, now, view, ctx))
 
 
 def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
@@ -288,20 +350,35 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
     today = local_midnight(now, s)
     base_start = local_midnight(now, s, rule.baseline_days)
     stamp = ctx.days.sync(session, s.zone)
-    days = [ctx.days.get("communities", (local_day(a, s.zone), None), None, stamp, s.history_cache_s,
-                         partial(_community_counts, session, a, b))
-            for a, b in _days(base_start, today, s)]
+    days = [
+        ctx.days.get(
+            "communities",
+            (local_day(a, s.zone), None),
+            None,
+            stamp,
+            s.history_cache_s,
+            partial(_community_counts, session, a, b),
+        )
+        for a, b in _days(base_start, today, s)
+    ]
     baseline = merge_counts(*days)
-    recent = ctx.cache.get(("recent",), s.slow_panel_s,
-                           lambda: hist.community_counts(session, now - timedelta(hours=rule.window_h), now))
+    recent = ctx.cache.get(
+        ("recent",), s.slow_panel_s, lambda: hist.community_counts(session, now - timedelta(hours=rule.window_h), now)
+    )
     codes = set(refs.streets_in(view)) if view.level != "city" else None
     if codes is not None:
         recent = {c: n for c, n in recent.items() if refs.community_street.get(c) in codes}
     out = []
     for h in score_hotspots(recent, baseline, rule, limit=s.hotspot_rows):
-        out.append({**h.as_dict(), "name": refs.community_name.get(h.code, h.code),
-                    "street": refs.community_street.get(h.code), "district": refs.community_district.get(h.code),
-                    "place": refs.place_name(h.code, refs.community_street.get(h.code))})
+        out.append(
+            {
+                **h.as_dict(),
+                "name": refs.community_name.get(h.code, h.code),
+                "street": refs.community_street.get(h.code),
+                "district": refs.community_district.get(h.code),
+                "place": refs.place_name(h.code, refs.community_street.get(h.code)),
+            }
+        )
     return out
 
 
@@ -353,8 +430,9 @@ def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext)
 
 
 # -- status and failures ----------------------------------------------------------------------
-def take_snapshot(sessions: sessionmaker[Session], redis_ok: Callable[[], bool], now: datetime, view: View,
-                  ctx: WallContext) -> dict[str, Any]:
+def take_snapshot(
+    sessions: sessionmaker[Session], redis_ok: Callable[[], bool], now: datetime, view: View, ctx: WallContext
+) -> dict[str, Any]:
     """The snapshot with its status; if the store fails, the last good snapshot marked as such.
 
     status: redis (bool), store (bool), stale (feed stopped or never started), fresh (all well:
@@ -372,9 +450,16 @@ def take_snapshot(sessions: sessionmaker[Session], redis_ok: Callable[[], bool],
         store = False
     age = None if snap is None else snap["feed_age_s"]
     stale = age is None or age > s.feed_stale_s
-    status = {"redis": rds, "store": store, "stale": stale, "fresh": rds and store and not stale,
-              "data_time": None if snap is None else snap["time"], "time": now.isoformat(),
-              "last_event": None if snap is None else snap["last_event"], "feed_stale_s": s.feed_stale_s}
+    status = {
+        "redis": rds,
+        "store": store,
+        "stale": stale,
+        "fresh": rds and store and not stale,
+        "data_time": None if snap is None else snap["time"],
+        "time": now.isoformat(),
+        "last_event": None if snap is None else snap["last_event"],
+        "feed_stale_s": s.feed_stale_s,
+    }
     return {"status": status, "data": snap}
 
 

@@ -28,9 +28,9 @@ def env(city, gazetteer, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type:
 def _open(dash_duo, env: dict[str, Any], user: str, path: str) -> None:  # type: ignore[no-untyped-def]
     dash_duo.start_server(drill_app(env["svc"]), navigate=False)  # an app per server: each test starts its own
     dash_duo.driver.set_window_size(1500, 1100)
-    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + "/login")
+    dash_duo.driver.get(dash_duo.server.url.rstrip("/") + "/login")
     dash_duo.driver.add_cookie({"name": "cc_session", "value": env["tokens"][user], "path": "/"})
-    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + path)
+    dash_duo.driver.get(dash_duo.server.url.rstrip("/") + path)
 
 
 def _shot(dash_duo, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +44,8 @@ def _here(dash_duo) -> str:  # type: ignore[no-untyped-def]
 
 def _text(dash_duo, selector: str) -> str | None:  # type: ignore[no-untyped-def]
     return dash_duo.driver.execute_script(  # read in one go: no stale element while a page re-renders
-        "var e = document.querySelector(arguments[0]); return e ? e.textContent : null;", selector)
+        "var e = document.querySelector(arguments[0]); return e ? e.textContent : null;", selector
+    )
 
 
 def _wait_text(dash_duo, selector: str, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -57,9 +58,12 @@ def _wait_text(dash_duo, selector: str, text: str) -> None:  # type: ignore[no-u
 
 def _click(dash_duo, selector: str) -> None:  # type: ignore[no-untyped-def]
     dash_duo.wait_for_element(selector)
-    until(lambda: dash_duo.driver.execute_script(
-        "var e = document.querySelector(arguments[0]); if (!e) return false; e.click(); return true;", selector),
-        timeout=20)
+    until(
+        lambda: dash_duo.driver.execute_script(
+            "var e = document.querySelector(arguments[0]); if (!e) return false; e.click(); return true;", selector
+        ),
+        timeout=20,
+    )
 
 
 def _click_area(dash_duo, code: str) -> None:  # type: ignore[no-untyped-def]
@@ -123,24 +127,31 @@ def test_drill002_filters_in_url_and_bookmarkable(dash_duo, env) -> None:  # typ
     _wait_text(dash_duo, '[data-metric="drill-open"]', "3")
     _shot(dash_duo, "street-filtered")
     # A bookmark opens the same view.
-    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + path)
+    dash_duo.driver.get(dash_duo.server.url.rstrip("/") + path)
     _wait_text(dash_duo, '[data-metric="drill-open"]', "3")
     # Grid supervisors land on their grid; a street page is nothing to them.
     dash_duo.driver.delete_all_cookies()
     dash_duo.driver.add_cookie({"name": "cc_session", "value": env["tokens"]["grids"], "path": "/"})
-    dash_duo.driver.get(dash_duo.server.url.rstrip('/') + path)
+    dash_duo.driver.get(dash_duo.server.url.rstrip("/") + path)
     dash_duo.wait_for_element("#drill-error")
     assert sc["street_name"] not in dash_duo.find_element("body").text
 
 
 def test_drill003_citizen_text_never_runs(dash_duo, env) -> None:  # type: ignore[no-untyped-def]
     sc = env["sc"]
-    pages = ["/area", f"/area/d/{sc['district']}", f"/area/s/{sc['street']}", f"/area/c/{sc['c1']}",
-             f"/area/g/{sc['grid_c1']}", "/area/a/XSS1", "/area/a/B"]
+    pages = [
+        "/area",
+        f"/area/d/{sc['district']}",
+        f"/area/s/{sc['street']}",
+        f"/area/c/{sc['c1']}",
+        f"/area/g/{sc['grid_c1']}",
+        "/area/a/XSS1",
+        "/area/a/B",
+    ]
     _open(dash_duo, env, "admin", pages[0])
     driver = dash_duo.driver
     for p in pages:
-        driver.get(dash_duo.server.url.rstrip('/') + p)
+        driver.get(dash_duo.server.url.rstrip("/") + p)
         dash_duo.wait_for_element(".drill-crumbs .here")
         text = dash_duo.find_element(".drill-body").text
         assert "<script>window.__xss=2</script>" in text, p  # shown as text in tables and the timeline

@@ -69,7 +69,7 @@ def test_wall001_renders_demo_city(dash_duo, wall_store, settings, city, rds) ->
     assert dash_duo.find_elements(".leaflet-tile") == []
     # /wall is kiosk-clean: no picker, no language link, no zoom buttons.
     assert dash_duo.find_elements(".wall-controls") == [] and dash_duo.find_elements(".leaflet-control-zoom") == []
-    rows = dash_duo.find_elements(f'{METRIC.format("red-list")} tr[data-appeal]')
+    rows = dash_duo.find_elements(f"{METRIC.format('red-list')} tr[data-appeal]")
     assert [r.get_attribute("data-appeal") for r in rows] == ["A", "B"]
 
 

@@ -46,12 +46,18 @@ def _get_quiet(url: str) -> tuple[int, dict[str, Any]] | None:
 def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path, city) -> None:  # type: ignore[no-untyped-def]
     port, rport = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(VAR_DIR=str(tmp_path / "var"), PORT=str(port), EMBEDDED_REDIS_PORT=str(rport), DEMO_SPEEDUP="1",
-               DEMO_BACKFILL_DAYS="0.1")  # a backfill, but not days of it competing with the checks for the CPU
+    env.update(
+        VAR_DIR=str(tmp_path / "var"),
+        PORT=str(port),
+        EMBEDDED_REDIS_PORT=str(rport),
+        DEMO_SPEEDUP="1",
+        DEMO_BACKFILL_DAYS="0.1",
+    )  # a backfill, but not days of it competing with the checks for the CPU
     # The demo city as a second start finds it (the first start's build is tests/unit/test_geo_demo.py's).
     shutil.copytree(demo_cache_dir(CACHE_DIR), demo_cache_dir(tmp_path / "var"))
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         report: dict[str, Any] = {}
@@ -62,8 +68,14 @@ def test_app001_serves_everything_on_embedded_defaults(tmp_path: Path, city) -> 
         # Anonymous: ok or not, nothing else; with a display token issued by the CLI: the full report.
         assert set(_get(f"{base}/healthz")[1]) == {"ok"}
         assert _get(f"{base}/api/v1/districts")[0] == 401
-        cli = subprocess.run([sys.executable, "app.py", "tokens", "add", "test", "--role", "command_center"],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        cli = subprocess.run(
+            [sys.executable, "app.py", "tokens", "add", "test", "--role", "command_center"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         token = cli.stdout.split("token=")[1].split()[0]
         while time.monotonic() < deadline:
             try:

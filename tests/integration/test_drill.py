@@ -24,8 +24,14 @@ from tests.drill_support import load
 
 
 def test_paths_round_trip() -> None:
-    for a in (Area(), Area("district", "110105"), Area("street", "110105001"), Area("community", "110105001001"),
-              Area("grid", "11010500100101"), Area("appeal", "A-1")):
+    for a in (
+        Area(),
+        Area("district", "110105"),
+        Area("street", "110105001"),
+        Area("community", "110105001001"),
+        Area("grid", "11010500100101"),
+        Area("appeal", "A-1"),
+    ):
         assert parse_path(a.path) == a
     for bad in ("/area/x/1", "/area/d", "/area/d/a b", "/area/d/1/2", "/wall", None, "/area/d/" + "9" * 65):
         assert parse_path(bad) is None
@@ -35,8 +41,17 @@ def test_filters_strict_and_round_trip() -> None:
     f = parse_filters("?window=7d&cat1=城市管理&cat2=市容环境&kind=complaint&priority=urgent&light=red&fig=red_share")
     assert parse_filters(f.query()) == f
     assert parse_filters("") == Filters() and Filters().query() == ""
-    for bad in ("?window=2d", "?kind=x", "?light=blue", "?fig=drop", "?cat2=a", "?nope=1", "?kind=request&kind=consult",
-                "?channel=Phone!", "?cat1=%0a"):
+    for bad in (
+        "?window=2d",
+        "?kind=x",
+        "?light=blue",
+        "?fig=drop",
+        "?cat2=a",
+        "?nope=1",
+        "?kind=request&kind=consult",
+        "?channel=Phone!",
+        "?cat1=%0a",
+    ):
         with pytest.raises(FilterError):
             parse_filters(bad)
     assert Filters(cat1="a", cat2="b", cat3="c").query(cat1="z") == "?cat1=z"  # a new top level clears the rest
@@ -45,8 +60,11 @@ def test_filters_strict_and_round_trip() -> None:
 
 
 def test_breadcrumb_stops_at_the_scope() -> None:
-    place = Place(Area("grid", "G1"), {"district": "D", "street": "S", "community": "C"},
-                  {"district": "区", "street": "街", "community": "社区", "grid": "网格"})
+    place = Place(
+        Area("grid", "G1"),
+        {"district": "D", "street": "S", "community": "C"},
+        {"district": "区", "street": "街", "community": "社区", "grid": "网格"},
+    )
     admin = breadcrumb(place, Scope("command_center"), "市", "?lang=en")
     assert [c.label for c in admin] == ["市", "区", "街", "社区", "网格"]
     assert admin[1].href == "/area/d/D?lang=en" and admin[-1].href is None
@@ -69,15 +87,31 @@ def test_queries_filtered_and_scoped(store, city, settings, gazetteer) -> None: 
     admin, grid = Scope("command_center"), Scope("grid_supervisor", grids=frozenset({sc["grid_c1"]}))
     street = Area("street", sc["street"])
     with sessions() as s:
-        assert q.lights(s, street, Filters(), admin, now, ) == {"total": 7, "open": 6, "red": 3, "yellow": 2, "green": 1}
+        assert q.lights(
+            s,
+            street,
+            Filters(),
+            admin,
+            now,
+        ) == {"total": 7, "open": 6, "red": 3, "yellow": 2, "green": 1}
         assert q.lights(s, street, Filters(light="yellow"), admin, now)["open"] == 2
         assert q.lights(s, street, Filters(window="24h"), admin, now)["total"] == 4  # C, D, E, F
         assert q.lights(s, street, Filters(channel="web"), admin, now)["total"] == 1
         # A grid supervisor's queries read only their grid, whatever area is asked for.
         assert [r["id"] for r in q.red_list(s, Area(), Filters(), grid, now, refs, 50)] == ["XSS1"]
         assert q.lights(s, Area("district", sc["other"]["district"]), Filters(), grid, now)["total"] == 0
-        subs = q.rank(q.sub_stats(s, Area("district", sc["district"]), Filters(), admin, now, refs,
-                                  refs.children_in(Area("district", sc["district"]), admin)), "red")
+        subs = q.rank(
+            q.sub_stats(
+                s,
+                Area("district", sc["district"]),
+                Filters(),
+                admin,
+                now,
+                refs,
+                refs.children_in(Area("district", sc["district"]), admin),
+            ),
+            "red",
+        )
         assert subs[0]["code"] == sc["street"] and subs[0]["red"] == 3
         trend = q.trend(s, street, Filters(), admin, now, settings)
         assert len(trend) == 30 and sum(d["created"] for d in trend) == 7

@@ -47,7 +47,7 @@ def test_exports_follow_filters_and_keep_text(client) -> None:  # type: ignore[n
 def test_formula_cells_defused(client, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
     from callbacks.exports import safe_cell, to_csv
 
-    assert safe_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")" and safe_cell("+1") == "'+1" and safe_cell(3) == 3
+    assert safe_cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")' and safe_cell("+1") == "'+1" and safe_cell(3) == 3
     assert to_csv(["a"], [["@SUM(A1)"]]).decode("utf-8-sig").splitlines()[1] == "'@SUM(A1)"
 
 

@@ -20,11 +20,21 @@ from tests.wall_support import services
 
 PASSWORD = "correct horse"
 TRAVERSALS = (
-    "/_dash-component-suites/../..", "/_dash-component-suites/../../app.py",
-    "/_dash-component-suites/dash/../../../etc/passwd", "/_dash-component-suites/%2e%2e/%2e%2e/etc/passwd",
-    "/_dash-component-suites/dash/..%2f..%2fapp.py", "/_dash-component-suites/dash/deps/nope.js",
-    "/_dash-component-suites/nope/x.js", "/assets/../app.py", "/assets/..%2fapp.py", "/assets/..%5capp.py",
-    "/login/../api/v1/districts", "/../../etc/passwd", "/api/v1/../../etc/passwd", "/area/%00", "/a/./b",
+    "/_dash-component-suites/../..",
+    "/_dash-component-suites/../../app.py",
+    "/_dash-component-suites/dash/../../../etc/passwd",
+    "/_dash-component-suites/%2e%2e/%2e%2e/etc/passwd",
+    "/_dash-component-suites/dash/..%2f..%2fapp.py",
+    "/_dash-component-suites/dash/deps/nope.js",
+    "/_dash-component-suites/nope/x.js",
+    "/assets/../app.py",
+    "/assets/..%2fapp.py",
+    "/assets/..%5capp.py",
+    "/login/../api/v1/districts",
+    "/../../etc/passwd",
+    "/api/v1/../../etc/passwd",
+    "/area/%00",
+    "/a/./b",
 )
 
 
@@ -53,8 +63,9 @@ def app(settings, store, city, rds) -> Any:  # type: ignore[no-untyped-def]
 
 def sign_in(client: Any, name: str, password: str, addr: str = "10.0.0.1", url: str = "/login", **headers: str) -> Any:
     """POST the sign-in form from an address."""
-    return client.post(url, data={"username": name, "password": password}, headers=headers,
-                       environ_base={"REMOTE_ADDR": addr})
+    return client.post(
+        url, data={"username": name, "password": password}, headers=headers, environ_base={"REMOTE_ADDR": addr}
+    )
 
 
 def assert_hardened(resp: Any) -> None:
@@ -66,12 +77,23 @@ def assert_hardened(resp: Any) -> None:
 # -- headers ------------------------------------------------------------------------------------
 def test_security_headers_on_every_answer(app) -> None:  # type: ignore[no-untyped-def]
     c = app.server.test_client()
-    anonymous = [c.get("/login"), c.get("/"), c.get("/api/v1/districts"), c.get("/assets/wall.css"),
-                 c.get("/_dash-component-suites/nope/x.js")]
+    anonymous = [
+        c.get("/login"),
+        c.get("/"),
+        c.get("/api/v1/districts"),
+        c.get("/assets/wall.css"),
+        c.get("/_dash-component-suites/nope/x.js"),
+    ]
     assert [r.status_code for r in anonymous] == [200, 302, 401, 200, 404]
     assert sign_in(c, "lee", PASSWORD).status_code == 302
-    signed_in = [c.get("/"), c.get("/api/v1/districts"), c.get("/healthz"), c.get("/_dash-layout"),
-                 c.get("/api/v1/appeals/NOPE"), c.get("/export/nope.csv?area=/area")]
+    signed_in = [
+        c.get("/"),
+        c.get("/api/v1/districts"),
+        c.get("/healthz"),
+        c.get("/_dash-layout"),
+        c.get("/api/v1/appeals/NOPE"),
+        c.get("/export/nope.csv?area=/area"),
+    ]
     assert [r.status_code for r in signed_in] == [200, 200, signed_in[2].status_code, 200, 404, 404]
     assert signed_in[2].status_code in (200, 503)  # no ingest runs here: health may say so
     for resp in anonymous + signed_in:
@@ -142,12 +164,16 @@ def test_forwarded_for_only_from_trusted_proxy(settings, store, city, rds) -> No
     """With no trusted proxy a client cannot dodge the address lock by claiming other addresses."""
     n = settings.login_fails_per_address
     direct = make_app(settings, store, city, rds).server.test_client()
-    codes = [sign_in(direct, f"guess{i}", "wrong", addr="10.6.0.1", **{"X-Forwarded-For": f"198.51.100.{i}"})
-             .status_code for i in range(n + 1)]
+    codes = [
+        sign_in(direct, f"guess{i}", "wrong", addr="10.6.0.1", **{"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+        for i in range(n + 1)
+    ]
     assert codes[-1] == 429
     proxied = make_app(settings, store, city, rds, trusted_proxies=1).server.test_client()
-    codes = [sign_in(proxied, f"guess{i}", "wrong", addr="10.7.0.1", **{"X-Forwarded-For": f"198.51.100.{i}"})
-             .status_code for i in range(n + 1)]
+    codes = [
+        sign_in(proxied, f"guess{i}", "wrong", addr="10.7.0.1", **{"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+        for i in range(n + 1)
+    ]
     assert codes[-1] == 200  # behind the proxy each client is its own address
 
 

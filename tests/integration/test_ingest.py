@@ -61,7 +61,9 @@ def test_ingest002_order_tolerant(settings, rds, store, gazetteer, city, prefix)
         w = make_worker(s2, rds, store, gazetteer, consumer=name)
         w.s = s2
         drain(w)
-        states[name] = {k: {c: v for c, v in row.items() if c not in SKIP_COLS} for k, row in appeals_table(store).items()}
+        states[name] = {
+            k: {c: v for c, v in row.items() if c not in SKIP_COLS} for k, row in appeals_table(store).items()
+        }
         rds.delete(s2.stream("events"))
     assert len(states["sorted"]) == 80
     assert states["reversed"] == states["sorted"]
@@ -73,13 +75,33 @@ def test_ingest003_events_before_created_wait(settings, rds, store, gazetteer, c
     code = city.communities.iloc[0]["code"]
     t0 = datetime(2026, 11, 22, 9, 0, tzinfo=TZ)
     key = settings.stream("events")
-    push(rds, key, [ev("dispatched", "A-1", t0 + timedelta(minutes=5), unit=street),
-                    ev("accepted", "A-1", t0 + timedelta(minutes=9), unit=street)])
+    push(
+        rds,
+        key,
+        [
+            ev("dispatched", "A-1", t0 + timedelta(minutes=5), unit=street),
+            ev("accepted", "A-1", t0 + timedelta(minutes=9), unit=street),
+        ],
+    )
     w = make_worker(settings, rds, store, gazetteer)
     drain(w)
     assert counts(store) == (2, 0)
-    push(rds, key, [ev("created", "A-1", t0, channel="phone", kind="request", category=["住房"], priority="urgent",
-                       community=code)])
+    push(
+        rds,
+        key,
+        [
+            ev(
+                "created",
+                "A-1",
+                t0,
+                channel="phone",
+                kind="request",
+                category=["住房"],
+                priority="urgent",
+                community=code,
+            )
+        ],
+    )
     drain(w)
     row = appeals_table(store)["A-1"]
     assert row["status"] == "accepted" and row["unit"] == street and row["community"] == code
@@ -97,19 +119,40 @@ BAD: list[tuple[str, str]] = [
     ('{"v":2,"id":"x3","type":"closed","appeal":"A","at":"2026-11-22T09:00:00+08:00"}', "version"),
     ('{"v":"1","id":"x4","type":"closed","appeal":"A","at":"2026-11-22T09:00:00+08:00"}', ""),
     ('{"v":1,"id":"x5","type":"teleported","appeal":"A","at":"2026-11-22T09:00:00+08:00"}', "type"),
-    ('{"v":1,"id":"x6","type":"dispatched","appeal":"A","at":"2026-11-22T09:00:00+08:00","unit":"NOPE"}', "unknown unit"),
-    ('{"v":1,"id":"x7","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
-     '"kind":"request","category":["住房"],"priority":"normal","community":"999999999999"}', "unknown community"),
-    ('{"v":1,"id":"x8","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
-     '"kind":"request","category":["住房"],"priority":"normal","location":{"lon":121.47,"lat":31.23}}', "outside"),
-    ('{"v":1,"id":"x9","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
-     '"kind":"request","category":["住房"],"priority":"normal","location":{"lon":NaN,"lat":39.9}}', ""),
-    ('{"v":1,"id":"x10","type":"reviewed","appeal":"A","at":"2026-11-22T09:00:00+08:00","responded":"yes",'
-     '"resolved":true,"satisfaction":"satisfied"}', ""),
-    ('{"v":1,"id":"x11","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
-     '"kind":"request","category":["住房"],"priority":"normal","community":"C","summary":"' + "长" * 5000 + '"}', "4000"),
-    ('{"v":1,"id":"x12","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
-     '"kind":"request","category":["住房"],"priority":"normal"}', ""),
+    (
+        '{"v":1,"id":"x6","type":"dispatched","appeal":"A","at":"2026-11-22T09:00:00+08:00","unit":"NOPE"}',
+        "unknown unit",
+    ),
+    (
+        '{"v":1,"id":"x7","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
+        '"kind":"request","category":["住房"],"priority":"normal","community":"999999999999"}',
+        "unknown community",
+    ),
+    (
+        '{"v":1,"id":"x8","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
+        '"kind":"request","category":["住房"],"priority":"normal","location":{"lon":121.47,"lat":31.23}}',
+        "outside",
+    ),
+    (
+        '{"v":1,"id":"x9","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
+        '"kind":"request","category":["住房"],"priority":"normal","location":{"lon":NaN,"lat":39.9}}',
+        "",
+    ),
+    (
+        '{"v":1,"id":"x10","type":"reviewed","appeal":"A","at":"2026-11-22T09:00:00+08:00","responded":"yes",'
+        '"resolved":true,"satisfaction":"satisfied"}',
+        "",
+    ),
+    (
+        '{"v":1,"id":"x11","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
+        '"kind":"request","category":["住房"],"priority":"normal","community":"C","summary":"' + "长" * 5000 + '"}',
+        "4000",
+    ),
+    (
+        '{"v":1,"id":"x12","type":"created","appeal":"A","at":"2026-11-22T09:00:00+08:00","channel":"phone",'
+        '"kind":"request","category":["住房"],"priority":"normal"}',
+        "",
+    ),
 ]
 
 
@@ -143,8 +186,10 @@ def test_ingest004_malformed_to_dead_letter(settings, rds, store, gazetteer, cit
 def test_ingest005_presence_latest_wins(settings, rds, store, gazetteer, city):  # type: ignore[no-untyped-def]
     m = city.members.iloc[0]["id"]
     t0 = datetime(2026, 11, 22, 9, 0, tzinfo=TZ)
-    beats = [json.dumps({"v": 1, "member": m, "at": (t0 + timedelta(minutes=k)).isoformat(), "state": s})
-             for k, s in [(2, "busy"), (1, "on_duty"), (3, "sos"), (0, "off_duty")]]
+    beats = [
+        json.dumps({"v": 1, "member": m, "at": (t0 + timedelta(minutes=k)).isoformat(), "state": s})
+        for k, s in [(2, "busy"), (1, "on_duty"), (3, "sos"), (0, "off_duty")]
+    ]
     beats.append(json.dumps({"v": 1, "member": "M-NOBODY", "at": t0.isoformat(), "state": "on_duty"}))
     push(rds, settings.stream("presence"), beats)
     w = make_worker(settings, rds, store, gazetteer)
@@ -181,7 +226,6 @@ def test_ingest006_two_workers_share_a_group(settings, rds, store, gazetteer, ci
     assert rds.xpending(settings.stream("events"), settings.consumer_group)["pending"] == 0
 
 
-
 def test_ingest007_partitions_fold_their_own_appeals_and_their_number_can_change(  # type: ignore[no-untyped-def]
     settings, rds, store, gazetteer, city, tmp_path
 ):
@@ -196,8 +240,9 @@ def test_ingest007_partitions_fold_their_own_appeals_and_their_number_can_change
     _, sessions, _ = store
     with sessions() as s, s.begin():
         s.execute(update(AppealEvent).where(AppealEvent.seq % 4 == 0).values(partition_key=None))
-        log = s.execute(select(AppealEvent.seq, AppealEvent.appeal, AppealEvent.partition_key)
-                        .order_by(AppealEvent.seq)).all()
+        log = s.execute(
+            select(AppealEvent.seq, AppealEvent.appeal, AppealEvent.partition_key).order_by(AppealEvent.seq)
+        ).all()
     assert all(k % 3 == partition_of(a, 3) for _, a, k in log if k is not None)
     read = [q for q, _, k in log if k is None or k % 3 == 1]  # what partition 1 of 3 reads
     three = settings.model_copy(update={"projectors": 3, "projection_batch": 300})

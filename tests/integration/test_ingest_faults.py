@@ -98,18 +98,31 @@ class OwnPostgres:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.data = self.dir / "data"
-        subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                                     "-E", "UTF8", "--locale=C"]), check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
-        subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
-                                     str(self.dir / "log"), "-w", "start"]), check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [_pg_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self, mode: str = "fast") -> None:
-        subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
-                       check=False, capture_output=True)
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
 
     def remove(self) -> None:
         self.stop("immediate")
@@ -150,8 +163,10 @@ class Flow:
         self.worker = IngestWorker(settings, rds, make_sessionmaker(self.engine), self.engine, gazetteer, consumer="w")
         self.projector = Projector(settings, make_sessionmaker(self.projector_engine))
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=supervise, args=(self.worker, self.stop), name="ingest"),
-                        threading.Thread(target=self.projector.run, args=(self.stop,), name="projector")]
+        self.threads = [
+            threading.Thread(target=supervise, args=(self.worker, self.stop), name="ingest"),
+            threading.Thread(target=self.projector.run, args=(self.stop,), name="projector"),
+        ]
         for t in self.threads:
             t.start()
 
@@ -164,8 +179,14 @@ class Flow:
 
 
 def _outage_while_events_flow(  # type: ignore[no-untyped-def]
-    settings: Settings, rds: redis.Redis, store, city, gazetteer: Gazetteer,
-    store_away: Callable[[], None], store_back: Callable[[], None], during: Callable[[], None] = lambda: None,
+    settings: Settings,
+    rds: redis.Redis,
+    store,
+    city,
+    gazetteer: Gazetteer,
+    store_away: Callable[[], None],
+    store_back: Callable[[], None],
+    during: Callable[[], None] = lambda: None,
     before: Callable[[], None] = lambda: None,
 ) -> None:
     """Events before, during and after a store outage of OUTAGE_S: none lost, none dead-lettered, the worker
@@ -175,7 +196,7 @@ def _outage_while_events_flow(  # type: ignore[no-untyped-def]
     texts = [t for h in hist.values() for t in h]
     random.Random(21).shuffle(texts)
     quarter = len(texts) // 4
-    early, while_away, late = texts[:quarter], texts[quarter:3 * quarter], texts[3 * quarter:]
+    early, while_away, late = texts[:quarter], texts[quarter : 3 * quarter], texts[3 * quarter :]
     key = settings.stream("events")
     svc = services(settings, store, city, rds, REDIS_URL)
     flow = Flow(settings, rds, url, gazetteer)
@@ -203,8 +224,14 @@ def _outage_while_events_flow(  # type: ignore[no-untyped-def]
         assert flow.worker.status.held > 0  # it holds what it read, acknowledged nothing of it
         store_back()
         push(rds, key, late)
-        done = _wait(lambda: counts(store) == (len(texts), len(hist)) and _folded(sessions)
-                     and rds.xpending(key, settings.consumer_group)["pending"] == 0, 180)
+        done = _wait(
+            lambda: (
+                counts(store) == (len(texts), len(hist))
+                and _folded(sessions)
+                and rds.xpending(key, settings.consumer_group)["pending"] == 0
+            ),
+            180,
+        )
         assert done, (counts(store), len(texts), flow.worker.status)
         assert _wait(lambda: health(svc, flow.worker.status)[0], 60), health(svc, flow.worker.status)[1]
         assert flow.threads[0].is_alive() and flow.worker.status.restarts == 0
@@ -230,8 +257,14 @@ def test_faults001_postgresql_stopped_for_a_minute(settings, rds, city, gazettee
         login = {"username": "ops", "password": "correct horse battery"}
 
         def answer() -> None:  # /healthz, a page and an API call signed in, and signing in again
-            answers.append((web.get("/healthz").status_code, web.get("/").status_code,
-                            web.get("/api/v1/summary").status_code, web.post("/login", data=login).status_code))
+            answers.append(
+                (
+                    web.get("/healthz").status_code,
+                    web.get("/").status_code,
+                    web.get("/api/v1/summary").status_code,
+                    web.post("/login", data=login).status_code,
+                )
+            )
 
         _outage_while_events_flow(settings, rds, store, city, gazetteer, own_pg.stop, own_pg.start, answer, answer)
         assert answers[0] == (200, 200, 200, 302), answers
@@ -256,8 +289,10 @@ def test_faults002_sqlite_unwritable_for_a_minute(settings, rds, city, gazetteer
 
         def unwritable() -> None:
             found = [f for base in files for f in (base, f"{base}-wal") if Path(f).exists()]
-            if shutil.which("chattr") and subprocess.run(["chattr", "+i", *found], capture_output=True,
-                                                         check=False).returncode == 0:
+            if (
+                shutil.which("chattr")
+                and subprocess.run(["chattr", "+i", *found], capture_output=True, check=False).returncode == 0
+            ):
                 lock.append(found)
                 return
             conn = make_engine(store[0].url.render_as_string()).raw_connection()  # no chattr: hold the write lock
@@ -287,11 +322,27 @@ def odd_events(city: Any) -> tuple[list[str], dict[str, str]]:
     t0 = datetime(2026, 11, 22, 9, 0, tzinfo=TZ)
     created = {"kind": "complaint", "priority": "normal", "community": comm["code"]}
     stored = [
-        ev("created", "ODD-1", t0, "odd-1", channel="渠道" * 20, category=["类" * 70, "\u0001控制\u001f字符", "🚧" * 300],
-           summary="NUL\u0000in the citizen's words\u0000, control \u0007\u001b\t\r\n, emoji 🚧👍🏽, RTL \u202e",
-           address="\u0000" * 3 + "楼" * 3990, **created),
-        ev("created", "ODD-2", t0, "odd-2", channel="x" * 4000, category=["c" * 4000], summary="\U0001f600" * 4000,
-           **created),
+        ev(
+            "created",
+            "ODD-1",
+            t0,
+            "odd-1",
+            channel="渠道" * 20,
+            category=["类" * 70, "\u0001控制\u001f字符", "🚧" * 300],
+            summary="NUL\u0000in the citizen's words\u0000, control \u0007\u001b\t\r\n, emoji 🚧👍🏽, RTL \u202e",
+            address="\u0000" * 3 + "楼" * 3990,
+            **created,
+        ),
+        ev(
+            "created",
+            "ODD-2",
+            t0,
+            "odd-2",
+            channel="x" * 4000,
+            category=["c" * 4000],
+            summary="\U0001f600" * 4000,
+            **created,
+        ),
         ev("dispatched", "ODD-1", t0 + timedelta(minutes=5), "odd-3", unit=unit),
         ev("accepted", "ODD-1", t0 + timedelta(minutes=6), "odd-4", unit=unit, member="M-" + "9" * 3998),
         ev("returned", "ODD-2", t0 + timedelta(minutes=7), "odd-5", unit=unit, reason="\u0000原因\u0000"),
@@ -299,12 +350,28 @@ def odd_events(city: Any) -> tuple[list[str], dict[str, str]]:
         ev("accepted", "ODD-3", t0 + timedelta(minutes=6), "odd-7", unit=unit, member="M-" + "长" * 62),
     ]
     dead = {
-        "odd-d1": ev("created", "ODD-D1", datetime(9999, 12, 31, 9, 0, tzinfo=TZ), "odd-d1", channel="phone",
-                     category=["城市管理"], **created),
-        "odd-d2": ev("created", "ODD-D2", t0, "odd-d2", channel="phone", category=["城市管理"],
-                     due_at="9999-12-31T23:59:59+08:00", **created),
-        "odd-d3": ev("dispatched", "ODD-1", t0 + timedelta(minutes=9), "odd-d3", unit=unit,
-                     due_at="9999-12-31T23:59:59Z"),
+        "odd-d1": ev(
+            "created",
+            "ODD-D1",
+            datetime(9999, 12, 31, 9, 0, tzinfo=TZ),
+            "odd-d1",
+            channel="phone",
+            category=["城市管理"],
+            **created,
+        ),
+        "odd-d2": ev(
+            "created",
+            "ODD-D2",
+            t0,
+            "odd-d2",
+            channel="phone",
+            category=["城市管理"],
+            due_at="9999-12-31T23:59:59+08:00",
+            **created,
+        ),
+        "odd-d3": ev(
+            "dispatched", "ODD-1", t0 + timedelta(minutes=9), "odd-d3", unit=unit, due_at="9999-12-31T23:59:59Z"
+        ),
         "odd-d4\u0000": ev("created", "ODD-D4", t0, "odd-d4\u0000", channel="phone", category=["城市管理"], **created),
         "odd-d5": ev("created", "ODD-D5", t0, "odd-d5", channel="ph\u0000one", category=["城市管理"], **created),
         "odd-d6": ev("accepted", "ODD-1", t0 + timedelta(minutes=8), "odd-d6", unit=unit, member="M\u0000"),
@@ -334,8 +401,9 @@ def test_faults003_odd_events_among_valid_ones_are_stored_alike(settings, rds, c
             fold_all(store[1], own)
             assert counts(store) == (len(valid) + len(stored), len(valid_hist) + 3)
             assert w.status.dead == len(dead) and w.status.ok
-            tables[kind] = {k: {c: v for c, v in row.items() if c not in SKIP_COLS}
-                            for k, row in appeals_table(store).items()}
+            tables[kind] = {
+                k: {c: v for c, v in row.items() if c not in SKIP_COLS} for k, row in appeals_table(store).items()
+            }
             letters[kind] = rds.xrange(own.stream("events:dead"))
             rds.delete(own.stream("events:dead"))
     assert set(valid_hist) <= set(tables["sqlite"])
@@ -433,7 +501,8 @@ def test_faults005_entries_delivered_many_times_are_stored_not_dead_lettered(set
     for _ in range(settings.max_deliveries + 2):  # delivered and never acknowledged, as by a worker that kept dying
         rds.xreadgroup(settings.consumer_group, "again", {key: "0" if _ else ">"}, count=1000)
     assert {p["times_delivered"] for p in rds.xpending_range(key, settings.consumer_group, "-", "+", 1000)} == {
-        settings.max_deliveries + 2}
+        settings.max_deliveries + 2
+    }
     log_all(w)
     assert counts(store)[0] == len(texts) and rds.xlen(settings.stream("events:dead")) == 0
     assert rds.xpending(key, settings.consumer_group)["pending"] == 0
@@ -466,7 +535,7 @@ def test_faults006_an_entry_that_breaks_the_code_is_isolated(settings, rds, stor
     finally:
         stop.set()
         t.join(30)
-    (_, letter), = rds.xrange(settings.stream("events:dead"))
+    ((_, letter),) = rds.xrange(settings.stream("events:dead"))
     assert letter[b"event"] == boom.encode() and b"ZeroDivisionError: a defect" in letter[b"error"]
     assert w.status.restarts == 0
 
@@ -533,8 +602,15 @@ def test_faults008_health_reports_work_that_does_not_move(settings, rds, store, 
 def test_faults009_postgresql_columns_hold_what_the_contract_allows(own_pg, city):  # type: ignore[no-untyped-def]
     """Migration 0012 on PostgreSQL: the columns the contract leaves unbounded are text."""
     with store_at(own_pg.url, city) as store, store[0].connect() as conn:
-        types = dict(conn.execute(text(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'appeals'")).all())
-        source = conn.scalar(text("SELECT character_maximum_length FROM information_schema.columns "
-                                  "WHERE table_name = 'appeal_events' AND column_name = 'source'"))
+        types = dict(
+            conn.execute(
+                text("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'appeals'")
+            ).all()
+        )
+        source = conn.scalar(
+            text(
+                "SELECT character_maximum_length FROM information_schema.columns "
+                "WHERE table_name = 'appeal_events' AND column_name = 'source'"
+            )
+        )
     assert {types[c] for c in ("channel", "cat1", "cat2", "cat3", "member")} == {"text"} and source == 64

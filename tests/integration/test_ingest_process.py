@@ -25,11 +25,20 @@ from tests.wall_support import services
 
 
 def _spawn(settings, url: str) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
-    env = dict(os.environ, REDIS_URL=REDIS_URL, DATABASE_URL=url, HOTLINE_PREFIX=settings.hotline_prefix,
-               VAR_DIR=str(CACHE_DIR), INGEST_CLAIM_IDLE_MS="1000", INGEST_BATCH="200", PROJECTION_BATCH="200",
-               DEMO="false")
-    return subprocess.Popen([sys.executable, "app.py", "ingest"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(
+        os.environ,
+        REDIS_URL=REDIS_URL,
+        DATABASE_URL=url,
+        HOTLINE_PREFIX=settings.hotline_prefix,
+        VAR_DIR=str(CACHE_DIR),
+        INGEST_CLAIM_IDLE_MS="1000",
+        INGEST_BATCH="200",
+        PROJECTION_BATCH="200",
+        DEMO="false",
+    )
+    return subprocess.Popen(
+        [sys.executable, "app.py", "ingest"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def folded(store) -> bool:  # type: ignore[no-untyped-def]
@@ -63,8 +72,13 @@ def test_ingest101_sigkill_mid_batch_loses_nothing(settings, rds, store, gazette
     assert counts(store)[0] < len(texts), "killed too late to test anything"
     second = _spawn(settings, url)
     try:
-        done = _wait(lambda: counts(store) == (len(texts), 3000) and folded(store)
-                     and rds.xpending(key, settings.consumer_group)["pending"] == 0)
+        done = _wait(
+            lambda: (
+                counts(store) == (len(texts), 3000)
+                and folded(store)
+                and rds.xpending(key, settings.consumer_group)["pending"] == 0
+            )
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)
@@ -103,8 +117,9 @@ def test_ingest103_a_killed_projector_is_replaced_and_loses_nothing(settings, rd
     assert done, f"appeals {counts(store)[1]} of 1500"
     assert b"the projector process of partition" in err and b"ended" in err
     with make_store(engine.dialect.name, tmp_path, city) as clean:
-        w = IngestWorker(settings.model_copy(update={"consumer_group": "replay"}), rds, clean[1], clean[0],
-                         gazetteer, consumer="r")
+        w = IngestWorker(
+            settings.model_copy(update={"consumer_group": "replay"}), rds, clean[1], clean[0], gazetteer, consumer="r"
+        )
         w.ensure_groups()
         drain(w)
         assert appeals_table(clean) == appeals_table(store)
@@ -143,7 +158,9 @@ def test_ingest104_health_reports_the_fold_queue_and_a_stopped_projector(setting
     texts = [t for h in histories(city, 5, seed=14).values() for t in h]
     now = datetime.now(UTC)
     with store[1]() as s, s.begin():  # logged and queued, not folded: as the worker leaves them
-        store_events(s, [Accepted(parse_event(t), t, f"0-{i}") for i, t in enumerate(texts)], now - timedelta(seconds=30))
+        store_events(
+            s, [Accepted(parse_event(t), t, f"0-{i}") for i, t in enumerate(texts)], now - timedelta(seconds=30)
+        )
     svc = services(settings, store, city, rds, REDIS_URL)
     projectors = ProjectorProcesses(settings, store[2])
     ok, report = health(svc, None, now=now, projectors=projectors)
@@ -152,6 +169,12 @@ def test_ingest104_health_reports_the_fold_queue_and_a_stopped_projector(setting
     assert _wait(lambda: folded(store), 60)
     projectors.close(30)
     ok, report = health(svc, None, projectors=projectors)
-    assert report["fold"] == {"queued": 0, "oldest_queued_s": None, "stalled": False, "isolated": 0,
-                              "newest_failure": None, "running": False}
+    assert report["fold"] == {
+        "queued": 0,
+        "oldest_queued_s": None,
+        "stalled": False,
+        "isolated": 0,
+        "newest_failure": None,
+        "running": False,
+    }
     assert not ok

@@ -47,14 +47,20 @@ def logged(text_: str, **changes: Any) -> tuple[str, Any]:
     return json.dumps(body, ensure_ascii=False), event
 
 
-def log(sessions: sessionmaker[Session], gazetteer: Gazetteer, texts: list[str],
-        changed: dict[str, dict[str, Any]] | None = None,
-        received: datetime | None = None) -> None:
+def log(
+    sessions: sessionmaker[Session],
+    gazetteer: Gazetteer,
+    texts: list[str],
+    changed: dict[str, dict[str, Any]] | None = None,
+    received: datetime | None = None,
+) -> None:
     """Store events in the log (an event whose id is in `changed` with those changes, past the parser)."""
     pairs = [logged(t, **(changed or {}).get(json.loads(t)["id"], {})) for t in texts]
     places = gazetteer.place_events([e for _, e in pairs])
-    items = [Accepted(e, raw, f"0-{i}", p if not isinstance(p, str) else None)
-             for i, ((raw, e), p) in enumerate(zip(pairs, places))]
+    items = [
+        Accepted(e, raw, f"0-{i}", p if not isinstance(p, str) else None)
+        for i, ((raw, e), p) in enumerate(zip(pairs, places))
+    ]
     with sessions() as s, s.begin():
         store_events(s, items, received or datetime.now(UTC))
 
@@ -101,7 +107,11 @@ def later(texts: list[str], appeal: str, type_: str, minutes: int, **fields: Any
 
 
 def test_isolate001_an_event_that_cannot_be_folded_leaves_the_rest_of_its_partition_going(  # type: ignore[no-untyped-def]
-    settings, store, gazetteer, city, rds,
+    settings,
+    store,
+    gazetteer,
+    city,
+    rds,
 ) -> None:
     """30 appeals in two partitions; one gets a `dispatched` dated 9999-12-31 (its due time overflows). The other
     29 are all projected, the checkpoints pass everything; the bad one is recorded with its event and reason, its
@@ -145,9 +155,20 @@ def test_isolate001_an_event_that_cannot_be_folded_leaves_the_rest_of_its_partit
 
     partition = partition_of(bad, settings.projectors)
     newcomer = in_partition(partition, settings.projectors, "LATE")
-    fresh = [later(hist[bad], newcomer, "created", 5, channel="phone", kind="consult", category=["其他"],
-                   priority="normal", community=city.communities.iloc[0]["code"]),
-             later(hist[bad], bad, "closed", 10)]
+    fresh = [
+        later(
+            hist[bad],
+            newcomer,
+            "created",
+            5,
+            channel="phone",
+            kind="consult",
+            category=["其他"],
+            priority="normal",
+            community=city.communities.iloc[0]["code"],
+        ),
+        later(hist[bad], bad, "closed", 10),
+    ]
     log(sessions, gazetteer, fresh)
     Projector(settings, sessions).drain()
     assert newcomer in rows(sessions)
@@ -158,8 +179,11 @@ def test_isolate001_an_event_that_cannot_be_folded_leaves_the_rest_of_its_partit
         raw = s.scalar(select(AppealEvent.payload).where(AppealEvent.id == bad_event))
         at = later(hist[bad], bad, "closed", 1)  # any sane time
         right = json.dumps({**json.loads(raw), "at": json.loads(at)["at"]}, ensure_ascii=False)
-        s.execute(update(AppealEvent).where(AppealEvent.id == bad_event)
-                  .values(payload=right, at=datetime.fromisoformat(json.loads(at)["at"])))
+        s.execute(
+            update(AppealEvent)
+            .where(AppealEvent.id == bad_event)
+            .values(payload=right, at=datetime.fromisoformat(json.loads(at)["at"]))
+        )
     log(sessions, gazetteer, [later(hist[bad], bad, "reopened", 20)])
     Projector(settings, sessions).drain()
     assert failures(sessions) == {}
@@ -210,8 +234,12 @@ def test_isolate003_rows_the_store_refuses(settings, store, gazetteer, city) -> 
     review = next(json.loads(t)["id"] for t in hist[reviewed] if json.loads(t)["type"] == "reviewed")
     log(sessions, gazetteer, [h[0] for a, h in hist.items() if a != nul])
     Projector(settings, sessions).drain()
-    log(sessions, gazetteer, [t for a, h in hist.items() for t in (h if a == nul else h[1:])],
-        {f"{nul}-0": {"summary": "a\x00b"}, review: {"satisfaction": "dissatisfied, very much so indeed"}})
+    log(
+        sessions,
+        gazetteer,
+        [t for a, h in hist.items() for t in (h if a == nul else h[1:])],
+        {f"{nul}-0": {"summary": "a\x00b"}, review: {"satisfaction": "dissatisfied, very much so indeed"}},
+    )
     Projector(settings, sessions).drain()
     with sessions() as s:
         assert all_folded(s)
@@ -246,8 +274,11 @@ def test_isolate004_a_lost_connection_is_retried_not_isolated(settings, gazettee
             waiting: list[int] = []
             while not waiting:
                 holder.exec_driver_sql("SELECT pg_stat_clear_snapshot()")  # else the first read's list stays
-                waiting = list(holder.exec_driver_sql(
-                    "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (me,)).scalars())
+                waiting = list(
+                    holder.exec_driver_sql(
+                        "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", (me,)
+                    ).scalars()
+                )
                 stop.wait(0.05)
             assert holder.exec_driver_sql("SELECT pg_terminate_backend(%s)", (waiting[0],)).scalar()
             while projector.status.ok:
@@ -276,8 +307,10 @@ def test_isolate005_stores_in_two_schemas_do_not_share_locks(settings, gazetteer
     with make_store("postgresql", tmp_path, city) as a, make_store("postgresql", tmp_path, city) as b:
         log(b[1], gazetteer, [t for h in histories(city, 5, seed=45).values() for t in h])
         with a[0].connect() as held:
-            held.exec_driver_sql("SELECT pg_advisory_xact_lock(%s), pg_advisory_xact_lock(%s)",
-                                 (lock_key(held, PROJECTOR_LOCK), lock_key(held, LOG_LOCK)))
+            held.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(%s), pg_advisory_xact_lock(%s)",
+                (lock_key(held, PROJECTOR_LOCK), lock_key(held, LOG_LOCK)),
+            )
             with b[0].connect() as other:
                 keys = lock_key(other, PROJECTOR_LOCK), lock_key(other, LOG_LOCK)
                 assert keys != (lock_key(held, PROJECTOR_LOCK), lock_key(held, LOG_LOCK))
@@ -286,8 +319,9 @@ def test_isolate005_stores_in_two_schemas_do_not_share_locks(settings, gazetteer
             one = settings.model_copy(update={"projectors": 1})
             assert fold_logged(b[1], one, 1000) > 0  # not held up by the other store's projector
             with a[0].connect() as same:
-                assert not same.exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)",
-                                                (lock_key(same, PROJECTOR_LOCK),)).scalar()
+                assert not same.exec_driver_sql(
+                    "SELECT pg_try_advisory_xact_lock(%s)", (lock_key(same, PROJECTOR_LOCK),)
+                ).scalar()
                 same.rollback()
             held.rollback()
         with a[0].connect() as conn:
@@ -302,7 +336,12 @@ def test_isolate005_stores_in_two_schemas_do_not_share_locks(settings, gazetteer
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_isolate006_health_says_stalled_when_the_projection_does_not_move(  # type: ignore[no-untyped-def]
-    kind, settings, gazetteer, city, rds, tmp_path,
+    kind,
+    settings,
+    gazetteer,
+    city,
+    rds,
+    tmp_path,
 ) -> None:
     """Events waiting longer than PROJECTION_STALL_S behind a checkpoint that has not moved for as long: /healthz
     is unhealthy. A backlog received long ago but being folded (the checkpoint moved just now) is not stalled."""

@@ -71,8 +71,12 @@ def month_history(city, start: datetime, days: int, per_day: int, until: datetim
             t = start + timedelta(days=day, minutes=rnd.randint(0, 24 * 60 - 1))
             evs: list[tuple[str, datetime, dict[str, Any]]] = [("created", t, {})]
 
-            def add(type_: str, after_min: tuple[int, int] = (10, 600),
-                    evs: list[tuple[str, datetime, dict[str, Any]]] = evs, **f: Any) -> None:
+            def add(
+                type_: str,
+                after_min: tuple[int, int] = (10, 600),
+                evs: list[tuple[str, datetime, dict[str, Any]]] = evs,
+                **f: Any,
+            ) -> None:
                 nonlocal t
                 t = t + timedelta(minutes=rnd.randint(*after_min))
                 evs.append((type_, t, f))
@@ -96,8 +100,12 @@ def month_history(city, start: datetime, days: int, per_day: int, until: datetim
                 elif path >= 0.37:
                     add("resolved", unit=unit)
                     good = rnd.random() < 0.75
-                    add("reviewed", responded=rnd.random() < 0.95, resolved=good,
-                        satisfaction=rnd.choice(["satisfied", "basically_satisfied"]) if good else "dissatisfied")
+                    add(
+                        "reviewed",
+                        responded=rnd.random() < 0.95,
+                        resolved=good,
+                        satisfaction=rnd.choice(["satisfied", "basically_satisfied"]) if good else "dissatisfied",
+                    )
                     if not good and rnd.random() < 0.6:
                         add("reopened", (60, 9 * 24 * 60))
                         if rnd.random() < 0.3:
@@ -178,7 +186,7 @@ def test_history_arriving_after_start_up(settings, rds, store, city, gazetteer) 
     step = len(feed) // 5 + 1
     for i in range(0, len(feed), step):
         pipe = rds.pipeline(transaction=False)
-        for t in feed[i:i + step]:
+        for t in feed[i : i + step]:
             pipe.xadd(settings.stream("events"), {"event": t})
         pipe.execute()
         while worker.step():
@@ -220,8 +228,11 @@ def test_redispatch_moves_volume_by_the_rules(settings, store, city, gazetteer) 
     comm = city.communities[city.communities["street"] == s1].iloc[0]["code"]
     at = lambda text: datetime.fromisoformat(text)  # noqa: E731
     texts = []
-    for a, when in (("P", "2026-10-10T09:00:00+08:00"), ("Q", "2026-11-03T09:00:00+08:00"),
-                    ("R", "2026-10-12T09:00:00+08:00")):
+    for a, when in (
+        ("P", "2026-10-10T09:00:00+08:00"),
+        ("Q", "2026-11-03T09:00:00+08:00"),
+        ("R", "2026-10-12T09:00:00+08:00"),
+    ):
         texts += [created(a, at(when), comm), ev("dispatched", a, at(when) + timedelta(hours=1), f"{a}-d", unit=s1)]
     _put(sessions, settings, gazetteer, texts)
     clock = Clock()
@@ -262,10 +273,20 @@ def test_callbacks_of_a_published_month_stay(settings, store, city, gazetteer) -
     texts = []
     for k in range(3):
         a = f"V{k}"
-        texts += [created(a, t0 + timedelta(minutes=k), comm), ev("dispatched", a, t0 + timedelta(hours=1), f"{a}-d", unit=s1),
-                  ev("resolved", a, t0 + timedelta(days=1), f"{a}-s", unit=s1),
-                  ev("reviewed", a, t0 + timedelta(days=2), f"{a}-v", responded=True, resolved=False,
-                     satisfaction="dissatisfied")]
+        texts += [
+            created(a, t0 + timedelta(minutes=k), comm),
+            ev("dispatched", a, t0 + timedelta(hours=1), f"{a}-d", unit=s1),
+            ev("resolved", a, t0 + timedelta(days=1), f"{a}-s", unit=s1),
+            ev(
+                "reviewed",
+                a,
+                t0 + timedelta(days=2),
+                f"{a}-v",
+                responded=True,
+                resolved=False,
+                satisfaction="dissatisfied",
+            ),
+        ]
     _put(sessions, settings, gazetteer, texts)
     clock = Clock()
     ctx = make_ctx(settings, city, clock)
@@ -275,10 +296,20 @@ def test_callbacks_of_a_published_month_stay(settings, store, city, gazetteer) -
     later = []
     for k in range(3):
         a = f"V{k}"
-        later += [ev("reopened", a, nov, f"{a}-o"), ev("dispatched", a, nov + timedelta(hours=1), f"{a}-d2", unit=s2),
-                  ev("resolved", a, nov + timedelta(days=1), f"{a}-s2", unit=s2),
-                  ev("reviewed", a, nov + timedelta(days=2), f"{a}-v2", responded=True, resolved=True,
-                     satisfaction="satisfied")]
+        later += [
+            ev("reopened", a, nov, f"{a}-o"),
+            ev("dispatched", a, nov + timedelta(hours=1), f"{a}-d2", unit=s2),
+            ev("resolved", a, nov + timedelta(days=1), f"{a}-s2", unit=s2),
+            ev(
+                "reviewed",
+                a,
+                nov + timedelta(days=2),
+                f"{a}-v2",
+                responded=True,
+                resolved=True,
+                satisfaction="satisfied",
+            ),
+        ]
     _put(sessions, settings, gazetteer, later)
     clock.advance(settings.slow_panel_s)
     after = shown(ctx, sessions, NOW, "street", "2026-10")
@@ -288,8 +319,22 @@ def test_callbacks_of_a_published_month_stay(settings, store, city, gazetteer) -
     nov_rows = {r["code"]: r for r in shown(ctx, sessions, NOW, "street", "2026-11")["rows"]}
     assert (nov_rows[s2]["reviewed"], nov_rows[s2]["resolution"], nov_rows[s1]["reviewed"]) == (3, 1.0, 0)
     # a call-back dated in October that arrives late changes October (its day), as a replay would
-    _put(sessions, settings, gazetteer, [ev("reviewed", "V0", t0 + timedelta(days=3), "V0-late", responded=True,
-                                            resolved=True, satisfaction="satisfied")])
+    _put(
+        sessions,
+        settings,
+        gazetteer,
+        [
+            ev(
+                "reviewed",
+                "V0",
+                t0 + timedelta(days=3),
+                "V0-late",
+                responded=True,
+                resolved=True,
+                satisfaction="satisfied",
+            )
+        ],
+    )
     clock.advance(settings.slow_panel_s)
     assert {r["code"]: r for r in shown(ctx, sessions, NOW, "street", "2026-10")["rows"]}[s1]["reviewed"] == 4
     assert_same_as_fresh(ctx, settings, city, sessions, NOW)
@@ -307,10 +352,20 @@ def test_exact_ties_through_the_store(settings, store, city, gazetteer) -> None:
         for k in range(n):
             a = f"{st}-{k}"
             t = t0 + timedelta(minutes=k)
-            texts += [created(a, t, comm), ev("dispatched", a, t, f"{a}-d", unit=st),
-                      ev("resolved", a, t + timedelta(hours=1), f"{a}-s", unit=st),
-                      ev("reviewed", a, t + timedelta(hours=2), f"{a}-v", responded=k < resp, resolved=k < res,
-                         satisfaction="satisfied" if k < sat else "dissatisfied")]
+            texts += [
+                created(a, t, comm),
+                ev("dispatched", a, t, f"{a}-d", unit=st),
+                ev("resolved", a, t + timedelta(hours=1), f"{a}-s", unit=st),
+                ev(
+                    "reviewed",
+                    a,
+                    t + timedelta(hours=2),
+                    f"{a}-v",
+                    responded=k < resp,
+                    resolved=k < res,
+                    satisfaction="satisfied" if k < sat else "dissatisfied",
+                ),
+            ]
     _put(sessions, settings, gazetteer, texts)
     rows = shown(make_ctx(settings, city), sessions, NOW, "street", "2026-11")["rows"]
     assert [(r["code"], r["rank"], r["composite"]) for r in rows[:2]] == [(s2, 1, 65.0), (s1, 2, 65.0)]
@@ -325,8 +380,11 @@ def test_exact_ties_through_the_store(settings, store, city, gazetteer) -> None:
         ([("returned", "11-03 12:00", {"unit": "S1"})], ["11-03"], ["11-08"]),  # unit cleared: volume, later call-back
         ([("dispatched", "11-06 09:00", {"unit": "S2"})], ["11-03"], ["11-08"]),
         ([("dispatched", "11-09 09:00", {"unit": "S2"})], ["11-03"], []),  # after the call-back: its unit stays
-        ([("reviewed", "10-31 09:00", {"responded": True, "resolved": True, "satisfaction": "satisfied"})],
-         [], ["10-31"]),
+        (
+            [("reviewed", "10-31 09:00", {"responded": True, "resolved": True, "satisfaction": "satisfied"})],
+            [],
+            ["10-31"],
+        ),
         ([("created", "11-01 09:00", {})], ["11-01", "11-03"], []),  # an earlier duplicate `created` moves the appeal
     ],
 )
@@ -337,14 +395,19 @@ def test_what_a_late_event_changes(settings, store, city, gazetteer, later, expe
     comm = city.communities[city.communities["street"] == units["S1"]].iloc[0]["code"]
     at = lambda md: datetime.fromisoformat(f"2026-{md}:00+08:00")  # noqa: E731
     fields = lambda f: {k: units.get(v, v) if k == "unit" else v for k, v in f.items()}  # noqa: E731
-    base = [created("X", at("11-03 09:00"), comm), ev("dispatched", "X", at("11-03 10:00"), "X-d", unit=units["S1"]),
-            ev("resolved", "X", at("11-05 10:00"), "X-s", unit=units["S1"]),
-            ev("reviewed", "X", at("11-08 10:00"), "X-v", responded=True, resolved=True, satisfaction="satisfied")]
+    base = [
+        created("X", at("11-03 09:00"), comm),
+        ev("dispatched", "X", at("11-03 10:00"), "X-d", unit=units["S1"]),
+        ev("resolved", "X", at("11-05 10:00"), "X-s", unit=units["S1"]),
+        ev("reviewed", "X", at("11-08 10:00"), "X-v", responded=True, resolved=True, satisfaction="satisfied"),
+    ]
     _put(sessions, settings, gazetteer, base)
     with sessions() as s:
         mark = hist.folded_seq(s)
-    texts = [ev(t, "X", at(w), f"X-late{i}", **fields(f)) if t != "created" else created("X", at(w), comm)
-             for i, (t, w, f) in enumerate(later)]
+    texts = [
+        ev(t, "X", at(w), f"X-late{i}", **fields(f)) if t != "created" else created("X", at(w), comm)
+        for i, (t, w, f) in enumerate(later)
+    ]
     _put(sessions, settings, gazetteer, texts)
     with sessions() as s:
         got = hist.touched(s, mark, hist.folded_seq(s))
@@ -371,8 +434,10 @@ def test_a_ranking_behind_the_log_says_since_when(settings, rds, store, city, ga
     texts += [ev("dispatched", f"L{k}", now - timedelta(hours=1), f"L{k}-d", unit=st) for k in range(4)]
     received = now - timedelta(minutes=5)
     evs = [parse_event(t) for t in texts]
-    items = [Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
-             for i, (e, t, p) in enumerate(zip(evs, texts, gazetteer.place_events(evs)))]
+    items = [
+        Accepted(e, t, f"0-{i}", p if not isinstance(p, str) else None)
+        for i, (e, t, p) in enumerate(zip(evs, texts, gazetteer.place_events(evs)))
+    ]
     with sessions() as s, s.begin():
         store_events(s, items, received)  # logged five minutes ago, not folded
     body = client.get("/api/v1/rankings").get_json()
@@ -380,8 +445,11 @@ def test_a_ranking_behind_the_log_says_since_when(settings, rds, store, city, ga
     assert datetime.fromisoformat(body["rankings"]["stale_since"]) == received
     assert body["status"]["rankings_stale_since"] == body["rankings"]["stale_since"]
     notes = ranking_notes(body["rankings"], TZ, "zh")  # what the wall's ranking panel says under the table
-    assert notes[0].startswith("暂定排名") and notes[1].startswith("排名滞后") and received.astimezone(TZ).strftime(
-        "%m-%d %H:%M") in notes[1]
+    assert (
+        notes[0].startswith("暂定排名")
+        and notes[1].startswith("排名滞后")
+        and received.astimezone(TZ).strftime("%m-%d %H:%M") in notes[1]
+    )
     Projector(fast, sessions).drain()
     ctx = make_ctx(fast, city)
     with sessions() as s:

@@ -13,8 +13,9 @@ from tests.conftest import ROOT
 def test_startup_warns_once_per_old_name(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k.upper() not in ("PROJECTORS", "PROJECTION_BATCH")}
     env.update(FOLDERS="3", FOLD_BATCH="500", DATABASE_URL=f"sqlite:///{tmp_path / 'store.sqlite'}")
-    run = subprocess.run([sys.executable, "app.py", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=False)
+    run = subprocess.run(
+        [sys.executable, "app.py", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     assert run.returncode == 0, run.stderr
     lines = [line for line in run.stderr.splitlines() if "deprecated" in line]
     assert len(lines) == 2, run.stderr

@@ -46,12 +46,22 @@ def _world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None) 
     (the drill-down queries run on both in tests/integration/test_drill.py)."""
     with drill_world(city, gazetteer, folder, users) as w:
         o = w["sc"]["other"]
-        names = [city.districts.set_index("code").loc[o["district"], "name"],
-                 city.streets.set_index("code").loc[o["street"], "name"],
-                 city.communities.set_index("code").loc[o["community"], "name"],
-                 city.grids.set_index("code").loc[o["grid"], "name"]]
-        markers = [o["district"], o["street"], o["community"], o["grid"], OTHER_MARK, o["member"], o["member_name"],
-                   *names]
+        names = [
+            city.districts.set_index("code").loc[o["district"], "name"],
+            city.streets.set_index("code").loc[o["street"], "name"],
+            city.communities.set_index("code").loc[o["community"], "name"],
+            city.grids.set_index("code").loc[o["grid"], "name"],
+        ]
+        markers = [
+            o["district"],
+            o["street"],
+            o["community"],
+            o["grid"],
+            OTHER_MARK,
+            o["member"],
+            o["member_name"],
+            *names,
+        ]
         yield {**w, "o": o, "markers": markers}
 
 
@@ -84,11 +94,17 @@ def _leaks(world: dict[str, Any], request_text: str, response_text: str) -> list
 def _places(o: dict[str, str]) -> list[tuple[str, str, str]]:
     """(pathname, search, a sub-area code to click) of the other area at every level, wall views too."""
     appeal = f"X0-{OTHER_MARK}"
-    return [("/area", "", o["district"]), (f"/area/d/{o['district']}", "", o["street"]),
-            (f"/area/s/{o['street']}", "", o["community"]), (f"/area/c/{o['community']}", "", o["grid"]),
-            (f"/area/g/{o['grid']}", "", o["grid"]), (f"/area/a/{appeal}", "", o["grid"]),
-            ("/wall", f"?view=d:{o['district']}", o["district"]), ("/", f"?view=s:{o['street']}", o["street"]),
-            ("/wall", "", o["district"])]
+    return [
+        ("/area", "", o["district"]),
+        (f"/area/d/{o['district']}", "", o["street"]),
+        (f"/area/s/{o['street']}", "", o["community"]),
+        (f"/area/c/{o['community']}", "", o["grid"]),
+        (f"/area/g/{o['grid']}", "", o["grid"]),
+        (f"/area/a/{appeal}", "", o["grid"]),
+        ("/wall", f"?view=d:{o['district']}", o["district"]),
+        ("/", f"?view=s:{o['street']}", o["street"]),
+        ("/wall", "", o["district"]),
+    ]
 
 
 def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) -> Any:
@@ -96,9 +112,13 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
     pid, prop = i["id"], i["property"]
     path, search, code = place
     table = {
-        ("url", "pathname"): path, ("url", "search"): search,
-        ("wall-view-pick", "value"): f"d:{o['district']}", ("wall-view", "data"): f"s:{o['street']}",
-        ("wall-tick", "n_intervals"): 1, ("wall-shown", "data"): None, ("wall-detail-close", "n_clicks"): 0,
+        ("url", "pathname"): path,
+        ("url", "search"): search,
+        ("wall-view-pick", "value"): f"d:{o['district']}",
+        ("wall-view", "data"): f"s:{o['street']}",
+        ("wall-tick", "n_intervals"): 1,
+        ("wall-shown", "data"): None,
+        ("wall-detail-close", "n_clicks"): 0,
         ("wall-communities", "clickData"): {"type": "Feature", "properties": {"id": o["community"]}},
         ("drill-sub-layer", "clickData"): {"type": "Feature", "properties": {"code": code}},
     }
@@ -108,8 +128,9 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
             return [{"id": {"appeal": f"X0-{OTHER_MARK}", "type": "wall-appeal"}, "property": prop, "value": 1}]
         if pattern.get("type") == FILTER_TYPE:
             values = {"window": "7d", "fig": "red"}
-            return [{"id": {"name": n, "type": FILTER_TYPE}, "property": prop, "value": values.get(n)}
-                    for n in FILTER_NAMES]
+            return [
+                {"id": {"name": n, "type": FILTER_TYPE}, "property": prop, "value": values.get(n)} for n in FILTER_NAMES
+            ]
     if (pid, prop) not in table:
         raise AssertionError(f"no forged value for input {pid}.{prop}: add one so this callback is swept too")
     return table[(pid, prop)]
@@ -119,19 +140,33 @@ def _bodies(key: str, entry: dict[str, Any], o: dict[str, str]) -> list[dict[str
     """Forged /_dash-update-component bodies: every place x every input as the one that changed."""
     outs = entry["output"]
     outs = outs if isinstance(outs, list) else [outs]
-    outputs = [{"id": x.component_id, "property": x.component_property + (key[key.index("@"):] if "@" in key else "")}
-               for x in outs]
+    outputs = [
+        {"id": x.component_id, "property": x.component_property + (key[key.index("@") :] if "@" in key else "")}
+        for x in outs
+    ]
     bodies = []
     for place in _places(o):
-        inputs = [_value(i, place, o) if i["id"].startswith("{") else {**i, "value": _value(i, place, o)}
-                  for i in entry["inputs"]]
+        inputs = [
+            _value(i, place, o) if i["id"].startswith("{") else {**i, "value": _value(i, place, o)}
+            for i in entry["inputs"]
+        ]
         state = [{**s, "value": _value(s, place, o)} for s in entry["state"]]
         for changed in inputs:
             first = changed[0] if isinstance(changed, list) else changed
-            cid = first["id"] if isinstance(first["id"], str) else json.dumps(first["id"], sort_keys=True,
-                                                                              separators=(",", ":"))
-            bodies.append({"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": inputs,
-                           "state": state, "changedPropIds": [f"{cid}.{first['property']}"]})
+            cid = (
+                first["id"]
+                if isinstance(first["id"], str)
+                else json.dumps(first["id"], sort_keys=True, separators=(",", ":"))
+            )
+            bodies.append(
+                {
+                    "output": key,
+                    "outputs": outputs if len(outputs) > 1 else outputs[0],
+                    "inputs": inputs,
+                    "state": state,
+                    "changedPropIds": [f"{cid}.{first['property']}"],
+                }
+            )
     return bodies
 
 
@@ -163,7 +198,9 @@ def test_forged_callback_gets_nothing(world, name: str, user: str) -> None:  # t
         text = r.get_data(as_text=True)
         assert r.status_code in (200, 204), (r.status_code, text[:300])
         assert _leaks(world, req, text) == [], (body["inputs"], text[:500])
-        if any(m in _used(body, url=name != "drawer") for m in world["markers"]):  # it named the other area: refused and audited
+        if any(
+            m in _used(body, url=name != "drawer") for m in world["markers"]
+        ):  # it named the other area: refused and audited
             assert refusals(world["sessions"]) > before, f"not audited: {req[:300]}"
 
 
@@ -173,7 +210,7 @@ def _used(body: dict[str, Any], url: bool = True) -> str:
     changed = body["changedPropIds"][0]
     parts = []
     for i in body["inputs"] + body["state"]:
-        for x in (i if isinstance(i, list) else [i]):
+        for x in i if isinstance(i, list) else [i]:
             cid = x["id"] if isinstance(x["id"], str) else json.dumps(x["id"], sort_keys=True, separators=(",", ":"))
             if f"{cid}.{x['property']}" == changed or (url and x["id"] == "url"):
                 parts.append(json.dumps(x, ensure_ascii=False))
@@ -196,20 +233,44 @@ def test_own_area_still_answers(world) -> None:  # type: ignore[no-untyped-def]
 
 # -- endpoints ----------------------------------------------------------------------------------
 def _export_urls(o: dict[str, str]) -> list[str]:
-    areas = [f"/area/d/{o['district']}", f"/area/s/{o['street']}", f"/area/c/{o['community']}", f"/area/g/{o['grid']}",
-             "/area"]
-    urls = [f"/export/{t}.{fmt}?area={a}" for t in EXPORT_TABLES if t != "timeline" for a in areas
-            for fmt in ("csv", "xlsx")]
+    areas = [
+        f"/area/d/{o['district']}",
+        f"/area/s/{o['street']}",
+        f"/area/c/{o['community']}",
+        f"/area/g/{o['grid']}",
+        "/area",
+    ]
+    urls = [
+        f"/export/{t}.{fmt}?area={a}"
+        for t in EXPORT_TABLES
+        if t != "timeline"
+        for a in areas
+        for fmt in ("csv", "xlsx")
+    ]
     return urls + [f"/export/timeline.{fmt}?area=/area/a/X0-{OTHER_MARK}" for fmt in ("csv", "xlsx")]
 
 
 def _api_cases() -> list[Any]:
     """(url template, reason if it leaks today) of the read API; {d} {s} {a} are the other area's."""
-    return [(u, None) for u in (
-        "/api/v1/appeals/{a}", "/api/v1/districts", "/api/v1/streets", "/api/v1/communities",
-        "/api/v1/grids?district={d}", "/api/v1/wall/communities", "/api/v1/summary?view=d:{d}",
-        "/api/v1/alerts?view=d:{d}", "/api/v1/alerts", "/api/v1/members?view=s:{s}", "/api/v1/hotspots?view=d:{d}",
-        "/api/v1/rankings?view=d:{d}", "/api/v1/rankings?level=district", "/healthz")]
+    return [
+        (u, None)
+        for u in (
+            "/api/v1/appeals/{a}",
+            "/api/v1/districts",
+            "/api/v1/streets",
+            "/api/v1/communities",
+            "/api/v1/grids?district={d}",
+            "/api/v1/wall/communities",
+            "/api/v1/summary?view=d:{d}",
+            "/api/v1/alerts?view=d:{d}",
+            "/api/v1/alerts",
+            "/api/v1/members?view=s:{s}",
+            "/api/v1/hotspots?view=d:{d}",
+            "/api/v1/rankings?view=d:{d}",
+            "/api/v1/rankings?level=district",
+            "/healthz",
+        )
+    ]
 
 
 @pytest.mark.parametrize("user", OUTSIDERS)
@@ -224,9 +285,18 @@ def test_forged_export_gets_nothing(world, user: str) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("user", OUTSIDERS)
-@pytest.mark.parametrize("template,why", [
-    pytest.param(u, w, marks=[pytest.mark.xfail(strict=True, reason=w)] if w else [], id=u.split("?")[0][1:] +
-                 ("?" + u.split("?")[1].split("=")[0] if "?" in u else "")) for u, w in _api_cases()])
+@pytest.mark.parametrize(
+    "template,why",
+    [
+        pytest.param(
+            u,
+            w,
+            marks=[pytest.mark.xfail(strict=True, reason=w)] if w else [],
+            id=u.split("?")[0][1:] + ("?" + u.split("?")[1].split("=")[0] if "?" in u else ""),
+        )
+        for u, w in _api_cases()
+    ],
+)
 def test_forged_api_gets_nothing(world, user: str, template: str, why: str | None) -> None:  # type: ignore[no-untyped-def]
     o = world["o"]
     url = template.format(d=o["district"], s=o["street"], a=f"X0-{OTHER_MARK}")
@@ -248,8 +318,11 @@ def test_anonymous_gets_nothing(world) -> None:  # type: ignore[no-untyped-def]
             assert r.status_code == 401, name
             assert _leaks(world, json.dumps(body, ensure_ascii=False), r.get_data(as_text=True)) == []
     o = world["o"]
-    for url in _export_urls(o)[:6] + [t.format(d=o["district"], s=o["street"], a="A") for t, _ in _api_cases()
-                                      if t != "/healthz"] + [f"/area/d/{o['district']}", "/area", "/wall"]:
+    for url in (
+        _export_urls(o)[:6]
+        + [t.format(d=o["district"], s=o["street"], a="A") for t, _ in _api_cases() if t != "/healthz"]
+        + [f"/area/d/{o['district']}", "/area", "/wall"]
+    ):
         r = c.get(url)
         assert r.status_code in (302, 401), url
         if r.status_code == 302:

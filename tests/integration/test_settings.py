@@ -33,8 +33,9 @@ def test_settings001_bad_values_named(overrides, names):  # type: ignore[no-unty
 
 def test_settings002_app_refuses_to_start():  # type: ignore[no-untyped-def]
     env = dict(os.environ, TIME_ZONE="Nowhere/Land", PORT="abc")
-    run = subprocess.run([sys.executable, "app.py", "--no-demo"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "app.py", "--no-demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 2
     assert "TIME_ZONE" in run.stderr and "PORT" in run.stderr
 

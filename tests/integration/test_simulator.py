@@ -37,52 +37,122 @@ RATE = 3000
 TYPES = {"created", "dispatched", "accepted", "extended", "returned", "resolved", "reviewed", "reopened", "closed"}
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00\Z")
 REQUIRED = {
-    "created": {"channel", "kind", "category", "priority"}, "dispatched": {"unit"}, "accepted": {"unit"},
-    "extended": {"due_at"}, "returned": {"unit"}, "resolved": {"unit"},
-    "reviewed": {"responded", "resolved", "satisfaction"}, "reopened": set(), "closed": set(),
+    "created": {"channel", "kind", "category", "priority"},
+    "dispatched": {"unit"},
+    "accepted": {"unit"},
+    "extended": {"due_at"},
+    "returned": {"unit"},
+    "resolved": {"unit"},
+    "reviewed": {"responded", "resolved", "satisfaction"},
+    "reopened": set(),
+    "closed": set(),
 }
 
 # ---- a tiny city ------------------------------------------------------------------------------
 
-STREETS = [("110101001", "东华门街道", "110101"), ("110101002", "景山街道", "110101"), ("110102001", "西长安街街道", "110102")]
-UNITS = [("D001", "市城市管理委", "department"), ("D002", "市住房城乡建设委", "department"),
-         ("D003", "市交通委", "department"), ("D004", "市公安局公安交通管理局", "department"),
-         ("D005", "市市场监管局", "department"), ("D006", "市人力资源社会保障局", "department"),
-         ("D007", "市生态环境局", "department"), ("D008", "市公安局", "department"), ("D009", "市教委", "department"),
-         ("D010", "市卫生健康委", "department"), ("D011", "市农业农村局", "department"),
-         ("C001", "北京热力集团", "company"), ("C002", "北京市自来水集团", "company"), ("C003", "北京燃气集团", "company"),
-         ("C004", "国网北京市电力公司", "company"), ("C005", "北京城市排水集团", "company")]
+STREETS = [
+    ("110101001", "东华门街道", "110101"),
+    ("110101002", "景山街道", "110101"),
+    ("110102001", "西长安街街道", "110102"),
+]
+UNITS = [
+    ("D001", "市城市管理委", "department"),
+    ("D002", "市住房城乡建设委", "department"),
+    ("D003", "市交通委", "department"),
+    ("D004", "市公安局公安交通管理局", "department"),
+    ("D005", "市市场监管局", "department"),
+    ("D006", "市人力资源社会保障局", "department"),
+    ("D007", "市生态环境局", "department"),
+    ("D008", "市公安局", "department"),
+    ("D009", "市教委", "department"),
+    ("D010", "市卫生健康委", "department"),
+    ("D011", "市农业农村局", "department"),
+    ("C001", "北京热力集团", "company"),
+    ("C002", "北京市自来水集团", "company"),
+    ("C003", "北京燃气集团", "company"),
+    ("C004", "国网北京市电力公司", "company"),
+    ("C005", "北京城市排水集团", "company"),
+]
 
 
 def tiny_city() -> City:
     """2 districts, 3 streets, 6 communities (points), 12 grids, 19 units, 30 grid members."""
     crs = "EPSG:4326"
-    districts = gpd.GeoDataFrame({"code": ["110101", "110102"], "name": ["东城区", "西城区"]},
-                                 geometry=[box(116.38, 39.88, 116.45, 39.97), box(116.30, 39.88, 116.38, 39.97)], crs=crs)
+    districts = gpd.GeoDataFrame(
+        {"code": ["110101", "110102"], "name": ["东城区", "西城区"]},
+        geometry=[box(116.38, 39.88, 116.45, 39.97), box(116.30, 39.88, 116.38, 39.97)],
+        crs=crs,
+    )
     sboxes = [box(116.38, 39.88, 116.45, 39.92), box(116.38, 39.92, 116.45, 39.97), box(116.30, 39.88, 116.38, 39.97)]
-    streets = gpd.GeoDataFrame({"code": [s[0] for s in STREETS], "name": [s[1] for s in STREETS],
-                                "district": [s[2] for s in STREETS]}, geometry=sboxes, crs=crs)
+    streets = gpd.GeoDataFrame(
+        {"code": [s[0] for s in STREETS], "name": [s[1] for s in STREETS], "district": [s[2] for s in STREETS]},
+        geometry=sboxes,
+        crs=crs,
+    )
     rows, grows, mrows = [], [], []
     for k, (scode, _, dcode) in enumerate(STREETS):
         cx, cy = sboxes[k].centroid.x, sboxes[k].centroid.y
         for j in range(2):
             code, lon, lat = f"{scode}00{j + 1}", cx + (j - 0.5) * 0.02, cy
-            rows.append({"code": code, "name": f"社区{k}{j}", "street": scode, "district": dcode,
-                         "geometry": Point(lon, lat), "lon": lon, "lat": lat})
-            mrows.append({"id": f"M-{code}-L", "name": "张三", "role": "grid_leader", "grid": f"{code}01",
-                          "community": code, "street": scode, "district": dcode})
+            rows.append(
+                {
+                    "code": code,
+                    "name": f"社区{k}{j}",
+                    "street": scode,
+                    "district": dcode,
+                    "geometry": Point(lon, lat),
+                    "lon": lon,
+                    "lat": lat,
+                }
+            )
+            mrows.append(
+                {
+                    "id": f"M-{code}-L",
+                    "name": "张三",
+                    "role": "grid_leader",
+                    "grid": f"{code}01",
+                    "community": code,
+                    "street": scode,
+                    "district": dcode,
+                }
+            )
             for g in range(2):
                 gcode = f"{code}0{g + 1}"
-                grows.append({"code": gcode, "name": f"第{g + 1}网格", "community": code, "street": scode,
-                              "district": dcode, "geometry": box(lon - 0.004 + g * 0.004, lat - 0.003, lon + g * 0.004, lat + 0.003)})
+                grows.append(
+                    {
+                        "code": gcode,
+                        "name": f"第{g + 1}网格",
+                        "community": code,
+                        "street": scode,
+                        "district": dcode,
+                        "geometry": box(lon - 0.004 + g * 0.004, lat - 0.003, lon + g * 0.004, lat + 0.003),
+                    }
+                )
                 for role in ("full_time_member", "grid_member"):
-                    mrows.append({"id": f"M-{gcode}-{role[0]}", "name": "李四", "role": role, "grid": gcode,
-                                  "community": code, "street": scode, "district": dcode})
-    units = pd.DataFrame([{"code": s[0], "name": s[1], "kind": "street", "district": s[2]} for s in STREETS]
-                         + [{"code": c, "name": n, "kind": k, "district": None} for c, n, k in UNITS])
-    return City(name="测试市", districts=districts, streets=streets,
-                communities=gpd.GeoDataFrame(rows, geometry="geometry", crs=crs),
-                grids=gpd.GeoDataFrame(grows, geometry="geometry", crs=crs), units=units, members=pd.DataFrame(mrows))
+                    mrows.append(
+                        {
+                            "id": f"M-{gcode}-{role[0]}",
+                            "name": "李四",
+                            "role": role,
+                            "grid": gcode,
+                            "community": code,
+                            "street": scode,
+                            "district": dcode,
+                        }
+                    )
+    units = pd.DataFrame(
+        [{"code": s[0], "name": s[1], "kind": "street", "district": s[2]} for s in STREETS]
+        + [{"code": c, "name": n, "kind": k, "district": None} for c, n, k in UNITS]
+    )
+    return City(
+        name="测试市",
+        districts=districts,
+        streets=streets,
+        communities=gpd.GeoDataFrame(rows, geometry="geometry", crs=crs),
+        grids=gpd.GeoDataFrame(grows, geometry="geometry", crs=crs),
+        units=units,
+        members=pd.DataFrame(mrows),
+    )
 
 
 CITY = tiny_city()
@@ -133,8 +203,16 @@ def _backfill(client: redis.Redis, days: float, seed: int = 7, rate: int = RATE)
         keys = sorted(k.decode() for k in client.scan_iter(f"{prefix}:*"))
     finally:
         _drop(client, prefix)
-    return {"n": n, "raw": raw, "events": [json.loads(x) for x in raw], "presence": [json.loads(x) for x in presence],
-            "keys": keys, "prefix": prefix, "feed": feed, "calls": calls}
+    return {
+        "n": n,
+        "raw": raw,
+        "events": [json.loads(x) for x in raw],
+        "presence": [json.loads(x) for x in presence],
+        "keys": keys,
+        "prefix": prefix,
+        "feed": feed,
+        "calls": calls,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -303,9 +381,12 @@ def test_simulator008_deadlines_overdue_and_open_lights(client: redis.Redis, his
         yellow += 0.5 <= used < 1
         red += used >= 1
     assert yellow >= 5 and red > 0
-    emergency = [(ts(p[-1]["at"]) - ts(p[0]["at"])) / 3600 for p in
-                 ([json.loads(x) for x in ev] for ev in whole.values()) if p[0]["priority"] == "emergency"
-                 for p in [[e for e in p if e["type"] in ("created", "resolved")][:2]]]
+    emergency = [
+        (ts(p[-1]["at"]) - ts(p[0]["at"])) / 3600
+        for p in ([json.loads(x) for x in ev] for ev in whole.values())
+        if p[0]["priority"] == "emergency"
+        for p in [[e for e in p if e["type"] in ("created", "resolved")][:2]]
+    ]
     assert emergency and sorted(emergency)[len(emergency) // 2] < 2
 
 
@@ -361,7 +442,9 @@ def test_simulator011_locations_near_their_community(history: dict[str, Any]) ->
         loc = e["location"]
         lon, lat = to_wgs84([loc["lon"]], [loc["lat"]], loc.get("crs", "wgs84"))
         c = pts.loc[e["community"]]
-        metres = math.hypot((lon[0] - c["lon"]) * 111_320 * math.cos(math.radians(c["lat"])), (lat[0] - c["lat"]) * 111_320)
+        metres = math.hypot(
+            (lon[0] - c["lon"]) * 111_320 * math.cos(math.radians(c["lat"])), (lat[0] - c["lat"]) * 111_320
+        )
         assert metres < 210, (e, metres)
 
 
@@ -381,8 +464,11 @@ def test_simulator012_handlers_and_members(history: dict[str, Any]) -> None:
     for e in history["events"]:
         if e["type"] == "dispatched":
             first_unit.setdefault(e["appeal"], e["unit"])
-    heating = [first_unit[e["appeal"]] for e in history["events"]
-               if e["type"] == "created" and e["category"][0] == "供暖" and e["appeal"] in first_unit]
+    heating = [
+        first_unit[e["appeal"]]
+        for e in history["events"]
+        if e["type"] == "created" and e["category"][0] == "供暖" and e["appeal"] in first_unit
+    ]
     assert Counter(heating).most_common(1)[0][0] == "C001"  # 北京热力集团
     kinds = Counter(CITY.units.set_index("code").loc[u, "kind"] for u in first_unit.values())
     assert kinds["street"] > kinds["department"] + kinds["company"]  # most go to the street
@@ -417,8 +503,10 @@ def test_simulator014_busy_members_after_backfill(history: dict[str, Any]) -> No
 
 def _member_home() -> tuple[list[float], list[float]]:
     pts = CITY.communities.set_index("code")
-    return ([float(pts.loc[c, "lon"]) for c in CITY.members["community"]],
-            [float(pts.loc[c, "lat"]) for c in CITY.members["community"]])
+    return (
+        [float(pts.loc[c, "lon"]) for c in CITY.members["community"]],
+        [float(pts.loc[c, "lat"]) for c in CITY.members["community"]],
+    )
 
 
 # ---- live mode ----------------------------------------------------------------------------------
@@ -499,8 +587,12 @@ def test_simulator017_main_backfill_prints_one_progress_line(client: redis.Redis
     err = io.StringIO()
     try:
         with redirect_stderr(err):
-            rc = main(["--backfill", "0.5", "--no-live", "--rate", "2000", "--seed", "3"],
-                      redis_url=REDIS_URL, city=CITY, settings=settings)
+            rc = main(
+                ["--backfill", "0.5", "--no-live", "--rate", "2000", "--seed", "3"],
+                redis_url=REDIS_URL,
+                city=CITY,
+                settings=settings,
+            )
         assert rc == 0
         assert client.xlen(settings.stream("events")) > 500
         text = err.getvalue()
@@ -517,8 +609,9 @@ def test_simulator018_main_live_stops_on_event(client: redis.Redis) -> None:
     try:
         timer.start()
         with redirect_stderr(io.StringIO()):
-            rc = main(["--speedup", "3600", "--rate", "5000"], redis_url=REDIS_URL, city=CITY, settings=settings,
-                      stop=stop)
+            rc = main(
+                ["--speedup", "3600", "--rate", "5000"], redis_url=REDIS_URL, city=CITY, settings=settings, stop=stop
+            )
         assert rc == 0 and client.xlen(settings.stream("events")) > 0
     finally:
         timer.cancel()

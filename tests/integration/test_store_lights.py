@@ -43,19 +43,40 @@ def _rows() -> list[dict[str, Any]]:
     out = []
     for aid, priority, start, due_at, resolved, closed in CASES:
         yellow, red, due = light_times(start, due_at, priority, SETTINGS)
-        out.append({
-            "id": aid, "status": "closed" if closed else "resolved" if resolved else "dispatched",
-            "is_open": resolved is None and closed is None, "created_at": start, "channel": "phone",
-            "kind": "complaint", "cat1": "城市管理", "priority": priority, "dispatch_count": 1, "return_count": 0,
-            "extension_count": 0, "reopen_count": 0, "clock_start": start, "due_at": due, "yellow_from": yellow,
-            "red_from": red, "resolved_at": resolved, "closed_at": closed, "reviewed": False, "last_event_at": start,
-        })
+        out.append(
+            {
+                "id": aid,
+                "status": "closed" if closed else "resolved" if resolved else "dispatched",
+                "is_open": resolved is None and closed is None,
+                "created_at": start,
+                "channel": "phone",
+                "kind": "complaint",
+                "cat1": "城市管理",
+                "priority": priority,
+                "dispatch_count": 1,
+                "return_count": 0,
+                "extension_count": 0,
+                "reopen_count": 0,
+                "clock_start": start,
+                "due_at": due,
+                "yellow_from": yellow,
+                "red_from": red,
+                "resolved_at": resolved,
+                "closed_at": closed,
+                "reviewed": False,
+                "last_event_at": start,
+            }
+        )
     return out
 
 
 def _domain(rows: list[dict[str, Any]], now: datetime) -> dict[str, str]:
-    return {r["id"]: light_from_times(r["is_open"], r["yellow_from"], r["red_from"], r["due_at"],
-                                      r["resolved_at"] or r["closed_at"], now) for r in rows}
+    return {
+        r["id"]: light_from_times(
+            r["is_open"], r["yellow_from"], r["red_from"], r["due_at"], r["resolved_at"] or r["closed_at"], now
+        )
+        for r in rows
+    }
 
 
 def _nows(rows: list[dict[str, Any]]) -> list[datetime]:
@@ -85,19 +106,28 @@ def test_sql_lights_equal_the_domain_light_of_each_row(store) -> None:  # type: 
             late = set(s.scalars(select(Appeal.id).where(lights.is_yellow_or_red(now))))
             assert late == {a for a, v in want.items() if v in (Light.YELLOW, Light.RED)}, now
             turning = set(s.scalars(select(Appeal.id).where(lights.turning_red(now, SOON))))
-            assert turning == {a for a, v in want.items() if v in (Light.GREEN, Light.YELLOW)
-                               and later[a] == Light.RED}, now
+            assert turning == {
+                a for a, v in want.items() if v in (Light.GREEN, Light.YELLOW) and later[a] == Light.RED
+            }, now
             ranks = dict(s.execute(select(Appeal.id, lights.light_rank(now))).tuples().all())
             assert ranks == {a: lights.LIGHT_RANK.get(v) for a, v in want.items()}, now
 
             n = {light: sum(1 for v in want.values() if v == light) for light in conditions}
             opened = sum(n.values())
             assert live.light_counts(s, now, View(), SOON) == {
-                "open": opened, "green": n[Light.GREEN], "yellow": n[Light.YELLOW], "red": n[Light.RED],
-                "turning_red": len(turning)}, now
+                "open": opened,
+                "green": n[Light.GREEN],
+                "yellow": n[Light.YELLOW],
+                "red": n[Light.RED],
+                "turning_red": len(turning),
+            }, now
             assert drill.lights(s, Area(), Filters(), admin, now) == {
-                "total": len(rows), "open": opened, "red": n[Light.RED], "yellow": n[Light.YELLOW],
-                "green": n[Light.GREEN]}, now
+                "total": len(rows),
+                "open": opened,
+                "red": n[Light.RED],
+                "yellow": n[Light.YELLOW],
+                "green": n[Light.GREEN],
+            }, now
             for light in conditions:
                 f = Filters(light=light)
                 assert drill.lights(s, Area(), f, admin, now)["open"] == n[light], (now, light)

@@ -55,8 +55,15 @@ def bare_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
 
 
 def _event(i: int) -> dict[str, Any]:
-    return {"id": f"e-{i}", "appeal": f"A-{i % 3}", "type": "closed", "at": datetime(2026, 11, 22, 9, i),
-            "payload": "{}", "source": f"{i}-0", "received_at": datetime(2026, 11, 22, 10, i)}
+    return {
+        "id": f"e-{i}",
+        "appeal": f"A-{i % 3}",
+        "type": "closed",
+        "at": datetime(2026, 11, 22, 9, i),
+        "payload": "{}",
+        "source": f"{i}-0",
+        "received_at": datetime(2026, 11, 22, 10, i),
+    }
 
 
 def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -> None:
@@ -68,11 +75,17 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
     cols = "id, appeal, type, at, payload, source, received_at"
     with bare_engine.begin() as conn:
         for i in (4, 1, 3, 0, 2, 5):  # inserted out of order: numbering follows received_at
-            conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
-                              "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(i))
+            conn.execute(
+                text(
+                    f"INSERT INTO appeal_events ({cols}) VALUES "
+                    "(:id, :appeal, :type, :at, :payload, :source, :received_at)"
+                ),
+                _event(i),
+            )
         for i in (3, 5):  # e-0..e-2 folded, e-3 and e-5 still queued (e-4 folded by an earlier batch)
-            conn.execute(text("INSERT INTO fold_queue (appeal, event) VALUES (:a, :e)"),
-                         {"a": f"A-{i % 3}", "e": f"e-{i}"})
+            conn.execute(
+                text("INSERT INTO fold_queue (appeal, event) VALUES (:a, :e)"), {"a": f"A-{i % 3}", "e": f"e-{i}"}
+            )
     command.upgrade(cfg, "0009")
     with bare_engine.connect() as conn:
         order = [r[0] for r in conn.execute(text("SELECT id FROM appeal_events ORDER BY seq"))]
@@ -88,11 +101,20 @@ def test_schema001_event_seq_keeps_queued_events_unfolded(bare_engine: Engine) -
         log_file = log_path(bare_engine.url.database)
         assert log_file is not None and Path(log_file).is_file()
     with bare_engine.begin() as conn:  # a duplicate id is refused; a new event is numbered after the rest
-        conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
-                          "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
+        conn.execute(
+            text(
+                f"INSERT INTO appeal_events ({cols}) VALUES (:id, :appeal, :type, :at, :payload, :source, :received_at)"
+            ),
+            _event(6),
+        )
         with pytest.raises(IntegrityError), conn.begin_nested():
-            conn.execute(text(f"INSERT INTO appeal_events ({cols}) VALUES "
-                              "(:id, :appeal, :type, :at, :payload, :source, :received_at)"), _event(6))
+            conn.execute(
+                text(
+                    f"INSERT INTO appeal_events ({cols}) VALUES "
+                    "(:id, :appeal, :type, :at, :payload, :source, :received_at)"
+                ),
+                _event(6),
+            )
         assert conn.scalar(text("SELECT seq FROM appeal_events WHERE id = 'e-6'")) > seq["e-5"]
     with bare_engine.begin() as conn:  # folded in two shares since: the lower mark is where the queue starts
         conn.execute(text("UPDATE meta SET key = 'fold-seq 1/2' WHERE key = 'fold-seq'"))
@@ -115,7 +137,9 @@ def test_schema002_checkpoint_does_not_wait_on_a_long_read(tmp_path: Path) -> No
     migrate(engine)
     reader = make_engine(f"sqlite:///{tmp_path / 'c.sqlite'}")
     cols = "id, appeal, type, at, payload, source, received_at"
-    insert = text(f"INSERT INTO appeal_events ({cols}) VALUES (:id, :appeal, :type, :at, :payload, :source, :received_at)")
+    insert = text(
+        f"INSERT INTO appeal_events ({cols}) VALUES (:id, :appeal, :type, :at, :payload, :source, :received_at)"
+    )
     with engine.begin() as conn:
         conn.execute(insert, _event(0))
     with reader.connect() as r:
@@ -138,9 +162,13 @@ def test_schema002_checkpoint_does_not_wait_on_a_long_read(tmp_path: Path) -> No
 
 #: The event log as the ingest worker of revision 0009 wrote it (the partition key still named `fold_key`).
 _LOG_0009 = sa.table(
-    "appeal_events", *(sa.column(n) for n in ("id", "appeal", "fold_key", "type", "payload", "source", "grid",
-                                               "community", "street", "district")),
-    sa.column("at", UTCDateTime()), sa.column("received_at", UTCDateTime()),
+    "appeal_events",
+    *(
+        sa.column(n)
+        for n in ("id", "appeal", "fold_key", "type", "payload", "source", "grid", "community", "street", "district")
+    ),
+    sa.column("at", UTCDateTime()),
+    sa.column("received_at", UTCDateTime()),
 )
 
 
@@ -151,10 +179,22 @@ def _log_0009(engine: Engine, gazetteer: Gazetteer, texts: list[str], first: int
     rows = []
     for i, (e, t, p) in enumerate(zip(evs, texts, places)):
         place = p if isinstance(p, Place) else None
-        rows.append({"id": e.id, "appeal": e.appeal, "fold_key": partition_key(e.appeal), "type": e.type,
-                     "at": e.at, "payload": t, "source": f"0-{first + i}", "received_at": now,
-                     "grid": place.grid if place else None, "community": place.community if place else None,
-                     "street": place.street if place else None, "district": place.district if place else None})
+        rows.append(
+            {
+                "id": e.id,
+                "appeal": e.appeal,
+                "fold_key": partition_key(e.appeal),
+                "type": e.type,
+                "at": e.at,
+                "payload": t,
+                "source": f"0-{first + i}",
+                "received_at": now,
+                "grid": place.grid if place else None,
+                "community": place.community if place else None,
+                "street": place.street if place else None,
+                "district": place.district if place else None,
+            }
+        )
     with engine.begin() as conn:
         conn.execute(_LOG_0009.insert(), rows)
         return int(conn.scalar(text("SELECT MAX(seq) FROM appeal_events")))
@@ -204,8 +244,10 @@ def test_schema003_checkpoints_move_out_of_meta_in_place(  # type: ignore[no-unt
         _fold_0009(sessions, settings, {x for t in texts[a:b] if partition_of(x := parse_event(t).appeal, 2) == 0})
         with engine.begin() as conn:  # as a 0009 projector laid out two partitions and moved their marks
             conn.execute(text("DELETE FROM meta WHERE key = 'fold-seq'"))
-            conn.execute(text("INSERT INTO meta (key, value) VALUES ('fold-seq 0/2', :b), ('fold-seq 1/2', :a)"),
-                         {"a": str(top_a), "b": str(top_b)})
+            conn.execute(
+                text("INSERT INTO meta (key, value) VALUES ('fold-seq 0/2', :b), ('fold-seq 1/2', :a)"),
+                {"a": str(top_a), "b": str(top_b)},
+            )
         top = _log_0009(engine, gazetteer, texts[b:], b, now)  # logged, not yet folded
         before = _appeals_at_0009(store)
         assert "fold_key" in _log_columns(engine)
@@ -213,19 +255,29 @@ def test_schema003_checkpoints_move_out_of_meta_in_place(  # type: ignore[no-unt
         command.upgrade(cfg, "head")
         with sessions() as s:
             assert checkpoints(s) == {(0, 2): top_b, (1, 2): top_a}
-            assert s.scalar(select(func.count()).select_from(ProjectionCheckpoint)
-                            .where(ProjectionCheckpoint.updated_at.is_(None))) == 0
+            assert (
+                s.scalar(
+                    select(func.count())
+                    .select_from(ProjectionCheckpoint)
+                    .where(ProjectionCheckpoint.updated_at.is_(None))
+                )
+                == 0
+            )
         assert _meta_checkpoints(engine) == {}
         assert "partition_key" in _log_columns(engine) and "fold_key" not in _log_columns(engine)
         assert _appeals_at_0009(store) == before
-        waiting = sum(1 for i, t in enumerate(texts) if i >= b or (i >= a and partition_of(parse_event(t).appeal, 2) == 1))
+        waiting = sum(
+            1 for i, t in enumerate(texts) if i >= b or (i >= a and partition_of(parse_event(t).appeal, 2) == 1)
+        )
         assert Projector(settings, sessions).drain() == waiting  # each event after its checkpoint, read once
         with sessions() as s:
             assert checkpoints(s) == {(0, 2): top, (1, 2): top} and all_folded(s)
         with make_store(kind, tmp_path, city) as clean:
             evs = [parse_event(t) for t in texts]
-            items = [Accepted(e, t, f"0-{i}", p if isinstance(p, Place) else None)
-                     for i, (e, t, p) in enumerate(zip(evs, texts, gazetteer.place_events(evs)))]
+            items = [
+                Accepted(e, t, f"0-{i}", p if isinstance(p, Place) else None)
+                for i, (e, t, p) in enumerate(zip(evs, texts, gazetteer.place_events(evs)))
+            ]
             with clean[1]() as s, s.begin():
                 store_events(s, items, now)
             Projector(settings, clean[1]).drain()

@@ -92,8 +92,10 @@ def test_wall_tick_redis_down_banner(wall) -> None:  # type: ignore[no-untyped-d
 def test_wall_tick_store_down_keeps_last_figures_greyed(wall) -> None:  # type: ignore[no-untyped-def]
     svc, ctx, _ = wall
     make_tick(svc, ctx)(1, "/wall", "", None, "city")  # a good tick first
-    dead: Any = SimpleNamespace(settings=svc.settings,  # the two fields make_tick reads
-                           sessions=sessionmaker(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")))
+    dead: Any = SimpleNamespace(
+        settings=svc.settings,  # the two fields make_tick reads
+        sessions=sessionmaker(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")),
+    )
     out = _out(make_tick(dead, ctx)(2, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Store unreachable: showing figures from")
     assert out["body-class"] == "wall-body stale" and out["fig:open-red"] == "2"
@@ -102,8 +104,13 @@ def test_wall_tick_store_down_keeps_last_figures_greyed(wall) -> None:  # type: 
 def test_wall_tick_feed_stale_banner(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     _, sessions, _ = store
-    put_events(sessions, [created("S1", now - timedelta(hours=1), city.communities.iloc[0]["code"])], settings,
-               gazetteer, received=now - timedelta(seconds=settings.feed_stale_s + 60))
+    put_events(
+        sessions,
+        [created("S1", now - timedelta(hours=1), city.communities.iloc[0]["code"])],
+        settings,
+        gazetteer,
+        received=now - timedelta(seconds=settings.feed_stale_s + 60),
+    )
     svc: Any = SimpleNamespace(settings=settings, sessions=sessions)  # the two fields make_tick reads
     out = _out(make_tick(svc, WallContext(settings, index_of(city)))(1, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Feed stopped: no event since")
@@ -119,8 +126,13 @@ def test_wall_tour_moves_view(wall) -> None:  # type: ignore[no-untyped-def]
 
 def test_tour_stop_is_a_function_of_time() -> None:
     stops = tour_stops(["110105"], ["110105001"])
-    assert [tour_stop(stops, t, 30).key for t in (0, 29, 30, 60, 90)] == ["city", "city", "d:110105",
-                                                                          "s:110105001", "city"]
+    assert [tour_stop(stops, t, 30).key for t in (0, 29, 30, 60, 90)] == [
+        "city",
+        "city",
+        "d:110105",
+        "s:110105001",
+        "city",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -146,11 +158,11 @@ def test_i18n_complete() -> None:
 
 
 def test_citizen_text_is_a_text_child() -> None:
-    row = {"id": "X", "unit_name": "u", "place": "p", "category": "c", "late_s": 60, "no_member": False,
-           "summary": XSS}
+    row = {"id": "X", "unit_name": "u", "place": "p", "category": "c", "late_s": 60, "no_member": False, "summary": XSS}
     html_json = str(red_table([row], "zh").to_plotly_json())
     assert "onerror" not in html_json  # the red list never carries citizen text
     from layouts.tick import red_points
+
     feat = red_points([{**row, "categories": ["c"], "lonlat": [116.4, 39.9]}], "en")["features"][0]["properties"]
     assert "<img" not in feat["popup"] and "&lt;img src=x onerror=" in feat["popup"]
     assert "<script" not in feat["tooltip"] and "&amp;amp;" in feat["popup"]

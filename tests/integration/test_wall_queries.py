@@ -29,8 +29,15 @@ def test_wall_light_counts(filled) -> None:  # type: ignore[no-untyped-def]
     sessions, ctx, now, _sc = filled
     with sessions() as s:
         got = screen.summary(s, now, View(), ctx)
-    assert got == {"open": 5, "green": 1, "yellow": 2, "red": 2, "turning_red": 1, "today": got["today"],
-                   "red_uncovered": 1}
+    assert got == {
+        "open": 5,
+        "green": 1,
+        "yellow": 2,
+        "red": 2,
+        "turning_red": 1,
+        "today": got["today"],
+        "red_uncovered": 1,
+    }
 
 
 def test_wall_views_narrow_counts(filled) -> None:  # type: ignore[no-untyped-def]
@@ -116,10 +123,20 @@ def test_wall_rankings_month(store, city, settings, gazetteer) -> None:  # type:
         for k in range(count):
             a = f"R{si}-{k}"
             t0 = base + timedelta(minutes=k)
-            texts += [created(a, t0, comm[st]), ev("dispatched", a, t0, f"{a}-d", unit=st),
-                      ev("resolved", a, t0 + timedelta(minutes=30), f"{a}-r", unit=st),
-                      ev("reviewed", a, t0 + timedelta(minutes=40), f"{a}-v", responded=True, resolved=k % 5 != 0,
-                         satisfaction="dissatisfied" if k % 5 == 0 else "satisfied")]
+            texts += [
+                created(a, t0, comm[st]),
+                ev("dispatched", a, t0, f"{a}-d", unit=st),
+                ev("resolved", a, t0 + timedelta(minutes=30), f"{a}-r", unit=st),
+                ev(
+                    "reviewed",
+                    a,
+                    t0 + timedelta(minutes=40),
+                    f"{a}-v",
+                    responded=True,
+                    resolved=k % 5 != 0,
+                    satisfaction="dissatisfied" if k % 5 == 0 else "satisfied",
+                ),
+            ]
     _, sessions, _ = store
     put_events(sessions, texts, settings, gazetteer)
     ctx = WallContext(settings, index_of(city))

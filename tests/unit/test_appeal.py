@@ -33,18 +33,33 @@ _seq = iter(range(1, 10**9))
 
 
 REQUIRED: dict[str, dict[str, Any]] = {
-    "created": {"channel": "phone", "kind": "complaint", "category": ["城市管理", "市容环境"],
-                "priority": "emergency", "community": "110101001001"},
-    "dispatched": {"unit": "U1"}, "accepted": {"unit": "U1"}, "returned": {"unit": "U1"},
-    "resolved": {"unit": "U1"}, "reviewed": {"responded": True, "resolved": True, "satisfaction": "satisfied"},
+    "created": {
+        "channel": "phone",
+        "kind": "complaint",
+        "category": ["城市管理", "市容环境"],
+        "priority": "emergency",
+        "community": "110101001001",
+    },
+    "dispatched": {"unit": "U1"},
+    "accepted": {"unit": "U1"},
+    "returned": {"unit": "U1"},
+    "resolved": {"unit": "U1"},
+    "reviewed": {"responded": True, "resolved": True, "satisfaction": "satisfied"},
 }
 
 
 def ev(type_: str, at: timedelta, eid: str | None = None, appeal: str = "A1", **fields: Any) -> Event:
     """An event `at` after T0, built through the real parser so its data is what ingest sees."""
     own = REQUIRED.get(type_, {})
-    obj = {"v": 1, "id": eid or f"e{next(_seq):06d}", "type": type_, "appeal": appeal,
-           "at": (T0 + at).isoformat(), **own, **fields}
+    obj = {
+        "v": 1,
+        "id": eid or f"e{next(_seq):06d}",
+        "type": type_,
+        "appeal": appeal,
+        "at": (T0 + at).isoformat(),
+        **own,
+        **fields,
+    }
     return parse_event(json.dumps(obj, ensure_ascii=False))
 
 
@@ -91,8 +106,16 @@ EMERGENCY = [ev("created", -10 * S), ev("dispatched", 0 * H)]
         (2 * H, Light.RED, 1.0),
         (30 * H, Light.RED, 15.0),
     ],
-    ids=["before-start", "at-start", "second-before-half", "micro-before-half", "at-half", "second-before-due",
-         "at-due", "long-overdue"],
+    ids=[
+        "before-start",
+        "at-start",
+        "second-before-half",
+        "micro-before-half",
+        "at-half",
+        "second-before-due",
+        "at-due",
+        "long-overdue",
+    ],
 )
 def test_light_edges(now: timedelta, expected: str, used: float | None) -> None:
     s = state_of(*EMERGENCY)
@@ -143,17 +166,28 @@ def test_custom_priority_limit() -> None:
 DEADLINES = [
     ("priority-limit", [], (0 * H, 2 * H)),
     ("extension-moves-due", [ev("extended", H, due_at=iso(10 * H))], (0 * H, 10 * H)),
-    ("latest-extension-wins", [ev("extended", H, due_at=iso(10 * H)), ev("extended", 3 * H, due_at=iso(5 * H))],
-     (0 * H, 5 * H)),
+    (
+        "latest-extension-wins",
+        [ev("extended", H, due_at=iso(10 * H)), ev("extended", 3 * H, due_at=iso(5 * H))],
+        (0 * H, 5 * H),
+    ),
     ("redispatch-restarts-clock", [ev("dispatched", 1.5 * H, unit="U2")], (1.5 * H, 3.5 * H)),
     ("dispatched-due", [ev("dispatched", H, unit="U2", due_at=iso(6 * H))], (H, 6 * H)),
-    ("extension-beats-dispatched-due",
-     [ev("dispatched", H, due_at=iso(6 * H)), ev("extended", 2 * H, due_at=iso(8 * H))],
-     (H, 8 * H)),
-    ("extension-before-redispatch-still-applies",
-     [ev("extended", H, due_at=iso(10 * H)), ev("dispatched", 3 * H, unit="U2", due_at=iso(4 * H))], (3 * H, 10 * H)),
-    ("latest-dispatch-without-due-drops-earlier-dispatch-due",
-     [ev("dispatched", H, due_at=iso(6 * H)), ev("dispatched", 2 * H, unit="U2")], (2 * H, 4 * H)),
+    (
+        "extension-beats-dispatched-due",
+        [ev("dispatched", H, due_at=iso(6 * H)), ev("extended", 2 * H, due_at=iso(8 * H))],
+        (H, 8 * H),
+    ),
+    (
+        "extension-before-redispatch-still-applies",
+        [ev("extended", H, due_at=iso(10 * H)), ev("dispatched", 3 * H, unit="U2", due_at=iso(4 * H))],
+        (3 * H, 10 * H),
+    ),
+    (
+        "latest-dispatch-without-due-drops-earlier-dispatch-due",
+        [ev("dispatched", H, due_at=iso(6 * H)), ev("dispatched", 2 * H, unit="U2")],
+        (2 * H, 4 * H),
+    ),
     ("return-keeps-clock", [ev("returned", H)], (0 * H, 2 * H)),
     ("reopen-keeps-clock", [ev("resolved", H), ev("reopened", 3 * H)], (0 * H, 2 * H)),
 ]
@@ -174,8 +208,13 @@ def test_deadline(more: list[Event], expected: tuple[timedelta, timedelta]) -> N
         ([ev("created", 0 * H, priority="urgent")], (0 * H, 24 * H)),
         ([ev("created", 0 * H, priority="routine"), ev("dispatched", H)], (H, H + 15 * 24 * H)),
     ],
-    ids=["created-due", "created-due-survives-dispatch", "dispatched-due-beats-created", "urgent-limit",
-         "routine-limit"],
+    ids=[
+        "created-due",
+        "created-due-survives-dispatch",
+        "dispatched-due-beats-created",
+        "urgent-limit",
+        "routine-limit",
+    ],
 )
 def test_created_due_and_limits(events: list[Event], expected: tuple[timedelta, timedelta]) -> None:
     assert deadline(state_of(*events), SETTINGS) == (T0 + expected[0], T0 + expected[1])
@@ -212,8 +251,16 @@ def test_redispatch_restarts_clock_and_counts() -> None:
         ([ev("resolved", H), ev("closed", 2 * H)], "closed", "U1", None),
         ([ev("resolved", H), ev("reopened", 2 * H)], "reopened", "U1", None),
     ],
-    ids=["dispatched", "accepted", "accepted-other-unit", "returned-clears", "returned-then-redispatched",
-         "resolved", "closed", "reopened"],
+    ids=[
+        "dispatched",
+        "accepted",
+        "accepted-other-unit",
+        "returned-clears",
+        "returned-then-redispatched",
+        "resolved",
+        "closed",
+        "reopened",
+    ],
 )
 def test_status_unit_member(more: list[Event], status: str, unit: str | None, member: str | None) -> None:
     s = state_of(*EMERGENCY, *more)
@@ -234,17 +281,29 @@ def test_status_unit_member(more: list[Event], status: str, unit: str | None, me
         ([ev("resolved", H), ev("reopened", 90 * 60 * S)], 3 * H, Light.RED),
         ([ev("resolved", H), ev("reopened", 2 * H), ev("resolved", 3 * H)], 4 * H, Light.LATE),
     ],
-    ids=["resolved-second-early", "resolved-at-due", "resolved-second-late", "closed-uses-resolved-time",
-         "closed-unresolved-late", "closed-unresolved-on-time", "reopened-yellow", "reopened-red",
-         "resolved-again-late"],
+    ids=[
+        "resolved-second-early",
+        "resolved-at-due",
+        "resolved-second-late",
+        "closed-uses-resolved-time",
+        "closed-unresolved-late",
+        "closed-unresolved-on-time",
+        "reopened-yellow",
+        "reopened-red",
+        "resolved-again-late",
+    ],
 )
 def test_done_lights(more: list[Event], now: timedelta, expected: str) -> None:
     assert light(state_of(*EMERGENCY, *more), T0 + now, SETTINGS) == expected
 
 
 def test_reopen_after_resolve_is_open_again() -> None:
-    s = state_of(*EMERGENCY, ev("resolved", H), ev("reviewed", 2 * H, resolved=False, satisfaction="dissatisfied"),
-                 ev("reopened", 3 * H, reason="未解决"))
+    s = state_of(
+        *EMERGENCY,
+        ev("resolved", H),
+        ev("reviewed", 2 * H, resolved=False, satisfaction="dissatisfied"),
+        ev("reopened", 3 * H, reason="未解决"),
+    )
     assert (s.status, s.is_open, s.resolved_at, s.reopen_count) == ("reopened", True, None, 1)
     assert (s.reviewed, s.responded, s.resolved_flag, s.satisfaction) == (True, True, False, "dissatisfied")
     assert s.reviewed_at == T0 + 2 * H
@@ -262,10 +321,16 @@ def test_empty_span_is_overdue_at_once() -> None:
 
 
 def test_counts_and_times() -> None:
-    s = state_of(*EMERGENCY, ev("returned", H), ev("dispatched", 2 * H, unit="U2"),
-                 ev("extended", 3 * H, due_at=iso(9 * H)),
-                 ev("resolved", 4 * H, unit="U2"), ev("reopened", 5 * H), ev("resolved", 6 * H, unit="U2"),
-                 ev("closed", 7 * H))
+    s = state_of(
+        *EMERGENCY,
+        ev("returned", H),
+        ev("dispatched", 2 * H, unit="U2"),
+        ev("extended", 3 * H, due_at=iso(9 * H)),
+        ev("resolved", 4 * H, unit="U2"),
+        ev("reopened", 5 * H),
+        ev("resolved", 6 * H, unit="U2"),
+        ev("closed", 7 * H),
+    )
     assert (s.dispatch_count, s.return_count, s.extension_count, s.reopen_count) == (2, 1, 1, 1)
     assert (s.resolved_at, s.closed_at, s.last_event_at) == (T0 + 6 * H, T0 + 7 * H, T0 + 7 * H)
     assert (s.status, s.unit) == ("closed", "U2")
@@ -294,11 +359,20 @@ def test_events_of_another_appeal_are_refused() -> None:
 
 
 HISTORY = [
-    ev("created", 0 * H, location={"lon": 116.4, "lat": 39.9}), ev("dispatched", 10 * S, due_at=iso(3 * H)),
-    ev("returned", H), ev("dispatched", H + S, unit="U2"), ev("dispatched", H + S, unit="U3"),
-    ev("accepted", 2 * H, unit="U3", member="M9"), ev("extended", 3 * H, due_at=iso(20 * H)),
-    ev("resolved", 4 * H, unit="U3"), ev("reviewed", 5 * H), ev("reopened", 6 * H), ev("resolved", 7 * H, unit="U3"),
-    ev("reviewed", 8 * H, satisfaction="basically_satisfied"), ev("closed", 9 * H), ev("created", 9 * H, channel="dup"),
+    ev("created", 0 * H, location={"lon": 116.4, "lat": 39.9}),
+    ev("dispatched", 10 * S, due_at=iso(3 * H)),
+    ev("returned", H),
+    ev("dispatched", H + S, unit="U2"),
+    ev("dispatched", H + S, unit="U3"),
+    ev("accepted", 2 * H, unit="U3", member="M9"),
+    ev("extended", 3 * H, due_at=iso(20 * H)),
+    ev("resolved", 4 * H, unit="U3"),
+    ev("reviewed", 5 * H),
+    ev("reopened", 6 * H),
+    ev("resolved", 7 * H, unit="U3"),
+    ev("reviewed", 8 * H, satisfaction="basically_satisfied"),
+    ev("closed", 9 * H),
+    ev("created", 9 * H, channel="dup"),
 ]
 
 

@@ -18,16 +18,42 @@ from data_access.store.models import Appeal
 
 T0 = datetime(2026, 3, 2, 4, tzinfo=UTC)
 H = timedelta(hours=1)
-NAMES = Names(unit={"U1": "某街道办"}, member={"M1": "张三"}, street={"S1": "某街道"},
-              community={"C1": "某社区", "C2": "二社区"}, point={"C2": (116.4, 39.9)})
+NAMES = Names(
+    unit={"U1": "某街道办"},
+    member={"M1": "张三"},
+    street={"S1": "某街道"},
+    community={"C1": "某社区", "C2": "二社区"},
+    point={"C2": (116.4, 39.9)},
+)
 
 
 def _row(**over: Any) -> dict[str, Any]:
     r: dict[str, Any] = {c.key: None for c in COLUMNS}
-    r.update(id="A1", created_at=T0 - 30 * H, is_open=True, status="accepted", unit="U1", member="M1",
-             district="D1", street="S1", community="C1", grid="G1", cat1="城市管理", cat2="市政设施", cat3="路灯",
-             channel="phone", kind="complaint", priority="urgent", due_at=T0 - 6 * H, yellow_from=T0 - 18 * H,
-             red_from=T0 - 6 * H, address="某路 1 号", summary="路灯不亮", lon=116.41, lat=39.91)
+    r.update(
+        id="A1",
+        created_at=T0 - 30 * H,
+        is_open=True,
+        status="accepted",
+        unit="U1",
+        member="M1",
+        district="D1",
+        street="S1",
+        community="C1",
+        grid="G1",
+        cat1="城市管理",
+        cat2="市政设施",
+        cat3="路灯",
+        channel="phone",
+        kind="complaint",
+        priority="urgent",
+        due_at=T0 - 6 * H,
+        yellow_from=T0 - 18 * H,
+        red_from=T0 - 6 * H,
+        address="某路 1 号",
+        summary="路灯不亮",
+        lon=116.41,
+        lat=39.91,
+    )
     r.update(over)
     return r
 
@@ -53,8 +79,22 @@ def test_light_is_the_domain_light_at_every_step() -> None:
 
 
 def test_unknown_and_missing_names() -> None:
-    got = appeal_row(_row(unit="U9", member=None, street=None, community="C9", lon=None, lat=None, cat2=None,
-                          cat3=None, summary=None, address=None), T0, NAMES)
+    got = appeal_row(
+        _row(
+            unit="U9",
+            member=None,
+            street=None,
+            community="C9",
+            lon=None,
+            lat=None,
+            cat2=None,
+            cat3=None,
+            summary=None,
+            address=None,
+        ),
+        T0,
+        NAMES,
+    )
     assert (got["unit_name"], got["member_name"]) == ("U9", None)
     assert got["place"] == NO_PLACE and got["lonlat"] is None
     assert (got["category"], got["category_path"]) == ("城市管理", "城市管理")

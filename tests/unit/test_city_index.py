@@ -25,8 +25,9 @@ def ix(city: City) -> CityIndex:
 
 
 def _frame(city: City, level: str):  # type: ignore[no-untyped-def]
-    return {"district": city.districts, "street": city.streets, "community": city.communities,
-            "grid": city.grids}[level]
+    return {"district": city.districts, "street": city.streets, "community": city.communities, "grid": city.grids}[
+        level
+    ]
 
 
 def test_built_once_per_city(city: City, ix: CityIndex) -> None:
@@ -93,7 +94,9 @@ def test_wall_lookups(city: City, ix: CityIndex) -> None:
     assert not ix.knows(View("street", "nope")) and not ix.knows(Area("appeal", "A-1"))
     assert ix.view_name(View()) == city.name and ix.view_name(View("district", dist)) == ix.district_name[dist]
     assert ix.view_name(View("street", st["code"])) == f"{ix.district_name[dist]} · {st['name']}"
-    assert sorted(ix.streets_in(View("district", dist))) == sorted(s for s, d in ix.street_district.items() if d == dist)
+    assert sorted(ix.streets_in(View("district", dist))) == sorted(
+        s for s, d in ix.street_district.items() if d == dist
+    )
     assert ix.streets_in(View("street", st["code"])) == [st["code"]] and ix.streets_in(View("street", "x")) == []
     assert ix.streets_in(View()) == list(city.streets["code"])
     comm = ix.children["street"][st["code"]][0]
@@ -134,8 +137,10 @@ def test_map_layers_with_escaped_tooltips(city: City, ix: CityIndex) -> None:
 def test_another_city_gets_its_own_index_dropped_with_it(city: City, ix: CityIndex) -> None:
     comm = city.communities.iloc[0]["code"]
     other = dataclasses.replace(
-        city, communities=city.communities.assign(name=lambda f: f["name"].where(f["code"] != comm, "<b>&甲")),
-        grids=city.grids[city.grids["community"] != comm])
+        city,
+        communities=city.communities.assign(name=lambda f: f["name"].where(f["code"] != comm, "<b>&甲")),
+        grids=city.grids[city.grids["community"] != comm],
+    )
     oix = index_of(other)
     assert oix is not ix and oix.tooltip["community"][comm] == "&lt;b&gt;&amp;甲"
     assert oix.community_points()["features"][0]["properties"]["tooltip"] == "&lt;b&gt;&amp;甲"

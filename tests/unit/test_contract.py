@@ -26,9 +26,15 @@ AT = "2026-11-22T09:15:00+08:00"
 AT_UTC = datetime(2026, 11, 22, 1, 15, tzinfo=UTC)
 OWN_FIELDS: dict[str, dict[str, Any]] = {
     "created": {
-        "channel": "phone", "kind": "complaint", "category": ["城市管理", "市容环境", "垃圾清运"],
-        "priority": "normal", "location": {"lon": 116.41, "lat": 39.91}, "community": "110101001001",
-        "address": "东城区东华门街道", "summary": "楼下垃圾三天没人清运", "due_at": "2026-11-23T09:15:00+08:00",
+        "channel": "phone",
+        "kind": "complaint",
+        "category": ["城市管理", "市容环境", "垃圾清运"],
+        "priority": "normal",
+        "location": {"lon": 116.41, "lat": 39.91},
+        "community": "110101001001",
+        "address": "东城区东华门街道",
+        "summary": "楼下垃圾三天没人清运",
+        "due_at": "2026-11-23T09:15:00+08:00",
     },
     "dispatched": {"unit": "110101001", "due_at": "2026-11-24T18:00:00Z"},
     "accepted": {"unit": "110101001", "member": "M-110101001-03"},
@@ -69,8 +75,12 @@ def test_created_is_normalised() -> None:
 @pytest.mark.parametrize(
     ("type_", "fields", "drop", "check"),
     [
-        ("created", {"location": {"lon": 116, "lat": 40, "crs": "gcj02"}}, (),
-         ("location", {"lon": 116.0, "lat": 40.0, "crs": "gcj02"})),
+        (
+            "created",
+            {"location": {"lon": 116, "lat": 40, "crs": "gcj02"}},
+            (),
+            ("location", {"lon": 116.0, "lat": 40.0, "crs": "gcj02"}),
+        ),
         ("created", {}, ("location",), ("location", None)),
         ("created", {}, ("community",), ("community", None)),
         ("created", {"category": ["其他"]}, ("address", "summary", "due_at"), ("summary", None)),
@@ -82,9 +92,19 @@ def test_created_is_normalised() -> None:
         ("reviewed", {"responded": False, "resolved": False, "satisfaction": "dissatisfied"}, (), ("resolved", False)),
         ("closed", {"whatever": 1}, (), ("whatever", KeyError)),
     ],
-    ids=["int-coords-gcj02", "community-only", "location-only", "optionals-absent", "null-optional-and-extra",
-         "text-at-limit", "dispatched-no-due", "accepted-no-member", "extended-no-reason", "reviewed-all-false",
-         "closed-extra-ignored"],
+    ids=[
+        "int-coords-gcj02",
+        "community-only",
+        "location-only",
+        "optionals-absent",
+        "null-optional-and-extra",
+        "text-at-limit",
+        "dispatched-no-due",
+        "accepted-no-member",
+        "extended-no-reason",
+        "reviewed-all-false",
+        "closed-extra-ignored",
+    ],
 )
 def test_valid_variants(type_: str, fields: dict[str, Any], drop: tuple[str, ...], check: tuple[str, Any]) -> None:
     data = parse_event(entry(type_, drop, **fields)).data
@@ -173,8 +193,10 @@ MALFORMED = [
     ("at-int", entry(at=1763774100), "at: must be an RFC 3339 string, got integer"),
     ("at-text", entry(at="yesterday"), "at: not an RFC 3339 timestamp"),
     # created
-    *[(f"created-no-{f}", entry(drop=(f,)), f"missing field '{f}'")
-      for f in ("channel", "kind", "category", "priority")],
+    *[
+        (f"created-no-{f}", entry(drop=(f,)), f"missing field '{f}'")
+        for f in ("channel", "kind", "category", "priority")
+    ],
     ("no-place", entry(drop=("location", "community")), "at least one of location and community"),
     ("no-place-nulls", entry(location=None, community=None), "at least one of location and community"),
     ("channel-empty", entry(channel=""), "channel: must not be empty"),
@@ -216,8 +238,10 @@ MALFORMED = [
     ("returned-reason-long", entry("returned", reason=BIG), "reason longer than 4000 characters"),
     ("resolved-no-unit", entry("resolved", drop=("unit",)), "missing field 'unit'"),
     ("resolved-note-long", entry("resolved", note=BIG), "note longer than 4000 characters"),
-    *[(f"reviewed-no-{f}", entry("reviewed", drop=(f,)), f"missing field '{f}'")
-      for f in ("responded", "resolved", "satisfaction")],
+    *[
+        (f"reviewed-no-{f}", entry("reviewed", drop=(f,)), f"missing field '{f}'")
+        for f in ("responded", "resolved", "satisfaction")
+    ],
     ("reviewed-responded-string", entry("reviewed", responded="true"), "responded: must be true or false, got string"),
     ("reviewed-resolved-int", entry("reviewed", resolved=1), "resolved: must be true or false, got integer"),
     ("reviewed-satisfaction-bad", entry("reviewed", satisfaction="very"), "satisfaction: must be one of"),
@@ -252,8 +276,12 @@ def test_contract_error_is_a_value_error() -> None:
 
 
 PRESENCE = {
-    "v": 1, "member": "M-110101001-03", "at": "2026-11-22T09:15:02+08:00", "state": "on_duty",
-    "lon": 116.41, "lat": 39.91,
+    "v": 1,
+    "member": "M-110101001-03",
+    "at": "2026-11-22T09:15:02+08:00",
+    "state": "on_duty",
+    "lon": 116.41,
+    "lat": 39.91,
 }
 
 
@@ -328,7 +356,7 @@ def test_stored_event_reads_back_what_parse_event_accepted(city) -> None:  # typ
 # --- the fast path agrees with the pydantic path -------------------------------------------------------------
 
 OFFSETS = ["Z", "+08:00", "-05:30", "+00:00", "-00:00", "+05:45", "+14:00", "-12:00", "+23:59"]
-TEXTS = ["", "x", "楼下垃圾三天没人清运", "a \"quoted\"\nline\\", "emoji 🚧 outside the BMP", "é" * 50]
+TEXTS = ["", "x", "楼下垃圾三天没人清运", 'a "quoted"\nline\\', "emoji 🚧 outside the BMP", "é" * 50]
 
 
 def exact(value: Any) -> Any:
@@ -367,6 +395,7 @@ def timestamp(rnd: random.Random, usual: bool = True) -> str:
 
 def valid_event(rnd: random.Random, type_: str, usual: bool = True) -> dict[str, Any]:
     """A valid event of a type with random values: optionals present, null or absent, unknown fields added."""
+
     def opt(value: Any) -> Any:
         return rnd.choice([value, value, None, KeyError])  # KeyError: leave the field out
 
@@ -381,11 +410,20 @@ def valid_event(rnd: random.Random, type_: str, usual: bool = True) -> dict[str,
 
     own: dict[str, Any] = {
         "created": lambda: {
-            "channel": code(), "kind": rnd.choice(get_args(AppealKind)),
-            "category": [code() for _ in range(rnd.randint(1, 3))], "priority": rnd.choice(get_args(Priority)),
-            "location": opt({"lon": coord(180), "lat": coord(90),
-                             **rnd.choice([{}, {"crs": "wgs84"}, {"crs": "gcj02"}, {"crs": "bd09"}, {"alt": 3}])}),
-            "community": opt(code()), "address": opt(rnd.choice(TEXTS)), "summary": opt(rnd.choice(TEXTS)),
+            "channel": code(),
+            "kind": rnd.choice(get_args(AppealKind)),
+            "category": [code() for _ in range(rnd.randint(1, 3))],
+            "priority": rnd.choice(get_args(Priority)),
+            "location": opt(
+                {
+                    "lon": coord(180),
+                    "lat": coord(90),
+                    **rnd.choice([{}, {"crs": "wgs84"}, {"crs": "gcj02"}, {"crs": "bd09"}, {"alt": 3}]),
+                }
+            ),
+            "community": opt(code()),
+            "address": opt(rnd.choice(TEXTS)),
+            "summary": opt(rnd.choice(TEXTS)),
             "due_at": opt(ts()),
         },
         "dispatched": lambda: {"unit": code(), "due_at": opt(ts())},
@@ -393,13 +431,22 @@ def valid_event(rnd: random.Random, type_: str, usual: bool = True) -> dict[str,
         "extended": lambda: {"due_at": ts(), "reason": opt(rnd.choice(TEXTS))},
         "returned": lambda: {"unit": code(), "reason": opt(rnd.choice(TEXTS))},
         "resolved": lambda: {"unit": code(), "note": opt(rnd.choice(TEXTS))},
-        "reviewed": lambda: {"responded": rnd.random() < 0.5, "resolved": rnd.random() < 0.5,
-                             "satisfaction": rnd.choice(get_args(Satisfaction))},
+        "reviewed": lambda: {
+            "responded": rnd.random() < 0.5,
+            "resolved": rnd.random() < 0.5,
+            "satisfaction": rnd.choice(get_args(Satisfaction)),
+        },
         "reopened": lambda: {"reason": opt(rnd.choice(TEXTS))},
         "closed": dict,
     }[type_]()
-    obj = {"v": 1, "id": rnd.choice(["e-000001", "事件-1", "e" * 64, "x"]), "type": type_,
-           "appeal": rnd.choice(["A20261122-000001", "A" * 64, "工单1"]), "at": ts(), **own}
+    obj = {
+        "v": 1,
+        "id": rnd.choice(["e-000001", "事件-1", "e" * 64, "x"]),
+        "type": type_,
+        "appeal": rnd.choice(["A20261122-000001", "A" * 64, "工单1"]),
+        "at": ts(),
+        **own,
+    }
     if type_ == "created" and obj["location"] in (None, KeyError) and obj["community"] in (None, KeyError):
         obj["community"] = code()
     if rnd.random() < 0.3:
@@ -432,9 +479,14 @@ def test_valid_events_fast_path_equals_pydantic_path() -> None:
 
 
 TS_BASES = [
-    "2026-11-22T09:15:00+08:00", "2026-11-22T01:15:00Z", "2026-11-21T20:15:00.5-05:30",
-    "2026-11-22T09:15:00.123456789+08:00", "2016-12-31T23:59:60Z", "0001-01-01T08:00:00+08:00",
-    "9999-12-31T23:59:59Z", "2024-02-29T00:00:00-00:00",
+    "2026-11-22T09:15:00+08:00",
+    "2026-11-22T01:15:00Z",
+    "2026-11-21T20:15:00.5-05:30",
+    "2026-11-22T09:15:00.123456789+08:00",
+    "2016-12-31T23:59:60Z",
+    "0001-01-01T08:00:00+08:00",
+    "9999-12-31T23:59:59Z",
+    "2024-02-29T00:00:00-00:00",
 ]
 TS_CHARS = ["0", "1", "5", "9", "a", "-", ":", "T", "t", " ", "Z", "z", "+", ".", ",", "W", "٣", "²", "１"]
 
@@ -444,8 +496,8 @@ def timestamp_variants() -> list[str]:
     out = list(TS_BASES) + [base[:-1] + "+00:00" for base in TS_BASES if base.endswith("Z")]
     for base in TS_BASES:
         for i in range(len(base) + 1):
-            out += [base[:i] + c + base[i + 1:] for c in TS_CHARS]
-            out += [base[:i] + base[i + 1:], base[:i] + base[i:i + 1] * 2 + base[i + 1:]]
+            out += [base[:i] + c + base[i + 1 :] for c in TS_CHARS]
+            out += [base[:i] + base[i + 1 :], base[:i] + base[i : i + 1] * 2 + base[i + 1 :]]
     out += [f"2026-11-22T09:15:00{sign}{h:02d}:{m:02d}" for sign in "+-" for h in (0, 23, 24, 99) for m in (0, 59, 60)]
     out += ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01", "2026-11-22T09:15:00.Z", "Z", "+08:00", ""]
     return out
@@ -476,11 +528,41 @@ def invalid_variants() -> list[tuple[str, bytes | str, int]]:
     """Events with one or two fields replaced by wrong (and some right) values, or dropped."""
     rnd = random.Random(2)
     pool: list[Any] = [
-        None, True, False, 0, 1, -1, 1.5, "", "x", "e" * 65, "x" * 4001, [], ["a"], ["a", ""], ["a", 1], ["a"] * 4,
-        {}, {"lon": 116.4}, {"lon": True, "lat": 1}, {"lon": 181, "lat": 1}, {"lon": 1, "lat": -90.5},
-        {"lon": 1, "lat": 2, "crs": "utm50"}, {"lon": 1, "lat": 2, "crs": None}, {"lon": "1", "lat": 2},
-        "2026-11-22T09:15:00", "2026-02-30T09:15:00+08:00", "2026-11-22T09:15:00+08:00", "2026-11-22t09:15:00z",
-        "0001-01-01T00:00:00+08:00", "consult", "urgent", "wgs84", "satisfied", "Normal", KeyError,
+        None,
+        True,
+        False,
+        0,
+        1,
+        -1,
+        1.5,
+        "",
+        "x",
+        "e" * 65,
+        "x" * 4001,
+        [],
+        ["a"],
+        ["a", ""],
+        ["a", 1],
+        ["a"] * 4,
+        {},
+        {"lon": 116.4},
+        {"lon": True, "lat": 1},
+        {"lon": 181, "lat": 1},
+        {"lon": 1, "lat": -90.5},
+        {"lon": 1, "lat": 2, "crs": "utm50"},
+        {"lon": 1, "lat": 2, "crs": None},
+        {"lon": "1", "lat": 2},
+        "2026-11-22T09:15:00",
+        "2026-02-30T09:15:00+08:00",
+        "2026-11-22T09:15:00+08:00",
+        "2026-11-22t09:15:00z",
+        "0001-01-01T00:00:00+08:00",
+        "consult",
+        "urgent",
+        "wgs84",
+        "satisfied",
+        "Normal",
+        KeyError,
     ]
     out: list[tuple[str, bytes | str, int]] = []
     for type_ in EVENT_TYPES:
@@ -495,10 +577,12 @@ def invalid_variants() -> list[tuple[str, bytes | str, int]]:
                     obj = {k: v for k, v in obj.items() if v is not KeyError}
                     out.append((f"{type_}.{name}={value!r:.20}", as_raw(rnd, obj), limit))
     base = entry("created")
-    out += [("lon-1e400", base.replace('"lon": 116.41', '"lon": 1e400'), 4000),
-            ("lat-neg-1e400", base.replace('"lat": 39.91', '"lat": -1e400'), 4000),
-            ("lon-big-int", base.replace('"lon": 116.41', '"lon": ' + "9" * 30), 4000),
-            ("no-place-location-null", entry(location=None, drop=("community",)), 4000)]
+    out += [
+        ("lon-1e400", base.replace('"lon": 116.41', '"lon": 1e400'), 4000),
+        ("lat-neg-1e400", base.replace('"lat": 39.91', '"lat": -1e400'), 4000),
+        ("lon-big-int", base.replace('"lon": 116.41', '"lon": ' + "9" * 30), 4000),
+        ("no-place-location-null", entry(location=None, drop=("community",)), 4000),
+    ]
     return out
 
 
@@ -586,8 +670,12 @@ def test_nul_in_free_text_becomes_the_replacement_character() -> None:
     SQLite and PostgreSQL), and read back from the store the same."""
     from dashboard.contract import _parse_event_slow, stored_event
 
-    cases = [entry(summary="a\u0000b", address="\u0000"), entry("returned", reason="x\u0000"),
-             entry("resolved", note="\u0000\u0000"), entry(summary="\\u0000 escaped, no NUL")]
+    cases = [
+        entry(summary="a\u0000b", address="\u0000"),
+        entry("returned", reason="x\u0000"),
+        entry("resolved", note="\u0000\u0000"),
+        entry(summary="\\u0000 escaped, no NUL"),
+    ]
     for text in cases:
         event = parse_event(text.encode("utf-8"))
         assert all("\u0000" not in v for v in event.data.values() if isinstance(v, str))

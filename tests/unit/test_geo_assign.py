@@ -132,7 +132,13 @@ def test_points_outside_the_city_do_not_snap(demo: City, assigner: Assigner) -> 
 def test_community_lookup(demo: City, assigner: Assigner) -> None:
     row = demo.communities.iloc[123]
     info = assigner.community(row["code"])
-    assert info == {"lon": row["lon"], "lat": row["lat"], "community": row["code"], "street": row["street"],
-                    "district": row["district"], "name": row["name"]}
+    assert info == {
+        "lon": row["lon"],
+        "lat": row["lat"],
+        "community": row["code"],
+        "street": row["street"],
+        "district": row["district"],
+        "name": row["name"],
+    }
     assert assigner.community("nope") is None
     assert assigner.assign([info["lon"]], [info["lat"]])["community"].iat[0] == row["code"]

@@ -39,7 +39,9 @@ def test_published_converter_pairs() -> None:
     assert gcj02_to_bd09(116.404, 39.915) == pytest.approx(COORDTRANSFORM["gcj02tobd09"], abs=1e-12)
     assert wgs84_to_gcj02(116.404, 39.915) == pytest.approx(COORDTRANSFORM["wgs84togcj02"], abs=1e-12)
     wx, wy = gcj02_to_wgs84(116.404, 39.915)
-    assert _metres(float(wx), float(wy), *COORDTRANSFORM["gcj02towgs84"]) < 1.0  # the one-step inverse is off by decimetres
+    assert (
+        _metres(float(wx), float(wy), *COORDTRANSFORM["gcj02towgs84"]) < 1.0
+    )  # the one-step inverse is off by decimetres
 
 
 def test_beijing_railway_station_gcj02_to_bd09() -> None:

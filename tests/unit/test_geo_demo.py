@@ -55,9 +55,14 @@ def test_cache_round_trip_and_rebuild(demo: City, tmp_path: Path) -> None:
 
 
 def test_columns_follow_the_model(demo: City) -> None:
-    for frame, cols in ((demo.districts, DISTRICT_COLUMNS), (demo.streets, STREET_COLUMNS),
-                        (demo.communities, COMMUNITY_COLUMNS + ["lon", "lat"]), (demo.grids, GRID_COLUMNS),
-                        (demo.units, UNIT_COLUMNS), (demo.members, MEMBER_COLUMNS)):
+    for frame, cols in (
+        (demo.districts, DISTRICT_COLUMNS),
+        (demo.streets, STREET_COLUMNS),
+        (demo.communities, COMMUNITY_COLUMNS + ["lon", "lat"]),
+        (demo.grids, GRID_COLUMNS),
+        (demo.units, UNIT_COLUMNS),
+        (demo.members, MEMBER_COLUMNS),
+    ):
         assert list(frame.columns[: len(cols)]) == cols
     for frame in (demo.districts, demo.streets, demo.communities, demo.grids):
         assert frame.crs.to_epsg() == 4326

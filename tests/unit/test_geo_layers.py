@@ -96,8 +96,11 @@ def test_layers_are_cached_per_city(demo: City) -> None:
 def test_point_features_and_collections() -> None:
     """One helper builds every point feature: rounded to 5 decimals, id only when given, no shared state."""
     f = point_feature(116.4012345, 39.9098765, {"id": "C1", "tooltip": "某社区"})
-    assert f == {"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.40123, 39.90988]},
-                 "properties": {"id": "C1", "tooltip": "某社区"}}
+    assert f == {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [116.40123, 39.90988]},
+        "properties": {"id": "C1", "tooltip": "某社区"},
+    }
     assert point_feature(1.0, 2.0, {}, fid="A1")["id"] == "A1"
     assert geometry_dict(shapely.Point(116.4012345, 39.9098765)) == point(116.4012345, 39.9098765)
     fc = collection(point_feature(x, 0.0, {"n": x}) for x in (1.0, 2.0))

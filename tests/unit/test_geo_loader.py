@@ -24,18 +24,29 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
 
 def write_small_city(folder: Path) -> Path:
     """Two districts, three streets, four communities, eight grids, units and members."""
-    gpd.GeoDataFrame({"code": ["110101", "110102"], "name": ["甲区", "乙区"]},
-                     geometry=[_box(116.0, 39.0, 116.1, 39.1), _box(116.1, 39.0, 116.2, 39.1)], crs=W
-                     ).to_file(folder / "districts.geojson")
-    gpd.GeoDataFrame({"code": ["110101001", "110101002", "110102001"], "name": ["东街道", "西街道", "南镇"],
-                      "district": ["110101", "110101", "110102"]},
-                     geometry=[_box(116.0, 39.0, 116.05, 39.1), _box(116.05, 39.0, 116.1, 39.1),
-                               _box(116.1, 39.0, 116.2, 39.1)], crs=W).to_file(folder / "streets.geojson")
-    pd.DataFrame({"code": ["110101001001", "110101002001", "110102001001", "110102001201"],
-                  "name": ["一社区", "二社区", "三社区", "四村"],
-                  "street": ["110101001", "110101002", "110102001", "110102001"],
-                  "lon": [116.025, 116.075, 116.15, 116.15], "lat": [39.05, 39.05, 39.025, 39.075]}
-                 ).to_csv(folder / "communities.csv", index=False)
+    gpd.GeoDataFrame(
+        {"code": ["110101", "110102"], "name": ["甲区", "乙区"]},
+        geometry=[_box(116.0, 39.0, 116.1, 39.1), _box(116.1, 39.0, 116.2, 39.1)],
+        crs=W,
+    ).to_file(folder / "districts.geojson")
+    gpd.GeoDataFrame(
+        {
+            "code": ["110101001", "110101002", "110102001"],
+            "name": ["东街道", "西街道", "南镇"],
+            "district": ["110101", "110101", "110102"],
+        },
+        geometry=[_box(116.0, 39.0, 116.05, 39.1), _box(116.05, 39.0, 116.1, 39.1), _box(116.1, 39.0, 116.2, 39.1)],
+        crs=W,
+    ).to_file(folder / "streets.geojson")
+    pd.DataFrame(
+        {
+            "code": ["110101001001", "110101002001", "110102001001", "110102001201"],
+            "name": ["一社区", "二社区", "三社区", "四村"],
+            "street": ["110101001", "110101002", "110102001", "110102001"],
+            "lon": [116.025, 116.075, 116.15, 116.15],
+            "lat": [39.05, 39.05, 39.025, 39.075],
+        }
+    ).to_csv(folder / "communities.csv", index=False)
     rows = []
     for comm, _street, (x0, y0, x1, y1) in [
         ("110101001001", "110101001", (116.0, 39.0, 116.05, 39.1)),
@@ -47,14 +58,22 @@ def write_small_city(folder: Path) -> Path:
         rows.append({"code": comm + "01", "name": "第1网格", "community": comm, "geometry": _box(x0, y0, xm, y1)})
         rows.append({"code": comm + "02", "name": "第2网格", "community": comm, "geometry": _box(xm, y0, x1, y1)})
     gpd.GeoDataFrame(rows, crs=W).to_file(folder / "grids.geojson")
-    pd.DataFrame({"code": ["110101001", "110101002", "110102001", "D001", "C001"],
-                  "name": ["东街道", "西街道", "南镇", "市城市管理委", "北京市自来水集团"],
-                  "kind": ["street", "street", "street", "department", "company"],
-                  "district": ["", "", "", "", ""]}).to_csv(folder / "units.csv", index=False)
-    pd.DataFrame({"id": ["M-1", "M-2", "M-3"], "name": ["王伟", "李娜", "张敏"],
-                  "role": ["grid_instructor", "grid_leader", "grid_member"],
-                  "grid": ["11010100100101", "11010100200102", "11010200100101"]}
-                 ).to_csv(folder / "members.csv", index=False)
+    pd.DataFrame(
+        {
+            "code": ["110101001", "110101002", "110102001", "D001", "C001"],
+            "name": ["东街道", "西街道", "南镇", "市城市管理委", "北京市自来水集团"],
+            "kind": ["street", "street", "street", "department", "company"],
+            "district": ["", "", "", "", ""],
+        }
+    ).to_csv(folder / "units.csv", index=False)
+    pd.DataFrame(
+        {
+            "id": ["M-1", "M-2", "M-3"],
+            "name": ["王伟", "李娜", "张敏"],
+            "role": ["grid_instructor", "grid_leader", "grid_member"],
+            "grid": ["11010100100101", "11010100200102", "11010200100101"],
+        }
+    ).to_csv(folder / "members.csv", index=False)
     return folder
 
 
@@ -143,7 +162,8 @@ def test_shapefile_with_prj_and_numeric_codes_loads(city_dir: Path) -> None:
     streets = gpd.read_file(city_dir / "streets.geojson")
     (city_dir / "streets.geojson").unlink()
     streets.assign(code=streets["code"].astype(int), district=streets["district"].astype(int)).to_file(
-        city_dir / "streets.shp")
+        city_dir / "streets.shp"
+    )
     assert load_city_dir(city_dir).streets["code"].tolist() == ["110101001", "110101002", "110102001"]
 
 

@@ -57,7 +57,9 @@ def test_rates(tally: Tally, expect: tuple[float, float, float]) -> None:
     ],
 )
 def test_composite_weights(responded: int, resolved: int, satisfied: int, expect: float) -> None:
-    assert composite(Tally("a", "A", reviewed=100, responded=responded, resolved=resolved, satisfied=Fraction(satisfied))) == pytest.approx(expect)
+    assert composite(
+        Tally("a", "A", reviewed=100, responded=responded, resolved=resolved, satisfied=Fraction(satisfied))
+    ) == pytest.approx(expect)
 
 
 def test_composite_none_without_reviews() -> None:
@@ -99,8 +101,9 @@ def test_small_sample_marked_not_ranked() -> None:
         ({"a": 90, "b": 80}, {"a": 90, "b": 80, "c": 70}, {"a": 0, "b": 0, "c": None}),  # c is new
     ],
 )
-def test_month_on_month_change(prev_scores: dict[str, int], cur_scores: dict[str, int],
-                               expect_change: dict[str, int | None]) -> None:
+def test_month_on_month_change(
+    prev_scores: dict[str, int], cur_scores: dict[str, int], expect_change: dict[str, int | None]
+) -> None:
     rows = rank_month([_t(k, v) for k, v in cur_scores.items()], [_t(k, v) for k, v in prev_scores.items()])
     assert {r.code: r.change for r in rows} == expect_change
 
@@ -167,8 +170,15 @@ def test_small_sample_units_count_for_volume_top() -> None:
 
 
 def test_tally_from_answer_counts_and_small_sample() -> None:
-    t = tally("s", "S", volume=40, reviewed=20, responded=18, resolved=15,
-              answers={"satisfied": 10, "basically_satisfied": 4, "dissatisfied": 6, "unknown": 3})
+    t = tally(
+        "s",
+        "S",
+        volume=40,
+        reviewed=20,
+        responded=18,
+        resolved=15,
+        answers={"satisfied": 10, "basically_satisfied": 4, "dissatisfied": 6, "unknown": 3},
+    )
     assert t.satisfied == 14.0 and rates(t) == (0.9, 0.75, 0.7)
     assert not small_sample(t) and small_sample(tally("s", "S", 0, 19, 0, 0, {}))
     assert small_sample(t, RankingConfig(min_reviewed=21))
@@ -177,8 +187,11 @@ def test_tally_from_answer_counts_and_small_sample() -> None:
 def test_class_counts_always_name_the_four_classes() -> None:
     assert class_counts([]) == {"advanced": 0, "improving": 0, "rectification": 0, "governance": 0}
     assert class_counts(["advanced", None, "advanced", "governance"]) == {
-        "advanced": 2, "improving": 0, "rectification": 0, "governance": 1}
-
+        "advanced": 2,
+        "improving": 0,
+        "rectification": 0,
+        "governance": 1,
+    }
 
 
 # -- exact ties and shares ------------------------------------------------------------------------------
@@ -188,8 +201,9 @@ def test_exact_tie_goes_to_more_callbacks_not_float_noise() -> None:
     b = Tally("b", "B", volume=5, reviewed=24, responded=20, resolved=14, satisfied=Fraction(15))
 
     def as_float(t: Tally) -> float:
-        return 100.0 * (0.2 * (t.responded / t.reviewed) + 0.4 * (t.resolved / t.reviewed)
-                        + 0.4 * (t.satisfied / t.reviewed))
+        return 100.0 * (
+            0.2 * (t.responded / t.reviewed) + 0.4 * (t.resolved / t.reviewed) + 0.4 * (t.satisfied / t.reviewed)
+        )
 
     assert as_float(a) == 65.00000000000001 and as_float(b) == 65.0
     assert score(a) == score(b) == 65
@@ -257,8 +271,14 @@ def _events(spec: list[tuple[Any, ...]]) -> list[Event]:
     for i, (type_, when, fields) in enumerate(spec):
         at = datetime.fromisoformat(f"2026-{when}:00+08:00")
         if type_ == "created":
-            fields = {"channel": "phone", "kind": "complaint", "category": ["城市管理"], "priority": "normal",
-                      "community": "c1", **fields}
+            fields = {
+                "channel": "phone",
+                "kind": "complaint",
+                "category": ["城市管理"],
+                "priority": "normal",
+                "community": "c1",
+                **fields,
+            }
         out.append(parse_event(ev(type_, "X", at, f"X-{i:02d}", **fields)))
     return out
 
@@ -270,69 +290,189 @@ BAD = {"responded": True, "resolved": False, "satisfaction": "dissatisfied"}
 @pytest.mark.parametrize(
     "case, spec, month, cutoff, expect_unit, expect_callbacks",
     [
-        ("handled and called back by one street",
-         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
-          ("accepted", "11-05 11:00", {"unit": "S1"}), ("resolved", "11-06 09:00", {"unit": "S1"}),
-          ("reviewed", "11-08 09:00", GOOD)],
-         NOV, None, "S1", [("S1", "11-08")]),
-        ("a re-dispatch moves the volume to the new unit",
-         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
-          ("returned", "11-05 12:00", {"unit": "S1"}), ("dispatched", "11-05 13:00", {"unit": "S2"})],
-         NOV, None, "S2", []),
-        ("returned and not yet dispatched again: no unit's volume",
-         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
-          ("returned", "11-05 12:00", {"unit": "S1"})],
-         NOV, None, None, []),
-        ("never dispatched: no unit's volume",
-         [("created", "11-05 09:00", {})], NOV, None, None, []),
-        ("called back, reopened, called back next month: the first call-back stays in November",
-         [("created", "11-25 09:00", {}), ("dispatched", "11-25 10:00", {"unit": "S1"}),
-          ("resolved", "11-27 09:00", {"unit": "S1"}), ("reviewed", "11-28 09:00", BAD),
-          ("reopened", "11-29 09:00", {}), ("resolved", "12-02 09:00", {"unit": "S1"}),
-          ("reviewed", "12-03 09:00", GOOD)],
-         NOV, None, "S1", [("S1", "11-28")]),
-        ("... and the second counts in December (the appeal's volume stays in November)",
-         [("created", "11-25 09:00", {}), ("dispatched", "11-25 10:00", {"unit": "S1"}),
-          ("resolved", "11-27 09:00", {"unit": "S1"}), ("reviewed", "11-28 09:00", BAD),
-          ("reopened", "11-29 09:00", {}), ("resolved", "12-02 09:00", {"unit": "S1"}),
-          ("reviewed", "12-03 09:00", GOOD)],
-         DEC, None, None, [("S1", "12-03")]),
-        ("each call-back counts for the unit handling the appeal when it was made",
-         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
-          ("resolved", "11-06 09:00", {"unit": "S1"}), ("reviewed", "11-07 09:00", BAD),
-          ("reopened", "11-08 09:00", {}), ("dispatched", "11-08 10:00", {"unit": "D1"}),
-          ("resolved", "11-09 09:00", {"unit": "D1"}), ("reviewed", "11-10 09:00", GOOD)],
-         NOV, None, "D1", [("S1", "11-07"), ("D1", "11-10")]),
-        ("a call-back while the appeal is returned counts for no unit",
-         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S1"}),
-          ("returned", "11-06 09:00", {"unit": "S1"}), ("reviewed", "11-07 09:00", BAD)],
-         NOV, None, None, []),
-        ("a final month counts volume at its cut-off: a re-dispatch after it does not move it",
-         [("created", "11-28 09:00", {}), ("dispatched", "11-28 10:00", {"unit": "S1"}),
-          ("returned", "12-10 09:00", {"unit": "S1"}), ("dispatched", "12-10 10:00", {"unit": "S2"})],
-         NOV, NOV_CUT, "S1", []),
-        ("... a provisional one counts it now",
-         [("created", "11-28 09:00", {}), ("dispatched", "11-28 10:00", {"unit": "S1"}),
-          ("returned", "12-10 09:00", {"unit": "S1"}), ("dispatched", "12-10 10:00", {"unit": "S2"})],
-         NOV, None, "S2", []),
-        ("... and a re-dispatch dated before the cut-off moves it (the 30th's appeal first dispatched on the 1st)",
-         [("created", "11-30 23:00", {}), ("dispatched", "12-01 09:00", {"unit": "S2"})],
-         NOV, NOV_CUT, "S2", []),
-        ("created the month before: no volume, its call-backs in the month count",
-         [("created", "10-30 09:00", {}), ("dispatched", "10-30 10:00", {"unit": "S1"}),
-          ("resolved", "10-31 09:00", {"unit": "S1"}), ("reviewed", "11-02 09:00", GOOD)],
-         NOV, None, None, [("S1", "11-02")]),
-        ("the earliest `created` holds: a duplicate dated later does not bring it into the month",
-         [("created", "10-30 09:00", {}), ("created", "11-02 09:00", {}), ("dispatched", "11-02 10:00", {"unit": "S1"})],
-         NOV, None, None, []),
-        ("events at the same time apply in id order",
-         [("created", "11-05 09:00", {}), ("dispatched", "11-05 10:00", {"unit": "S2"}),
-          ("dispatched", "11-05 10:00", {"unit": "S1"})],
-         NOV, None, "S1", []),
+        (
+            "handled and called back by one street",
+            [
+                ("created", "11-05 09:00", {}),
+                ("dispatched", "11-05 10:00", {"unit": "S1"}),
+                ("accepted", "11-05 11:00", {"unit": "S1"}),
+                ("resolved", "11-06 09:00", {"unit": "S1"}),
+                ("reviewed", "11-08 09:00", GOOD),
+            ],
+            NOV,
+            None,
+            "S1",
+            [("S1", "11-08")],
+        ),
+        (
+            "a re-dispatch moves the volume to the new unit",
+            [
+                ("created", "11-05 09:00", {}),
+                ("dispatched", "11-05 10:00", {"unit": "S1"}),
+                ("returned", "11-05 12:00", {"unit": "S1"}),
+                ("dispatched", "11-05 13:00", {"unit": "S2"}),
+            ],
+            NOV,
+            None,
+            "S2",
+            [],
+        ),
+        (
+            "returned and not yet dispatched again: no unit's volume",
+            [
+                ("created", "11-05 09:00", {}),
+                ("dispatched", "11-05 10:00", {"unit": "S1"}),
+                ("returned", "11-05 12:00", {"unit": "S1"}),
+            ],
+            NOV,
+            None,
+            None,
+            [],
+        ),
+        ("never dispatched: no unit's volume", [("created", "11-05 09:00", {})], NOV, None, None, []),
+        (
+            "called back, reopened, called back next month: the first call-back stays in November",
+            [
+                ("created", "11-25 09:00", {}),
+                ("dispatched", "11-25 10:00", {"unit": "S1"}),
+                ("resolved", "11-27 09:00", {"unit": "S1"}),
+                ("reviewed", "11-28 09:00", BAD),
+                ("reopened", "11-29 09:00", {}),
+                ("resolved", "12-02 09:00", {"unit": "S1"}),
+                ("reviewed", "12-03 09:00", GOOD),
+            ],
+            NOV,
+            None,
+            "S1",
+            [("S1", "11-28")],
+        ),
+        (
+            "... and the second counts in December (the appeal's volume stays in November)",
+            [
+                ("created", "11-25 09:00", {}),
+                ("dispatched", "11-25 10:00", {"unit": "S1"}),
+                ("resolved", "11-27 09:00", {"unit": "S1"}),
+                ("reviewed", "11-28 09:00", BAD),
+                ("reopened", "11-29 09:00", {}),
+                ("resolved", "12-02 09:00", {"unit": "S1"}),
+                ("reviewed", "12-03 09:00", GOOD),
+            ],
+            DEC,
+            None,
+            None,
+            [("S1", "12-03")],
+        ),
+        (
+            "each call-back counts for the unit handling the appeal when it was made",
+            [
+                ("created", "11-05 09:00", {}),
+                ("dispatched", "11-05 10:00", {"unit": "S1"}),
+                ("resolved", "11-06 09:00", {"unit": "S1"}),
+                ("reviewed", "11-07 09:00", BAD),
+                ("reopened", "11-08 09:00", {}),
+                ("dispatched", "11-08 10:00", {"unit": "D1"}),
+                ("resolved", "11-09 09:00", {"unit": "D1"}),
+                ("reviewed", "11-10 09:00", GOOD),
+            ],
+            NOV,
+            None,
+            "D1",
+            [("S1", "11-07"), ("D1", "11-10")],
+        ),
+        (
+            "a call-back while the appeal is returned counts for no unit",
+            [
+                ("created", "11-05 09:00", {}),
+                ("dispatched", "11-05 10:00", {"unit": "S1"}),
+                ("returned", "11-06 09:00", {"unit": "S1"}),
+                ("reviewed", "11-07 09:00", BAD),
+            ],
+            NOV,
+            None,
+            None,
+            [],
+        ),
+        (
+            "a final month counts volume at its cut-off: a re-dispatch after it does not move it",
+            [
+                ("created", "11-28 09:00", {}),
+                ("dispatched", "11-28 10:00", {"unit": "S1"}),
+                ("returned", "12-10 09:00", {"unit": "S1"}),
+                ("dispatched", "12-10 10:00", {"unit": "S2"}),
+            ],
+            NOV,
+            NOV_CUT,
+            "S1",
+            [],
+        ),
+        (
+            "... a provisional one counts it now",
+            [
+                ("created", "11-28 09:00", {}),
+                ("dispatched", "11-28 10:00", {"unit": "S1"}),
+                ("returned", "12-10 09:00", {"unit": "S1"}),
+                ("dispatched", "12-10 10:00", {"unit": "S2"}),
+            ],
+            NOV,
+            None,
+            "S2",
+            [],
+        ),
+        (
+            "... and a re-dispatch dated before the cut-off moves it (the 30th's appeal first dispatched on the 1st)",
+            [("created", "11-30 23:00", {}), ("dispatched", "12-01 09:00", {"unit": "S2"})],
+            NOV,
+            NOV_CUT,
+            "S2",
+            [],
+        ),
+        (
+            "created the month before: no volume, its call-backs in the month count",
+            [
+                ("created", "10-30 09:00", {}),
+                ("dispatched", "10-30 10:00", {"unit": "S1"}),
+                ("resolved", "10-31 09:00", {"unit": "S1"}),
+                ("reviewed", "11-02 09:00", GOOD),
+            ],
+            NOV,
+            None,
+            None,
+            [("S1", "11-02")],
+        ),
+        (
+            "the earliest `created` holds: a duplicate dated later does not bring it into the month",
+            [
+                ("created", "10-30 09:00", {}),
+                ("created", "11-02 09:00", {}),
+                ("dispatched", "11-02 10:00", {"unit": "S1"}),
+            ],
+            NOV,
+            None,
+            None,
+            [],
+        ),
+        (
+            "events at the same time apply in id order",
+            [
+                ("created", "11-05 09:00", {}),
+                ("dispatched", "11-05 10:00", {"unit": "S2"}),
+                ("dispatched", "11-05 10:00", {"unit": "S1"}),
+            ],
+            NOV,
+            None,
+            "S1",
+            [],
+        ),
     ],
 )
-def test_counting_rules(case: str, spec: list[tuple[Any, ...]], month: tuple[datetime, datetime], cutoff: datetime | None,
-                        expect_unit: str | None, expect_callbacks: list[tuple[str, str]]) -> None:
+def test_counting_rules(
+    case: str,
+    spec: list[tuple[Any, ...]],
+    month: tuple[datetime, datetime],
+    cutoff: datetime | None,
+    expect_unit: str | None,
+    expect_callbacks: list[tuple[str, str]],
+) -> None:
     events = _events(spec)
     for order in (events, events[::-1], sorted(events, key=lambda e: e.type)):  # arrival order does not matter
         unit, calls = month_share(order, *month, cutoff)
@@ -342,11 +482,17 @@ def test_counting_rules(case: str, spec: list[tuple[Any, ...]], month: tuple[dat
 
 def test_later_events_do_not_change_a_months_callbacks() -> None:
     """Every prefix (by time) of a history that reaches past November gives November the same call-backs."""
-    spec = [("created", "11-25 09:00", {}), ("dispatched", "11-25 10:00", {"unit": "S1"}),
-            ("resolved", "11-27 09:00", {"unit": "S1"}), ("reviewed", "11-28 09:00", BAD),
-            ("reopened", "11-29 09:00", {}), ("returned", "12-01 09:00", {"unit": "S1"}),
-            ("dispatched", "12-01 10:00", {"unit": "S2"}), ("resolved", "12-02 09:00", {"unit": "S2"}),
-            ("reviewed", "12-03 09:00", GOOD)]
+    spec = [
+        ("created", "11-25 09:00", {}),
+        ("dispatched", "11-25 10:00", {"unit": "S1"}),
+        ("resolved", "11-27 09:00", {"unit": "S1"}),
+        ("reviewed", "11-28 09:00", BAD),
+        ("reopened", "11-29 09:00", {}),
+        ("returned", "12-01 09:00", {"unit": "S1"}),
+        ("dispatched", "12-01 10:00", {"unit": "S2"}),
+        ("resolved", "12-02 09:00", {"unit": "S2"}),
+        ("reviewed", "12-03 09:00", GOOD),
+    ]
     events = _events(spec)
     full = month_share(events, *NOV)[1]
     for k in range(4, len(events) + 1):

@@ -51,8 +51,9 @@ def test_scope001_covers(scope: Scope, place: tuple[str | None, str | None, str 
         (GRIDS, "grid", "11010100100109", {"street": "110101001"}, False),
     ],
 )
-def test_scope002_can_view(scope: Scope, level: str, code: str | None, parents: dict[str, str | None],
-                           ok: bool) -> None:
+def test_scope002_can_view(
+    scope: Scope, level: str, code: str | None, parents: dict[str, str | None], ok: bool
+) -> None:
     assert scope.can_view(level, code, parents) is ok
 
 

@@ -29,8 +29,9 @@ def warnings_(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "dashboard.settings" and r.levelno == logging.WARNING]
 
 
-def test_old_environment_names_work_and_warn_once(monkeypatch: pytest.MonkeyPatch,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_old_environment_names_work_and_warn_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("FOLDERS", "3")
     monkeypatch.setenv("fold_batch", "1234")  # environment names are case-insensitive, as the new ones
     first, again = load_settings(), load_settings()

@@ -47,9 +47,20 @@ def test_row001_row_equals_the_domain_fold(parsed):  # type: ignore[no-untyped-d
         cat = list(state.category) + [None, None]
         loc: Mapping[str, object] = state.location or {}
         expected = {
-            "id": state.appeal, "is_open": state.is_open, "due_at": due, "yellow_from": yellow, "red_from": red,
-            "cat1": cat[0], "cat2": cat[1], "cat3": cat[2], "lon": loc.get("lon"), "lat": loc.get("lat"),
-            "grid": "g", "community": "c", "street": "s", "district": "d",
+            "id": state.appeal,
+            "is_open": state.is_open,
+            "due_at": due,
+            "yellow_from": yellow,
+            "red_from": red,
+            "cat1": cat[0],
+            "cat2": cat[1],
+            "cat3": cat[2],
+            "lon": loc.get("lon"),
+            "lat": loc.get("lat"),
+            "grid": "g",
+            "community": "c",
+            "street": "s",
+            "district": "d",
         }
         for col, value in row.items():
             if col == "fold_state":
@@ -70,7 +81,7 @@ def test_row002_changed_columns_cover_every_difference(parsed):  # type: ignore[
             draft = _start(ordered[:cut])
             old_row = appeal_row(draft, PLACE, SETTINGS)
             before = dict(draft)
-            new_row = appeal_row(advance(draft, ordered[cut:cut + 2]), PLACE, SETTINGS)
+            new_row = appeal_row(advance(draft, ordered[cut : cut + 2]), PLACE, SETTINGS)
             cols = set(changed_columns(before, draft))
             differ = {c for c in new_row if new_row[c] != old_row[c]}
             assert differ <= cols, (ordered[cut].type, differ - cols)
@@ -120,7 +131,7 @@ def test_row004_touched_keys_hold_every_change_and_resumed_drafts_give_the_same_
         for cut in range(1, len(ordered)):
             draft = _start(ordered[:cut])
             before = dict(draft)
-            tail = ordered[cut:cut + 2]
+            tail = ordered[cut : cut + 2]
             advance(draft, tail)
             differ = {k for k in draft if draft[k] != before[k]}
             assert differ <= touched(tail), (tail[0].type, differ - touched(tail))

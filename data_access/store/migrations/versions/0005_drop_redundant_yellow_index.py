@@ -8,19 +8,20 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-22 05:05:00
 """
+
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('appeals', schema=None) as batch_op:
-        batch_op.drop_index('ix_appeals_open_yellow')
+    with op.batch_alter_table("appeals", schema=None) as batch_op:
+        batch_op.drop_index("ix_appeals_open_yellow")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('appeals', schema=None) as batch_op:
-        batch_op.create_index('ix_appeals_open_yellow', ['is_open', 'yellow_from'], unique=False)
+    with op.batch_alter_table("appeals", schema=None) as batch_op:
+        batch_op.create_index("ix_appeals_open_yellow", ["is_open", "yellow_from"], unique=False)

@@ -18,13 +18,14 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-24 13:10:00
 """
+
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -33,23 +34,23 @@ _COLUMNS = "id, appeal, type, at, payload, source, received_at, grid, community,
 
 def _event_columns() -> list[sa.Column[Any]]:
     return [
-        sa.Column('id', sa.String(length=64), nullable=False),
-        sa.Column('appeal', sa.String(length=64), nullable=False),
-        sa.Column('type', sa.String(length=16), nullable=False),
-        sa.Column('at', sa.DateTime(), nullable=False),
-        sa.Column('payload', sa.Text(), nullable=False),
-        sa.Column('source', sa.String(length=32), nullable=False),
-        sa.Column('received_at', sa.DateTime(), nullable=False),
-        sa.Column('grid', sa.String(length=16), nullable=True),
-        sa.Column('community', sa.String(length=16), nullable=True),
-        sa.Column('street', sa.String(length=16), nullable=True),
-        sa.Column('district', sa.String(length=16), nullable=True),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("appeal", sa.String(length=64), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.Column("grid", sa.String(length=16), nullable=True),
+        sa.Column("community", sa.String(length=16), nullable=True),
+        sa.Column("street", sa.String(length=16), nullable=True),
+        sa.Column("district", sa.String(length=16), nullable=True),
     ]
 
 
 def _index(schema: str | None) -> None:
-    op.create_index('ix_appeal_events_appeal', 'appeal_events', ['appeal'], schema=schema)
-    op.create_index('ix_appeal_events_received_at', 'appeal_events', ['received_at'], schema=schema)
+    op.create_index("ix_appeal_events_appeal", "appeal_events", ["appeal"], schema=schema)
+    op.create_index("ix_appeal_events_received_at", "appeal_events", ["received_at"], schema=schema)
 
 
 def _log_schema() -> str | None:
@@ -67,13 +68,13 @@ def upgrade() -> None:
         if bind.exec_driver_sql("SELECT count(*) FROM log.sqlite_master WHERE name = 'appeal_events'").scalar():
             if bind.exec_driver_sql("SELECT count(*) FROM log.appeal_events").scalar():
                 raise RuntimeError("the event log file already holds events of another store: move it away")
-            op.drop_table('appeal_events', schema='log')
-    new, old = ('appeal_events', 'main.appeal_events') if schema else ('appeal_events_new', 'appeal_events')
+            op.drop_table("appeal_events", schema="log")
+    new, old = ("appeal_events", "main.appeal_events") if schema else ("appeal_events_new", "appeal_events")
     op.create_table(
         new,
-        sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), primary_key=True, autoincrement=True),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         *_event_columns(),
-        sa.UniqueConstraint('id', name='uq_appeal_events_id'),
+        sa.UniqueConstraint("id", name="uq_appeal_events_id"),
         schema=schema,
         sqlite_autoincrement=True,
     )
@@ -87,30 +88,30 @@ def upgrade() -> None:
     op.execute("DELETE FROM meta WHERE key = 'fold-generation'")
     op.execute(f"DROP TABLE {old}")
     if not schema:
-        op.rename_table(new, 'appeal_events')
+        op.rename_table(new, "appeal_events")
     _index(schema)
-    op.drop_index('ix_fold_queue_appeal', table_name='fold_queue')
-    op.drop_table('fold_queue')
+    op.drop_index("ix_fold_queue_appeal", table_name="fold_queue")
+    op.drop_table("fold_queue")
 
 
 def downgrade() -> None:
     schema = _log_schema()
     source = f"{schema}.appeal_events" if schema else "appeal_events"
     op.create_table(
-        'fold_queue',
-        sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), primary_key=True, autoincrement=True),
-        sa.Column('appeal', sa.String(length=64), nullable=False),
-        sa.Column('event', sa.String(length=64), nullable=False),
+        "fold_queue",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("appeal", sa.String(length=64), nullable=False),
+        sa.Column("event", sa.String(length=64), nullable=False),
     )
-    op.create_index('ix_fold_queue_appeal', 'fold_queue', ['appeal'])
+    op.create_index("ix_fold_queue_appeal", "fold_queue", ["appeal"])
     op.execute(
         f"INSERT INTO fold_queue (appeal, event) SELECT appeal, id FROM {source} "
         "WHERE seq > (SELECT MIN(CAST(value AS BIGINT)) FROM meta WHERE key LIKE 'fold-seq%') ORDER BY seq"
     )  # the lowest mark: a store folded in shares has one per share ('fold-seq 0/2', ...)
     op.execute("INSERT INTO meta (key, value) VALUES ('fold-generation', '0')")
     op.execute("DELETE FROM meta WHERE key LIKE 'fold-seq%'")
-    op.create_table('appeal_events_old', *_event_columns(), sa.PrimaryKeyConstraint('id'))
+    op.create_table("appeal_events_old", *_event_columns(), sa.PrimaryKeyConstraint("id"))
     op.execute(f"INSERT INTO appeal_events_old ({_COLUMNS}) SELECT {_COLUMNS} FROM {source} ORDER BY seq")
     op.execute(f"DROP TABLE {source}")
-    op.rename_table('appeal_events_old', 'appeal_events')
+    op.rename_table("appeal_events_old", "appeal_events")
     _index(None)

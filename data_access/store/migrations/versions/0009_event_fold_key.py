@@ -13,11 +13,12 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-24 19:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -31,7 +32,7 @@ def _log_schema() -> str | None:
 
 
 def upgrade() -> None:
-    op.add_column('appeal_events', sa.Column('fold_key', sa.BigInteger(), nullable=True), schema=_log_schema())
+    op.add_column("appeal_events", sa.Column("fold_key", sa.BigInteger(), nullable=True), schema=_log_schema())
 
 
 def downgrade() -> None:

@@ -20,25 +20,26 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-29 14:00:00
 """
+
 import re
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 _CHECKPOINTS = sa.table(
-    'projection_checkpoints',
-    sa.column('partition', sa.Integer()),
-    sa.column('partitions', sa.Integer()),
-    sa.column('position', sa.BigInteger()),
-    sa.column('updated_at', sa.DateTime()),
+    "projection_checkpoints",
+    sa.column("partition", sa.Integer()),
+    sa.column("partitions", sa.Integer()),
+    sa.column("position", sa.BigInteger()),
+    sa.column("updated_at", sa.DateTime()),
 )
-_META = sa.table('meta', sa.column('key', sa.String()), sa.column('value', sa.Text()))
+_META = sa.table("meta", sa.column("key", sa.String()), sa.column("value", sa.Text()))
 
 
 def _log_schema() -> str | None:
@@ -61,17 +62,17 @@ def _old_key(partition: int, partitions: int) -> str:
 
 def upgrade() -> None:
     op.create_table(
-        'projection_checkpoints',
-        sa.Column('partition', sa.Integer(), nullable=False),
-        sa.Column('partitions', sa.Integer(), nullable=False),
-        sa.Column('position', sa.BigInteger(), nullable=False),
-        sa.Column('updated_at', sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint('partition', 'partitions'),
+        "projection_checkpoints",
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("partitions", sa.Integer(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("partition", "partitions"),
     )
     bind = op.get_bind()
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = []
-    for key, value in bind.execute(sa.select(_META.c.key, _META.c.value).where(_META.c.key.like('fold-seq%'))):
+    for key, value in bind.execute(sa.select(_META.c.key, _META.c.value).where(_META.c.key.like("fold-seq%"))):
         shape = re.fullmatch(r"fold-seq(?: (\d+)/(\d+))?", key)
         if shape is None:
             raise RuntimeError(f"meta key {key!r} is no checkpoint this migration knows: look at it first")
@@ -79,12 +80,12 @@ def upgrade() -> None:
         rows.append({"partition": partition, "partitions": partitions, "position": int(value), "updated_at": now})
     if rows:
         op.bulk_insert(_CHECKPOINTS, rows)
-    op.execute(_META.delete().where(_META.c.key.like('fold-seq%')))
-    _rename_partition_key('fold_key', 'partition_key')
+    op.execute(_META.delete().where(_META.c.key.like("fold-seq%")))
+    _rename_partition_key("fold_key", "partition_key")
 
 
 def downgrade() -> None:
-    _rename_partition_key('partition_key', 'fold_key')
+    _rename_partition_key("partition_key", "fold_key")
     bind = op.get_bind()
     rows = [
         {"key": _old_key(partition, partitions), "value": str(position)}
@@ -94,4 +95,4 @@ def downgrade() -> None:
     ]
     if rows:
         op.bulk_insert(_META, rows)
-    op.drop_table('projection_checkpoints')
+    op.drop_table("projection_checkpoints")

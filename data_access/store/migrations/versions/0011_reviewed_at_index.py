@@ -8,11 +8,12 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-25 10:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -28,9 +29,15 @@ def _log_schema() -> str | None:
 
 
 def upgrade() -> None:
-    op.create_index('ix_appeal_events_reviewed_at', 'appeal_events', ['at'], schema=_log_schema(),
-                    sqlite_where=_WHERE, postgresql_where=_WHERE)
+    op.create_index(
+        "ix_appeal_events_reviewed_at",
+        "appeal_events",
+        ["at"],
+        schema=_log_schema(),
+        sqlite_where=_WHERE,
+        postgresql_where=_WHERE,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_appeal_events_reviewed_at', table_name='appeal_events', schema=_log_schema())
+    op.drop_index("ix_appeal_events_reviewed_at", table_name="appeal_events", schema=_log_schema())

@@ -12,10 +12,11 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-29 12:00:00
 """
+
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -33,5 +34,7 @@ def downgrade() -> None:
     """Back to the old lengths: fails if a longer value is stored (PostgreSQL says which)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE appeals " + ", ".join(f"ALTER COLUMN {c} TYPE varchar({n})" for c, n in TEXT_COLUMNS.items()))
+    op.execute(
+        "ALTER TABLE appeals " + ", ".join(f"ALTER COLUMN {c} TYPE varchar({n})" for c, n in TEXT_COLUMNS.items())
+    )
     op.execute("ALTER TABLE appeal_events ALTER COLUMN source TYPE varchar(32)")

@@ -14,32 +14,33 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-01 10:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013'
-down_revision = '0012'
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'projection_failures',
-        sa.Column('appeal', sa.String(length=64), nullable=False),
-        sa.Column('event', sa.String(length=64), nullable=True),
-        sa.Column('event_seq', sa.BigInteger(), nullable=True),
-        sa.Column('reason', sa.Text(), nullable=False),
-        sa.Column('first_failed_at', sa.DateTime(), nullable=False),
-        sa.Column('last_failed_at', sa.DateTime(), nullable=False),
-        sa.Column('attempts', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('appeal'),
+        "projection_failures",
+        sa.Column("appeal", sa.String(length=64), nullable=False),
+        sa.Column("event", sa.String(length=64), nullable=True),
+        sa.Column("event_seq", sa.BigInteger(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("first_failed_at", sa.DateTime(), nullable=False),
+        sa.Column("last_failed_at", sa.DateTime(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("appeal"),
     )
-    op.create_index('ix_projection_failures_last_failed_at', 'projection_failures', ['last_failed_at'])
-    op.add_column('appeals', sa.Column('projection_failed_at', sa.DateTime(), nullable=True))
+    op.create_index("ix_projection_failures_last_failed_at", "projection_failures", ["last_failed_at"])
+    op.add_column("appeals", sa.Column("projection_failed_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
     op.execute("ALTER TABLE appeals DROP COLUMN projection_failed_at")  # SQLite >= 3.35: no table rebuild
-    op.drop_index('ix_projection_failures_last_failed_at', table_name='projection_failures')
-    op.drop_table('projection_failures')
+    op.drop_index("ix_projection_failures_last_failed_at", table_name="projection_failures")
+    op.drop_table("projection_failures")
