@@ -41,6 +41,7 @@ from data_access.store.engine import make_engine, make_sessionmaker  # noqa: E40
 from data_access.store.models import Appeal, AppealEvent  # noqa: E402
 from geo.demo_city import load_demo_city  # noqa: E402
 from tests.conftest import CACHE_DIR, REDIS_URL, make_store  # noqa: E402
+from tests.conftest import pytest_sessionfinish as drop_templates  # noqa: E402
 from tests.histories import histories  # noqa: E402
 
 JITTER = 200
@@ -192,6 +193,7 @@ def main() -> None:
                           f"sharing the group (ratio {rate / bulk:.2f})", flush=True)
     finally:
         client.delete(key, f"{key}:dead")
+        drop_templates()  # make_store's template schema and SQLite copy, as a test session drops them at its end
 
 
 if __name__ == "__main__":
