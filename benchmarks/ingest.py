@@ -41,7 +41,6 @@ from data_access.store.engine import make_engine, make_sessionmaker
 from data_access.store.models import Appeal, AppealEvent
 from geo.demo_city import load_demo_city
 from tests.conftest import CACHE_DIR, REDIS_URL, make_store
-from tests.conftest import pytest_sessionfinish as drop_templates
 from tests.histories import histories
 
 JITTER = 200
@@ -218,7 +217,6 @@ def main() -> None:
                     )
     finally:
         client.delete(key, f"{key}:dead")
-        drop_templates()  # make_store's template schema and SQLite copy, as a test session drops them at its end
 
 
 if __name__ == "__main__":
