@@ -66,5 +66,6 @@ def register(app: Dash, svc: Services, refs: CityIndex) -> None:
     @server.get(COMMUNITIES_URL, endpoint="wall_communities")
     def wall_communities() -> Response:
         resp = jsonify(restrict_layer(points, current_identity().scope, refs))
-        resp.headers["Cache-Control"] = "public, max-age=3600"
+        # Each answer is cut to the asker's scope: a browser may keep it, a shared cache must not
+        resp.headers["Cache-Control"] = "private, max-age=3600"
         return resp

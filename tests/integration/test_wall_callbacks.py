@@ -192,5 +192,7 @@ def test_wall_api_same_figures(store, city, settings, gazetteer, rds) -> None:  
     assert client.get("/api/v1/rankings?month=2026-13").status_code == 400
     assert client.get("/api/v1/summary?view=d:999").status_code == 400
     assert client.get("/api/v1/hotspots").get_json()["hotspots"] == []
-    pts = client.get("/api/v1/wall/communities").get_json()
+    resp = client.get("/api/v1/wall/communities")
+    pts = resp.get_json()
     assert len(pts["features"]) == len(city.communities)
+    assert resp.headers["Cache-Control"].startswith("private")  # cut to the scope: no shared cache may keep it
