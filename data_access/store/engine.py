@@ -33,7 +33,7 @@ def log_path(database: str | None) -> str | None:
     """Where a SQLite store keeps its event log: a file of its own beside the store's (None for a store in
     memory or given as a URI: its log stays in the store).
 
-    The ingest worker appends to the log while the folder rewrites appeals; in one file they would take turns
+    The ingest worker appends to the log while the projectors rewrite appeals; in one file they would take turns
     at SQLite's one write lock (and each writer's commits would empty the other's page cache)."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
@@ -43,7 +43,7 @@ def log_path(database: str | None) -> str | None:
 
 def _sqlite_connect(database: str | None, writer: bool) -> Callable[[Any, object], None]:
     """Per connection: attach the event log (unless the store is in memory), WAL and a busy timeout for both files;
-    for the writers also larger page caches (256 MB for the appeals the folder rewrites all over, 64 MB for the
+    for the writers also larger page caches (256 MB for the appeals the projectors rewrite all over, 64 MB for the
     log, where new entries go) and checkpoints every 40 MB of WAL instead of every 4 MB
     (a page rewritten by many batches is written back once). The ingest worker still checkpoints (TRUNCATE)
     every CHECKPOINT_EVERY_S, so the WAL stays bounded."""
@@ -82,7 +82,7 @@ def _sqlite_file_lost(ctx: Any) -> None:
 def make_engine(url: str, writer: bool = False) -> Engine:
     """An engine with the settings each backend needs (WAL, busy timeout and the attached log on SQLite).
 
-    `writer`: the ingest worker's and folder's own engines (on SQLite larger page caches, rarer checkpoints)."""
+    `writer`: the ingest worker's and projectors' own engines (on SQLite larger page caches, rarer checkpoints)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
