@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import shutil
 import tempfile
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 import redis
 from alembic import command
+from dash.testing.application_runners import BaseDashRunner
 from sqlalchemy import Engine, inspect, text
 
 from dashboard.settings import Settings, load_settings
@@ -31,6 +33,10 @@ from data_access.store.engine import (
 )
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# dash_duo serves each app on the next port from 8050: two test runs on one machine (or pytest-xdist workers) would
+# reach each other's servers. Each run starts from a random port of its own instead.
+BaseDashRunner._next_port = random.randrange(20_000, 40_000, 100)
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
 #: The demo city is built once and cached here across test runs.
