@@ -25,6 +25,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         api_appeals,
         api_health,
         api_layers,
+        api_notifications,
         api_wall,
         auth,
         drill,
@@ -33,6 +34,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         router,
         wall,
         wall_detail,
+        wall_notify,
     )
     from layouts import shell
 
@@ -45,10 +47,12 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
     api_health.register(app, svc, runtime)
     api_appeals.register(app, svc)
+    api_notifications.register(app, svc)
     api_layers.register(app, svc, ctx.refs)
     router.register(app, svc, ctx)
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
+    wall_notify.register(app, svc)
     api_wall.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)

@@ -149,3 +149,30 @@ def smtp_server() -> Iterator[tuple[Mailbox, int]]:
         yield box, port
     finally:
         controller.stop()
+
+
+OWN_PHONE = "13900000011"
+OTHER_PHONE = "13900000022"
+
+
+def queue_both_areas(engine: Any, sc: dict[str, Any]) -> None:
+    """One message in the scenario's own street and one in the other district (recipient named with the other
+    area's marker), queued on SMS, for the forged-request sweep."""
+    from dashboard.notices import Notice, Recipient
+    from dashboard.settings import load_settings
+    from data_access.notify.outbox import queue
+    from tests.drill_support import OTHER_MARK
+
+    s = load_settings(demo=False, notify_sms_url="https://127.0.0.1:9/sms", notify_sms_token="t")
+    o = sc["other"]
+    own = Recipient("本区主任", "principal", OWN_PHONE, None, None, None, None)
+    other = Recipient(f"外区主任{OTHER_MARK}", "principal", OTHER_PHONE, None, None, None, None)
+    notices = [
+        Notice("t:own", own, "红灯", "超期", "/area/a/own", "escalation", "own", sc["district"], sc["street"], None),
+        Notice(
+            "t:other", other, f"红灯 {OTHER_MARK}", "超期", f"/area/a/X0-{OTHER_MARK}", "escalation",
+            f"X0-{OTHER_MARK}", o["district"], o["street"], o["grid"],
+        ),
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        queue(conn, notices, s)
