@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from dashboard.notices import Attachment, Notice, Recipient
@@ -25,7 +26,10 @@ from data_access.notify.channels import make_channels
 from data_access.notify.outbox import queue
 from data_access.notify.sender import Sender
 from data_access.notify.tables import Attempt, Delivery
+from data_access.ops.health import health
+from tests.conftest import REDIS_URL
 from tests.notify_support import Receiver, Request, https_receiver, smtp_server
+from tests.wall_support import services
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 29, 6, tzinfo=UTC)
@@ -262,17 +266,48 @@ def test_a_sender_killed_with_its_call_in_flight_loses_nothing(store: Any, tmp_p
         assert [a.outcome for a in sx.scalars(select(Attempt).order_by(Attempt.id))] == ["sent"] * 3
 
 
-def test_send_command_refuses_bad_settings(tmp_path: Path) -> None:
+def test_send_command_refuses_bad_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python app.py send` (its `main`, in this process) stops with exit code 2 naming the setting."""
+    import app
+
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
     for env, name in [
         ({"NOTIFY_WECOM_URL": "http://example.invalid/hook"}, "NOTIFY_WECOM_URL"),
         ({"NOTIFY_DINGTALK_URL": "https://example.invalid/robot"}, "NOTIFY_DINGTALK_SECRET"),
     ]:
-        proc = subprocess.run(
-            [sys.executable, "app.py", "send"],
-            cwd=ROOT,
-            env={**os.environ, "VAR_DIR": str(tmp_path), **env},
-            capture_output=True,
-            timeout=60,
-        )
-        assert proc.returncode == 2
-        assert name in proc.stderr.decode()
+        with monkeypatch.context() as m:
+            for k, v in env.items():
+                m.setenv(k, v)
+            assert app.main(["send"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("cannot start: invalid settings") and name in err
+
+
+def test_a_failing_channel_makes_healthz_unhealthy_until_it_delivers(
+    store: Any, tmp_path: Path, city: Any, rds: Any, prefix: str
+) -> None:
+    engine, _sessions, _ = store
+    with https_receiver(tmp_path) as (rx, ca):
+        s = notify_settings(rx, ca, notify_dingtalk_url=None, notify_feishu_url=None, notify_wecom_url=None)
+        s = s.model_copy(update={"hotline_prefix": prefix, "redis_url": REDIS_URL})
+        svc = services(s, store, city, rds, REDIS_URL)
+        ok, report = health(svc, None)
+        assert report["notify"]["ok"] and list(report["notify"]["channels"]) == ["sms"]
+        assert report["notify"]["channels"]["sms"]["failing"] is False
+        put(engine, [notice("esc:A1:red:u1", WANG)], s)
+        rx.scripts["/sms"] = lambda r: (500, {"error": "gateway down"})
+        sender = Sender(s, engine)
+        sender.step(now=datetime.now(UTC))
+        ok, report = health(svc, None)
+        sms = report["notify"]["channels"]["sms"]
+        assert not ok and sms["failing"] and sms["waiting"] == 1 and "gateway down" in sms["last_attempt"]["answer"]
+        assert any(x.startswith("notify: channel sms is failing") for x in report["stalled"])
+        rx.scripts["/sms"] = lambda r: (200, {"ok": True})
+        drain(sender, datetime.now(UTC) + timedelta(hours=1))
+        sender.close()
+        ok, report = health(svc, None)
+        assert report["notify"]["ok"] and report["notify"]["channels"]["sms"]["waiting"] == 0
+    off = services(load_settings(demo=False, hotline_prefix=prefix, redis_url=REDIS_URL), store, city, rds, REDIS_URL)
+    assert "no notification channel is on" in health(off, None)[1]["notify"]["note"]
