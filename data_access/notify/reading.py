@@ -44,14 +44,18 @@ def channel_report(session: Session, settings: Settings, now: datetime) -> dict[
         ).all()
     )
     for channel in channels:
+        # both read ix_notify_attempts_channel_at backwards from the newest: a few rows, however long the history
         last = session.execute(
             select(Attempt.outcome, Attempt.at, Attempt.answer)
             .where(Attempt.channel == channel)
-            .order_by(Attempt.id.desc())
+            .order_by(Attempt.at.desc(), Attempt.id.desc())
             .limit(1)
         ).first()
         last_sent = session.scalar(
-            select(func.max(Attempt.at)).where(Attempt.channel == channel, Attempt.outcome == "sent")
+            select(Attempt.at)
+            .where(Attempt.channel == channel, Attempt.outcome == "sent")
+            .order_by(Attempt.at.desc())
+            .limit(1)
         )
         due = oldest_due.get(channel)
         failing = last is not None and last.outcome in FAILING

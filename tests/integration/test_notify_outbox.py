@@ -30,21 +30,20 @@ def notice(key: str, who: Recipient = ALL) -> Notice:
     return Notice(key, who, "黄灯", "诉求 A1 已用一半时限", "/appeal/A1", "escalation", "A1", "110101", None, None)
 
 
-def rows(sessions: Any) -> list[tuple[str, str, str, str]]:
+def rows(sessions: Any, prefix: str) -> list[tuple[str, str, str, str]]:
+    """The deliveries whose key starts with `prefix` (the module's tests share one store per backend)."""
     with sessions() as s:
-        return [
-            (d.key, d.channel, d.address, d.state)
-            for d in s.scalars(select(Delivery).order_by(Delivery.key, Delivery.channel))
-        ]
+        q = select(Delivery).where(Delivery.key.startswith(prefix)).order_by(Delivery.key, Delivery.channel)
+        return [(d.key, d.channel, d.address, d.state) for d in s.scalars(q)]
 
 
-def test_queue_one_row_per_enabled_reachable_channel_idempotent(store: Any) -> None:
-    engine, sessions, _ = store
+def test_queue_one_row_per_enabled_reachable_channel_idempotent(module_store: Any) -> None:
+    engine, sessions, _ = module_store
     with engine.begin() as conn:
         assert queue(conn, [notice("esc:A1:yellow:u1"), notice("esc:A1:yellow:u2", PHONE_ONLY)], ON, now=T0) == 4
     with engine.begin() as conn:  # queued again (a producer's retry): nothing new, nothing changed
         assert queue(conn, [notice("esc:A1:yellow:u1"), notice("esc:A1:yellow:u2", PHONE_ONLY)], ON, now=T0) == 0
-    assert rows(sessions) == [
+    assert rows(sessions, "esc:A1:yellow:") == [
         ("esc:A1:yellow:u1", "email", "wang@example.invalid", "pending"),
         ("esc:A1:yellow:u1", "sms", "13800000001", "pending"),
         ("esc:A1:yellow:u1", "wecom", "13800000001", "pending"),
@@ -52,18 +51,18 @@ def test_queue_one_row_per_enabled_reachable_channel_idempotent(store: Any) -> N
     ]
 
 
-def test_queue_belongs_to_the_callers_transaction(store: Any) -> None:
-    engine, sessions, _ = store
+def test_queue_belongs_to_the_callers_transaction(module_store: Any) -> None:
+    engine, sessions, _ = module_store
     conn = engine.connect()
     tx = conn.begin()
     assert queue(conn, [notice("esc:A1:red:u1")], ON, now=T0) == 3
     tx.rollback()
     conn.close()
-    assert rows(sessions) == []
+    assert rows(sessions, "esc:A1:red:") == []
 
 
-def test_nothing_on_still_records(store: Any) -> None:
-    engine, sessions, _ = store
+def test_nothing_on_still_records(module_store: Any) -> None:
+    engine, sessions, _ = module_store
     with engine.begin() as conn:
-        assert queue(conn, [notice("esc:A1:red:u1")], load_settings(demo=False), now=T0) == 1
-    assert rows(sessions) == [("esc:A1:red:u1", UNREACHED, "", UNREACHED)]
+        assert queue(conn, [notice("esc:A1:off:u1")], load_settings(demo=False), now=T0) == 1
+    assert rows(sessions, "esc:A1:off:") == [("esc:A1:off:u1", UNREACHED, "", UNREACHED)]
