@@ -69,7 +69,7 @@ def test_a_burst_is_one_group_and_meets_three_in_three_days(store, settings, gaz
     put_events(sessions, texts, settings, gazetteer)
     assert group_all(sessions, RULES, ZONE, 100) > 0
     members, groups = snapshot(sessions)
-    assert {a: g for a, g in members.items()} == {"B0": "B0", "B1": "B0", "B2": "B0", "B3": "B0", "far": "far"}
+    assert members == {"B0": "B0", "B1": "B0", "B2": "B0", "B3": "B0", "far": "far"}
     size, _, _, day, street = groups["B0"]
     assert (size, day, street) == (4, (START + timedelta(days=2, hours=2)).astimezone(ZONE).date(), c["street"])
     assert groups["far"][3] is None
