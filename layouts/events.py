@@ -51,6 +51,7 @@ def events_page(
             html.Div(
                 [
                     dcc.Link("↩", href=f"/area?lang={lang}", refresh=False, className="drill-home"),
+                    " ",
                     dcc.Link(t(lang, "lang_switch"), href=f"/events?days={days}&lang={other_lang}", refresh=False),
                 ],
                 className="drill-user",
@@ -64,7 +65,7 @@ def events_page(
     elif not rows:
         body.append(html.Div(t(lang, "grp_none", days=days), className="none", **dataset(field="events")))
     else:
-        widths = {"day": 120, "size": 90, "first": 130, "last": 130, "cat": 150, "place": 220, "id": 170}
+        widths = {"day": 150, "size": 120, "first": 130, "last": 130, "cat": 150, "place": 220, "id": 170}
         cols = [
             {
                 "field": c,

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +44,7 @@ from data_access.store.models import (
     SameEventGroup,
     SameEventMember,
 )
+from geo.crs import to_wgs84
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ def group_new(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneI
             return 0
         ev = AppealEvent.__table__.c
         rows = s.execute(
-            select(ev.seq, ev.appeal)
+            select(ev.seq, ev.appeal, ev.payload)
             .where(ev.seq > pos, ev.seq <= top, ev.type == "created")
             .order_by(ev.seq)
             .limit(limit)
@@ -117,17 +119,27 @@ def group_new(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneI
         if not _move(s, pos, last):
             s.rollback()
             return 0
-        _group(s, [(int(q), a) for q, a in rows], rules, zone)
+        _group(s, [(int(q), a, _crs(p)) for q, a, p in rows], rules, zone)
     return last - pos
 
 
-def _group(s: Session, logged: Sequence[tuple[int, str]], rules: GroupingRules, zone: ZoneInfo) -> None:
-    """Assign these appeals (seq, id) in order, and write members and groups."""
-    first: dict[str, int] = {}
-    for q, a in logged:
-        first.setdefault(a, q)
+def _crs(payload: str) -> str:
+    """The coordinate system of a `created` event's location (the appeal row keeps the point as received)."""
+    try:
+        loc = orjson.loads(payload).get("location")
+    except (orjson.JSONDecodeError, AttributeError):
+        return "wgs84"
+    crs = loc.get("crs") if isinstance(loc, dict) else None
+    return crs if crs in ("gcj02", "bd09") else "wgs84"
+
+
+def _group(s: Session, logged: Sequence[tuple[int, str, str]], rules: GroupingRules, zone: ZoneInfo) -> None:
+    """Assign these appeals (seq, id, crs of its point) in order, and write members and groups."""
+    first: dict[str, tuple[int, str]] = {}
+    for q, a, crs in logged:
+        first.setdefault(a, (q, crs))
     known = set(_in(s, select(_M.appeal), _M.appeal, list(first)))
-    new = _arrivals(s, {a: q for a, q in first.items() if a not in known}, rules)
+    new = _arrivals(s, {a: v for a, v in first.items() if a not in known}, rules)
     if not new:
         return
     grouper = Grouper(rules, _candidates(s, [n.arrival for n in new], rules))
@@ -143,9 +155,9 @@ def _in(s: Session, query: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
     return out
 
 
-def _arrivals(s: Session, seqs: dict[str, int], rules: GroupingRules) -> list[_New]:
-    """The new appeals as grouping sees them, in arrival order; an appeal with no row (the projection failed to
-    fold it) is left out."""
+def _arrivals(s: Session, seqs: dict[str, tuple[int, str]], rules: GroupingRules) -> list[_New]:
+    """The new appeals as grouping sees them (points in WGS-84), in arrival order; an appeal with no row (the
+    projection failed to fold it) is left out."""
     a, c = Appeal.__table__.c, Community.__table__.c
     query = select(
         a.id, a.created_at, a.cat1, a.cat2, a.cat3, a.lon, a.lat, a.summary, a.grid, a.street, a.district, c.lon, c.lat
@@ -153,9 +165,13 @@ def _arrivals(s: Session, seqs: dict[str, int], rules: GroupingRules) -> list[_N
     out = []
     for part in chunks(list(seqs)):
         for r in s.execute(query.where(a.id.in_(part))):
+            seq, crs = seqs[r[0]]
             lon, lat = (r[5], r[6]) if r[5] is not None and r[6] is not None else (r[11], r[12])
+            if r[5] is not None and r[6] is not None and crs != "wgs84":
+                x, y = to_wgs84(r[5], r[6], crs)
+                lon, lat = float(x), float(y)
             arrival = Arrival(r[0], r[1], category_key(r[2], r[3], r[4], rules), lon, lat, words(r[7]))
-            out.append(_New(seqs[r[0]], arrival, r[8], r[9], r[10]))
+            out.append(_New(seq, arrival, r[8], r[9], r[10]))
     return sorted(out, key=lambda n: n.seq)
 
 

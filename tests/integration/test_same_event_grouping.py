@@ -11,6 +11,8 @@ from sqlalchemy import select
 from dashboard.same_event import GroupingRules
 from data_access.same_event.grouping import group_all, group_new, position, regroup
 from data_access.store.models import SameEventGroup, SameEventMember
+from geo.crs import wgs84_to_gcj02
+from tests.conftest import ev
 from tests.same_event_support import LAMP, created_at, mixed
 from tests.wall_support import put_events
 
@@ -66,12 +68,28 @@ def test_a_burst_is_one_group_and_meets_three_in_three_days(store, settings, gaz
         for d in range(4)
     ]
     texts.append(created_at("far", START, LAMP, lon + 0.01, lat, c["code"], "门口路灯不亮"))
+    # The same spot sent in GCJ-02 (about 500 m off in WGS-84 terms): grouped where it is, not where it reads
+    gx, gy = wgs84_to_gcj02(lon, lat)
+    texts.append(
+        ev(
+            "created",
+            "gcj",
+            START + timedelta(days=3, hours=5),
+            channel="app",
+            kind="complaint",
+            category=LAMP,
+            priority="normal",
+            community=c["code"],
+            location={"lon": float(gx), "lat": float(gy), "crs": "gcj02"},
+            summary="路灯不亮",
+        )
+    )
     put_events(sessions, texts, settings, gazetteer)
     assert group_all(sessions, RULES, ZONE, 100) > 0
     members, groups = snapshot(sessions)
-    assert members == {"B0": "B0", "B1": "B0", "B2": "B0", "B3": "B0", "far": "far"}
+    assert members == {"B0": "B0", "B1": "B0", "B2": "B0", "B3": "B0", "gcj": "B0", "far": "far"}
     size, _, _, day, street = groups["B0"]
-    assert (size, day, street) == (4, (START + timedelta(days=2, hours=2)).astimezone(ZONE).date(), c["street"])
+    assert (size, day, street) == (5, (START + timedelta(days=2, hours=2)).astimezone(ZONE).date(), c["street"])
     assert groups["far"][3] is None
     with sessions() as s:
         assert position(s) > 0
