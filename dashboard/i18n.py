@@ -198,7 +198,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "grp_title": ("三天三单事件", "Events with 3 appeals in 3 days"),
     "grp_intro": (
         "同一事件在连续 {d} 天内有至少 {n} 件诉求（近 {days} 天有新诉求的事件）",
-        "At least {n} appeals about one event within {d} consecutive days (events with an appeal in the last {days} days)",
+        "At least {n} appeals about one event within {d} consecutive days "
+        "(events with an appeal in the last {days} days)",
     ),
     "grp_none": ("近 {days} 天没有达到三天三单的事件", "No event met the 3-in-3-days rule in the last {days} days"),
     "grp_bad_days": ("天数须为 1 到 {max} 的整数", "days must be a whole number from 1 to {max}"),

@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from rapidfuzz.distance import Indel
@@ -142,8 +143,13 @@ def near_cells(lon: float, lat: float, rules: GroupingRules) -> list[int]:
 
 
 def _column(lon: float, row: int, rules: GroupingRules) -> int:
-    k = max(math.cos(math.radians((row + 0.5) * rules.cell_deg)), 0.01)
-    return math.floor(lon * k / rules.cell_deg)
+    return math.floor(lon * _shrink(row, rules.cell_deg) / rules.cell_deg)
+
+
+@lru_cache(maxsize=65536)
+def _shrink(row: int, cell_deg: float) -> float:
+    """How much narrower a degree of longitude is than one of latitude in this row of cells."""
+    return max(math.cos(math.radians((row + 0.5) * cell_deg)), 0.01)
 
 
 def _cell_id(row: int, col: int) -> int:

@@ -34,12 +34,18 @@ from dashboard.same_event import (
     words,
 )
 from data_access.projection.checkpoints import lowest_checkpoint
-from data_access.store.bulk import bulk_insert, chunks, dialect_insert
+from data_access.store.bulk import (
+    bulk_insert,
+    chunks,
+    dialect_insert,
+    pg_time,
+    raw_cursor,
+    select_in,
+    sqlite_time,
+)
 from data_access.store.locks import lock_key
 from data_access.store.models import (
-    Appeal,
     AppealEvent,
-    Community,
     SameEventCheckpoint,
     SameEventGroup,
     SameEventMember,
@@ -138,7 +144,7 @@ def _group(s: Session, logged: Sequence[tuple[int, str, str]], rules: GroupingRu
     first: dict[str, tuple[int, str]] = {}
     for q, a, crs in logged:
         first.setdefault(a, (q, crs))
-    known = set(_in(s, select(_M.appeal), _M.appeal, list(first)))
+    known = {r[0] for r in select_in(s, "SELECT appeal FROM same_event_members WHERE appeal", list(first))}
     new = _arrivals(s, {a: v for a, v in first.items() if a not in known}, rules)
     if not new:
         return
@@ -148,31 +154,30 @@ def _group(s: Session, logged: Sequence[tuple[int, str, str]], rules: GroupingRu
     _update_groups(s, {m.group for _, m in placed}, {n.arrival.appeal: n for n, _ in placed}, zone, rules)
 
 
-def _in(s: Session, query: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
-    out: list[Any] = []
-    for part in chunks(keys):
-        out += s.execute(query.where(column.in_(part))).scalars().all()
-    return out
-
-
 def _arrivals(s: Session, seqs: dict[str, tuple[int, str]], rules: GroupingRules) -> list[_New]:
     """The new appeals as grouping sees them (points in WGS-84), in arrival order; an appeal with no row (the
     projection failed to fold it) is left out."""
-    a, c = Appeal.__table__.c, Community.__table__.c
-    query = select(
-        a.id, a.created_at, a.cat1, a.cat2, a.cat3, a.lon, a.lat, a.summary, a.grid, a.street, a.district, c.lon, c.lat
-    ).outerjoin(Community.__table__, c.code == a.community)
+    rows = select_in(
+        s,
+        "SELECT a.id, a.created_at, a.cat1, a.cat2, a.cat3, a.lon, a.lat, a.summary, a.grid, a.street, a.district, "
+        "c.lon, c.lat FROM appeals a LEFT JOIN communities c ON c.code = a.community WHERE a.id",
+        list(seqs),
+    )
     out = []
-    for part in chunks(list(seqs)):
-        for r in s.execute(query.where(a.id.in_(part))):
-            seq, crs = seqs[r[0]]
-            lon, lat = (r[5], r[6]) if r[5] is not None and r[6] is not None else (r[11], r[12])
-            if r[5] is not None and r[6] is not None and crs != "wgs84":
-                x, y = to_wgs84(r[5], r[6], crs)
-                lon, lat = float(x), float(y)
-            arrival = Arrival(r[0], r[1], category_key(r[2], r[3], r[4], rules), lon, lat, words(r[7]))
-            out.append(_New(seq, arrival, r[8], r[9], r[10]))
+    for r in rows:
+        seq, crs = seqs[r[0]]
+        lon, lat = (r[5], r[6]) if r[5] is not None and r[6] is not None else (r[11], r[12])
+        if r[5] is not None and r[6] is not None and crs != "wgs84":
+            x, y = to_wgs84(r[5], r[6], crs)
+            lon, lat = float(x), float(y)
+        arrival = Arrival(r[0], _utc(r[1]), category_key(r[2], r[3], r[4], rules), lon, lat, words(r[7]))
+        out.append(_New(seq, arrival, r[8], r[9], r[10]))
     return sorted(out, key=lambda n: n.seq)
+
+
+def _utc(v: Any) -> datetime:
+    """A time read through the driver (SQLite: text; PostgreSQL: naive), as the aware UTC time it stands for."""
+    return (datetime.fromisoformat(v) if isinstance(v, str) else v).replace(tzinfo=UTC)
 
 
 def _candidates(s: Session, arrivals: Sequence[Arrival], rules: GroupingRules) -> list[Member]:
@@ -184,11 +189,21 @@ def _candidates(s: Session, arrivals: Sequence[Arrival], rules: GroupingRules) -
         return []
     lo = min(a.at for a in arrivals) - rules.window
     hi = max(a.at for a in arrivals) + rules.window
-    query = select(_M.appeal, _M.group_id, _M.at, _M.cat_key, _M.lon, _M.lat, _M.words).where(_M.at.between(lo, hi))
-    out = []
-    for part in chunks(cells):
-        out += [Member(*r) for r in s.execute(query.where(_M.cell.in_(part)))]
-    return out
+    head = "SELECT appeal, group_id, at, cat_key, lon, lat, words FROM same_event_members WHERE at BETWEEN"
+    cur = raw_cursor(s)
+    rows: list[Any] = []
+    try:
+        if s.get_bind().dialect.name == "postgresql":
+            cur.execute(f"{head} %s AND %s AND cell = ANY(%s)", (pg_time(lo), pg_time(hi), cells))
+            rows = cur.fetchall()
+        else:
+            for part in chunks(cells):
+                marks = ",".join("?" * len(part))
+                cur.execute(f"{head} ? AND ? AND cell IN ({marks})", (sqlite_time(lo), sqlite_time(hi), *part))
+                rows += cur.fetchall()
+    finally:
+        cur.close()
+    return [Member(r[0], r[1], _utc(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
 
 
 def _member_row(n: _New, m: Member, rules: GroupingRules) -> dict[str, object]:
@@ -212,24 +227,23 @@ def _member_row(n: _New, m: Member, rules: GroupingRules) -> dict[str, object]:
 def _update_groups(s: Session, ids: set[str], new: dict[str, _New], zone: ZoneInfo, rules: GroupingRules) -> None:
     """Insert the groups these appeals started; set each touched group's size, times and 三天三单 day."""
     times: dict[str, list[datetime]] = {g: [] for g in ids}
-    for g, at in _rows_in(s, select(_M.group_id, _M.at), _M.group_id, sorted(ids)):
-        times[g].append(at)
+    for g, at in select_in(s, "SELECT group_id, at FROM same_event_members WHERE group_id", sorted(ids)):
+        times[g].append(_utc(at))
     started = [new[g] for g in sorted(ids) if g in new]
     bulk_insert(s, SameEventGroup.__table__, [_group_row(n, times[n.arrival.appeal], zone, rules) for n in started], "")
-    for g in sorted(ids - {n.arrival.appeal for n in started}):
+    grown = sorted(ids - {n.arrival.appeal for n in started})
+    if not grown:
+        return
+    conn = s.connection()
+    sqlite_ = conn.dialect.name == "sqlite"
+    conv, mark = (sqlite_time, "?") if sqlite_ else (pg_time, "%s")
+    params = []
+    for g in grown:
         ts = times[g]
-        s.execute(
-            update(SameEventGroup.__table__)
-            .where(_G.id == g)
-            .values(size=len(ts), first_at=min(ts), last_at=max(ts), burst_day=burst_day(ts, zone, rules))
-        )
-
-
-def _rows_in(s: Session, query: Any, column: Any, keys: Sequence[Any]) -> list[Any]:
-    out: list[Any] = []
-    for part in chunks(keys):
-        out += s.execute(query.where(column.in_(part))).all()
-    return out
+        day = burst_day(ts, zone, rules)
+        params.append((len(ts), conv(min(ts)), conv(max(ts)), day.isoformat() if sqlite_ and day else day, g))
+    sets = ", ".join(f"{c} = {mark}" for c in ("size", "first_at", "last_at", "burst_day"))
+    conn.exec_driver_sql(f"UPDATE same_event_groups SET {sets} WHERE id = {mark}", params)
 
 
 def _group_row(n: _New, ts: list[datetime], zone: ZoneInfo, rules: GroupingRules) -> dict[str, object]:
