@@ -229,13 +229,15 @@ def _migrate(args: argparse.Namespace) -> int:
 def _regroup(args: argparse.Namespace) -> int:
     from dashboard.same_event import rules_of
     from data_access.same_event.grouping import regroup
+    from data_access.store.engine import database_url, make_engine, make_sessionmaker, migrate
 
     settings = load_settings()
-    svc = start_services(settings, load_reference_data=False)
+    engine = make_engine(database_url(settings))  # the store only: no Redis, no city
     try:
-        n = regroup(svc.sessions, rules_of(settings), settings.zone, settings.grouping_batch)
+        migrate(engine)
+        n = regroup(make_sessionmaker(engine), rules_of(settings), settings.zone, settings.grouping_batch)
     finally:
-        svc.close()
+        engine.dispose()
     print(f"regrouped: read {n} logged events from the start")
     return 0
 
