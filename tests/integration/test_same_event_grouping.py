@@ -94,3 +94,20 @@ def test_a_burst_is_one_group_and_meets_three_in_three_days(store, settings, gaz
     with sessions() as s:
         assert position(s) > 0
     assert group_new(sessions, RULES, ZONE, 100) == 0  # nothing new: nothing read
+
+
+def test_the_loop_groups_and_reports_in_health(store, settings, gazetteer, city, rds) -> None:  # type: ignore[no-untyped-def]
+    from data_access.ops.health import health
+    from data_access.same_event.loop import GroupingLoop
+    from tests.conftest import REDIS_URL
+    from tests.wall_support import services
+
+    _, sessions, _ = store
+    put_events(sessions, mixed(city, START, 20), settings, gazetteer)
+    loop = GroupingLoop(settings, sessions)
+    assert loop.step() > 0 and loop.step() == 0
+    _, report = health(services(settings, store, city, rds, REDIS_URL), None, grouping=loop.status)
+    assert report["grouping"] == {"ok": True, "problem": None, "grouped": loop.status.grouped}
+    loop.status.ok, loop.status.problem = False, "grouping failed: boom"
+    ok, report = health(services(settings, store, city, rds, REDIS_URL), None, grouping=loop.status)
+    assert not ok and report["grouping"]["problem"] == "grouping failed: boom"
