@@ -23,6 +23,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     """Build the Dash app over started services; `runtime` carries in-process workers' status."""
     from callbacks import (
         api_appeals,
+        api_events,
         api_health,
         api_layers,
         api_notifications,
@@ -48,6 +49,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     api_health.register(app, svc, runtime)
     api_appeals.register(app, svc)
     api_notifications.register(app, svc)
+    api_events.register(app, svc)
     api_layers.register(app, svc, ctx.refs)
     router.register(app, svc, ctx)
     wall.register(app, svc, ctx)
@@ -104,6 +106,17 @@ def start_sender(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
     return thread
 
 
+def start_grouping(svc: Services, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:
+    """Group appeals about one event as the projection folds them, in a background thread of this process."""
+    from data_access.same_event.loop import GroupingLoop
+
+    loop = GroupingLoop(svc.settings, svc.writer[1])
+    runtime["grouping"] = loop.status
+    thread = threading.Thread(target=loop.run, args=(stop,), name="grouping", daemon=True)
+    thread.start()
+    return thread
+
+
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     """Run the demo intake feed (writes to Redis only) in a background thread.
 
@@ -140,6 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(svc, runtime)
         ingest = start_ingest(svc, stop, runtime)
         start_sender(svc, stop, runtime)
+        start_grouping(svc, stop, runtime)
         if settings.demo:
             start_demo(svc, stop)
         print(_banner(svc), flush=True)
@@ -199,6 +213,7 @@ def _ingest(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runtime: dict[str, Any] = {}
     thread = start_ingest(svc, stop, runtime)
+    start_grouping(svc, stop, runtime)
     try:
         while thread.is_alive():
             thread.join(0.5)
@@ -251,8 +266,24 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regroup(args: argparse.Namespace) -> int:
+    from dashboard.same_event import rules_of
+    from data_access.same_event.grouping import regroup
+    from data_access.store.engine import database_url, make_engine, make_sessionmaker, migrate
+
+    settings = load_settings()
+    engine = make_engine(database_url(settings))  # the store only: no Redis, no city
+    try:
+        migrate(engine)
+        n = regroup(make_sessionmaker(engine), rules_of(settings), settings.zone, settings.grouping_batch)
+    finally:
+        engine.dispose()
+    print(f"regrouped: read {n} logged events from the start")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: serve (default), ingest, send, simulate, migrate."""
+    """Command line: serve (default), ingest, send, simulate, migrate, regroup."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:
@@ -265,12 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("simulate", help="only the demo intake feed; see `python app.py simulate --help`")
     sub.add_parser("migrate", help="bring the store's schema to the newest version")
     sub.add_parser("send", help="only the notification sender (several may share a PostgreSQL store)")
+    sub.add_parser("regroup", help="forget the same-event groups and group every appeal again (after a rule change)")
     accounts_cli.add_parsers(sub)
     args = parser.parse_args(argv)
     try:
         if args.cmd in ("users", "tokens"):
             return accounts_cli.run(args, load_settings())
-        return {"ingest": _ingest, "migrate": _migrate, "send": _send}.get(args.cmd or "serve", _serve)(args)
+        commands = {"ingest": _ingest, "migrate": _migrate, "send": _send, "regroup": _regroup}
+        return commands.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2

@@ -30,5 +30,12 @@ window.drill = Object.assign({}, window.drill, {
 
     red: function (feature, latlng) {
         return L.circleMarker(latlng, {radius: 6, color: "#ffffff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1});
+    },
+
+    // A same-event group: one marker with its count (a number, never text); orange once it met 三天三单.
+    group: function (feature, latlng) {
+        var n = parseInt(feature.properties.count, 10) || 0;
+        var cls = "group-marker" + (feature.properties.burst ? " burst" : "");
+        return L.marker(latlng, {icon: L.divIcon({className: cls, html: String(n), iconSize: [28, 28]})});
     }
 });

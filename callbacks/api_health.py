@@ -18,7 +18,9 @@ def register(app: Dash, svc: Services, runtime: dict[str, Any]) -> None:
 
     @server.get("/healthz")
     def healthz() -> Response:
-        ok, report = health(svc, runtime.get("ingest"), projectors=runtime.get("projectors"))
+        ok, report = health(
+            svc, runtime.get("ingest"), projectors=runtime.get("projectors"), grouping=runtime.get("grouping")
+        )
         if getattr(g, "identity", None) is None and server.config.get("CC_GUARDED"):
             report = {"ok": ok}  # anonymous monitors learn only whether it is healthy
         return _json(report, 200 if ok else 503)

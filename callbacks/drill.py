@@ -3,7 +3,7 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
@@ -28,10 +28,15 @@ from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
 from data_access.drill.page import appeal_page, area_page, place_of
 from data_access.ops.services import Services
+from data_access.same_event.reads import group_of_appeal, group_points
 from geo.city_index import CityIndex, index_of
 from layouts import drill as L
 from layouts import drill_appeal as LA
 from layouts import drill_tables as LT
+from layouts import events as LE
+
+#: Same-event groups with an appeal this recent show on an area's map.
+GROUP_MAP_WINDOW = timedelta(days=7)
 
 
 def _svc() -> Services:
@@ -88,6 +93,9 @@ def render_area(pathname: str | None, search: str | None) -> Any:
         return _appeal(svc, refs, area, place, f, head, now)
     with svc.sessions() as s:
         data = area_page(s, area, f, ident.scope, now, svc.settings, refs)
+        where = None if area.level == "city" else (area.level, area.code or "")
+        groups = group_points(s, ident.scope, now - GROUP_MAP_WINDOW, where)
+    data = {**data, "groups": LE.group_points(groups, f.lang)}
     return L.page(head, L.filter_bar(f), area_body(area, f, data, svc.settings.tile_url, svc.settings.zone), f.lang)
 
 
@@ -112,6 +120,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
         hide,
         L.red_points(d["red"]),
         points_are_subs=child == "community",
+        groups=d.get("groups"),
     )
     sub_title = t(lang, f"drill_sub_{child}") if child else t(lang, "drill_no_sub")
     ranking = LT.ranking(d["subs"], child, f) if child else LT._none(lang)
@@ -159,6 +168,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
 def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
     with svc.sessions() as s:
         d = appeal_page(s, area.code or "", now, svc.settings, refs)
+        group = group_of_appeal(s, area.code or "", current_identity().scope, svc.settings)
     if d is None:
         return L.unavailable(f.lang, home_path(current_identity().scope))
     lang, zone = f.lang, svc.settings.zone
@@ -175,6 +185,7 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
             ],
             className="drill-row top",
         ),
+        L.panel(t(lang, "grp_panel"), LE.same_event(group, d["id"], lang, zone), cls="group"),
         L.panel(t(lang, "drill_review"), LA.review(d, lang)),
         L.panel(t(lang, "timeline"), LA.timeline(d, lang, zone), "timeline", area, f),
     ]

@@ -203,6 +203,30 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "notify_chip_off": ("通知：未开启", "Notices: off"),
     "notify_chip_ok": ("通知：正常", "Notices: OK"),
     "notify_chip_failing": ("通知故障：{channels}", "Notices failing: {channels}"),
+    # Same-event groups and 三天三单 (issue 16: /events, the appeal page's group, the drill map's group markers)
+    "grp_title": ("三天三单事件", "Events with 3 appeals in 3 days"),
+    "grp_intro": (
+        "同一事件在连续 {d} 天内有至少 {n} 件诉求（近 {days} 天有新诉求的事件）",
+        "At least {n} appeals about one event within {d} consecutive days "
+        "(events with an appeal in the last {days} days)",
+    ),
+    "grp_none": ("近 {days} 天没有达到三天三单的事件", "No event met the 3-in-3-days rule in the last {days} days"),
+    "grp_bad_days": ("天数须为 1 到 {max} 的整数", "days must be a whole number from 1 to {max}"),
+    "grp_col_day": ("达标日", "Rule met on"),
+    "grp_col_cat": ("类别", "Category"),
+    "grp_col_size": ("件数", "Appeals"),
+    "grp_col_first": ("首件时间", "First"),
+    "grp_col_last": ("最新时间", "Latest"),
+    "grp_col_place": ("地点", "Place"),
+    "grp_col_words": ("首件诉求", "First appeal's words"),
+    "grp_col_id": ("事件编号", "Event"),
+    "grp_panel": ("同一事件", "Same event"),
+    "grp_of": ("同一事件共 {n} 件", "One of {n} appeals about this event"),
+    "grp_alone": ("暂无同一事件的其他诉求", "No other appeal about this event yet"),
+    "grp_not_grouped": ("尚未归并（稍后自动完成）", "Not grouped yet (done automatically shortly)"),
+    "grp_burst": ("{day} 达到三天三单", "Met 3 appeals in 3 days on {day}"),
+    "grp_marker": ("同一事件 {n} 件 · {cat}", "{n} appeals about one event · {cat}"),
+    "grp_link": ("三天三单", "3 in 3 days"),
 }
 
 

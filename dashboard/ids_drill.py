@@ -26,3 +26,10 @@ def filter_control(name: str) -> dict[str, str]:
 def table(name: str) -> str:
     """Element id of a drill-down table (also its export name)."""
     return f"drill-table-{name}"
+
+
+# Same-event groups (issue 16)
+GROUP_LAYER = "drill-group-points"
+EVENTS_PAGE = "events-page"
+EVENTS_GRID = "events-grid"
+APPEAL_GROUP = "drill-appeal-group"

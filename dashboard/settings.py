@@ -143,6 +143,26 @@ class Settings(BaseSettings):
     )
     hotspot_rows: int = Field(8, ge=1, le=100, description="Hotspots listed on the wall")
 
+    # Same-event groups and 三天三单 (issue 16); what they mean: dashboard/same_event.py
+    group_distance_m: float = Field(
+        100.0, gt=0, le=5000, description="Appeals about one event are at most this far apart, metres"
+    )
+    group_window_h: float = Field(72.0, gt=0, le=24 * 60, description="...and created at most this many hours apart")
+    group_min_similarity: float = Field(
+        0.2, ge=0, le=1, description="...and, when both have a summary, their wording is at least this similar (0-1)"
+    )
+    group_equivalent: str = Field(
+        "",
+        description="Categories counted as one for grouping: sets separated by ';', names in a set by '|' "
+        "(e.g. 路灯|路灯不亮;噪音扰民|施工噪音)",
+    )
+    burst_appeals: int = Field(3, ge=2, le=100, description="三天三单: an event with at least this many appeals...")
+    burst_days: int = Field(3, ge=1, le=60, description="...within this many consecutive days is listed")
+    grouping_batch: int = Field(5000, ge=1, le=100000, description="Appeals the grouping pass takes per transaction")
+    grouping_interval_s: float = Field(
+        2.0, gt=0, le=3600, description="The grouping pass looks for new appeals this often"
+    )
+
     # Demo feed
     demo: bool = Field(True, description="Run the demo intake feed inside `python app.py`")
     demo_per_day: int = Field(40000, ge=1, description="Demo appeals per day")
@@ -308,6 +328,15 @@ class Settings(BaseSettings):
         if self.notify_retry_base_s > self.notify_retry_max_s:
             raise ValueError("NOTIFY_RETRY_BASE_S must not exceed NOTIFY_RETRY_MAX_S")
         return self
+
+    @field_validator("group_equivalent")
+    @classmethod
+    def _equivalent(cls, v: str) -> str:
+        for part in v.split(";"):
+            names = [n.strip() for n in part.split("|")]
+            if part.strip() and (len(names) < 2 or not all(names)):
+                raise ValueError(f"each set needs two or more non-empty names separated by '|' (not {part!r})")
+        return v
 
     @model_validator(mode="after")
     def _thresholds(self) -> Settings:

@@ -164,8 +164,10 @@ def area_map(
     hideout: dict[str, Any],
     points: dict[str, Any],
     points_are_subs: bool,
+    groups: dict[str, Any] | None = None,
 ) -> dl.Map:
-    """The area zoomed to its bounds: its outline, its sub-areas coloured by the figure, red appeals."""
+    """The area zoomed to its bounds: its outline, its sub-areas coloured by the figure, red appeals, and
+    same-event groups as one marker each with its count."""
     layers: list[Any] = [dl.TileLayer(url=tile_url)] if tile_url else []
     layers += [dl.GeoJSON(id=ids_drill.OUTLINE_LAYER, data=outline, style=js("outline"), interactive=False)]
     if points_are_subs:
@@ -173,6 +175,8 @@ def area_map(
     else:
         layers.append(dl.GeoJSON(id=ids_drill.SUB_LAYER, data=sub_layer, style=js("area"), hideout=hideout))
     layers.append(dl.GeoJSON(id=ids_drill.RED_LAYER, data=points, pointToLayer=js("red")))
+    if groups is not None:
+        layers.append(dl.GeoJSON(id=ids_drill.GROUP_LAYER, data=groups, pointToLayer=js("group")))
     return dl.Map(
         layers,
         id=ids_drill.MAP,

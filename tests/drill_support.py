@@ -11,11 +11,13 @@ from typing import Any
 from dash import Dash
 from sqlalchemy import select
 
+from dashboard.same_event import rules_of
 from dashboard.scopes import Scope
 from data_access.accounts.sessions import issue_display_token, sign_in
 from data_access.accounts.users import create_user
 from data_access.intake.reference_data import Gazetteer
 from data_access.ops.services import Services
+from data_access.same_event.grouping import group_all
 from data_access.store.models import AuditEntry
 from geo.model import City
 from tests.conftest import (
@@ -104,6 +106,7 @@ def load(city, sessions, settings, gazetteer) -> dict[str, Any]:  # type: ignore
     ]
     put_events(sessions, sc["texts"] + other["texts"] + extra, settings, gazetteer)
     put_presence(sessions, sc["beats"] + other["beats"], now)
+    group_all(sessions, rules_of(settings), settings.zone, 1000)  # same-event groups, as the grouping thread would
     comms = city.communities.set_index("code")
     sc["grid_c1"] = g1["code"]
     sc["other"] = other

@@ -15,6 +15,7 @@ from data_access.notify.reading import channel_report, failing_channels
 from data_access.ops.backlog import last_event_received, stream_wait, waiting_entries
 from data_access.ops.services import Services
 from data_access.projection.projector import ProjectorProcesses, projection_report
+from data_access.same_event.loop import GroupingStatus
 from data_access.store.engine import ping
 
 
@@ -23,6 +24,7 @@ def health(
     worker: IngestStatus | None,
     now: datetime | None = None,
     projectors: ProjectorProcesses | None = None,
+    grouping: GroupingStatus | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer, the in-process worker reports a
     problem or its loop stopped turning, the projector processes this process started ended, or work has waited
@@ -91,6 +93,9 @@ def health(
     if projectors is not None:  # the projector processes this one started
         report.setdefault("fold", {})["running"] = projectors.is_alive()
         ok = ok and projectors.is_alive()
+    if grouping is not None:  # same-event grouping's thread in this process: shown, and unhealthy while it fails
+        report["grouping"] = {"ok": grouping.ok, "problem": grouping.problem or None, "grouped": grouping.grouped}
+        ok = ok and grouping.ok
     report["oldest_waiting_s"] = oldest
     report["stalled"] = stalled
     ok = ok and not stalled

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     Index,
@@ -231,6 +232,57 @@ class Appeal(Base):
         Index("ix_appeals_open_lights_community", "is_open", "yellow_from", "red_from", "community"),
         {"postgresql_with": {"fillfactor": 80}},  # room for HOT updates: see migration 0006
     )
+
+
+class SameEventGroup(Base):
+    """Appeals about one event (rules: dashboard/same_event.py), named after its first appeal. Its place is its
+    first appeal's (the scope a group is listed in); `burst_day` the local day it met 三天三单, if it did."""
+
+    __tablename__ = "same_event_groups"
+    __table_args__ = (
+        Index("ix_same_event_groups_burst", "burst_day", "last_at"),
+        Index("ix_same_event_groups_place", "district", "street"),
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cat_key: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    burst_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grid: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class SameEventMember(Base):
+    """An appeal's same-event group, with what grouping compares (so candidates are found without `appeals`):
+    its search cell (a grid of `GROUP_DISTANCE_M` squares), time, point and comparable words."""
+
+    __tablename__ = "same_event_members"
+    __table_args__ = (Index("ix_same_event_members_cell_at", "cell", "at"),)
+    appeal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)  # the `seq` of the appeal's `created` event: the arrival order
+    cat_key: Mapped[str] = mapped_column(Text)
+    cell: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    words: Mapped[str | None] = mapped_column(Text, nullable=True)
+    grid: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+
+
+class SameEventCheckpoint(Base):
+    """Where grouping stands: the `seq` of the last logged event it has read (one row, `name` 'groups')."""
+
+    __tablename__ = "same_event_checkpoint"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Presence(Base):

@@ -106,6 +106,7 @@ def _places(o: dict[str, str]) -> list[tuple[str, str, str]]:
         ("/wall", f"?view=d:{o['district']}", o["district"]),
         ("/", f"?view=s:{o['street']}", o["street"]),
         ("/wall", "", o["district"]),
+        ("/events", "?days=30", o["district"]),
     ]
 
 
@@ -272,6 +273,9 @@ def _api_cases() -> list[Any]:
         (u, None)
         for u in (
             "/api/v1/appeals/{a}",
+            "/api/v1/events/{a}",
+            "/api/v1/events?days=30",
+            "/api/v1/events?days=30&burst=1",
             "/api/v1/districts",
             "/api/v1/streets",
             "/api/v1/communities",
@@ -390,3 +394,19 @@ def test_display_token_revocation(own_world) -> None:  # type: ignore[no-untyped
     assert r.status_code == 302 and "XSS1" not in r.get_data(as_text=True)
     body = _bodies(*_server_callbacks(world["app"])["filters_to_url"], world["o"])[0]
     assert c.post("/_dash-update-component", json=body, headers=headers).status_code == 401
+
+
+def test_events_answer_within_the_scope(world) -> None:  # type: ignore[no-untyped-def]
+    """The events sweep is not vacuous: the other district's burst is one event, seen by its own leader and the
+    command center, with its members; the outsiders' lists hold their own events only."""
+    group = f"X0-{OTHER_MARK}"
+    for user in ("otherdist", "admin"):
+        body = _client(world, user).get(f"/api/v1/events/{group}").get_json()
+        assert [m["id"] for m in body["members"]] == [f"X{i}-{OTHER_MARK}" for i in range(3)]
+        assert body["size"] == 3 and body["three_in_three_days"] is not None
+        listed = _client(world, user).get("/api/v1/events?days=30&burst=1").get_json()["events"]
+        assert group in [e["id"] for e in listed]
+    own = _client(world, "dist").get("/api/v1/events?days=30").get_json()["events"]
+    assert own and all(e["district"] == world["sc"]["district"] for e in own)
+    bad = _client(world, "dist").get("/api/v1/events?days=0")
+    assert bad.status_code == 400 and "days" in bad.get_json()["error"]

@@ -1,0 +1,283 @@
+"""The grouping pass: appeals the projection has folded → same-event groups (rules: dashboard/same_event.py).
+
+Grouping reads the log's `created` events after its checkpoint (`same_event_checkpoint`) and up to the lowest
+projection checkpoint (every event up to it is folded, so the appeal rows are there), in `seq` order: the
+arrival order the rules assign in. Per batch, one query fetches the members that could match any new appeal
+(the 3 × 3 search cells around each, within the time window: index `ix_same_event_members_cell_at`); the
+assignment runs in memory; new members, their groups' sizes and 三天三单 days and the checkpoint are written in
+the same transaction. PostgreSQL: under an advisory lock, so two processes never group at once; SQLite: the
+checkpoint moves only from where this pass found it (else the batch is dropped and read again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.same_event import (
+    Arrival,
+    Grouper,
+    GroupingRules,
+    Member,
+    burst_day,
+    category_key,
+    cell,
+    near_cells,
+    words,
+)
+from data_access.projection.checkpoints import lowest_checkpoint
+from data_access.store.bulk import (
+    bulk_insert,
+    chunks,
+    dialect_insert,
+    pg_time,
+    raw_cursor,
+    select_in,
+    sqlite_time,
+)
+from data_access.store.locks import lock_key
+from data_access.store.models import (
+    AppealEvent,
+    SameEventCheckpoint,
+    SameEventGroup,
+    SameEventMember,
+)
+from geo.crs import to_wgs84
+
+log = logging.getLogger(__name__)
+
+#: PostgreSQL advisory lock of grouping (through `lock_key`): one grouping pass at a time per store.
+GROUPING_LOCK = 0x6170_67727570  # "apgrup"
+_NAME = "groups"
+_M = SameEventMember.__table__.c
+_G = SameEventGroup.__table__.c
+_CP = SameEventCheckpoint.__table__
+
+
+@dataclass(frozen=True)
+class _New:
+    """A new appeal with the place columns its member row keeps."""
+
+    seq: int
+    arrival: Arrival
+    grid: str | None
+    street: str | None
+    district: str | None
+
+
+def position(session: Session) -> int:
+    """The `seq` of the last logged event grouping has read (0: none)."""
+    pos = session.scalar(select(_CP.c.position).where(_CP.c.name == _NAME))
+    if pos is None:
+        session.execute(
+            dialect_insert(session, _CP).on_conflict_do_nothing(),
+            [{"name": _NAME, "position": 0, "updated_at": datetime.now(UTC)}],
+        )
+        return 0
+    return int(pos)
+
+
+def _take_lock(s: Session, wait: bool) -> bool:
+    """Take grouping's lock for this transaction: PostgreSQL's advisory lock (False if another process holds it
+    and not `wait`); SQLite's write lock, before anything is read, so that the pass reads what it writes over."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        got = conn.exec_driver_sql(f"SELECT {fn}(%s)", (lock_key(conn, GROUPING_LOCK),)).scalar()
+        return wait or bool(got)
+    conn.exec_driver_sql("UPDATE same_event_checkpoint SET name = name WHERE name = 'groups'")
+    return True
+
+
+def _move(session: Session, old: int, new: int) -> bool:
+    moved = session.execute(
+        update(_CP).where(_CP.c.name == _NAME, _CP.c.position == old).values(position=new, updated_at=datetime.now(UTC))
+    )
+    return cast("CursorResult[Any]", moved).rowcount == 1
+
+
+def group_new(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInfo, limit: int) -> int:
+    """Group the next `limit` folded appeals after the checkpoint; return the log events the checkpoint passed
+    (0: nothing waits, or another process is grouping)."""
+    with sessions() as s, s.begin():
+        if not _take_lock(s, wait=False):
+            return 0
+        pos = position(s)
+        top = lowest_checkpoint(s)
+        if top <= pos:
+            return 0
+        ev = AppealEvent.__table__.c
+        rows = s.execute(
+            select(ev.seq, ev.appeal, ev.payload)
+            .where(ev.seq > pos, ev.seq <= top, ev.type == "created")
+            .order_by(ev.seq)
+            .limit(limit)
+        ).all()
+        last = int(rows[-1][0]) if len(rows) == limit else top
+        if not _move(s, pos, last):
+            s.rollback()
+            return 0
+        _group(s, [(int(q), a, _crs(p)) for q, a, p in rows], rules, zone)
+    return last - pos
+
+
+def _crs(payload: str) -> str:
+    """The coordinate system of a `created` event's location (the appeal row keeps the point as received)."""
+    try:
+        loc = orjson.loads(payload).get("location")
+    except (orjson.JSONDecodeError, AttributeError):
+        return "wgs84"
+    crs = loc.get("crs") if isinstance(loc, dict) else None
+    return crs if crs in ("gcj02", "bd09") else "wgs84"
+
+
+def _group(s: Session, logged: Sequence[tuple[int, str, str]], rules: GroupingRules, zone: ZoneInfo) -> None:
+    """Assign these appeals (seq, id, crs of its point) in order, and write members and groups."""
+    first: dict[str, tuple[int, str]] = {}
+    for q, a, crs in logged:
+        first.setdefault(a, (q, crs))
+    known = {r[0] for r in select_in(s, "SELECT appeal FROM same_event_members WHERE appeal", list(first))}
+    new = _arrivals(s, {a: v for a, v in first.items() if a not in known}, rules)
+    if not new:
+        return
+    grouper = Grouper(rules, _candidates(s, [n.arrival for n in new], rules))
+    placed = [(n, grouper.assign(n.arrival)) for n in new]
+    bulk_insert(s, SameEventMember.__table__, [_member_row(n, m, rules) for n, m in placed], "")
+    _update_groups(s, {m.group for _, m in placed}, {n.arrival.appeal: n for n, _ in placed}, zone, rules)
+
+
+def _arrivals(s: Session, seqs: dict[str, tuple[int, str]], rules: GroupingRules) -> list[_New]:
+    """The new appeals as grouping sees them (points in WGS-84), in arrival order; an appeal with no row (the
+    projection failed to fold it) is left out."""
+    rows = select_in(
+        s,
+        "SELECT a.id, a.created_at, a.cat1, a.cat2, a.cat3, a.lon, a.lat, a.summary, a.grid, a.street, a.district, "
+        "c.lon, c.lat FROM appeals a LEFT JOIN communities c ON c.code = a.community WHERE a.id",
+        list(seqs),
+    )
+    out = []
+    for r in rows:
+        seq, crs = seqs[r[0]]
+        lon, lat = (r[5], r[6]) if r[5] is not None and r[6] is not None else (r[11], r[12])
+        if r[5] is not None and r[6] is not None and crs != "wgs84":
+            x, y = to_wgs84(r[5], r[6], crs)
+            lon, lat = float(x), float(y)
+        arrival = Arrival(r[0], _utc(r[1]), category_key(r[2], r[3], r[4], rules), lon, lat, words(r[7]))
+        out.append(_New(seq, arrival, r[8], r[9], r[10]))
+    return sorted(out, key=lambda n: n.seq)
+
+
+def _utc(v: Any) -> datetime:
+    """A time read through the driver (SQLite: text; PostgreSQL: naive), as the aware UTC time it stands for."""
+    return (datetime.fromisoformat(v) if isinstance(v, str) else v).replace(tzinfo=UTC)
+
+
+def _candidates(s: Session, arrivals: Sequence[Arrival], rules: GroupingRules) -> list[Member]:
+    """Every member that could match one of these arrivals: in a cell near one, within the time window."""
+    cells = sorted(
+        {c for a in arrivals if a.lon is not None and a.lat is not None for c in near_cells(a.lon, a.lat, rules)}
+    )
+    if not cells:
+        return []
+    lo = min(a.at for a in arrivals) - rules.window
+    hi = max(a.at for a in arrivals) + rules.window
+    head = "SELECT appeal, group_id, at, cat_key, lon, lat, words FROM same_event_members WHERE at BETWEEN"
+    cur = raw_cursor(s)
+    rows: list[Any] = []
+    try:
+        if s.get_bind().dialect.name == "postgresql":
+            cur.execute(f"{head} %s AND %s AND cell = ANY(%s)", (pg_time(lo), pg_time(hi), cells))
+            rows = cur.fetchall()
+        else:
+            for part in chunks(cells):
+                marks = ",".join("?" * len(part))
+                cur.execute(f"{head} ? AND ? AND cell IN ({marks})", (sqlite_time(lo), sqlite_time(hi), *part))
+                rows += cur.fetchall()
+    finally:
+        cur.close()
+    return [Member(r[0], r[1], _utc(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+
+def _member_row(n: _New, m: Member, rules: GroupingRules) -> dict[str, object]:
+    a = n.arrival
+    return {
+        "appeal": a.appeal,
+        "group_id": m.group,
+        "seq": n.seq,
+        "cat_key": a.cat,
+        "cell": cell(a.lon, a.lat, rules) if a.lon is not None and a.lat is not None else None,
+        "at": a.at,
+        "lon": a.lon,
+        "lat": a.lat,
+        "words": a.words,
+        "grid": n.grid,
+        "street": n.street,
+        "district": n.district,
+    }
+
+
+def _update_groups(s: Session, ids: set[str], new: dict[str, _New], zone: ZoneInfo, rules: GroupingRules) -> None:
+    """Insert the groups these appeals started; set each touched group's size, times and 三天三单 day."""
+    times: dict[str, list[datetime]] = {g: [] for g in ids}
+    for g, at in select_in(s, "SELECT group_id, at FROM same_event_members WHERE group_id", sorted(ids)):
+        times[g].append(_utc(at))
+    started = [new[g] for g in sorted(ids) if g in new]
+    bulk_insert(s, SameEventGroup.__table__, [_group_row(n, times[n.arrival.appeal], zone, rules) for n in started], "")
+    grown = sorted(ids - {n.arrival.appeal for n in started})
+    if not grown:
+        return
+    conn = s.connection()
+    sqlite_ = conn.dialect.name == "sqlite"
+    conv, mark = (sqlite_time, "?") if sqlite_ else (pg_time, "%s")
+    params = []
+    for g in grown:
+        ts = times[g]
+        day = burst_day(ts, zone, rules)
+        params.append((len(ts), conv(min(ts)), conv(max(ts)), day.isoformat() if sqlite_ and day else day, g))
+    sets = ", ".join(f"{c} = {mark}" for c in ("size", "first_at", "last_at", "burst_day"))
+    conn.exec_driver_sql(f"UPDATE same_event_groups SET {sets} WHERE id = {mark}", params)
+
+
+def _group_row(n: _New, ts: list[datetime], zone: ZoneInfo, rules: GroupingRules) -> dict[str, object]:
+    a = n.arrival
+    day: date | None = burst_day(ts, zone, rules)
+    return {
+        "id": a.appeal,
+        "cat_key": a.cat,
+        "size": len(ts),
+        "first_at": min(ts),
+        "last_at": max(ts),
+        "burst_day": day,
+        "lon": a.lon,
+        "lat": a.lat,
+        "grid": n.grid,
+        "street": n.street,
+        "district": n.district,
+    }
+
+
+def group_all(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInfo, batch: int) -> int:
+    """Group until every folded appeal is grouped (or another process is grouping); return log events passed."""
+    total = 0
+    while n := group_new(sessions, rules, zone, batch):
+        total += n
+    return total
+
+
+def regroup(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInfo, batch: int) -> int:
+    """Forget every group and group the whole log again from the start (after changing the rules)."""
+    with sessions() as s, s.begin():
+        _take_lock(s, wait=True)
+        s.execute(delete(SameEventMember.__table__))
+        s.execute(delete(SameEventGroup.__table__))
+        position(s)
+        s.execute(update(_CP).where(_CP.c.name == _NAME).values(position=0, updated_at=datetime.now(UTC)))
+    return group_all(sessions, rules, zone, batch)
