@@ -9,13 +9,15 @@ Everything the ladder means is defined here, in one place (`Ladder`, `DEFAULT`):
   2. `red`: the light turns red (overdue, `appeals.red_from`) → the unit's **principal leader** (主要负责人)
      and the **command center** of the appeal's district.
   3. `unattended`: red, and no grid member of the appeal's grid is online (a fresh heartbeat, on duty, busy
-     or SOS) → the grid's **supervisor**. Checked at every pass while the appeal is red: a grid left empty
-     later still fires it.
+     or SOS) → the grid's **supervisor**. Judged when the appeal turns red (and whenever the engine looks at
+     the appeal again for another step); a grid that empties later, while the appeal stays red, is not
+     watched.
   4. `case`: overdue for more than `overdue_case` (3 days by default), or returned (退单) `returns_case`
      times, or reopened (重办) `reopens_case` times → a **supervision case** (督办件) at the district's
      supervision office, which is also told; with `street_office`, an appeal handled by a street (a unit of
      kind street) goes to that street's office instead. No second case while the appeal has one still open
-     or answered.
+     or answered. Overdue re-arms with the situation (below); the counts never go down, so a case for them
+     opens once per appeal (recorded with no unit and the reason as its situation).
   5. **Raise**: a case still open or answered `raise_after` after it was opened is raised to the **city**
      level (a city case, the old one marked raised), and the city supervision office is told. Not for an
      appeal resolved meanwhile, nor a case already at the city level.
@@ -42,6 +44,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from dashboard import i18n
+from dashboard.settings import Settings
 
 #: Roles of the contacts roster, by the kind of place or unit they belong to.
 ROSTER_ROLES: dict[str, tuple[str, ...]] = {
@@ -112,6 +115,19 @@ class Ladder:
 
 
 DEFAULT = Ladder()
+
+
+def ladder_of(settings: Settings) -> Ladder:
+    """The default steps with the thresholds of the settings (ESCALATION_*)."""
+    return Ladder(
+        overdue_case=timedelta(hours=settings.escalation_overdue_case_h),
+        returns_case=settings.escalation_returns_case,
+        reopens_case=settings.escalation_reopens_case,
+        street_office=settings.escalation_street_office,
+        case_due=timedelta(hours=settings.escalation_case_due_h),
+        raise_after=timedelta(hours=settings.escalation_raise_after_h),
+    )
+
 
 #: The step name under which raising a case is recorded (its own rung above the case step).
 RAISE = "raise"
@@ -225,8 +241,9 @@ def due_steps(
     armed = situation(facts.clock_start, facts.extension_count)
     out: list[Firing] = []
     for step in ladder.steps:
-        if (step.name, unit, armed) in done or not _triggered(step, facts, now, ladder):
+        if not _triggered(step, facts, now, ladder):
             continue
+        key_unit, key_armed = unit, armed
         case = None
         recipients = _recipients(facts, step.duties)
         if step.trigger == "case":
@@ -235,9 +252,13 @@ def due_steps(
                 continue
             level, office = where
             reason = case_reason(facts, now, ladder) or ""
+            if reason != "overdue":  # the counts never go down: once per appeal, whatever its unit or clock
+                key_unit, key_armed = "", reason
             case = CaseOrder(level, office, now + ladder.case_due, reason)
             recipients += ((level, office, "supervision_office"),)
-        out.append(Firing(facts.id, step.name, step.trigger, unit, armed, recipients, case))
+        if (step.name, key_unit, key_armed) in done:
+            continue
+        out.append(Firing(facts.id, step.name, step.trigger, key_unit, key_armed, recipients, case))
     return out
 
 

@@ -131,8 +131,11 @@ def test_esc005_street_office_when_configured() -> None:
 def test_esc006_returned_appeal_without_unit() -> None:
     """Returned twice and back with the dispatchers (no unit): the case is keyed to no unit; no unit duties."""
     f = due_steps(replace(BASE, unit=None, unit_kind=None, return_count=2), T0 + 8 * D)
-    assert [(x.step, x.unit) for x in f] == [("red", ""), ("case", "")]
+    assert [(x.step, x.unit, x.armed_by) for x in f] == [("red", "", ARMED), ("case", "", "returned")]
     assert f[0].recipients == (("district", "110105", "command_center"),)
+    # re-dispatched after the case: the counts do not open another
+    again = replace(BASE, return_count=2, clock_start=T0 + 9 * D)
+    assert "case" not in [x.step for x in due_steps(again, T0 + 9 * D + H, (("case", "", "returned"),))]
 
 
 def test_esc007_configurable_thresholds_and_steps() -> None:
