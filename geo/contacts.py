@@ -15,7 +15,8 @@ One row per person and duty, columns:
 
 The file is checked whole: every problem names the file, the row and what is wrong (CityDataError), and
 nothing of a bad file is used. `RosterFile` re-reads the file when it changes (its modification time or size),
-so a change applies to the next message; a bad new version is refused and the last good one kept.
+so a change applies to the next message; a bad new version is refused and the last good one kept. Each person
+becomes a `dashboard.notices.Recipient` (its `role` the duty's role), ready for the outbox.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.escalation import ROSTER_ROLES
+from dashboard.notices import Recipient
 from geo.model import City
 from geo.validate import CityDataError, Problems, require_columns
 
@@ -46,19 +48,6 @@ CHAT_ID = re.compile(r"^[A-Za-z0-9_.@:\-]{1,128}$")
 CITY_CODE = "city"
 
 
-@dataclass(frozen=True)
-class Contact:
-    """One person answering for a duty, and how to reach them."""
-
-    name: str
-    phone: str | None = None
-    email: str | None = None
-    wecom: str | None = None
-    dingtalk: str | None = None
-    feishu: str | None = None
-    lang: str = "zh"
-
-
 #: (kind, code, role) → the people answering for it.
 Key = tuple[str, str, str]
 
@@ -67,9 +56,9 @@ Key = tuple[str, str, str]
 class Roster:
     """The checked roster: the people of each (kind, code, role)."""
 
-    people: Mapping[Key, tuple[Contact, ...]]
+    people: Mapping[Key, tuple[Recipient, ...]]
 
-    def of(self, key: Key) -> tuple[Contact, ...]:
+    def of(self, key: Key) -> tuple[Recipient, ...]:
         """The people answering for (kind, code, role); empty if nobody is listed."""
         return self.people.get(key, ())
 
@@ -94,7 +83,7 @@ def check_roster(frame: pd.DataFrame, city: City, file: Path) -> Roster:
     if not require_columns(frame, REQUIRED, file, out):
         out.raise_if_any()
     known = _known_codes(city)
-    people: dict[Key, list[Contact]] = {}
+    people: dict[Key, list[Recipient]] = {}
     seen: dict[tuple[str, str, str, str], int] = {}
 
     def cell(row: Mapping[str, object], col: str) -> str | None:
@@ -137,7 +126,7 @@ def check_roster(frame: pd.DataFrame, city: City, file: Path) -> Roster:
             out.add(file, i, code, f"{name} is already {role} of this {kind} on row {seen[twin] + 1}")
             continue
         seen[twin] = i
-        people.setdefault((kind, code, role), []).append(Contact(name=name, lang=lang, **values))
+        people.setdefault((kind, code, role), []).append(Recipient(name=name, role=role, language=lang, **values))
     out.raise_if_any()
     return Roster({k: tuple(v) for k, v in people.items()})
 

@@ -224,6 +224,7 @@ class Appeal(Base):
 
     __table_args__ = (
         Index("ix_appeals_open_red", "is_open", "red_from"),
+        Index("ix_appeals_open_due", "is_open", "due_at"),  # the escalation engine's overdue range (0015)
         Index("ix_appeals_open_unit", "is_open", "unit"),
         Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
         Index("ix_appeals_community_created", "community", "created_at"),

@@ -37,7 +37,7 @@ def test_contacts001_good_file(tmp_path: Path) -> None:
     )
     roster = read_roster(path, demo_city())
     assert [p.name for p in roster.of(("unit", unit, "principal"))] == ["王伟", "李娜"]
-    assert roster.of(("unit", unit, "principal"))[1].lang == "en"
+    assert roster.of(("unit", unit, "principal"))[1].language == "en"
     assert roster.of(("grid", grid, "supervisor"))[0].dingtalk == "dt-ly"
     assert roster.of(("unit", unit, "leader_in_charge")) == ()
     assert len(roster) == 4
@@ -107,7 +107,7 @@ def test_contacts005_demo_roster_complete_and_valid(tmp_path: Path) -> None:
     frame.to_csv(path, index=False, encoding="utf-8")
     roster = read_roster(path, city)
     assert missing_duties(roster, city) == []
-    langs = {p.lang for people in roster.people.values() for p in people}
+    langs = {p.language for people in roster.people.values() for p in people}
     assert langs == {"zh", "en"}
     expected = 2 * (len(city.units) + len(city.districts) + len(city.streets) + 1) + len(city.grids)
     assert len(roster) == expected

@@ -7,12 +7,15 @@ situation, even with two processes. `escalation_passes` holds the `now` of its l
 and what was done to them go to `supervision_cases` and `supervision_actions`.
 
 The engine's ranges (yellow_from, red_from in (last pass, now]) are ranges of the existing indexes
-(is_open, yellow_from, red_from, community) and (is_open, red_from): no new index on `appeals`.
+(is_open, yellow_from, red_from, community) and (is_open, red_from). Its third, appeals overdue for more
+than ESCALATION_OVERDUE_CASE_H since its last pass, is a range of `due_at`: a new index (is_open, due_at).
+`due_at` changes with the same events as the light thresholds already indexed (dispatch, extension), so
+the index takes no HOT update from the projector that it did not lose already.
 
 All tables are new and empty: nothing to backfill.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-29 15:00:00
 """
 
@@ -20,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
@@ -75,6 +78,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("appeal", "step", "unit", "armed_by"),
     )
     op.create_index("ix_escalation_steps_fired_at", "escalation_steps", ["fired_at"])
+    op.create_index("ix_appeals_open_due", "appeals", ["is_open", "due_at"])
     op.create_table(
         "escalation_passes",
         sa.Column("name", sa.String(length=32), nullable=False),
@@ -84,6 +88,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_appeals_open_due", table_name="appeals")
     op.drop_table("escalation_passes")
     op.drop_index("ix_escalation_steps_fired_at", table_name="escalation_steps")
     op.drop_table("escalation_steps")
