@@ -225,6 +225,12 @@ class Appeal(Base):
     __table_args__ = (
         Index("ix_appeals_open_red", "is_open", "red_from"),
         Index("ix_appeals_open_due", "is_open", "due_at"),  # the escalation engine's overdue range (0015)
+        Index(  # open appeals returned or reopened: the escalation engine's count triggers (0015)
+            "ix_appeals_open_counted",
+            "id",
+            postgresql_where=text("is_open AND (return_count > 0 OR reopen_count > 0)"),
+            sqlite_where=text("is_open = 1 AND (return_count > 0 OR reopen_count > 0)"),
+        ),
         Index("ix_appeals_open_unit", "is_open", "unit"),
         Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
         Index("ix_appeals_community_created", "community", "created_at"),

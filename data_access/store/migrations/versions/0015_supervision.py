@@ -10,7 +10,9 @@ The engine's ranges (yellow_from, red_from in (last pass, now]) are ranges of th
 (is_open, yellow_from, red_from, community) and (is_open, red_from). Its third, appeals overdue for more
 than ESCALATION_OVERDUE_CASE_H since its last pass, is a range of `due_at`: a new index (is_open, due_at).
 `due_at` changes with the same events as the light thresholds already indexed (dispatch, extension), so
-the index takes no HOT update from the projector that it did not lose already.
+the index takes no HOT update from the projector that it did not lose already. The count triggers
+(returned or reopened N times) read a partial index of the open appeals returned or reopened at least once:
+few rows, and a condition the engine's query repeats word for word (SQLite uses a partial index only then).
 
 All tables are new and empty: nothing to backfill.
 
@@ -79,6 +81,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_escalation_steps_fired_at", "escalation_steps", ["fired_at"])
     op.create_index("ix_appeals_open_due", "appeals", ["is_open", "due_at"])
+    op.create_index(
+        "ix_appeals_open_counted",
+        "appeals",
+        ["id"],
+        postgresql_where=sa.text("is_open AND (return_count > 0 OR reopen_count > 0)"),
+        sqlite_where=sa.text("is_open = 1 AND (return_count > 0 OR reopen_count > 0)"),
+    )
     op.create_table(
         "escalation_passes",
         sa.Column("name", sa.String(length=32), nullable=False),
@@ -88,6 +97,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_appeals_open_counted", table_name="appeals")
     op.drop_index("ix_appeals_open_due", table_name="appeals")
     op.drop_table("escalation_passes")
     op.drop_index("ix_escalation_steps_fired_at", table_name="escalation_steps")
