@@ -5,6 +5,7 @@ become cases that are raised; a resolved appeal stops it; two engines against Po
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,10 @@ from sqlalchemy import delete, func, select
 from dashboard.settings import Settings, load_settings
 from data_access.intake.reference_data import Gazetteer
 from data_access.notify.tables import Delivery
+from data_access.store.engine import make_engine, make_sessionmaker
 from data_access.store.models import EscalationPass, EscalationStep, SupervisionAction, SupervisionCase
 from data_access.supervision.engine import Escalator, PassResult
-from geo.contacts import FixedRoster, Roster, check_roster
+from geo.contacts import COLUMNS, FixedRoster, Roster, RosterFile, check_roster
 from geo.synth_contacts import build_contacts
 from tests.conftest import CACHE_DIR, REDIS_URL, demo_city, ev, make_store
 from tests.wall_support import put_events, put_presence
@@ -112,7 +114,7 @@ def test_engine001_ladder_over_time(store: Any, city: Any, gazetteer: Gazetteer)
     assert (r.fired, r.queued) == (2, 3)
     assert roles(sessions, "E1") == {"leader_in_charge": 1, "principal": 1, "command_center": 1, "supervisor": 1}
     rows = deliveries(sessions)
-    red = [d for d in rows if d.role == "principal"][0]
+    red = next(d for d in rows if d.role == "principal")
     assert "E1" in red.subject and "/area/a/E1" in red.body and "<b>" not in red.body  # no citizen text
     assert "已超期" in red.body or "overdue" in red.body
     # an approved extension: a new situation, red again when the new deadline passes
@@ -188,8 +190,6 @@ def test_engine003_roster_change_applies_to_next_message(
     store: Any, city: Any, gazetteer: Gazetteer, tmp_path: Path
 ) -> None:
     """The roster is read per batch: an edited contacts file names the person of the next message."""
-    from geo.contacts import COLUMNS, RosterFile
-
     _engine, sessions, _url = store
     settings = engine_settings()
     p, q = place(city, 3), place(city, 4)
@@ -214,8 +214,6 @@ def test_engine003_roster_change_applies_to_next_message(
     esc = Escalator(settings, sessions, city, RosterFile(path, city))
     esc.run_pass(now=T0 + 12 * H + M)
     write("bob")
-    import os
-
     os.utime(path, ns=(1, 5_000_000_000_000_000_000))
     r = esc.run_pass(now=T0 + 13 * H + M)
     with sessions() as s:
@@ -232,8 +230,6 @@ def test_engine004_two_engines_never_double(tmp_path: Path, city: Any, gazetteer
     is skipped; a pass over a range already handled (its position lost) adds nothing."""
     settings = engine_settings()
     with make_store("postgresql", tmp_path, city) as (_e1, sessions_a, url):
-        from data_access.store.engine import make_engine, make_sessionmaker
-
         other = make_engine(url)
         sessions_b = make_sessionmaker(other)
         try:
