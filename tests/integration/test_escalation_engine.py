@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from dashboard.settings import Settings, load_settings
@@ -270,3 +271,20 @@ def test_engine004_two_engines_never_double(tmp_path: Path, city: Any, gazetteer
             assert again.fired == 0 and again.queued == 0 and again.candidates > 0
         finally:
             other.dispose()
+
+
+def test_engine005_bad_roster_stops_startup(tmp_path: Path) -> None:
+    """A contacts file with a bad row, or a CONTACTS_FILE that is not there, stops start-up naming it."""
+    from types import SimpleNamespace
+
+    from app import escalator
+    from dashboard.settings import SettingsError
+
+    bad = tmp_path / "contacts.csv"
+    bad.write_text(",".join(COLUMNS) + "\nunit,NOPE,principal,王伟,13800000000,,,,,\n", encoding="utf-8")
+    settings = load_settings(var_dir=CACHE_DIR, demo=False, contacts_file=bad)
+    svc = SimpleNamespace(settings=settings, city=demo_city(), sessions=None)
+    with pytest.raises(SettingsError, match=r"(?s)CONTACTS_FILE: .*contacts.csv: row 1 \(code 'NOPE'\): unknown unit"):
+        escalator(svc)  # type: ignore[arg-type]
+    with pytest.raises(SettingsError, match="CONTACTS_FILE"):
+        load_settings(var_dir=CACHE_DIR, contacts_file=tmp_path / "none.csv")
