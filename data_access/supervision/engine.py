@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, exists, or_, select, text
+from sqlalchemy import Connection, and_, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,12 +57,20 @@ ESCALATION_LOCK = 0x6170_657363  # "apesc"
 PASS_NAME = "engine"
 #: Member states that count as online (as the wall counts them: data_access.wall.live_panels.PRESENT).
 ONLINE = ("on_duty", "busy", "sos")
-#: The partial index of open appeals returned or reopened at least once (migration 0015): the count
-#: candidates' query repeats its condition word for word, so SQLite uses it too.
-COUNTED = {
-    "postgresql": "appeals.is_open AND (appeals.return_count > 0 OR appeals.reopen_count > 0)",
-    "sqlite": "appeals.is_open = 1 AND (appeals.return_count > 0 OR appeals.reopen_count > 0)",
-}
+#: Open appeals returned or reopened often enough, with no case opened for their counts yet nor a live case. The
+#: partial index ix_appeals_open_counted (migration 0015) holds the few open appeals returned or reopened at all;
+#: the query repeats its condition word for word, and on SQLite names it (its planner would rather walk every open
+#: appeal through an index that starts with is_open).
+INDEXED_BY = "INDEXED BY ix_appeals_open_counted"
+COUNT_CANDIDATES = """
+SELECT a.id FROM appeals AS a {indexed_by}
+WHERE {is_open} AND (a.return_count > 0 OR a.reopen_count > 0)
+  AND (a.return_count >= :returns OR a.reopen_count >= :reopens)
+  AND NOT EXISTS (
+    SELECT 1 FROM escalation_steps AS e
+    WHERE e.appeal = a.id AND e.step IN :steps AND e.unit = '' AND e.armed_by IN ('returned', 'reopened'))
+  AND NOT EXISTS (SELECT 1 FROM supervision_cases AS c WHERE c.appeal = a.id AND c.state IN :live)
+"""
 KIND = "escalation"
 
 
@@ -185,24 +193,22 @@ class Escalator:
         for where in ranges:
             found.update(s.scalars(select(Appeal.id).where(where)))
         if self._case_steps:
-            dialect = s.get_bind().dialect.name
-            count_opened = exists().where(
-                EscalationStep.appeal == Appeal.id,
-                EscalationStep.step.in_(self._case_steps),
-                EscalationStep.unit == "",
-                EscalationStep.armed_by.in_(("returned", "reopened")),
+            sqlite_store = s.get_bind().dialect.name == "sqlite"
+            sql = COUNT_CANDIDATES.format(
+                indexed_by=INDEXED_BY if sqlite_store else "", is_open="a.is_open = 1" if sqlite_store else "a.is_open"
             )
-            live = exists().where(SupervisionCase.appeal == Appeal.id, SupervisionCase.state.in_(LIVE_STATES))
-            q = select(Appeal.id).where(
-                text(COUNTED.get(dialect, COUNTED["postgresql"])),
-                or_(
-                    Appeal.return_count >= self.ladder.returns_case,
-                    Appeal.reopen_count >= self.ladder.reopens_case,
-                ),
-                ~count_opened,
-                ~live,
+            q = text(sql).bindparams(bindparam("steps", expanding=True), bindparam("live", expanding=True))
+            found.update(
+                s.scalars(
+                    q,
+                    {
+                        "returns": self.ladder.returns_case,
+                        "reopens": self.ladder.reopens_case,
+                        "steps": list(self._case_steps),
+                        "live": list(LIVE_STATES),
+                    },
+                )
             )
-            found.update(s.scalars(q))
         return sorted(found)
 
     def _batch(self, s: Session, ids: Sequence[str], now: datetime, result: PassResult) -> None:
