@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, select, text
+from sqlalchemy import Connection, and_, bindparam, select, text, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -172,13 +172,16 @@ class Escalator:
             result.since = since
             ids = self._candidates(s, since, now)
         result.candidates = len(ids)
+        self._raise_cases(now, result)
         batch = self.settings.escalation_batch
         for i in range(0, len(ids), batch):
             with self.sessions() as s, s.begin():
                 self._batch(s, ids[i : i + batch], now, result)
-        self._raise_cases(now, result)
-        with self.sessions() as s, s.begin():
-            _upsert_position(s.connection(), now)
+                if i + batch >= len(ids):  # the position moves with the last batch (one commit fewer)
+                    _upsert_position(s.connection(), now)
+        if not ids:
+            with self.sessions() as s, s.begin():
+                _upsert_position(s.connection(), now)
 
     def _candidates(self, s: Session, since: datetime, now: datetime) -> list[str]:
         """Ids of the appeals that may have a step due: crossings in (since, now], and count triggers not yet
@@ -189,9 +192,8 @@ class Escalator:
             and_(is_open(), Appeal.red_from > since, Appeal.red_from <= now),
             and_(is_open(), Appeal.due_at > since - overdue, Appeal.due_at <= now - overdue),
         ]
-        found: set[str] = set()
-        for where in ranges:
-            found.update(s.scalars(select(Appeal.id).where(where)))
+        # one round trip for the three ranges (each still a range of its index)
+        found: set[str] = set(s.scalars(union(*(select(Appeal.id).where(where) for where in ranges))))
         if self._case_steps:
             sqlite_store = s.get_bind().dialect.name == "sqlite"
             sql = COUNT_CANDIDATES.format(
@@ -231,29 +233,34 @@ class Escalator:
         online = self._online_grids(s, grids, now)
         roster = self.roster.current()
         conn = s.connection()
-        notices: list[Notice] = []
+        due: list[tuple[Any, Facts, Firing]] = []
         for r in rows:
             facts = self._facts(r, live, online)
-            for firing in due_steps(facts, now, fired.get(r.id, ()), self.ladder):
-                if not _record_step(conn, firing, now):
-                    continue  # another process recorded it first: its messages are its own
-                result.fired += 1
-                reason = None
-                if firing.case is not None:
-                    reason = firing.case.reason
-                    open_case(
-                        s,
-                        appeal={"id": r.id, "district": r.district, "street": r.street, "grid": r.grid, "unit": r.unit},
-                        level=firing.case.level,
-                        office=firing.case.office,
-                        rule=firing.step,
-                        opened_by=RULE,
-                        now=now,
-                        due_at=firing.case.due_at,
-                        reason=reason,
-                    )
-                    result.cases += 1
-                notices.extend(self._notices(firing, facts, now, roster, reason, result))
+            due.extend((r, facts, f) for f in due_steps(facts, now, fired.get(r.id, ()), self.ladder))
+        # one statement records them all; a step another process recorded first is not returned: its messages
+        # are that process's
+        recorded = _record_steps(conn, [f for _r, _facts, f in due], now)
+        notices: list[Notice] = []
+        for r, facts, firing in due:
+            if (firing.appeal, firing.step, firing.unit, firing.armed_by) not in recorded:
+                continue
+            result.fired += 1
+            reason = None
+            if firing.case is not None:
+                reason = firing.case.reason
+                open_case(
+                    s,
+                    appeal={"id": r.id, "district": r.district, "street": r.street, "grid": r.grid, "unit": r.unit},
+                    level=firing.case.level,
+                    office=firing.case.office,
+                    rule=firing.step,
+                    opened_by=RULE,
+                    now=now,
+                    due_at=firing.case.due_at,
+                    reason=reason,
+                )
+                result.cases += 1
+            notices.extend(self._notices(firing, facts, now, roster, reason, result))
         if notices:
             result.queued += queue(conn, notices, self.settings, now)
 
@@ -420,16 +427,25 @@ class Escalator:
             stop.wait(interval)
 
 
-def _record_step(conn: Connection, firing: Firing, now: datetime) -> bool:
-    """Record a fired step; False if it was recorded before (by this or another process)."""
+def _record_steps(conn: Connection, firings: Sequence[Firing], now: datetime) -> set[tuple[str, str, str, str]]:
+    """Record fired steps in one statement; returns the keys (appeal, step, unit, armed_by) recorded now (a step
+    recorded before, by this or another process, is left out)."""
+    if not firings:
+        return set()
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    t = EscalationStep.__table__
     stmt = (
-        insert(EscalationStep)
-        .values(appeal=firing.appeal, step=firing.step, unit=firing.unit, armed_by=firing.armed_by, fired_at=now)
+        insert(t)
+        .values(
+            [
+                {"appeal": f.appeal, "step": f.step, "unit": f.unit, "armed_by": f.armed_by, "fired_at": now}
+                for f in firings
+            ]
+        )
         .on_conflict_do_nothing()
-        .returning(EscalationStep.appeal)
+        .returning(t.c.appeal, t.c.step, t.c.unit, t.c.armed_by)
     )
-    return conn.execute(stmt).first() is not None
+    return {(a, s, u, r) for a, s, u, r in conn.execute(stmt)}
 
 
 def _upsert_position(conn: Connection, now: datetime) -> None:
