@@ -17,6 +17,7 @@ next one). Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -96,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         f"settling pass: {settle.candidates} candidates, {settle.fired} steps, {settle.cases} cases, "
         f"{settle.queued} messages in {(time.perf_counter() - t) * 1000:.0f} ms"
     )
-    times, fired, queued, candidates = [], 0, 0, 0
+    times, cpu, fired, queued, candidates = [], [], 0, 0, 0
+    load = os.getloadavg()
     for k in range(1, args.passes + 1):
+        c0 = time.process_time()
         r = esc.run_pass(now=now + k * interval)
+        cpu.append((time.process_time() - c0) * 1000)
         times.append(r.seconds * 1000)
         fired += r.fired
         queued += r.queued
@@ -112,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{queued} messages queued"
     )
     print(f"pass time: median {med:.1f} ms, p95 {p95:.1f} ms, max {max(times):.1f} ms (goal: median <= 50 ms)")
+    print(
+        f"CPU of this process per pass: median {statistics.median(cpu):.1f} ms; load average at the start "
+        f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(
         f"crossing to queued message: at most interval + pass = {settings.escalation_interval_s:g} s + "
         f"{max(times) / 1000:.2f} s = {settings.escalation_interval_s + max(times) / 1000:.1f} s (goal: <= 60 s)"
