@@ -76,6 +76,13 @@ def _known_codes(city: City) -> dict[str, set[str]]:
     }
 
 
+def _text(v: object) -> str | None:
+    """A cell that is not a string: None when missing (None, NaN, NA), else its text."""
+    if v is None or pd.isna(v):
+        return None
+    return str(v).strip() or None
+
+
 def check_roster(frame: pd.DataFrame, city: City, file: Path) -> Roster:
     """The roster of a contacts frame (text cells, None for empty), or CityDataError listing every problem."""
     out = Problems()
@@ -86,15 +93,15 @@ def check_roster(frame: pd.DataFrame, city: City, file: Path) -> Roster:
     people: dict[Key, list[Recipient]] = {}
     seen: dict[tuple[str, str, str, str], int] = {}
 
-    def cell(row: Mapping[str, object], col: str) -> str | None:
-        v = row.get(col)
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return None
-        s = str(v).strip()
-        return s or None
+    def column(col: str) -> list[str | None]:
+        if col not in frame.columns:
+            return [None] * len(frame)
+        return [(v.strip() or None) if isinstance(v, str) else _text(v) for v in frame[col].tolist()]
 
-    for i, row in enumerate(frame.to_dict("records")):
-        kind, code, role, name = (cell(row, c) for c in REQUIRED)
+    cells = {c: column(c) for c in COLUMNS}
+    for i in range(len(frame)):
+        row = {c: cells[c][i] for c in COLUMNS}
+        kind, code, role, name = (row[c] for c in REQUIRED)
         for col, v in zip(REQUIRED, (kind, code, role, name)):
             if v is None:
                 out.add(file, i, code, f"empty {col}")
@@ -108,7 +115,7 @@ def check_roster(frame: pd.DataFrame, city: City, file: Path) -> Roster:
             out.add(file, i, code, f"role {role!r} is not a {kind} role (one of {', '.join(ROSTER_ROLES[kind])})")
         if code not in known[kind]:
             out.add(file, i, code, f"unknown {kind} {code!r} (not in the city)")
-        values = {c: cell(row, c) for c in CHANNELS}
+        values = {c: row[c] for c in CHANNELS}
         if not any(values.values()):
             out.add(file, i, code, f"no way to reach {name}: give at least one of {', '.join(CHANNELS)}")
         if values["phone"] and not PHONE.match(values["phone"]):
@@ -118,7 +125,7 @@ def check_roster(frame: pd.DataFrame, city: City, file: Path) -> Roster:
         for chat in ("wecom", "dingtalk", "feishu"):
             if values[chat] and not CHAT_ID.match(values[chat] or ""):
                 out.add(file, i, code, f"{chat} id {values[chat]!r} has characters a chat id does not")
-        lang = cell(row, "lang") or "zh"
+        lang = row["lang"] or "zh"
         if lang not in LANGS:
             out.add(file, i, code, f"lang {lang!r} is not zh or en")
         twin = (kind, code, role, name)

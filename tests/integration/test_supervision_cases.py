@@ -17,7 +17,7 @@ APPEAL = {"id": "A-1", "district": "110105", "street": "110105001", "grid": "G1"
 
 def test_cases001_open_raise_and_actions(store: Any) -> None:
     """A case opened by a rule keeps the appeal's place; raising it opens a city case once; a second raise is
-    refused; every step is an action with who and when."""
+    refused; every step is an action with who and when; a bad level or action is refused."""
     _engine, sessions, _url = store
     with sessions() as s, s.begin():
         cid = open_case(
@@ -51,10 +51,7 @@ def test_cases001_open_raise_and_actions(store: Any) -> None:
     )
     assert cases[city].due_at == NOW + timedelta(days=5)  # as long as the district case had
     assert actions == [(cid, "open", "rule"), (None, "chase", "alice"), (city, "open", "rule"), (cid, "raise", "rule")]
-
-
-def test_cases002_bad_level_and_action_refused(store: Any) -> None:
-    _engine, sessions, _url = store
+    # an unknown level or action is refused, naming what is wrong
     with sessions() as s, s.begin():
         with pytest.raises(ValueError, match="level"):
             open_case(
