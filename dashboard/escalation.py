@@ -29,7 +29,7 @@ Everything the ladder means is defined here, in one place (`Ladder`, `DEFAULT`):
 * **Stops**: a resolved or closed appeal (not open) fires nothing.
 * **Messages**: one per recipient, in the recipient's language (Chinese unless it says English): the
   appeal's id, place, category, how late (or how much time is left) and a link to the appeal's page
-  (`/area/a/<id>`, see dashboard/drill.py).
+  (`/area/a/<id>`, see dashboard/drill.py; the channels put it under the text, full under PUBLIC_URL).
 
 `due_steps` states the rules over one appeal's facts; the engine (data_access/supervision/engine.py) only
 finds the appeals that may have crossed a threshold, asks `due_steps`, and records what it answers.
@@ -322,7 +322,7 @@ def message(
     ]
     if case_reason_code:
         lines.append(i18n.t(lang, f"esc_reason_{case_reason_code}"))
-    lines.append(i18n.t(lang, "esc_link", link=link))
+    # the link goes with the notice (Notice.link): each channel puts it under the text (dashboard.notices.compose)
     return Message(lang, title, "\n".join(lines), link, tuple(lines))
 
 

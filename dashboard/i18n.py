@@ -219,7 +219,15 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "esc_reason_overdue": ("督办原因：超期时间过长", "Why: overdue for too long"),
     "esc_reason_returned": ("督办原因：多次退单", "Why: returned too many times"),
     "esc_reason_reopened": ("督办原因：多次重办", "Why: reopened too many times"),
-    "esc_link": ("查看工单：{link}", "Open the appeal: {link}"),
+    # Notifications (issue 14): texts the sender adds to messages, and the wall's channel chip
+    "notify_link": ("查看：{url}", "Open: {url}"),
+    "notify_ref": ("消息编号：{ref}", "Message ref: {ref}"),
+    "notify_digest_subject": ("{n} 条待办提醒", "{n} reminders"),
+    "notify_digest_intro": ("{name}：您有 {n} 条提醒，汇总如下：", "{name}: {n} reminders for you:"),
+    "notify_attachment_missing": ("（附件 {name} 未找到）", "(attachment {name} not found)"),
+    "notify_chip_off": ("通知：未开启", "Notices: off"),
+    "notify_chip_ok": ("通知：正常", "Notices: OK"),
+    "notify_chip_failing": ("通知故障：{channels}", "Notices failing: {channels}"),
 }
 
 

@@ -82,7 +82,11 @@ def created(appeal: str, at: datetime, p: dict[str, Any]) -> str:
 
 def deliveries(sessions: Any) -> list[Any]:
     with sessions() as s:
-        return list(s.execute(select(Delivery.key, Delivery.role, Delivery.language, Delivery.subject, Delivery.body)))
+        return list(
+            s.execute(
+                select(Delivery.key, Delivery.role, Delivery.language, Delivery.subject, Delivery.body, Delivery.link)
+            )
+        )
 
 
 def roles(sessions: Any, appeal: str) -> Counter[str]:
@@ -117,7 +121,7 @@ def test_engine001_ladder_over_time(store: Any, city: Any, gazetteer: Gazetteer)
     assert roles(sessions, "E1") == {"leader_in_charge": 1, "principal": 1, "command_center": 1, "supervisor": 1}
     rows = deliveries(sessions)
     red = next(d for d in rows if d.role == "principal")
-    assert "E1" in red.subject and "/area/a/E1" in red.body and "<b>" not in red.body  # no citizen text
+    assert "E1" in red.subject and red.link == "/area/a/E1" and "<b>" not in red.body  # no citizen text
     assert "已超期" in red.body or "overdue" in red.body
     # an approved extension: a new situation, red again when the new deadline passes
     put_events(
