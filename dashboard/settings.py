@@ -177,6 +177,35 @@ class Settings(BaseSettings):
         "not acknowledged); 0: never trims",
     )
 
+    # Escalation ladder (issue 14); the steps and what they mean live in dashboard/escalation.py
+    escalation: bool = Field(True, description="Run the escalation engine inside `python app.py`")
+    escalation_interval_s: float = Field(
+        15, ge=1, le=45, description="Seconds between passes of the escalation engine (a crossing is queued within it)"
+    )
+    escalation_batch: int = Field(
+        500, ge=1, le=10000, description="Appeals the escalation engine handles per transaction at most"
+    )
+    escalation_catch_up_h: float = Field(
+        24,
+        gt=0,
+        description="On its first pass the escalation engine looks back this many hours for thresholds crossed",
+    )
+    escalation_overdue_case_h: float = Field(
+        72, gt=0, description="Overdue this many hours: the appeal becomes a supervision case (督办件)"
+    )
+    escalation_returns_case: int = Field(2, ge=1, description="Returned (退单) this many times: a supervision case")
+    escalation_reopens_case: int = Field(2, ge=1, description="Reopened (重办) this many times: a supervision case")
+    escalation_street_office: bool = Field(
+        False, description="Cases of appeals handled by a street go to the street's supervision office"
+    )
+    escalation_case_due_h: float = Field(48, gt=0, description="Time a supervision office has to settle a case, hours")
+    escalation_raise_after_h: float = Field(
+        72, gt=0, description="A case still open this many hours after opening is raised to the city level"
+    )
+    contacts_file: Path | None = Field(
+        None, description="Contacts roster CSV (kind,code,role,name,phone,email,…); unset: the city folder's"
+    )
+
     # Notifications (issue 14): the outbox, its sender and channels. A channel is on when its URL or host is set.
     public_url: str = Field(
         "http://127.0.0.1:8050", description="Base URL of the screens, put in front of the links in messages"
@@ -278,6 +307,13 @@ class Settings(BaseSettings):
     def _key(cls, v: str) -> str:
         if not v or any(c.isspace() for c in v):
             raise ValueError("must be non-empty and without spaces")
+        return v
+
+    @field_validator("contacts_file")
+    @classmethod
+    def _contacts(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no file {v}")
         return v
 
     @field_validator("database_url")

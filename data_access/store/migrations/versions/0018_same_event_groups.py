@@ -9,7 +9,7 @@ All three are new and empty: the grouping pass fills them from the start of the 
 same as `regroup`).
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0015
 Create Date: 2026-11-29 15:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
