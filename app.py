@@ -15,6 +15,7 @@ from flask import Flask
 from dashboard.settings import SettingsError, load_settings
 from data_access.accounts import cli as accounts_cli
 from data_access.ops.services import Services, start_services
+from data_access.reports import cli as reports_cli
 
 log = logging.getLogger("command-center")
 
@@ -30,6 +31,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         drill,
         exports,
         http_safety,
+        reports,
         router,
         wall,
         wall_detail,
@@ -52,6 +54,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     api_wall.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
+    reports.register(app, svc, ctx)
     return app
 
 
@@ -109,6 +112,15 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def start_reports(svc: Services, stop: threading.Event) -> threading.Thread:
+    """Make the scheduled reports in a thread of their own (its own caches: never the screens')."""
+    from data_access.reports import scheduler
+    from data_access.wall.snapshot import WallContext
+    from geo.city_index import index_of
+
+    return scheduler.start(svc.sessions, WallContext(svc.settings, index_of(svc.city)), stop)
+
+
 def _serve(args: argparse.Namespace) -> int:
     overrides = {"demo": False} if args.no_demo else {}
     settings = load_settings(**overrides)
@@ -123,6 +135,8 @@ def _serve(args: argparse.Namespace) -> int:
         ingest = start_ingest(svc, stop, runtime)
         if settings.demo:
             start_demo(svc, stop)
+        if settings.reports:
+            start_reports(svc, stop)
         print(_banner(svc), flush=True)
         if settings.demo:
             _demo_accounts(svc)
@@ -212,7 +226,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: serve (default), ingest, simulate, migrate."""
+    """Command line: serve (default), ingest, simulate, migrate, users, tokens, report."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:
@@ -225,10 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("simulate", help="only the demo intake feed; see `python app.py simulate --help`")
     sub.add_parser("migrate", help="bring the store's schema to the newest version")
     accounts_cli.add_parsers(sub)
+    reports_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.cmd in ("users", "tokens"):
             return accounts_cli.run(args, load_settings())
+        if args.cmd == "report":
+            svc = start_services(load_settings())
+            try:
+                return reports_cli.run(args, svc)
+            finally:
+                svc.close()
         return {"ingest": _ingest, "migrate": _migrate}.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)

@@ -212,6 +212,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "rp_made_at": ("生成时间", "Made at"),
     "rp_none": ("本期无", "none in this period"),
     "rp_yes": ("是", "yes"),
+    "rp_no_unit": ("未派单（退回热线）", "no unit (back with the hotline)"),
+    "rp_quiet": (
+        "另有 {n} 个单位本期无诉求、无回访，未列出（见 Excel 表）",
+        "{n} more units with no appeals and no call-backs are not listed (see the workbook)",
+    ),
     "rp_received": ("受理情况", "Appeals received"),
     "rp_total": ("受理总量", "Received"),
     "rp_mean7": ("前 7 日日均", "Mean of previous 7 days"),

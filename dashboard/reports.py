@@ -20,9 +20,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dashboard.i18n import t
+from dashboard.i18n import keys, t
 from dashboard.settings import Settings
 
+_KEYS = frozenset(keys())
 KINDS = ("daily", "weekly", "monthly")
 SCOPE_KEY = re.compile(r"^(city|[ds]:[0-9A-Za-z]{1,16})$")
 _PATTERN = {
@@ -160,7 +161,8 @@ class Column:
 
     key: str
     label: str
-    fmt: str = "text"  # text, int, pct (a share 0–1), num (two places), signed (+/−), date, key (an i18n key)
+    fmt: str = "text"  # text, int, pct (a share 0–1), num (two places), signed (+/−), date, key (an i18n key),
+    # label (an i18n key if it is one, else shown as it is: names set by the system, never citizen text)
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,14 @@ class Table:
     name: str  # sheet name and heading key
     columns: tuple[Column, ...]
     rows: tuple[dict[str, Any], ...]
+    quiet: tuple[str, ...] = ()  # a row whose values here are all 0 or None is left out of print (not the workbook)
+
+    def printed(self) -> tuple[list[dict[str, Any]], int]:
+        """The rows a printed page lists, and how many quiet rows it leaves out."""
+        if not self.quiet:
+            return list(self.rows), 0
+        keep = [r for r in self.rows if any(r.get(k) for k in self.quiet)]
+        return keep, len(self.rows) - len(keep)
 
 
 @dataclass(frozen=True)
@@ -240,7 +250,7 @@ def fmt_value(v: Any, fmt: str) -> str:
 
 def cell_text(v: Any, col: Column, lang: str) -> str:
     """A cell as printed: i18n keys in the language, numbers per the column's format."""
-    if col.fmt == "key":
+    if col.fmt == "key" or (col.fmt == "label" and v in _KEYS):
         return t(lang, v) if v else ""
     return fmt_value(v, col.fmt)
 

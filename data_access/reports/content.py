@@ -119,13 +119,14 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
             ("rp_resolved", res["resolved"]),
             ("rp_on_time", res["on_time"]),
             ("rp_late", res["late"]),
-            ("rp_on_time_share", _pct(res["on_time"] / res["resolved"] if res["resolved"] else None)),
+            ("rp_on_time_share", _share(res["on_time"] / res["resolved"] if res["resolved"] else None)),
         ),
     )
     progress("overdue")
     names = names_of(ctx.refs)
     units = [
-        {"unit": names.unit.get(u or "", u or "—"), "count": n} for u, n in q.overdue_by_unit(session, end, view, TOP)
+        {"unit": names.unit.get(u, u) if u else "rp_no_unit", "count": n}
+        for u, n in q.overdue_by_unit(session, end, view, TOP)
     ]
     rows = [
         {
@@ -158,7 +159,7 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
         facts=(
             ("rp_grids", cov["grids"]),
             ("rp_grids_covered", cov["grids_covered"]),
-            ("rp_coverage_share", _pct(cov["coverage"])),
+            ("rp_coverage_share", _share(cov["coverage"])),
             ("rp_coverage_at", now.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")),
         ),
         tables=(
@@ -307,7 +308,7 @@ def _monthly(session: Session, p: Period, view: View, now: datetime, ctx: WallCo
                     ("rp_final" if body["final"] else "rp_provisional", body["cutoff"][:16].replace("T", " ")),
                     ("rp_ranked", body["ranked"]),
                 ),
-                tables=(Table(f"rp_rank_{level}", RANK_COLS, rows),),
+                tables=(Table(f"rp_rank_{level}", RANK_COLS, rows, quiet=("volume", "reviewed")),),
                 figures=(
                     Figure(
                         f"rp_rank_{level}",
@@ -397,6 +398,10 @@ def _rank_row(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _share(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:+.1f}%" if v < 0 or v > 0 else "0.0%"
 
@@ -422,7 +427,7 @@ CATEGORY_COLS = (
     C("mean7", "rp_col_mean7", "num"),
     C("change", "rp_col_change", "signed"),
 )
-UNIT_COUNT_COLS = (C("unit", "rp_col_unit"), C("count", "rp_col_overdue", "int"))
+UNIT_COUNT_COLS = (C("unit", "rp_col_unit", "label"), C("count", "rp_col_overdue", "int"))
 OVERDUE_COLS = (
     C("id", "rp_col_id"),
     C("place", "rp_col_place"),

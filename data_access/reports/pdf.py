@@ -51,8 +51,10 @@ def title(r: Report, lang: str) -> str:
 
 def _table(tb: Table, lang: str) -> str:
     head = "".join(f"<th>{escape(t(lang, c.label))}</th>" for c in tb.columns)
-    if not tb.rows:
-        return f"<h3>{escape(t(lang, tb.name))}</h3><p class='empty'>{escape(t(lang, 'rp_none'))}</p>"
+    rows, left_out = tb.printed()
+    note = f"<p class='empty'>{escape(t(lang, 'rp_quiet', n=left_out))}</p>" if left_out else ""
+    if not rows:
+        return f"<h3>{escape(t(lang, tb.name))}</h3><p class='empty'>{escape(t(lang, 'rp_none'))}</p>{note}"
     body = "".join(
         "<tr>"
         + "".join(
@@ -60,9 +62,11 @@ def _table(tb: Table, lang: str) -> str:
             for c in tb.columns
         )
         + "</tr>"
-        for row in tb.rows
+        for row in rows
     )
-    return f"<h3>{escape(t(lang, tb.name))}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f"<h3>{escape(t(lang, tb.name))}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+    )
 
 
 def _section(s: Section, lang: str) -> str:

@@ -13,7 +13,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from dashboard.i18n import t
-from dashboard.reports import Column, Report, fact_text
+from dashboard.reports import Column, Report, cell_text, fact_text
 from data_access.reports.pdf import title
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -23,8 +23,8 @@ FORMATS = {"pct": "0.0%", "num": "0.00", "int": "0", "signed": "+0;-0;0", "date"
 def _value(v: Any, col: Column, lang: str) -> Any:
     if v is None:
         return None
-    if col.fmt == "key":
-        return t(lang, v) if v else ""
+    if col.fmt in ("key", "label"):
+        return cell_text(v, col, lang)
     if isinstance(v, str) and v.startswith(FORMULA_START):
         return "'" + v
     return v

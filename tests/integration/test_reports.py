@@ -30,7 +30,7 @@ def _made(world: dict[str, Any], kind: str, period: str, scope: str) -> Any:
     assert got.state in ("made", "skipped"), got
     with world["sessions"]() as s:
         row = archive.find(s, kind, period, scope)
-        assert row is not None and row.state == "made", (row and row.reason)
+        assert row is not None and row.state == "made", row and row.reason
         s.expunge(row)
         return row
 
