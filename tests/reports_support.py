@@ -26,12 +26,12 @@ DAY = "2026-10-15"  # the daily bulletin the tests read
 
 
 def history(city: City) -> tuple[list[str], dict[str, str]]:
-    """October's appeals in a dozen streets (enough call-backs to rank them), and one overdue appeal whose citizen
-    text is HTML, received on DAY in the first of those streets."""
+    """October's appeals in a dozen streets (enough call-backs to rank them), and one appeal overdue on DAY whose
+    citizen text is HTML, in the first of those streets."""
     texts = month_history(city, MONTH_START, 31, 24, datetime(2026, 11, 10, tzinfo=TZ), seed=7)
     street = sorted(city.streets.groupby("district")["code"].apply(lambda s: sorted(s)[:3]).explode().tolist()[:12])[0]
     comm = city.communities[city.communities["street"] == street].iloc[0]
-    t0 = datetime(2026, 10, 15, 9, 0, tzinfo=TZ)
+    t0 = datetime(2026, 9, 25, 9, 0, tzinfo=TZ)  # the longest overdue (red) at the end of DAY
     texts += [
         created("XSSR", t0, comm["code"], summary=XSS),
         ev("dispatched", "XSSR", t0 + timedelta(minutes=5), "XSSR-d", unit=street),
@@ -99,3 +99,22 @@ def pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
     return "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def schedule_once(url: str, now: str, who: str, kinds: str = "daily", catch_up_days: int = 1) -> None:
+    """One pass of the report schedule at `now` over the store at `url`, as a process of its own would run it."""
+    from dashboard.settings import load_settings
+    from data_access.reports.scheduler import run_due
+    from data_access.store.engine import make_engine, make_sessionmaker
+    from tests.conftest import CACHE_DIR, demo_city
+
+    settings = load_settings(
+        var_dir=CACHE_DIR, demo=False, report_kinds=kinds, report_scopes="city", report_catch_up_days=catch_up_days
+    )
+    engine = make_engine(url)
+    try:
+        ctx = WallContext(settings, index_of(demo_city()))
+        for kind, period, scope, got in run_due(make_sessionmaker(engine), ctx, datetime.fromisoformat(now), who):
+            print(kind, period, scope, got.state, flush=True)
+    finally:
+        engine.dispose()
