@@ -125,17 +125,6 @@ def _texts(v: Any) -> list[str]:
     return []
 
 
-def _texts(v: Any) -> list[str]:
-    """Every string in a callback's answer."""
-    if isinstance(v, str):
-        return [v]
-    if isinstance(v, dict):
-        return [x for k in v.values() for x in _texts(k)]
-    if isinstance(v, list):
-        return [x for k in v for x in _texts(k)]
-    return []
-
-
 def _route_body(search: str) -> dict[str, Any]:
     return {
         "output": "page.children",
@@ -267,11 +256,11 @@ def test_forged_download_of_another_scope_gets_nothing(world) -> None:  # type: 
     page = _texts(other.post("/_dash-update-component", json=_route_body(f"?id={own.id}")).get_json())
     name = world["svc"].city.districts.set_index("code").loc[d, "name"]
     assert not any(name in x for x in page) and "没有这份报告" in page
-    files = lambda user: {
-        x
-        for x in _texts(client(world, user).post("/_dash-update-component", json=_route_body("")).get_json())
-        if x.startswith("/reports/file/")
-    }  # noqa: E731
+
+    def files(user: str) -> set[str]:
+        answer = client(world, user).post("/_dash-update-component", json=_route_body("")).get_json()
+        return {x for x in _texts(answer) if x.startswith("/reports/file/")}
+
     assert f"/reports/file/{own.id}.pdf" in files("dist") and f"/reports/file/{city_row.id}.pdf" not in files("dist")
     assert not files("other") & {f"/reports/file/{own.id}.pdf", f"/reports/file/{city_row.id}.pdf"}
     assert {f"/reports/file/{own.id}.pdf", f"/reports/file/{city_row.id}.pdf"} <= files("admin")
