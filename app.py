@@ -89,6 +89,27 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
     return thread
 
 
+def escalator(svc: Services) -> Any:
+    """The escalation engine over this process's store, with the city's contacts roster (a bad roster stops
+    start-up naming CONTACTS_FILE or the file)."""
+    from data_access.supervision.engine import Escalator
+    from geo.loader import CityDataError, load_roster
+
+    try:
+        roster = load_roster(svc.settings, svc.city)
+    except CityDataError as exc:
+        raise SettingsError(f"CONTACTS_FILE: the contacts roster is wrong: {exc}") from None
+    return Escalator(svc.settings, svc.sessions, svc.city, roster)
+
+
+def start_escalation(engine: Any, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:
+    """Run the escalation engine (`escalator`) in a background thread: a pass every ESCALATION_INTERVAL_S."""
+    runtime["escalation"] = engine.status
+    thread = threading.Thread(target=engine.run, args=(stop,), name="escalation", daemon=True)
+    thread.start()
+    return thread
+
+
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     """Run the demo intake feed (writes to Redis only) in a background thread.
 
@@ -131,8 +152,11 @@ def _serve(args: argparse.Namespace) -> int:
     ingest: threading.Thread | None = None
     try:
         runtime: dict[str, Any] = {}
+        escalation = escalator(svc) if settings.escalation else None  # a bad roster stops start-up here
         app = create_app(svc, runtime)
         ingest = start_ingest(svc, stop, runtime)
+        if escalation is not None:
+            start_escalation(escalation, stop, runtime)
         if settings.demo:
             start_demo(svc, stop)
         if settings.reports:
@@ -204,6 +228,36 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _escalate(args: argparse.Namespace) -> int:
+    """The escalation engine alone: one pass (--once, printing what it did), or a pass every
+    ESCALATION_INTERVAL_S until stopped. Several may run against one PostgreSQL store."""
+    settings = load_settings()
+    svc = start_services(settings)
+    try:
+        engine = escalator(svc)
+        if args.once:
+            r = engine.run_pass()
+            print(
+                f"escalation pass at {r.now.isoformat()}: {r.candidates} candidate(s), {r.fired} step(s), "
+                f"{r.cases} case(s) opened, {r.raised} raised, {r.queued} message(s) queued, "
+                f"{len(r.unreached)} duty(ies) with nobody in the roster"
+                + (" (skipped: another pass was running)" if r.skipped else "")
+                + f" in {r.seconds * 1000:.0f} ms",
+                flush=True,
+            )
+            return 0
+        print(svc.describe(), flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            engine.run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+        return 0
+    finally:
+        svc.close()
+
+
 def _simulate(argv: list[str]) -> int:
     from data_access.demo.cli import main
     from data_access.ops.embedded_redis import redis_url
@@ -226,7 +280,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: serve (default), ingest, simulate, migrate, users, tokens, report."""
+    """Command line: serve (default), ingest, simulate, migrate, escalate, users, tokens, report."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:
@@ -238,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ingest", help="only the ingest worker (several may share one group)")
     sub.add_parser("simulate", help="only the demo intake feed; see `python app.py simulate --help`")
     sub.add_parser("migrate", help="bring the store's schema to the newest version")
+    esc = sub.add_parser("escalate", help="only the escalation engine (several may share one PostgreSQL store)")
+    esc.add_argument("--once", action="store_true", help="one pass, then exit")
     accounts_cli.add_parsers(sub)
     reports_cli.add_parser(sub)
     args = parser.parse_args(argv)
@@ -250,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 return reports_cli.run(args, svc)
             finally:
                 svc.close()
-        return {"ingest": _ingest, "migrate": _migrate}.get(args.cmd or "serve", _serve)(args)
+        return {"ingest": _ingest, "migrate": _migrate, "escalate": _escalate}.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2

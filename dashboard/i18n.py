@@ -194,6 +194,32 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "drill_wall": ("大屏", "Wall"),
     "drill_map": ("地图", "Map"),
     "drill_appeal": ("工单信息", "Appeal"),
+    # Escalation ladder (issue 14): messages to the people responsible (dashboard/escalation.py)
+    "esc_title_yellow": ("【黄灯提醒】工单 {appeal} 办理时限已过半", "[Yellow] Appeal {appeal}: half its time is used"),
+    "esc_title_red": ("【红灯督办】工单 {appeal} 已超期", "[Red] Appeal {appeal} is overdue"),
+    "esc_title_unattended": (
+        "【红灯无人在岗】工单 {appeal} 已超期，所在网格无网格员在线",
+        "[Red, nobody on duty] Appeal {appeal} is overdue and no grid member of its grid is online",
+    ),
+    "esc_title_case": (
+        "【督办件】工单 {appeal} 已转督办",
+        "[Supervision case] Appeal {appeal} is now a supervision case",
+    ),
+    "esc_title_raise": (
+        "【升级督办】工单 {appeal} 的督办件逾期未结，已提级至市级",
+        "[Raised] The supervision case of appeal {appeal} is still open: raised to the city level",
+    ),
+    "esc_title_other": ("【督办提醒】工单 {appeal}", "[Supervision] Appeal {appeal}"),
+    "esc_appeal": ("工单编号：{appeal}", "Appeal: {appeal}"),
+    "esc_place": ("地点：{place}", "Place: {place}"),
+    "esc_category": ("类别：{category}", "Category: {category}"),
+    "esc_due": ("办理时限：{due}（{late}）", "Due: {due} ({late})"),
+    "esc_late": ("已超期 {d}", "overdue by {d}"),
+    "esc_left": ("剩余 {d}", "{d} left"),
+    "esc_reason_overdue": ("督办原因：超期时间过长", "Why: overdue for too long"),
+    "esc_reason_returned": ("督办原因：多次退单", "Why: returned too many times"),
+    "esc_reason_reopened": ("督办原因：多次重办", "Why: reopened too many times"),
+    "esc_link": ("查看工单：{link}", "Open the appeal: {link}"),
     # Reports: daily bulletin, weekly summary, monthly analysis (issue 15)
     "rp_nav": ("报告", "Reports"),
     "rp_kind_daily": ("日通报", "Daily bulletin"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,15 +15,19 @@ import shapely
 from geo import validate as v
 from geo.city_files import text_columns
 from geo.citycheck import check_city
+from geo.contacts import FILE as CONTACTS_FILE
+from geo.contacts import FixedRoster, Roster, RosterFile, check_roster
 from geo.crs import to_wgs84
 from geo.demo_city import load_demo_city
 from geo.model import MODEL_CRS, City
+from geo.synth_contacts import build_contacts
 from geo.validate import CityDataError, Problems
 
 if TYPE_CHECKING:
     from dashboard.settings import Settings
 
-__all__ = ["CityDataError", "load_city", "load_city_dir"]
+__all__ = ["CityDataError", "load_city", "load_city_dir", "load_roster"]
+log = logging.getLogger(__name__)
 
 GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
 CODE_COLUMNS = frozenset({"code", "district", "street", "community", "grid", "id"})
@@ -141,3 +146,19 @@ def load_city(settings: Settings) -> City:
         return load_city_dir(settings.city_dir, name=settings.city_name)
     city = load_demo_city(settings.var_dir, settings.city_seed)
     return dataclasses.replace(city, name=settings.city_name)
+
+
+def load_roster(settings: Settings, city: City) -> RosterFile | FixedRoster:
+    """The contacts roster of the escalation ladder: CONTACTS_FILE if set, else the city folder's contacts.csv,
+    else (the demo city) one made for the demo city. A bad or missing CONTACTS_FILE raises CityDataError; a
+    real city without contacts.csv gets an empty roster (the ladder still records its steps, and says whom it
+    could not tell)."""
+    if settings.contacts_file is not None:
+        return RosterFile(settings.contacts_file, city)
+    if settings.city_dir is not None:
+        path = Path(settings.city_dir) / CONTACTS_FILE
+        if path.is_file():
+            return RosterFile(path, city)
+        log.warning("%s: no contacts roster: escalation messages have nobody to go to", path)
+        return FixedRoster(Roster({}))
+    return FixedRoster(check_roster(build_contacts(city, settings.city_seed), city, Path("<demo contacts>")))
