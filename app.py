@@ -26,6 +26,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         api_appeals,
         api_health,
         api_layers,
+        api_notifications,
         api_wall,
         auth,
         drill,
@@ -35,6 +36,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         router,
         wall,
         wall_detail,
+        wall_notify,
     )
     from layouts import shell
 
@@ -47,10 +49,12 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
     api_health.register(app, svc, runtime)
     api_appeals.register(app, svc)
+    api_notifications.register(app, svc)
     api_layers.register(app, svc, ctx.refs)
     router.register(app, svc, ctx)
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
+    wall_notify.register(app, svc)
     api_wall.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
@@ -110,6 +114,20 @@ def start_escalation(engine: Any, stop: threading.Event, runtime: dict[str, Any]
     return thread
 
 
+def start_sender(svc: Services, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread | None:
+    """Run the notification sender in a thread of its own, on its own engine (it never holds up the ingest's
+    writes beyond its short claim and record transactions); None when NOTIFY_SENDER is off."""
+    if not svc.settings.notify_sender:
+        return None
+    from data_access.notify.sender import run_sender
+    from data_access.store.engine import make_engine
+
+    engine = make_engine(svc.url)
+    thread, sender = run_sender(svc.settings, engine, stop)
+    runtime["sender"] = sender
+    return thread
+
+
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     """Run the demo intake feed (writes to Redis only) in a background thread.
 
@@ -157,6 +175,7 @@ def _serve(args: argparse.Namespace) -> int:
         ingest = start_ingest(svc, stop, runtime)
         if escalation is not None:
             start_escalation(escalation, stop, runtime)
+        start_sender(svc, stop, runtime)
         if settings.demo:
             start_demo(svc, stop)
         if settings.reports:
@@ -258,6 +277,27 @@ def _escalate(args: argparse.Namespace) -> int:
         svc.close()
 
 
+def _send(args: argparse.Namespace) -> int:
+    """Only the notification sender, against the store (no Redis, no city): several may run on PostgreSQL."""
+    from data_access.notify.channels import make_channels
+    from data_access.notify.sender import Sender
+    from data_access.store.engine import database_url, make_engine, migrate
+
+    settings = load_settings()
+    engine = make_engine(database_url(settings))
+    migrate(engine)
+    channels = make_channels(settings)
+    print(f"sending notifications on: {', '.join(channels) or 'no channel (NOTIFY_* settings)'}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        Sender(settings, engine, channels).run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    engine.dispose()
+    return 0
+
+
 def _simulate(argv: list[str]) -> int:
     from data_access.demo.cli import main
     from data_access.ops.embedded_redis import redis_url
@@ -281,6 +321,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: serve (default), ingest, simulate, migrate, escalate, users, tokens, report."""
+    """Command line: serve (default), ingest, send, simulate, migrate."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:
@@ -294,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the store's schema to the newest version")
     esc = sub.add_parser("escalate", help="only the escalation engine (several may share one PostgreSQL store)")
     esc.add_argument("--once", action="store_true", help="one pass, then exit")
+    sub.add_parser("send", help="only the notification sender (several may share a PostgreSQL store)")
     accounts_cli.add_parsers(sub)
     reports_cli.add_parser(sub)
     args = parser.parse_args(argv)
@@ -307,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 svc.close()
         return {"ingest": _ingest, "migrate": _migrate, "escalate": _escalate}.get(args.cmd or "serve", _serve)(args)
+        return {"ingest": _ingest, "migrate": _migrate, "send": _send}.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2

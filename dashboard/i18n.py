@@ -372,6 +372,15 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "rp_outside": ("该范围不在您的权限内", "That scope is outside yours"),
     "rp_not_found": ("没有这份报告", "No such report"),
     "rp_no_access": ("网格督导员没有报告范围", "Grid supervisors have no report scope"),
+    # Notifications (issue 14): texts the sender adds to messages, and the wall's channel chip
+    "notify_link": ("查看：{url}", "Open: {url}"),
+    "notify_ref": ("消息编号：{ref}", "Message ref: {ref}"),
+    "notify_digest_subject": ("{n} 条待办提醒", "{n} reminders"),
+    "notify_digest_intro": ("{name}：您有 {n} 条提醒，汇总如下：", "{name}: {n} reminders for you:"),
+    "notify_attachment_missing": ("（附件 {name} 未找到）", "(attachment {name} not found)"),
+    "notify_chip_off": ("通知：未开启", "Notices: off"),
+    "notify_chip_ok": ("通知：正常", "Notices: OK"),
+    "notify_chip_failing": ("通知故障：{channels}", "Notices failing: {channels}"),
 }
 
 

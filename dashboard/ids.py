@@ -66,3 +66,7 @@ def appeal_row(appeal: str) -> dict[str, str]:
 
 
 APPEAL_ROW_TYPE = "wall-appeal"
+
+# Notifications (issue 14): the wall's channel status chip and its slow timer
+NOTIFY_CHIP = "wall-notify-chip"
+NOTIFY_TICK = "wall-notify-tick"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import takewhile
 
+from dashboard.i18n import t
 from dashboard.settings import Settings
 
 #: Every channel, in the order they are listed on /healthz and the wall.
@@ -133,3 +134,32 @@ def enabled_channels(settings: Settings) -> tuple[str, ...]:
         "email": settings.notify_smtp_host,
     }
     return tuple(c for c in CHANNELS if on[c])
+
+
+def compose(lang: str, subject: str, text: str, link: str | None, key: str) -> str:
+    """The plain text a chat robot or SMS carries: subject, text, link, and the message's reference (its
+    idempotency key, so that a repeat after a crash can be recognised by whoever reads it)."""
+    lines = [subject, text]
+    if link:
+        lines.append(t(lang, "notify_link", url=link))
+    lines.append(t(lang, "notify_ref", ref=key))
+    return "\n".join(line for line in lines if line)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One message folded into a digest."""
+
+    subject: str
+    text: str
+    link: str | None
+
+
+def digest(lang: str, name: str, items: Sequence[Item]) -> tuple[str, str]:
+    """(subject, text) of a digest listing `items`, numbered, each with its link."""
+    lines = [t(lang, "notify_digest_intro", name=name, n=len(items))]
+    for i, item in enumerate(items, 1):
+        lines.append(f"{i}. {item.subject}: {item.text}")
+        if item.link:
+            lines.append(f"   {item.link}")
+    return t(lang, "notify_digest_subject", n=len(items)), "\n".join(lines)

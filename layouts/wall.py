@@ -10,6 +10,7 @@ from dash import dcc, html
 from dashboard import ids
 from dashboard.i18n import t
 from dashboard.wall import WallState
+from layouts import notify_chip
 from layouts.attrs import dataset
 from layouts.panels import figure, live_list
 
@@ -70,6 +71,7 @@ def header(state: WallState, st: PageStatic) -> html.Div:
             )
         )
     parts += [
+        notify_chip.chip(lang),
         html.Div("--:--:--", id=ids.metric("clock"), className="wall-clock", **dataset(metric="clock")),
         html.Div(
             [t(lang, "updated"), " ", html.Span("—", id=ids.metric("freshness"), **dataset(metric="freshness"))],

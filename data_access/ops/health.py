@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.calendar import iso
 from data_access.intake.consumer import IngestStatus
+from data_access.notify.reading import channel_report, failing_channels
 from data_access.ops.backlog import last_event_received, stream_wait, waiting_entries
 from data_access.ops.services import Services
 from data_access.projection.projector import ProjectorProcesses, projection_report
@@ -27,8 +28,9 @@ def health(
     problem or its loop stopped turning, the projector processes this process started ended, or work has waited
     longer than HEALTH_STALL_S (an entry unread or unacknowledged), or the projection is stalled (an event waits
     longer than PROJECTION_STALL_S and no checkpoint has moved meanwhile). `stalled` says which,
-    `oldest_waiting_s` how long the oldest item of each queue has waited. The projection's part of the report
-    keeps its key "fold" (monitoring reads it)."""
+    `oldest_waiting_s` how long the oldest item of each queue has waited. A notification channel whose last
+    attempt failed makes it unhealthy too (`notify` reports each channel, or that none is on). The projection's
+    part of the report keeps its key "fold" (monitoring reads it)."""
     now = now or datetime.now(UTC)
     s = svc.settings
     stall = s.health_stall_s
@@ -58,10 +60,14 @@ def health(
         with svc.sessions() as session:
             last = last_event_received(session)
             report["fold"] = projection_report(session, now, s)
+            report["notify"] = notify = channel_report(session, s, now)
         report["store"] = {"ok": True}
         report["last_event_received"] = iso(last, s)
         report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s
         oldest["fold"] = unfolded = report["fold"]["oldest_queued_s"]
+        for channel in failing_channels(notify):  # messages to the people responsible are not going out
+            answer = notify["channels"][channel]["last_attempt"]["answer"]
+            stalled.append(f"notify: channel {channel} is failing: {answer}")
         if report["fold"]["stalled"]:  # PROJECTION_STALL_S: old work waits and no checkpoint moves
             stalled.append(f"fold: an event received {unfolded:.0f} s ago is not projected, and no checkpoint moves")
     except SQLAlchemyError as exc:

@@ -377,6 +377,8 @@ class EscalationPass(Base):
     __tablename__ = "escalation_passes"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     passed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ReportArchive(Base):
     """One report (kind, period, scope), made once: the row is its claim while it is built (state `building`,
     `progress` says how far), then `made` with its files, or `failed` with the reason, retried up to a limit."""

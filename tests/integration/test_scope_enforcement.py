@@ -34,9 +34,10 @@ from tests.drill_support import (
     drill_world,
     refusals,
 )
+from tests.notify_support import OWN_PHONE, queue_both_areas
 
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
-WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer")
+WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer", "notify_chip")
 DRILL_CALLBACKS = ("filters_to_url", "map_down")
 REPORT_CALLBACKS = ("make_report", "watch_report")
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
@@ -47,6 +48,7 @@ def _world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None) 
     (the drill-down queries run on both in tests/integration/test_drill.py)."""
     with drill_world(city, gazetteer, folder, users) as w:
         o = w["sc"]["other"]
+        queue_both_areas(w["store"][0], w["sc"])
         names = [
             city.districts.set_index("code").loc[o["district"], "name"],
             city.streets.set_index("code").loc[o["street"], "name"],
@@ -118,6 +120,7 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("wall-view-pick", "value"): f"d:{o['district']}",
         ("wall-view", "data"): f"s:{o['street']}",
         ("wall-tick", "n_intervals"): 1,
+        ("wall-notify-tick", "n_intervals"): 1,
         ("wall-shown", "data"): None,
         ("wall-detail-close", "n_clicks"): 0,
         ("wall-communities", "clickData"): {"type": "Feature", "properties": {"id": o["community"]}},
@@ -206,14 +209,14 @@ def test_forged_callback_gets_nothing(world, name: str, user: str) -> None:  # t
         assert r.status_code in (200, 204), (r.status_code, text[:300])
         assert _leaks(world, req, text) == [], (body["inputs"], text[:500])
         if any(
-            m in _used(body, url=name != "drawer") for m in world["markers"]
+            m in _used(body, url=name not in ("drawer", "notify_chip")) for m in world["markers"]
         ):  # it named the other area: refused and audited
             assert refusals(world["sessions"]) > before, f"not audited: {req[:300]}"
 
 
 def _used(body: dict[str, Any], url: bool = True) -> str:
     """What of a forged request the server acts on: the input that changed, and the URL where the area
-    comes from it (the wall's drawer reads only the language from the URL)."""
+    comes from it (the wall's drawer and the notification chip read only the language from the URL)."""
     changed = body["changedPropIds"][0]
     parts = []
     for i in body["inputs"] + body["state"]:
@@ -264,6 +267,19 @@ def report_of_other(world) -> int:  # type: ignore[no-untyped-def]
     )
     assert got.state == "made" and got.rid is not None, got
     return got.rid
+
+
+def test_notifications_answer_inside_the_scope(world) -> None:  # type: ignore[no-untyped-def]
+    """The notifications sweep is not vacuous: the district leader reads their own district's message, with
+    the recipient's phone, and nothing of the other district."""
+    sc = world["sc"]
+    for url in ("/api/v1/notifications", f"/api/v1/notifications?district={sc['district']}"):
+        r = _client(world, "dist").get(url)
+        body = r.get_json()
+        assert r.status_code == 200 and body["count"] == 1, body
+        assert body["notifications"][0]["address"] == OWN_PHONE
+        assert _leaks(world, url, r.get_data(as_text=True)) == []
+    assert _client(world, "admin").get("/api/v1/notifications").get_json()["count"] == 2
 
 
 def test_own_area_still_answers(world) -> None:  # type: ignore[no-untyped-def]
@@ -318,6 +334,9 @@ def _api_cases() -> list[Any]:
             "/api/v1/rankings?view=d:{d}",
             "/api/v1/rankings?level=district",
             "/healthz",
+            "/api/v1/notifications",
+            "/api/v1/notifications?district={d}",
+            "/api/v1/notifications?appeal={a}",
         )
     ]
 
