@@ -153,11 +153,18 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
 
 def start_reports(svc: Services, stop: threading.Event) -> threading.Thread:
     """Make the scheduled reports in a thread of their own (its own caches: never the screens')."""
+    from dashboard.reports import ReportError
     from data_access.reports import scheduler
+    from data_access.reports.delivery import deliverer, load_subscribers
     from data_access.wall.snapshot import WallContext
     from geo.city_index import index_of
 
-    return scheduler.start(svc.sessions, WallContext(svc.settings, index_of(svc.city)), stop)
+    s = svc.settings
+    try:
+        subscribers = load_subscribers(s.report_subscribers_csv) if s.report_subscribers_csv else []
+    except ReportError as exc:
+        raise SettingsError(f"REPORT_SUBSCRIBERS_CSV: {exc}") from None
+    return scheduler.start(svc.sessions, WallContext(s, index_of(svc.city)), stop, deliver=deliverer(subscribers))
 
 
 def _serve(args: argparse.Namespace) -> int:

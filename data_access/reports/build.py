@@ -27,7 +27,7 @@ from data_access.wall.snapshot import WallContext
 log = logging.getLogger(__name__)
 
 #: Called in the transaction that stores a made report (the outbox's rows go in with it, or not at all).
-Deliver = Callable[[Session, int, Report, Settings], int]
+Deliver = Callable[[Session, int, Report, bytes, Settings], int]
 
 
 def worker_id() -> str:
@@ -112,7 +112,7 @@ def make(
             if not archive.made(db, rid, who, report, pdf_bytes, xlsx_bytes, now):
                 return Outcome("skipped", rid, "claim lost")
             if deliver is not None:
-                deliver(db, rid, report, s)
+                deliver(db, rid, report, pdf_bytes, s)
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         log.exception("report %s %s %s failed", p.kind, p.label, view.key)

@@ -172,7 +172,18 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
             ),
         ),
     )
-    return [received, handling, overdue, _supervision(), hot, coverage]
+    progress("supervision")
+    cases = q.cases_opened_closed(session, start, end, view)
+    by_unit = [
+        {"unit": names.unit.get(u, u) if u else "rp_no_unit", "count": n}
+        for u, n in q.cases_by_unit(session, start, end, view)
+    ]
+    supervision = Section(
+        "rp_supervision",
+        facts=(("rp_cases_opened", cases["opened"]), ("rp_cases_closed", cases["closed"])),
+        tables=(Table("rp_cases_by_unit", CASE_UNIT_COLS, tuple(by_unit)),),
+    )
+    return [received, handling, overdue, supervision, hot, coverage]
 
 
 def _hotspot_rows(
@@ -197,10 +208,6 @@ def _hotspot_rows(
             }
         )
     return out
-
-
-def _supervision() -> Section:
-    return Section("rp_supervision", unavailable="rp_no_supervision")
 
 
 # -- weekly ---------------------------------------------------------------------------------------------------
@@ -268,7 +275,20 @@ def _weekly(session: Session, p: Period, view: View, now: datetime, ctx: WallCon
             ),
         ),
     )
-    return [volume, rates_sec, units, places, _supervision()]
+    progress("supervision")
+    now_cases = q.cases_opened_closed(session, p.start(zone), p.end(zone), view)
+    before_cases = q.cases_opened_closed(session, prev.start(zone), prev.end(zone), view)
+    case_rows = tuple(
+        {
+            "what": f"rp_cases_{k}",
+            "count": now_cases[k],
+            "prev_count": before_cases[k],
+            "change": change(now_cases[k], before_cases[k]),
+        }
+        for k in ("opened", "closed")
+    )
+    supervision = Section("rp_supervision", tables=(Table("rp_cases_week", CASE_WEEK_COLS, case_rows),))
+    return [volume, rates_sec, units, places, supervision]
 
 
 def _sum(ts: list[Tally]) -> Tally:
@@ -428,6 +448,13 @@ CATEGORY_COLS = (
     C("change", "rp_col_change", "signed"),
 )
 UNIT_COUNT_COLS = (C("unit", "rp_col_unit", "label"), C("count", "rp_col_overdue", "int"))
+CASE_UNIT_COLS = (C("unit", "rp_col_unit", "label"), C("count", "rp_col_cases", "int"))
+CASE_WEEK_COLS = (
+    C("what", "rp_col_what", "key"),
+    C("count", "rp_col_this", "int"),
+    C("prev_count", "rp_col_prev", "int"),
+    C("change", "rp_col_change", "signed"),
+)
 OVERDUE_COLS = (
     C("id", "rp_col_id"),
     C("place", "rp_col_place"),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.wall import View
 from data_access.store.appeal_rows import COLUMNS, Names, appeal_row
-from data_access.store.models import Appeal
+from data_access.store.models import Appeal, SupervisionCase
 
 
 def in_view(view: View) -> list[ColumnElement[bool]]:
@@ -107,3 +107,36 @@ def per_day(session: Session, edges: list[datetime], view: View) -> list[int]:
     # grouped by the label: PostgreSQL cannot match re-bound CASE parameters (as data_access/drill/queries.trend)
     got = {int(b): int(n) for b, n in session.execute(q)}
     return [got.get(i, 0) for i in range(len(edges) - 1)]
+
+
+def _cases_in(view: View) -> list[ColumnElement[bool]]:
+    if view.level == "district":
+        return [SupervisionCase.district == view.code]
+    if view.level == "street":
+        return [SupervisionCase.street == view.code]
+    return []
+
+
+def cases_by_unit(session: Session, start: datetime, end: datetime, view: View) -> list[tuple[str | None, int]]:
+    """Supervision cases (督办件) opened in [start, end) per handling unit, most first."""
+    c = SupervisionCase
+    n = func.count()
+    q = (
+        select(c.unit, n)
+        .where(c.opened_at >= start, c.opened_at < end, *_cases_in(view))
+        .group_by(c.unit)
+        .order_by(n.desc(), c.unit)
+    )
+    return [(u, int(k)) for u, k in session.execute(q)]
+
+
+def cases_opened_closed(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
+    """Supervision cases opened, and closed, in [start, end)."""
+    c = SupervisionCase
+    opened = session.scalar(
+        select(func.count()).select_from(c).where(c.opened_at >= start, c.opened_at < end, *_cases_in(view))
+    )
+    closed = session.scalar(
+        select(func.count()).select_from(c).where(c.closed_at >= start, c.closed_at < end, *_cases_in(view))
+    )
+    return {"opened": int(opened or 0), "closed": int(closed or 0)}

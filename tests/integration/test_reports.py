@@ -265,3 +265,53 @@ def test_forged_download_of_another_scope_gets_nothing(world) -> None:  # type: 
     assert not files("other") & {f"/reports/file/{own.id}.pdf", f"/reports/file/{city_row.id}.pdf"}
     assert {f"/reports/file/{own.id}.pdf", f"/reports/file/{city_row.id}.pdf"} <= files("admin")
     assert client(world, None).get(f"/reports/file/{own.id}.pdf").status_code in (302, 401)
+
+
+def test_a_made_report_is_mailed_once_with_its_pdf(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Through the outbox and the sender to a real SMTP server (aiosmtpd); the robot gets the link only."""
+    from data_access.notify.sender import Sender
+    from data_access.reports.delivery import deliverer, load_subscribers
+    from tests.notify_support import https_receiver, smtp_server
+
+    d = world["where"]["district"]
+    csv_file = tmp_path / "subscribers.csv"
+    csv_file.write_text(
+        "scope,kinds,name,role,email,phone,wecom,dingtalk,feishu,language\n"
+        f"d:{d},daily|weekly,王主任,district_director,wang@example.invalid,,13800000001,,,zh\n"
+        f"city,monthly,李,city_director,li@example.invalid,,,,,zh\n",
+        encoding="utf-8",
+    )
+    subs = load_subscribers(csv_file)
+    with https_receiver(tmp_path) as (rx, ca), smtp_server() as (box, port):
+        s = world["settings"].model_copy(
+            update={
+                "var_dir": tmp_path,
+                "public_url": "https://cc.example.invalid",
+                "notify_smtp_host": "127.0.0.1",
+                "notify_smtp_port": port,
+                "notify_smtp_from": "cc@example.invalid",
+                "notify_smtp_starttls": False,
+                "notify_wecom_url": f"{rx.url}/wecom?key=k",
+                "notify_ca_file": ca,
+            }
+        )
+        ctx = WallContext(s, world["ctx"].refs)
+        p, view, now = parse_period("daily", "2026-10-12"), View("district", d), datetime.now(UTC)
+        assert make(world["sessions"], ctx, p, view, now, deliver=deliverer(subs)).state == "made"
+        assert make(world["sessions"], ctx, p, view, now, deliver=deliverer(subs)).state == "skipped"  # once
+        sender = Sender(s, world["svc"].engine)
+        try:
+            while sender.step():
+                pass
+        finally:
+            sender.close()
+    (mail,) = box.messages
+    assert "wang@example.invalid" in str(mail["To"]) and "日通报" in str(mail["Subject"])
+    (att,) = list(mail.iter_attachments())
+    assert att.get_content_type() == "application/pdf"
+    text = pdf_text(att.get_payload(decode=True))
+    with world["sessions"]() as db:
+        row = archive.find(db, "daily", "2026-10-12", f"d:{d}")
+        assert row is not None and pdf_text(row.pdf) == text
+    (robot,) = rx.of("/wecom")
+    assert f"/reports?id={row.id}" in json.dumps(robot.body) and "%PDF" not in json.dumps(robot.body)
