@@ -307,9 +307,9 @@ def test_a_made_report_is_mailed_once_with_its_pdf(world, tmp_path) -> None:  # 
             sender.close()
     (mail,) = box.messages
     assert "wang@example.invalid" in str(mail["To"]) and "日通报" in str(mail["Subject"])
-    (att,) = list(mail.iter_attachments())
+    (att,) = list(mail.iter_attachments())  # type: ignore[attr-defined]  # parsed with policy=default: an EmailMessage
     assert att.get_content_type() == "application/pdf"
-    text = pdf_text(att.get_payload(decode=True))
+    text = pdf_text(bytes(att.get_payload(decode=True)))
     with world["sessions"]() as db:
         row = archive.find(db, "daily", "2026-10-12", f"d:{d}")
         assert row is not None and pdf_text(row.pdf) == text
