@@ -312,6 +312,6 @@ def test_a_made_report_is_mailed_once_with_its_pdf(world, tmp_path) -> None:  # 
     text = pdf_text(bytes(att.get_payload(decode=True)))
     with world["sessions"]() as db:
         row = archive.find(db, "daily", "2026-10-12", f"d:{d}")
-        assert row is not None and pdf_text(row.pdf) == text
+        assert row is not None and row.pdf is not None and pdf_text(row.pdf) == text
     (robot,) = rx.of("/wecom")
     assert f"/reports?id={row.id}" in json.dumps(robot.body) and "%PDF" not in json.dumps(robot.body)
