@@ -221,7 +221,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "esc_reason_reopened": ("督办原因：多次重办", "Why: reopened too many times"),
     "esc_link": ("查看工单：{link}", "Open the appeal: {link}"),
     # Reports: daily bulletin, weekly summary, monthly analysis (issue 15)
-    "rp_nav": ("报告", "Reports"),
     "rp_kind_daily": ("日通报", "Daily bulletin"),
     "rp_kind_weekly": ("周汇总", "Weekly summary"),
     "rp_kind_monthly": ("月分析", "Monthly analysis"),
