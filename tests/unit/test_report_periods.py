@@ -94,3 +94,32 @@ def test_quiet_rows_leave_print_not_data() -> None:
     assert cell_text(-2, Column("c", "rp_col_rank_change", "signed"), "zh") == "-2"
     assert cell_text("rp_no_unit", Column("u", "rp_col_unit", "label"), "en").startswith("no unit")
     assert cell_text("<b>rp_x</b>", Column("u", "rp_col_unit", "label"), "en") == "<b>rp_x</b>"
+
+
+@pytest.mark.parametrize(
+    "setting,value,names",
+    [
+        ("report_at", "25:00", "REPORT_AT"),
+        ("report_kinds", "daily,yearly", "REPORT_KINDS"),
+        ("report_scopes", "city,x:1", "REPORT_SCOPES"),
+        ("report_monthday", 31, "REPORT_MONTHDAY"),
+        ("report_subscribers_csv", "/nonexistent/subscribers.csv", "REPORT_SUBSCRIBERS_CSV"),
+    ],
+)
+def test_a_wrong_report_setting_stops_start_up_naming_it(setting: str, value: object, names: str) -> None:
+    from dashboard.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=names):
+        load_settings(**{setting: value})
+
+
+def test_a_wrong_subscriber_row_names_its_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from data_access.reports.delivery import load_subscribers
+
+    f = tmp_path / "subs.csv"
+    f.write_text("scope,kinds,name,email\ncity,all,甲,a@example.invalid\nd:1101,hourly,乙,b@example.invalid\n")
+    with pytest.raises(ReportError, match="line 3: kinds 'hourly'"):
+        load_subscribers(f)
+    f.write_text("scope,kinds,name,email\ncity,daily|monthly,甲,a@example.invalid\n")
+    (sub,) = load_subscribers(f)
+    assert sub.kinds == {"daily", "monthly"} and sub.recipient.email == "a@example.invalid"
