@@ -47,6 +47,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     http_safety.register(app, svc.settings)  # first: bad paths end in 404 before the guard or any route sees them
     auth.register(app, svc)  # then: every later route and callback sees a signed-in identity or nothing
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
+    runtime["wall_ctx"] = ctx  # and by the report schedule: a past month's days the wall aggregated are not read again
     api_health.register(app, svc, runtime)
     api_appeals.register(app, svc)
     api_notifications.register(app, svc)
@@ -151,8 +152,9 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def start_reports(svc: Services, stop: threading.Event) -> threading.Thread:
-    """Make the scheduled reports in a thread of their own (its own caches: never the screens')."""
+def start_reports(svc: Services, stop: threading.Event, ctx: Any = None) -> threading.Thread:
+    """Make the scheduled reports in a thread of their own; with the screens' context `ctx` (caches that take
+    concurrent readers), the days the wall has aggregated are reused, else a context of its own."""
     from dashboard.reports import ReportError
     from data_access.reports import scheduler
     from data_access.reports.delivery import deliverer, load_subscribers
@@ -164,7 +166,8 @@ def start_reports(svc: Services, stop: threading.Event) -> threading.Thread:
         subscribers = load_subscribers(s.report_subscribers_csv) if s.report_subscribers_csv else []
     except ReportError as exc:
         raise SettingsError(f"REPORT_SUBSCRIBERS_CSV: {exc}") from None
-    return scheduler.start(svc.sessions, WallContext(s, index_of(svc.city)), stop, deliver=deliverer(subscribers))
+    ctx = ctx if ctx is not None else WallContext(s, index_of(svc.city))
+    return scheduler.start(svc.sessions, ctx, stop, deliver=deliverer(subscribers))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -186,7 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
         if settings.demo:
             start_demo(svc, stop)
         if settings.reports:
-            start_reports(svc, stop)
+            start_reports(svc, stop, runtime.get("wall_ctx"))
         print(_banner(svc), flush=True)
         if settings.demo:
             _demo_accounts(svc)
