@@ -315,3 +315,22 @@ def test_a_made_report_is_mailed_once_with_its_pdf(world, tmp_path) -> None:  # 
         assert row is not None and row.pdf is not None and pdf_text(row.pdf) == text
     (robot,) = rx.of("/wecom")
     assert f"/reports?id={row.id}" in json.dumps(robot.body) and "%PDF" not in json.dumps(robot.body)
+
+
+def test_command_line_writes_the_files_and_refuses_a_future_period(world, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+
+    from data_access.reports import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["report", "daily", "--period", DAY, "--scope", "city", "--out", str(tmp_path)])
+    assert cli.run(args, world["svc"]) == 0
+    assert pdf_text((tmp_path / f"daily-{DAY}-city.pdf").read_bytes()) == pdf_text(
+        _made(world, "daily", DAY, "city").pdf
+    )
+    assert load_workbook(tmp_path / f"daily-{DAY}-city.xlsx")["按渠道"].max_row > 1
+    future = parser.parse_args(["report", "monthly", "--period", "2099-01", "--out", str(tmp_path)])
+    assert cli.run(future, world["svc"]) == 2 and "has not ended" in capsys.readouterr().out
+    unknown = parser.parse_args(["report", "daily", "--period", DAY, "--scope", "s:000", "--out", str(tmp_path)])
+    assert cli.run(unknown, world["svc"]) == 2 and "unknown scope" in capsys.readouterr().out
