@@ -15,6 +15,7 @@ from flask import Flask
 from dashboard.settings import SettingsError, load_settings
 from data_access.accounts import cli as accounts_cli
 from data_access.ops.services import Services, start_services
+from data_access.reports import cli as reports_cli
 
 log = logging.getLogger("command-center")
 
@@ -32,6 +33,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         drill,
         exports,
         http_safety,
+        reports,
         router,
         wall,
         wall_detail,
@@ -46,6 +48,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     http_safety.register(app, svc.settings)  # first: bad paths end in 404 before the guard or any route sees them
     auth.register(app, svc)  # then: every later route and callback sees a signed-in identity or nothing
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
+    runtime["wall_ctx"] = ctx  # and by the report schedule: a past month's days the wall aggregated are not read again
     api_health.register(app, svc, runtime)
     api_appeals.register(app, svc)
     api_notifications.register(app, svc)
@@ -58,6 +61,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     api_wall.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
+    reports.register(app, svc, ctx)
     return app
 
 
@@ -161,6 +165,24 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     return thread
 
 
+def start_reports(svc: Services, stop: threading.Event, ctx: Any = None) -> threading.Thread:
+    """Make the scheduled reports in a thread of their own; with the screens' context `ctx` (caches that take
+    concurrent readers), the days the wall has aggregated are reused, else a context of its own."""
+    from dashboard.reports import ReportError
+    from data_access.reports import scheduler
+    from data_access.reports.delivery import deliverer, load_subscribers
+    from data_access.wall.snapshot import WallContext
+    from geo.city_index import index_of
+
+    s = svc.settings
+    try:
+        subscribers = load_subscribers(s.report_subscribers_csv) if s.report_subscribers_csv else []
+    except ReportError as exc:
+        raise SettingsError(f"REPORT_SUBSCRIBERS_CSV: {exc}") from None
+    ctx = ctx if ctx is not None else WallContext(s, index_of(svc.city))
+    return scheduler.start(svc.sessions, ctx, stop, deliver=deliverer(subscribers))
+
+
 def _serve(args: argparse.Namespace) -> int:
     overrides = {"demo": False} if args.no_demo else {}
     settings = load_settings(**overrides)
@@ -180,6 +202,8 @@ def _serve(args: argparse.Namespace) -> int:
         start_grouping(svc, stop, runtime)
         if settings.demo:
             start_demo(svc, stop)
+        if settings.reports:
+            start_reports(svc, stop, runtime.get("wall_ctx"))
         print(_banner(svc), flush=True)
         if settings.demo:
             _demo_accounts(svc)
@@ -337,7 +361,7 @@ def _regroup(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: serve (default), ingest, send, escalate, simulate, migrate, regroup."""
+    """Command line: serve (default), ingest, send, escalate, simulate, migrate, regroup, users, tokens, report."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:
@@ -354,10 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("send", help="only the notification sender (several may share a PostgreSQL store)")
     sub.add_parser("regroup", help="forget the same-event groups and group every appeal again (after a rule change)")
     accounts_cli.add_parsers(sub)
+    reports_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.cmd in ("users", "tokens"):
             return accounts_cli.run(args, load_settings())
+        if args.cmd == "report":
+            svc = start_services(load_settings())
+            try:
+                return reports_cli.run(args, svc)
+            finally:
+                svc.close()
         commands = {"ingest": _ingest, "migrate": _migrate, "send": _send, "escalate": _escalate, "regroup": _regroup}
         return commands.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output
 
-from callbacks import drill, events_page, wall
+from callbacks import drill, events_page, reports, wall
 from callbacks.auth import current_identity
 from dashboard import ids
 from data_access.ops.services import Services
@@ -14,7 +14,8 @@ from data_access.wall.snapshot import WallContext
 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
-    """Add the callback that renders the page of the URL: /area… drill-down pages, /events, any other path the wall."""
+    """Add the callback that renders the page of the URL: /area… drill-down pages, /events, /reports, any other path
+    the wall."""
 
     @app.callback(Output(ids.PAGE, "children"), Input(ids.LOCATION, "pathname"), Input(ids.LOCATION, "search"))
     def route(pathname: str | None, search: str | None) -> Any:
@@ -22,6 +23,9 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         if page is not None:
             return page
         page = events_page.page_for(svc, pathname, search)
+        if page is not None:
+            return page
+        page = reports.page_for(svc, ctx, pathname, search)
         if page is not None:
             return page
         page = wall.page_for(svc, ctx, pathname, search)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import timedelta
+import re
+from datetime import time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -253,6 +254,28 @@ class Settings(BaseSettings):
     notify_sender: bool = Field(True, description="Run the notification sender inside `python app.py`")
     notify_poll_s: float = Field(2, gt=0, le=60, description="The sender looks for due deliveries this often, seconds")
 
+    # Reports (daily bulletin, weekly summary, monthly analysis)
+    reports: bool = Field(True, description="Make the scheduled reports in a thread of `python app.py`")
+    report_at: str = Field("08:00", description="Local time (HH:MM, the city's zone) at which reports fall due")
+    report_weekday: int = Field(1, ge=1, le=7, description="Weekday the weekly summary falls due (1 Monday … 7)")
+    report_monthday: int = Field(1, ge=1, le=28, description="Day of the month the monthly analysis falls due")
+    report_kinds: str = Field("daily,weekly,monthly", description="Report kinds the schedule makes (comma-separated)")
+    report_scopes: str = Field(
+        "city", description="Scopes the schedule makes reports for: city, d:DISTRICT, s:STREET (comma-separated)"
+    )
+    report_catch_up_days: int = Field(
+        7, ge=0, le=62, description="Reports missed while down are made if they fell due within this many days"
+    )
+    report_check_s: int = Field(60, ge=1, description="How often the schedule looks for reports due, seconds")
+    report_retry_s: int = Field(600, ge=1, description="A failed report is tried again after this many seconds")
+    report_max_attempts: int = Field(3, ge=1, le=20, description="Attempts at a report before it stays failed")
+    report_lease_s: int = Field(
+        1800, ge=60, description="A report claimed this long ago and not made is taken over (its builder stopped)"
+    )
+    report_subscribers_csv: Path | None = Field(
+        None, description="CSV of report subscribers (scope, kind, channel, address); unset: no deliveries"
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -293,6 +316,41 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Asia/Shanghai)") from exc
+        return v
+
+    @field_validator("report_at")
+    @classmethod
+    def _report_at(cls, v: str) -> str:
+        try:
+            h, m = (int(x) for x in v.split(":"))
+            time(h, m)
+        except ValueError:
+            raise ValueError("must be a local time HH:MM such as 08:00") from None
+        return v
+
+    @field_validator("report_kinds")
+    @classmethod
+    def _report_kinds(cls, v: str) -> str:
+        kinds = [k.strip() for k in v.split(",") if k.strip()]
+        bad = [k for k in kinds if k not in ("daily", "weekly", "monthly")]
+        if bad:
+            raise ValueError(f"unknown report kind {bad[0]!r}: daily, weekly, monthly")
+        return ",".join(kinds)
+
+    @field_validator("report_scopes")
+    @classmethod
+    def _report_scopes(cls, v: str) -> str:
+        keys = [k.strip() for k in v.split(",") if k.strip()]
+        bad = [k for k in keys if not re.match(r"^(city|[ds]:[0-9A-Za-z]{1,16})$", k)]
+        if bad:
+            raise ValueError(f"scope {bad[0]!r}: write city, d:DISTRICT or s:STREET")
+        return ",".join(keys)
+
+    @field_validator("report_subscribers_csv")
+    @classmethod
+    def _subscribers(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no such file: {v}")
         return v
 
     @field_validator("default_lang")

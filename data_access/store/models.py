@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -428,3 +429,31 @@ class EscalationPass(Base):
     __tablename__ = "escalation_passes"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     passed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportArchive(Base):
+    """One report (kind, period, scope), made once: the row is its claim while it is built (state `building`,
+    `progress` says how far), then `made` with its files, or `failed` with the reason, retried up to a limit."""
+
+    __tablename__ = "report_archive"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    period: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(10))  # building, made, failed
+    progress: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    claimed_by: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    made_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: the schedule
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    xlsx: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    content: Mapped[str | None] = mapped_column(Text, nullable=True)  # the Report as JSON, for the page
+
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "scope", name="uq_report_archive_kind_period_scope"),
+        Index("ix_report_archive_scope_made", "scope", "made_at"),
+    )

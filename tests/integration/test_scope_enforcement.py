@@ -39,6 +39,7 @@ from tests.notify_support import OWN_PHONE, queue_both_areas
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
 WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer", "notify_chip")
 DRILL_CALLBACKS = ("filters_to_url", "map_down")
+REPORT_CALLBACKS = ("make_report", "watch_report")
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
 
 
@@ -125,6 +126,12 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("wall-detail-close", "n_clicks"): 0,
         ("wall-communities", "clickData"): {"type": "Feature", "properties": {"id": o["community"]}},
         ("drill-sub-layer", "clickData"): {"type": "Feature", "properties": {"code": code}},
+        ("reports-make", "n_clicks"): 1,
+        ("reports-kind", "value"): "daily",
+        ("reports-period", "value"): "2026-10-15",
+        ("reports-scope", "value"): f"d:{o['district']}",
+        ("reports-watch", "n_intervals"): 1,
+        ("reports-asked", "data"): {"kind": "daily", "period": "2026-10-15", "scope": f"d:{o['district']}"},
     }
     if pid.startswith("{"):
         pattern = json.loads(pid)
@@ -179,12 +186,12 @@ def _server_callbacks(app: Any) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def test_every_callback_is_swept(world) -> None:  # type: ignore[no-untyped-def]
-    assert sorted(_server_callbacks(world["app"])) == sorted(WALL_CALLBACKS + DRILL_CALLBACKS)
+    assert sorted(_server_callbacks(world["app"])) == sorted(WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS)
 
 
 def _cases() -> list[Any]:
     out = []
-    for name in WALL_CALLBACKS + DRILL_CALLBACKS:
+    for name in WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS:
         for user in OUTSIDERS:
             marks = [pytest.mark.xfail(strict=True, reason=XFAIL_WALL[name])] if name in XFAIL_WALL else []
             out.append(pytest.param(name, user, marks=marks, id=f"{name}-{user}"))
@@ -219,6 +226,48 @@ def _used(body: dict[str, Any], url: bool = True) -> str:
             if f"{cid}.{x['property']}" == changed or (url and x["id"] == "url"):
                 parts.append(json.dumps(x, ensure_ascii=False))
     return " ".join(parts)
+
+
+@pytest.mark.parametrize("user", OUTSIDERS)
+def test_forged_report_download_gets_nothing(world, report_of_other, user: str) -> None:  # type: ignore[no-untyped-def]
+    """A report of another district: its files and its page answer nothing, and the attempt is audited."""
+    c = _client(world, user)
+    for url in (f"/reports/file/{report_of_other}.pdf", f"/reports/file/{report_of_other}.xlsx"):
+        before = refusals(world["sessions"])
+        r = c.get(url)
+        assert r.status_code == 404 and _leaks(world, url, r.get_data(as_text=True)) == [], url
+        assert refusals(world["sessions"]) > before, f"not audited: {url}"
+    key, entry = _server_callbacks(world["app"])["route"]
+    body = _bodies(key, entry, world["o"])[0]
+    body["inputs"] = [
+        {**i, "value": "/reports" if i["property"] == "pathname" else f"?id={report_of_other}"} for i in body["inputs"]
+    ]
+    before = refusals(world["sessions"])
+    r = c.post("/_dash-update-component", json=body)
+    assert r.status_code == 200 and _leaks(world, "", r.get_data(as_text=True)) == []
+    assert refusals(world["sessions"]) > before or user == "grids"  # grid supervisors have no reports page at all
+
+
+@pytest.fixture(scope="module")
+def report_of_other(world) -> int:  # type: ignore[no-untyped-def]
+    """Yesterday's bulletin of the other district, made in the world's store: its archive id."""
+    from dashboard.reports import latest_ended
+    from dashboard.wall import View
+    from data_access.reports.build import make
+    from data_access.wall.snapshot import WallContext
+    from geo.city_index import index_of
+
+    svc = world["svc"]
+    now = datetime.now(UTC)
+    got = make(
+        svc.sessions,
+        WallContext(svc.settings, index_of(svc.city)),
+        latest_ended("daily", now, svc.settings.zone),
+        View("district", world["o"]["district"]),
+        now,
+    )
+    assert got.state == "made" and got.rid is not None, got
+    return got.rid
 
 
 def test_notifications_answer_inside_the_scope(world) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,142 @@
+"""The reports' own reads of the store: one period of one scope (city, a district, a street), each a GROUP BY.
+
+Rankings, call-backs, hotspot counts and coverage are not here: the reports take them from the functions the
+screens and the read API use (data_access/wall/snapshot.py, history.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from dashboard.wall import View
+from data_access.store.appeal_rows import COLUMNS, Names, appeal_row
+from data_access.store.models import Appeal, SupervisionCase
+
+
+def in_view(view: View) -> list[ColumnElement[bool]]:
+    """Appeals of a view: all, a district's, a street's (by where they happened)."""
+    if view.level == "district":
+        return [Appeal.district == view.code]
+    if view.level == "street":
+        return [Appeal.street == view.code]
+    return []
+
+
+def _created(start: datetime, end: datetime, view: View) -> list[ColumnElement[bool]]:
+    return [Appeal.created_at >= start, Appeal.created_at < end, *in_view(view)]
+
+
+def by_channel(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
+    """Appeals received in [start, end) per channel."""
+    q = select(Appeal.channel, func.count()).where(*_created(start, end, view)).group_by(Appeal.channel)
+    return {c: int(n) for c, n in session.execute(q)}
+
+
+def by_category(session: Session, start: datetime, end: datetime, view: View) -> dict[tuple[str, str, str], int]:
+    """Appeals received in [start, end) per three-level category path."""
+    q = (
+        select(Appeal.cat1, Appeal.cat2, Appeal.cat3, func.count())
+        .where(*_created(start, end, view))
+        .group_by(Appeal.cat1, Appeal.cat2, Appeal.cat3)
+    )
+    return {(a, b or "", c or ""): int(n) for a, b, c, n in session.execute(q)}
+
+
+def by_cat1(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
+    """Appeals received in [start, end) per first-level category."""
+    q = select(Appeal.cat1, func.count()).where(*_created(start, end, view)).group_by(Appeal.cat1)
+    return {a: int(n) for a, n in session.execute(q)}
+
+
+def received(session: Session, start: datetime, end: datetime, view: View) -> int:
+    """Appeals received in [start, end)."""
+    return int(session.scalar(select(func.count()).select_from(Appeal).where(*_created(start, end, view))) or 0)
+
+
+def resolved(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
+    """Appeals reported resolved in [start, end): all, within their time limit, late."""
+    on_time = case((Appeal.resolved_at <= Appeal.due_at, 1), else_=0)
+    q = select(func.count(), func.sum(on_time)).where(
+        Appeal.resolved_at >= start, Appeal.resolved_at < end, *in_view(view)
+    )
+    n, ok = session.execute(q).one()
+    n, ok = int(n or 0), int(ok or 0)
+    return {"resolved": n, "on_time": ok, "late": n - ok}
+
+
+def _overdue_at(end: datetime, view: View) -> list[ColumnElement[bool]]:
+    """Appeals received before `end`, not resolved by then, past their time limit at `end`."""
+    return [
+        Appeal.created_at < end,
+        Appeal.red_from <= end,
+        or_(Appeal.resolved_at.is_(None), Appeal.resolved_at >= end),
+        or_(Appeal.closed_at.is_(None), Appeal.closed_at >= end),
+        *in_view(view),
+    ]
+
+
+def overdue_by_unit(session: Session, end: datetime, view: View, limit: int) -> list[tuple[str | None, int]]:
+    """Handling units with most appeals overdue (red) at `end`, most first."""
+    n = func.count()
+    q = (
+        select(Appeal.unit, n)
+        .where(*_overdue_at(end, view))
+        .group_by(Appeal.unit)
+        .order_by(n.desc(), Appeal.unit)
+        .limit(limit)
+    )
+    return [(u, int(k)) for u, k in session.execute(q)]
+
+
+def overdue_rows(session: Session, end: datetime, view: View, names: Names, limit: int) -> list[dict[str, Any]]:
+    """The appeals overdue longest at `end`, as screen rows (citizen text as given: renderers escape it)."""
+    q = select(*COLUMNS).where(*_overdue_at(end, view)).order_by(Appeal.red_from, Appeal.id).limit(limit)
+    return [appeal_row(dict(r._mapping), end, names) for r in session.execute(q)]
+
+
+def per_day(session: Session, edges: list[datetime], view: View) -> list[int]:
+    """Appeals received between consecutive edges (len(edges) - 1 counts), in one read."""
+    if len(edges) < 2:
+        return []
+    whens = [(Appeal.created_at < e, i) for i, e in enumerate(edges[1:])]
+    bucket = case(*whens, else_=len(edges) - 2).label("bucket")
+    q = select(bucket, func.count()).where(*_created(edges[0], edges[-1], view)).group_by(literal_column("bucket"))
+    # grouped by the label: PostgreSQL cannot match re-bound CASE parameters (as data_access/drill/queries.trend)
+    got = {int(b): int(n) for b, n in session.execute(q)}
+    return [got.get(i, 0) for i in range(len(edges) - 1)]
+
+
+def _cases_in(view: View) -> list[ColumnElement[bool]]:
+    if view.level == "district":
+        return [SupervisionCase.district == view.code]
+    if view.level == "street":
+        return [SupervisionCase.street == view.code]
+    return []
+
+
+def cases_by_unit(session: Session, start: datetime, end: datetime, view: View) -> list[tuple[str | None, int]]:
+    """Supervision cases (督办件) opened in [start, end) per handling unit, most first."""
+    c = SupervisionCase
+    n = func.count()
+    q = (
+        select(c.unit, n)
+        .where(c.opened_at >= start, c.opened_at < end, *_cases_in(view))
+        .group_by(c.unit)
+        .order_by(n.desc(), c.unit)
+    )
+    return [(u, int(k)) for u, k in session.execute(q)]
+
+
+def cases_opened_closed(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
+    """Supervision cases opened, and closed, in [start, end)."""
+    c = SupervisionCase
+    opened = session.scalar(
+        select(func.count()).select_from(c).where(c.opened_at >= start, c.opened_at < end, *_cases_in(view))
+    )
+    closed = session.scalar(
+        select(func.count()).select_from(c).where(c.closed_at >= start, c.closed_at < end, *_cases_in(view))
+    )
+    return {"opened": int(opened or 0), "closed": int(closed or 0)}
