@@ -263,6 +263,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "ledger_note_ph": ("备注内容", "Note"),
     "ledger_bad_filter": ("筛选条件无效：{msg}", "Bad filter: {msg}"),
     "wall_cases_open": ("督办中", "Supervision cases"),
+    "chase_subject": ("【催办】工单 {appeal}", "[Chase] appeal {appeal}"),
+    "chase_text": (
+        "{who} 对工单 {appeal} 催办：请尽快办理并反馈，办理时限 {due}。",
+        "{who} chases appeal {appeal}: please handle it and report back; it is due {due}.",
+    ),
 }
 
 

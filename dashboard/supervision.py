@@ -20,8 +20,11 @@ Due dates by level: street 3 days, district 5 days, city 7 days from opening (`D
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, GRID_SUPERVISOR, STREET_LEADER
 
@@ -137,3 +140,53 @@ def clean_note(text: str | None) -> str:
 def raise_level(level: str) -> str | None:
     """The level above (None above the city)."""
     return {"street": "district", "district": "city"}.get(level)
+
+
+LEDGER_PATH = "/supervision"
+_UNIT = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+@dataclass(frozen=True)
+class LedgerFilters:
+    """The ledger page's filters, as in its URL: state, level, unit, opened from/to (dates in the city's zone)."""
+
+    state: str | None = None
+    level: str | None = None
+    unit: str | None = None
+    since: date | None = None
+    until: date | None = None
+    lang: str = "zh"
+
+    def span(self, zone: Any) -> tuple[datetime | None, datetime | None]:
+        """[start, end) of the opening dates in the city's zone (end: the day after `until`)."""
+        start = None if self.since is None else datetime.combine(self.since, time(), zone)
+        end = None if self.until is None else datetime.combine(self.until + timedelta(days=1), time(), zone)
+        return start, end
+
+    def query(self, **change: Any) -> str:
+        """The URL query of these filters (with `change` applied); empty values are left out."""
+        v = {**self.__dict__, **change}
+        return "?" + urlencode({k: str(x) for k, x in v.items() if x not in (None, "")})
+
+
+def parse_ledger_filters(search: str | None, default_lang: str = "zh") -> LedgerFilters:
+    """The filters of a ledger URL's query; a bad value raises ValueError naming it (the page says so)."""
+    q = dict(parse_qsl((search or "").lstrip("?"), keep_blank_values=False))
+    state, level, unit = q.get("state"), q.get("level"), q.get("unit")
+    if state is not None and state not in STATES:
+        raise ValueError(f"state {state!r}: one of {', '.join(STATES)}")
+    if level is not None and level not in CASE_LEVELS:
+        raise ValueError(f"level {level!r}: one of {', '.join(CASE_LEVELS)}")
+    if unit is not None and not _UNIT.match(unit):
+        raise ValueError(f"unit {unit[:20]!r} is not a unit code")
+    days = {}
+    for k in ("since", "until"):
+        if q.get(k):
+            try:
+                days[k] = date.fromisoformat(q[k][:10])
+            except ValueError:
+                raise ValueError(f"{k} {q[k][:20]!r} is not a date (YYYY-MM-DD)") from None
+    if days.get("since") and days.get("until") and days["since"] > days["until"]:
+        raise ValueError("since is after until")
+    lang = q.get("lang") if q.get("lang") in ("zh", "en") else default_lang
+    return LedgerFilters(state, level, unit, days.get("since"), days.get("until"), lang or "zh")

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from dashboard.supervision import (
     CaseRefused,
     CaseView,
+    LedgerFilters,
     allowed_actions,
     check,
     clean_note,
     due_at,
     is_overdue,
     level_for,
+    parse_ledger_filters,
     raise_level,
 )
 
@@ -120,3 +122,42 @@ def test_note_is_kept_as_text() -> None:
     assert clean_note("  <b>x</b>\x00\x07 ok ") == "<b>x</b> ok"
     assert len(clean_note("字" * 900)) == 500
     assert clean_note(None) == ""
+
+
+@pytest.mark.parametrize(
+    "search,expect",
+    [
+        ("", LedgerFilters()),
+        (
+            "?state=open&level=district&unit=110101001&lang=en",
+            LedgerFilters("open", "district", "110101001", lang="en"),
+        ),
+        ("?since=2026-11-01&until=2026-11-29", LedgerFilters(since=date(2026, 11, 1), until=date(2026, 11, 29))),
+        ("?lang=fr", LedgerFilters()),
+    ],
+)
+def test_ledger_filters(search: str, expect: LedgerFilters) -> None:
+    f = parse_ledger_filters(search)
+    assert f == expect
+    assert parse_ledger_filters(f.query()) == f
+
+
+@pytest.mark.parametrize(
+    "search,names",
+    [
+        ("?state=gone", "state"),
+        ("?level=grid", "level"),
+        ("?unit=<script>", "unit"),
+        ("?since=yesterday", "since"),
+        ("?since=2026-11-29&until=2026-11-01", "since is after until"),
+    ],
+)
+def test_bad_ledger_filters_name_the_field(search: str, names: str) -> None:
+    with pytest.raises(ValueError, match=names):
+        parse_ledger_filters(search)
+
+
+def test_ledger_span_is_in_the_city_zone() -> None:
+    zone = timezone(timedelta(hours=8))
+    start, end = LedgerFilters(since=date(2026, 11, 1), until=date(2026, 11, 1)).span(zone)
+    assert start == datetime(2026, 10, 31, 16, tzinfo=UTC) and end == datetime(2026, 11, 1, 16, tzinfo=UTC)
