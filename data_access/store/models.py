@@ -297,3 +297,75 @@ class AuditEntry(Base):
     who: Mapped[str] = mapped_column(String(128))
     what: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class SupervisionCase(Base):
+    """A supervision case (督办件): an appeal followed by a supervision office, opened by a ladder step or by hand.
+
+    `level` is street, district or city; `office` the area code of the office (a street or district code, or
+    "city"). `state` goes open -> answered -> closed, or raised (then `raised_to` is the city-level case)."""
+
+    __tablename__ = "supervision_cases"
+    __table_args__ = (
+        Index("ix_supervision_cases_state_due", "state", "due_at"),
+        Index("ix_supervision_cases_place", "district", "street"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    appeal: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    office: Mapped[str] = mapped_column(Code)
+    district: Mapped[str | None] = mapped_column(Code, nullable=True)
+    street: Mapped[str | None] = mapped_column(Code, nullable=True)
+    grid: Mapped[str | None] = mapped_column(Code, nullable=True)
+    unit: Mapped[str | None] = mapped_column(Code, nullable=True)
+    rule: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the ladder step; NULL: opened by hand
+    opened_by: Mapped[str] = mapped_column(String(64))  # a user name, or "rule"
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))
+    raised_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class SupervisionAction(Base):
+    """Who did what to a case, and when: open, chase (a reminder; a chase need not have a case), answer, close,
+    raise, note."""
+
+    __tablename__ = "supervision_actions"
+    __table_args__ = (
+        Index("ix_supervision_actions_case", "case_id"),
+        Index("ix_supervision_actions_appeal", "appeal"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    appeal: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class EscalationStep(Base):
+    """A ladder step that fired (dashboard/escalation.py): once per appeal, step, unit and situation.
+
+    `armed_by` names the situation the step belongs to (the dispatch time and the number of extensions, see
+    dashboard.escalation.situation): a re-dispatch or an approved extension is a new situation, so the ladder
+    fires again; within one situation the primary key refuses a second firing, whichever process tries."""
+
+    __tablename__ = "escalation_steps"
+    appeal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit: Mapped[str] = mapped_column(Code, primary_key=True)  # "" when the appeal has no handling unit
+    armed_by: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class EscalationPass(Base):
+    """Where the escalation engine stands: the `now` of its last finished pass (one row, name "engine")."""
+
+    __tablename__ = "escalation_passes"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    passed_at: Mapped[datetime] = mapped_column(UTCDateTime)
