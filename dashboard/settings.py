@@ -157,6 +157,53 @@ class Settings(BaseSettings):
         "not acknowledged); 0: never trims",
     )
 
+    # Notifications (issue 14): the outbox, its sender and channels. A channel is on when its URL or host is set.
+    public_url: str = Field(
+        "http://127.0.0.1:8050", description="Base URL of the screens, put in front of the links in messages"
+    )
+    notify_wecom_url: str | None = Field(None, description="WeCom (企业微信) group robot webhook URL (https)")
+    notify_dingtalk_url: str | None = Field(None, description="DingTalk (钉钉) group robot webhook URL (https)")
+    notify_dingtalk_secret: str | None = Field(
+        None, description="DingTalk robot signing secret (SEC...); required when NOTIFY_DINGTALK_URL is set"
+    )
+    notify_feishu_url: str | None = Field(None, description="Feishu (飞书) group robot webhook URL (https)")
+    notify_feishu_secret: str | None = Field(None, description="Feishu robot signing secret (optional)")
+    notify_sms_url: str | None = Field(
+        None, description="SMS gateway URL (https), POSTed JSON {phone, text, key} with a Bearer token"
+    )
+    notify_sms_token: str | None = Field(None, description="Bearer token of the SMS gateway; required with its URL")
+    notify_smtp_host: str | None = Field(None, description="SMTP server for e-mail; unset: no e-mail")
+    notify_smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port")
+    notify_smtp_user: str | None = Field(None, description="SMTP user name (unset: no login)")
+    notify_smtp_password: str | None = Field(None, description="SMTP password")
+    notify_smtp_from: str | None = Field(None, description="Sender address of e-mail; required with NOTIFY_SMTP_HOST")
+    notify_smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS")
+    notify_ca_file: Path | None = Field(
+        None, description="A CA bundle (PEM) trusted for the robots, SMS gateway and SMTP, besides the system's"
+    )
+    notify_timeout_s: float = Field(10, gt=0, le=120, description="Timeout of one delivery attempt, seconds")
+    notify_lease_s: int = Field(
+        120,
+        ge=5,
+        description="A delivery being sent is leased this long; a lease left by a crashed sender is retried after "
+        "it (with the same idempotency key), seconds",
+    )
+    notify_retry_base_s: float = Field(10, gt=0, description="First retry delay after a failed attempt, seconds")
+    notify_retry_max_s: float = Field(3600, gt=0, description="Longest retry delay, seconds")
+    notify_rate_limit_s: float = Field(60, gt=0, description="Delay after a channel's rate-limit answer, seconds")
+    notify_max_failures: int = Field(
+        12, ge=1, description="Failed attempts (rate limits not counted) after which a delivery is given up"
+    )
+    notify_digest_count: int = Field(
+        5, ge=1, description="More than this many messages waiting for one recipient on one channel ..."
+    )
+    notify_digest_window_min: float = Field(
+        10, gt=0, description="... queued within this many minutes are sent as one digest"
+    )
+    notify_digest_max: int = Field(30, ge=2, le=200, description="Most messages one digest lists")
+    notify_sender: bool = Field(True, description="Run the notification sender inside `python app.py`")
+    notify_poll_s: float = Field(2, gt=0, le=60, description="The sender looks for due deliveries this often, seconds")
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -227,6 +274,41 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return v
 
+    @field_validator("notify_wecom_url", "notify_dingtalk_url", "notify_feishu_url", "notify_sms_url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v and not v.startswith("https://"):
+            raise ValueError("must be an https:// URL (messages carry names and phone numbers)")
+        return v or None
+
+    @field_validator("notify_ca_file")
+    @classmethod
+    def _ca_file(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"no such file: {v}")
+        return v
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _notify_pairs(self) -> Settings:
+        needed = [
+            ("notify_dingtalk_url", "notify_dingtalk_secret"),
+            ("notify_sms_url", "notify_sms_token"),
+            ("notify_smtp_host", "notify_smtp_from"),
+        ]
+        for on, required in needed:
+            if getattr(self, on) and not getattr(self, required):
+                raise ValueError(f"{required.upper()} must be set when {on.upper()} is set")
+        if self.notify_retry_base_s > self.notify_retry_max_s:
+            raise ValueError("NOTIFY_RETRY_BASE_S must not exceed NOTIFY_RETRY_MAX_S")
+        return self
+
     @model_validator(mode="after")
     def _thresholds(self) -> Settings:
         if self.yellow_at >= self.red_at:
@@ -281,7 +363,8 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]).upper() or "SETTINGS"
             name += "".join(f" (formerly {o.upper()})" for o, n in RENAMED.items() if n.upper() == name)
-            lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")
+            got = f" (got {err.get('input')!r})" if err["loc"] else ""  # a model check's input is every setting
+            lines.append(f"  {name}: {err['msg']}{got}")
         raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None
 
 
