@@ -25,11 +25,14 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         api_appeals,
         api_health,
         api_layers,
+        api_supervision,
         api_wall,
         auth,
+        casework,
         drill,
         exports,
         http_safety,
+        ledger,
         router,
         wall,
         wall_detail,
@@ -52,6 +55,9 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     api_wall.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
+    casework.register(app, svc)
+    ledger.register(app, svc)
+    api_supervision.register(app, svc)
     return app
 
 

@@ -28,7 +28,9 @@ from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
 from data_access.drill.page import appeal_page, area_page, place_of
 from data_access.ops.services import Services
+from data_access.supervision.ledger import appeal_cases
 from geo.city_index import CityIndex, index_of
+from layouts import casework as LC
 from layouts import drill as L
 from layouts import drill_appeal as LA
 from layouts import drill_tables as LT
@@ -159,6 +161,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
 def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
     with svc.sessions() as s:
         d = appeal_page(s, area.code or "", now, svc.settings, refs)
+        cases = appeal_cases(s, area.code or "", now) if d is not None else []
     if d is None:
         return L.unavailable(f.lang, home_path(current_identity().scope))
     lang, zone = f.lang, svc.settings.zone
@@ -175,6 +178,7 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
             ],
             className="drill-row top",
         ),
+        L.panel(t(lang, "ledger_title"), LC.appeal_cases(cases, d["id"], lang, zone), cls="cases"),
         L.panel(t(lang, "drill_review"), LA.review(d, lang)),
         L.panel(t(lang, "timeline"), LA.timeline(d, lang, zone), "timeline", area, f),
     ]

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output
 
-from callbacks import drill, wall
+from callbacks import drill, ledger, wall
 from callbacks.auth import current_identity
 from dashboard import ids
 from data_access.ops.services import Services
@@ -14,11 +14,15 @@ from data_access.wall.snapshot import WallContext
 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
-    """Add the callback that renders the page of the URL: /area… drill-down pages, any other path the wall."""
+    """Add the callback that renders the page of the URL: /area… drill-down pages, /supervision the ledger, any
+    other path the wall."""
 
     @app.callback(Output(ids.PAGE, "children"), Input(ids.LOCATION, "pathname"), Input(ids.LOCATION, "search"))
     def route(pathname: str | None, search: str | None) -> Any:
         page = drill.page_for(pathname, search)
+        if page is not None:
+            return page
+        page = ledger.page_for(pathname, search)
         if page is not None:
             return page
         page = wall.page_for(svc, ctx, pathname, search)

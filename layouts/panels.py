@@ -9,6 +9,7 @@ from dash import html
 from dashboard import ids
 from dashboard.i18n import duration, t
 from layouts.attrs import dataset
+from layouts.casework import buttons as case_buttons
 
 DASH = "—"
 
@@ -47,7 +48,13 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
     head = html.Tr(
         [
             html.Th(t(lang, k), style={"width": w})
-            for k, w in (("col_unit", "28%"), ("col_place", "32%"), ("col_cat", "20%"), ("col_late", "20%"))
+            for k, w in (
+                ("col_unit", "24%"),
+                ("col_place", "28%"),
+                ("col_cat", "18%"),
+                ("col_late", "14%"),
+                ("ledger_title", "16%"),
+            )
         ]
     )
     body = []
@@ -60,6 +67,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                     html.Td(place),
                     html.Td(r["category"]),
                     html.Td(duration(lang, r["late_s"]), className="late"),
+                    html.Td(case_buttons(r["id"], lang)),
                 ],
                 id=ids.appeal_row(r["id"]),
                 className="click",

@@ -13,6 +13,7 @@ callbacks and the /api/v1 routes): they flip to failures, on purpose, once those
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,13 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import update
 
 from dashboard.drill import EXPORT_TABLES
+from dashboard.ids_cases import DAY_NAMES as LEDGER_DAYS
+from dashboard.ids_cases import FILTER_NAMES as LEDGER_FILTERS
 from dashboard.ids_drill import FILTER_NAMES, FILTER_TYPE
 from dashboard.scopes import Scope
 from data_access.accounts.sessions import revoke_display_token, sign_in
 from data_access.store.models import LoginSession
+from data_access.supervision.casework import open_by_hand
 from tests.drill_support import (
     OTHER_MARK,
     PASSWORD,
@@ -38,6 +43,11 @@ from tests.drill_support import (
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
 WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer")
 DRILL_CALLBACKS = ("filters_to_url", "map_down")
+CASE_CALLBACKS = ("ask_case", "do_case", "ledger_filters", "ask_ledger", "ledger_rows")
+ACTS = ("answer", "close", "note")
+#: Callbacks that read no area from the URL: the wall's drawer reads only its language, the ledger's filters only
+#: whether the page is the ledger (its cases are read within the signed-in scope, whatever the URL says).
+URL_UNUSED = ("drawer", "ledger_filters")
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
 
 
@@ -46,6 +56,10 @@ def _world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None) 
     (the drill-down queries run on both in tests/integration/test_drill.py)."""
     with drill_world(city, gazetteer, folder, users) as w:
         o = w["sc"]["other"]
+        with w["sessions"]() as s, s.begin():  # a supervision case in the other district, to forge requests for
+            o["case"] = open_by_hand(
+                s, f"X0-{OTHER_MARK}", "cc", Scope("command_center"), datetime.now(UTC), OTHER_MARK
+            ).fields["case"]
         names = [
             city.districts.set_index("code").loc[o["district"], "name"],
             city.streets.set_index("code").loc[o["street"], "name"],
@@ -121,11 +135,29 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("wall-detail-close", "n_clicks"): 0,
         ("wall-communities", "clickData"): {"type": "Feature", "properties": {"id": o["community"]}},
         ("drill-sub-layer", "clickData"): {"type": "Feature", "properties": {"code": code}},
+        ("case-confirm", "submit_n_clicks"): 1,
+        ("case-pending", "data"): {"action": "open", "appeal": f"X0-{OTHER_MARK}"},
+        ("case-done", "data"): 0,
+        ("ledger-grid", "selectedRows"): [{"id": o["case"]}],
+        ("ledger-note", "value"): "forged",
     }
     if pid.startswith("{"):
         pattern = json.loads(pid)
         if pattern.get("type") == "wall-appeal":
             return [{"id": {"appeal": f"X0-{OTHER_MARK}", "type": "wall-appeal"}, "property": prop, "value": 1}]
+        if pattern.get("type") == "case-button":
+            return [
+                {"id": {"action": a, "appeal": f"X0-{OTHER_MARK}", "type": "case-button"}, "property": prop, "value": 1}
+                for a in ("open", "chase")
+            ]
+        if pattern.get("type") == "ledger-act":
+            return [{"id": {"action": a, "type": "ledger-act"}, "property": prop, "value": 1} for a in ACTS]
+        if pattern.get("type") == "ledger-day":
+            return [{"id": {"name": n, "type": "ledger-day"}, "property": prop, "value": None} for n in LEDGER_DAYS]
+        if pattern.get("type") == "ledger-filter":
+            return [
+                {"id": {"name": n, "type": "ledger-filter"}, "property": prop, "value": None} for n in LEDGER_FILTERS
+            ]
         if pattern.get("type") == FILTER_TYPE:
             values = {"window": "7d", "fig": "red"}
             return [
@@ -175,12 +207,12 @@ def _server_callbacks(app: Any) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def test_every_callback_is_swept(world) -> None:  # type: ignore[no-untyped-def]
-    assert sorted(_server_callbacks(world["app"])) == sorted(WALL_CALLBACKS + DRILL_CALLBACKS)
+    assert sorted(_server_callbacks(world["app"])) == sorted(WALL_CALLBACKS + DRILL_CALLBACKS + CASE_CALLBACKS)
 
 
 def _cases() -> list[Any]:
     out = []
-    for name in WALL_CALLBACKS + DRILL_CALLBACKS:
+    for name in WALL_CALLBACKS + DRILL_CALLBACKS + CASE_CALLBACKS:
         for user in OUTSIDERS:
             marks = [pytest.mark.xfail(strict=True, reason=XFAIL_WALL[name])] if name in XFAIL_WALL else []
             out.append(pytest.param(name, user, marks=marks, id=f"{name}-{user}"))
@@ -199,7 +231,7 @@ def test_forged_callback_gets_nothing(world, name: str, user: str) -> None:  # t
         assert r.status_code in (200, 204), (r.status_code, text[:300])
         assert _leaks(world, req, text) == [], (body["inputs"], text[:500])
         if any(
-            m in _used(body, url=name != "drawer") for m in world["markers"]
+            m in _used(body, url=name not in URL_UNUSED) for m in world["markers"]
         ):  # it named the other area: refused and audited
             assert refusals(world["sessions"]) > before, f"not audited: {req[:300]}"
 
@@ -268,6 +300,9 @@ def _api_cases() -> list[Any]:
             "/api/v1/hotspots?view=d:{d}",
             "/api/v1/rankings?view=d:{d}",
             "/api/v1/rankings?level=district",
+            "/api/v1/supervision",
+            "/api/v1/supervision?state=open&level=city",
+            "/api/v1/supervision/{c}",
             "/healthz",
         )
     ]
@@ -299,7 +334,7 @@ def test_forged_export_gets_nothing(world, user: str) -> None:  # type: ignore[n
 )
 def test_forged_api_gets_nothing(world, user: str, template: str, why: str | None) -> None:  # type: ignore[no-untyped-def]
     o = world["o"]
-    url = template.format(d=o["district"], s=o["street"], a=f"X0-{OTHER_MARK}")
+    url = template.format(d=o["district"], s=o["street"], a=f"X0-{OTHER_MARK}", c=o["case"])
     before = refusals(world["sessions"])
     r = _client(world, user).get(url)
     text = r.get_data(as_text=True)
@@ -307,6 +342,33 @@ def test_forged_api_gets_nothing(world, user: str, template: str, why: str | Non
     if "{" in template:  # asked for a named outside area: refused, and audited
         assert r.status_code in (403, 404)
         assert refusals(world["sessions"]) > before
+
+
+def _xlsx_text(data: bytes) -> str:
+    """Every cell of a workbook as one text (the file itself is compressed)."""
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    return " ".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row)
+
+
+@pytest.mark.parametrize("user", OUTSIDERS)
+def test_forged_ledger_gets_nothing(world, user: str) -> None:  # type: ignore[no-untyped-def]
+    """The ledger's page and downloads read within the scope: filters naming the other area give nothing of it."""
+    o = world["o"]
+    c = _client(world, user)
+    for url in (
+        "/supervision/export.csv",
+        "/supervision/export.xlsx",
+        f"/supervision/export.csv?unit={o['street']}&level=city",
+        f"/api/v1/supervision?unit={o['street']}",
+    ):
+        r = c.get(url)
+        assert r.status_code == 200, url
+        assert _leaks(world, url, _xlsx_text(r.data) if "xlsx" in url else r.get_data(as_text=True)) == [], url
+    key, entry = _server_callbacks(world["app"])["route"]
+    body = _bodies(key, entry, o)[0]
+    body["inputs"][0]["value"], body["inputs"][1]["value"] = "/supervision", f"?unit={o['street']}"
+    r = c.post("/_dash-update-component", json=body)
+    assert r.status_code == 200 and _leaks(world, json.dumps(body), r.get_data(as_text=True)) == []
 
 
 # -- anonymous, expiry, revocation ----------------------------------------------------------------
@@ -320,8 +382,8 @@ def test_anonymous_gets_nothing(world) -> None:  # type: ignore[no-untyped-def]
     o = world["o"]
     for url in (
         _export_urls(o)[:6]
-        + [t.format(d=o["district"], s=o["street"], a="A") for t, _ in _api_cases() if t != "/healthz"]
-        + [f"/area/d/{o['district']}", "/area", "/wall"]
+        + [t.format(d=o["district"], s=o["street"], a="A", c=o["case"]) for t, _ in _api_cases() if t != "/healthz"]
+        + [f"/area/d/{o['district']}", "/area", "/wall", "/supervision", "/supervision/export.csv"]
     ):
         r = c.get(url)
         assert r.status_code in (302, 401), url

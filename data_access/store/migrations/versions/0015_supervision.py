@@ -12,7 +12,7 @@ The engine's ranges (yellow_from, red_from in (last pass, now]) are ranges of th
 All tables are new and empty: nothing to backfill.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-29 15:00:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
