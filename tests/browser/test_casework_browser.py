@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from dash.testing.wait import until
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -45,14 +46,29 @@ def _text(dash_duo, selector: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _press(dash_duo, selector: str, expect: str) -> None:  # type: ignore[no-untyped-def]
-    """Click a case button, accept the confirmation, wait for the result line to say `expect`."""
-    dash_duo.wait_for_element(selector).click()
-    WebDriverWait(dash_duo.driver, 20).until(EC.alert_is_present())
+    """Click a case button, accept the confirmation, wait for the result line to say `expect`. A click that lands
+    while the page is still being drawn (its rows replaced) is lost: then the button is clicked again."""
+    dash_duo.wait_for_element(selector)
+    for attempt in range(3):
+        until(  # clicked in the page, in one go: no stale element while the page re-renders
+            lambda: dash_duo.driver.execute_script(
+                "var e = document.querySelector(arguments[0]); if (!e) return false; e.click(); return true;",
+                selector,
+            ),
+            timeout=20,
+        )
+        try:
+            WebDriverWait(dash_duo.driver, 15).until(EC.alert_is_present())
+            break
+        except TimeoutException:
+            if attempt == 2:
+                _shot(dash_duo, "failed")
+                raise
     alert = dash_duo.driver.switch_to.alert
     assert "A" in alert.text or "B" in alert.text, alert.text
     alert.accept()
     try:
-        until(lambda: expect in _text(dash_duo, ".case-msg"), timeout=20, msg=f"no result {expect!r}")
+        until(lambda: expect in _text(dash_duo, ".case-msg"), timeout=45, msg=f"no result {expect!r}")
     except Exception:
         _shot(dash_duo, "failed")
         raise
