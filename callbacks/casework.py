@@ -17,11 +17,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callbacks.auth import current_identity, refuse
+from callbacks.drill import checked_place
 from dashboard import ids, ids_cases
+from dashboard.drill import parse_path
 from dashboard.i18n import lang_of, t
 from dashboard.supervision import CaseRefused
 from data_access.ops.services import Services
 from data_access.supervision.casework import Contacts, NotInScope, Outcome, act, chase, open_by_hand, preview
+from data_access.supervision.ledger import appeal_cases_in
+from geo.city_index import index_of
 from layouts import casework as LC
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,8 @@ def _message(o: Outcome, lang: str, svc: Services) -> str:
 
 
 def register(app: Dash, svc: Services, contacts: Contacts = no_contacts) -> None:
-    """Add the callbacks: a button asks (confirmation), the confirmation acts."""
+    """Add the callbacks: a button asks (confirmation), the confirmation acts, the appeal page's panel follows."""
+    refs = index_of(svc.city)
 
     @app.callback(
         Output(ids_cases.CONFIRM, "displayed"),
@@ -76,6 +81,27 @@ def register(app: Dash, svc: Services, contacts: Contacts = no_contacts) -> None
         level = t(lang, f"case_level_{p['level']}") if p["level"] else ""
         msg = t(lang, f"case_confirm_{action}", appeal=appeal, level=level)
         return True, msg, {"action": action, "appeal": appeal}, None
+
+    @app.callback(
+        Output(ids_cases.APPEAL_CASES, "children"),
+        Input(ids_cases.DONE, "data"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def appeal_cases_panel(_done: Any, pathname: str | None, search: str | None) -> Any:
+        scope = current_identity().scope
+        area = parse_path(pathname)
+        if area is None or checked_place(svc, refs, area, "case-panel", f"{pathname}") is None:
+            return no_update  # not a drill-down page, or one outside the scope (refused and audited)
+        if area.level != "appeal" or not area.code:
+            return no_update
+        with svc.sessions() as s:
+            rows = appeal_cases_in(s, scope, area.code, datetime.now(UTC))
+        if rows is None:
+            refuse("case", f"appeal {area.code[:64]} outside {scope.describe()} or unknown")
+            return no_update
+        return LC.appeal_cases(rows, area.code, _lang(search, svc.settings.default_lang), svc.settings.zone)
 
     @app.callback(
         Output(ids_cases.RESULT, "children", allow_duplicate=True),

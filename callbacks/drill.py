@@ -11,7 +11,7 @@ from dash import ctx as dash_ctx
 from flask import g
 
 from callbacks.auth import current_identity, refuse
-from dashboard import ids, ids_drill
+from dashboard import ids, ids_cases, ids_drill
 from dashboard.drill import (
     Area,
     FilterError,
@@ -178,7 +178,11 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
             ],
             className="drill-row top",
         ),
-        L.panel(t(lang, "ledger_title"), LC.appeal_cases(cases, d["id"], lang, zone), cls="cases"),
+        L.panel(
+            t(lang, "case_panel"),
+            html.Div(LC.appeal_cases(cases, d["id"], lang, zone), id=ids_cases.APPEAL_CASES),
+            cls="cases",
+        ),
         L.panel(t(lang, "drill_review"), LA.review(d, lang)),
         L.panel(t(lang, "timeline"), LA.timeline(d, lang, zone), "timeline", area, f),
     ]

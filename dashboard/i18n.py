@@ -262,7 +262,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "ledger_pick": ("选择一行督办件后可答复、办结或备注", "Pick a case row to answer, close or add a note"),
     "ledger_note_ph": ("备注内容", "Note"),
     "ledger_bad_filter": ("筛选条件无效：{msg}", "Bad filter: {msg}"),
-    "wall_cases_open": ("督办中", "Supervision cases"),
+    "wall_cases_open": ("督办中", "under supervision"),
+    "case_panel": ("督办", "Supervision"),
+    "case_none_yet": ("尚无督办件", "No supervision case yet"),
     "chase_subject": ("【催办】工单 {appeal}", "[Chase] appeal {appeal}"),
     "chase_text": (
         "{who} 对工单 {appeal} 催办：请尽快办理并反馈，办理时限 {due}。",

@@ -21,6 +21,9 @@ DAY_NAMES = ("since", "until")
 #: Pattern type of the ledger's buttons on the selected case: {"type", "action"}.
 ACT_TYPE = "ledger-act"
 
+#: The appeal page's supervision panel (redrawn after an action).
+APPEAL_CASES = "case-appeal-cases"
+
 LEDGER = "ledger-page"
 GRID = "ledger-grid"
 NOTE = "ledger-note"

@@ -60,7 +60,7 @@ def appeal_cases(rows: list[dict[str, Any]], appeal: str, lang: str, zone: ZoneI
     """The appeal page's supervision panel: its buttons and its cases (level, state, due, who opened)."""
     parts: list[Any] = [buttons(appeal, lang)]
     if not rows:
-        parts.append(html.Div(t(lang, "ledger_none"), className="none", **dataset(field="cases")))
+        parts.append(html.Div(t(lang, "case_none_yet"), className="none", **dataset(field="cases")))
         return parts
     head = html.Tr(
         [

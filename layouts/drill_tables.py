@@ -101,7 +101,7 @@ def red_table(rows: list[dict[str, Any]], lang: str, q: str) -> html.Table | htm
             t(lang, "col_cat"),
             t(lang, "col_late"),
             t(lang, "summary"),
-            t(lang, "ledger_title"),
+            t(lang, "case_panel"),
         ],
         body,
     )

@@ -165,8 +165,8 @@ def grid(rows: list[dict[str, Any]], lang: str) -> dag.AgGrid:
         ("level", "ledger_level", 90),
         ("state", "ledger_state", 150),
         ("unit", "ledger_unit", 180),
-        ("opened_at", "ledger_opened_at", 150),
-        ("due_at", "ledger_due_at", 150),
+        ("opened_at", "ledger_opened_at", 175),
+        ("due_at", "ledger_due_at", 175),
         ("by", "ledger_opened_by", 130),
         ("reason", "drill_detail", 260),
     ]

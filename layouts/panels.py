@@ -22,6 +22,19 @@ def figure(name: str, label: str, cls: str = "", big: bool = False, value: str =
     )
 
 
+def cases_figure(lang: str) -> html.A:
+    """The live supervision cases of the view, small, beside the red list's heading (a link to the ledger)."""
+    return html.A(
+        [
+            html.Span(DASH, id=ids.metric("cases-open"), className="v", **dataset(metric="cases-open")),
+            " ",
+            t(lang, "wall_cases_open"),
+        ],
+        href=f"/supervision?lang={lang}",
+        className="h-fig c-amber",
+    )
+
+
 def live_list(name: str, className: str = "") -> html.Div:
     """An empty slot for a live list; the tick fills its children."""
     return html.Div(id=ids.metric(name), className=className, **dataset(metric=name))
@@ -53,7 +66,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                 ("col_place", "28%"),
                 ("col_cat", "18%"),
                 ("col_late", "14%"),
-                ("ledger_title", "16%"),
+                ("case_panel", "16%"),
             )
         ]
     )
@@ -67,7 +80,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                     html.Td(place),
                     html.Td(r["category"]),
                     html.Td(duration(lang, r["late_s"]), className="late"),
-                    html.Td(case_buttons(r["id"], lang)),
+                    html.Td(case_buttons(r["id"], lang, ("open",))),
                 ],
                 id=ids.appeal_row(r["id"]),
                 className="click",

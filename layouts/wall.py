@@ -11,7 +11,7 @@ from dashboard import ids
 from dashboard.i18n import t
 from dashboard.wall import WallState
 from layouts.attrs import dataset
-from layouts.panels import figure, live_list
+from layouts.panels import cases_figure, figure, live_list
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 
@@ -98,12 +98,11 @@ def lights_panel(lang: str, st: PageStatic) -> html.Div:
                     figure("turning-red", t(lang, "turning_red", h=f"{st.turning_red_h:g}"), "c-amber"),
                     figure("today-volume", t(lang, "today")),
                     figure("red-uncovered", t(lang, "red_uncovered"), "c-red"),
-                    figure("cases-open", t(lang, "wall_cases_open"), "c-amber"),
                 ],
-                className="figs figs-5",
+                className="figs figs-4",
                 style={"marginTop": "8px"},
             ),
-            html.H3(t(lang, "red_list")),
+            html.H3([t(lang, "red_list"), cases_figure(lang)], className="with-fig"),
             live_list("red-list"),
             html.H3(t(lang, "soon_list")),
             live_list("soon-list"),

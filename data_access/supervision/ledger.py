@@ -12,7 +12,7 @@ from dashboard.i18n import t
 from dashboard.scopes import Scope
 from dashboard.supervision import LedgerFilters, is_overdue
 from data_access.drill.queries import scope_where
-from data_access.store.models import SupervisionAction, SupervisionCase
+from data_access.store.models import Appeal, SupervisionAction, SupervisionCase
 
 C = SupervisionCase
 MAX_ROWS = 5_000
@@ -166,6 +166,14 @@ def case_brief(session: Session, scope: Scope, case_id: int) -> dict[str, Any] |
     if c is None or not scope.covers(c.district, c.street, c.grid):
         return None
     return {"id": c.id, "appeal": c.appeal, "level": c.level, "state": c.state}
+
+
+def appeal_cases_in(session: Session, scope: Scope, appeal: str, now: datetime) -> list[dict[str, Any]] | None:
+    """Every case of one appeal if the appeal is in the scope (None: unknown, or outside it)."""
+    a = session.get(Appeal, appeal)
+    if a is None or not scope.covers(a.district, a.street, a.grid):
+        return None
+    return appeal_cases(session, appeal, now)
 
 
 def appeal_cases(session: Session, appeal: str, now: datetime) -> list[dict[str, Any]]:

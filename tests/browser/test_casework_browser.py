@@ -83,6 +83,7 @@ def test_case001_open_chase_and_ledger(dash_duo, env) -> None:  # type: ignore[n
     # The appeal page: open a case, then chase.
     _go(dash_duo, "/area/a/A?lang=en")
     _press(dash_duo, '.drill-panel.cases [data-case-action="open"]', "Supervision case")
+    dash_duo.wait_for_element('.drill-panel.cases tr[data-state="open"]')  # the panel shows the new case
     _shot(dash_duo, "appeal-opened")
     _press(dash_duo, '.drill-panel.cases [data-case-action="chase"]', "Chase")
     # A red-list row of the street's page.
@@ -100,6 +101,7 @@ def test_case001_open_chase_and_ledger(dash_duo, env) -> None:  # type: ignore[n
     dash_duo.driver.set_window_size(1920, 1080)
     _go(dash_duo, f"/wall?view=d:{sc['district']}&lang=en")
     until(lambda: _text(dash_duo, "#m-cases-open") == "2", timeout=30, msg="the wall's case figure")
+    assert dash_duo.find_elements('#m-red-list [data-case-action="open"]'), "no 督办 button on the wall's red rows"
     _shot(dash_duo, "wall")
 
 
