@@ -28,11 +28,14 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         api_health,
         api_layers,
         api_notifications,
+        api_supervision,
         api_wall,
         auth,
+        casework,
         drill,
         exports,
         http_safety,
+        ledger,
         reports,
         router,
         wall,
@@ -62,6 +65,9 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     drill.register(app, svc)
     exports.register(app, svc)
     reports.register(app, svc, ctx)
+    casework.register(app, svc, contacts=lambda _s, unit: list(svc.roster.current().unit_leaders(unit)))
+    ledger.register(app, svc)
+    api_supervision.register(app, svc)
     return app
 
 
@@ -100,13 +106,8 @@ def escalator(svc: Services) -> Any:
     """The escalation engine over this process's store, with the city's contacts roster (a bad roster stops
     start-up naming CONTACTS_FILE or the file)."""
     from data_access.supervision.engine import Escalator
-    from geo.loader import CityDataError, load_roster
 
-    try:
-        roster = load_roster(svc.settings, svc.city)
-    except CityDataError as exc:
-        raise SettingsError(f"CONTACTS_FILE: the contacts roster is wrong: {exc}") from None
-    return Escalator(svc.settings, svc.sessions, svc.city, roster)
+    return Escalator(svc.settings, svc.sessions, svc.city, svc.roster)
 
 
 def start_escalation(engine: Any, stop: threading.Event, runtime: dict[str, Any]) -> threading.Thread:

@@ -11,7 +11,7 @@ from dash import ctx as dash_ctx
 from flask import g
 
 from callbacks.auth import current_identity, refuse
-from dashboard import ids, ids_drill
+from dashboard import ids, ids_cases, ids_drill
 from dashboard.drill import (
     Area,
     FilterError,
@@ -29,7 +29,9 @@ from dashboard.scopes import Scope
 from data_access.drill.page import appeal_page, area_page, place_of
 from data_access.ops.services import Services
 from data_access.same_event.reads import group_of_appeal, group_points
+from data_access.supervision.ledger import appeal_cases
 from geo.city_index import CityIndex, index_of
+from layouts import casework as LC
 from layouts import drill as L
 from layouts import drill_appeal as LA
 from layouts import drill_tables as LT
@@ -169,6 +171,7 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
     with svc.sessions() as s:
         d = appeal_page(s, area.code or "", now, svc.settings, refs)
         group = group_of_appeal(s, area.code or "", current_identity().scope, svc.settings)
+        cases = appeal_cases(s, area.code or "", now) if d is not None else []
     if d is None:
         return L.unavailable(f.lang, home_path(current_identity().scope))
     lang, zone = f.lang, svc.settings.zone
@@ -186,6 +189,11 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
             className="drill-row top",
         ),
         L.panel(t(lang, "grp_panel"), LE.same_event(group, d["id"], lang, zone), cls="group"),
+        L.panel(
+            t(lang, "case_panel"),
+            html.Div(LC.appeal_cases(cases, d["id"], lang, zone), id=ids_cases.APPEAL_CASES),
+            cls="cases",
+        ),
         L.panel(t(lang, "drill_review"), LA.review(d, lang)),
         L.panel(t(lang, "timeline"), LA.timeline(d, lang, zone), "timeline", area, f),
     ]

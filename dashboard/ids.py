@@ -39,6 +39,7 @@ FIGURES = (
     "turning-red",
     "today-volume",
     "red-uncovered",
+    "cases-open",
     "members-online",
     "members-busy",
     "members-offline",

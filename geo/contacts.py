@@ -62,6 +62,10 @@ class Roster:
         """The people answering for (kind, code, role); empty if nobody is listed."""
         return self.people.get(key, ())
 
+    def unit_leaders(self, unit: str) -> tuple[Recipient, ...]:
+        """Whom a chase (催办) of a handling unit reaches: its leader in charge, then its principal leader."""
+        return self.of(("unit", unit, "leader_in_charge")) + self.of(("unit", unit, "principal"))
+
     def __len__(self) -> int:
         return sum(len(v) for v in self.people.values())
 

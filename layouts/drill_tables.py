@@ -13,6 +13,7 @@ from dashboard import ids_drill
 from dashboard.drill import LIGHTS, RATES, Area, Filters
 from dashboard.i18n import duration, t
 from layouts.attrs import dataset
+from layouts.casework import buttons as case_buttons
 from layouts.panels import num, pct
 
 DASH = "—"
@@ -86,6 +87,7 @@ def red_table(rows: list[dict[str, Any]], lang: str, q: str) -> html.Table | htm
                 html.Td(r["category_path"]),
                 html.Td(duration(lang, r["late_s"]), className="late"),
                 html.Td(r["summary"], className="said", title=r["summary"]),
+                html.Td(case_buttons(r["id"], lang)),
             ],
             **dataset(appeal=r["id"]),
         )
@@ -99,6 +101,7 @@ def red_table(rows: list[dict[str, Any]], lang: str, q: str) -> html.Table | htm
             t(lang, "col_cat"),
             t(lang, "col_late"),
             t(lang, "summary"),
+            t(lang, "case_panel"),
         ],
         body,
     )

@@ -9,6 +9,7 @@ from dash import html
 from dashboard import ids
 from dashboard.i18n import duration, t
 from layouts.attrs import dataset
+from layouts.casework import buttons as case_buttons
 
 DASH = "—"
 
@@ -18,6 +19,19 @@ def figure(name: str, label: str, cls: str = "", big: bool = False, value: str =
     return html.Div(
         [html.Div(value, id=ids.metric(name), className="v", **dataset(metric=name)), html.Div(label, className="l")],
         className=f"fig {cls} {'big' if big else ''}".strip(),
+    )
+
+
+def cases_figure(lang: str) -> html.A:
+    """The live supervision cases of the view, small, beside the red list's heading (a link to the ledger)."""
+    return html.A(
+        [
+            html.Span(DASH, id=ids.metric("cases-open"), className="v", **dataset(metric="cases-open")),
+            " ",
+            t(lang, "wall_cases_open"),
+        ],
+        href=f"/supervision?lang={lang}",
+        className="h-fig c-amber",
     )
 
 
@@ -47,7 +61,13 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
     head = html.Tr(
         [
             html.Th(t(lang, k), style={"width": w})
-            for k, w in (("col_unit", "28%"), ("col_place", "32%"), ("col_cat", "20%"), ("col_late", "20%"))
+            for k, w in (
+                ("col_unit", "24%"),
+                ("col_place", "28%"),
+                ("col_cat", "18%"),
+                ("col_late", "14%"),
+                ("case_panel", "16%"),
+            )
         ]
     )
     body = []
@@ -60,6 +80,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                     html.Td(place),
                     html.Td(r["category"]),
                     html.Td(duration(lang, r["late_s"]), className="late"),
+                    html.Td(case_buttons(r["id"], lang, ("open",))),
                 ],
                 id=ids.appeal_row(r["id"]),
                 className="click",

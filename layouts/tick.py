@@ -18,6 +18,7 @@ FIGURE_SOURCES = {
     "turning-red": ("summary", "turning_red"),
     "today-volume": ("summary", "today"),
     "red-uncovered": ("summary", "red_uncovered"),
+    "cases-open": ("summary", "cases_open"),
     "members-online": ("members", "online"),
     "members-busy": ("members", "busy"),
     "members-offline": ("members", "offline"),

@@ -12,7 +12,7 @@ from dashboard.i18n import t
 from dashboard.wall import WallState
 from layouts import notify_chip
 from layouts.attrs import dataset
-from layouts.panels import figure, live_list
+from layouts.panels import cases_figure, figure, live_list
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 
@@ -104,7 +104,7 @@ def lights_panel(lang: str, st: PageStatic) -> html.Div:
                 className="figs figs-4",
                 style={"marginTop": "8px"},
             ),
-            html.H3(t(lang, "red_list")),
+            html.H3([t(lang, "red_list"), cases_figure(lang)], className="with-fig"),
             live_list("red-list"),
             html.H3(t(lang, "soon_list")),
             live_list("soon-list"),

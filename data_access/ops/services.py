@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.settings import Settings
+from dashboard.settings import Settings, SettingsError
 from data_access.intake.reference_data import Gazetteer, load_reference
 from data_access.ops.embedded_redis import EmbeddedRedis, connect, redis_url
 from data_access.store.engine import (
@@ -21,7 +21,8 @@ from data_access.store.engine import (
     make_sessionmaker,
     migrate,
 )
-from geo.loader import load_city
+from geo.contacts import FixedRoster, RosterFile
+from geo.loader import CityDataError, load_city, load_roster
 from geo.model import City
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,15 @@ class Services:
     def gazetteer(self) -> Gazetteer:
         """The city's lookups for checking events (built on first use)."""
         return Gazetteer(self.city, self.settings.snap_distance_m)
+
+    @cached_property
+    def roster(self) -> RosterFile | FixedRoster:
+        """The contacts roster (who answers for each unit, district, street and grid), read on first use and again
+        when its file changes; a bad roster is a wrong setting: it stops start-up naming CONTACTS_FILE."""
+        try:
+            return load_roster(self.settings, self.city)
+        except CityDataError as exc:
+            raise SettingsError(f"CONTACTS_FILE: the contacts roster is wrong: {exc}") from None
 
     @property
     def url(self) -> str:

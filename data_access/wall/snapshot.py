@@ -35,6 +35,7 @@ from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
+from data_access.supervision.ledger import live_in_view
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.day_cache import DayCache, hours, local_day
@@ -136,6 +137,7 @@ def summary(session: Session, now: datetime, view: View, ctx: WallContext) -> di
     s = ctx.settings
     out = live.light_counts(session, now, view, timedelta(hours=s.turning_red_h))
     out["today"] = live.created_since(session, local_midnight(now, s), view)
+    out["cases_open"] = live_in_view(session, view.level, view.code)
     out["red_uncovered"] = ctx.cache.get(
         ("red-uncovered", view.key), s.slow_panel_s, lambda: _red_uncovered(session, now, view, ctx)
     )

@@ -13,6 +13,7 @@ callbacks and the /api/v1 routes): they flip to failures, on purpose, once those
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,13 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import update
 
 from dashboard.drill import EXPORT_TABLES
+from dashboard.ids_cases import DAY_NAMES as LEDGER_DAYS
+from dashboard.ids_cases import FILTER_NAMES as LEDGER_FILTERS
 from dashboard.ids_drill import FILTER_NAMES, FILTER_TYPE
 from dashboard.scopes import Scope
 from data_access.accounts.sessions import revoke_display_token, sign_in
 from data_access.store.models import LoginSession
+from data_access.supervision.casework import open_by_hand
 from tests.drill_support import (
     OTHER_MARK,
     PASSWORD,
@@ -40,6 +45,13 @@ OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other distric
 WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer", "notify_chip")
 DRILL_CALLBACKS = ("filters_to_url", "map_down")
 REPORT_CALLBACKS = ("make_report", "watch_report")
+CASE_CALLBACKS = ("ask_case", "do_case", "appeal_cases_panel", "ledger_filters", "ask_ledger", "ledger_rows")
+ACTS = ("answer", "close", "note")
+#: Callbacks that read no area from the URL: the wall's drawer and the notification chip read only the language, the ledger's filters only
+#: whether the page is the ledger (its cases are read within the signed-in scope, whatever the URL says).
+URL_UNUSED = ("drawer", "notify_chip", "ledger_filters")
+#: Callbacks that read their area from the URL's path and only the language from its query.
+SEARCH_UNUSED = ("appeal_cases_panel",)
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
 
 
@@ -49,6 +61,10 @@ def _world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None) 
     with drill_world(city, gazetteer, folder, users) as w:
         o = w["sc"]["other"]
         queue_both_areas(w["store"][0], w["sc"])
+        with w["sessions"]() as s, s.begin():  # a supervision case in the other district, to forge requests for
+            o["case"] = open_by_hand(
+                s, f"X0-{OTHER_MARK}", "cc", Scope("command_center"), datetime.now(UTC), OTHER_MARK
+            ).fields["case"]
         names = [
             city.districts.set_index("code").loc[o["district"], "name"],
             city.streets.set_index("code").loc[o["street"], "name"],
@@ -132,11 +148,29 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("reports-scope", "value"): f"d:{o['district']}",
         ("reports-watch", "n_intervals"): 1,
         ("reports-asked", "data"): {"kind": "daily", "period": "2026-10-15", "scope": f"d:{o['district']}"},
+        ("case-confirm", "submit_n_clicks"): 1,
+        ("case-pending", "data"): {"action": "open", "appeal": f"X0-{OTHER_MARK}"},
+        ("case-done", "data"): 0,
+        ("ledger-grid", "selectedRows"): [{"id": o["case"]}],
+        ("ledger-note", "value"): "forged",
     }
     if pid.startswith("{"):
         pattern = json.loads(pid)
         if pattern.get("type") == "wall-appeal":
             return [{"id": {"appeal": f"X0-{OTHER_MARK}", "type": "wall-appeal"}, "property": prop, "value": 1}]
+        if pattern.get("type") == "case-button":
+            return [
+                {"id": {"action": a, "appeal": f"X0-{OTHER_MARK}", "type": "case-button"}, "property": prop, "value": 1}
+                for a in ("open", "chase")
+            ]
+        if pattern.get("type") == "ledger-act":
+            return [{"id": {"action": a, "type": "ledger-act"}, "property": prop, "value": 1} for a in ACTS]
+        if pattern.get("type") == "ledger-day":
+            return [{"id": {"name": n, "type": "ledger-day"}, "property": prop, "value": None} for n in LEDGER_DAYS]
+        if pattern.get("type") == "ledger-filter":
+            return [
+                {"id": {"name": n, "type": "ledger-filter"}, "property": prop, "value": None} for n in LEDGER_FILTERS
+            ]
         if pattern.get("type") == FILTER_TYPE:
             values = {"window": "7d", "fig": "red"}
             return [
@@ -186,12 +220,14 @@ def _server_callbacks(app: Any) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def test_every_callback_is_swept(world) -> None:  # type: ignore[no-untyped-def]
-    assert sorted(_server_callbacks(world["app"])) == sorted(WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS)
+    assert sorted(_server_callbacks(world["app"])) == sorted(
+        WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS + CASE_CALLBACKS
+    )
 
 
 def _cases() -> list[Any]:
     out = []
-    for name in WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS:
+    for name in WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS + CASE_CALLBACKS:
         for user in OUTSIDERS:
             marks = [pytest.mark.xfail(strict=True, reason=XFAIL_WALL[name])] if name in XFAIL_WALL else []
             out.append(pytest.param(name, user, marks=marks, id=f"{name}-{user}"))
@@ -210,20 +246,22 @@ def test_forged_callback_gets_nothing(world, name: str, user: str) -> None:  # t
         assert r.status_code in (200, 204), (r.status_code, text[:300])
         assert _leaks(world, req, text) == [], (body["inputs"], text[:500])
         if any(
-            m in _used(body, url=name not in ("drawer", "notify_chip")) for m in world["markers"]
+            m in _used(body, url=name not in URL_UNUSED, search=name not in SEARCH_UNUSED) for m in world["markers"]
         ):  # it named the other area: refused and audited
             assert refusals(world["sessions"]) > before, f"not audited: {req[:300]}"
 
 
-def _used(body: dict[str, Any], url: bool = True) -> str:
+def _used(body: dict[str, Any], url: bool = True, search: bool = True) -> str:
     """What of a forged request the server acts on: the input that changed, and the URL where the area
-    comes from it (the wall's drawer and the notification chip read only the language from the URL)."""
+    comes from it (the wall's drawer and the notification chip read only the language from the URL; `search` False: the
+    path only)."""
     changed = body["changedPropIds"][0]
     parts = []
     for i in body["inputs"] + body["state"]:
         for x in i if isinstance(i, list) else [i]:
             cid = x["id"] if isinstance(x["id"], str) else json.dumps(x["id"], sort_keys=True, separators=(",", ":"))
-            if f"{cid}.{x['property']}" == changed or (url and x["id"] == "url"):
+            from_url = url and x["id"] == "url" and (search or x["property"] != "search")
+            if f"{cid}.{x['property']}" == changed or from_url:
                 parts.append(json.dumps(x, ensure_ascii=False))
     return " ".join(parts)
 
@@ -337,6 +375,9 @@ def _api_cases() -> list[Any]:
             "/api/v1/hotspots?view=d:{d}",
             "/api/v1/rankings?view=d:{d}",
             "/api/v1/rankings?level=district",
+            "/api/v1/supervision",
+            "/api/v1/supervision?state=open&level=city",
+            "/api/v1/supervision/{c}",
             "/healthz",
             "/api/v1/notifications",
             "/api/v1/notifications?district={d}",
@@ -371,7 +412,7 @@ def test_forged_export_gets_nothing(world, user: str) -> None:  # type: ignore[n
 )
 def test_forged_api_gets_nothing(world, user: str, template: str, why: str | None) -> None:  # type: ignore[no-untyped-def]
     o = world["o"]
-    url = template.format(d=o["district"], s=o["street"], a=f"X0-{OTHER_MARK}")
+    url = template.format(d=o["district"], s=o["street"], a=f"X0-{OTHER_MARK}", c=o["case"])
     before = refusals(world["sessions"])
     r = _client(world, user).get(url)
     text = r.get_data(as_text=True)
@@ -379,6 +420,33 @@ def test_forged_api_gets_nothing(world, user: str, template: str, why: str | Non
     if "{" in template:  # asked for a named outside area: refused, and audited
         assert r.status_code in (403, 404)
         assert refusals(world["sessions"]) > before
+
+
+def _xlsx_text(data: bytes) -> str:
+    """Every cell of a workbook as one text (the file itself is compressed)."""
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    return " ".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row)
+
+
+@pytest.mark.parametrize("user", OUTSIDERS)
+def test_forged_ledger_gets_nothing(world, user: str) -> None:  # type: ignore[no-untyped-def]
+    """The ledger's page and downloads read within the scope: filters naming the other area give nothing of it."""
+    o = world["o"]
+    c = _client(world, user)
+    for url in (
+        "/supervision/export.csv",
+        "/supervision/export.xlsx",
+        f"/supervision/export.csv?unit={o['street']}&level=city",
+        f"/api/v1/supervision?unit={o['street']}",
+    ):
+        r = c.get(url)
+        assert r.status_code == 200, url
+        assert _leaks(world, url, _xlsx_text(r.data) if "xlsx" in url else r.get_data(as_text=True)) == [], url
+    key, entry = _server_callbacks(world["app"])["route"]
+    body = _bodies(key, entry, o)[0]
+    body["inputs"][0]["value"], body["inputs"][1]["value"] = "/supervision", f"?unit={o['street']}"
+    r = c.post("/_dash-update-component", json=body)
+    assert r.status_code == 200 and _leaks(world, json.dumps(body), r.get_data(as_text=True)) == []
 
 
 # -- anonymous, expiry, revocation ----------------------------------------------------------------
@@ -392,8 +460,8 @@ def test_anonymous_gets_nothing(world) -> None:  # type: ignore[no-untyped-def]
     o = world["o"]
     for url in (
         _export_urls(o)[:6]
-        + [t.format(d=o["district"], s=o["street"], a="A") for t, _ in _api_cases() if t != "/healthz"]
-        + [f"/area/d/{o['district']}", "/area", "/wall"]
+        + [t.format(d=o["district"], s=o["street"], a="A", c=o["case"]) for t, _ in _api_cases() if t != "/healthz"]
+        + [f"/area/d/{o['district']}", "/area", "/wall", "/supervision", "/supervision/export.csv"]
     ):
         r = c.get(url)
         assert r.status_code in (302, 401), url

@@ -37,6 +37,7 @@ def test_wall_light_counts(filled) -> None:  # type: ignore[no-untyped-def]
         "turning_red": 1,
         "today": got["today"],
         "red_uncovered": 1,
+        "cases_open": 0,  # no supervision case in this store
     }
 
 
