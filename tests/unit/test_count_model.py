@@ -13,7 +13,9 @@ MODEL = CountModel(baseline_days=28, min_count=20)
 
 
 def _weeks(n: int, weekday: int = 100, weekend: int = 50) -> dict[date, int]:
-    return {MON + timedelta(days=k): (weekday if (MON + timedelta(days=k)).weekday() < 5 else weekend) for k in range(7 * n)}
+    return {
+        MON + timedelta(days=k): (weekday if (MON + timedelta(days=k)).weekday() < 5 else weekend) for k in range(7 * n)
+    }
 
 
 def test_weekday_factors_known_answer() -> None:
@@ -71,5 +73,8 @@ def test_no_history_no_expectation() -> None:
 def test_history_days_start_at_first_appeal() -> None:
     today = MON + timedelta(days=30)
     assert history_days(None, today, MODEL) == ()
-    assert history_days(today - timedelta(days=2), today, MODEL) == (today - timedelta(days=2), today - timedelta(days=1))
+    assert history_days(today - timedelta(days=2), today, MODEL) == (
+        today - timedelta(days=2),
+        today - timedelta(days=1),
+    )
     assert len(history_days(MON - timedelta(days=400), today, MODEL)) == 28
