@@ -61,7 +61,7 @@ def _tag(session: Session, topic: int, spec: TopicSpec, rows: Iterable[Any]) -> 
     hits = [
         {"topic": topic, "appeal": r.id, "created_at": r.created_at}
         for r in rows
-        if covers(spec, r._mapping)  # noqa: SLF001  # a Row's mapping is its public dict view
+        if covers(spec, r._mapping)  # a Row's mapping is its public dict view
     ]
     stmt = dialect_insert(session, TopicAppeal.__table__).on_conflict_do_nothing()
     for part in chunks(hits, 2000):

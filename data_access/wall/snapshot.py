@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.calendar import iso
-from dashboard.count_model import CountModel, History, expected, history_days, share, weekday_factors
-from dashboard.hotspots import HotspotRule, merge_counts
+from dashboard.count_model import expected, share
+from dashboard.hotspots import HotspotRule
 from dashboard.hotspots import hotspots as score_hotspots
 from dashboard.rankings import (
     DEFAULT,
@@ -38,7 +38,8 @@ from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
-from data_access.wall.day_cache import DayCache, day_start, hours, local_day
+from data_access.wall.baseline import community_history, model_of
+from data_access.wall.day_cache import DayCache, hours, local_day
 from geo.city_index import CityIndex
 
 log = logging.getLogger(__name__)
@@ -348,31 +349,9 @@ def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> l
 
 def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
     s, refs, rule = ctx.settings, ctx.refs, ctx.hotspot_rule
-    model = CountModel(rule.baseline_days, s.hotspot_min_history)
+    model = model_of(ctx)
     today = local_day(now, s.zone)
-    first = ctx.cache.get(("first_created",), s.slow_panel_s, lambda: hist.first_created(session))
-    days = history_days(None if first is None else local_day(first, s.zone), today, model)
-    stamp = ctx.days.sync(session, s.zone)
-    per_day = {
-        d: dict(
-            ctx.days.get(
-                "communities",
-                (d, None),
-                None,
-                stamp,
-                s.history_cache_s,
-                partial(_community_counts, session, day_start(d, s.zone), day_start(d + timedelta(days=1), s.zone)),
-            )
-        )
-        for d in days
-    }
-    baseline = merge_counts(*(c.items() for c in per_day.values()))
-    h = History(
-        days,
-        weekday_factors({d: sum(c.values()) for d, c in per_day.items()}),
-        {"": sum(baseline.values())},
-        len(refs.community_street),
-    )
+    h, baseline, _ = community_history(session, now, ctx, today)
     recent = ctx.cache.get(
         ("recent",), s.slow_panel_s, lambda: hist.community_counts(session, now - timedelta(hours=rule.window_h), now)
     )
@@ -397,10 +376,6 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
             }
         )
     return out
-
-
-def _community_counts(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
-    return list(hist.community_counts(session, start, end).items())
 
 
 def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
