@@ -25,12 +25,14 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         api_appeals,
         api_health,
         api_layers,
+        api_topics,
         api_wall,
         auth,
         drill,
         exports,
         http_safety,
         router,
+        topics,
         wall,
         wall_detail,
     )
@@ -50,6 +52,8 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
     api_wall.register(app, svc, ctx)
+    api_topics.register(app, svc, ctx)
+    topics.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
     return app
@@ -83,6 +87,10 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
 
     thread = threading.Thread(target=work, name="ingest", daemon=True)
     thread.start()
+    # Topics: appeals folded from now on are tagged by a pass that follows the log (data_access/topics/tagging.py)
+    from data_access.topics.tagging import run_tagger
+
+    run_tagger(svc.sessions, stop, svc.settings.topic_tag_interval_s)
     return thread
 
 

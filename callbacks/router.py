@@ -1,4 +1,4 @@
-"""The page router: the browser's path and query pick the page the shell shows (drill-down or wall)."""
+"""The page router: the browser's path and query pick the page the shell shows (drill-down, topics or wall)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output
 
-from callbacks import drill, wall
+from callbacks import drill, topics, wall
 from callbacks.auth import current_identity
 from dashboard import ids
 from data_access.ops.services import Services
@@ -19,6 +19,9 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     @app.callback(Output(ids.PAGE, "children"), Input(ids.LOCATION, "pathname"), Input(ids.LOCATION, "search"))
     def route(pathname: str | None, search: str | None) -> Any:
         page = drill.page_for(pathname, search)
+        if page is not None:
+            return page
+        page = topics.page_for(svc, ctx, pathname, search)
         if page is not None:
             return page
         page = wall.page_for(svc, ctx, pathname, search)

@@ -155,3 +155,8 @@ def known_categories(session: Session) -> set[str]:
     for col in (Appeal.cat1, Appeal.cat2, Appeal.cat3):
         out |= {c for c in session.scalars(select(col).distinct()) if c}
     return out
+
+
+def tagged(session: Session, topic: int) -> int:
+    """How many appeals a topic covers."""
+    return int(session.scalar(select(func.count()).select_from(TopicAppeal).where(TopicAppeal.topic == topic)) or 0)

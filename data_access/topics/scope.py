@@ -24,7 +24,10 @@ def visible_topic(body: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[s
     """A topic's JSON as the scope may see it, or None."""
     if scope.role == COMMAND_CENTER:
         return body
-    if not body["areas"]:
-        return body
     areas = [a for a in body["areas"] if area_inside(a, scope, refs)]
-    return {**body, "areas": areas} if areas else None
+    if body["areas"] and not areas:
+        return None
+    lead = body["lead_unit"]
+    if refs.unit_kind.get(lead) == "street" and not area_inside(lead, scope, refs):
+        body = {**body, "lead_unit": None, "lead_unit_name": "—"}  # a street outside the scope: not named
+    return {**body, "areas": areas}
