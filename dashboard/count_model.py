@@ -8,15 +8,18 @@ The model, per (category, area):
 * **Day of week.** Each weekday w has a factor f_w = (mean city-wide count on weekdays w) / (mean count over
   all history days), from the city's totals of all categories; a weekday not yet seen has factor 1. A day's
   weight is its factor, so Monday's usual load is judged against Mondays.
-* **Own rate.** An area's own history total n over the history days, per unit of weight:
-  r = n / Σ f(history days); the expected count over the judged days is r × Σ f(judged days).
-* **Minimum count and fallback.** When n is below `min_count` (too little history to trust its own rate) the
-  area gets the **city-wide rate of its category scaled to the area** instead: N_cat × share(area) / Σ f,
-  with N_cat the city's total of the category over the same history plus one half (so a category the city has
-  never seen is expected rarely, not never), and share(area) the area's share of the city's appeals of all
-  categories when the area has at least `min_count` of them, else its share of the city's communities (a
-  community 1/7000 of Beijing, a street its communities' part). There is no flat floor: an area is never
-  judged against a constant that ignores what the city shows.
+* **Own rate and the city's.** An area's own history total n over the history days, per unit of weight, is
+  n / W with W = Σ f(history days). The **city-wide rate of its category scaled to the area** is
+  p = (N_cat + ½) × share(area) / W, with N_cat the city's total of the category over the same days (the half:
+  a category the city has never seen is expected rarely, not never), and share(area) the area's share of the
+  city's appeals of all categories when the area has at least `min_count` of them, else its share of the
+  city's communities (a community 1/7000 of Beijing, a street its communities' part).
+* **Minimum count.** The rate used is (n + m) / (W + m / p) with m = `min_count`: the city's rate counts as m
+  appeals of evidence. An area with little history (n well below m: a new city, a quiet community, a rare
+  category) is judged against the city's rate scaled to it; one with much history (n well above m) against
+  its own; in between, in proportion to the evidence. There is no flat floor: an area is never judged against
+  a constant that ignores what the city shows. `source` says which dominates ("own" when n ≥ m, else "city").
+* The expected count over the judged days is that rate × Σ f(judged days).
 * Without any history day there is no expectation (None): screens say "no history yet" instead of a number.
 """
 
@@ -102,9 +105,10 @@ def expected(
     if not hist.days or w <= 0:
         return None
     ahead = weight(judged, hist.factors) * fraction
-    if own >= model.min_count:
-        return Expectation(own / w * ahead, "own")
-    return Expectation((hist.city.get(category, 0) + PRIOR) * area_share / w * ahead, "city")
+    prior = (hist.city.get(category, 0) + PRIOR) * area_share / w
+    m = model.min_count
+    rate = (own + m) / (w + m / prior) if prior > 0 else own / w
+    return Expectation(rate * ahead, "own" if own >= m else "city")
 
 
 def history_days(first: date | None, today: date, model: CountModel) -> tuple[date, ...]:

@@ -154,7 +154,9 @@ class Settings(BaseSettings):
     scan_days: int = Field(7, ge=1, le=7, description="Longest window of the space-time scan, days (1-7)")
     scan_neighbours: int = Field(6, ge=0, le=20, description="Nearest neighbours a scan zone may add to a community")
     scan_max_km: float = Field(3.0, gt=0, description="Farthest neighbour a scan zone may add, km")
-    scan_min_llr: float = Field(12.0, gt=0, description="Least log-likelihood ratio of a scan hotspot")
+    scan_min_llr: float = Field(
+        15.0, gt=0, description="Least log-likelihood ratio of a scan hotspot (docs/benchmarks.md: false alarms)"
+    )
     problem_min_ratio: float = Field(
         1.5, ge=1, description="A high-frequency problem's week volume is at least this multiple of its expected"
     )

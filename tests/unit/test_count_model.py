@@ -32,8 +32,7 @@ def _history(days: int, city: dict[str, int], comms: int = 100) -> History:
 
 
 def test_own_rate_with_weekday_effect() -> None:
-    h = _history(28, {"": 2800})
-    # 280 own appeals over 4 weeks shaped like the city: 10 a weekday on average of weight
+    h = _history(28, {"": 2800 - PRIOR})  # the city's rate scaled by a share of 0.1 is the area's own: 280
     sat = MON + timedelta(days=33)  # a Saturday
     mon = MON + timedelta(days=35)
     e_sat = expected(280, "", 0.1, [sat], h, MODEL)
@@ -43,15 +42,31 @@ def test_own_rate_with_weekday_effect() -> None:
     assert e_mon.value * 20 + e_sat.value * 8 == pytest.approx(280)  # the history's own days give its total back
 
 
+def test_much_history_is_judged_on_its_own() -> None:
+    h = _history(28, {"": 100_000})  # the city's rate scaled to the area would be 36x the area's own
+    e = expected(2800, "", 0.1, list(h.days), h, MODEL)
+    assert e is not None and e.source == "own" and e.value == pytest.approx(2800, rel=0.01)
+
+
 def test_little_history_falls_back_to_city_rate_scaled_to_area() -> None:
     h = _history(2, {"": 20000, "供暖": 300}, comms=100)
     tue = MON + timedelta(days=8)
-    e = expected(3, "供暖", share(3, 1, h, MODEL), [tue], h, MODEL)
+    e = expected(0, "供暖", share(0, 1, h, MODEL), [tue], h, MODEL)
     assert e is not None and e.source == "city"
-    # 300 heating appeals over Mon+Tue city-wide, one community of 100: 1.5 a day
+    # 300 heating appeals over Mon+Tue city-wide, one community of 100: its share, 1.5 a day; with no own
+    # appeal in 2 days the rate is (0 + 20) / (W + 20 / p): the city's, a little lower
     w = h.factors[0] + h.factors[1]
-    assert e.value == pytest.approx((300 + PRIOR) / 100 / w * h.factors[1])
-    assert e.value > 0.5 * 3  # not the old floor of 0.5: the city's rate says heating is busy
+    p = (300 + PRIOR) / 100 / w
+    assert e.value == pytest.approx(20 / (w + 20 / p) * h.factors[1])
+    assert e.value == pytest.approx(1.5 * 2 * h.factors[1] / w, rel=0.15)  # two quiet days move it ~13 %
+    assert e.value > 0.5  # not the old floor of 0.5: the city's rate says heating is busy
+
+
+def test_between_little_and_much_history_in_proportion() -> None:
+    h = _history(28, {"": 28_000 - PRIOR})  # city rate scaled by 0.01: 10 a weight-day
+    lo = expected(20, "", 0.01, list(h.days), h, MODEL)  # own: 20 in 28 days, far below the city's 280
+    assert lo is not None and 20 < lo.value < 280
+    assert lo.value == pytest.approx((20 + 20) / (h.weight + 20 / 10.0) * h.weight)
 
 
 def test_unseen_category_is_rare_not_impossible() -> None:
