@@ -74,7 +74,7 @@ class History:
 
     days: tuple[date, ...]
     factors: tuple[float, ...]
-    city: Mapping[str, int]
+    city: Mapping[str, float]
     communities: int
 
     @property
