@@ -121,7 +121,7 @@ def candidate_rows(session: Session, now: datetime, ctx: WallContext) -> list[di
         week_counts = q.totals(session, "cat3", *w["week"])
         months = []
         for cat3, volume, streets, units in q.category_month(session, *w["month"]):
-            e = expected(h.city.get(cat3, 0), cat3, 1.0, week, h, model_of(ctx))
+            e = expected(int(h.city.get(cat3, 0)), cat3, 1.0, week, h, model_of(ctx))
             ratio = None if e is None or e.value <= 0 else round(week_counts.get(cat3, 0) / e.value, 2)
             t = tallies.get(cat3, Tally(cat3, ""))
             months.append(CategoryMonth(cat3, int(volume), prev.get(cat3, 0), int(streets), int(units), t, ratio))

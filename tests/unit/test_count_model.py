@@ -26,7 +26,7 @@ def test_weekday_factors_known_answer() -> None:
     assert weekday_factors({MON: 10})[1:] == (1.0,) * 6  # weekdays not seen: 1
 
 
-def _history(days: int, city: dict[str, int], comms: int = 100) -> History:
+def _history(days: int, city: dict[str, float], comms: int = 100) -> History:
     ds = tuple(MON + timedelta(days=k) for k in range(days))
     return History(ds, weekday_factors(_weeks(4)), city, comms)
 
