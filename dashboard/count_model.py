@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 #: Half an appeal added to a category's city-wide history total (see the module docstring).
 PRIOR = 0.5
@@ -77,8 +78,9 @@ class History:
     city: Mapping[str, float]
     communities: int
 
-    @property
+    @cached_property
     def weight(self) -> float:
+        """Σ f over the history days."""
         return weight(self.days, self.factors)
 
 
@@ -101,14 +103,21 @@ def expected(
 ) -> Expectation | None:
     """The expected count over the judged days (times `fraction`, e.g. 0.5 of a day) for an area with `own`
     appeals of `category` ("" all) in history and the given share of the city; None without history."""
+    r = rate(own, category, area_share, hist, model)
+    if r is None:
+        return None
+    return Expectation(r.value * weight(judged, hist.factors) * fraction, r.source)
+
+
+def rate(own: int, category: str, area_share: float, hist: History, model: CountModel) -> Expectation | None:
+    """The expected count per unit of day weight (a day's expectation is this times its weekday factor)."""
     w = hist.weight
     if not hist.days or w <= 0:
         return None
-    ahead = weight(judged, hist.factors) * fraction
     prior = (hist.city.get(category, 0) + PRIOR) * area_share / w
     m = model.min_count
-    rate = (own + m) / (w + m / prior) if prior > 0 else own / w
-    return Expectation(rate * ahead, "own" if own >= m else "city")
+    value = (own + m) / (w + m / prior) if prior > 0 else own / w
+    return Expectation(value, "own" if own >= m else "city")
 
 
 def history_days(first: date | None, today: date, model: CountModel) -> tuple[date, ...]:

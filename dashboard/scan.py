@@ -74,23 +74,26 @@ def llr(count: float, expected: float) -> float:
 
 
 def neighbours(points: Mapping[str, tuple[float, float]], k: int, max_km: float) -> dict[str, list[str]]:
-    """Each community's k nearest others within max_km, nearest first (distance on a local flat projection)."""
+    """Each community's k nearest others within max_km, nearest first (distance on a local flat projection;
+    points are bucketed in cells of max_km, so each is compared with its own and the eight cells around)."""
     codes = sorted(points)
     if not codes:
         return {}
     xy = np.array([points[c] for c in codes], dtype=float)
     lat0 = math.radians(float(xy[:, 1].mean()))
     xy = np.column_stack([xy[:, 0] * 111.32 * math.cos(lat0), xy[:, 1] * 110.57])
+    cell = np.floor(xy / max_km).astype(int)
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for i, (cx, cy) in enumerate(cell.tolist()):
+        buckets.setdefault((cx, cy), []).append(i)
     out: dict[str, list[str]] = {}
-    kk = min(k + 1, len(codes))
-    for start in range(0, len(codes), 512):
-        block = xy[start : start + 512]
-        d = np.hypot(block[:, None, 0] - xy[None, :, 0], block[:, None, 1] - xy[None, :, 1])
-        near = np.argpartition(d, kk - 1, axis=1)[:, :kk]
-        for i, row in enumerate(near):
-            me = start + i
-            order = sorted((float(d[i, j]), int(j)) for j in row if j != me and d[i, j] <= max_km)
-            out[codes[me]] = [codes[j] for _, j in order[:k]]
+    for (cx, cy), members in buckets.items():
+        near = np.array([j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in buckets.get((cx + dx, cy + dy), ())])
+        d = np.hypot(xy[members, None, 0] - xy[None, near, 0], xy[members, None, 1] - xy[None, near, 1])
+        for row, me in enumerate(members):
+            order = np.argsort(d[row], kind="stable")
+            picked = [int(near[j]) for j in order if near[j] != me and d[row, j] <= max_km][:k]
+            out[codes[me]] = [codes[j] for j in picked]
     return out
 
 

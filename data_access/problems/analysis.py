@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dashboard.count_model import History, expected, share
+from dashboard.count_model import History, expected, rate, share
 from dashboard.problems import CategoryMonth, ProblemRule, candidates, problems
 from dashboard.rankings import DEFAULT, Tally, exact_credit
 from dashboard.scan import ScanRule, neighbours, scan
@@ -147,14 +147,11 @@ def scan_hotspots(session: Session, now: datetime, ctx: WallContext) -> list[dic
         part = (now - start_today) / timedelta(days=1)
         codes = list(refs.community_street)
         counts = {c: [closed[d].get(c, 0) for d in window[:-1]] + [live.get(c, 0)] for c in codes}
+        day_w = [h.factors[d.weekday()] * (part if d == today else 1.0) for d in window]
         exp: dict[str, list[float]] = {}
         for c in codes:
-            sh = share(own.get(c, 0), 1, h, model)
-            row = []
-            for d in window:
-                e = expected(own.get(c, 0), "", sh, [d], h, model, part if d == today else 1.0)
-                row.append(0.0 if e is None else e.value)
-            exp[c] = row
+            r = rate(own.get(c, 0), "", share(own.get(c, 0), 1, h, model), h, model)
+            exp[c] = [0.0 if r is None else r.value * w for w in day_w]
         near = ctx.cache.get(
             ("neighbours", rule.neighbours, rule.max_km),
             86400.0,
