@@ -240,22 +240,18 @@ def series_chart(body: dict[str, Any], lang: str) -> dcc.Graph:
 
 
 def figures(body: dict[str, Any], lang: str) -> html.Div:
-    """The topic's headline figures."""
+    """The topic's headline figures, large."""
     before = body["before_mean"]
+    change = _signed(body["change"]) if before is not None else t(lang, "topic_no_before")
+
+    def fig(label: str, value: str) -> html.Div:
+        return html.Div([html.Div(value, className="v"), html.Div(t(lang, label), className="l")], className="fig")
+
     return html.Div(
         [
-            html.Div([html.Span(t(lang, "topic_since")), html.B(f"{body['since_start']:,}")], className="fig"),
-            html.Div(
-                [html.Span(t(lang, "topic_before_mean")), html.B("—" if before is None else f"{before:,.1f}")],
-                className="fig",
-            ),
-            html.Div(
-                [
-                    html.Span(t(lang, "topic_change")),
-                    html.B(_signed(body["change"]) if before is not None else t(lang, "topic_no_before")),
-                ],
-                className="fig",
-            ),
+            fig("topic_since", f"{body['since_start']:,}"),
+            fig("topic_before_mean", "—" if before is None else f"{before:,.1f}"),
+            fig("topic_change", change),
         ],
         className="drill-figs topic-figs",
     )
