@@ -29,6 +29,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         api_layers,
         api_notifications,
         api_supervision,
+        api_topics,
         api_wall,
         auth,
         casework,
@@ -38,6 +39,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         ledger,
         reports,
         router,
+        topics,
         wall,
         wall_detail,
         wall_notify,
@@ -62,6 +64,8 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     wall_detail.register(app, svc, ctx)
     wall_notify.register(app, svc)
     api_wall.register(app, svc, ctx)
+    api_topics.register(app, svc, ctx)
+    topics.register(app, svc, ctx)
     drill.register(app, svc)
     exports.register(app, svc)
     reports.register(app, svc, ctx)
@@ -99,6 +103,10 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
 
     thread = threading.Thread(target=work, name="ingest", daemon=True)
     thread.start()
+    # Topics: appeals folded from now on are tagged by a pass that follows the log (data_access/topics/tagging.py)
+    from data_access.topics.tagging import run_tagger
+
+    run_tagger(svc.sessions, stop, svc.settings.topic_tag_interval_s)
     return thread
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from dash import Dash, Input, Output
 
-from callbacks import drill, events_page, ledger, reports, wall
+from callbacks import drill, events_page, ledger, reports, topics, wall
 from callbacks.auth import current_identity
 from dashboard import ids
 from data_access.ops.services import Services
@@ -21,12 +21,13 @@ Page = Callable[[str | None, str | None], Any]
 
 def pages(svc: Services, ctx: WallContext) -> list[Page]:
     """The screens in the order they are asked: /area… the drill-down, /events, /supervision the ledger,
-    /reports, then the wall (its views, and the sign-in page)."""
+    /reports, /topics, then the wall (its views, and the sign-in page)."""
     return [
         drill.page_for,
         lambda path, search: events_page.page_for(svc, path, search),
         ledger.page_for,
         lambda path, search: reports.page_for(svc, ctx, path, search),
+        lambda path, search: topics.page_for(svc, ctx, path, search),
         lambda path, search: wall.page_for(svc, ctx, path, search),
     ]
 

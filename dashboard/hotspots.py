@@ -3,9 +3,10 @@
 Scoring, per community:
 
 * x = appeals created in the recent window (`hotspot_window_h`, 24 h by default, ending now);
-* baseline = appeals created over the `hotspot_baseline_days` whole days before today (city time),
-  so the expected count in a window is  λ = baseline / days × window_h / 24,  floored at
-  `min_expected` (a community with no history is judged against a small, not a zero, mean);
+* λ = the expected count of the window from the count model (dashboard/count_model.py): the community's own
+  history over the whole days before today (at most `hotspot_baseline_days`, none before the store's first
+  appeal) with the day-of-week effect, or, with too little own history, the city-wide rate scaled to the
+  community; never a flat floor. Without any history day there is no λ and no hotspot;
 * score = (x − λ) / √λ: how many Poisson standard deviations the window lies above normal.
 
 A community is a hotspot when all three hold: x ≥ `hotspot_min_count` (a few appeals are never a
@@ -31,7 +32,6 @@ class HotspotRule:
     min_count: int = 5
     min_ratio: float = 2.0
     min_z: float = 3.0
-    min_expected: float = 0.5
 
     @classmethod
     def from_settings(cls, s: Settings) -> HotspotRule:
@@ -56,21 +56,14 @@ class Hotspot:
         return {
             "code": self.code,
             "count": self.count,
-            "expected": round(self.expected, 2),
+            "expected": round(self.expected, 3),
             "score": round(self.score, 2),
             "ratio": round(self.ratio, 2),
         }
 
 
-def expected(baseline_total: int, rule: HotspotRule) -> float:
-    """λ: the count a window would hold on a normal day, from the baseline total."""
-    per_window = baseline_total / rule.baseline_days * rule.window_h / 24.0
-    return max(per_window, rule.min_expected)
-
-
-def score(count: int, baseline_total: int, rule: HotspotRule) -> Hotspot:
-    """The window count's Poisson score against the community's own baseline."""
-    lam = expected(baseline_total, rule)
+def score(count: int, lam: float) -> Hotspot:
+    """The window count's Poisson score against its expected count λ (> 0)."""
     return Hotspot("", count, lam, (count - lam) / math.sqrt(lam), count / lam)
 
 
@@ -80,12 +73,16 @@ def is_hotspot(h: Hotspot, rule: HotspotRule) -> bool:
 
 
 def hotspots(
-    recent: Mapping[str, int], baseline: Mapping[str, int], rule: HotspotRule, limit: int | None = None
+    recent: Mapping[str, int], expected: Mapping[str, float], rule: HotspotRule, limit: int | None = None
 ) -> list[Hotspot]:
-    """Hotspot communities, highest score first (ties: larger count, then code)."""
+    """Hotspot communities, highest score first (ties: larger count, then code); a community with no expected
+    count (no history yet) is not judged."""
     out = []
     for code, count in recent.items():
-        h = score(count, baseline.get(code, 0), rule)
+        lam = expected.get(code)
+        if lam is None or lam <= 0:
+            continue
+        h = score(count, lam)
         if is_hotspot(h, rule):
             out.append(Hotspot(code, h.count, h.expected, h.score, h.ratio))
     out.sort(key=lambda h: (-h.score, -h.count, h.code))

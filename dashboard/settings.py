@@ -163,6 +163,31 @@ class Settings(BaseSettings):
     grouping_interval_s: float = Field(
         2.0, gt=0, le=3600, description="The grouping pass looks for new appeals this often"
     )
+    # High-frequency problems, space-time scan and topics (issue 16); the methods: dashboard/count_model.py,
+    # dashboard/scan.py, dashboard/problems.py
+    hotspot_min_history: int = Field(
+        20,
+        ge=1,
+        description="An area or category with fewer appeals than this in its baseline days is judged against the "
+        "city-wide rate of its category scaled to the area (dashboard/count_model.py)",
+    )
+    scan_days: int = Field(7, ge=1, le=7, description="Longest window of the space-time scan, days (1-7)")
+    scan_neighbours: int = Field(6, ge=0, le=20, description="Nearest neighbours a scan zone may add to a community")
+    scan_max_km: float = Field(3.0, gt=0, description="Farthest neighbour a scan zone may add, km")
+    scan_min_llr: float = Field(
+        15.0, gt=0, description="Least log-likelihood ratio of a scan hotspot (docs/benchmarks.md: false alarms)"
+    )
+    problem_min_ratio: float = Field(
+        1.5, ge=1, description="A high-frequency problem's week volume is at least this multiple of its expected"
+    )
+    candidate_min_streets: int = Field(
+        10, ge=1, description="A 每月一题 candidate spreads over at least this many streets (or `candidate_min_units`)"
+    )
+    candidate_min_units: int = Field(3, ge=1, description="... or is handled by at least this many units")
+    candidate_rows: int = Field(15, ge=1, le=200, description="Candidates for 每月一题 listed")
+    topic_tag_interval_s: float = Field(
+        5.0, gt=0, description="How often the topic tagger reads newly folded appeals, seconds"
+    )
 
     # Demo feed
     demo: bool = Field(True, description="Run the demo intake feed inside `python app.py`")

@@ -123,7 +123,7 @@ def hotspot_list(rows: list[dict[str, Any]], lang: str) -> html.Div:
             html.Div(
                 [
                     html.Span(r["place"]),
-                    html.Span(t(lang, "hotspot_row", n=r["count"], e=f"{r['expected']:.1f}"), className="n"),
+                    html.Span(t(lang, "hotspot_row", n=r["count"], e=f"{r['expected']:.2g}"), className="n"),
                 ],
                 className="hot-item",
                 **dataset(community=r["code"]),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import dash_leaflet as dl
 from dash import dcc, html
 
-from dashboard import ids
+from dashboard import ids, ids_topics
 from dashboard.i18n import t
 from dashboard.wall import WallState
 from layouts import notify_chip
@@ -15,6 +15,8 @@ from layouts.attrs import dataset
 from layouts.panels import cases_figure, figure, live_list
 
 EMPTY = {"type": "FeatureCollection", "features": []}
+#: How often the wall's topic panel is refreshed (its half-month figures move slowly), ms.
+TOPICS_MS = 60_000
 
 
 def js(name: str) -> dict[str, str]:
@@ -211,6 +213,7 @@ def wall_page(state: WallState, st: PageStatic) -> html.Div:
     return html.Div(
         [
             dcc.Interval(id=ids.TICK, interval=st.refresh_ms, n_intervals=0),
+            dcc.Interval(id=ids_topics.WALL_TICK, interval=TOPICS_MS, n_intervals=0),
             dcc.Store(id=ids.SHOWN, data=None),
             dcc.Store(id=ids.VIEW, data=state.view.key),
             html.Div(
@@ -230,6 +233,7 @@ def wall_page(state: WallState, st: PageStatic) -> html.Div:
                             html.Div(
                                 [html.H2(t(lang, "hotspots")), live_list("hotspot-list")], className="panel hot-panel"
                             ),
+                            html.Div(id=ids_topics.WALL_PANEL, className="panel topics-panel"),
                         ],
                         className="wall-col",
                     ),

@@ -457,3 +457,32 @@ class ReportArchive(Base):
         UniqueConstraint("kind", "period", "scope", name="uq_report_archive_kind_period_scope"),
         Index("ix_report_archive_scope_made", "scope", "made_at"),
     )
+
+
+class Topic(Base):
+    """A topic (专题, 每月一题): a problem the city leads one unit to solve, with the appeals it covers.
+
+    `categories`, `areas` and `keywords` are JSON lists (dashboard/topics.py matches an appeal against them);
+    `tagged_upto` is the log position up to which the tagger has tagged this topic's appeals."""
+
+    __tablename__ = "topics"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Name)
+    categories: Mapped[str] = mapped_column(Text)
+    areas: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[str] = mapped_column(Text)
+    lead_unit: Mapped[str] = mapped_column(Code)
+    start_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    tagged_upto: Mapped[int] = mapped_column(BigInteger)
+
+
+class TopicAppeal(Base):
+    """An appeal a topic covers (tagged once; `created_at` copied so a topic's series reads this table alone)."""
+
+    __tablename__ = "topic_appeals"
+    __table_args__ = (Index("ix_topic_appeals_topic_created", "topic", "created_at"),)
+    topic: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -182,6 +182,11 @@ def community_counts(session: Session, start: datetime, end: datetime) -> dict[s
     return {c: int(n) for c, n in session.execute(q) if c}
 
 
+def first_created(session: Session) -> datetime | None:
+    """When the store's first appeal was created (None: no appeal yet): where history, and baselines, begin."""
+    return session.scalar(select(func.min(Appeal.created_at)))
+
+
 # -- what changed -----------------------------------------------------------------------------------------
 def folded_seq(session: Session) -> int:
     """The log position every figure here reflects: each event up to it is folded into its appeal."""

@@ -21,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.calendar import iso
-from dashboard.hotspots import HotspotRule, merge_counts
+from dashboard.count_model import expected, share
+from dashboard.hotspots import HotspotRule
 from dashboard.hotspots import hotspots as score_hotspots
 from dashboard.rankings import (
     DEFAULT,
@@ -38,6 +39,7 @@ from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.supervision.ledger import live_in_view
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
+from data_access.wall.baseline import community_history, model_of
 from data_access.wall.day_cache import DayCache, hours, local_day
 from geo.city_index import CityIndex
 
@@ -349,43 +351,33 @@ def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> l
 
 def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
     s, refs, rule = ctx.settings, ctx.refs, ctx.hotspot_rule
-    today = local_midnight(now, s)
-    base_start = local_midnight(now, s, rule.baseline_days)
-    stamp = ctx.days.sync(session, s.zone)
-    days = [
-        ctx.days.get(
-            "communities",
-            (local_day(a, s.zone), None),
-            None,
-            stamp,
-            s.history_cache_s,
-            partial(_community_counts, session, a, b),
-        )
-        for a, b in _days(base_start, today, s)
-    ]
-    baseline = merge_counts(*days)
+    model = model_of(ctx)
+    today = local_day(now, s.zone)
+    h, baseline, _ = community_history(session, now, ctx, today)
     recent = ctx.cache.get(
         ("recent",), s.slow_panel_s, lambda: hist.community_counts(session, now - timedelta(hours=rule.window_h), now)
     )
     codes = set(refs.streets_in(view)) if view.level != "city" else None
     if codes is not None:
         recent = {c: n for c, n in recent.items() if refs.community_street.get(c) in codes}
+    lam: dict[str, float] = {}
+    for code in recent:
+        own = baseline.get(code, 0)
+        e = expected(own, "", share(own, 1, h, model), [today], h, model, rule.window_h / 24.0)
+        if e is not None:
+            lam[code] = e.value
     out = []
-    for h in score_hotspots(recent, baseline, rule, limit=s.hotspot_rows):
+    for hs in score_hotspots(recent, lam, rule, limit=s.hotspot_rows):
         out.append(
             {
-                **h.as_dict(),
-                "name": refs.community_name.get(h.code, h.code),
-                "street": refs.community_street.get(h.code),
-                "district": refs.community_district.get(h.code),
-                "place": refs.place_name(h.code, refs.community_street.get(h.code)),
+                **hs.as_dict(),
+                "name": refs.community_name.get(hs.code, hs.code),
+                "street": refs.community_street.get(hs.code),
+                "district": refs.community_district.get(hs.code),
+                "place": refs.place_name(hs.code, refs.community_street.get(hs.code)),
             }
         )
     return out
-
-
-def _community_counts(session: Session, start: datetime, end: datetime) -> list[tuple[str, int]]:
-    return list(hist.community_counts(session, start, end).items())
 
 
 def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:

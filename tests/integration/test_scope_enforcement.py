@@ -52,6 +52,7 @@ ACTS = ("answer", "close", "note")
 URL_UNUSED = ("drawer", "notify_chip", "ledger_filters")
 #: Callbacks that read their area from the URL's path and only the language from its query.
 SEARCH_UNUSED = ("appeal_cases_panel",)
+TOPIC_CALLBACKS = ("define_topic", "wall_topics")
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
 
 
@@ -81,7 +82,19 @@ def _world(city, gazetteer, folder: Path, users: tuple[str, ...] | None = None) 
             o["member_name"],
             *names,
         ]
-        yield {**w, "o": o, "markers": markers}
+        yield {**w, "o": o, "markers": markers, "topics": _topics(w, o)}
+
+
+def _topics(w: dict[str, Any], o: dict[str, str]) -> dict[str, int]:
+    """Two topics over the world's appeals: one of the whole city, one limited to the other district."""
+    from dashboard.topics import TopicSpec
+    from data_access.topics.tagging import define
+
+    start = datetime.now(UTC).date() - timedelta(days=3)
+    with w["sessions"]() as s, s.begin():
+        every = define(s, TopicSpec("全市", ("城市管理",), (), (), o["street"], start), "admin")
+        other = define(s, TopicSpec("外区", ("城市管理",), (o["district"],), (), o["street"], start), "admin")
+    return {"city": every, "other": other}
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +123,13 @@ def _leaks(world: dict[str, Any], request_text: str, response_text: str) -> list
 
 
 # -- forged callback requests -------------------------------------------------------------------
-def _places(o: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(pathname, search, a sub-area code to click) of the other area at every level, wall views too."""
+def _places(o: dict[str, str], topics: dict[str, int] | None = None) -> list[tuple[str, str, str]]:
+    """(pathname, search, a sub-area code to click) of the other area at every level, wall views and topic
+    pages too."""
     appeal = f"X0-{OTHER_MARK}"
-    return [
+    pages = [(f"/topics/{n}", "", o["district"]) for n in (topics or {}).values()]
+    return pages + [
+        ("/topics", "", o["district"]),
         ("/area", "", o["district"]),
         (f"/area/d/{o['district']}", "", o["street"]),
         (f"/area/s/{o['street']}", "", o["community"]),
@@ -153,6 +169,14 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("case-done", "data"): 0,
         ("ledger-grid", "selectedRows"): [{"id": o["case"]}],
         ("ledger-note", "value"): "forged",
+        ("topic-form-submit", "n_clicks"): 1,
+        ("topic-form-name", "value"): "伪造专题",
+        ("topic-form-categories", "value"): ["城市管理"],
+        ("topic-form-areas", "value"): [o["district"]],
+        ("topic-form-keywords", "value"): None,
+        ("topic-form-lead", "value"): o["street"],
+        ("topic-form-start", "value"): "2026-01-01",
+        ("wall-topics-tick", "n_intervals"): 1,
     }
     if pid.startswith("{"):
         pattern = json.loads(pid)
@@ -181,7 +205,9 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
     return table[(pid, prop)]
 
 
-def _bodies(key: str, entry: dict[str, Any], o: dict[str, str]) -> list[dict[str, Any]]:
+def _bodies(
+    key: str, entry: dict[str, Any], o: dict[str, str], topics: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
     """Forged /_dash-update-component bodies: every place x every input as the one that changed."""
     outs = entry["output"]
     outs = outs if isinstance(outs, list) else [outs]
@@ -190,7 +216,7 @@ def _bodies(key: str, entry: dict[str, Any], o: dict[str, str]) -> list[dict[str
         for x in outs
     ]
     bodies = []
-    for place in _places(o):
+    for place in _places(o, topics):
         inputs = [
             _value(i, place, o) if i["id"].startswith("{") else {**i, "value": _value(i, place, o)}
             for i in entry["inputs"]
@@ -221,13 +247,13 @@ def _server_callbacks(app: Any) -> dict[str, tuple[str, dict[str, Any]]]:
 
 def test_every_callback_is_swept(world) -> None:  # type: ignore[no-untyped-def]
     assert sorted(_server_callbacks(world["app"])) == sorted(
-        WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS + CASE_CALLBACKS
+        WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS + CASE_CALLBACKS + TOPIC_CALLBACKS
     )
 
 
 def _cases() -> list[Any]:
     out = []
-    for name in WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS + CASE_CALLBACKS:
+    for name in WALL_CALLBACKS + DRILL_CALLBACKS + REPORT_CALLBACKS + CASE_CALLBACKS + TOPIC_CALLBACKS:
         for user in OUTSIDERS:
             marks = [pytest.mark.xfail(strict=True, reason=XFAIL_WALL[name])] if name in XFAIL_WALL else []
             out.append(pytest.param(name, user, marks=marks, id=f"{name}-{user}"))
@@ -238,7 +264,7 @@ def _cases() -> list[Any]:
 def test_forged_callback_gets_nothing(world, name: str, user: str) -> None:  # type: ignore[no-untyped-def]
     key, entry = _server_callbacks(world["app"])[name]
     c = _client(world, user)
-    for body in _bodies(key, entry, world["o"]):
+    for body in _bodies(key, entry, world["o"], world["topics"]):
         before = refusals(world["sessions"])
         req = json.dumps(body, ensure_ascii=False)
         r = c.post("/_dash-update-component", json=body)
@@ -378,6 +404,10 @@ def _api_cases() -> list[Any]:
             "/api/v1/supervision",
             "/api/v1/supervision?state=open&level=city",
             "/api/v1/supervision/{c}",
+            "/api/v1/topics",
+            "/api/v1/topics/{t}",
+            "/api/v1/problems",
+            "/api/v1/problems?cat=cat1&area=community",
             "/healthz",
             "/api/v1/notifications",
             "/api/v1/notifications?district={d}",
@@ -412,7 +442,7 @@ def test_forged_export_gets_nothing(world, user: str) -> None:  # type: ignore[n
 )
 def test_forged_api_gets_nothing(world, user: str, template: str, why: str | None) -> None:  # type: ignore[no-untyped-def]
     o = world["o"]
-    url = template.format(d=o["district"], s=o["street"], a=f"X0-{OTHER_MARK}", c=o["case"])
+    url = template.format(d=o["district"], s=o["street"], a=f"X0-{OTHER_MARK}", c=o["case"], t=world["topics"]["other"])
     before = refusals(world["sessions"])
     r = _client(world, user).get(url)
     text = r.get_data(as_text=True)
@@ -460,8 +490,20 @@ def test_anonymous_gets_nothing(world) -> None:  # type: ignore[no-untyped-def]
     o = world["o"]
     for url in (
         _export_urls(o)[:6]
-        + [t.format(d=o["district"], s=o["street"], a="A", c=o["case"]) for t, _ in _api_cases() if t != "/healthz"]
-        + [f"/area/d/{o['district']}", "/area", "/wall", "/supervision", "/supervision/export.csv"]
+        + [
+            t.format(d=o["district"], s=o["street"], a="A", c=o["case"], t=1)
+            for t, _ in _api_cases()
+            if t != "/healthz"
+        ]
+        + [
+            f"/area/d/{o['district']}",
+            "/area",
+            "/wall",
+            "/supervision",
+            "/supervision/export.csv",
+            "/topics",
+            "/topics/1",
+        ]
     ):
         r = c.get(url)
         assert r.status_code in (302, 401), url
@@ -527,3 +569,59 @@ def test_events_answer_within_the_scope(world) -> None:  # type: ignore[no-untyp
     assert own and all(e["district"] == world["sc"]["district"] for e in own)
     bad = _client(world, "dist").get("/api/v1/events?days=0")
     assert bad.status_code == 400 and "days" in bad.get_json()["error"]
+
+
+# -- topics and problems inside the scope ------------------------------------------------------------
+def test_topics_and_problems_answer_inside_scope(world) -> None:  # type: ignore[no-untyped-def]
+    """The topic and problem routes are not vacuous: a district leader sees the city's topic with its own
+    district's figures; the command center sees every topic and the candidates; a grid supervisor gets no
+    problems."""
+    tp = world["topics"]
+    admin, dist = _client(world, "admin"), _client(world, "dist")
+    assert set(tp.values()) <= {r["id"] for r in admin.get("/api/v1/topics").get_json()["topics"]}
+    assert [r["id"] for r in dist.get("/api/v1/topics").get_json()["topics"]] == [tp["city"]]
+    every = admin.get(f"/api/v1/topics/{tp['city']}").get_json()
+    mine = dist.get(f"/api/v1/topics/{tp['city']}").get_json()
+    assert 0 < mine["since_start"] < every["since_start"]
+    assert set(mine["communities"]) < set(every["communities"])
+    body = admin.get("/api/v1/problems").get_json()
+    assert {"problems", "candidates", "hotspots"} <= body.keys() and body["candidates"] is not None
+    assert dist.get("/api/v1/problems").get_json()["candidates"] is None
+    assert _client(world, "grids").get("/api/v1/problems").status_code == 403
+    assert admin.get("/api/v1/problems?cat=cat9").status_code == 400
+
+
+def _define(world: dict[str, Any], user: str, **form: Any) -> str:
+    key, entry = _server_callbacks(world["app"])["define_topic"]
+    body = _bodies(key, entry, world["o"])[0]
+    for st in body["state"]:
+        field = {
+            "topic-form-name": "name",
+            "topic-form-categories": "cats",
+            "topic-form-areas": "areas",
+            "topic-form-start": "start",
+            "topic-form-lead": "lead",
+        }.get(st["id"])
+        if field and field in form:
+            st["value"] = form[field]
+        if st["id"] == "url":
+            st["value"] = "?lang=en"
+    r = _client(world, user).post("/_dash-update-component", json=body)
+    assert r.status_code == 200
+    return str(r.get_json()["response"]["topic-form-message"]["children"])
+
+
+def test_define_topic_by_form(world) -> None:  # type: ignore[no-untyped-def]
+    """A command-center user defines a topic through the form; bad input gets a clear message and stores
+    nothing; anyone else is refused."""
+    o = world["o"]
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    assert "Give the topic a name" in _define(world, "admin", name="  ", areas=None)
+    assert "Choose at least one category" in _define(world, "admin", cats=[], areas=None)
+    assert "Unknown category: 不存在" in _define(world, "admin", cats=["不存在"], areas=None)
+    assert "cannot be after today" in _define(world, "admin", start=future, areas=None)
+    before = len(_client(world, "admin").get("/api/v1/topics").get_json()["topics"])
+    msg = _define(world, "admin", name="<b>路灯</b>", cats=["路灯"], areas=[o["district"]], lead=o["street"])
+    assert msg.startswith("Topic “<b>路灯</b>” defined")  # kept as text: React renders children as text
+    assert len(_client(world, "admin").get("/api/v1/topics").get_json()["topics"]) == before + 1
+    assert "Only command-center users" in _define(world, "dist", name="x", cats=["路灯"], areas=None)

@@ -107,7 +107,9 @@ def test_wall_hotspots(store, city, settings, gazetteer) -> None:  # type: ignor
     with sessions() as s:
         got = screen.hotspots(s, now, View(), ctx)
     assert [h["code"] for h in got] == [hot]
-    assert got[0]["count"] == 8 and got[0]["expected"] == pytest.approx(0.5)
+    # too little own history (2 appeals): the city's rate over its 27 days of history, one community's share
+    city_rate = (len(texts) - 8 - 9 + 0.5) / len(comms) / 27
+    assert got[0]["count"] == 8 and got[0]["expected"] == pytest.approx(city_rate, rel=0.35)
 
 
 def test_wall_rankings_month(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
