@@ -14,6 +14,7 @@ from flask import Flask
 
 from dashboard.settings import SettingsError, load_settings
 from data_access.accounts import cli as accounts_cli
+from data_access.history_import import cli as import_cli
 from data_access.ops.services import Services, start_services
 
 log = logging.getLogger("command-center")
@@ -212,7 +213,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: serve (default), ingest, simulate, migrate."""
+    """Command line: serve (default), ingest, simulate, migrate, import, users, tokens."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:
@@ -225,10 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("simulate", help="only the demo intake feed; see `python app.py simulate --help`")
     sub.add_parser("migrate", help="bring the store's schema to the newest version")
     accounts_cli.add_parsers(sub)
+    import_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.cmd in ("users", "tokens"):
             return accounts_cli.run(args, load_settings())
+        if args.cmd == "import":
+            return import_cli.run(args, load_settings())
         return {"ingest": _ingest, "migrate": _migrate}.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
