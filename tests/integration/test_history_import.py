@@ -64,10 +64,10 @@ def kind_of(store) -> str:  # type: ignore[no-untyped-def]
 def test_import001_same_rows_and_timeline_as_live(store, settings, rds, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
     """Every lifecycle shape, imported from a CSV, folds into the rows (and logs the events) the same history
     gives when it arrives live through Redis."""
-    hist = histories(city, 150, seed=11)
+    hist = histories(city, 100, seed=11)
     rows, live = export(hist, "cn")
     summary = run_import(store, settings, gazetteer, [write_csv(tmp_path / "a.csv", rows, "cn")], "cn", tmp_path)
-    assert (summary.rows, summary.accepted, summary.rejected, summary.events) == (150, 150, 0, len(live))
+    assert (summary.rows, summary.accepted, summary.rejected, summary.events) == (100, 100, 0, len(live))
     imported = appeals_table(store)
     with store[1]() as s:
         assert all_folded(s)
@@ -112,24 +112,24 @@ def test_import003_reimport_changes_nothing(store, settings, gazetteer, city, tm
 
 
 def test_import004_killed_then_run_again(store, settings, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
-    """`python app.py import` killed (SIGKILL) after some batches, then run again: every appeal once, rows as a
-    clean import gives them."""
-    rows, live = export(histories(city, 3000, seed=14), "cn")
+    """`python app.py import` killed (SIGKILL) after some batches, then run again: every event and appeal once,
+    rows as a clean import gives them."""
+    rows, live = export(histories(city, 1200, seed=14), "cn")
     f = write_csv(tmp_path / "a.csv", rows, "cn")
     env = dict(os.environ, DATABASE_URL=store[2], VAR_DIR=str(CACHE_DIR), REDIS_URL=REDIS_URL, DEMO="false")
-    cmd = [sys.executable, "app.py", "import", str(f), "--mapping", str(MAPPINGS["cn"]), "--batch", "100"]
+    cmd = [sys.executable, "app.py", "import", str(f), "--mapping", str(MAPPINGS["cn"]), "--batch", "50"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while proc.poll() is None and counts(store)[0] < len(live) // 4:
-            time.sleep(0.05)
+            time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait()
     logged = counts(store)[0]
     assert 0 < logged < len(live), "the kill should land halfway (the import had finished or not started)"
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    assert "3000 accepted, 0 rejected" in done.stdout
-    assert counts(store) == (len(live), 3000)
+    again = run_import(store, settings, gazetteer, [f], "cn", tmp_path, batch=300)
+    assert (again.accepted, again.events) == (1200, len(live) - logged)
+    assert counts(store) == (len(live), 1200)
     with make_store(kind_of(store), tmp_path, city) as clean:
         run_import(clean, settings, gazetteer, [f], "cn", tmp_path, batch=1000)
         assert appeals_table(store) == appeals_table(clean)
