@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from dashboard.contract import ID_MAX_LEN, SCHEMA_VERSION, ContractError, Event, parse_event
+from dashboard.contract import ID_MAX_LEN, SCHEMA_VERSION, ContractError, Event, event_from_object
 from dashboard.history_mapping import SLOT_REQUIRED, STAGES, TAGS, Mapping
 
 #: Labels most exports of Chinese hotline systems use; a mapping's `[values.*]` tables add to them.
@@ -168,7 +168,7 @@ class RowReader:
             body = {"v": SCHEMA_VERSION, "id": obj.pop("id"), "type": obj.pop("type"), "appeal": appeal, **obj}
             raw = orjson.dumps(body).decode()
             try:
-                event = parse_event(raw, self.max_text_len)
+                event = event_from_object(body, raw, self.max_text_len)
             except ContractError as exc:
                 raise RowError(_blamed(str(exc), cols), f"{body['type']}: {exc}") from None
             out.append((event, raw))
