@@ -88,11 +88,13 @@ def start_ingest(svc: Services, stop: threading.Event, runtime: dict[str, Any]) 
 
 
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
-    """Run the demo intake feed (writes to Redis only) in a background thread.
+    """Run the demo intake feed in a background thread.
 
-    Into an empty stream it first writes DEMO_BACKFILL_DAYS of history, so that a first start
-    shows a city in full flow, not empty panels."""
+    On a first start (an empty event log) it first loads DEMO_BACKFILL_DAYS of history through the history
+    import's store path (not through Redis), so that the screens show a city in full flow with its past; the
+    live feed then goes on through Redis."""
     from data_access.demo.feed import DemoFeed
+    from data_access.history_import.demo import load_demo_history, store_is_empty
     from data_access.ops.embedded_redis import connect
 
     s = svc.settings
@@ -100,9 +102,11 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     feed = DemoFeed(svc.city, client, s, seed=s.city_seed)
 
     def work() -> None:
-        if s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0:
-            n = feed.backfill(s.demo_backfill_days)
-            log.info("demo feed: wrote %d events of %g days' history", n, s.demo_backfill_days)
+        if s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0 and store_is_empty(svc.sessions):
+            try:
+                load_demo_history(feed, s.demo_backfill_days, svc.writer[1], s, svc.gazetteer)
+            except Exception:  # the live feed goes on all the same, from where the history stopped
+                log.exception("demo history: loading stopped")
         feed.run(stop)
 
     thread = threading.Thread(target=work, name="demo-feed", daemon=True)

@@ -194,6 +194,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "drill_wall": ("大屏", "Wall"),
     "drill_map": ("地图", "Map"),
     "drill_appeal": ("工单信息", "Appeal"),
+    # History import (issue 17): the banner while the demo's first start loads its history
+    "history_loading": ("正在载入历史数据 … {pct}%", "Loading history … {pct}%"),
 }
 
 

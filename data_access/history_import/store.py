@@ -12,6 +12,7 @@ and its checkpoint moves past the batch. Either way each event is folded exactly
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ from data_access.store.locks import lock_key
 from data_access.store.models import AppealEvent
 
 log = logging.getLogger(__name__)
+#: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
+RETRIES = 8
 
 #: The event log's columns an import writes, in COPY order (`seq` is the log's own).
 COLUMNS = (
@@ -64,13 +67,23 @@ def write_batch(
     """Log a batch of imported events (each id once) and fold their appeals; see the module's docstring. If the
     store refuses an appeal's row, the batch is logged again without folding and the projectors, which isolate
     such an appeal, fold it."""
-    try:
-        return _write(sessions, settings, items, now, fold=True)
-    except Exception as exc:
-        if transient(exc):
-            raise
-        log.warning("import: a batch's appeals could not be written here (%s); the projectors fold them", reason(exc))
-    return _write(sessions, settings, items, now, fold=False)
+    for attempt in range(RETRIES + 1):
+        try:
+            try:
+                return _write(sessions, settings, items, now, fold=True)
+            except Exception as exc:
+                if transient(exc):
+                    raise
+                log.warning(
+                    "import: a batch's appeals could not be written here (%s); the projectors fold them", reason(exc)
+                )
+            return _write(sessions, settings, items, now, fold=False)
+        except Exception as exc:
+            if not transient(exc) or attempt == RETRIES:
+                raise
+            log.warning("import: the store is busy or away (%s); the batch is tried again", reason(exc))
+            time.sleep(min(0.5 * 2**attempt, 10.0))
+    raise AssertionError("unreachable")
 
 
 def _write(
@@ -84,7 +97,9 @@ def _write(
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(conn, LOG_LOCK),))
             for p in range(n):  # in one order, after the log's: no projector waits for one, so none deadlocks
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(conn, PROJECTOR_LOCK + p),))
-        else:  # the store's write lock first, so that what is read below is what is written over
+        else:  # the log's write lock, then the store's, before reading either: what is read is what is written
+            # over, and no read of this transaction holds up a WAL checkpoint that another writer waits on
+            conn.exec_driver_sql("UPDATE appeal_events SET seq = seq WHERE seq < 0")
             conn.exec_driver_sql('UPDATE projection_checkpoints SET position = position WHERE "partition" < 0')
         marks = {p: checkpoint_or_lay_out(s, p, n) for p in range(n)}
         top = _last_seq(s)
