@@ -231,3 +231,29 @@ def test_import008_log_counts(store, settings, gazetteer, city, tmp_path):  # ty
         n = s.scalar(select(func.count()).select_from(AppealEvent).where(AppealEvent.type == "created"))
         placed = s.scalar(select(func.count()).select_from(AppealEvent).where(AppealEvent.community.is_not(None)))
     assert n == placed == 30 and summary.events == len(live) and summary.appeals == 30
+
+
+def test_import009_demo_history_through_the_import_path(store, settings, rds, gazetteer, city):  # type: ignore[no-untyped-def]
+    """The demo's first-start history goes through the import's store path: logged, folded, progress shown on
+    the banner while it loads and cleared after; nothing of it goes through the stream."""
+    from datetime import UTC
+
+    from data_access.demo.feed import DemoFeed
+    from data_access.history_import.demo import load_demo_history, store_is_empty
+    from data_access.store.history_load import history_load, set_history_load
+    from layouts.tick import banner
+
+    _, sessions, _ = store
+    assert store_is_empty(sessions)
+    feed = DemoFeed(city, rds, settings, seed=3, per_day=4000, clock=lambda: 1_764_400_000.0)
+    n = load_demo_history(feed, 0.25, sessions, settings, gazetteer)
+    logged, appeals = counts(store)
+    assert n == logged > 0 and appeals > 0 and rds.xlen(settings.stream("events")) == 0
+    with sessions() as s:
+        assert all_folded(s) and history_load(s) is None
+    with sessions() as s, s.begin():
+        set_history_load(s, 0.425)
+    with sessions() as s:
+        status = {"store": True, "redis": True, "stale": False, "history_load": history_load(s), "data_time": None}
+    assert banner(status, UTC, "zh") == (["正在载入历史数据 … 42%"], "wall-banner on warn")
+    assert banner({**status, "history_load": None}, UTC, "en") == ([], "wall-banner")
