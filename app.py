@@ -14,6 +14,7 @@ from flask import Flask
 
 from dashboard.settings import SettingsError, load_settings
 from data_access.accounts import cli as accounts_cli
+from data_access.history_import import cli as import_cli
 from data_access.ops.services import Services, start_services
 from data_access.reports import cli as reports_cli
 
@@ -152,11 +153,13 @@ def start_grouping(svc: Services, stop: threading.Event, runtime: dict[str, Any]
 
 
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
-    """Run the demo intake feed (writes to Redis only) in a background thread.
+    """Run the demo intake feed in a background thread.
 
-    Into an empty stream it first writes DEMO_BACKFILL_DAYS of history, so that a first start
-    shows a city in full flow, not empty panels."""
+    On a first start (an empty event log) it first loads DEMO_BACKFILL_DAYS of history through the history
+    import's store path (not through Redis), so that the screens show a city in full flow with its past; the
+    live feed then goes on through Redis."""
     from data_access.demo.feed import DemoFeed
+    from data_access.history_import.demo import load_demo_history, store_is_empty
     from data_access.ops.embedded_redis import connect
 
     s = svc.settings
@@ -164,9 +167,11 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     feed = DemoFeed(svc.city, client, s, seed=s.city_seed)
 
     def work() -> None:
-        if s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0:
-            n = feed.backfill(s.demo_backfill_days)
-            log.info("demo feed: wrote %d events of %g days' history", n, s.demo_backfill_days)
+        if s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0 and store_is_empty(svc.sessions):
+            try:
+                load_demo_history(feed, s.demo_backfill_days, svc.writer[1], s, svc.gazetteer)
+            except Exception:  # the live feed goes on all the same, from where the history stopped
+                log.exception("demo history: loading stopped")
         feed.run(stop)
 
     thread = threading.Thread(target=work, name="demo-feed", daemon=True)
@@ -370,7 +375,7 @@ def _regroup(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: serve (default), ingest, send, escalate, simulate, migrate, regroup, users, tokens, report."""
+    """Command line: serve (default), ingest, send, escalate, simulate, migrate, regroup, import, users, tokens, report."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:
@@ -388,10 +393,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("regroup", help="forget the same-event groups and group every appeal again (after a rule change)")
     accounts_cli.add_parsers(sub)
     reports_cli.add_parser(sub)
+    import_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.cmd in ("users", "tokens"):
             return accounts_cli.run(args, load_settings())
+        if args.cmd == "import":
+            return import_cli.run(args, load_settings())
         if args.cmd == "report":
             svc = start_services(load_settings())
             try:

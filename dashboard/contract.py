@@ -409,6 +409,17 @@ def parse_event(raw: bytes | str, max_text_len: int = 4000) -> Event:
     return _without_nul(event, strict=True) if _has_nul_escape(raw) else event
 
 
+def event_from_object(obj: dict[str, Any], raw: str, max_text_len: int = 4000) -> Event:
+    """`parse_event` of an object built in this process (`raw` is its JSON text): the same checks, without
+    reading the text back (the history import's hot path)."""
+    _check_version(obj, required=True)
+    kind = obj.get("type")
+    if not isinstance(kind, str) or kind not in _MODELS:
+        raise ContractError(f"unknown event type {kind!r}")
+    event = _fast_event(obj, kind, max_text_len) or _validated_event(obj, kind, max_text_len)
+    return _without_nul(event, strict=True) if _NUL_ESCAPE in raw else event
+
+
 def _parse_event_slow(raw: bytes | str, max_text_len: int = 4000) -> Event:
     """`parse_event` by pydantic alone: the reference its fast path is tested against."""
     event = _validated_event(*_load_event(raw), max_text_len)

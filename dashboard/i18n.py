@@ -554,6 +554,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "wall_topics": ("专题监测", "Topics"),
     "wall_topics_row": ("本半月 {a} · 上半月 {b}", "this half {a} | last {b}"),
+    # History import (issue 17): the banner while the demo's first start loads its history
+    "history_loading": ("正在载入历史数据 … {pct}%", "Loading history … {pct}%"),
 }
 
 

@@ -194,7 +194,11 @@ class Settings(BaseSettings):
     demo_per_day: int = Field(40000, ge=1, description="Demo appeals per day")
     demo_speedup: float = Field(1.0, gt=0, description="Demo feed speed-up factor")
     demo_backfill_days: float = Field(
-        2, ge=0, le=60, description="Days of history the demo writes into an empty stream"
+        2,
+        ge=0,
+        le=60,
+        description="Days of the demo feed's history loaded on a first start (empty event log and stream) through "
+        "the history import's store path, before the live feed starts",
     )
     demo_retention_h: float = Field(
         1.0,

@@ -56,6 +56,8 @@ def banner(status: dict[str, Any], zone: Any, lang: str) -> tuple[list[str], str
             msgs.append(t(lang, "feed_stale", since=hhmm(status["last_event"])))
         else:
             msgs.append(t(lang, "feed_never"))
+    if status.get("history_load") is not None:
+        msgs.append(t(lang, "history_loading", pct=int(100 * status["history_load"])))
     cls = "wall-banner" + ((" on" + ("" if severe else " warn")) if msgs else "")
     return [" · ".join(msgs)] if msgs else [], cls
 

@@ -37,6 +37,7 @@ from geo.model import City
 log = logging.getLogger(__name__)
 
 TRIM_EVERY_S = 60.0  # how often a live run applies the retention
+SINK_BATCH = 5_000  # events per batch handed to a backfill's sink (one import transaction)
 _SPENT: Step = (0, "", "")
 
 
@@ -82,12 +83,19 @@ class DemoFeed:
     # ---- public API -------------------------------------------------------------------------
 
     def backfill(
-        self, days: float, progress: Callable[[int, int], None] | None = None, *, now: float | None = None
+        self,
+        days: float,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        now: float | None = None,
+        sink: Callable[[list[str]], None] | None = None,
     ) -> int:
         """Write `days` days of history ending now, as fast as possible; return the appeal events written.
 
         Events after `now` (appeals still open) are kept for a later `run()`, not written.
         `progress(done, total)` is called about every simulated hour with minutes of history written.
+        `sink`: the appeal events (JSON texts, in time order) go to it in batches instead of the stream (the history
+        import's store path); heartbeats still go to the stream.
         """
         if self._next_minute is not None:
             raise RuntimeError("backfill() must come before run() and only once")
@@ -99,17 +107,32 @@ class DemoFeed:
         before = self.written["events"]
         batch: list[tuple[bytes, str]] = []
         first, last = start // 60, end // 60
+        flush = self._out.flush if sink is None else self._sink(sink)
         for m in range(first, last + 1):
             self._advance(min(m * 60 + 59, end), batch)
-            if len(batch) >= PIPELINE:
-                self._out.flush(batch)
+            if len(batch) >= (PIPELINE if sink is None else SINK_BATCH):
+                flush(batch)
             if progress is not None and (m - first) % 60 == 59:
                 progress(m - first + 1, last - first + 1)
-        self._out.flush(batch)
+        flush(batch)
         self._sim_now = end
         if progress is not None:
             progress(last - first + 1, last - first + 1)
         return self.written["events"] - before
+
+    def _sink(self, sink: Callable[[list[str]], None]) -> Callable[[list[tuple[bytes, str]]], None]:
+        """A flush that hands appeal events to `sink` (counted as written) and heartbeats to the stream."""
+
+        def flush(batch: list[tuple[bytes, str]]) -> None:
+            events = [x for key, x in batch if key == self._out.events]
+            beats = [(key, x) for key, x in batch if key != self._out.events]
+            if events:
+                sink(events)
+                self.written["events"] += len(events)
+            self._out.flush(beats)
+            batch.clear()
+
+        return flush
 
     def run(self, stop: threading.Event, tick_s: float = 0.2) -> None:
         """Write events live until `stop` is set; simulated time runs `speedup` times wall time."""

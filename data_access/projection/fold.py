@@ -37,7 +37,7 @@ from data_access.projection.rows import (
     changed_columns,
     state_columns,
 )
-from data_access.projection.writes import FoldedBatch, write_folded, write_isolating
+from data_access.projection.writes import FoldedBatch, copy_folded, write_folded, write_isolating, write_rows
 from data_access.store.bulk import raw_cursor, select_in
 from data_access.store.locks import lock_key
 
@@ -154,6 +154,24 @@ def _fold_batch(
     return n
 
 
+def fold_in_hand(
+    session: Session, settings: Settings, checkpoint: int, fresh: dict[str, list[tuple[Event, Place | None]]]
+) -> FoldedBatch:
+    """Fold events just logged after `checkpoint` (in hand: parsed, with the place of `created` ones) into their
+    appeals, as a projector folds a batch (the same drafts, refolds and failures); nothing is written."""
+    return _fold(session, checkpoint, fresh, settings, Drafts(0))
+
+
+def write_in_hand(session: Session, folded: FoldedBatch) -> None:
+    """Write what `fold_in_hand` folded (the projection's batch path of each store), recording the appeals left
+    out; moving checkpoints is the caller's."""
+    if session.get_bind().dialect.name == "postgresql":
+        copy_folded(session, folded)
+    else:
+        write_rows(session, folded)
+    _record(session, folded, "import")
+
+
 def _write(
     session: Session,
     write: Writer,
@@ -166,14 +184,15 @@ def _write(
     """Write a folded batch and move the checkpoint (`write`); record the appeals left out, clear those that
     folded after all."""
     write(session, partition, partitions, checkpoint, last, folded)
+    _record(session, folded, f"partition {partition}")
+
+
+def _record(session: Session, folded: FoldedBatch, where: str) -> None:
+    """Record the appeals a written batch left out; clear those that folded after all."""
     if folded.failed:
         for appeal, f in sorted(folded.failed.items()):
             log.warning(
-                "projection: appeal %s left out of partition %d: %s (event %s)",
-                appeal,
-                partition,
-                f.reason,
-                f.event or "newest",
+                "projection: appeal %s left out of %s: %s (event %s)", appeal, where, f.reason, f.event or "newest"
             )
         record_failures(session, folded.failed, datetime.now(UTC))
     clear_failures(session, folded.isolated & folded.drafts.keys())

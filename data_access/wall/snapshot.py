@@ -37,6 +37,7 @@ from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.supervision.ledger import live_in_view
+from data_access.store.history_load import history_load
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.baseline import community_history, model_of
@@ -430,18 +431,21 @@ def take_snapshot(
     """The snapshot with its status; if the store fails, the last good snapshot marked as such.
 
     status: redis (bool), store (bool), stale (feed stopped or never started), fresh (all well:
-    figures may be shown as current), data_time (when the figures were computed)."""
+    figures may be shown as current), data_time (when the figures were computed), history_load (how far a load
+    of history stands, 0 to 1; None when none is under way)."""
     s = ctx.settings
     rds = redis_ok()
     try:
         with sessions() as session:
             snap = wall_snapshot(session, now, view, ctx)
+            loading = history_load(session)
         ctx.last_good.put(view.key, snap)
         store = True
     except SQLAlchemyError as exc:
         log.warning("wall snapshot: store unavailable: %s", str(exc).splitlines()[0][:200])
         snap = ctx.last_good.peek(view.key)
         store = False
+        loading = None
     age = None if snap is None else snap["feed_age_s"]
     stale = age is None or age > s.feed_stale_s
     status = {
@@ -453,6 +457,7 @@ def take_snapshot(
         "time": now.isoformat(),
         "last_event": None if snap is None else snap["last_event"],
         "feed_stale_s": s.feed_stale_s,
+        "history_load": loading,  # the fraction of a load of history under way (None: none is)
     }
     return {"status": status, "data": snap}
 

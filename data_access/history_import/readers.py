@@ -1,0 +1,140 @@
+"""Reading an export in batches of rows, never whole: CSV (streamed), XLSX (openpyxl read-only) and Parquet
+(pyarrow, batch by batch). Each row is a dict of column name -> cell, numbered as a spreadsheet shows it (the
+header is row 1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Row = tuple[int, dict[str, Any]]
+FORMATS = (".csv", ".xlsx", ".parquet")
+
+
+class ExportError(ValueError):
+    """A file that cannot be read as an export; the message names the file."""
+
+
+@dataclass
+class Export:
+    """One export file: its header, its size in rows (an estimate for CSV, from bytes read) and its batches."""
+
+    path: Path
+    header: list[str]
+    rows_total: int | None
+    bytes_total: int
+    _batches: Iterator[list[Row]]
+    bytes_read: int = 0
+
+    def batches(self) -> Iterator[list[Row]]:
+        """Batches of numbered rows, in file order."""
+        return self._batches
+
+
+def open_export(path: Path, batch: int, encoding: str = "utf-8-sig", sheet: str | None = None) -> Export:
+    """Open an export by its suffix and read its header; ExportError naming the file if it cannot."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(f"{path}: unknown format {suffix!r} (use {', '.join(FORMATS)})")
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    try:
+        if suffix == ".csv":
+            return _csv(path, batch, encoding)
+        if suffix == ".xlsx":
+            return _xlsx(path, batch, sheet)
+        return _parquet(path, batch)
+    except ExportError:
+        raise
+    except Exception as exc:  # noqa: BLE001  # whatever the reader raises, it says the file is not readable
+        raise ExportError(f"{path}: cannot read it as {suffix[1:].upper()}: {exc}") from None
+
+
+def _csv(path: Path, batch: int, encoding: str) -> Export:
+    raw = path.open("rb")
+    f = io.TextIOWrapper(raw, encoding=encoding, newline="")
+    reader = csv.reader(f)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        f.close()
+        raise ExportError(f"{path}: empty file, no header") from None
+    except UnicodeDecodeError as exc:
+        f.close()
+        raise ExportError(f"{path}: not {encoding} text ({exc.reason}); set source.encoding in the mapping") from None
+    export = Export(path, header, None, os.path.getsize(path), iter(()))
+
+    def gen() -> Iterator[list[Row]]:
+        out: list[Row] = []
+        n = 1
+        try:
+            for rec in reader:
+                n += 1
+                if not any(rec):
+                    continue
+                out.append((n, dict(zip(header, rec))))
+                if len(out) >= batch:
+                    export.bytes_read = raw.tell()  # read ahead by one buffer at most
+                    yield out
+                    out = []
+            export.bytes_read = export.bytes_total
+            if out:
+                yield out
+        finally:
+            f.close()
+
+    export._batches = gen()
+    return export
+
+
+def _xlsx(path: Path, batch: int, sheet: str | None) -> Export:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    first = next(rows, None)
+    if first is None:
+        wb.close()
+        raise ExportError(f"{path}: empty sheet, no header")
+    header = ["" if h is None else str(h).strip() for h in first]
+    total = (ws.max_row - 1) if ws.max_row else None
+
+    def gen() -> Iterator[list[Row]]:
+        out: list[Row] = []
+        try:
+            for n, values in enumerate(rows, start=2):
+                if all(v is None for v in values):
+                    continue
+                out.append((n, dict(zip(header, values))))
+                if len(out) >= batch:
+                    yield out
+                    out = []
+            if out:
+                yield out
+        finally:
+            wb.close()
+
+    return Export(path, header, total, os.path.getsize(path), gen())
+
+
+def _parquet(path: Path, batch: int) -> Export:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    header = list(pf.schema_arrow.names)
+
+    def gen() -> Iterator[list[Row]]:
+        n = 1
+        for rb in pf.iter_batches(batch_size=batch):
+            cols = rb.to_pydict()
+            k = rb.num_rows
+            yield [(n + 1 + i, {h: cols[h][i] for h in header}) for i in range(k)]
+            n += k
+
+    return Export(path, header, pf.metadata.num_rows, os.path.getsize(path), gen())
