@@ -28,6 +28,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         api_wall,
         auth,
         drill,
+        drill_live,
         exports,
         http_safety,
         router,
@@ -51,6 +52,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     wall_detail.register(app, svc, ctx)
     api_wall.register(app, svc, ctx)
     drill.register(app, svc)
+    drill_live.register(app, svc)
     exports.register(app, svc)
     return app
 

@@ -3,6 +3,7 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from dash import ctx as dash_ctx
 from flask import g
 
 from callbacks.auth import current_identity, refuse
+from callbacks.wall_diff import Differ, fingerprint
 from dashboard import ids, ids_drill
 from dashboard.drill import (
     Area,
@@ -19,18 +21,20 @@ from dashboard.drill import (
     Place,
     allowed,
     breadcrumb,
-    choropleth,
     is_drill_path,
     parse_filters,
     parse_path,
 )
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
+from dashboard.ttl_cache import TTLCache
 from data_access.drill.page import appeal_page, area_page, place_of
 from data_access.ops.services import Services
 from geo.city_index import CityIndex, index_of
 from layouts import drill as L
 from layouts import drill_appeal as LA
+from layouts import drill_grids as LG
+from layouts import drill_live as LL
 from layouts import drill_tables as LT
 
 
@@ -65,18 +69,24 @@ def page_for(pathname: str | None, search: str | None) -> Any:
     return render_area(pathname, search)
 
 
+def page_filters(svc: Services, search: str | None) -> Filters:
+    """The URL's filters, in the default language unless the URL names one; FilterError for a bad query."""
+    f = parse_filters(search)
+    if "lang=" not in (search or ""):
+        f = Filters(**{**f.__dict__, "lang": svc.settings.default_lang})
+    return f
+
+
 def render_area(pathname: str | None, search: str | None) -> Any:
     """A whole drill-down page for the URL, within the signed-in scope (else nothing of the area)."""
     svc = _svc()
     ident = current_identity()
     refs = index_of(svc.city)
     try:
-        f = parse_filters(search)
+        f = page_filters(svc, search)
     except FilterError as exc:
         lang = lang_of(None, svc.settings.default_lang)
         return L.page(html_error_head(pathname), None, [], lang, t(lang, "drill_bad_filter", msg=str(exc)))
-    if "lang=" not in (search or ""):
-        f = Filters(**{**f.__dict__, "lang": svc.settings.default_lang})
     area = parse_path(pathname)
     place = checked_place(svc, refs, area, "drill-page", f"{pathname}{search or ''}")
     if area is None or place is None:
@@ -86,9 +96,35 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     head = L.header(crumbs, ident.name, f, area.path)
     if area.level == "appeal":
         return _appeal(svc, refs, area, place, f, head, now)
-    with svc.sessions() as s:
-        data = area_page(s, area, f, ident.scope, now, svc.settings, refs)
-    return L.page(head, L.filter_bar(f), area_body(area, f, data, svc.settings.tile_url, svc.settings.zone), f.lang)
+    data = area_data(svc, area, f, ident.scope, now)
+    body = area_body(area, f, data, svc.settings.tile_url, svc.settings.zone)
+    shown = DIFFER.diff(LL.live_values(area, f, data, Filters(lang=f.lang).query()), None)[1]
+    live = LL.live_parts(svc.settings.refresh_ms, shown, rows_version(data, now))
+    return L.page(head, L.filter_bar(f), [*body, *live], f.lang)
+
+
+_AREA_CACHE = TTLCache(256)
+#: Versions are content hashes: one differ serves every app of the process (callbacks/wall_diff.py).
+DIFFER = Differ()
+
+
+def rows_version(d: dict[str, Any], now: datetime) -> str:
+    """Changes when the grids' rows may have: an event folded, a light or a member's state changed, a minute on."""
+    m = d["members"]
+    return fingerprint([d["position"], d["lights"], [m["online"], m["busy"], m["sos"]], now.isoformat()[:16]])
+
+
+def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, Any]:
+    """An area page's panels: read once per refresh interval for the same area, filters and scope (a page opened
+    and its first tick, or several screens on one view, share one read). Keyed by the scope: never shared across."""
+    refs = index_of(svc.city)
+    key = (svc.url, area, replace(f, lang="zh"), scope)
+
+    def read() -> dict[str, Any]:
+        with svc.sessions() as s:
+            return area_page(s, area, f, scope, now, svc.settings, refs)
+
+    return _AREA_CACHE.get(key, svc.settings.refresh_ms / 1000 * 0.9, read)
 
 
 def html_error_head(pathname: str | None) -> Any:
@@ -99,56 +135,65 @@ def html_error_head(pathname: str | None) -> Any:
 
 
 def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, zone: Any) -> list[Any]:
-    """The panels of an area page from its data."""
+    """The panels of an area page from its data; the long lists are grids whose rows come a block at a time."""
     lang = f.lang
     lang_q = Filters(lang=f.lang).query()
-    hide = choropleth(d["subs"], f.fig)
-    child = area.child
+    live = LL.live_values(area, f, d, lang_q)
     the_map = L.area_map(
         d["bounds"],
         tile_url,
         d["outline"],
         d["sub_layer"],
-        hide,
-        L.red_points(d["red"]),
-        points_are_subs=child == "community",
+        live["hideout"],
+        live["red-layer"],
+        points_are_subs=area.child == "community",
     )
-    sub_title = t(lang, f"drill_sub_{child}") if child else t(lang, "drill_no_sub")
-    ranking = LT.ranking(d["subs"], child, f) if child else LT._none(lang)
+    sub_title = t(lang, f"drill_sub_{area.child}") if area.child else t(lang, "drill_no_sub")
     return [
         html.Div(
             [
-                L.panel(t(lang, "drill_map"), [the_map, L.legend(f.fig, hide["max"], lang)], cls="map"),
+                L.panel(t(lang, "drill_map"), [the_map, L.legend(f.fig, live["hideout"]["max"], lang)], cls="map"),
                 L.panel(
-                    t(lang, "lights"), [LT.lights(d["lights"], lang), LT.member_figs(d["members"], lang)], cls="figs"
+                    t(lang, "lights"),
+                    [
+                        html.Div(live["lights"], id=ids_drill.LIGHT_FIGS),
+                        html.Div(live["members"], id=ids_drill.MEMBER_FIGS),
+                    ],
+                    cls="figs",
                 ),
             ],
             className="drill-row top",
         ),
-        L.panel(t(lang, "red_list"), LT.red_table(d["red"], lang, lang_q), "red", area, f),
+        L.panel(t(lang, "red_list"), LG.grid("red", lang, 360), "red", area, f),
         html.Div(
             [
-                L.panel(f"{sub_title} · {t(lang, 'drill_rank_note')}", ranking, "ranking", area, f),
+                L.panel(
+                    f"{sub_title} · {t(lang, 'drill_rank_note')}",
+                    html.Div(live["ranking"], id=ids_drill.RANKING),
+                    "ranking",
+                    area,
+                    f,
+                ),
                 L.panel(t(lang, "drill_trend", n=f.trend_days()), LT.trend(d["trend"], lang), "trend", area, f),
             ],
             className="drill-row",
         ),
         html.Div(
             [
-                L.panel(t(lang, "drill_top_cats"), LT.categories(d["categories"], lang), "categories", area, f),
                 L.panel(
-                    t(lang, "drill_members_list"),
-                    LT.members_table(d["members"]["rows"], lang, zone),
-                    "members",
+                    t(lang, "drill_top_cats"),
+                    html.Div(live["categories"], id=ids_drill.CATEGORIES),
+                    "categories",
                     area,
                     f,
                 ),
+                L.panel(t(lang, "drill_members_list"), LG.grid("members", lang, 360), "members", area, f),
             ],
             className="drill-row",
         ),
         L.panel(
-            t(lang, "drill_appeals", n=len(d["appeals"])),
-            LT.appeals_table(d["appeals"], lang, lang_q, zone),
+            html.Span(live["appeals-title"], id=ids_drill.APPEALS_TITLE),
+            LG.grid("appeals", lang, 480),
             "appeals",
             area,
             f,

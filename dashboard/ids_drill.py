@@ -26,3 +26,23 @@ def filter_control(name: str) -> dict[str, str]:
 def table(name: str) -> str:
     """Element id of a drill-down table (also its export name)."""
     return f"drill-table-{name}"
+
+
+#: The live parts of an area page (issue 18): the tick, the version the browser shows, the grids' version.
+TICK = "drill-tick"
+SHOWN = "drill-shown"
+ROWS_VERSION = "drill-rows-version"
+LIGHT_FIGS = "drill-light-figs"
+MEMBER_FIGS = "drill-member-figs"
+RANKING = "drill-ranking"
+CATEGORIES = "drill-categories"
+APPEALS_TITLE = "drill-appeals-title"
+#: The grids (virtualised, rows from the server a block at a time).
+GRIDS = ("red", "appeals", "members")
+
+
+def grid(name: str) -> str:
+    """Element id of a drill-down grid; `name` must be one of GRIDS."""
+    if name not in GRIDS:
+        raise KeyError(f"unknown grid {name!r}")
+    return f"drill-grid-{name}"

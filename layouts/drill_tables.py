@@ -185,6 +185,16 @@ def ranking(rows: list[dict[str, Any]], child: str, f: Filters) -> html.Table | 
 
 def trend(days: list[dict[str, Any]], lang: str) -> dcc.Graph:
     """Appeals received and resolved per day (plotly): dates and numbers only, no citizen text."""
+    return dcc.Graph(
+        id=ids_drill.TREND,
+        figure=trend_figure(days, lang),
+        config={"displayModeBar": False, "responsive": True},
+        className="drill-trend",
+    )
+
+
+def trend_figure(days: list[dict[str, Any]], lang: str) -> go.Figure:
+    """The trend's figure (what the live tick sends when the days change)."""
     x = [d["day"] for d in days]
     figure = go.Figure(
         [
@@ -208,7 +218,7 @@ def trend(days: list[dict[str, Any]], lang: str) -> dcc.Graph:
         xaxis={"type": "date", "gridcolor": "#1e2f4a"},
         yaxis={"gridcolor": "#1e2f4a"},
     )
-    return dcc.Graph(id=ids_drill.TREND, figure=figure, config={"displayModeBar": False}, className="drill-trend")
+    return figure
 
 
 def categories(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:

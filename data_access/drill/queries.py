@@ -141,7 +141,8 @@ def appeals(
 def members(
     session: Session, area: Area, scope: Scope, now: datetime, settings: Settings, limit: int
 ) -> dict[str, Any]:
-    """Grid members of the area (within scope) with their state now: on duty, busy, SOS or offline."""
+    """Grid members of the area (within scope) with their state now: on duty, busy, SOS or offline (counts, and the
+    first `limit` members: none for limit 0)."""
     w = scope_where(scope, Member.district, Member.street, Member.grid)
     if area.level in MEMBER_COLUMN:
         w.append(MEMBER_COLUMN[area.level] == area.code)
@@ -173,7 +174,7 @@ def members(
     )
     rows = [
         {"id": mid, "name": name, "role": role, "grid": grid, "community": comm, "state": st, "seen_at": at}
-        for mid, name, role, grid, comm, st, at in session.execute(q)
+        for mid, name, role, grid, comm, st, at in (session.execute(q) if limit > 0 else ())
     ]
     return {**counts, "total": sum(counts.values()), "rows": rows}
 

@@ -37,7 +37,7 @@ from tests.drill_support import (
 
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
 WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer")
-DRILL_CALLBACKS = ("filters_to_url", "map_down")
+DRILL_CALLBACKS = ("filters_to_url", "map_down", "drill_tick", "rows_red", "rows_appeals", "rows_members")
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
 
 
@@ -121,6 +121,13 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("wall-detail-close", "n_clicks"): 0,
         ("wall-communities", "clickData"): {"type": "Feature", "properties": {"id": o["community"]}},
         ("drill-sub-layer", "clickData"): {"type": "Feature", "properties": {"code": code}},
+        ("drill-tick", "n_intervals"): 1,
+        ("drill-shown", "data"): None,
+        ("drill-rows-version", "data"): None,
+        **{
+            (f"drill-grid-{g}", "getRowsRequest"): {"startRow": 0, "endRow": 50, "sortModel": [], "filterModel": {}}
+            for g in ("red", "appeals", "members")
+        },
     }
     if pid.startswith("{"):
         pattern = json.loads(pid)
