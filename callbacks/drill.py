@@ -3,6 +3,7 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +29,7 @@ from dashboard.drill import (
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
 from dashboard.ttl_cache import TTLCache
-from data_access.drill.page import appeal_page, area_page, place_of
+from data_access.drill.page import appeal_page, area_categories, area_page, place_of
 from data_access.ops.services import Services
 from geo.city_index import CityIndex, index_of
 from layouts import drill as L
@@ -96,7 +97,7 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     head = L.header(crumbs, ident.name, f, area.path)
     if area.level == "appeal":
         return _appeal(svc, refs, area, place, f, head, now)
-    data = area_data(svc, area, f, ident.scope, now)
+    data = {**area_data(svc, area, f, ident.scope, now), "categories": None}  # below the fold: read after
     body = area_body(area, f, data, svc.settings.tile_url, svc.settings.zone)
     shown = DIFFER.diff(LL.live_values(area, f, data, Filters(lang=f.lang).query()), None)[1]
     live = LL.live_parts(svc.settings.refresh_ms, shown, rows_version(data, now))
@@ -114,17 +115,42 @@ def rows_version(d: dict[str, Any], now: datetime) -> str:
     return fingerprint([d["position"], d["lights"], [m["online"], m["busy"], m["sos"]], now.isoformat()[:16]])
 
 
+def _cached(svc: Services, key: tuple[Any, ...], read: Any) -> Any:
+    """A page part read at most once per refresh interval for the same key, and kept at least twice as long as it
+    took to read: a slow read (a city page over a big store) is not repeated by every tick of every screen."""
+    hit = _AREA_CACHE.peek(key)
+    clock = time.monotonic()
+    if hit is not None and clock < hit[0]:
+        return hit[1]
+    value = read()
+    took = time.monotonic() - clock
+    keep = max(svc.settings.refresh_ms / 1000 * 0.9, 2 * took)
+    _AREA_CACHE.put(key, (time.monotonic() + keep, value))
+    return value
+
+
 def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, Any]:
-    """An area page's panels: read once per refresh interval for the same area, filters and scope (a page opened
-    and its first tick, or several screens on one view, share one read). Keyed by the scope: never shared across."""
+    """An area page's panels above the fold, shared by the screens of the same store, area, filters and scope (a
+    page opened and its first tick, or several screens on one view, share one read). Keyed by the scope: a leader's
+    answer never serves another scope."""
     refs = index_of(svc.city)
-    key = (svc.url, area, replace(f, lang="zh"), scope)
 
     def read() -> dict[str, Any]:
         with svc.sessions() as s:
             return area_page(s, area, f, scope, now, svc.settings, refs)
 
-    return _AREA_CACHE.get(key, svc.settings.refresh_ms / 1000 * 0.9, read)
+    return _cached(svc, ("page", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
+
+
+def categories_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> list[dict[str, Any]]:
+    """The page's top categories (below the fold), cached as `area_data` is."""
+    refs = index_of(svc.city)
+
+    def read() -> list[dict[str, Any]]:
+        with svc.sessions() as s:
+            return area_categories(s, area, f, scope, now, refs)
+
+    return _cached(svc, ("cats", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
 
 
 def html_error_head(pathname: str | None) -> Any:

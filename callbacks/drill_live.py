@@ -18,13 +18,14 @@ from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.auth import current_identity
-from callbacks.drill import DIFFER, area_data, checked_place, page_filters, rows_version
+from callbacks.drill import DIFFER, area_data, categories_data, checked_place, page_filters, rows_version
 from dashboard import ids, ids_drill
 from dashboard.drill import Area, FilterError, Filters, parse_path
 from data_access.drill.rows import TABLES, Block, RowsError, appeal_block, block_of, member_block
 from data_access.ops.services import Services
 from geo.city_index import index_of
 from layouts import drill_grids as LG
+from layouts import drill_tables as LT
 from layouts.drill_live import OUTPUTS, live_values
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,33 @@ def make_tick(svc: Services) -> Any:
         except FilterError:
             raise PreventUpdate from None
         now = datetime.now(UTC)
-        d = area_data(svc, area, f, current_identity().scope, now)
+        scope = current_identity().scope
+        d = {**area_data(svc, area, f, scope, now), "categories": categories_data(svc, area, f, scope, now)}
         values, version = DIFFER.diff(live_values(area, f, d, Filters(lang=f.lang).query()), shown)
         rv = rows_version(d, now)
         return [values[k] for k in OUTPUTS] + [version, no_update if rv == rows_shown else rv]
 
     return drill_tick
+
+
+def make_below_fold(svc: Services) -> Any:
+    """The parts below the fold, read once the page is drawn (the page's first answer does not wait for them)."""
+    refs = index_of(svc.city)
+
+    def below_fold(_cue: Any, pathname: str | None, search: str | None) -> Any:
+        area = parse_path(pathname)
+        if checked_place(svc, refs, area, "drill-below-fold", f"{pathname}{search or ''}") is None or area is None:
+            raise PreventUpdate
+        if area.level == "appeal":
+            raise PreventUpdate
+        try:
+            f = page_filters(svc, search)
+        except FilterError:
+            raise PreventUpdate from None
+        cats = categories_data(svc, area, f, current_identity().scope, datetime.now(UTC))
+        return LT.categories(cats, f.lang)
+
+    return below_fold
 
 
 def _empty(why: str | None = None) -> dict[str, Any]:
@@ -112,6 +134,13 @@ def register(app: Dash, svc: Services) -> None:
         running=[(Output(ids_drill.TICK, "disabled"), True, False)],
         prevent_initial_call=True,
     )(make_tick(svc))
+    app.callback(
+        Output(ids_drill.CATEGORIES, "children", allow_duplicate=True),
+        Input(ids_drill.BELOW_FOLD, "data"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call="initial_duplicate",
+    )(make_below_fold(svc))
     for table in TABLES:
         app.callback(
             Output(ids_drill.grid(table), "getRowsResponse"),

@@ -37,6 +37,7 @@ MEMBER_FIGS = "drill-member-figs"
 RANKING = "drill-ranking"
 CATEGORIES = "drill-categories"
 APPEALS_TITLE = "drill-appeals-title"
+BELOW_FOLD = "drill-below-fold"
 #: The grids (virtualised, rows from the server a block at a time).
 GRIDS = ("red", "appeals", "members")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import dcc
+from dash import dcc, html
 
 from dashboard import ids_drill
 from dashboard.drill import Area, Filters, choropleth
@@ -40,10 +40,15 @@ def live_values(area: Area, f: Filters, d: dict[str, Any], lang_q: str) -> dict[
         "hideout": choropleth(d["subs"], f.fig),
         "red-layer": L.red_points(d["red"]),
         "ranking": LT.ranking(d["subs"], area.child, f) if area.child else LT._none(lang),
-        "categories": LT.categories(d["categories"], lang),
+        "categories": LT.categories(d["categories"], lang) if d["categories"] is not None else loading(lang),
         "appeals-title": t(lang, "drill_appeals", n=num(d["lights"]["total"])),
         "trend": LT.trend_figure(d["trend"], lang),
     }
+
+
+def loading(lang: str) -> html.Div:
+    """A panel's place while its values are read (below the fold: after the page is drawn)."""
+    return html.Div(t(lang, "grid_loading"), className="none loading")
 
 
 def live_parts(refresh_ms: int, shown: dict[str, str] | None, rows_version: str | None) -> list[Any]:
@@ -52,4 +57,5 @@ def live_parts(refresh_ms: int, shown: dict[str, str] | None, rows_version: str 
         dcc.Interval(id=ids_drill.TICK, interval=refresh_ms, n_intervals=0),
         dcc.Store(id=ids_drill.SHOWN, data=shown),
         dcc.Store(id=ids_drill.ROWS_VERSION, data=rows_version),
+        dcc.Store(id=ids_drill.BELOW_FOLD, data=1),  # its arrival reads the parts below the fold
     ]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dashboard.drill import Area, Filters
 from dashboard.scopes import Scope
 from dashboard.settings import Settings
-from data_access.drill.queries import MEMBER_COLUMN, _appeal_rows, appeal_where, scope_where
+from data_access.drill.queries import MEMBER_COLUMN, _appeal_rows, appeal_where, index_hint, scope_where
 from data_access.store.appeal_rows import COLUMNS
 from data_access.store.lights import is_red
 from data_access.store.models import Appeal, Member, Presence
@@ -153,7 +153,7 @@ def appeal_block(
     session: Session, table: str, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex, b: Block
 ) -> list[dict[str, Any]]:
     """A block of the red list or of the matching appeals, as screen rows."""
-    where = appeal_where(area, f, scope, now)
+    where = appeal_where(area, f, scope, now) + index_hint(area, refs)
     if table == "red":
         where.append(is_red(now))
     where += [_like(TEXTS[table][c], op, v) for c, op, v in b.text]

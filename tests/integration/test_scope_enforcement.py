@@ -37,7 +37,15 @@ from tests.drill_support import (
 
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
 WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer")
-DRILL_CALLBACKS = ("filters_to_url", "map_down", "drill_tick", "rows_red", "rows_appeals", "rows_members")
+DRILL_CALLBACKS = (
+    "filters_to_url",
+    "map_down",
+    "drill_tick",
+    "below_fold",
+    "rows_red",
+    "rows_appeals",
+    "rows_members",
+)
 XFAIL_WALL: dict[str, str] = {}  # no known leak left
 
 
@@ -123,6 +131,7 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("drill-sub-layer", "clickData"): {"type": "Feature", "properties": {"code": code}},
         ("drill-tick", "n_intervals"): 1,
         ("drill-shown", "data"): None,
+        ("drill-below-fold", "data"): 1,
         ("drill-rows-version", "data"): None,
         **{
             (f"drill-grid-{g}", "getRowsRequest"): {"startRow": 0, "endRow": 50, "sortModel": [], "filterModel": {}}
