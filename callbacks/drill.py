@@ -36,7 +36,6 @@ from layouts import drill as L
 from layouts import drill_appeal as LA
 from layouts import drill_grids as LG
 from layouts import drill_live as LL
-from layouts import drill_tables as LT
 
 
 def _svc() -> Services:
@@ -97,9 +96,9 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     head = L.header(crumbs, ident.name, f, area.path)
     if area.level == "appeal":
         return _appeal(svc, refs, area, place, f, head, now)
-    data = {**area_data(svc, area, f, ident.scope, now), "categories": None}  # below the fold: read after
+    data = area_data(svc, area, f, ident.scope, now)
     body = area_body(area, f, data, svc.settings.tile_url, svc.settings.zone)
-    shown = DIFFER.diff(LL.live_values(area, f, data, Filters(lang=f.lang).query()), None)[1]
+    shown = DIFFER.diff(LL.live_values(area, f, data, Filters(lang=f.lang).query(), below=False), None)[1]
     live = LL.live_parts(svc.settings.refresh_ms, shown, rows_version(data, now))
     return L.page(head, L.filter_bar(f), [*body, *live], f.lang)
 
@@ -164,7 +163,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
     """The panels of an area page from its data; the long lists are grids whose rows come a block at a time."""
     lang = f.lang
     lang_q = Filters(lang=f.lang).query()
-    live = LL.live_values(area, f, d, lang_q)
+    live = LL.live_values(area, f, d, lang_q, below=False)  # the rest is read once the page is drawn
     the_map = L.area_map(
         d["bounds"],
         tile_url,
@@ -190,7 +189,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
             ],
             className="drill-row top",
         ),
-        L.panel(t(lang, "red_list"), LG.grid("red", lang, 360), "red", area, f),
+        L.panel(t(lang, "red_list"), LG.slot("red", lang), "red", area, f),
         html.Div(
             [
                 L.panel(
@@ -200,7 +199,13 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
                     area,
                     f,
                 ),
-                L.panel(t(lang, "drill_trend", n=f.trend_days()), LT.trend(d["trend"], lang), "trend", area, f),
+                L.panel(
+                    t(lang, "drill_trend", n=f.trend_days()),
+                    html.Div(live["trend"], id=ids_drill.TREND),
+                    "trend",
+                    area,
+                    f,
+                ),
             ],
             className="drill-row",
         ),
@@ -213,13 +218,13 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
                     area,
                     f,
                 ),
-                L.panel(t(lang, "drill_members_list"), LG.grid("members", lang, 360), "members", area, f),
+                L.panel(t(lang, "drill_members_list"), LG.slot("members", lang), "members", area, f),
             ],
             className="drill-row",
         ),
         L.panel(
             html.Span(live["appeals-title"], id=ids_drill.APPEALS_TITLE),
-            LG.grid("appeals", lang, 480),
+            LG.slot("appeals", lang),
             "appeals",
             area,
             f,

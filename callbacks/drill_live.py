@@ -25,8 +25,7 @@ from data_access.drill.rows import TABLES, Block, RowsError, appeal_block, block
 from data_access.ops.services import Services
 from geo.city_index import index_of
 from layouts import drill_grids as LG
-from layouts import drill_tables as LT
-from layouts.drill_live import OUTPUTS, live_values
+from layouts.drill_live import BELOW, OUTPUTS, live_values
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,11 @@ def make_below_fold(svc: Services) -> Any:
             f = page_filters(svc, search)
         except FilterError:
             raise PreventUpdate from None
-        cats = categories_data(svc, area, f, current_identity().scope, datetime.now(UTC))
-        return LT.categories(cats, f.lang)
+        scope, now = current_identity().scope, datetime.now(UTC)
+        d = {**area_data(svc, area, f, scope, now), "categories": categories_data(svc, area, f, scope, now)}
+        values = live_values(area, f, d, Filters(lang=f.lang).query())
+        grids = [LG.grid(name, f.lang, LG.HEIGHTS[name]) for name in TABLES]
+        return [values[k] for k in BELOW] + grids
 
     return below_fold
 
@@ -135,7 +137,8 @@ def register(app: Dash, svc: Services) -> None:
         prevent_initial_call=True,
     )(make_tick(svc))
     app.callback(
-        Output(ids_drill.CATEGORIES, "children", allow_duplicate=True),
+        *[Output(OUTPUTS[k][0], OUTPUTS[k][1], allow_duplicate=True) for k in BELOW],
+        *[Output(ids_drill.grid_slot(name), "children") for name in TABLES],
         Input(ids_drill.BELOW_FOLD, "data"),
         State(ids.LOCATION, "pathname"),
         State(ids.LOCATION, "search"),

@@ -47,3 +47,8 @@ def grid(name: str) -> str:
     if name not in GRIDS:
         raise KeyError(f"unknown grid {name!r}")
     return f"drill-grid-{name}"
+
+
+def grid_slot(name: str) -> str:
+    """Element id of the place a grid is put in once the page is drawn."""
+    return grid(name) + "-slot"

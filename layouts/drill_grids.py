@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dash_ag_grid as dag
+from dash import html
 
 from dashboard import ids_drill
 from dashboard.drill import LIGHTS, Area
@@ -104,6 +105,19 @@ def grid(table: str, lang: str, height: int = 420) -> dag.AgGrid:
         },
         className="drill-grid",
         style={"height": f"{height}px", "width": "100%"},
+    )
+
+
+HEIGHTS = {"red": 360, "members": 360, "appeals": 480}
+
+
+def slot(table: str, lang: str) -> html.Div:
+    """Where a grid goes once the page is drawn (its script and rows load after the figures and the map)."""
+    return html.Div(
+        html.Div(t(lang, "grid_loading"), className="none loading"),
+        id=ids_drill.grid_slot(table),
+        className="drill-grid-slot",
+        style={"minHeight": f"{HEIGHTS[table]}px"},
     )
 
 

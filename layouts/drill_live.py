@@ -27,23 +27,28 @@ OUTPUTS: dict[str, tuple[str, str]] = {
     "ranking": (ids_drill.RANKING, "children"),
     "categories": (ids_drill.CATEGORIES, "children"),
     "appeals-title": (ids_drill.APPEALS_TITLE, "children"),
-    "trend": (ids_drill.TREND, "figure"),
+    "trend": (ids_drill.TREND, "children"),
 }
+#: Below the fold: left out of the page's first answer, read once it is drawn (then kept live by the tick).
+BELOW = ("ranking", "categories", "trend")
 
 
-def live_values(area: Area, f: Filters, d: dict[str, Any], lang_q: str) -> dict[str, Any]:
-    """The changing values of an area page, by OUTPUTS key."""
+def live_values(area: Area, f: Filters, d: dict[str, Any], lang_q: str, below: bool = True) -> dict[str, Any]:
+    """The changing values of an area page, by OUTPUTS key (those BELOW the fold as placeholders if not `below`)."""
     lang = f.lang
-    return {
+    values = {
         "lights": LT.lights(d["lights"], lang),
         "members": LT.member_figs(d["members"], lang),
         "hideout": choropleth(d["subs"], f.fig),
         "red-layer": L.red_points(d["red"]),
         "ranking": LT.ranking(d["subs"], area.child, f) if area.child else LT._none(lang),
-        "categories": LT.categories(d["categories"], lang) if d["categories"] is not None else loading(lang),
+        "categories": LT.categories(d["categories"], lang) if d.get("categories") is not None else loading(lang),
         "appeals-title": t(lang, "drill_appeals", n=num(d["lights"]["total"])),
-        "trend": LT.trend_figure(d["trend"], lang),
+        "trend": LT.trend(d["trend"], lang),
     }
+    if not below:
+        values.update({k: loading(lang) for k in BELOW})
+    return values
 
 
 def loading(lang: str) -> html.Div:

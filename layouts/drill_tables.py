@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard import ids_drill
 from dashboard.drill import LIGHTS, RATES, Area, Filters
 from dashboard.i18n import duration, t
 from layouts.attrs import dataset
@@ -183,42 +181,40 @@ def ranking(rows: list[dict[str, Any]], child: str, f: Filters) -> html.Table | 
     )
 
 
-def trend(days: list[dict[str, Any]], lang: str) -> dcc.Graph:
-    """Appeals received and resolved per day (plotly): dates and numbers only, no citizen text."""
-    return dcc.Graph(
-        id=ids_drill.TREND,
-        figure=trend_figure(days, lang),
-        config={"displayModeBar": False, "responsive": True},
+def trend(days: list[dict[str, Any]], lang: str) -> html.Div:
+    """Appeals received (bars) and resolved (inner bars) per day, drawn in HTML and CSS: dates and numbers only,
+    no citizen text, and no charting library for the browser to load (plotly.js is 4.8 MB)."""
+    if not days:
+        return _none(lang)
+    top = max(max(d["created"], d["resolved"]) for d in days) or 1
+    cols = [
+        html.Div(
+            [
+                html.Span(className="b-created", style={"height": f"{d['created'] / top * 100:.1f}%"}),
+                html.Span(className="b-resolved", style={"height": f"{d['resolved'] / top * 100:.1f}%"}),
+            ],
+            className="trend-day",
+            title=f"{d['day']}: {t(lang, 'drill_created')} {num(d['created'])} · "
+            f"{t(lang, 'drill_resolved')} {num(d['resolved'])}",
+            **dataset(day=d["day"], created=d["created"], resolved=d["resolved"]),
+        )
+        for d in days
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Span([html.Span(className="k-created"), t(lang, "drill_created")]),
+                    html.Span([html.Span(className="k-resolved"), t(lang, "drill_resolved")]),
+                    html.Span(f"max {num(top)}", className="trend-top"),
+                ],
+                className="trend-key",
+            ),
+            html.Div(cols, className="trend-bars"),
+            html.Div([html.Span(days[0]["day"]), html.Span(days[-1]["day"])], className="trend-axis"),
+        ],
         className="drill-trend",
     )
-
-
-def trend_figure(days: list[dict[str, Any]], lang: str) -> go.Figure:
-    """The trend's figure (what the live tick sends when the days change)."""
-    x = [d["day"] for d in days]
-    figure = go.Figure(
-        [
-            go.Bar(x=x, y=[d["created"] for d in days], name=t(lang, "drill_created"), marker_color="#4da3ff"),
-            go.Scatter(
-                x=x,
-                y=[d["resolved"] for d in days],
-                name=t(lang, "drill_resolved"),
-                mode="lines+markers",
-                line={"color": "#2ecc71"},
-            ),
-        ]
-    )
-    figure.update_layout(
-        margin={"l": 40, "r": 10, "t": 10, "b": 30},
-        height=240,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"color": "#c9d6ea"},
-        legend={"orientation": "h", "y": 1.15},
-        xaxis={"type": "date", "gridcolor": "#1e2f4a"},
-        yaxis={"gridcolor": "#1e2f4a"},
-    )
-    return figure
 
 
 def categories(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
