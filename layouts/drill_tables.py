@@ -22,9 +22,14 @@ def when(v: datetime | None, zone: ZoneInfo) -> str:
 
 
 def fig(name: str, label: str, value: Any, cls: str = "") -> html.Div:
-    """One figure with its label; the number carries data-metric=drill-<name>."""
+    """One figure with its label; the number carries data-metric=drill-<name> and its length (--chars), by which
+    the stylesheet sizes it to its box: "8" and "8,888,888" both fit (assets/drill.css)."""
+    text = num(value)
     return html.Div(
-        [html.Div(num(value), className="v", **dataset(metric=f"drill-{name}")), html.Div(label, className="l")],
+        [
+            html.Div(text, className="v", style={"--chars": max(4, len(text))}, **dataset(metric=f"drill-{name}")),
+            html.Div(label, className="l"),
+        ],
         className=f"fig {cls}".strip(),
     )
 
@@ -52,7 +57,7 @@ def member_figs(m: dict[str, Any], lang: str) -> html.Div:
             fig("m-offline", t(lang, "offline"), m["offline"]),
             fig("m-sos", t(lang, "sos"), m["sos"], "c-red"),
         ],
-        className="figs drill-figs",
+        className="figs drill-figs m4",
     )
 
 
