@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="1920x1080")
     ap.add_argument("--limit-s", type=float, default=90.0, help="give up on a page after this long")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    ap.add_argument("--shots", default=None, help="folder for a screenshot of each level once drawn")
     args = ap.parse_args(argv)
     os.environ["DATABASE_URL"] = schema_url(args.url, args.schema)
     os.environ["REDIS_URL"] = args.redis_url
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                 times.append(at if at is not None else (time.perf_counter() - t0) * 1000)
                 firsts.append(first)
                 alls.append(total)
+                if args.shots and len(times) == 1:
+                    Path(args.shots).mkdir(parents=True, exist_ok=True)
+                    d.save_screenshot(str(Path(args.shots) / f"{level}-{args.size}.png"))
                 if at is None:
                     print(f"  {level}: not drawn within {args.limit_s:.0f} s", flush=True)
                     break
