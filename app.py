@@ -35,6 +35,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         auth,
         casework,
         drill,
+        drill_live,
         exports,
         http_safety,
         ledger,
@@ -68,6 +69,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     api_topics.register(app, svc, ctx)
     topics.register(app, svc, ctx)
     drill.register(app, svc)
+    drill_live.register(app, svc)
     exports.register(app, svc)
     reports.register(app, svc, ctx)
     casework.register(app, svc, contacts=lambda _s, unit: list(svc.roster.current().unit_leaders(unit)))
@@ -375,7 +377,8 @@ def _regroup(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: serve (default), ingest, send, escalate, simulate, migrate, regroup, import, users, tokens, report."""
+    """Command line: serve (default), ingest, send, escalate, simulate, migrate, regroup, import, users, tokens,
+    report."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if argv[:1] == ["simulate"]:

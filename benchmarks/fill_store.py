@@ -4,7 +4,8 @@ Rows go straight into `appeals` (the fold's output), not through Redis and the i
 builds the big stores the wall's benchmarks need (1 M, 3 M appeals) in minutes. The shape: 40,000
 appeals a day (so N sets how many days of history), priorities and limits of the settings, about
 50,000 open (most of the last day's, fewer of the last week's, a trickle of older ones), the rest
-resolved, closed and mostly called back. Usage:
+resolved, closed and mostly called back. The log gets each appeal's `dispatched` and each call-back's
+`reviewed` event (what the wall's rankings read), and the projector's checkpoint is set past them. Usage:
 
     python benchmarks/fill_store.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test \
         --schema bench1m --appeals 1000000
@@ -22,12 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import delete, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dashboard.partitions import partition_key
 from data_access.intake.reference_data import load_reference
 from data_access.store.engine import make_engine, make_sessionmaker, migrate
+from data_access.store.models import ProjectionCheckpoint
 from geo.demo_city import load_demo_city
 
 PER_DAY = 40_000
@@ -42,6 +45,20 @@ CATS = [
     ("市场监管", "消费", "预付卡"),
 ]
 SAT = np.array(["satisfied", "basically_satisfied", "dissatisfied"])
+#: Time columns of `appeals` (the store keeps naive UTC).
+TIMES = (
+    "created_at",
+    "clock_start",
+    "due_at",
+    "yellow_from",
+    "red_from",
+    "first_dispatched_at",
+    "resolved_at",
+    "closed_at",
+    "reviewed_at",
+    "last_event_at",
+)
+EVENT_COLS = ("id", "appeal", "partition_key", "type", "at", "payload", "source", "received_at")
 
 
 def schema_url(url: str, schema: str | None) -> str:
@@ -115,24 +132,47 @@ def frame(n: int, start: int, now: datetime, days: float, city, rng: np.random.G
             "last_event_at": created,
         }
     )
-    for col in (
-        "created_at",
-        "clock_start",
-        "due_at",
-        "yellow_from",
-        "red_from",
-        "first_dispatched_at",
-        "resolved_at",
-        "closed_at",
-        "reviewed_at",
-        "last_event_at",
-    ):
+    for col in TIMES:
         df[col] = pd.to_datetime(df[col]).dt.tz_convert("UTC").dt.tz_localize(None)  # the store keeps naive UTC
     return df
 
 
-def copy_pg(engine, df: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
-    """COPY rows into appeals."""
+def events(df: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """The log's events the wall's rankings read (data_access/wall/history.py): each appeal's `dispatched` (the
+    unit a call-back counts for) and, for reviewed appeals, its `reviewed` call-back with the answers."""
+    got = pd.Timestamp(now).tz_convert("UTC").tz_localize(None)
+    disp = pd.DataFrame(
+        {
+            "id": "f-d-" + df["id"],
+            "appeal": df["id"],
+            "type": "dispatched",
+            "at": df["first_dispatched_at"],
+            "payload": ['{"unit": "' + u + '"}' for u in df["unit"]],
+        }
+    )
+    r = df[df["reviewed"]]
+    true = {True: "true", False: "false"}
+    rev = pd.DataFrame(
+        {
+            "id": "f-r-" + r["id"],
+            "appeal": r["id"],
+            "type": "reviewed",
+            "at": r["reviewed_at"],
+            "payload": [
+                f'{{"responded": {true[bool(a)]}, "resolved": {true[bool(b)]}, "satisfaction": "{c}"}}'
+                for a, b, c in zip(r["responded"], r["resolved_flag"], r["satisfaction"])
+            ],
+        }
+    )
+    ev = pd.concat([disp, rev], ignore_index=True).sort_values(["at", "id"], kind="stable")
+    ev["partition_key"] = [partition_key(a) for a in ev["appeal"]]
+    ev["source"] = "fill_store"
+    ev["received_at"] = got
+    return ev[list(EVENT_COLS)]
+
+
+def copy_pg(engine, df: pd.DataFrame, table: str = "appeals") -> None:  # type: ignore[no-untyped-def]
+    """COPY rows into a table."""
     buf = io.StringIO()
     df.to_csv(buf, index=False, header=False, na_rep="\\N")
     buf.seek(0)
@@ -140,7 +180,7 @@ def copy_pg(engine, df: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
     try:
         cur = raw.cursor()
         cols = ",".join(df.columns)
-        with cur.copy(f"COPY appeals ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as cp:
+        with cur.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as cp:
             while chunk := buf.read(1 << 20):
                 cp.write(chunk)
         raw.commit()
@@ -148,29 +188,18 @@ def copy_pg(engine, df: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
         raw.close()
 
 
-def insert_sqlite(engine, df: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+def insert_sqlite(engine, df: pd.DataFrame, table: str = "appeals") -> None:  # type: ignore[no-untyped-def]
     """Insert rows in one transaction."""
     cols = list(df.columns)
     rows = df.astype(object).where(df.notna(), None)
-    for c in (
-        "created_at",
-        "clock_start",
-        "due_at",
-        "yellow_from",
-        "red_from",
-        "first_dispatched_at",
-        "resolved_at",
-        "closed_at",
-        "reviewed_at",
-        "last_event_at",
-    ):
+    for c in (x for x in (*TIMES, "at", "received_at") if x in rows):
         rows[c] = [None if v is None else v.strftime("%Y-%m-%d %H:%M:%S.%f") for v in rows[c]]
-    for c in ("is_open", "reviewed", "responded", "resolved_flag"):
+    for c in (x for x in ("is_open", "reviewed", "responded", "resolved_flag") if x in rows):
         rows[c] = [None if v is None else int(bool(v)) for v in rows[c]]
     raw = engine.raw_connection()
     try:
         raw.executemany(
-            f"INSERT INTO appeals ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
+            f"INSERT INTO {table} ({','.join(cols)}) VALUES ({','.join('?' * len(cols))})",
             rows.itertuples(index=False, name=None),
         )
         raw.commit()
@@ -207,11 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     chunk = 200_000
     for start in range(0, args.appeals, chunk):
         df = frame(min(chunk, args.appeals - start), start, now, days, city, rng)
-        (copy_pg if engine.dialect.name == "postgresql" else insert_sqlite)(engine, df)
+        write = copy_pg if engine.dialect.name == "postgresql" else insert_sqlite
+        write(engine, df)
+        write(engine, events(df, now), "appeal_events")
         print(f"  {start + len(df):,} appeals  {time.perf_counter() - t0:.0f} s", flush=True)
+    with engine.begin() as conn:  # the projector must not fold the filled log again: it starts past it
+        last = conn.exec_driver_sql("SELECT max(seq) FROM appeal_events").scalar() or 0
+        conn.execute(delete(ProjectionCheckpoint))
+        conn.execute(
+            insert(ProjectionCheckpoint), [{"partition": 0, "partitions": 1, "position": last, "updated_at": now}]
+        )
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE appeals")
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            auto.exec_driver_sql("VACUUM ANALYZE appeals")
+            auto.exec_driver_sql("VACUUM ANALYZE appeal_events")
         else:
             conn.exec_driver_sql("ANALYZE")
         n_open = conn.exec_driver_sql("SELECT count(*) FROM appeals WHERE is_open").scalar()

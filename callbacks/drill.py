@@ -3,6 +3,8 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +13,7 @@ from dash import ctx as dash_ctx
 from flask import g
 
 from callbacks.auth import current_identity, refuse
+from callbacks.wall_diff import Differ, fingerprint
 from dashboard import ids, ids_cases, ids_drill
 from dashboard.drill import (
     Area,
@@ -19,14 +22,14 @@ from dashboard.drill import (
     Place,
     allowed,
     breadcrumb,
-    choropleth,
     is_drill_path,
     parse_filters,
     parse_path,
 )
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
-from data_access.drill.page import appeal_page, area_page, place_of
+from dashboard.ttl_cache import TTLCache
+from data_access.drill.page import appeal_page, area_categories, area_page, place_of
 from data_access.ops.services import Services
 from data_access.same_event.reads import group_of_appeal, group_points
 from data_access.supervision.ledger import appeal_cases
@@ -34,7 +37,8 @@ from geo.city_index import CityIndex, index_of
 from layouts import casework as LC
 from layouts import drill as L
 from layouts import drill_appeal as LA
-from layouts import drill_tables as LT
+from layouts import drill_grids as LG
+from layouts import drill_live as LL
 from layouts import events as LE
 
 #: Same-event groups with an appeal this recent show on an area's map.
@@ -72,18 +76,24 @@ def page_for(pathname: str | None, search: str | None) -> Any:
     return render_area(pathname, search)
 
 
+def page_filters(svc: Services, search: str | None) -> Filters:
+    """The URL's filters, in the default language unless the URL names one; FilterError for a bad query."""
+    f = parse_filters(search)
+    if "lang=" not in (search or ""):
+        f = Filters(**{**f.__dict__, "lang": svc.settings.default_lang})
+    return f
+
+
 def render_area(pathname: str | None, search: str | None) -> Any:
     """A whole drill-down page for the URL, within the signed-in scope (else nothing of the area)."""
     svc = _svc()
     ident = current_identity()
     refs = index_of(svc.city)
     try:
-        f = parse_filters(search)
+        f = page_filters(svc, search)
     except FilterError as exc:
         lang = lang_of(None, svc.settings.default_lang)
         return L.page(html_error_head(pathname), None, [], lang, t(lang, "drill_bad_filter", msg=str(exc)))
-    if "lang=" not in (search or ""):
-        f = Filters(**{**f.__dict__, "lang": svc.settings.default_lang})
     area = parse_path(pathname)
     place = checked_place(svc, refs, area, "drill-page", f"{pathname}{search or ''}")
     if area is None or place is None:
@@ -93,12 +103,64 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     head = L.header(crumbs, ident.name, f, area.path)
     if area.level == "appeal":
         return _appeal(svc, refs, area, place, f, head, now)
-    with svc.sessions() as s:
-        data = area_page(s, area, f, ident.scope, now, svc.settings, refs)
+    data = area_data(svc, area, f, ident.scope, now)
+    data = {**data, "groups": LE.group_points(data["group_rows"], f.lang)}  # the cache is shared by both languages
+    body = area_body(area, f, data, svc.settings.tile_url, svc.settings.zone)
+    shown = DIFFER.diff(LL.live_values(area, f, data, Filters(lang=f.lang).query(), below=False), None)[1]
+    live = LL.live_parts(svc.settings.refresh_ms, shown, rows_version(data, now))
+    return L.page(head, L.filter_bar(f), [*body, *live], f.lang)
+
+
+_AREA_CACHE = TTLCache(256)
+#: Versions are content hashes: one differ serves every app of the process (callbacks/wall_diff.py).
+DIFFER = Differ()
+
+
+def rows_version(d: dict[str, Any], now: datetime) -> str:
+    """Changes when the grids' rows may have: an event folded, a light or a member's state changed, a minute on."""
+    m = d["members"]
+    return fingerprint([d["position"], d["lights"], [m["online"], m["busy"], m["sos"]], now.isoformat()[:16]])
+
+
+def _cached(svc: Services, key: tuple[Any, ...], read: Any) -> Any:
+    """A page part read at most once per refresh interval for the same key, and kept at least twice as long as it
+    took to read: a slow read (a city page over a big store) is not repeated by every tick of every screen."""
+    hit = _AREA_CACHE.peek(key)
+    clock = time.monotonic()
+    if hit is not None and clock < hit[0]:
+        return hit[1]
+    value = read()
+    took = time.monotonic() - clock
+    keep = max(svc.settings.refresh_ms / 1000 * 0.9, 2 * took)
+    _AREA_CACHE.put(key, (time.monotonic() + keep, value))
+    return value
+
+
+def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, Any]:
+    """An area page's panels above the fold, shared by the screens of the same store, area, filters and scope (a
+    page opened and its first tick, or several screens on one view, share one read). Keyed by the scope: a leader's
+    answer never serves another scope."""
+    refs = index_of(svc.city)
+
+    def read() -> dict[str, Any]:
         where = None if area.level == "city" else (area.level, area.code or "")
-        groups = group_points(s, ident.scope, now - GROUP_MAP_WINDOW, where)
-    data = {**data, "groups": LE.group_points(groups, f.lang)}
-    return L.page(head, L.filter_bar(f), area_body(area, f, data, svc.settings.tile_url, svc.settings.zone), f.lang)
+        with svc.sessions() as s:
+            page = area_page(s, area, f, scope, now, svc.settings, refs)
+            groups = group_points(s, scope, now - GROUP_MAP_WINDOW, where)
+        return {**page, "group_rows": groups}
+
+    return _cached(svc, ("page", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
+
+
+def categories_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> list[dict[str, Any]]:
+    """The page's top categories (below the fold), cached as `area_data` is."""
+    refs = index_of(svc.city)
+
+    def read() -> list[dict[str, Any]]:
+        with svc.sessions() as s:
+            return area_categories(s, area, f, scope, now, refs)
+
+    return _cached(svc, ("cats", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
 
 
 def html_error_head(pathname: str | None) -> Any:
@@ -109,57 +171,72 @@ def html_error_head(pathname: str | None) -> Any:
 
 
 def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, zone: Any) -> list[Any]:
-    """The panels of an area page from its data."""
+    """The panels of an area page from its data; the long lists are grids whose rows come a block at a time."""
     lang = f.lang
     lang_q = Filters(lang=f.lang).query()
-    hide = choropleth(d["subs"], f.fig)
-    child = area.child
+    live = LL.live_values(area, f, d, lang_q, below=False)  # the rest is read once the page is drawn
     the_map = L.area_map(
         d["bounds"],
         tile_url,
         d["outline"],
         d["sub_layer"],
-        hide,
-        L.red_points(d["red"]),
-        points_are_subs=child == "community",
+        live["hideout"],
+        live["red-layer"],
+        points_are_subs=area.child == "community",
         groups=d.get("groups"),
     )
-    sub_title = t(lang, f"drill_sub_{child}") if child else t(lang, "drill_no_sub")
-    ranking = LT.ranking(d["subs"], child, f) if child else LT._none(lang)
+    sub_title = t(lang, f"drill_sub_{area.child}") if area.child else t(lang, "drill_no_sub")
     return [
         html.Div(
             [
-                L.panel(t(lang, "drill_map"), [the_map, L.legend(f.fig, hide["max"], lang)], cls="map"),
+                L.panel(t(lang, "drill_map"), [the_map, L.legend(f.fig, live["hideout"]["max"], lang)], cls="map"),
                 L.panel(
-                    t(lang, "lights"), [LT.lights(d["lights"], lang), LT.member_figs(d["members"], lang)], cls="figs"
+                    t(lang, "lights"),
+                    [
+                        html.Div(live["lights"], id=ids_drill.LIGHT_FIGS),
+                        html.Div(live["members"], id=ids_drill.MEMBER_FIGS),
+                    ],
+                    cls="figs",
                 ),
             ],
             className="drill-row top",
         ),
-        L.panel(t(lang, "red_list"), LT.red_table(d["red"], lang, lang_q), "red", area, f),
+        L.panel(t(lang, "red_list"), LG.slot("red", lang), "red", area, f),
         html.Div(
             [
-                L.panel(f"{sub_title} · {t(lang, 'drill_rank_note')}", ranking, "ranking", area, f),
-                L.panel(t(lang, "drill_trend", n=f.trend_days()), LT.trend(d["trend"], lang), "trend", area, f),
-            ],
-            className="drill-row",
-        ),
-        html.Div(
-            [
-                L.panel(t(lang, "drill_top_cats"), LT.categories(d["categories"], lang), "categories", area, f),
                 L.panel(
-                    t(lang, "drill_members_list"),
-                    LT.members_table(d["members"]["rows"], lang, zone),
-                    "members",
+                    f"{sub_title} · {t(lang, 'drill_rank_note')}",
+                    html.Div(live["ranking"], id=ids_drill.RANKING),
+                    "ranking",
+                    area,
+                    f,
+                ),
+                L.panel(
+                    t(lang, "drill_trend", n=f.trend_days()),
+                    html.Div(live["trend"], id=ids_drill.TREND),
+                    "trend",
                     area,
                     f,
                 ),
             ],
             className="drill-row",
         ),
+        html.Div(
+            [
+                L.panel(
+                    t(lang, "drill_top_cats"),
+                    html.Div(live["categories"], id=ids_drill.CATEGORIES),
+                    "categories",
+                    area,
+                    f,
+                ),
+                L.panel(t(lang, "drill_members_list"), LG.slot("members", lang), "members", area, f),
+            ],
+            className="drill-row",
+        ),
         L.panel(
-            t(lang, "drill_appeals", n=len(d["appeals"])),
-            LT.appeals_table(d["appeals"], lang, lang_q, zone),
+            html.Span(live["appeals-title"], id=ids_drill.APPEALS_TITLE),
+            LG.slot("appeals", lang),
             "appeals",
             area,
             f,

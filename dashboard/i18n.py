@@ -150,7 +150,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "drill_resolved": ("已办结", "Resolved"),
     "drill_top_cats": ("高频类别", "Top categories"),
     "drill_count": ("件数", "Count"),
-    "drill_appeals": ("诉求列表（最新 {n} 件）", "Appeals (latest {n})"),
+    "drill_appeals": ("诉求列表（共 {n} 件，最新在前）", "Appeals ({n}, newest first)"),
     "drill_members_list": ("网格员", "Members"),
     "drill_member_role": ("职务", "Role"),
     "drill_grid": ("网格", "Grid"),
@@ -556,6 +556,32 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "wall_topics_row": ("本半月 {a} · 上半月 {b}", "this half {a} | last {b}"),
     # History import (issue 17): the banner while the demo's first start loads its history
     "history_loading": ("正在载入历史数据 … {pct}%", "Loading history … {pct}%"),
+    # Fast, live, fitting drill-down pages (issue 18): statuses and channels in the page's language, the grids
+    "st_created": ("已受理", "received"),
+    "st_dispatched": ("已派单", "dispatched"),
+    "st_accepted": ("已签收", "accepted"),
+    "st_returned": ("已退单", "returned"),
+    "st_reopened": ("已重启", "reopened"),
+    "st_resolved": ("已办结", "resolved"),
+    "st_closed": ("已结案", "closed"),
+    "ch_phone": ("电话", "phone"),
+    "ch_wechat": ("微信", "WeChat"),
+    "ch_app": ("客户端", "app"),
+    "ch_web": ("网站", "web"),
+    "ch_grid_patrol": ("网格巡查", "grid patrol"),
+    "ch_visit": ("来访", "visit"),
+    "ch_referral": ("转办", "referral"),
+    "role_grid_instructor": ("网格指导员", "grid instructor"),
+    "role_chief_grid_leader": ("总网格长", "chief grid leader"),
+    "role_grid_leader": ("网格长", "grid leader"),
+    "role_full_time_member": ("专职网格员", "full-time member"),
+    "role_grid_member": ("网格员", "grid member"),
+    "grid_loading": ("正在加载…", "Loading…"),
+    "grid_no_rows": ("没有符合条件的记录", "No matching rows"),
+    "grid_refused": ("无法读取：{why}", "Cannot read: {why}"),
+    "grid_bad_sort": ("不支持按该列排序", "this column cannot be sorted"),
+    "grid_bad_filter": ("不支持该筛选", "this filter is not supported"),
+    "drill_updated": ("更新于 {at}", "Updated {at}"),
 }
 
 
@@ -569,6 +595,15 @@ def t(lang: str, key: str, **fmt: object) -> str:
     zh, en = _STRINGS[key]
     text = en if lang == "en" else zh
     return text.format(**fmt) if fmt else text
+
+
+def word(lang: str, group: str, value: str | None) -> str:
+    """A code value (status `st`, channel `ch`, kind `drill_kind`, priority `drill_pri`) in the page's language;
+    a value the texts lack (another intake's channel) is shown as received."""
+    if value is None:
+        return "—"
+    key = f"{group}_{value}"
+    return t(lang, key) if key in _STRINGS else value
 
 
 def duration(lang: str, seconds: float) -> str:

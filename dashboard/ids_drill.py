@@ -33,3 +33,27 @@ GROUP_LAYER = "drill-group-points"
 EVENTS_PAGE = "events-page"
 EVENTS_GRID = "events-grid"
 APPEAL_GROUP = "drill-appeal-group"
+#: The live parts of an area page (issue 18): the tick, the version the browser shows, the grids' version.
+TICK = "drill-tick"
+SHOWN = "drill-shown"
+ROWS_VERSION = "drill-rows-version"
+LIGHT_FIGS = "drill-light-figs"
+MEMBER_FIGS = "drill-member-figs"
+RANKING = "drill-ranking"
+CATEGORIES = "drill-categories"
+APPEALS_TITLE = "drill-appeals-title"
+BELOW_FOLD = "drill-below-fold"
+#: The grids (virtualised, rows from the server a block at a time).
+GRIDS = ("red", "appeals", "members")
+
+
+def grid(name: str) -> str:
+    """Element id of a drill-down grid; `name` must be one of GRIDS."""
+    if name not in GRIDS:
+        raise KeyError(f"unknown grid {name!r}")
+    return f"drill-grid-{name}"
+
+
+def grid_slot(name: str) -> str:
+    """Element id of the place a grid is put in once the page is drawn."""
+    return grid(name) + "-slot"

@@ -24,7 +24,7 @@ from dashboard.drill import (
     Filters,
     export_href,
 )
-from dashboard.i18n import t
+from dashboard.i18n import t, word
 from dashboard.settings import PRIORITIES
 from layouts.attrs import dataset
 
@@ -98,7 +98,12 @@ def filter_bar(f: Filters) -> html.Div:
         ("cat1", _opts(cat1, str), f.cat1, True),
         ("cat2", _opts(cat2, str), f.cat2, True),
         ("cat3", _opts(cat3, str), f.cat3, True),
-        ("channel", _opts(list(dict.fromkeys([*CHANNELS, *([f.channel] if f.channel else [])])), str), f.channel, True),
+        (
+            "channel",
+            _opts(list(dict.fromkeys([*CHANNELS, *([f.channel] if f.channel else [])])), lambda v: word(lang, "ch", v)),
+            f.channel,
+            True,
+        ),
         ("kind", _opts(KINDS, lambda v: t(lang, f"drill_kind_{v}")), f.kind, True),
         ("priority", _opts(PRIORITIES, lambda v: t(lang, f"drill_pri_{v}")), f.priority, True),
         ("light", _opts(LIGHTS, lambda v: t(lang, v)), f.light, True),

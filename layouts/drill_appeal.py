@@ -11,7 +11,7 @@ import dash_leaflet as dl
 from dash import html
 
 from dashboard import ids_drill
-from dashboard.i18n import t
+from dashboard.i18n import t, word
 from layouts.attrs import dataset
 from layouts.drill import EMPTY, js
 from layouts.drill_tables import DASH
@@ -31,18 +31,13 @@ def facts(d: dict[str, Any], place: str, lang: str, zone: ZoneInfo) -> html.Dl:
     """Light, due time, status, priority, unit, member, place, address and the citizen's words."""
     light = d["light"]
     label = t(lang, light) if light in ("green", "yellow", "red") else light
-    rows = [
+    rows: list[tuple[str, Any, str]] = [
         ("drill_light", html.Span([html.Span("●", className=f"dot l-{light}"), " ", label]), "light"),
         ("drill_due", _when(d["due_at"], zone), "due"),
-        ("drill_status", d["status"], "status"),
-        (
-            "drill_priority",
-            t(lang, f"drill_pri_{d['priority']}")
-            if d["priority"] in ("emergency", "urgent", "normal", "routine")
-            else d["priority"],
-            "priority",
-        ),
-        ("drill_channel", d["channel"], "channel"),
+        ("drill_status", word(lang, "st", d["status"]), "status"),
+        ("drill_priority", word(lang, "drill_pri", d["priority"]), "priority"),
+        ("drill_channel", word(lang, "ch", d["channel"]), "channel"),
+        ("drill_kind", word(lang, "drill_kind", d.get("kind")), "kind"),
         ("drill_created_at", _when(d["created_at"], zone), "created"),
         ("drill_unit", d["unit_name"] or t(lang, "unassigned"), "unit"),
         ("drill_member", d["member_name"] or DASH, "member"),

@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard import ids_drill
 from dashboard.drill import LIGHTS, RATES, Area, Filters
 from dashboard.i18n import duration, t
 from layouts.attrs import dataset
@@ -25,9 +23,14 @@ def when(v: datetime | None, zone: ZoneInfo) -> str:
 
 
 def fig(name: str, label: str, value: Any, cls: str = "") -> html.Div:
-    """One figure with its label; the number carries data-metric=drill-<name>."""
+    """One figure with its label; the number carries data-metric=drill-<name> and its length (--chars), by which
+    the stylesheet sizes it to its box: "8" and "8,888,888" both fit (assets/drill.css)."""
+    text = num(value)
     return html.Div(
-        [html.Div(num(value), className="v", **dataset(metric=f"drill-{name}")), html.Div(label, className="l")],
+        [
+            html.Div(text, className="v", style={"--chars": max(4, len(text))}, **dataset(metric=f"drill-{name}")),
+            html.Div(label, className="l"),
+        ],
         className=f"fig {cls}".strip(),
     )
 
@@ -55,7 +58,7 @@ def member_figs(m: dict[str, Any], lang: str) -> html.Div:
             fig("m-offline", t(lang, "offline"), m["offline"]),
             fig("m-sos", t(lang, "sos"), m["sos"], "c-red"),
         ],
-        className="figs drill-figs",
+        className="figs drill-figs m4",
     )
 
 
@@ -186,32 +189,40 @@ def ranking(rows: list[dict[str, Any]], child: str, f: Filters) -> html.Table | 
     )
 
 
-def trend(days: list[dict[str, Any]], lang: str) -> dcc.Graph:
-    """Appeals received and resolved per day (plotly): dates and numbers only, no citizen text."""
-    x = [d["day"] for d in days]
-    figure = go.Figure(
+def trend(days: list[dict[str, Any]], lang: str) -> html.Div:
+    """Appeals received (bars) and resolved (inner bars) per day, drawn in HTML and CSS: dates and numbers only,
+    no citizen text, and no charting library for the browser to load (plotly.js is 4.8 MB)."""
+    if not days:
+        return _none(lang)
+    top = max(max(d["created"], d["resolved"]) for d in days) or 1
+    cols = [
+        html.Div(
+            [
+                html.Span(className="b-created", style={"height": f"{d['created'] / top * 100:.1f}%"}),
+                html.Span(className="b-resolved", style={"height": f"{d['resolved'] / top * 100:.1f}%"}),
+            ],
+            className="trend-day",
+            title=f"{d['day']}: {t(lang, 'drill_created')} {num(d['created'])} · "
+            f"{t(lang, 'drill_resolved')} {num(d['resolved'])}",
+            **dataset(day=d["day"], created=d["created"], resolved=d["resolved"]),
+        )
+        for d in days
+    ]
+    return html.Div(
         [
-            go.Bar(x=x, y=[d["created"] for d in days], name=t(lang, "drill_created"), marker_color="#4da3ff"),
-            go.Scatter(
-                x=x,
-                y=[d["resolved"] for d in days],
-                name=t(lang, "drill_resolved"),
-                mode="lines+markers",
-                line={"color": "#2ecc71"},
+            html.Div(
+                [
+                    html.Span([html.Span(className="k-created"), t(lang, "drill_created")]),
+                    html.Span([html.Span(className="k-resolved"), t(lang, "drill_resolved")]),
+                    html.Span(f"max {num(top)}", className="trend-top"),
+                ],
+                className="trend-key",
             ),
-        ]
+            html.Div(cols, className="trend-bars"),
+            html.Div([html.Span(days[0]["day"]), html.Span(days[-1]["day"])], className="trend-axis"),
+        ],
+        className="drill-trend",
     )
-    figure.update_layout(
-        margin={"l": 40, "r": 10, "t": 10, "b": 30},
-        height=240,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"color": "#c9d6ea"},
-        legend={"orientation": "h", "y": 1.15},
-        xaxis={"type": "date", "gridcolor": "#1e2f4a"},
-        yaxis={"gridcolor": "#1e2f4a"},
-    )
-    return dcc.Graph(id=ids_drill.TREND, figure=figure, config={"displayModeBar": False}, className="drill-trend")
 
 
 def categories(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:

@@ -60,13 +60,14 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
         return _none(lang)
     head = html.Tr(
         [
-            html.Th(t(lang, k), style={"width": w})
+            html.Th(t(lang, k), style={"width": w} if w else None)
+            # "how late" is as wide as its longest text ("365 天 23 时", "12 h 59 min"): never cut to "12 时 …"
             for k, w in (
                 ("col_unit", "24%"),
                 ("col_place", "28%"),
-                ("col_cat", "18%"),
-                ("col_late", "14%"),
-                ("case_panel", "16%"),
+                ("col_cat", None),
+                ("col_late", "6.6em"),
+                ("case_panel", "5.5em"),
             )
         ]
     )
@@ -103,7 +104,7 @@ def soon_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                 [
                     html.Td(r["unit_name"] or t(lang, "unassigned"), style={"width": "30%"}),
                     html.Td(place),
-                    html.Td(duration(lang, r["red_in_s"]), className="left", style={"width": "22%"}),
+                    html.Td(duration(lang, r["red_in_s"]), className="left", style={"width": "6.6em"}),
                 ],
                 id=ids.appeal_row(r["id"]),
                 className="click",

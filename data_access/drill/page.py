@@ -12,14 +12,13 @@ from dashboard.scopes import Scope
 from dashboard.settings import Settings
 from data_access.drill import queries as q
 from data_access.drill.appeal import appeal_detail
+from data_access.projection.checkpoints import checkpoints
 from data_access.store.appeal_rows import appeal_row, columns_of, names_of
 from data_access.store.models import Appeal
 from geo.city_index import CityIndex
 from geo.layers import collection
 
 RED_ROWS = 50
-APPEAL_ROWS = 100
-MEMBER_ROWS = 200
 TOP_CATEGORIES = 10
 
 
@@ -36,21 +35,28 @@ def place_of(session: Session, area: Area, refs: CityIndex) -> Place | None:
 def area_page(
     session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings, refs: CityIndex
 ) -> dict[str, Any]:
-    """The panels of an area page, every one narrowed by the filters and the scope."""
+    """The panels of an area page, every one narrowed by the filters and the scope (the long lists are not here:
+    the page's grids read them a block at a time, data_access/drill/rows.py)."""
     kids = refs.children_in(area, scope)
-    subs = q.rank(q.sub_stats(session, area, f, scope, now, refs, kids), f.fig)
+    lights, subs, trend = q.area_figures(session, area, f, scope, now, refs, kids, settings)  # one read
     return {
-        "lights": q.lights(session, area, f, scope, now),
-        "red": q.red_list(session, area, f, scope, now, refs, RED_ROWS),
-        "appeals": q.appeals(session, area, f, scope, now, refs, APPEAL_ROWS),
-        "members": q.members(session, area, scope, now, settings, MEMBER_ROWS),
-        "subs": subs,
-        "trend": q.trend(session, area, f, scope, now, settings),
-        "categories": q.top_categories(session, area, f, scope, now, TOP_CATEGORIES),
+        "lights": lights,
+        "red": q.red_list(session, area, f, scope, now, refs, RED_ROWS),  # the map's red points
+        "members": q.members(session, area, scope, now, settings, 0),  # counts: the list is a grid of its own
+        "subs": q.rank(subs, f.fig),
+        "trend": trend,
         "sub_layer": refs.sub_layer(area, kids),
         "outline": refs.outline(area),
         "bounds": refs.area_bounds(area),
+        "position": sorted(checkpoints(session).items()),  # moves with every event folded: the grids' cue
     }
+
+
+def area_categories(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex
+) -> list[dict[str, Any]]:
+    """The page's most frequent categories (below the fold: read after the page is drawn)."""
+    return q.top_categories(session, area, f, scope, now, TOP_CATEGORIES, refs)
 
 
 def appeal_page(

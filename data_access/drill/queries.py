@@ -118,7 +118,7 @@ def red_list(
     """Red (overdue) open appeals, longest red first."""
     q = (
         select(*COLUMNS)
-        .where(*appeal_where(area, f, scope, now), is_red(now))
+        .where(*appeal_where(area, f, scope, now), *index_hint(area, refs), is_red(now))
         .order_by(Appeal.red_from, Appeal.id)
         .limit(limit)
     )
@@ -141,7 +141,8 @@ def appeals(
 def members(
     session: Session, area: Area, scope: Scope, now: datetime, settings: Settings, limit: int
 ) -> dict[str, Any]:
-    """Grid members of the area (within scope) with their state now: on duty, busy, SOS or offline."""
+    """Grid members of the area (within scope) with their state now: on duty, busy, SOS or offline (counts, and the
+    first `limit` members: none for limit 0)."""
     w = scope_where(scope, Member.district, Member.street, Member.grid)
     if area.level in MEMBER_COLUMN:
         w.append(MEMBER_COLUMN[area.level] == area.code)
@@ -173,7 +174,7 @@ def members(
     )
     rows = [
         {"id": mid, "name": name, "role": role, "grid": grid, "community": comm, "state": st, "seen_at": at}
-        for mid, name, role, grid, comm, st, at in session.execute(q)
+        for mid, name, role, grid, comm, st, at in (session.execute(q) if limit > 0 else ())
     ]
     return {**counts, "total": sum(counts.values()), "rows": rows}
 
@@ -225,6 +226,98 @@ def sub_stats(
     return out
 
 
+def index_hint(area: Area, refs: CityIndex) -> list[ColumnElement[bool]]:
+    """Conditions implied by the area that let the store use an index: a grid's appeals are its community's
+    (ix_appeals_community_created), so a grid page does not read the whole table."""
+    if area.level == "grid" and area.code:
+        community = refs.parent["grid"].get(area.code)
+        if community:
+            return [Appeal.community == community]
+    return []
+
+
+def area_figures(
+    session: Session,
+    area: Area,
+    f: Filters,
+    scope: Scope,
+    now: datetime,
+    refs: CityIndex,
+    codes: list[str],
+    settings: Settings,
+) -> tuple[dict[str, int], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The page's lights, its sub-areas' figures and its trend, in ONE read of the matching appeals: grouped by
+    sub-area and trend day, then summed here (same values as `lights`, `sub_stats` and `trend`)."""
+    child = LEVEL_COLUMN[area.child] if area.child else literal(None)
+    zone = settings.zone
+    days = f.trend_days()
+    today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [today - timedelta(days=days - 1 - i) for i in range(days)]
+    edges = [st.astimezone(now.tzinfo) for st in starts]
+    whens = [(Appeal.created_at < e, i - 1) for i, e in enumerate(edges, start=0)]
+    bucket = case(*whens, else_=days - 1).label("bucket")
+    reviewed = Appeal.reviewed == true()
+    answers = list(DEFAULT.satisfaction_credit)
+    q = (
+        select(
+            child.label("child"),
+            bucket,
+            func.count(),
+            func.sum(case((is_open(), 1), else_=0)),
+            func.sum(case((is_red(now), 1), else_=0)),
+            func.sum(case((is_yellow(now), 1), else_=0)),
+            func.sum(case((Appeal.resolved_at.is_not(None), 1), else_=0)),
+            func.sum(case((reviewed, 1), else_=0)),
+            func.sum(case((and_(reviewed, Appeal.responded == true()), 1), else_=0)),
+            func.sum(case((and_(reviewed, Appeal.resolved_flag == true()), 1), else_=0)),
+            *[func.sum(case((and_(reviewed, Appeal.satisfaction == a), 1), else_=0)) for a in answers],
+        )
+        .where(*appeal_where(area, f, scope, now), *index_hint(area, refs))
+        .group_by(literal_column("child"), literal_column("bucket"))
+    )  # by the labels: PostgreSQL cannot match re-bound CASE parameters
+    width = 8 + len(answers)
+    per_child: dict[Any, list[int]] = {}
+    per_day: dict[int, list[int]] = {}
+    total = [0] * width
+    for code, b, *vals in session.execute(q):
+        v = [_n(x) for x in vals]
+        for acc in (per_child.setdefault(code, [0] * width), total):
+            for i, x in enumerate(v):
+                acc[i] += x
+        if b is not None and int(b) >= 0:
+            day = per_day.setdefault(int(b), [0] * width)
+            for i, x in enumerate(v):
+                day[i] += x
+    n, opn, red, yellow = total[:4]
+    lights_ = {"total": n, "open": opn, "red": red, "yellow": yellow, "green": opn - red - yellow}
+    subs = []
+    names = refs.name[area.child] if area.child else {}
+    for code in codes if area.child else []:
+        vol, o, r, _y, _res, rev, resp, resol, *by_answer = per_child.get(code) or [0] * width
+        t = tally(code, names.get(code, code), vol, rev, resp, resol, dict(zip(answers, by_answer)))
+        response, resolution, satisfaction = rates(t)
+        subs.append(
+            {
+                "code": code,
+                "name": t.name,
+                "volume": vol,
+                "open": o,
+                "red": r,
+                "reviewed": rev,
+                "red_share": _r4(r / o if o else None),
+                "response": _r4(response),
+                "resolution": _r4(resolution),
+                "satisfaction": _r4(satisfaction),
+                "small_sample": small_sample(t),
+            }
+        )
+    trend_ = []
+    for i, st in enumerate(starts):
+        d = per_day.get(i) or [0] * width
+        trend_.append({"day": st.date().isoformat(), "created": d[0], "resolved": d[4], "red_now": d[2]})
+    return lights_, subs, trend_
+
+
 def _r4(v: float | None) -> float | None:
     return None if v is None else round(v, 4)
 
@@ -269,13 +362,13 @@ def trend(
 
 
 def top_categories(
-    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, limit: int
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, limit: int, refs: CityIndex | None = None
 ) -> list[dict[str, Any]]:
     """The most frequent category paths among matching appeals."""
     n = func.count()
     q = (
         select(Appeal.cat1, Appeal.cat2, Appeal.cat3, n)
-        .where(*appeal_where(area, f, scope, now))
+        .where(*appeal_where(area, f, scope, now), *(index_hint(area, refs) if refs else []))
         .group_by(Appeal.cat1, Appeal.cat2, Appeal.cat3)
         .order_by(n.desc(), Appeal.cat1, Appeal.cat2, Appeal.cat3)
         .limit(limit)

@@ -36,8 +36,8 @@ from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
-from data_access.supervision.ledger import live_in_view
 from data_access.store.history_load import history_load
+from data_access.supervision.ledger import live_in_view
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.baseline import community_history, model_of

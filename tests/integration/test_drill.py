@@ -121,3 +121,59 @@ def test_queries_filtered_and_scoped(store, city, settings, gazetteer) -> None: 
         m = q.members(s, Area("grid", sc["grid_c1"]), grid, now, settings, 50)
         assert m["total"] == len(city.members[city.members["grid"] == sc["grid_c1"]])
         assert q.members(s, street, grid, now, settings, 500)["total"] == m["total"]
+
+
+def test_grid_blocks_paged_sorted_filtered_and_scoped(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """The grids' blocks: paging, sorting and text filters done in SQL, the scope always applied; and the page's one
+    scan gives the same lights, sub-areas and trend as the separate queries."""
+    from data_access.drill.rows import appeal_block, block_of, member_block
+
+    _, sessions, _ = store
+    sc = load(city, sessions, settings, gazetteer)
+    refs = index_of(city)
+    now = datetime.now(UTC)
+    admin, grid = Scope("command_center"), Scope("grid_supervisor", grids=frozenset({sc["grid_c1"]}))
+    street = Area("street", sc["street"])
+    with sessions() as s:
+        everything = appeal_block(s, "appeals", street, Filters(), admin, now, refs, block_of("appeals", _req(0, 50)))
+        assert len(everything) == 7
+        newest = [r["created_at"] for r in everything]
+        assert newest == sorted(newest, reverse=True)
+        pages = [
+            appeal_block(s, "appeals", street, Filters(), admin, now, refs, block_of("appeals", _req(i, i + 3)))
+            for i in (0, 3, 6)
+        ]
+        assert [r["id"] for p in pages for r in p] == [r["id"] for r in everything]
+        red = appeal_block(s, "red", street, Filters(), admin, now, refs, block_of("red", _req(0, 50)))
+        assert len(red) == 3 and [r["late_s"] for r in red] == sorted((r["late_s"] for r in red), reverse=True)
+        least_late = appeal_block(
+            s, "red", street, Filters(), admin, now, refs, block_of("red", _req(0, 50, ("late", "asc")))
+        )
+        assert [r["id"] for r in least_late] == [r["id"] for r in reversed(red)]
+        xss = block_of("red", _req(0, 50, text=("summary", "contains", "<script>")))
+        found = appeal_block(s, "red", street, Filters(), admin, now, refs, xss)
+        assert "XSS1" in [r["id"] for r in found] and all("<script>" in r["summary"] for r in found)
+        assert len(found) < len(red)
+        like = block_of("appeals", _req(0, 50, text=("summary", "contains", "%")))  # a wildcard is a character here
+        assert all("%" in r["summary"] for r in appeal_block(s, "appeals", street, Filters(), admin, now, refs, like))
+        # A grid supervisor asking for the whole city gets their grid's rows only.
+        mine = appeal_block(s, "appeals", Area(), Filters(), grid, now, refs, block_of("appeals", _req(0, 50)))
+        assert mine and {r["grid"] for r in mine} == {sc["grid_c1"]}
+        members = member_block(s, Area(), grid, now, settings, block_of("members", _req(0, 200)))
+        assert members and {m["grid"] for m in members} == {sc["grid_c1"]}
+        # One scan, the same figures.
+        for area in (Area(), Area("district", sc["district"]), street, Area("grid", sc["grid_c1"])):
+            kids = refs.children_in(area, admin)
+            lights, subs, trend = q.area_figures(s, area, Filters(), admin, now, refs, kids, settings)
+            assert lights == q.lights(s, area, Filters(), admin, now)
+            assert subs == q.sub_stats(s, area, Filters(), admin, now, refs, kids)
+            assert trend == q.trend(s, area, Filters(), admin, now, settings)
+
+
+def _req(start: int, end: int, sort: tuple[str, str] | None = None, text: tuple[str, str, str] | None = None) -> dict:  # type: ignore[type-arg]
+    out: dict = {"startRow": start, "endRow": end}  # type: ignore[type-arg]
+    if sort:
+        out["sortModel"] = [{"colId": sort[0], "sort": sort[1]}]
+    if text:
+        out["filterModel"] = {text[0]: {"filterType": "text", "type": text[1], "filter": text[2]}}
+    return out

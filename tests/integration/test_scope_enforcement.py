@@ -43,12 +43,21 @@ from tests.notify_support import OWN_PHONE, queue_both_areas
 
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
 WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer", "notify_chip")
-DRILL_CALLBACKS = ("filters_to_url", "map_down")
+DRILL_CALLBACKS = (
+    "filters_to_url",
+    "map_down",
+    "drill_tick",
+    "below_fold",
+    "rows_red",
+    "rows_appeals",
+    "rows_members",
+)
 REPORT_CALLBACKS = ("make_report", "watch_report")
 CASE_CALLBACKS = ("ask_case", "do_case", "appeal_cases_panel", "ledger_filters", "ask_ledger", "ledger_rows")
 ACTS = ("answer", "close", "note")
-#: Callbacks that read no area from the URL: the wall's drawer and the notification chip read only the language, the ledger's filters only
-#: whether the page is the ledger (its cases are read within the signed-in scope, whatever the URL says).
+#: Callbacks that read no area from the URL: the wall's drawer and the notification chip read only the language,
+#: the ledger's filters only whether the page is the ledger (its cases are read within the signed-in scope, whatever
+#: the URL says).
 URL_UNUSED = ("drawer", "notify_chip", "ledger_filters")
 #: Callbacks that read their area from the URL's path and only the language from its query.
 SEARCH_UNUSED = ("appeal_cases_panel",)
@@ -177,6 +186,14 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("topic-form-lead", "value"): o["street"],
         ("topic-form-start", "value"): "2026-01-01",
         ("wall-topics-tick", "n_intervals"): 1,
+        ("drill-tick", "n_intervals"): 1,
+        ("drill-shown", "data"): None,
+        ("drill-below-fold", "data"): 1,
+        ("drill-rows-version", "data"): None,
+        **{
+            (f"drill-grid-{g}", "getRowsRequest"): {"startRow": 0, "endRow": 50, "sortModel": [], "filterModel": {}}
+            for g in ("red", "appeals", "members")
+        },
     }
     if pid.startswith("{"):
         pattern = json.loads(pid)
