@@ -29,3 +29,20 @@ dagcomponentfuncs.DrillLight = function (props) {
     return React.createElement("span", null,
         React.createElement("span", {className: "dot l-" + lit}, "\u25cf"), " ", String(props.value || ""));
 };
+
+/* The red list's 督办 and 催办 buttons: a click is reported to the server as the grid's cellRendererData
+ * ({action, appeal}); the server checks the signed-in scope and asks for confirmation (callbacks/casework.py). */
+dagcomponentfuncs.CaseButtons = function (props) {
+    var appeal = props.data && props.data.id;
+    if (!appeal) { return ""; }
+    var labels = props.labels || {};
+    return React.createElement("span", {className: "case-btns"}, ["open", "chase"].map(function (action) {
+        return React.createElement("button", {
+            key: action,
+            className: "case-btn case-" + action,
+            "data-case-action": action,
+            "data-appeal": appeal,
+            onClick: function () { props.setData({action: action, appeal: appeal}); },
+        }, String(labels[action] || action));
+    }));
+};

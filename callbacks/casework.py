@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from callbacks.auth import current_identity, refuse
 from callbacks.drill import checked_place
-from dashboard import ids, ids_cases
+from dashboard import ids, ids_cases, ids_drill
 from dashboard.drill import parse_path
 from dashboard.i18n import lang_of, t
 from dashboard.supervision import CaseRefused
@@ -53,23 +53,10 @@ def register(app: Dash, svc: Services, contacts: Contacts = no_contacts) -> None
     """Add the callbacks: a button asks (confirmation), the confirmation acts, the appeal page's panel follows."""
     refs = index_of(svc.city)
 
-    @app.callback(
-        Output(ids_cases.CONFIRM, "displayed"),
-        Output(ids_cases.CONFIRM, "message"),
-        Output(ids_cases.PENDING, "data"),
-        Output(ids_cases.RESULT, "children", allow_duplicate=True),
-        Input({"type": ids_cases.BUTTON_TYPE, "action": ALL, "appeal": ALL}, "n_clicks"),
-        State(ids.LOCATION, "search"),
-        prevent_initial_call=True,
-    )
-    def ask_case(_clicks: Any, search: str | None) -> Any:
+    def ask(action: str, appeal: str, search: str | None) -> Any:
+        """Ask to confirm 督办 (open) or 催办 (chase) of an appeal, if the signed-in scope covers it."""
         ident = current_identity()
         lang = _lang(search, svc.settings.default_lang)
-        trig = dash_ctx.triggered_id
-        clicked = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
-        if not isinstance(trig, dict) or not clicked or trig.get("action") not in ("open", "chase"):
-            return no_update, no_update, no_update, no_update
-        action, appeal = str(trig["action"]), str(trig.get("appeal"))
         try:
             with svc.sessions() as s:
                 p = preview(s, appeal, ident.scope, action)
@@ -81,6 +68,39 @@ def register(app: Dash, svc: Services, contacts: Contacts = no_contacts) -> None
         level = t(lang, f"case_level_{p['level']}") if p["level"] else ""
         msg = t(lang, f"case_confirm_{action}", appeal=appeal, level=level)
         return True, msg, {"action": action, "appeal": appeal}, None
+
+    asks = (
+        Output(ids_cases.CONFIRM, "displayed", allow_duplicate=True),
+        Output(ids_cases.CONFIRM, "message", allow_duplicate=True),
+        Output(ids_cases.PENDING, "data", allow_duplicate=True),
+        Output(ids_cases.RESULT, "children", allow_duplicate=True),
+    )
+
+    @app.callback(
+        *asks,
+        Input({"type": ids_cases.BUTTON_TYPE, "action": ALL, "appeal": ALL}, "n_clicks"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def ask_case(_clicks: Any, search: str | None) -> Any:
+        trig = dash_ctx.triggered_id
+        clicked = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
+        if not isinstance(trig, dict) or not clicked or trig.get("action") not in ("open", "chase"):
+            return no_update, no_update, no_update, no_update
+        return ask(str(trig["action"]), str(trig.get("appeal")), search)
+
+    @app.callback(
+        *asks,
+        Input(ids_drill.grid("red"), "cellRendererData"),
+        State(ids.LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def ask_case_grid(data: Any, search: str | None) -> Any:
+        """The same question from a row of the drill-down's red grid (its 督办/催办 cell reports the click)."""
+        value = data.get("value") if isinstance(data, dict) else None
+        if not isinstance(value, dict) or value.get("action") not in ("open", "chase") or not value.get("appeal"):
+            return no_update, no_update, no_update, no_update
+        return ask(str(value["action"]), str(value["appeal"])[:64], search)
 
     @app.callback(
         Output(ids_cases.APPEAL_CASES, "children"),

@@ -2,7 +2,7 @@
 
 A grid is drawn empty: its rows come a block at a time from the server (callbacks/drill_rows.py), sorted and
 filtered in SQL, so the page's first answer holds no rows at all. Cells are text (ag-grid escapes values); the
-only custom cells are the appeal link and the light's dot (assets/drill_grid.js).
+only custom cells are the appeal link, the light's dot and the red list's 督办/催办 buttons (assets/drill_grid.js).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool, bool, int]]] = {
         ("category", "col_cat", True, True, 180),
         ("late", "col_late", True, False, 130),
         ("summary", "summary", False, True, 220),
+        ("case", "case_panel", False, False, 150),
     ],
     "appeals": [
         ("id", "drill_id", True, True, 130),
@@ -55,7 +56,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool, bool, int]]] = {
         ("seen", "drill_seen", False, False, 150),
     ],
 }
-RENDERERS = {"id": "DrillLink", "light": "DrillLight"}
+RENDERERS = {"id": "DrillLink", "light": "DrillLight", "case": "CaseButtons"}
 FLEX = {"summary": 3, "address": 2, "category": 2, "place": 1}
 
 
@@ -81,6 +82,8 @@ def _col(table: str, col: str, key: str, sortable: bool, filterable: bool, width
         c["cellRenderer"] = RENDERERS[col]
     if col == "late":
         c["cellClass"] = "late"
+    if col == "case":  # 督办 and 催办: the grid reports a click as cellRendererData (callbacks/casework.py)
+        c["cellRendererParams"] = {"labels": {a: t(lang, f"case_{a}") for a in ("open", "chase")}}
     if col == "state":
         c["cellClass"] = {"function": "'st-' + (data ? data.st : '')"}
     return {k: v for k, v in c.items() if v is not None}

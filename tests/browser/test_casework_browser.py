@@ -88,7 +88,7 @@ def test_case001_open_chase_and_ledger(dash_duo, env) -> None:  # type: ignore[n
     _press(dash_duo, '.drill-panel.cases [data-case-action="chase"]', "Chase")
     # A red-list row of the street's page.
     _go(dash_duo, f"/area/s/{sc['street']}?lang=en")
-    _press(dash_duo, '#drill-table-red tr[data-appeal="B"] [data-case-action="open"]', "Supervision case")
+    _press(dash_duo, '#drill-grid-red [data-appeal="B"][data-case-action="open"]', "Supervision case")
     # The ledger shows both cases.
     _go(dash_duo, "/supervision?lang=en")
     dash_duo.wait_for_element(".ag-row")

@@ -53,7 +53,15 @@ DRILL_CALLBACKS = (
     "rows_members",
 )
 REPORT_CALLBACKS = ("make_report", "watch_report")
-CASE_CALLBACKS = ("ask_case", "do_case", "appeal_cases_panel", "ledger_filters", "ask_ledger", "ledger_rows")
+CASE_CALLBACKS = (
+    "ask_case",
+    "ask_case_grid",
+    "do_case",
+    "appeal_cases_panel",
+    "ledger_filters",
+    "ask_ledger",
+    "ledger_rows",
+)
 ACTS = ("answer", "close", "note")
 #: Callbacks that read no area from the URL: the wall's drawer and the notification chip read only the language,
 #: the ledger's filters only whether the page is the ledger (its cases are read within the signed-in scope, whatever
@@ -176,6 +184,7 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("case-confirm", "submit_n_clicks"): 1,
         ("case-pending", "data"): {"action": "open", "appeal": f"X0-{OTHER_MARK}"},
         ("case-done", "data"): 0,
+        ("drill-grid-red", "cellRendererData"): {"value": {"action": "open", "appeal": f"X0-{OTHER_MARK}"}},
         ("ledger-grid", "selectedRows"): [{"id": o["case"]}],
         ("ledger-note", "value"): "forged",
         ("topic-form-submit", "n_clicks"): 1,
