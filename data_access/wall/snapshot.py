@@ -35,6 +35,7 @@ from dashboard.settings import Settings
 from dashboard.ttl_cache import TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
+from data_access.view_share.snapshots import SharedSnapshots
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.day_cache import DayCache, hours, local_day
@@ -56,6 +57,8 @@ class WallContext:
     last_good: TTLCache = field(default_factory=lambda: TTLCache(max_entries=32))
     ranking: RankingConfig = DEFAULT
     redis_ok: Callable[[], bool] = lambda: True  # health check of the intake's Redis (short timeouts)
+    # Snapshots shared per view and tick by every viewer and web worker (None: each viewer computes its own)
+    shared: SharedSnapshots | None = None
 
     @property
     def hotspot_rule(self) -> HotspotRule:
@@ -435,13 +438,19 @@ def take_snapshot(
 ) -> dict[str, Any]:
     """The snapshot with its status; if the store fails, the last good snapshot marked as such.
 
+    With `ctx.shared`, the figures of a view are computed once per tick for every viewer and web worker
+    (data_access/view_share/snapshots.py); callers cut them to each viewer's scope.
+
     status: redis (bool), store (bool), stale (feed stopped or never started), fresh (all well:
     figures may be shown as current), data_time (when the figures were computed)."""
     s = ctx.settings
     rds = redis_ok()
     try:
         with sessions() as session:
-            snap = wall_snapshot(session, now, view, ctx)
+            if ctx.shared is None:
+                snap = wall_snapshot(session, now, view, ctx)
+            else:
+                snap = ctx.shared.get(f"wall:{view.key}", now, partial(wall_snapshot, session, now, view, ctx))
         ctx.last_good.put(view.key, snap)
         store = True
     except SQLAlchemyError as exc:
