@@ -285,17 +285,10 @@ def web_only() -> Flask:
     No ingest, projectors, sender or demo feed start here: run `python app.py ingest` (and `simulate` for the
     demo) beside it, so that N workers do not start N of them. Everything a request needs that must agree
     across workers lives outside the process: sign-in sessions and display tokens in the store, sign-in
-    lockout counts and the wall's shared snapshots in Redis; no asset is generated at start-up. Workers start
-    one at a time (a file lock under VAR_DIR): migrating the store, loading reference data and starting the
-    embedded Redis are not done by two at once."""
-    import fcntl
-
-    settings = load_settings()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.var_dir / "web-start.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        svc = start_services(settings)
-    web: Flask = create_app(svc).server
+    lockout counts and the wall's shared snapshots in Redis; no asset is generated at start-up. Workers (and
+    ingest processes) start one at a time, under a file lock in VAR_DIR: two never migrate the store, load
+    reference data or start the embedded Redis at once (data_access/ops/services.py)."""
+    web: Flask = create_app(start_services(load_settings())).server
     return web
 
 
