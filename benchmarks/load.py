@@ -201,7 +201,7 @@ def main() -> None:
                 if scope.describe() not in tokens:
                     tokens[scope.describe()] = issue_display_token(s, "load", scope, datetime.now(UTC))[1]
         spec = tick_spec(
-            requests.get(f"{base}/_dash-dependencies", cookies={"cc_display": tokens["command_center"]}).json()
+            requests.get(f"{base}/_dash-dependencies", cookies={"cc_display": tokens["command_center:city"]}).json()
         )
         with sessions() as s:
             appeals = s.execute(text("SELECT count(*) FROM appeals")).scalar()
