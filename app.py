@@ -419,11 +419,24 @@ def main(argv: list[str] | None = None) -> int:
 server: Flask  # declared, not bound: the first `app.server` goes through __getattr__ below
 
 
+def web_only() -> Flask:
+    """The web side alone (screens, sign-in, display tokens, read API, exports) for a WSGI server's workers.
+
+    No ingest, projectors, sender or demo feed start here: run `python app.py ingest` (and `simulate` for the
+    demo) beside it, so that N workers do not start N of them. Everything a request needs that must agree
+    across workers lives outside the process: sign-in sessions and display tokens in the store, sign-in
+    lockout counts and the wall's shared snapshots in Redis; no asset is generated at start-up. Workers (and
+    ingest processes) start one at a time, under a file lock in VAR_DIR: two never migrate the store, load
+    reference data or start the embedded Redis at once (data_access/ops/services.py)."""
+    web: Flask = create_app(start_services(load_settings())).server
+    return web
+
+
 def __getattr__(name: str) -> Any:
-    """`app:server` for WSGI servers (gunicorn): the web side only, built on first access."""
+    """`app:server` for WSGI servers (`gunicorn app:server -w N`): the web side only, built on first access."""
     if name == "server":
         global server
-        server = create_app(start_services(load_settings())).server
+        server = web_only()
         return server
     raise AttributeError(name)
 

@@ -21,6 +21,7 @@ from dashboard.i18n import t
 from dashboard.scopes import COMMAND_CENTER, Scope
 from dashboard.wall import View, WallState, tour_stop
 from data_access.ops.services import Services
+from data_access.view_share.snapshots import SharedSnapshots
 from data_access.wall import snapshot as screen
 from data_access.wall.scope import (
     home_view,
@@ -43,8 +44,13 @@ TICK_KEYS = (
 
 
 def context(svc: Services) -> WallContext:
-    """The screens' shared context of one app: settings, reference lookups, caches."""
-    return WallContext(svc.settings, index_of(svc.city), redis_ok=redis_pinger(svc.redis_url))
+    """The screens' shared context of one app: settings, reference lookups, caches, snapshots shared by workers."""
+    s = svc.settings
+    shared = None
+    if s.shared_snapshots:
+        client = redis.Redis.from_url(svc.redis_url, socket_connect_timeout=0.5, socket_timeout=2)
+        shared = SharedSnapshots(client, s.stream("screens"), s.refresh_ms)
+    return WallContext(s, index_of(svc.city), redis_ok=redis_pinger(svc.redis_url), shared=shared)
 
 
 def redis_pinger(url: str) -> Any:
@@ -141,7 +147,9 @@ def warm_then_freeze(sessions: Any, ctx: WallContext) -> None:
     gc.freeze()
 
 
-def make_tick(svc: Services, ctx: WallContext) -> Callable[..., list[Any]]:
+def make_tick(
+    svc: Services, ctx: WallContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> Callable[..., list[Any]]:
     """The live tick: URL state and the browser's shown version in, only the changed outputs out."""
     differ = Differ()
 
@@ -149,7 +157,7 @@ def make_tick(svc: Services, ctx: WallContext) -> Callable[..., list[Any]]:
         # Registered with `running` disabling the interval while it runs: ticks never overlap.
         scope = current_identity().scope
         state = _state(svc, pathname, search)
-        now = datetime.now(UTC)
+        now = clock()
         if view_key and not view_allowed(scope, View.parse(view_key), ctx.refs):
             refuse("wall-view", f"shown view {view_key} outside {scope.describe()}")  # forged: log, then ignore
         view = _view_for(scope, state, ctx.refs)

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     refresh_ms: int = Field(1000, ge=500, description="Live refresh interval of the screens")
     tile_url: str | None = Field(None, description="Map tile URL template; unset: boundaries only (offline)")
     default_lang: str = Field("zh", description="Language of labels: zh or en")
+    shared_snapshots: bool = Field(
+        True,
+        description="Compute each wall view's figures once per refresh for every viewer and web worker, "
+        "shared through Redis (off: each viewer's tick computes its own)",
+    )
     tour_seconds: int = Field(30, ge=5, description="Seconds per view of the wall tour")
     secret_key: str | None = Field(None, description="Secret signing sessions; unset: generated under var/")
     session_hours: float = Field(12, gt=0, description="Signed-in sessions expire after this many hours")

@@ -86,7 +86,19 @@ class Services:
 
 
 def start_services(settings: Settings, load_reference_data: bool = True) -> Services:
-    """Open the store (migrated), Redis (embedded if no URL) and the city model."""
+    """Open the store (migrated), Redis (embedded if no URL) and the city model.
+
+    Processes of one installation (web workers, ingest) start one at a time, under a lock file in VAR_DIR:
+    two must not migrate the store, load its reference data or start the embedded Redis at once."""
+    import fcntl
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.var_dir / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _start_services(settings, load_reference_data)
+
+
+def _start_services(settings: Settings, load_reference_data: bool) -> Services:
     engine = make_engine(database_url(settings))
     migrate(engine)
     sessions = make_sessionmaker(engine)

@@ -38,6 +38,7 @@ from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.store.history_load import history_load
 from data_access.supervision.ledger import live_in_view
+from data_access.view_share.snapshots import SharedSnapshots
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.baseline import community_history, model_of
@@ -60,6 +61,8 @@ class WallContext:
     last_good: TTLCache = field(default_factory=lambda: TTLCache(max_entries=32))
     ranking: RankingConfig = DEFAULT
     redis_ok: Callable[[], bool] = lambda: True  # health check of the intake's Redis (short timeouts)
+    # Snapshots shared per view and tick by every viewer and web worker (None: each viewer computes its own)
+    shared: SharedSnapshots | None = None
 
     @property
     def hotspot_rule(self) -> HotspotRule:
@@ -430,6 +433,9 @@ def take_snapshot(
 ) -> dict[str, Any]:
     """The snapshot with its status; if the store fails, the last good snapshot marked as such.
 
+    With `ctx.shared`, the figures of a view are computed once per tick for every viewer and web worker
+    (data_access/view_share/snapshots.py); callers cut them to each viewer's scope.
+
     status: redis (bool), store (bool), stale (feed stopped or never started), fresh (all well:
     figures may be shown as current), data_time (when the figures were computed), history_load (how far a load
     of history stands, 0 to 1; None when none is under way)."""
@@ -437,7 +443,10 @@ def take_snapshot(
     rds = redis_ok()
     try:
         with sessions() as session:
-            snap = wall_snapshot(session, now, view, ctx)
+            if ctx.shared is None:
+                snap = wall_snapshot(session, now, view, ctx)
+            else:
+                snap = ctx.shared.get(f"wall:{view.key}", now, partial(wall_snapshot, session, now, view, ctx))
             loading = history_load(session)
         ctx.last_good.put(view.key, snap)
         store = True
