@@ -67,9 +67,9 @@ def test_open_chase_answer_close(world) -> None:  # type: ignore[no-untyped-def]
     assert "already has a live" in text_of(again) and "case-confirm" not in again
     assert "already has a live" in text_of(confirm(dist, app, {"action": "open", "appeal": "A"}))
     assert len(_cases(world, "A")) == 1
-    # The street chases (no roster contacts in this app: recorded, and it says nothing was sent).
+    # The street chases: the handling unit's leader in charge and principal leader (the demo roster) are reminded.
     chased = confirm(street, app, ask_case(street, app, "chase", "A")["case-pending"]["data"])
-    assert "no contacts" in text_of(chased)
+    assert "Chased: 2 reminder(s) queued" in text_of(chased)
     # The street answers; it may not close a district case; the district closes it.
     asked = ask_ledger(street, app, "answer", case.id)
     assert asked["case-pending"]["data"] == {"action": "answer", "case": case.id, "note": ""}

@@ -283,16 +283,15 @@ def test_engine004_two_engines_never_double(tmp_path: Path, city: Any, gazetteer
 
 def test_engine005_bad_roster_stops_startup(tmp_path: Path) -> None:
     """A contacts file with a bad row, or a CONTACTS_FILE that is not there, stops start-up naming it."""
-    from types import SimpleNamespace
-
     from app import escalator
     from dashboard.settings import SettingsError
+    from data_access.ops.services import Services
 
     bad = tmp_path / "contacts.csv"
     bad.write_text(",".join(COLUMNS) + "\nunit,NOPE,principal,王伟,13800000000,,,,,\n", encoding="utf-8")
     settings = load_settings(var_dir=CACHE_DIR, demo=False, contacts_file=bad)
-    svc = SimpleNamespace(settings=settings, city=demo_city(), sessions=None)
+    svc = Services(settings, engine=None, sessions=None, redis_url="", redis=None, city=demo_city())  # type: ignore[arg-type]
     with pytest.raises(SettingsError, match=r"(?s)CONTACTS_FILE: .*contacts.csv: row 1 \(code 'NOPE'\): unknown unit"):
-        escalator(svc)  # type: ignore[arg-type]
+        escalator(svc)
     with pytest.raises(SettingsError, match="CONTACTS_FILE"):
         load_settings(var_dir=CACHE_DIR, contacts_file=tmp_path / "none.csv")
