@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.orm import Session
 
-from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
+from dashboard.scopes import Scope
+from data_access.drill.queries import scope_where
 from data_access.store.bulk import chunks
 from data_access.store.models import Appeal
 
@@ -18,14 +19,8 @@ _AREA = {"district": Appeal.district, "street": Appeal.street, "community": Appe
 
 
 def in_scope(scope: Scope) -> list[ColumnElement[bool]]:
-    """Conditions that keep the appeals a scope may see (none for the command center)."""
-    if scope.role == COMMAND_CENTER:
-        return []
-    if scope.role == DISTRICT_LEADER:
-        return [Appeal.district == scope.district]
-    if scope.role == STREET_LEADER:
-        return [Appeal.street == scope.street]
-    return [Appeal.grid.in_(sorted(scope.grids))]
+    """Conditions that keep the appeals a scope may see: the drill-down's one SQL form of a scope, on `appeals`."""
+    return scope_where(scope, Appeal.district, Appeal.street, Appeal.grid)
 
 
 def _range(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
