@@ -8,6 +8,7 @@ page number with the count of pages foots it."""
 from __future__ import annotations
 
 import base64
+import logging
 from html import escape
 
 from dashboard.i18n import t
@@ -103,4 +104,5 @@ def pdf(r: Report, lang: str = "zh") -> bytes:
     """The report as PDF bytes."""
     from weasyprint import HTML
 
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps, page by page, flood the log
     return bytes(HTML(string=html(r, lang)).write_pdf())

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.reports import schedule_of
 from dashboard.wall import View
 from data_access.reports.build import Deliver, Outcome, make
+from data_access.store.history_load import history_load
 from data_access.wall.snapshot import WallContext
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,12 @@ def start(
     def loop() -> None:
         while not stop.is_set():
             try:
-                run_due(sessions, ctx, clock(), deliver=deliver)
+                with sessions() as session:
+                    loading = history_load(session)
+                if loading is None:
+                    run_due(sessions, ctx, clock(), deliver=deliver)
+                else:  # a report of a period whose history is still arriving would be wrong, and made only once
+                    log.info("report schedule: waiting for the history load (%.0f%%)", 100 * loading)
             except SQLAlchemyError as exc:  # the store is down: try again next pass
                 log.warning("report schedule: store unavailable: %s", str(exc).splitlines()[0][:200])
             except Exception:
