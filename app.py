@@ -163,13 +163,20 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     from data_access.demo.feed import DemoFeed
     from data_access.history_import.demo import load_demo_history, store_is_empty
     from data_access.ops.embedded_redis import connect
+    from data_access.store.history_load import set_history_load
 
     s = svc.settings
     client = connect(svc.redis_url)
     feed = DemoFeed(svc.city, client, s, seed=s.city_seed)
 
+    first = s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0 and store_is_empty(svc.sessions)
+    with svc.sessions() as session, session.begin():
+        # Marked before any other thread looks (the banner, the report schedule, which waits for the history); a
+        # mark left by a load that was stopped halfway is cleared: that history does not come back.
+        set_history_load(session, 0.0 if first else None)
+
     def work() -> None:
-        if s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0 and store_is_empty(svc.sessions):
+        if first:
             try:
                 load_demo_history(feed, s.demo_backfill_days, svc.writer[1], s, svc.gazetteer)
             except Exception:  # the live feed goes on all the same, from where the history stopped

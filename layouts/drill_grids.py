@@ -27,6 +27,15 @@ THEME = (
     " oddRowBackgroundColor: '#112036'})"
 )
 
+
+def look(lang: str) -> dict[str, Any]:
+    """Grid options every grid of the screens shares: the dark theme and ag-grid's own words in the page's language."""
+    return {
+        "theme": {"function": THEME},
+        "localeText": {"loadingOoo": t(lang, "grid_loading"), "noRowsToShow": t(lang, "grid_no_rows")},
+    }
+
+
 #: Column id -> (text key of its header, sortable, text-filterable, min width px).
 COLUMNS: dict[str, list[tuple[str, str, bool, bool, int]]] = {
     "red": [
@@ -98,13 +107,12 @@ def grid(table: str, lang: str, height: int = 420) -> dag.AgGrid:
         defaultColDef={"resizable": True, "suppressHeaderMenuButton": False},
         getRowId="params.data.key",
         dashGridOptions={
-            "theme": {"function": THEME},
+            **look(lang),
             "cacheBlockSize": BLOCK,
             "maxBlocksInCache": 20,
             "infiniteInitialRowCount": 1,
             "rowBuffer": 10,
             "tooltipShowDelay": 300,
-            "localeText": {"loadingOoo": t(lang, "grid_loading"), "noRowsToShow": t(lang, "grid_no_rows")},
         },
         className="drill-grid",
         style={"height": f"{height}px", "width": "100%"},

@@ -14,6 +14,7 @@ from dash import dcc, html
 from dashboard import ids_drill
 from dashboard.i18n import t
 from layouts.attrs import dataset
+from layouts.drill_grids import look
 from layouts.drill_tables import DASH
 
 _COLUMNS = ("day", "cat", "size", "first", "last", "place", "words", "id")
@@ -80,9 +81,12 @@ def events_page(
                 columnDefs=cols,
                 rowData=rows,
                 defaultColDef={"sortable": True, "resizable": True, "filter": True},
-                className="ag-theme-alpine-dark events-grid",
+                className="events-grid",
                 style={"height": "70vh", "width": "100%"},
-                dashGridOptions={"animateRows": False},
+                dashGridOptions={
+                    **look(lang),
+                    "animateRows": False,
+                },
             )
         )
     return html.Div(

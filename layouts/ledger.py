@@ -13,6 +13,7 @@ from dashboard.i18n import t
 from dashboard.supervision import CASE_LEVELS, STATES, LedgerFilters
 from layouts.attrs import dataset
 from layouts.casework import when
+from layouts.drill_grids import look
 
 
 def header(lang: str, user: str, home: str, f: LedgerFilters) -> html.Div:
@@ -175,10 +176,13 @@ def grid(rows: list[dict[str, Any]], lang: str) -> dag.AgGrid:
         rowData=rows,
         columnDefs=[{"field": f, "headerName": t(lang, k), "width": w} for f, k, w in cols],
         defaultColDef={"sortable": True, "resizable": True, "filter": True},
-        dashGridOptions={"rowSelection": {"mode": "singleRow", "enableClickSelection": True}},
+        dashGridOptions={
+            **look(lang),
+            "rowSelection": {"mode": "singleRow", "enableClickSelection": True},
+        },
         getRowId="params.data.id",
         getRowStyle={"styleConditions": [{"condition": "params.data.overdue", "style": {"color": "#ff6b6b"}}]},
-        className="ag-theme-alpine-dark ledger-grid",
+        className="ledger-grid",
         style={"height": "420px", "width": "100%"},
     )
 

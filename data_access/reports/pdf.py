@@ -102,7 +102,8 @@ def html(r: Report, lang: str = "zh") -> str:
 
 def pdf(r: Report, lang: str = "zh") -> bytes:
     """The report as PDF bytes."""
+    # Its steps, page by page, flood the log; set before the import, which parses its own style sheets.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     from weasyprint import HTML
 
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps, page by page, flood the log
     return bytes(HTML(string=html(r, lang)).write_pdf())
