@@ -38,7 +38,7 @@ from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.store.history_load import history_load
 from data_access.supervision.ledger import live_in_view
-from data_access.view_share.snapshots import SharedSnapshots
+from data_access.view_share.snapshots import SharedSnapshots, tick_version
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.baseline import community_history, model_of
@@ -403,10 +403,20 @@ def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
 
 
 def community_map(session: Session, now: datetime, ctx: WallContext) -> dict[str, list[int]]:
-    """Map styling: per community with open appeals, [open count (live), worst light 0/1/2 (each minute)]."""
+    """Map styling: per community with open appeals, [open count (live), worst light 0/1/2 (each minute)].
+
+    The map is the whole city's whatever the view (each viewer's is cut to its scope later), so with shared
+    snapshots a worker computes it once per tick for every view it computes in that tick."""
     s = ctx.settings
-    late = ctx.cache.get(("late",), s.slow_panel_s, lambda: live.community_late(session, now))
-    return {c: [n, late.get(c, 0)] for c, n in live.community_counts_open(session).items()}
+
+    def compute() -> dict[str, list[int]]:
+        late = ctx.cache.get(("late",), s.slow_panel_s, lambda: live.community_late(session, now))
+        return {c: [n, late.get(c, 0)] for c, n in live.community_counts_open(session).items()}
+
+    if ctx.shared is None:
+        return compute()
+    period = ctx.shared.period_ms
+    return ctx.cache.get(("communities", tick_version(now, period)), 2 * period / 1000, compute)
 
 
 def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
