@@ -61,7 +61,7 @@ def checked_place(svc: Services, refs: CityIndex, area: Area | None, what: str, 
     scope = current_identity().scope
     place = None
     if area is not None:
-        with svc.sessions() as s:
+        with svc.reads() as s:
             place = place_of(s, area, refs)
     if place is None or not allowed(scope, place):
         refuse(what, detail[:300])
@@ -144,7 +144,7 @@ def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime
 
     def read() -> dict[str, Any]:
         where = None if area.level == "city" else (area.level, area.code or "")
-        with svc.sessions() as s:
+        with svc.reads() as s:
             page = area_page(s, area, f, scope, now, svc.settings, refs)
             groups = group_points(s, scope, now - GROUP_MAP_WINDOW, where)
         return {**page, "group_rows": groups}
@@ -157,7 +157,7 @@ def categories_data(svc: Services, area: Area, f: Filters, scope: Scope, now: da
     refs = index_of(svc.city)
 
     def read() -> list[dict[str, Any]]:
-        with svc.sessions() as s:
+        with svc.reads() as s:
             return area_categories(s, area, f, scope, now, refs)
 
     return _cached(svc, ("cats", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
@@ -245,7 +245,7 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
 
 
 def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
-    with svc.sessions() as s:
+    with svc.reads() as s:
         d = appeal_page(s, area.code or "", now, svc.settings, refs)
         group = group_of_appeal(s, area.code or "", current_identity().scope, svc.settings)
         cases = appeal_cases(s, area.code or "", now) if d is not None else []

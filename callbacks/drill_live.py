@@ -113,7 +113,7 @@ def read_block(svc: Services, table: str, area: Area, f: Filters, b: Block) -> l
     now = datetime.now(UTC)
     refs = index_of(svc.city)
     q = Filters(lang=f.lang).query()
-    with svc.sessions() as s:
+    with svc.reads() as s:
         if table == "members":
             return LG.member_rows(member_block(s, area, scope, now, svc.settings, b), f.lang, svc.settings.zone)
         got = appeal_block(s, table, area, f, scope, now, refs, b)
