@@ -252,15 +252,13 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
     if d is None:
         return L.unavailable(f.lang, home_path(current_identity().scope))
     lang, zone = f.lang, svc.settings.zone
-    where = " · ".join(
-        place.names.get(lv, "") for lv in ("district", "street", "community", "grid") if place.names.get(lv)
-    )
+    live = LL.appeal_values(d, LA.place_line(place.names), lang, zone)
     title = f"{d['id']} · {' / '.join(d['category'])}"
     body = [
         html.H1(title, className="drill-title"),
         html.Div(
             [
-                L.panel(t(lang, "drill_appeal"), LA.facts(d, where, lang, zone), cls="facts"),
+                L.panel(t(lang, "drill_appeal"), html.Div(live["facts"], id=ids_drill.APPEAL_FACTS), cls="facts"),
                 L.panel(t(lang, "drill_map"), LA.appeal_map(d, svc.settings.tile_url), cls="map"),
             ],
             className="drill-row top",
@@ -271,10 +269,23 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
             html.Div(LC.appeal_cases(cases, d["id"], lang, zone), id=ids_cases.APPEAL_CASES),
             cls="cases",
         ),
-        L.panel(t(lang, "drill_review"), LA.review(d, lang)),
-        L.panel(t(lang, "timeline"), LA.timeline(d, lang, zone), "timeline", area, f),
+        L.panel(t(lang, "drill_review"), html.Div(live["review"], id=ids_drill.APPEAL_REVIEW)),
+        L.panel(t(lang, "timeline"), html.Div(live["timeline"], id=ids_drill.APPEAL_TIMELINE), "timeline", area, f),
     ]
-    return L.page(head, None, body, lang)
+    shown = DIFFER.diff(live, None)[1]
+    return L.page(head, None, [*body, *LL.appeal_live_parts(svc.settings.refresh_ms, shown)], lang)
+
+
+def appeal_data(svc: Services, code: str, now: datetime) -> dict[str, Any] | None:
+    """One appeal as its page shows it (the caller has checked the scope), read at most once per refresh interval
+    for every screen showing it."""
+    refs = index_of(svc.city)
+
+    def read() -> dict[str, Any] | None:
+        with svc.reads() as s:
+            return appeal_page(s, code, now, svc.settings, refs)
+
+    return _cached(svc, ("appeal", svc.url, code), read)  # type: ignore[no-any-return]
 
 
 def register(app: Dash, svc: Services) -> None:
