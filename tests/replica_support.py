@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,17 +107,31 @@ def _running(folder: Path) -> bool:
     return r.returncode == 0
 
 
+class StandbyUnavailable(RuntimeError):
+    """This machine cannot start a standby of the test cluster; the message says why."""
+
+
 @pytest.fixture(scope="session")
 def replica() -> Iterator[Replica]:
     """A hot standby of the test cluster for the whole run (skips, saying why, where one cannot be started)."""
+    try:
+        with standby() as rep:
+            yield rep
+    except StandbyUnavailable as exc:
+        pytest.skip(f"no read replica: {exc}")
+
+
+@contextmanager
+def standby() -> Iterator[Replica]:
+    """A hot standby of the test cluster, stopped and removed on leaving; StandbyUnavailable if none can start."""
     for tool in ("pg_basebackup", "pg_ctl"):
         if not (PG_BIN / tool).exists():
-            pytest.skip(f"no read replica: {PG_BIN / tool} not found (PostgreSQL server binaries; set TEST_PG_BIN)")
+            raise StandbyUnavailable(f"{PG_BIN / tool} not found (PostgreSQL server binaries; set TEST_PG_BIN)")
     if os.geteuid() == 0 and not shutil.which("runuser"):
-        pytest.skip("no read replica: running as root without runuser to start PostgreSQL as postgres")
+        raise StandbyUnavailable("running as root without runuser to start PostgreSQL as postgres")
     why = _primary_refusal()
     if why:
-        pytest.skip(f"no read replica: {why}")
+        raise StandbyUnavailable(why)
     folder = Path(tempfile.mkdtemp(prefix="rpl-standby-"))
     data, log = folder / "data", folder / "standby.log"
     if os.geteuid() == 0:
@@ -135,7 +150,7 @@ def replica() -> Iterator[Replica]:
         )
         if backup.returncode != 0:
             hint = f"; {HBA_HINT}" if "pg_hba.conf" in backup.stderr else ""
-            pytest.skip(f"no read replica: pg_basebackup failed: {backup.stderr.strip()[-500:]}{hint}")
+            raise StandbyUnavailable(f"pg_basebackup failed: {backup.stderr.strip()[-500:]}{hint}")
         for name, body in (("postgresql.conf", STANDBY_CONF), ("pg_hba.conf", STANDBY_HBA), ("pg_ident.conf", "")):
             _write_as_postgres(data / name, body)
         port = _free_port()
@@ -151,7 +166,7 @@ def replica() -> Iterator[Replica]:
         started = _running(data)
         if start.returncode != 0 or not _in_recovery(port):
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else "(no log)"
-            pytest.skip(f"no read replica: the standby did not start: {start.stderr.strip()[-300:]}\n{tail}")
+            raise StandbyUnavailable(f"the standby did not start: {start.stderr.strip()[-300:]}\n{tail}")
         yield Replica(port, folder)
     finally:
         if started:

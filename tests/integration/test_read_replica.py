@@ -9,6 +9,7 @@ work meanwhile."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,6 +104,9 @@ def test_rpl001_screens_read_the_replica_and_writes_reach_the_primary(world, cit
         assert _summary(c)["today"] == before["today"]
         lagging = health(svc, None)[1]["replica"]
         assert lagging["ok"] is True and lagging["lag_s"] is not None and lagging["lag_s"] > 0, lagging
+        strict = replace(svc, settings=svc.settings.model_copy(update={"replica_max_lag_s": lagging["lag_s"] / 2}))
+        ok, report = health(strict, None)
+        assert not ok and any(s.startswith("replica: the screens read") for s in report["stalled"]), report
     finally:
         pause_replay(rep, False)
 
