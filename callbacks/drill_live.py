@@ -71,10 +71,8 @@ def make_appeal_tick(svc: Services) -> Any:
     def appeal_tick(_n: int, pathname: str | None, search: str | None, shown: Any) -> list[Any]:
         # Registered with `running` disabling the interval while it runs: ticks never overlap.
         area = parse_path(pathname)
-        if area is None or area.level != "appeal" or not area.code:
-            raise PreventUpdate
         place = checked_place(svc, refs, area, "drill-appeal-tick", f"{pathname}{search or ''}")
-        if place is None:
+        if place is None or area is None or area.level != "appeal" or not area.code:
             raise PreventUpdate
         try:
             f = page_filters(svc, search)
