@@ -10,11 +10,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.settings import SettingsError
 from data_access.store.engine import make_engine
 
+#: Seconds to wait for a connection to the replica, unless its URL says (libpq's `connect_timeout`).
+CONNECT_TIMEOUT_S = 10
 #: How long start-up waits for the replica to replay a migration the primary has just run, seconds.
 CATCH_UP_S = 30.0
 
@@ -55,7 +58,10 @@ def open_replica(url: str, primary: Engine) -> Engine:
     """An engine on the replica, checked: it answers and holds the primary's schema (a replica of another store,
     or one that has not replayed the primary's migrations within CATCH_UP_S, stops start-up naming
     DATABASE_READ_URL)."""
-    engine = make_engine(url)
+    u = make_url(url)
+    if "connect_timeout" not in u.query:  # a replica gone from the network answers /healthz in seconds, not minutes
+        u = u.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+    engine = make_engine(u.render_as_string(hide_password=False))
     try:
         want = _revision(primary)
         deadline = time.monotonic() + CATCH_UP_S
