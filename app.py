@@ -203,7 +203,8 @@ def start_reports(svc: Services, stop: threading.Event, ctx: Any = None) -> thre
     except ReportError as exc:
         raise SettingsError(f"REPORT_SUBSCRIBERS_CSV: {exc}") from None
     ctx = ctx if ctx is not None else WallContext(s, index_of(svc.city))
-    return scheduler.start(svc.sessions, ctx, stop, deliver=deliverer(subscribers))
+    # content is read where the screens read (the replica, if any): `ctx`'s caches must follow one store
+    return scheduler.start(svc.sessions, ctx, stop, deliver=deliverer(subscribers), reads=svc.reads)
 
 
 def _serve(args: argparse.Namespace) -> int:

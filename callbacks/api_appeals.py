@@ -19,7 +19,7 @@ def register(app: Dash, svc: Services) -> None:
 
     @server.get("/api/v1/appeals/<appeal_id>")
     def appeal(appeal_id: str) -> Response:
-        with svc.sessions() as s:
+        with svc.reads() as s:
             body = appeal_detail(s, appeal_id, datetime.now(UTC), svc.settings)
             body = with_projection_failure(s, appeal_id, body, svc.settings)
         scope = current_identity().scope

@@ -30,7 +30,7 @@ def register(app: Dash, svc: Services) -> None:
             return _json({"error": f"burst must be 0 or 1 (got {burst_arg[:40]!r})"}, 400)
         since = datetime.now(UTC) - timedelta(days=int(days_arg))
         scope = current_identity().scope
-        with svc.sessions() as s:
+        with svc.reads() as s:
             rows = events(s, scope, svc.settings, since, burst_arg == "1")
         s_ = svc.settings
         return _json(
@@ -45,7 +45,7 @@ def register(app: Dash, svc: Services) -> None:
     @server.get("/api/v1/events/<group_id>")
     def event(group_id: str) -> Response:
         scope = current_identity().scope
-        with svc.sessions() as s:
+        with svc.reads() as s:
             body = group_detail(s, group_id, scope, svc.settings)
         if body is None:
             refuse("event", f"event {group_id[:64]} unknown or outside {scope.describe()}")

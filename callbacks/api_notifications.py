@@ -32,7 +32,7 @@ def register(app: Dash, svc: Services) -> None:
         if district and not scope.can_view("district", district, {}):
             refuse("notifications", f"district {district} outside {scope.describe()}")
             return _json({"error": f"no district {district!r}"}, 404)
-        with svc.sessions() as s:
+        with svc.reads() as s:
             if appeal and appeal_outside(s, scope, appeal):
                 refuse("notifications", f"appeal {appeal} outside {scope.describe()}")
                 return _json({"error": f"no appeal {appeal!r}"}, 404)

@@ -36,7 +36,7 @@ def register(app: Dash, svc: Services) -> None:
         except ValueError as exc:
             return json_no_store({"error": str(exc)}, 400)
         now, zone = datetime.now(UTC), svc.settings.zone
-        with svc.sessions() as s:
+        with svc.reads() as s:
             c = counts(s, scope, now, f, zone)
             rows = cases(s, scope, now, f, zone, names, LIMIT)
         return json_no_store(
@@ -47,7 +47,7 @@ def register(app: Dash, svc: Services) -> None:
     def supervision_case(case_id: str) -> Response:
         scope = current_identity().scope
         cid = int(case_id) if case_id.isdigit() and len(case_id) < 12 else None
-        with svc.sessions() as s:
+        with svc.reads() as s:
             row = case_row(s, scope, cid, datetime.now(UTC), names) if cid is not None else None
             acts = case_actions(s, scope, cid) if row is not None and cid is not None else None
         if row is None or acts is None:

@@ -36,7 +36,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     def topics() -> Response:
         scope = current_identity().scope
         try:
-            with svc.sessions() as s:
+            with svc.reads() as s:
                 rows = monitor.overview(s, scope, datetime.now(UTC), zone, ctx.refs)
         except SQLAlchemyError:
             return _json({"error": "store unavailable"}, 503)
@@ -48,7 +48,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         if not topic_id.isdigit() or len(topic_id) > 9:
             return _json({"error": f"no topic {topic_id[:40]!r}"}, 404)
         try:
-            with svc.sessions() as s:
+            with svc.reads() as s:
                 row = s.get(Topic, int(topic_id))
                 body = None if row is None else monitor.detail(s, row, scope, datetime.now(UTC), zone, ctx.refs)
         except SQLAlchemyError:
@@ -72,7 +72,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
             )
         now = datetime.now(UTC)
         try:
-            with svc.sessions() as s:
+            with svc.reads() as s:
                 body: dict[str, Any] = {
                     "time": now.isoformat(),
                     "cat": cat,

@@ -47,7 +47,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
             return _json({"error": "outside your scope"}, 403)
         now = datetime.now(UTC)
         try:
-            with svc.sessions() as session:
+            with svc.reads() as session:
                 body = compute(session, now, view)
                 if key == "rankings":
                     body = restrict_rankings(body, scope, ctx.refs)

@@ -58,7 +58,7 @@ def register(app: Dash, svc: Services, contacts: Contacts = no_contacts) -> None
         ident = current_identity()
         lang = _lang(search, svc.settings.default_lang)
         try:
-            with svc.sessions() as s:
+            with svc.sessions() as s:  # casework reads the primary: what an action is about, and its outcome at once
                 p = preview(s, appeal, ident.scope, action)
         except NotInScope as exc:
             refuse("case", str(exc)[:300])

@@ -61,7 +61,7 @@ def checked_place(svc: Services, refs: CityIndex, area: Area | None, what: str, 
     scope = current_identity().scope
     place = None
     if area is not None:
-        with svc.sessions() as s:
+        with svc.reads() as s:
             place = place_of(s, area, refs)
     if place is None or not allowed(scope, place):
         refuse(what, detail[:300])
@@ -144,7 +144,7 @@ def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime
 
     def read() -> dict[str, Any]:
         where = None if area.level == "city" else (area.level, area.code or "")
-        with svc.sessions() as s:
+        with svc.reads() as s:
             page = area_page(s, area, f, scope, now, svc.settings, refs)
             groups = group_points(s, scope, now - GROUP_MAP_WINDOW, where)
         return {**page, "group_rows": groups}
@@ -157,7 +157,7 @@ def categories_data(svc: Services, area: Area, f: Filters, scope: Scope, now: da
     refs = index_of(svc.city)
 
     def read() -> list[dict[str, Any]]:
-        with svc.sessions() as s:
+        with svc.reads() as s:
             return area_categories(s, area, f, scope, now, refs)
 
     return _cached(svc, ("cats", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
@@ -245,22 +245,20 @@ def area_body(area: Area, f: Filters, d: dict[str, Any], tile_url: str | None, z
 
 
 def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters, head: Any, now: datetime) -> Any:
-    with svc.sessions() as s:
+    with svc.reads() as s:
         d = appeal_page(s, area.code or "", now, svc.settings, refs)
         group = group_of_appeal(s, area.code or "", current_identity().scope, svc.settings)
         cases = appeal_cases(s, area.code or "", now) if d is not None else []
     if d is None:
         return L.unavailable(f.lang, home_path(current_identity().scope))
     lang, zone = f.lang, svc.settings.zone
-    where = " · ".join(
-        place.names.get(lv, "") for lv in ("district", "street", "community", "grid") if place.names.get(lv)
-    )
+    live = LL.appeal_values(d, LA.place_line(place.names), lang, zone)
     title = f"{d['id']} · {' / '.join(d['category'])}"
     body = [
         html.H1(title, className="drill-title"),
         html.Div(
             [
-                L.panel(t(lang, "drill_appeal"), LA.facts(d, where, lang, zone), cls="facts"),
+                L.panel(t(lang, "drill_appeal"), html.Div(live["facts"], id=ids_drill.APPEAL_FACTS), cls="facts"),
                 L.panel(t(lang, "drill_map"), LA.appeal_map(d, svc.settings.tile_url), cls="map"),
             ],
             className="drill-row top",
@@ -271,10 +269,23 @@ def _appeal(svc: Services, refs: CityIndex, area: Area, place: Place, f: Filters
             html.Div(LC.appeal_cases(cases, d["id"], lang, zone), id=ids_cases.APPEAL_CASES),
             cls="cases",
         ),
-        L.panel(t(lang, "drill_review"), LA.review(d, lang)),
-        L.panel(t(lang, "timeline"), LA.timeline(d, lang, zone), "timeline", area, f),
+        L.panel(t(lang, "drill_review"), html.Div(live["review"], id=ids_drill.APPEAL_REVIEW)),
+        L.panel(t(lang, "timeline"), html.Div(live["timeline"], id=ids_drill.APPEAL_TIMELINE), "timeline", area, f),
     ]
-    return L.page(head, None, body, lang)
+    shown = DIFFER.diff(live, None)[1]
+    return L.page(head, None, [*body, *LL.appeal_live_parts(svc.settings.refresh_ms, shown)], lang)
+
+
+def appeal_data(svc: Services, code: str, now: datetime) -> dict[str, Any] | None:
+    """One appeal as its page shows it (the caller has checked the scope), read at most once per refresh interval
+    for every screen showing it."""
+    refs = index_of(svc.city)
+
+    def read() -> dict[str, Any] | None:
+        with svc.reads() as s:
+            return appeal_page(s, code, now, svc.settings, refs)
+
+    return _cached(svc, ("appeal", svc.url, code), read)  # type: ignore[no-any-return]
 
 
 def register(app: Dash, svc: Services) -> None:

@@ -1,4 +1,4 @@
-"""The drill-down pages live: the area page's tick, and the grids' rows a block at a time.
+"""The drill-down pages live: the area page's tick, the appeal page's, and the grids' rows a block at a time.
 
 The tick is the wall's discipline (callbacks/wall.py): the interval is disabled while a tick runs, so ticks never
 overlap; the browser reports the version it shows and gets only the values that changed (callbacks/wall_diff.py);
@@ -18,14 +18,23 @@ from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.auth import current_identity
-from callbacks.drill import DIFFER, area_data, categories_data, checked_place, page_filters, rows_version
+from callbacks.drill import (
+    DIFFER,
+    appeal_data,
+    area_data,
+    categories_data,
+    checked_place,
+    page_filters,
+    rows_version,
+)
 from dashboard import ids, ids_drill
 from dashboard.drill import Area, FilterError, Filters, parse_path
 from data_access.drill.rows import TABLES, Block, RowsError, appeal_block, block_of, member_block
 from data_access.ops.services import Services
 from geo.city_index import index_of
+from layouts import drill_appeal as LA
 from layouts import drill_grids as LG
-from layouts.drill_live import BELOW, OUTPUTS, live_values
+from layouts.drill_live import APPEAL_OUTPUTS, BELOW, OUTPUTS, appeal_values, live_values
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +62,29 @@ def make_tick(svc: Services) -> Any:
         return [values[k] for k in OUTPUTS] + [version, no_update if rv == rows_shown else rv]
 
     return drill_tick
+
+
+def make_appeal_tick(svc: Services) -> Any:
+    """The appeal page's tick: its light, state, due time, review and timeline, only what changed."""
+    refs = index_of(svc.city)
+
+    def appeal_tick(_n: int, pathname: str | None, search: str | None, shown: Any) -> list[Any]:
+        # Registered with `running` disabling the interval while it runs: ticks never overlap.
+        area = parse_path(pathname)
+        place = checked_place(svc, refs, area, "drill-appeal-tick", f"{pathname}{search or ''}")
+        if place is None or area is None or area.level != "appeal" or not area.code:
+            raise PreventUpdate
+        try:
+            f = page_filters(svc, search)
+        except FilterError:
+            raise PreventUpdate from None
+        d = appeal_data(svc, area.code, datetime.now(UTC))
+        if d is None:
+            raise PreventUpdate
+        values, version = DIFFER.diff(appeal_values(d, LA.place_line(place.names), f.lang, svc.settings.zone), shown)
+        return [values[k] for k in APPEAL_OUTPUTS] + [no_update if version == shown else version]
+
+    return appeal_tick
 
 
 def make_below_fold(svc: Services) -> Any:
@@ -113,7 +145,7 @@ def read_block(svc: Services, table: str, area: Area, f: Filters, b: Block) -> l
     now = datetime.now(UTC)
     refs = index_of(svc.city)
     q = Filters(lang=f.lang).query()
-    with svc.sessions() as s:
+    with svc.reads() as s:
         if table == "members":
             return LG.member_rows(member_block(s, area, scope, now, svc.settings, b), f.lang, svc.settings.zone)
         got = appeal_block(s, table, area, f, scope, now, refs, b)
@@ -136,6 +168,16 @@ def register(app: Dash, svc: Services) -> None:
         running=[(Output(ids_drill.TICK, "disabled"), True, False)],
         prevent_initial_call=True,
     )(make_tick(svc))
+    app.callback(
+        *[Output(cid, prop) for cid, prop in APPEAL_OUTPUTS.values()],
+        Output(ids_drill.APPEAL_SHOWN, "data"),
+        Input(ids_drill.APPEAL_TICK, "n_intervals"),
+        State(ids.LOCATION, "pathname"),
+        State(ids.LOCATION, "search"),
+        State(ids_drill.APPEAL_SHOWN, "data"),
+        running=[(Output(ids_drill.APPEAL_TICK, "disabled"), True, False)],
+        prevent_initial_call=True,
+    )(make_appeal_tick(svc))
     app.callback(
         *[Output(OUTPUTS[k][0], OUTPUTS[k][1], allow_duplicate=True) for k in BELOW],
         *[Output(ids_drill.grid_slot(name), "children") for name in TABLES],

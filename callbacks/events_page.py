@@ -30,7 +30,7 @@ def page_for(svc: Services, pathname: str | None, search: str | None) -> Any:
         return L.events_page([], lang, 7, rule, t(lang, "grp_bad_days", max=MAX_DAYS), other)
     days = int(days_arg)
     scope = current_identity().scope
-    with svc.sessions() as s:
+    with svc.reads() as s:
         rows = events(s, scope, svc.settings, datetime.now(UTC) - timedelta(days=days), burst_only=True)
     refs = index_of(svc.city)
     places = {

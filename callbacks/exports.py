@@ -74,7 +74,7 @@ def register(app: Dash, svc: Services) -> None:
             return _error("not available", 404)
         now = datetime.now(UTC)
         try:
-            with svc.sessions() as s:
+            with svc.reads() as s:
                 head, rows = table(s, name, area, f, ident.scope, now, svc.settings, refs)
         except ValueError as exc:
             return _error(str(exc), 400)

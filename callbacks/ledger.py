@@ -40,7 +40,7 @@ def page_for(pathname: str | None, search: str | None) -> Any:
         error = t(f.lang, "ledger_bad_filter", msg=str(exc))
     names = index_of(svc.city).unit_name
     now, zone = datetime.now(UTC), svc.settings.zone
-    with svc.sessions() as s:
+    with svc.reads() as s:
         c = counts(s, ident.scope, now, f, zone)
         units = per_unit(s, ident.scope, now, f, zone, names)
         rows = cases(s, ident.scope, now, f, zone, names)
@@ -96,7 +96,7 @@ def register(app: Dash, svc: Services) -> None:
         case_id = row.get("id") if isinstance(row, dict) else None
         if not isinstance(case_id, int):
             return no_update, no_update, no_update, LC.result(t(lang, "ledger_pick"), False)
-        with svc.sessions() as s:
+        with svc.sessions() as s:  # the primary: the action about to be taken is checked against what it holds
             brief = case_brief(s, ident.scope, case_id)
         if brief is None:
             refuse("case", f"case {case_id} outside {ident.scope.describe()}")
@@ -122,7 +122,7 @@ def register(app: Dash, svc: Services) -> None:
         now, zone = datetime.now(UTC), svc.settings.zone
         row = selected[0] if isinstance(selected, list) and selected else None
         case_id = row.get("id") if isinstance(row, dict) else None
-        with svc.sessions() as s:
+        with svc.sessions() as s:  # the primary: read right after an action, which must show in it
             rows = cases(s, ident.scope, now, f, zone, names) if dash_ctx.triggered_id == ids_cases.DONE else None
             hist = case_actions(s, ident.scope, case_id) if isinstance(case_id, int) else []
         if hist is None:
@@ -140,7 +140,7 @@ def register(app: Dash, svc: Services) -> None:
         except ValueError as exc:
             return json_response({"error": str(exc)}, 400)
         now = datetime.now(UTC)
-        with svc.sessions() as s:
+        with svc.reads() as s:
             head, rows = table(s, ident.scope, now, f, svc.settings.zone, names)
         stamp = now.astimezone(svc.settings.zone).strftime("%Y%m%d-%H%M")
         fname = f"supervision-{ident.scope.describe().replace(':', '-')[:40]}-{stamp}.{fmt}"

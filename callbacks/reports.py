@@ -111,7 +111,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         if not view_allowed(ident.scope, view, ctx.refs):
             refuse("report-make", f"{kind} {period} {key}")
             return L.message(t(lang, "rp_refused", reason=t(lang, "rp_outside")), "bad"), None, True
-        builds.submit(make, svc.sessions, ctx, p, view, now, requested_by=ident.name)
+        builds.submit(make, svc.sessions, ctx, p, view, now, requested_by=ident.name, reads=svc.reads)
         asked = {"kind": p.kind, "period": p.label, "scope": view.key}
         return L.message(t(lang, "rp_building", step="…")), asked, False
 

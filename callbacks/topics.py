@@ -61,7 +61,7 @@ def _choices(svc: Services, ctx: WallContext) -> tuple[list[str], list[tuple[str
     refs = ctx.refs
 
     def compute() -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
-        with svc.sessions() as s:
+        with svc.reads() as s:
             cats = sorted(monitor.known_categories(s))
         areas = [(c, n) for c, n in sorted(refs.district_name.items())]
         areas += [
@@ -80,7 +80,7 @@ def list_page(svc: Services, ctx: WallContext, lang: str) -> html.Div:
     scope = ident.scope
     now = datetime.now(UTC)
     zone = svc.settings.zone
-    with svc.sessions() as s:
+    with svc.reads() as s:
         rows = [
             r for r in (visible_topic(r, scope, ctx.refs) for r in monitor.overview(s, scope, now, zone, ctx.refs)) if r
         ]
@@ -112,7 +112,7 @@ def topic_page(svc: Services, ctx: WallContext, topic_id: int, lang: str) -> htm
     """One topic's monitoring within the scope; the same answer for an unknown topic and one outside it."""
     scope = current_identity().scope
     zone = svc.settings.zone
-    with svc.sessions() as s:
+    with svc.reads() as s:
         row = s.get(Topic, topic_id)
         body = None if row is None else monitor.detail(s, row, scope, datetime.now(UTC), zone, ctx.refs)
     shown = None if body is None else visible_topic(body, scope, ctx.refs)
@@ -217,7 +217,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
             return []
 
         def compute() -> list[dict[str, Any]]:
-            with svc.sessions() as s:
+            with svc.reads() as s:
                 rows = monitor.overview(s, scope, datetime.now(UTC), svc.settings.zone, ctx.refs)
             return [r for r in (visible_topic(r, scope, ctx.refs) for r in rows) if r]
 

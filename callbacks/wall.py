@@ -164,9 +164,9 @@ def make_tick(
         if view is None:
             raise PreventUpdate
         if state.tour_s:
-            stops = [v for v in screen.tour_now(svc.sessions, now, ctx) if view_allowed(scope, v, ctx.refs)]
+            stops = [v for v in screen.tour_now(svc.reads, now, ctx) if view_allowed(scope, v, ctx.refs)]
             view = tour_stop(stops or [view], now.timestamp(), state.tour_s)
-        result = screen.take_snapshot(svc.sessions, ctx.redis_ok, now, view, ctx)
+        result = screen.take_snapshot(svc.reads, ctx.redis_ok, now, view, ctx)
         result = {**result, "data": restrict_snapshot(result["data"], scope, ctx.refs)}
         values, version = differ.diff(render(result, svc.settings.zone, state.lang), shown)
         return [values[k] for k in TICK_KEYS] + [version, no_update if view.key == view_key else view.key]
@@ -177,7 +177,7 @@ def make_tick(
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     """Add the wall's callbacks to the app."""
     # Month and baseline aggregates take seconds on a big store: build them now, not in the first tick.
-    threading.Thread(target=warm_then_freeze, args=(svc.sessions, ctx), name="wall-warm", daemon=True).start()
+    threading.Thread(target=warm_then_freeze, args=(svc.reads, ctx), name="wall-warm", daemon=True).start()
 
     @app.callback(
         Output(ids.LOCATION, "search"),

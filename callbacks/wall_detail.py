@@ -49,11 +49,11 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                 if not scope.covers(ctx.refs.community_district.get(code), ctx.refs.community_street.get(code)):
                     refuse("community", f"community {code} outside {scope.describe()}")
                     return no_update, no_update
-                with svc.sessions() as session:
+                with svc.reads() as session:
                     rows = community_detail(session, code, now, ctx)
                 return detail.community(ctx.refs.community_name[code], rows, lang), "detail on"
             if isinstance(trig, dict) and trig.get("type") == ids.APPEAL_ROW_TYPE and value:
-                with svc.sessions() as session:
+                with svc.reads() as session:
                     body = appeal_detail(session, str(trig.get("appeal")), now, s)
                 if body is None:
                     return no_update, no_update

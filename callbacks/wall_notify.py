@@ -27,7 +27,7 @@ def register(app: Dash, svc: Services) -> None:
     )
     def notify_chip(_n: int, search: str | None) -> Any:
         current_identity()  # a signed-in user or display; the guard refused anyone else
-        with svc.sessions() as s:
+        with svc.reads() as s:
             report = channel_report(s, svc.settings, datetime.now(UTC))
         lang = lang_of(_lang_arg(search), svc.settings.default_lang)
         return chip_state(lang, bool(report["channels"]), failing_channels(report))

@@ -43,6 +43,12 @@ RANKING = "drill-ranking"
 CATEGORIES = "drill-categories"
 APPEALS_TITLE = "drill-appeals-title"
 BELOW_FOLD = "drill-below-fold"
+#: The appeal page's live parts: its tick, the version the browser shows, the panels the tick refreshes.
+APPEAL_TICK = "drill-appeal-tick"
+APPEAL_SHOWN = "drill-appeal-shown"
+APPEAL_FACTS = "drill-appeal-facts"
+APPEAL_REVIEW = "drill-appeal-review"
+APPEAL_TIMELINE = "drill-appeal-timeline"
 #: The grids (virtualised, rows from the server a block at a time).
 GRIDS = ("red", "appeals", "members")
 

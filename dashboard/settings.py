@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     # Where things live
     redis_url: str | None = Field(None, description="Redis of the intake side; unset: an embedded Redis under var/")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the store; unset: SQLite under var/")
+    database_read_url: str | None = Field(
+        None,
+        description="PostgreSQL URL of a streaming replica of DATABASE_URL the screens and the read API read from "
+        "(ingest, projection, outbox, escalation, case actions and accounts stay on DATABASE_URL); unset: one store",
+    )
+    replica_max_lag_s: float = Field(
+        30, gt=0, description="/healthz is unhealthy while the replica replays this far behind the primary, seconds"
+    )
     var_dir: Path = Field(Path("var"), description="Folder for the embedded Redis, SQLite and caches")
     embedded_redis_port: int = Field(
         6380, ge=0, le=65535, description="TCP port of the embedded Redis on 127.0.0.1 (0: unix socket only)"
@@ -414,6 +422,19 @@ class Settings(BaseSettings):
         if v and not v.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return v
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _read_db(cls, v: str | None) -> str | None:
+        if v and not v.startswith("postgresql"):
+            raise ValueError("must be a postgresql+psycopg:// URL (a streaming replica of DATABASE_URL)")
+        return v or None
+
+    @model_validator(mode="after")
+    def _replica_of_postgresql(self) -> Settings:
+        if self.database_read_url and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("DATABASE_READ_URL needs DATABASE_URL to be the PostgreSQL primary it replicates")
+        return self
 
     @field_validator("redis_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -25,6 +26,11 @@ def _when(iso: str | None, zone: ZoneInfo) -> str:
 
 def _yn(v: bool | None, lang: str) -> str:
     return DASH if v is None else t(lang, "drill_yes" if v else "drill_no")
+
+
+def place_line(names: Mapping[str, str]) -> str:
+    """Where an appeal is: its district, street, community and grid names, those known."""
+    return " · ".join(names[lv] for lv in ("district", "street", "community", "grid") if names.get(lv))
 
 
 def facts(d: dict[str, Any], place: str, lang: str, zone: ZoneInfo) -> html.Dl:

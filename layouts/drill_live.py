@@ -15,6 +15,7 @@ from dashboard import ids_drill
 from dashboard.drill import Area, Filters, choropleth
 from dashboard.i18n import t
 from layouts import drill as L
+from layouts import drill_appeal as LA
 from layouts import drill_tables as LT
 from layouts.panels import num
 
@@ -49,6 +50,32 @@ def live_values(area: Area, f: Filters, d: dict[str, Any], lang_q: str, below: b
     if not below:
         values.update({k: loading(lang) for k in BELOW})
     return values
+
+
+#: The appeal page's tick outputs, in order: key -> (component id, property).
+APPEAL_OUTPUTS: dict[str, tuple[str, str]] = {
+    "facts": (ids_drill.APPEAL_FACTS, "children"),
+    "review": (ids_drill.APPEAL_REVIEW, "children"),
+    "timeline": (ids_drill.APPEAL_TIMELINE, "children"),
+}
+
+
+def appeal_values(d: dict[str, Any], where: str, lang: str, zone: Any) -> dict[str, Any]:
+    """The changing values of an appeal page (light, state, due time, review, timeline), by APPEAL_OUTPUTS key:
+    the page is drawn from them and its tick sends those that changed."""
+    return {
+        "facts": LA.facts(d, where, lang, zone),
+        "review": LA.review(d, lang),
+        "timeline": LA.timeline(d, lang, zone),
+    }
+
+
+def appeal_live_parts(refresh_ms: int, shown: dict[str, str] | None) -> list[Any]:
+    """The appeal page's tick (disabled while it runs: ticks never overlap) and the version the browser shows."""
+    return [
+        dcc.Interval(id=ids_drill.APPEAL_TICK, interval=refresh_ms, n_intervals=0),
+        dcc.Store(id=ids_drill.APPEAL_SHOWN, data=shown),
+    ]
 
 
 def loading(lang: str) -> html.Div:

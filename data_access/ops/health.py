@@ -17,6 +17,7 @@ from data_access.ops.services import Services
 from data_access.projection.projector import ProjectorProcesses, projection_report
 from data_access.same_event.loop import GroupingStatus
 from data_access.store.engine import ping
+from data_access.store.replica import replica_state
 
 
 def health(
@@ -32,7 +33,9 @@ def health(
     longer than PROJECTION_STALL_S and no checkpoint has moved meanwhile). `stalled` says which,
     `oldest_waiting_s` how long the oldest item of each queue has waited. A notification channel whose last
     attempt failed makes it unhealthy too (`notify` reports each channel, or that none is on). The projection's
-    part of the report keeps its key "fold" (monitoring reads it)."""
+    part of the report keeps its key "fold" (monitoring reads it). With DATABASE_READ_URL, `replica` says whether
+    the screens' replica answers, is a standby and how far it replays behind (`lag_s`); unhealthy when it does
+    not answer or lags REPLICA_MAX_LAG_S or more."""
     now = now or datetime.now(UTC)
     s = svc.settings
     stall = s.health_stall_s
@@ -75,6 +78,12 @@ def health(
     except SQLAlchemyError as exc:
         ok = False
         report["store"] = {"ok": False, "error": str(exc).splitlines()[0][:200]}
+    if svc.replica is not None:
+        state = replica_state(svc.replica)
+        report["replica"] = state.report()
+        ok = ok and state.ok
+        if state.lag_s is not None and state.lag_s >= s.replica_max_lag_s:
+            stalled.append(f"replica: the screens read {state.lag_s:.0f} s behind the primary")
     if worker is not None:
         idle = time.monotonic() - worker.beat
         report["ingest"] = {

@@ -21,6 +21,7 @@ from data_access.store.engine import (
     make_sessionmaker,
     migrate,
 )
+from data_access.store.replica import open_replica
 from geo.contacts import FixedRoster, RosterFile
 from geo.loader import CityDataError, load_city, load_roster
 from geo.model import City
@@ -39,6 +40,7 @@ class Services:
     redis: redis.Redis
     city: City
     embedded_redis: EmbeddedRedis | None = None
+    replica: Engine | None = None  # DATABASE_READ_URL's engine, checked at start-up (None: one store)
 
     @cached_property
     def gazetteer(self) -> Gazetteer:
@@ -53,6 +55,14 @@ class Services:
             return load_roster(self.settings, self.city)
         except CityDataError as exc:
             raise SettingsError(f"CONTACTS_FILE: the contacts roster is wrong: {exc}") from None
+
+    @cached_property
+    def reads(self) -> sessionmaker[Session]:
+        """Sessions of the screens and the read API: on the replica when DATABASE_READ_URL is set, else the store's.
+
+        Only for reads that may be a moment behind: whatever writes (ingest, projection, outbox, escalation, case
+        actions, sign-in, tokens, audit, report builds) or reads what it is about to write uses `sessions`."""
+        return make_sessionmaker(self.replica) if self.replica is not None else self.sessions
 
     @property
     def url(self) -> str:
@@ -71,6 +81,8 @@ class Services:
         db = url.render_as_string(hide_password=True)
         if url.get_backend_name() == "sqlite" and (log_file := log_path(url.database)):
             db += f"  (event log: {log_file})"
+        if self.replica is not None:
+            db += f"\nscreens read from replica: {self.replica.url.render_as_string(hide_password=True)}"
         kind = "embedded" if self.embedded_redis else "external"
         streams = f"{self.settings.stream('events')}, {self.settings.stream('presence')}"
         return f"store: {db}\nredis ({kind}): {self.redis_url}  streams: {streams}"
@@ -79,6 +91,8 @@ class Services:
         """Release connections and stop the embedded Redis if this process started it."""
         self.redis.close()
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()
         if "writer" in self.__dict__:
             self.writer[0].dispose()
         if self.embedded_redis:
@@ -107,6 +121,7 @@ def _start_services(settings: Settings, load_reference_data: bool) -> Services:
         with sessions() as s, s.begin():
             if load_reference(s, city):
                 log.info("reference data of %s loaded into the store", city.name)
+    replica = open_replica(settings.database_read_url, engine) if settings.database_read_url else None
     url, embedded = redis_url(settings)
     client = connect(url, settings.ingest_block_ms)
-    return Services(settings, engine, sessions, url, client, city, embedded)
+    return Services(settings, engine, sessions, url, client, city, embedded, replica)

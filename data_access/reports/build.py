@@ -77,8 +77,10 @@ def make(
     who: str | None = None,
     requested_by: str | None = None,
     deliver: Deliver | None = None,
+    reads: sessionmaker[Session] | None = None,
 ) -> Outcome:
-    """Make one report if no one has (see the module docstring); `now` is the build's clock."""
+    """Make one report if no one has (see the module docstring); `now` is the build's clock. Its content is read
+    through `reads` (the screens' replica, whose figures `ctx` caches), the archive written through `sessions`."""
     s = ctx.settings
     who = who or worker_id()
     with sessions() as db, db.begin():
@@ -102,7 +104,7 @@ def make(
             archive.step(db, rid, who, step[:32])
 
     try:
-        with sessions() as db:
+        with (reads or sessions)() as db:
             report = content.build(db, p, view, now, ctx, progress)
         progress("pdf")
         pdf_bytes = pdf(report)

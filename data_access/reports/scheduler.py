@@ -31,6 +31,7 @@ def run_due(
     now: datetime,
     who: str | None = None,
     deliver: Deliver | None = None,
+    reads: sessionmaker[Session] | None = None,
 ) -> list[tuple[str, str, str, Outcome]]:
     """One pass: make every report due at `now` that is not made; (kind, period, scope, outcome) of each tried."""
     s = ctx.settings
@@ -41,7 +42,7 @@ def run_due(
             if not ctx.refs.knows(view):
                 log.error("REPORT_SCOPES: unknown scope %s: skipped", key)
                 continue
-            got = make(sessions, ctx, p, view, now, who=who, deliver=deliver)
+            got = make(sessions, ctx, p, view, now, who=who, deliver=deliver, reads=reads)
             if got.state != "skipped":
                 log.info("report %s %s %s: %s %s", p.kind, p.label, key, got.state, got.reason or "")
             out.append((p.kind, p.label, key, got))
@@ -54,8 +55,9 @@ def start(
     stop: threading.Event,
     deliver: Deliver | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    reads: sessionmaker[Session] | None = None,
 ) -> threading.Thread:
-    """Run `run_due` every REPORT_CHECK_S in a daemon thread until `stop` is set."""
+    """Run `run_due` every REPORT_CHECK_S in a daemon thread until `stop` is set (content read through `reads`)."""
 
     def loop() -> None:
         while not stop.is_set():
@@ -63,7 +65,7 @@ def start(
                 with sessions() as session:
                     loading = history_load(session)
                 if loading is None:
-                    run_due(sessions, ctx, clock(), deliver=deliver)
+                    run_due(sessions, ctx, clock(), deliver=deliver, reads=reads)
                 else:  # a report of a period whose history is still arriving would be wrong, and made only once
                     log.info("report schedule: waiting for the history load (%.0f%%)", 100 * loading)
             except SQLAlchemyError as exc:  # the store is down: try again next pass

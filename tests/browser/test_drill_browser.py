@@ -1,6 +1,6 @@
 """The drill-down pages in real headless Chromium: down the hierarchy and back up, filters in the URL, XSS; time to
 drawn per level (recorded, not asserted), figures that fit their boxes at three screen sizes, a page that follows
-the store.
+the store, an appeal page that follows events arriving through Redis.
 
 Run: DASH_TEST_CHROMEPATH=/usr/bin/chromium pytest tests/test_drill_browser.py
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ import pytest
 from dash.testing.wait import until
 
 from benchmarks.drill_pages import DRAWN_JS, RESPONSES_JS
+from data_access.intake.consumer import IngestWorker
 from layouts.drill_tables import fig
 from tests.conftest import ev
 from tests.drill_support import XSS, drill_app, drill_world
-from tests.wall_support import put_events
+from tests.ingest_support import drain, push
+from tests.wall_support import created, put_events
 
 SHOTS = Path(os.environ.get("DRILL_SHOTS", "/tmp/drill-shots"))
 
@@ -284,3 +287,38 @@ def test_drill006_page_follows_the_store(dash_duo, env) -> None:  # type: ignore
     dash_duo.wait_for_element('#drill-grid-appeals a[data-appeal="LIVE1"]')
     assert _here(dash_duo) == path
     assert d.execute_script("return document.querySelector('.leaflet-map-pane').style.transform;") == view
+
+
+def test_drill007_appeal_page_follows_redis(dash_duo, env) -> None:  # type: ignore[no-untyped-def]
+    """An open appeal page changes by itself when an event for the appeal arrives through Redis (the ingest worker
+    logs it, the projection folds it): its state and timeline, in place (no reload), the map's view kept."""
+    sc = env["sc"]
+    at = datetime.now(UTC) - timedelta(hours=1)
+    put_events(
+        env["sessions"],
+        [created("LIVE-A7", at, sc["c1"]), ev("dispatched", "LIVE-A7", at, "LIVE-A7-d", unit=sc["unit"])],
+        env["settings"],
+        env["svc"].gazetteer,
+    )
+    _open(dash_duo, env, "street", "/area/a/LIVE-A7?lang=en")
+    d = dash_duo.driver
+    dash_duo.wait_for_element('#drill-appeal-timeline tr[data-event="dispatched"]')
+    status = _text(dash_duo, '#drill-appeal-facts [data-field="status"]')
+    d.execute_script("window.__samePage = 1;")  # gone if the page were loaded again
+    view = d.execute_script("var m = document.querySelector('.leaflet-map-pane'); return m.style.transform;")
+    rds, settings, (engine, sessions, _) = env["rds"], env["settings"], env["store"]
+    worker = IngestWorker(settings, rds, sessions, engine, env["svc"].gazetteer)
+    worker.ensure_groups()
+    note = "路灯已修复"
+    push(
+        rds,
+        settings.stream("events"),
+        [ev("resolved", "LIVE-A7", datetime.now(UTC), "LIVE-A7-r", unit=sc["unit"], note=note)],
+    )
+    drain(worker)
+    dash_duo.wait_for_element('#drill-appeal-timeline tr[data-event="resolved"]')
+    _wait_text(dash_duo, '#drill-appeal-timeline tr[data-event="resolved"] td:last-child', note)
+    assert _text(dash_duo, '#drill-appeal-facts [data-field="status"]') != status
+    assert d.execute_script("return window.__samePage;") == 1
+    assert d.execute_script("return document.querySelector('.leaflet-map-pane').style.transform;") == view
+    _shot(dash_duo, "appeal-live")

@@ -47,6 +47,7 @@ DRILL_CALLBACKS = (
     "filters_to_url",
     "map_down",
     "drill_tick",
+    "appeal_tick",
     "below_fold",
     "rows_red",
     "rows_appeals",
@@ -199,6 +200,8 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("drill-shown", "data"): None,
         ("drill-below-fold", "data"): 1,
         ("drill-rows-version", "data"): None,
+        ("drill-appeal-tick", "n_intervals"): 1,
+        ("drill-appeal-shown", "data"): None,
         **{
             (f"drill-grid-{g}", "getRowsRequest"): {"startRow": 0, "endRow": 50, "sortModel": [], "filterModel": {}}
             for g in ("red", "appeals", "members")

@@ -78,7 +78,7 @@ def test_many_viewers_at_once_one_computation(filled, settings, city, prefix, rd
 def test_a_shared_snapshot_never_crosses_scopes(filled, settings, city, prefix, rds) -> None:  # type: ignore[no-untyped-def]
     sessions, now, district, elsewhere, sc = filled
     ctx = _worker(settings, city, prefix, rds)
-    svc: Any = SimpleNamespace(settings=settings, sessions=sessions)
+    svc: Any = SimpleNamespace(settings=settings, sessions=sessions, reads=sessions)
     path, search = "/wall", f"?view=d:{district}"
 
     def tick_as(scope: Scope) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def wall(store, city, settings, gazetteer):  # type: ignore[no-untyped-def]
     put_events(sessions, sc["texts"], settings, gazetteer)
     put_presence(sessions, sc["beats"], now)
     ctx = WallContext(settings, index_of(city))
-    svc = SimpleNamespace(settings=settings, sessions=sessions)
+    svc = SimpleNamespace(settings=settings, sessions=sessions, reads=sessions)
     return svc, ctx, sc
 
 
@@ -92,10 +92,8 @@ def test_wall_tick_redis_down_banner(wall) -> None:  # type: ignore[no-untyped-d
 def test_wall_tick_store_down_keeps_last_figures_greyed(wall) -> None:  # type: ignore[no-untyped-def]
     svc, ctx, _ = wall
     make_tick(svc, ctx)(1, "/wall", "", None, "city")  # a good tick first
-    dead: Any = SimpleNamespace(
-        settings=svc.settings,  # the two fields make_tick reads
-        sessions=sessionmaker(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none")),
-    )
+    down = sessionmaker(make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none"))
+    dead: Any = SimpleNamespace(settings=svc.settings, sessions=down, reads=down)  # the fields make_tick reads
     out = _out(make_tick(dead, ctx)(2, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Store unreachable: showing figures from")
     assert out["body-class"] == "wall-body stale" and out["fig:open-red"] == "2"
@@ -111,7 +109,7 @@ def test_wall_tick_feed_stale_banner(store, city, settings, gazetteer) -> None: 
         gazetteer,
         received=now - timedelta(seconds=settings.feed_stale_s + 60),
     )
-    svc: Any = SimpleNamespace(settings=settings, sessions=sessions)  # the two fields make_tick reads
+    svc: Any = SimpleNamespace(settings=settings, sessions=sessions, reads=sessions)  # the fields make_tick reads
     out = _out(make_tick(svc, WallContext(settings, index_of(city)))(1, "/wall", "?lang=en", None, "city"))
     assert out["banner"][0].startswith("Feed stopped: no event since")
     assert out["body-class"] == "wall-body stale" and out["fig:open-total"] == "1"
