@@ -369,6 +369,13 @@ class SupervisionCase(Base):
     __table_args__ = (
         Index("ix_supervision_cases_state_due", "state", "due_at"),
         Index("ix_supervision_cases_place", "district", "street"),
+        Index(  # one live case per appeal: two users opening at once end with one case (0021_esc)
+            "uq_supervision_cases_live_appeal",
+            "appeal",
+            unique=True,
+            postgresql_where=text("state IN ('open', 'answered')"),
+            sqlite_where=text("state IN ('open', 'answered')"),
+        ),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
