@@ -1,4 +1,5 @@
-"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker and projectors."""
+"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker, projectors,
+grouping and escalation engine."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from data_access.ops.services import Services
 from data_access.projection.projector import ProjectorProcesses, projection_report
 from data_access.same_event.loop import GroupingStatus
 from data_access.store.engine import ping
+from data_access.supervision.engine import EngineStatus, escalation_report
 
 
 def health(
@@ -25,6 +27,7 @@ def health(
     now: datetime | None = None,
     projectors: ProjectorProcesses | None = None,
     grouping: GroupingStatus | None = None,
+    escalation: EngineStatus | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer, the in-process worker reports a
     problem or its loop stopped turning, the projector processes this process started ended, or work has waited
@@ -32,7 +35,9 @@ def health(
     longer than PROJECTION_STALL_S and no checkpoint has moved meanwhile). `stalled` says which,
     `oldest_waiting_s` how long the oldest item of each queue has waited. A notification channel whose last
     attempt failed makes it unhealthy too (`notify` reports each channel, or that none is on). The projection's
-    part of the report keeps its key "fold" (monitoring reads it)."""
+    part of the report keeps its key "fold" (monitoring reads it). The escalation engine of this process
+    (`escalation`) is unhealthy while its last pass failed, or when the store's escalation position is further
+    behind than STALL_INTERVALS intervals (no process passes: crossings are not becoming messages)."""
     now = now or datetime.now(UTC)
     s = svc.settings
     stall = s.health_stall_s
@@ -63,6 +68,11 @@ def health(
             last = last_event_received(session)
             report["fold"] = projection_report(session, now, s)
             report["notify"] = notify = channel_report(session, s, now)
+            if escalation is not None:
+                report["escalation"] = esc = escalation_report(session, escalation, s, now)
+                if esc["stalled"]:
+                    stalled.append(f"escalation: the position is {esc['lag_s']:.0f} s behind: no pass moves it")
+                ok = ok and esc["ok"]
         report["store"] = {"ok": True}
         report["last_event_received"] = iso(last, s)
         report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s

@@ -295,3 +295,48 @@ def test_engine005_bad_roster_stops_startup(tmp_path: Path) -> None:
         escalator(svc)
     with pytest.raises(SettingsError, match="CONTACTS_FILE"):
         load_settings(var_dir=CACHE_DIR, contacts_file=tmp_path / "none.csv")
+
+
+def test_engine006_status_on_healthz(store: Any, city: Any, gazetteer: Gazetteer, rds: Any) -> None:
+    """/healthz shows the engine: its passes, last pass, last error, and the store's position with its lag. A pass
+    that fails (a table of the store gone) makes it unhealthy and says why; a position left behind the clock is
+    stalled; a pass that succeeds again makes it healthy."""
+    from dashboard.calendar import iso
+    from data_access.ops.health import health
+    from tests.wall_support import services
+
+    engine, sessions, _url = store
+    settings = engine_settings()
+    p = place(city, 6)
+    put_events(
+        sessions, [created("H1", T0, p), ev("dispatched", "H1", T0, "H1-d", unit=p["street"])], settings, gazetteer
+    )
+    esc = Escalator(settings, sessions, city, FixedRoster(demo_roster()))
+    svc = services(settings, store, city, rds, REDIS_URL)
+
+    def report(now: datetime) -> tuple[bool, dict[str, Any]]:
+        ok, r = health(svc, None, now=now, escalation=esc.status)
+        return ok, r["escalation"] | {"stalled_list": r["stalled"]}
+
+    assert report(T0)[1]["passes"] == 0 and report(T0)[1]["position"] is None
+    esc.run_pass(now=T0 + H)
+    _, e = report(T0 + H + M)
+    assert (e["ok"], e["passes"], e["failures"], e["last_error"], e["stalled"]) == (True, 1, 0, None, False)
+    assert e["last_pass_at"] == e["position"] == iso(T0 + H, settings) and e["lag_s"] == 60.0
+    assert e["last_pass_ms"] is not None and e["last_pass_ms"] >= 0
+    with engine.begin() as conn:  # the steps' table goes: every pass fails
+        conn.exec_driver_sql("ALTER TABLE escalation_steps RENAME TO escalation_steps_away")
+    try:
+        with pytest.raises(Exception, match="escalation_steps"):
+            esc.run_pass(now=T0 + 12 * H + M)
+        ok, e = report(T0 + 12 * H + 2 * M)
+        assert not ok and not e["ok"] and e["failures"] == 1 and "escalation_steps" in e["last_error"]
+        assert e["last_error_at"] == iso(T0 + 12 * H + M, settings) and e["position"] == iso(T0 + H, settings)
+        assert e["stalled"] and any(s.startswith("escalation: the position is") for s in e["stalled_list"])
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE escalation_steps_away RENAME TO escalation_steps")
+    r = esc.run_pass(now=T0 + 12 * H + 3 * M)  # the yellow crossing of H1, missed meanwhile, is caught up
+    assert r.fired == 1
+    _, e = report(T0 + 12 * H + 3 * M + 10 * timedelta(seconds=1))
+    assert (e["ok"], e["passes"], e["failures"], e["last_error"], e["lag_s"]) == (True, 2, 1, None, 10.0)
