@@ -236,6 +236,8 @@ class Appeal(Base):
         Index("ix_appeals_open_unit", "is_open", "unit"),
         Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
         Index("ix_appeals_community_created", "community", "created_at"),
+        Index("ix_appeals_district_created", "district", "created_at"),  # drill-down district pages (0022_esc)
+        Index("ix_appeals_street_created", "street", "created_at"),  # drill-down street pages (0022_esc)
         Index("ix_appeals_reviewed_at", "reviewed_at"),
         Index("ix_appeals_open_lights_community", "is_open", "yellow_from", "red_from", "community"),
         {"postgresql_with": {"fillfactor": 80}},  # room for HOT updates: see migration 0006
