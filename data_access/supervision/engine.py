@@ -536,18 +536,13 @@ def _record_steps(conn: Connection, firings: Sequence[Firing], now: datetime) ->
         return set()
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     t = EscalationStep.__table__
-    stmt = (
-        insert(t)
-        .values(
-            [
-                {"appeal": f.appeal, "step": f.step, "unit": f.unit, "armed_by": f.armed_by, "fired_at": now}
-                for f in firings
-            ]
-        )
-        .on_conflict_do_nothing()
-        .returning(t.c.appeal, t.c.step, t.c.unit, t.c.armed_by)
-    )
-    return {(a, s, u, r) for a, s, u, r in conn.execute(stmt)}
+    stmt = insert(t).on_conflict_do_nothing().returning(t.c.appeal, t.c.step, t.c.unit, t.c.armed_by)
+    rows = [
+        {"appeal": f.appeal, "step": f.step, "unit": f.unit, "armed_by": f.armed_by, "fired_at": now} for f in firings
+    ]
+    # many parameter sets: SQLAlchemy sends them as one multi-row INSERT (its "insertmanyvalues"), and the statement
+    # is compiled once and cached, where .values([...]) compiled a new statement for every batch
+    return {(a, s, u, r) for a, s, u, r in conn.execute(stmt, rows)}
 
 
 def _autocommit(conn: Connection, on: bool) -> None:
