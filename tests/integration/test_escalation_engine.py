@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -340,3 +341,54 @@ def test_engine006_status_on_healthz(store: Any, city: Any, gazetteer: Gazetteer
     assert r.fired == 1
     _, e = report(T0 + 12 * H + 3 * M + 10 * timedelta(seconds=1))
     assert (e["ok"], e["passes"], e["failures"], e["last_error"], e["lag_s"]) == (True, 2, 1, None, 10.0)
+
+
+def test_engine007_case_opened_by_hand_meanwhile_stands(tmp_path: Path, city: Any, gazetteer: Gazetteer) -> None:
+    """A user opens a case by hand while a pass is about to open one for the same appeal (PostgreSQL, two
+    connections): the pass read no live case, its insert waits on the store's one-live-case index, then leaves the
+    user's case alone; its step is recorded and the office told, nothing fails, and one case stands."""
+    from sqlalchemy import text
+
+    from dashboard.scopes import Scope
+    from data_access.supervision.casework import open_by_hand
+
+    settings = engine_settings()
+    with make_store("postgresql", tmp_path, city) as (_engine, sessions, _url):
+        p = place(city, 7)
+        texts = [created("W1", T0, p)]
+        for i in range(2):
+            texts += [
+                ev("dispatched", "W1", T0 + (2 * i) * M, f"W1-d{i}", unit=p["street"]),
+                ev("returned", "W1", T0 + (2 * i + 1) * M, f"W1-r{i}", unit=p["street"]),
+            ]
+        put_events(sessions, texts, settings, gazetteer)
+        esc = Escalator(settings, sessions, city, FixedRoster(demo_roster()))
+        hand = sessions()
+        hand.begin()
+        hand_pid = hand.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        opened = open_by_hand(hand, "W1", "admin", Scope("command_center"), T0 + H)  # not yet committed
+        results: list[PassResult] = []
+        thread = threading.Thread(target=lambda: results.append(esc.run_pass(now=T0 + H)))
+        thread.start()
+        blocked = False
+        with sessions() as watch:  # until the pass's insert waits on the user's uncommitted case (or it ends)
+            while thread.is_alive() and not blocked:
+                time.sleep(0.02)
+                blocked = bool(
+                    watch.scalar(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE :p = ANY(pg_blocking_pids(pid))"),
+                        {"p": hand_pid},
+                    )
+                )
+        hand.commit()
+        hand.close()
+        thread.join()
+        assert blocked  # the pass had found no live case: only the index kept it from opening a second
+        [r] = results
+        assert (r.fired, r.cases) == (1, 0) and r.queued >= 1
+        with sessions() as s:
+            cases = list(s.scalars(select(SupervisionCase).where(SupervisionCase.appeal == "W1")))
+            steps = s.scalar(select(func.count()).select_from(EscalationStep).where(EscalationStep.appeal == "W1"))
+        assert [(c.id, c.opened_by, c.state) for c in cases] == [(opened.fields["case"], "admin", "open")]
+        assert steps == 1 and roles(sessions, "W1") == {"supervision_office": 1}
+        assert esc.run_pass(now=T0 + 2 * H).fired == 0  # once
