@@ -152,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit-s", type=float, default=90.0, help="give up on a page after this long")
     ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     ap.add_argument("--shots", default=None, help="folder for a screenshot of each level once drawn")
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="empty the server's page cache before each load (a page opened first, not one another screen read)",
+    )
     args = ap.parse_args(argv)
     os.environ["DATABASE_URL"] = schema_url(args.url, args.schema)
     os.environ["REDIS_URL"] = args.redis_url
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     d.set_script_timeout(args.limit_s + 10)
     print(
         f"{datetime.now(UTC).isoformat(timespec='minutes')}  {platform.node()}  {os.cpu_count()} CPUs  "
-        f"load {os.getloadavg()[0]:.1f}  {args.size}  {args.runs} runs per level"
+        f"load {os.getloadavg()[0]:.1f}  {args.size}  {args.runs} runs per level" + ("  cold" if args.cold else "")
     )
     try:
         d.get(base + "/login")
@@ -180,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         for level, path in paths.items():
             times, firsts, alls = [], [], []
             for _ in range(args.runs):
+                if args.cold:
+                    from callbacks.drill import _AREA_CACHE
+
+                    _AREA_CACHE.clear()
                 t0 = time.perf_counter()
                 at, first, total = measure(d, base + path, args.limit_s * 1000)
                 times.append(at if at is not None else (time.perf_counter() - t0) * 1000)

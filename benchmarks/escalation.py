@@ -7,7 +7,9 @@ pass (the counts' cases, which a live engine would have opened long ago), then m
 each pass at `now` + k × ESCALATION_INTERVAL_S, as the engine's loop runs them, so each pass meets the
 crossings of one interval (about a dozen at 40,000 appeals a day) and records their steps and messages. The
 crossing-to-queued figure is the interval plus the pass's time (a crossing just after a pass waits for the
-next one). Usage:
+next one). On PostgreSQL a few more passes then count the round trips of a pass to the server: the answers
+libpq's trace shows (ReadyForQuery: one per statement, BEGIN, COMMIT, ROLLBACK) plus the pool's pre-ping of each
+checkout; these passes are traced, so they are not timed. Usage:
 
     python benchmarks/fill_store.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test --schema esc1m
     python benchmarks/escalation.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test --schema esc1m
@@ -21,11 +23,13 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Engine, delete, event, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", required=True)
     ap.add_argument("--schema", default=None)
     ap.add_argument("--passes", type=int, default=40)
+    ap.add_argument("--traced", type=int, default=5, help="passes after the timed ones whose round trips are counted")
     ap.add_argument("--var-dir", default=str(Path(__file__).resolve().parent.parent / "var" / "test-cache"))
     args = ap.parse_args(argv)
     engine = make_engine(schema_url(args.url, args.schema))
@@ -107,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         fired += r.fired
         queued += r.queued
         candidates += r.candidates
+    trips = count_round_trips(engine, esc, now + (args.passes + 1) * interval, interval, args.traced) if pg else []
     med = statistics.median(times)
     p95 = sorted(times)[int(0.95 * (len(times) - 1))]
     print(f"machine: {platform.processor() or platform.machine()}, {engine.dialect.name}")
@@ -120,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU of this process per pass: median {statistics.median(cpu):.1f} ms; load average at the start "
         f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs"
     )
+    if trips:
+        print(f"round trips to the server per pass ({len(trips)} traced passes): {trips}")
     print(
         f"crossing to queued message: at most interval + pass = {settings.escalation_interval_s:g} s + "
         f"{max(times) / 1000:.2f} s = {settings.escalation_interval_s + max(times) / 1000:.1f} s (goal: <= 60 s)"
@@ -130,6 +138,43 @@ def main(argv: list[str] | None = None) -> int:
         s.execute(text("UPDATE appeals SET return_count = 0 WHERE return_count > 0"))
     engine.dispose()
     return 0
+
+
+def count_round_trips(engine: Engine, esc: Escalator, start: Any, interval: timedelta, passes: int) -> list[int]:
+    """Round trips of each of `passes` passes: libpq's trace of every connection checked out meanwhile (the answers
+    the server sent: ReadyForQuery), plus one pre-ping per checkout (it runs before the checkout event)."""
+    import psycopg
+
+    path = Path(tempfile.mkstemp(prefix="esc-trace-")[1])
+    checkouts = [0]
+
+    def out(dbapi: Any, record: Any, _proxy: Any) -> None:
+        checkouts[0] += 1
+        f = record.info["trace"] = path.open("a")
+        dbapi.pgconn.trace(f.fileno())
+        dbapi.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+    def back(dbapi: Any, record: Any) -> None:
+        f = record.info.pop("trace", None)
+        if f is not None:
+            dbapi.pgconn.untrace()  # flushes libpq's buffer
+            f.close()
+
+    event.listen(engine, "checkout", out)
+    event.listen(engine, "checkin", back)
+    counts = []
+    try:
+        for k in range(passes):
+            path.write_text("")
+            checkouts[0] = 0
+            esc.run_pass(now=start + k * interval)
+            answers = sum(1 for line in path.read_text().splitlines() if "\tReadyForQuery" in line)
+            counts.append(answers + checkouts[0])
+    finally:
+        event.remove(engine, "checkout", out)
+        event.remove(engine, "checkin", back)
+        path.unlink()
+    return counts
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""GET /healthz: Redis, store, ingest and projectors; anonymous monitors learn only whether it is healthy."""
+"""GET /healthz: Redis, store, ingest, projectors, grouping and the escalation engine; anonymous monitors learn
+only whether it is healthy."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def register(app: Dash, svc: Services, runtime: dict[str, Any]) -> None:
     @server.get("/healthz")
     def healthz() -> Response:
         ok, report = health(
-            svc, runtime.get("ingest"), projectors=runtime.get("projectors"), grouping=runtime.get("grouping")
+            svc,
+            runtime.get("ingest"),
+            projectors=runtime.get("projectors"),
+            grouping=runtime.get("grouping"),
+            escalation=runtime.get("escalation"),
         )
         if getattr(g, "identity", None) is None and server.config.get("CC_GUARDED"):
             report = {"ok": ok}  # anonymous monitors learn only whether it is healthy

@@ -29,7 +29,7 @@ from dashboard.drill import (
 from dashboard.i18n import lang_of, t
 from dashboard.scopes import Scope
 from dashboard.ttl_cache import TTLCache
-from data_access.drill.page import appeal_page, area_categories, area_page, place_of
+from data_access.drill.page import appeal_page, area_categories, area_history, area_page, place_of
 from data_access.ops.services import Services
 from data_access.same_event.reads import group_of_appeal, group_points
 from data_access.supervision.ledger import appeal_cases
@@ -150,6 +150,30 @@ def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime
         return {**page, "group_rows": groups}
 
     return _cached(svc, ("page", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
+
+
+def history_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, Any]:
+    """The sub-areas' volumes and rates and the trend (below the fold, and the tick's), cached as `area_data` is;
+    taken from `area_data` when its read had them already (a page coloured by a volume or rate, or filtered)."""
+    above = area_data(svc, area, f, scope, now)
+    if above["trend"] is not None:
+        return {"subs": above["subs"], "trend": above["trend"]}
+    refs = index_of(svc.city)
+
+    def read() -> dict[str, Any]:
+        with svc.sessions() as s:
+            return area_history(s, area, f, scope, now, svc.settings, refs)
+
+    return _cached(svc, ("history", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
+
+
+def page_parts(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, Any]:
+    """Everything a page's tick and its parts below the fold show: above the fold, history, categories."""
+    return {
+        **area_data(svc, area, f, scope, now),
+        **history_data(svc, area, f, scope, now),
+        "categories": categories_data(svc, area, f, scope, now),
+    }
 
 
 def categories_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> list[dict[str, Any]]:

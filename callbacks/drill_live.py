@@ -18,15 +18,7 @@ from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.auth import current_identity
-from callbacks.drill import (
-    DIFFER,
-    appeal_data,
-    area_data,
-    categories_data,
-    checked_place,
-    page_filters,
-    rows_version,
-)
+from callbacks.drill import DIFFER, appeal_data, checked_place, page_filters, page_parts, rows_version
 from dashboard import ids, ids_drill
 from dashboard.drill import Area, FilterError, Filters, parse_path
 from data_access.drill.rows import TABLES, Block, RowsError, appeal_block, block_of, member_block
@@ -56,7 +48,7 @@ def make_tick(svc: Services) -> Any:
             raise PreventUpdate from None
         now = datetime.now(UTC)
         scope = current_identity().scope
-        d = {**area_data(svc, area, f, scope, now), "categories": categories_data(svc, area, f, scope, now)}
+        d = page_parts(svc, area, f, scope, now)
         values, version = DIFFER.diff(live_values(area, f, d, Filters(lang=f.lang).query()), shown)
         rv = rows_version(d, now)
         return [values[k] for k in OUTPUTS] + [version, no_update if rv == rows_shown else rv]
@@ -102,7 +94,7 @@ def make_below_fold(svc: Services) -> Any:
         except FilterError:
             raise PreventUpdate from None
         scope, now = current_identity().scope, datetime.now(UTC)
-        d = {**area_data(svc, area, f, scope, now), "categories": categories_data(svc, area, f, scope, now)}
+        d = page_parts(svc, area, f, scope, now)
         values = live_values(area, f, d, Filters(lang=f.lang).query())
         grids = [LG.grid(name, f.lang, LG.HEIGHTS[name]) for name in TABLES]
         return [values[k] for k in BELOW] + grids

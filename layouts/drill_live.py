@@ -42,14 +42,16 @@ def live_values(area: Area, f: Filters, d: dict[str, Any], lang_q: str, below: b
         "members": LT.member_figs(d["members"], lang),
         "hideout": choropleth(d["subs"], f.fig),
         "red-layer": L.red_points(d["red"]),
+        "appeals-title": t(lang, "drill_appeals", n=num(d["lights"]["total"])),
+    }
+    if not below:  # the page's first answer: its data may not hold them (data_access/drill/page.py, area_page)
+        return {**values, **{k: loading(lang) for k in BELOW}}
+    return {
+        **values,
         "ranking": LT.ranking(d["subs"], area.child, f) if area.child else LT._none(lang),
         "categories": LT.categories(d["categories"], lang) if d.get("categories") is not None else loading(lang),
-        "appeals-title": t(lang, "drill_appeals", n=num(d["lights"]["total"])),
         "trend": LT.trend(d["trend"], lang),
     }
-    if not below:
-        values.update({k: loading(lang) for k in BELOW})
-    return values
 
 
 #: The appeal page's tick outputs, in order: key -> (component id, property).

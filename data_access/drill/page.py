@@ -35,10 +35,20 @@ def place_of(session: Session, area: Area, refs: CityIndex) -> Place | None:
 def area_page(
     session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings, refs: CityIndex
 ) -> dict[str, Any]:
-    """The panels of an area page, every one narrowed by the filters and the scope (the long lists are not here:
-    the page's grids read them a block at a time, data_access/drill/rows.py)."""
+    """The panels of an area page above the fold, every one narrowed by the filters and the scope (the long lists
+    are not here: the page's grids read them a block at a time, data_access/drill/rows.py).
+
+    The lights and the map's colours come from the open appeals alone when they can (`queries.open_figures`:
+    index-only reads), so the first answer of a city, district or street page does not read every appeal of the
+    area; then `subs` holds only the open and red counts and `trend` is None, and `area_history` reads the rest
+    once the page is drawn. A map coloured by a volume or a rate, or a filter on the rows, needs that read here."""
     kids = refs.children_in(area, scope)
-    lights, subs, trend = q.area_figures(session, area, f, scope, now, refs, kids, settings)  # one read
+    fast = q.open_figures(session, area, f, scope, now, refs, kids) if f.fig in q.OPEN_FIGS else None
+    trend: list[dict[str, Any]] | None = None
+    if fast is not None:
+        lights, subs = fast
+    else:
+        lights, subs, trend = q.area_figures(session, area, f, scope, now, refs, kids, settings)  # one read
     return {
         "lights": lights,
         "red": q.red_list(session, area, f, scope, now, refs, RED_ROWS),  # the map's red points
@@ -50,6 +60,16 @@ def area_page(
         "bounds": refs.area_bounds(area),
         "position": sorted(checkpoints(session).items()),  # moves with every event folded: the grids' cue
     }
+
+
+def area_history(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, settings: Settings, refs: CityIndex
+) -> dict[str, Any]:
+    """The sub-areas' volumes and rates and the trend (below the fold): one read of the area's matching appeals
+    (`queries.area_figures`)."""
+    kids = refs.children_in(area, scope)
+    _lights, subs, trend = q.area_figures(session, area, f, scope, now, refs, kids, settings)
+    return {"subs": q.rank(subs, f.fig), "trend": trend}
 
 
 def area_categories(

@@ -8,6 +8,7 @@ in depth, so a mistake upstream still cannot widen what is read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -316,6 +317,82 @@ def area_figures(
         d = per_day.get(i) or [0] * width
         trend_.append({"day": st.date().isoformat(), "created": d[0], "resolved": d[4], "red_now": d[2]})
     return lights_, subs, trend_
+
+
+#: Sub-area figures the open appeals alone give: a map coloured by one of them needs no read of all the area's
+#: appeals (`open_figures`).
+OPEN_FIGS = ("open", "red", "red_share")
+#: Levels whose page `open_figures` answers: their sub-areas are districts, streets or communities, which an open
+#: appeal's community names (a community's grids do not).
+OPEN_LEVELS = ("city", "district", "street")
+
+
+def open_figures(
+    session: Session, area: Area, f: Filters, scope: Scope, now: datetime, refs: CityIndex, codes: list[str]
+) -> tuple[dict[str, int], list[dict[str, Any]]] | None:
+    """The page's lights and its sub-areas' open and red counts without reading every appeal of the area: open
+    appeals per community through the index (is_open, district, street, community), yellow and red ones per
+    community through (is_open, yellow_from, red_from, community), both index-only, summed here up to the
+    sub-areas (an appeal's district and street are its community's); `total` counted through an index. The same
+    values as `area_figures` gives for them; the sub-areas' volumes and rates are left out (None).
+
+    None when the page needs the appeals' own rows: a filter other than the figure and the language, a grid
+    supervisor's scope (grids are not in those indexes), or a community, grid or appeal page."""
+    if (
+        area.level not in OPEN_LEVELS
+        or replace(f, fig="open", lang="zh") != Filters(lang="zh")
+        or scope.role not in (COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER)
+    ):
+        return None
+    w = appeal_where(area, f, scope, now)  # area and scope: district and street, columns of the indexes
+    total = int(session.scalar(select(func.count()).select_from(Appeal).where(*w)) or 0)
+    opened = select(Appeal.community, func.count()).where(is_open(), *w)
+    per_open: dict[str, int] = {}
+    for c, n in session.execute(opened.group_by(Appeal.district, Appeal.street, Appeal.community)):
+        per_open[c or ""] = per_open.get(c or "", 0) + int(n)
+    late = select(
+        Appeal.community,
+        func.sum(case((Appeal.red_from <= now, 1), else_=0)),
+        func.sum(case((Appeal.red_from > now, 1), else_=0)),
+    ).where(is_open(), Appeal.yellow_from <= now)  # yellow or red; yellow_from <= red_from
+    per_late = {c or "": (_n(r), _n(y)) for c, r, y in session.execute(late.group_by(Appeal.community))}
+    district, street = refs.community_district, refs.community_street
+    inside = {  # the area's and the scope's communities (the yellow and red ones are read for the whole city)
+        c
+        for c in per_late
+        if scope.covers(district.get(c), street.get(c))
+        and (area.level == "city" or {"district": district, "street": street}[area.level].get(c) == area.code)
+    }
+    up: dict[str, str] = {"district": district, "street": street}.get(area.child or "", {})
+    counts: dict[str, list[int]] = {}
+    opn = red = yellow = 0
+    for c in set(per_open) | inside:
+        o = per_open.get(c, 0)
+        r, y = per_late[c] if c in inside else (0, 0)
+        acc = counts.setdefault(up.get(c, c), [0, 0])  # a street page's sub-areas are the communities themselves
+        acc[0], acc[1] = acc[0] + o, acc[1] + r
+        opn, red, yellow = opn + o, red + r, yellow + y
+    lights_ = {"total": total, "open": opn, "red": red, "yellow": yellow, "green": opn - red - yellow}
+    names = refs.name[area.child] if area.child else {}
+    subs = []
+    for code in codes:
+        o, r = counts.get(code, [0, 0])
+        subs.append(
+            {
+                "code": code,
+                "name": names.get(code, code),
+                "volume": None,
+                "open": o,
+                "red": r,
+                "reviewed": None,
+                "red_share": _r4(r / o if o else None),
+                "response": None,
+                "resolution": None,
+                "satisfaction": None,
+                "small_sample": None,
+            }
+        )
+    return lights_, subs
 
 
 def _r4(v: float | None) -> float | None:

@@ -57,8 +57,7 @@ def queue(conn: Connection, notices: Iterable[Notice], settings: Settings, now: 
     if not rows:
         return 0
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    new = 0
-    for i in range(0, len(rows), 500):  # counted by RETURNING: rowcount of ON CONFLICT DO NOTHING is -1 on psycopg
-        stmt = insert(_TABLE).values(rows[i : i + 500]).on_conflict_do_nothing(index_elements=["key", "channel"])
-        new += len(conn.execute(stmt.returning(_TABLE.c.id)).all())
-    return new
+    stmt = insert(_TABLE).on_conflict_do_nothing(index_elements=["key", "channel"]).returning(_TABLE.c.id)
+    # many parameter sets: one multi-row INSERT per page of rows (SQLAlchemy's "insertmanyvalues"), the statement
+    # compiled once and cached; counted by RETURNING (rowcount of ON CONFLICT DO NOTHING is -1 on psycopg)
+    return len(conn.execute(stmt, rows).all())

@@ -1,4 +1,5 @@
-"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker and projectors."""
+"""The pipeline's health: Redis, store, last event, backlogs, dead letters, the in-process worker, projectors,
+grouping and escalation engine."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from data_access.projection.projector import ProjectorProcesses, projection_repo
 from data_access.same_event.loop import GroupingStatus
 from data_access.store.engine import ping
 from data_access.store.replica import replica_state
+from data_access.supervision.engine import EngineStatus, escalation_report
 
 
 def health(
@@ -26,6 +28,7 @@ def health(
     now: datetime | None = None,
     projectors: ProjectorProcesses | None = None,
     grouping: GroupingStatus | None = None,
+    escalation: EngineStatus | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """(healthy, report). Unhealthy when Redis or the store does not answer, the in-process worker reports a
     problem or its loop stopped turning, the projector processes this process started ended, or work has waited
@@ -35,7 +38,9 @@ def health(
     attempt failed makes it unhealthy too (`notify` reports each channel, or that none is on). The projection's
     part of the report keeps its key "fold" (monitoring reads it). With DATABASE_READ_URL, `replica` says whether
     the screens' replica answers, is a standby and how far it replays behind (`lag_s`); unhealthy when it does
-    not answer or lags REPLICA_MAX_LAG_S or more."""
+    not answer or lags REPLICA_MAX_LAG_S or more. The escalation engine of this process (`escalation`) is
+    unhealthy while its last pass failed, or when the store's escalation position is further behind than
+    STALL_INTERVALS intervals (no process passes: crossings are not becoming messages)."""
     now = now or datetime.now(UTC)
     s = svc.settings
     stall = s.health_stall_s
@@ -66,6 +71,11 @@ def health(
             last = last_event_received(session)
             report["fold"] = projection_report(session, now, s)
             report["notify"] = notify = channel_report(session, s, now)
+            if escalation is not None:
+                report["escalation"] = esc = escalation_report(session, escalation, s, now)
+                if esc["stalled"]:
+                    stalled.append(f"escalation: the position is {esc['lag_s']:.0f} s behind: no pass moves it")
+                ok = ok and esc["ok"]
         report["store"] = {"ok": True}
         report["last_event_received"] = iso(last, s)
         report["feed_stale"] = last is None or (now - last).total_seconds() > s.feed_stale_s

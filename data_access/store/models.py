@@ -236,6 +236,8 @@ class Appeal(Base):
         Index("ix_appeals_open_unit", "is_open", "unit"),
         Index("ix_appeals_open_place", "is_open", "district", "street", "community"),
         Index("ix_appeals_community_created", "community", "created_at"),
+        Index("ix_appeals_district_created", "district", "created_at"),  # drill-down district pages (0022_esc)
+        Index("ix_appeals_street_created", "street", "created_at"),  # drill-down street pages (0022_esc)
         Index("ix_appeals_reviewed_at", "reviewed_at"),
         Index("ix_appeals_open_lights_community", "is_open", "yellow_from", "red_from", "community"),
         {"postgresql_with": {"fillfactor": 80}},  # room for HOT updates: see migration 0006
@@ -369,6 +371,13 @@ class SupervisionCase(Base):
     __table_args__ = (
         Index("ix_supervision_cases_state_due", "state", "due_at"),
         Index("ix_supervision_cases_place", "district", "street"),
+        Index(  # one live case per appeal: two users opening at once end with one case (0021_esc)
+            "uq_supervision_cases_live_appeal",
+            "appeal",
+            unique=True,
+            postgresql_where=text("state IN ('open', 'answered')"),
+            sqlite_where=text("state IN ('open', 'answered')"),
+        ),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

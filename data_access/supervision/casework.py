@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import t
@@ -75,22 +76,31 @@ def preview(session: Session, appeal_id: str, scope: Scope, action: str) -> dict
 
 
 def open_by_hand(session: Session, appeal_id: str, user: str, scope: Scope, now: datetime, reason: str = "") -> Outcome:
-    """Open a case on the appeal at the user's own level and office (refused if it has a live case)."""
+    """Open a case on the appeal at the user's own level and office (refused if it has a live case).
+
+    The check reads before the write, so two users pressing 督办 at once may both pass it: the store's unique
+    index of live cases per appeal (uq_supervision_cases_live_appeal) then refuses the second insert, which waits
+    for the first to commit. That insert runs under a savepoint, so the refusal leaves the caller's transaction
+    usable."""
     a = _appeal(session, appeal_id, scope)
     check("open", scope.role, _view(live_case(session, a.id)))
     level = level_for(scope.role)
     due = due_at(level, now)
-    case_id = open_case(
-        session,
-        appeal=a,
-        level=level,
-        office=office_of(scope),
-        rule=None,
-        opened_by=user,
-        now=now,
-        due_at=due,
-        reason=clean_note(reason),
-    )
+    try:
+        with session.begin_nested():
+            case_id = open_case(
+                session,
+                appeal=a,
+                level=level,
+                office=office_of(scope),
+                rule=None,
+                opened_by=user,
+                now=now,
+                due_at=due,
+                reason=clean_note(reason),
+            )
+    except IntegrityError:  # another user's case on this appeal committed first
+        raise CaseRefused("case_already_open") from None
     return Outcome("case_opened", {"case": case_id, "due": due})
 
 

@@ -1,26 +1,34 @@
 """The escalation engine: time moves the lights, and each pass tells the people the ladder names.
 
-A pass at `now` (every ESCALATION_INTERVAL_S, or once with `python app.py escalate --once`):
+A pass at `now` (every ESCALATION_INTERVAL_S, or once with `python app.py escalate --once`) holds one database
+connection throughout (on PostgreSQL its reads run in autocommit: one round trip each, no BEGIN/COMMIT):
 
-1. Finds the candidates from indexed ranges since the last pass (`escalation_passes`; the first pass looks
-   back ESCALATION_CATCH_UP_H): open appeals whose `yellow_from` or `red_from` fell in (last, now]
-   (indexes (is_open, yellow_from, red_from, community) and (is_open, red_from)), whose `due_at` passed
-   ESCALATION_OVERDUE_CASE_H ago in that span ((is_open, due_at)), and open appeals returned or reopened often
-   enough that have no count-opened case yet nor a live case (a partial index of the few returned or
-   reopened open appeals). Lights change with no event arriving, so time alone makes candidates.
-2. Per batch of ESCALATION_BATCH candidates, in ONE transaction: reads their rows, the steps fired before,
-   their live cases and whether their grids have a member online (data_access.intake.presence's table);
-   asks the ladder (dashboard.escalation.due_steps); records each step in `escalation_steps` (ON CONFLICT DO
-   NOTHING: the key (appeal, step, unit, situation) lets one process record it, once); for each step it
-   recorded, opens the case the step orders and queues its messages through the outbox
-   (data_access.notify.outbox.queue). A step, its case and its messages commit together or not at all.
-3. Raises cases still open ESCALATION_RAISE_AFTER_H after opening to the city level (each in its own
-   transaction; `raise_case` claims the case, so two processes raise it once) and tells the city's office.
-4. Moves its position (`escalation_passes`) to `now`.
+1. Reads its position (`escalation_passes`; the first pass looks back ESCALATION_CATCH_UP_H), then in ONE
+   statement the candidates: open appeals whose `yellow_from` or `red_from` fell in (last, now] (indexes
+   (is_open, yellow_from, red_from, community) and (is_open, red_from)), whose `due_at` passed
+   ESCALATION_OVERDUE_CASE_H ago in that span ((is_open, due_at)), open appeals returned or reopened often enough
+   that have no count-opened case yet nor a live case (a partial index of the few returned or reopened open
+   appeals), and the live cases opened ESCALATION_RAISE_AFTER_H ago or more. Lights change with no event
+   arriving, so time alone makes candidates.
+2. Raises those cases to the city level when `raise_due` says so (each in its own transaction; `raise_case`
+   claims the case, so two processes raise it once) and tells the city's office.
+3. Per batch of ESCALATION_BATCH candidates: ONE statement reads their rows with the steps fired before, whether
+   each has a live case and whether the grid of a red one has a member online (data_access.intake.presence's
+   table); the ladder (dashboard.escalation.due_steps) says what is due; then, only if something is, ONE
+   transaction records the steps in `escalation_steps` (one INSERT ... ON CONFLICT DO NOTHING: the key (appeal,
+   step, unit, situation) lets one process record it, once), opens the cases the recorded steps order (the store
+   holds one live case per appeal: a case opened by hand meanwhile stands) and queues their messages through the
+   outbox (data_access.notify.outbox.queue). A step, its case and its messages commit together or not at all.
+4. Moves its position to `now` (in the last batch's transaction).
+
+A steady pass with something due thus makes about ten round trips (pre-ping, lock, position, candidates, batch,
+BEGIN, steps, outbox, position, COMMIT, unlock); one with nothing due, six.
 
 Several processes: on PostgreSQL a pass runs under an advisory lock (another process's pass in progress: this
 one is skipped); on any store the steps' key keeps two processes from recording one step twice, and a message
 is queued only with the step that recorded it (and the outbox's key refuses a repeat).
+
+`status` (EngineStatus) and `escalation_report` are what /healthz shows of the engine.
 """
 
 from __future__ import annotations
@@ -29,16 +37,19 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, select, text, union
+from sqlalchemy import Connection, String, and_, bindparam, case, cast, exists, literal, select, text, union
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import escalation as ladder_rules
+from dashboard.calendar import iso
 from dashboard.escalation import RAISE, RULE, Facts, Firing, Ladder, due_steps, message, raise_due
 from dashboard.notices import Notice, Recipient
 from dashboard.settings import Settings
@@ -72,6 +83,11 @@ WHERE {is_open} AND (a.return_count > 0 OR a.reopen_count > 0)
   AND NOT EXISTS (SELECT 1 FROM supervision_cases AS c WHERE c.appeal = a.id AND c.state IN :live)
 """
 KIND = "escalation"
+#: The store's position further behind the clock than this many ESCALATION_INTERVAL_S: /healthz calls the engine
+#: stalled (at the default 15 s that is 60 s, when a crossing would no longer be queued within the ladder's 60 s).
+STALL_INTERVALS = 4
+#: The kinds of the candidates' rows: an appeal that may have a step due, a case that may be raised.
+APPEAL, CASE = "a", "c"
 
 
 class RosterSource(Protocol):
@@ -94,6 +110,62 @@ class PassResult:
     raised: int = 0
     unreached: list[tuple[str, str, str]] = field(default_factory=list)  # duties nobody in the roster answers
     seconds: float = 0.0
+
+
+@dataclass
+class EngineStatus:
+    """What this process's engine tells /healthz (data_access.ops.health) and the logs."""
+
+    passes: int = 0  # passes run, skipped ones included
+    skipped: int = 0  # passes skipped: another process's pass held the lock
+    failures: int = 0
+    last_pass: datetime | None = None  # the `now` of the last pass that ended without an error
+    last_pass_ms: float | None = None
+    last_error: str = ""  # the last failed pass's error, until a pass succeeds again
+    last_error_at: datetime | None = None
+
+    def passed(self, r: PassResult) -> None:
+        """Note a pass that ended without an error."""
+        self.passes += 1
+        self.skipped += r.skipped
+        self.last_pass, self.last_pass_ms, self.last_error = r.now, round(r.seconds * 1000, 1), ""
+
+    def failed(self, now: datetime, exc: BaseException) -> None:
+        """Note a pass that failed."""
+        self.failures += 1
+        self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}"[:300], now
+
+
+def escalation_report(session: Session, status: EngineStatus, settings: Settings, now: datetime) -> dict[str, Any]:
+    """The engine's part of /healthz: this process's passes and last error, and the store's position (moved by
+    whichever process passes) with its lag behind `now`. Not ok while the last pass failed or the lag is more
+    than STALL_INTERVALS intervals (`stalled`)."""
+    position = session.scalar(select(EscalationPass.passed_at).where(EscalationPass.name == PASS_NAME))
+    lag = None if position is None else round((now - position).total_seconds(), 1)
+    stalled = lag is not None and lag > STALL_INTERVALS * settings.escalation_interval_s
+    return {
+        "ok": not status.last_error and not stalled,
+        "passes": status.passes,
+        "skipped": status.skipped,
+        "failures": status.failures,
+        "last_pass_at": iso(status.last_pass, settings),
+        "last_pass_ms": status.last_pass_ms,
+        "last_error": status.last_error or None,
+        "last_error_at": iso(status.last_error_at, settings),
+        "position": iso(position, settings),
+        "lag_s": lag,
+        "stalled": stalled,
+    }
+
+
+class _Candidate(NamedTuple):
+    """An appeal of a batch as read: its row, whether it has a live case, whether its grid has a member online
+    (None: not asked, as it is not red or has no grid), the (step, unit, armed_by) of the steps fired before."""
+
+    row: Any
+    live: bool
+    online: bool | None
+    fired: set[tuple[str, str, str]]
 
 
 _COLUMNS = (
@@ -135,7 +207,7 @@ class Escalator:
         self.names: dict[str, str] = {}
         for frame in (city.districts, city.streets, city.grids):
             self.names.update(zip(frame["code"], frame["name"]))
-        self.status: dict[str, Any] = {"last_pass": None, "last_error": None, "passes": 0}
+        self.status = EngineStatus()
         self._case_steps = tuple(s.name for s in self.ladder.steps if s.trigger == "case")
 
     # --- a pass ---------------------------------------------------------------------------------------------
@@ -145,101 +217,143 @@ class Escalator:
         started = time.perf_counter()
         now = now or datetime.now(UTC)
         result = PassResult(now=now)
-        engine = self.sessions.kw["bind"]
-        with engine.connect() as guard:  # holds one database connection, and so the session-level lock, throughout
-            pg = guard.dialect.name == "postgresql"
-            if pg:
-                key = lock_key(guard, ESCALATION_LOCK)
-                got = guard.exec_driver_sql("SELECT pg_try_advisory_lock(%s)", (key,)).scalar()
-                guard.commit()
-                if not got:
-                    result.skipped = True
-                    return result
-            try:
-                self._pass(now, result)
-            finally:
-                if pg:
-                    guard.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
-                    guard.commit()
+        try:
+            self._locked_pass(now, result)
+        except Exception as exc:
+            self.status.failed(now, exc)
+            raise
         result.seconds = time.perf_counter() - started
-        self.status.update(last_pass=now.isoformat(), passes=self.status["passes"] + 1, last_error=None)
+        self.status.passed(result)
         return result
 
-    def _pass(self, now: datetime, result: PassResult) -> None:
-        with self.sessions() as s:
-            last = s.scalar(select(EscalationPass.passed_at).where(EscalationPass.name == PASS_NAME))
-            since = min(last or now - timedelta(hours=self.settings.escalation_catch_up_h), now)
-            result.since = since
-            ids = self._candidates(s, since, now)
-        result.candidates = len(ids)
-        self._raise_cases(now, result)
-        batch = self.settings.escalation_batch
-        for i in range(0, len(ids), batch):
-            with self.sessions() as s, s.begin():
-                self._batch(s, ids[i : i + batch], now, result)
-                if i + batch >= len(ids):  # the position moves with the last batch (one commit fewer)
-                    _upsert_position(s.connection(), now)
-        if not ids:
-            with self.sessions() as s, s.begin():
-                _upsert_position(s.connection(), now)
+    def _locked_pass(self, now: datetime, result: PassResult) -> None:
+        engine = self.sessions.kw["bind"]
+        with engine.connect() as conn:  # the pass's one connection: one checkout, and the session-level lock
+            pg = conn.dialect.name == "postgresql"
+            if pg:
+                key = lock_key(conn, ESCALATION_LOCK)
+                _autocommit(conn, True)  # the lock and the reads: no BEGIN/COMMIT round trips of their own
+                if not conn.exec_driver_sql("SELECT pg_try_advisory_lock(%s)", (key,)).scalar():
+                    result.skipped = True
+                    return
+            try:
+                self._pass(conn, pg, now, result)
+            finally:
+                if pg:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
 
-    def _candidates(self, s: Session, since: datetime, now: datetime) -> list[str]:
-        """Ids of the appeals that may have a step due: crossings in (since, now], and count triggers not yet
-        answered by a case."""
+    def _pass(self, conn: Connection, pg: bool, now: datetime, result: PassResult) -> None:
+        since, ids, to_raise = self._candidates(conn, now)
+        result.since = since
+        result.candidates = len(ids)
+        if to_raise:
+            self._raise_cases(to_raise, now, result)
+        batch = self.settings.escalation_batch
+        chunks = [ids[i : i + batch] for i in range(0, len(ids), batch)] or [[]]
+        for n, chunk in enumerate(chunks):
+            last = n == len(chunks) - 1  # the position moves with the last batch (one commit fewer)
+            due = self._due(self._read(conn, chunk, now), now) if chunk else []
+            if due:
+                with _transaction(conn, pg):
+                    self._record(conn, due, now, result)
+                    if last:
+                        _upsert_position(conn, now)
+            elif last:
+                _upsert_position(conn, now)
+                conn.commit()  # one statement: on PostgreSQL it committed itself (autocommit)
+
+    def _candidates(self, conn: Connection, now: datetime) -> tuple[datetime, list[str], list[int]]:
+        """(since, appeals, cases) in one statement: the position; the ids of the appeals that may have a step
+        due (crossings in (since, now], and count triggers not yet answered by a case); the live cases due to
+        be raised."""
+        last = conn.scalar(select(EscalationPass.passed_at).where(EscalationPass.name == PASS_NAME))
+        since = min(last or now - timedelta(hours=self.settings.escalation_catch_up_h), now)
         overdue = self.ladder.overdue_case
         ranges = [
             and_(is_open(), Appeal.yellow_from > since, Appeal.yellow_from <= now, Appeal.red_from > now),
             and_(is_open(), Appeal.red_from > since, Appeal.red_from <= now),
             and_(is_open(), Appeal.due_at > since - overdue, Appeal.due_at <= now - overdue),
         ]
-        # one round trip for the three ranges (each still a range of its index)
-        found: set[str] = set(s.scalars(union(*(select(Appeal.id).where(where) for where in ranges))))
+        parts = [select(literal(APPEAL).label("kind"), Appeal.id.label("id")).where(where) for where in ranges]
         if self._case_steps:
-            sqlite_store = s.get_bind().dialect.name == "sqlite"
+            sqlite_store = conn.dialect.name == "sqlite"
             sql = COUNT_CANDIDATES.format(
                 indexed_by=INDEXED_BY if sqlite_store else "", is_open="a.is_open = 1" if sqlite_store else "a.is_open"
             )
-            q = text(sql).bindparams(bindparam("steps", expanding=True), bindparam("live", expanding=True))
-            found.update(
-                s.scalars(
-                    q,
-                    {
-                        "returns": self.ladder.returns_case,
-                        "reopens": self.ladder.reopens_case,
-                        "steps": list(self._case_steps),
-                        "live": list(LIVE_STATES),
-                    },
+            counted = (
+                text(sql)
+                .bindparams(
+                    bindparam("steps", list(self._case_steps), expanding=True),
+                    bindparam("live", list(LIVE_STATES), expanding=True),
+                    returns=self.ladder.returns_case,
+                    reopens=self.ladder.reopens_case,
                 )
+                .columns(id=String)
+                .subquery("counted")
             )
-        return sorted(found)
-
-    def _batch(self, s: Session, ids: Sequence[str], now: datetime, result: PassResult) -> None:
-        rows = s.execute(select(*_COLUMNS).where(Appeal.id.in_(ids))).all()
-        fired: dict[str, set[tuple[str, str, str]]] = {}
-        for appeal, step, unit, armed in s.execute(
-            select(EscalationStep.appeal, EscalationStep.step, EscalationStep.unit, EscalationStep.armed_by).where(
-                EscalationStep.appeal.in_(ids)
-            )
-        ):
-            fired.setdefault(appeal, set()).add((step, unit, armed))
-        live = set(
-            s.scalars(
-                select(SupervisionCase.appeal).where(
-                    SupervisionCase.appeal.in_(ids), SupervisionCase.state.in_(LIVE_STATES)
-                )
+            parts.append(select(literal(APPEAL).label("kind"), counted.c.id))
+        cutoff = now - self.ladder.raise_after
+        parts.append(  # cases still live `raise_after` after opening (raise_due decides, with the appeal's state)
+            select(literal(CASE).label("kind"), cast(SupervisionCase.id, String).label("id")).where(
+                SupervisionCase.state.in_(LIVE_STATES),
+                SupervisionCase.level != "city",
+                SupervisionCase.opened_at <= cutoff,
             )
         )
-        grids = {r.grid for r in rows if r.grid and r.red_from <= now}
-        online = self._online_grids(s, grids, now)
-        roster = self.roster.current()
-        conn = s.connection()
+        ids: set[str] = set()
+        cases: set[int] = set()
+        for kind, key in conn.execute(union(*parts)):  # UNION: an appeal found by two ranges comes once
+            if kind == CASE:
+                cases.add(int(key))
+            else:
+                ids.add(key)
+        return since, sorted(ids), sorted(cases)
+
+    def _read(self, conn: Connection, ids: Sequence[str], now: datetime) -> list[_Candidate]:
+        """The batch's appeals with the steps fired before, whether each has a live case and, for a red one in a
+        grid, whether a member of the grid is online: one statement (a row per appeal and fired step)."""
+        cutoff = now - timedelta(seconds=self.settings.presence_window_s)
+        live = exists().where(SupervisionCase.appeal == Appeal.id, SupervisionCase.state.in_(LIVE_STATES))
+        online = exists().where(
+            Member.grid == Appeal.grid, Presence.member == Member.id, Presence.state.in_(ONLINE), Presence.at >= cutoff
+        )
+        q = (
+            select(
+                *_COLUMNS,
+                live.label("live"),
+                case((and_(Appeal.grid.is_not(None), Appeal.red_from <= now), online), else_=None).label("online"),
+                EscalationStep.step,
+                EscalationStep.unit.label("fired_unit"),
+                EscalationStep.armed_by,
+            )
+            .outerjoin(EscalationStep, EscalationStep.appeal == Appeal.id)
+            .where(Appeal.id.in_(ids))
+        )
+        out: dict[str, _Candidate] = {}
+        for r in conn.execute(q):
+            c = out.get(r.id)
+            if c is None:
+                c = out[r.id] = _Candidate(r, bool(r.live), None if r.online is None else bool(r.online), set())
+            if r.step is not None:
+                c.fired.add((r.step, r.fired_unit, r.armed_by))
+        return list(out.values())
+
+    def _due(self, rows: Iterable[_Candidate], now: datetime) -> list[tuple[Any, Facts, Firing]]:
+        """The steps the ladder says are due now, for each appeal read."""
         due: list[tuple[Any, Facts, Firing]] = []
-        for r in rows:
-            facts = self._facts(r, live, online)
-            due.extend((r, facts, f) for f in due_steps(facts, now, fired.get(r.id, ()), self.ladder))
+        for c in rows:
+            facts = self._facts(c.row, c.live, c.online)
+            due.extend((c.row, facts, f) for f in due_steps(facts, now, c.fired, self.ladder))
+        return due
+
+    def _record(
+        self, conn: Connection, due: Sequence[tuple[Any, Facts, Firing]], now: datetime, result: PassResult
+    ) -> None:
+        """Record the due steps, open the cases they order and queue their messages, in the caller's transaction."""
         # one statement records them all; a step another process recorded first is not returned: its messages
         # are that process's
         recorded = _record_steps(conn, [f for _r, _facts, f in due], now)
+        roster = self.roster.current()
         notices: list[Notice] = []
         for r, facts, firing in due:
             if (firing.appeal, firing.step, firing.unit, firing.armed_by) not in recorded:
@@ -248,8 +362,20 @@ class Escalator:
             reason = None
             if firing.case is not None:
                 reason = firing.case.reason
+                if self._open_case(conn, r, firing, now):
+                    result.cases += 1
+            notices.extend(self._notices(firing, facts, now, roster, reason, result))
+        if notices:
+            result.queued += queue(conn, notices, self.settings, now)
+
+    def _open_case(self, conn: Connection, r: Any, firing: Firing, now: datetime) -> bool:
+        """Open the case a step orders; False when the appeal has a live case already (one opened by hand since
+        the batch was read: the store holds one live case per appeal), which the step's office is told of."""
+        assert firing.case is not None
+        try:
+            with conn.begin_nested():
                 open_case(
-                    s,
+                    conn,
                     appeal={"id": r.id, "district": r.district, "street": r.street, "grid": r.grid, "unit": r.unit},
                     level=firing.case.level,
                     office=firing.case.office,
@@ -257,14 +383,14 @@ class Escalator:
                     opened_by=RULE,
                     now=now,
                     due_at=firing.case.due_at,
-                    reason=reason,
+                    reason=firing.case.reason,
                 )
-                result.cases += 1
-            notices.extend(self._notices(firing, facts, now, roster, reason, result))
-        if notices:
-            result.queued += queue(conn, notices, self.settings, now)
+        except IntegrityError:
+            log.info("escalation: %s of appeal %s: a live case was opened meanwhile", firing.step, r.id)
+            return False
+        return True
 
-    def _facts(self, r: Any, live: set[str], online: set[str]) -> Facts:
+    def _facts(self, r: Any, live: bool, online: bool | None) -> Facts:
         return Facts(
             id=r.id,
             is_open=bool(r.is_open),
@@ -280,25 +406,11 @@ class Escalator:
             due_at=r.due_at,
             return_count=r.return_count,
             reopen_count=r.reopen_count,
-            members_online=(r.grid in online) if r.grid else None,
-            has_live_case=r.id in live,
+            members_online=(online is True) if r.grid else None,
+            has_live_case=live,
             category=" / ".join(c for c in (r.cat1, r.cat2) if c),
             place=ladder_rules.place_name(self.names, r.district, r.street, r.grid),
         )
-
-    def _online_grids(self, s: Session, grids: Iterable[str], now: datetime) -> set[str]:
-        """The grids (of `grids`) with a member online at `now`: a fresh heartbeat in an online state."""
-        wanted = sorted(grids)
-        if not wanted:
-            return set()
-        cutoff = now - timedelta(seconds=self.settings.presence_window_s)
-        q = (
-            select(Member.grid)
-            .join(Presence, Presence.member == Member.id)
-            .where(Member.grid.in_(wanted), Presence.state.in_(ONLINE), Presence.at >= cutoff)
-            .distinct()
-        )
-        return set(s.scalars(q))
 
     def _notices(
         self,
@@ -357,24 +469,15 @@ class Escalator:
 
     # --- raising cases ----------------------------------------------------------------------------------------
 
-    def _raise_cases(self, now: datetime, result: PassResult) -> None:
-        """Raise to the city level the cases still live `raise_after` after opening (appeal still open)."""
-        cutoff = now - self.ladder.raise_after
-        with self.sessions() as s:
-            due = s.execute(
-                select(SupervisionCase.id, SupervisionCase.level, SupervisionCase.state, SupervisionCase.opened_at)
-                .where(
-                    SupervisionCase.state.in_(LIVE_STATES),
-                    SupervisionCase.level != "city",
-                    SupervisionCase.opened_at <= cutoff,
-                )
-                .order_by(SupervisionCase.id)
-            ).all()
-        for case_id, level, state, opened_at in due:
+    def _raise_cases(self, case_ids: Sequence[int], now: datetime, result: PassResult) -> None:
+        """Raise to the city level the cases still live `raise_after` after opening (appeal still open), each in its
+        own transaction."""
+        for case_id in case_ids:
             with self.sessions() as s, s.begin():
                 case = s.get(SupervisionCase, case_id)
                 if case is None:
                     continue
+                level, state, opened_at = case.level, case.state, case.opened_at
                 row = s.execute(select(*_COLUMNS).where(Appeal.id == case.appeal)).first()
                 appeal_open = bool(row and row.is_open)
                 if not raise_due(
@@ -388,7 +491,7 @@ class Escalator:
                     continue
                 result.raised += 1
                 assert row is not None
-                facts = self._facts(row, set(), set())
+                facts = self._facts(row, False, None)
                 duty = ("city", CITY_CODE, "supervision_office")
                 notices = self._notices(
                     None,
@@ -421,8 +524,7 @@ class Escalator:
                         r.queued,
                         r.seconds * 1000,
                     )
-            except Exception as exc:
-                self.status["last_error"] = f"{type(exc).__name__}: {exc}"
+            except Exception:  # noted in `status` by run_pass
                 log.exception("escalation pass failed; trying again in %g s", interval)
             stop.wait(interval)
 
@@ -434,18 +536,35 @@ def _record_steps(conn: Connection, firings: Sequence[Firing], now: datetime) ->
         return set()
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     t = EscalationStep.__table__
-    stmt = (
-        insert(t)
-        .values(
-            [
-                {"appeal": f.appeal, "step": f.step, "unit": f.unit, "armed_by": f.armed_by, "fired_at": now}
-                for f in firings
-            ]
-        )
-        .on_conflict_do_nothing()
-        .returning(t.c.appeal, t.c.step, t.c.unit, t.c.armed_by)
-    )
-    return {(a, s, u, r) for a, s, u, r in conn.execute(stmt)}
+    stmt = insert(t).on_conflict_do_nothing().returning(t.c.appeal, t.c.step, t.c.unit, t.c.armed_by)
+    rows = [
+        {"appeal": f.appeal, "step": f.step, "unit": f.unit, "armed_by": f.armed_by, "fired_at": now} for f in firings
+    ]
+    # many parameter sets: SQLAlchemy sends them as one multi-row INSERT (its "insertmanyvalues"), and the statement
+    # is compiled once and cached, where .values([...]) compiled a new statement for every batch
+    return {(a, s, u, r) for a, s, u, r in conn.execute(stmt, rows)}
+
+
+def _autocommit(conn: Connection, on: bool) -> None:
+    """Switch the pass's PostgreSQL connection to autocommit (a read is then one round trip, with no BEGIN and
+    COMMIT around it) or back to its transactions. Client-side only: no round trip."""
+    conn.commit()  # ends SQLAlchemy's own autobegun transaction (nothing to commit), so the level may change
+    conn.execution_options(isolation_level="AUTOCOMMIT" if on else conn.default_isolation_level)
+
+
+@contextmanager
+def _transaction(conn: Connection, pg: bool) -> Iterator[None]:
+    """A transaction on the pass's connection: its writes commit together or not at all."""
+    if pg:
+        _autocommit(conn, False)
+    else:
+        conn.commit()  # SQLAlchemy's autobegun transaction of the reads (pysqlite began none)
+    try:
+        with conn.begin():
+            yield
+    finally:
+        if pg:
+            _autocommit(conn, True)
 
 
 def _upsert_position(conn: Connection, now: datetime) -> None:

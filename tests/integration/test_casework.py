@@ -3,12 +3,14 @@ answer/close/note, the ledger page, its downloads, the read API and the wall's f
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from dashboard.notices import Recipient
 from dashboard.scopes import Scope
@@ -90,6 +92,49 @@ def test_open_chase_answer_close(world) -> None:  # type: ignore[no-untyped-def]
     ]
     # A ledger action with no row picked says so.
     assert "Pick a case" in text_of(ask_ledger(dist, app, "close", None))
+
+
+def test_two_users_opening_at_once_make_one_case(world) -> None:  # type: ignore[no-untyped-def]
+    """Two users press 督办 on one appeal at once (PostgreSQL, two threads on two connections): both pass the
+    read check (neither case is committed yet), the store's unique index of live cases lets the first in and
+    makes the second wait for it, then refuse; one case, one "open" action, the second user told why."""
+    sessions = world["sessions"]
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("two writers at once: PostgreSQL (SQLite lets one writer in at a time)")
+    scope = Scope("district_leader", district=world["sc"]["district"])
+    first = sessions()
+    first.begin()
+    opened = open_by_hand(first, "E", "dist", scope, datetime.now(UTC))  # inserted, not yet committed
+    second: dict[str, Any] = {}
+
+    def press() -> None:
+        with sessions() as s:
+            second["pid"] = s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            try:
+                second["outcome"] = open_by_hand(s, "E", "dist2", scope, datetime.now(UTC))
+                s.commit()
+            except CaseRefused as exc:
+                second["refused"] = exc.key
+
+    thread = threading.Thread(target=press)
+    thread.start()
+    waited = False
+    with sessions() as watch:  # until the second insert waits on the first's row (or the thread ends)
+        while thread.is_alive() and not waited:
+            time.sleep(0.02)
+            if "pid" in second:
+                state = watch.scalar(
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": second["pid"]}
+                )
+                waited = state == "Lock"
+    first.commit()
+    first.close()
+    thread.join()
+    assert waited  # the second user's check had passed: only the index stood between it and a second case
+    assert "outcome" not in second and second["refused"] == "case_already_open"
+    [case] = _cases(world, "E")
+    assert (case.id, case.opened_by, case.state) == (opened.fields["case"], "dist", "open")
+    assert _actions(world, "E") == [("open", "dist")]
 
 
 def test_forged_actions_outside_the_scope(world) -> None:  # type: ignore[no-untyped-def]

@@ -168,6 +168,23 @@ def test_grid_blocks_paged_sorted_filtered_and_scoped(store, city, settings, gaz
             assert lights == q.lights(s, area, Filters(), admin, now)
             assert subs == q.sub_stats(s, area, Filters(), admin, now, refs, kids)
             assert trend == q.trend(s, area, Filters(), admin, now, settings)
+        # The first answer's figures from the open appeals alone (index-only reads): the same lights and open and
+        # red counts per sub-area, in every scope they serve; None where the rows themselves are needed.
+        district = Scope("district_leader", district=sc["district"])
+        street_leader = Scope("street_leader", street=sc["street"])
+        other = Scope("district_leader", district=sc["other"]["district"])
+        for scope in (admin, district, street_leader, other):
+            for area in (Area(), Area("district", sc["district"]), street):
+                kids = refs.children_in(area, scope)
+                lights, subs, _trend = q.area_figures(s, area, Filters(fig="red"), scope, now, refs, kids, settings)
+                fast = q.open_figures(s, area, Filters(fig="red", lang="en"), scope, now, refs, kids)
+                assert fast is not None
+                assert fast[0] == lights, (scope, area)
+                pick = ("code", "name", "open", "red", "red_share")
+                assert [{k: r[k] for k in pick} for r in fast[1]] == [{k: r[k] for k in pick} for r in subs]
+        assert q.open_figures(s, Area(), Filters(), grid, now, refs, []) is None
+        assert q.open_figures(s, street, Filters(window="7d"), admin, now, refs, []) is None
+        assert q.open_figures(s, Area("community", sc["c1"]), Filters(), admin, now, refs, []) is None
 
 
 def _req(start: int, end: int, sort: tuple[str, str] | None = None, text: tuple[str, str, str] | None = None) -> dict:  # type: ignore[type-arg]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -295,3 +296,99 @@ def test_engine005_bad_roster_stops_startup(tmp_path: Path) -> None:
         escalator(svc)
     with pytest.raises(SettingsError, match="CONTACTS_FILE"):
         load_settings(var_dir=CACHE_DIR, contacts_file=tmp_path / "none.csv")
+
+
+def test_engine006_status_on_healthz(store: Any, city: Any, gazetteer: Gazetteer, rds: Any) -> None:
+    """/healthz shows the engine: its passes, last pass, last error, and the store's position with its lag. A pass
+    that fails (a table of the store gone) makes it unhealthy and says why; a position left behind the clock is
+    stalled; a pass that succeeds again makes it healthy."""
+    from dashboard.calendar import iso
+    from data_access.ops.health import health
+    from tests.wall_support import services
+
+    engine, sessions, _url = store
+    settings = engine_settings()
+    p = place(city, 6)
+    put_events(
+        sessions, [created("H1", T0, p), ev("dispatched", "H1", T0, "H1-d", unit=p["street"])], settings, gazetteer
+    )
+    esc = Escalator(settings, sessions, city, FixedRoster(demo_roster()))
+    svc = services(settings, store, city, rds, REDIS_URL)
+
+    def report(now: datetime) -> tuple[bool, dict[str, Any]]:
+        ok, r = health(svc, None, now=now, escalation=esc.status)
+        return ok, r["escalation"] | {"stalled_list": r["stalled"]}
+
+    assert report(T0)[1]["passes"] == 0 and report(T0)[1]["position"] is None
+    esc.run_pass(now=T0 + H)
+    _, e = report(T0 + H + M)
+    assert (e["ok"], e["passes"], e["failures"], e["last_error"], e["stalled"]) == (True, 1, 0, None, False)
+    assert e["last_pass_at"] == e["position"] == iso(T0 + H, settings) and e["lag_s"] == 60.0
+    assert e["last_pass_ms"] is not None and e["last_pass_ms"] >= 0
+    with engine.begin() as conn:  # the steps' table goes: every pass fails
+        conn.exec_driver_sql("ALTER TABLE escalation_steps RENAME TO escalation_steps_away")
+    try:
+        with pytest.raises(Exception, match="escalation_steps"):
+            esc.run_pass(now=T0 + 12 * H + M)
+        ok, e = report(T0 + 12 * H + 2 * M)
+        assert not ok and not e["ok"] and e["failures"] == 1 and "escalation_steps" in e["last_error"]
+        assert e["last_error_at"] == iso(T0 + 12 * H + M, settings) and e["position"] == iso(T0 + H, settings)
+        assert e["stalled"] and any(s.startswith("escalation: the position is") for s in e["stalled_list"])
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE escalation_steps_away RENAME TO escalation_steps")
+    r = esc.run_pass(now=T0 + 12 * H + 3 * M)  # the yellow crossing of H1, missed meanwhile, is caught up
+    assert r.fired == 1
+    _, e = report(T0 + 12 * H + 3 * M + 10 * timedelta(seconds=1))
+    assert (e["ok"], e["passes"], e["failures"], e["last_error"], e["lag_s"]) == (True, 2, 1, None, 10.0)
+
+
+def test_engine007_case_opened_by_hand_meanwhile_stands(tmp_path: Path, city: Any, gazetteer: Gazetteer) -> None:
+    """A user opens a case by hand while a pass is about to open one for the same appeal (PostgreSQL, two
+    connections): the pass read no live case, its insert waits on the store's one-live-case index, then leaves the
+    user's case alone; its step is recorded and the office told, nothing fails, and one case stands."""
+    from sqlalchemy import text
+
+    from dashboard.scopes import Scope
+    from data_access.supervision.casework import open_by_hand
+
+    settings = engine_settings()
+    with make_store("postgresql", tmp_path, city) as (_engine, sessions, _url):
+        p = place(city, 7)
+        texts = [created("W1", T0, p)]
+        for i in range(2):
+            texts += [
+                ev("dispatched", "W1", T0 + (2 * i) * M, f"W1-d{i}", unit=p["street"]),
+                ev("returned", "W1", T0 + (2 * i + 1) * M, f"W1-r{i}", unit=p["street"]),
+            ]
+        put_events(sessions, texts, settings, gazetteer)
+        esc = Escalator(settings, sessions, city, FixedRoster(demo_roster()))
+        hand = sessions()
+        hand.begin()
+        hand_pid = hand.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        opened = open_by_hand(hand, "W1", "admin", Scope("command_center"), T0 + H)  # not yet committed
+        results: list[PassResult] = []
+        thread = threading.Thread(target=lambda: results.append(esc.run_pass(now=T0 + H)))
+        thread.start()
+        blocked = False
+        with sessions() as watch:  # until the pass's insert waits on the user's uncommitted case (or it ends)
+            while thread.is_alive() and not blocked:
+                time.sleep(0.02)
+                blocked = bool(
+                    watch.scalar(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE :p = ANY(pg_blocking_pids(pid))"),
+                        {"p": hand_pid},
+                    )
+                )
+        hand.commit()
+        hand.close()
+        thread.join()
+        assert blocked  # the pass had found no live case: only the index kept it from opening a second
+        [r] = results
+        assert (r.fired, r.cases) == (1, 0) and r.queued >= 1
+        with sessions() as s:
+            cases = list(s.scalars(select(SupervisionCase).where(SupervisionCase.appeal == "W1")))
+            steps = s.scalar(select(func.count()).select_from(EscalationStep).where(EscalationStep.appeal == "W1"))
+        assert [(c.id, c.opened_by, c.state) for c in cases] == [(opened.fields["case"], "admin", "open")]
+        assert steps == 1 and roles(sessions, "W1") == {"supervision_office": 1}
+        assert esc.run_pass(now=T0 + 2 * H).fired == 0  # once
