@@ -161,7 +161,7 @@ def history_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datet
     refs = index_of(svc.city)
 
     def read() -> dict[str, Any]:
-        with svc.sessions() as s:
+        with svc.reads() as s:
             return area_history(s, area, f, scope, now, svc.settings, refs)
 
     return _cached(svc, ("history", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]
