@@ -7,11 +7,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, distinct, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from dashboard.scopes import Scope
-from data_access.drill.queries import scope_where
 from data_access.store.bulk import chunks
 from data_access.store.models import Appeal, AppealEvent
 from data_access.wall.day_cache import count_days
@@ -19,11 +17,6 @@ from data_access.wall.history import review_answers
 
 _CAT = {"cat1": Appeal.cat1, "cat2": Appeal.cat2, "cat3": Appeal.cat3}
 _AREA = {"district": Appeal.district, "street": Appeal.street, "community": Appeal.community}
-
-
-def in_scope(scope: Scope) -> list[ColumnElement[bool]]:
-    """Conditions that keep the appeals a scope may see: the drill-down's one SQL form of a scope, on `appeals`."""
-    return scope_where(scope, Appeal.district, Appeal.street, Appeal.grid)
 
 
 def _range(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
@@ -42,37 +35,6 @@ def totals(session: Session, col: str, start: datetime, end: datetime) -> dict[s
     c = {**_CAT, **_AREA}[col]
     q = select(c, func.count()).where(*_range(start, end), c.is_not(None)).group_by(c)
     return {str(k): int(n) for k, n in session.execute(q)}
-
-
-def count(session: Session, start: datetime, end: datetime) -> int:
-    """Appeals created in [start, end)."""
-    return int(session.scalar(select(func.count()).select_from(Appeal).where(*_range(start, end))) or 0)
-
-
-def category_month(session: Session, start: datetime, end: datetime) -> list[Any]:
-    """Per third-level category over [start, end): volume, distinct streets, distinct units, call-backs."""
-    q = (
-        select(
-            Appeal.cat3,
-            func.count(),
-            func.count(distinct(Appeal.street)),
-            func.count(distinct(Appeal.unit)),
-        )
-        .where(*_range(start, end), Appeal.cat3.is_not(None))
-        .group_by(Appeal.cat3)
-    )
-    return list(session.execute(q))
-
-
-def callbacks(session: Session, start: datetime, end: datetime, *where: ColumnElement[bool]) -> list[Any]:
-    """Per third-level category: the call-backs of appeals created in [start, end), by (responded, resolved,
-    satisfaction)."""
-    q = (
-        select(Appeal.cat3, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction, func.count())
-        .where(*_range(start, end), Appeal.reviewed.is_(True), *where)
-        .group_by(Appeal.cat3, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction)
-    )
-    return list(session.execute(q))
 
 
 #: A day's category aggregate: appeals per (cat1, cat2, cat3, district, street) and per (cat3, handling unit).

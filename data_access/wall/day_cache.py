@@ -10,6 +10,11 @@ changed it. Today is kept by the hour (a period is a day, or an hour of one): li
 or two, so a refresh recomputes those, not the whole day. As a safety net against changes the log does not show
 (a store restored under a running app), aggregates older than `verify_s` are also re-read, a few per refresh so
 that they never all come due in one tick.
+
+Every per-day aggregate of the product lives here, one kind each (`DIRTY_BY`): the wall's volumes, call-backs
+and community counts, the problems' category × area and call-back counts, a topic's volume and call-backs.
+Days not kept are read together (`get_days` with `count_days`: one GROUP BY by local date per run of days with
+one UTC offset), so a cold start reads a month in one statement, not thirty.
 """
 
 from __future__ import annotations
