@@ -81,9 +81,7 @@ def list_page(svc: Services, ctx: WallContext, lang: str) -> html.Div:
     now = datetime.now(UTC)
     zone = svc.settings.zone
     with svc.sessions() as s:
-        rows = [
-            r for r in (visible_topic(r, scope, ctx.refs) for r in monitor.overview(s, scope, now, ctx)) if r
-        ]
+        rows = [r for r in (visible_topic(r, scope, ctx.refs) for r in monitor.overview(s, scope, now, ctx)) if r]
         body: list[Any] = [L.panel(t(lang, "topics_list"), L.topic_list(rows, lang), "topics-list-panel")]
         if scope.role == COMMAND_CENTER and ident.kind == "user":
             cats, areas, units = _choices(svc, ctx)

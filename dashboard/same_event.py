@@ -137,7 +137,7 @@ def near_cells(lon: float, lat: float, rules: GroupingRules) -> list[int]:
     """The cells that can hold a point within `distance_m` of this one (3 × 3 around it)."""
     deg = rules.cell_deg
     row = math.floor(lat / deg)
-    out = []
+    out: list[int] = []
     for r in (row - 1, row, row + 1):
         c = _cell_id(r, math.floor(lon * _shrink(r, deg) / deg))
         out += (c - 1, c, c + 1)  # _cell_id is linear in the column
