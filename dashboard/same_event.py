@@ -45,6 +45,8 @@ from rapidfuzz.distance import Indel
 from dashboard.settings import Settings
 
 _M_PER_DEG = 111_320.0
+#: Maps (the drill-down's and the wall's) show the groups with an appeal in this last stretch, one marker each.
+MAP_WINDOW = timedelta(days=7)
 #: Longest summary kept for comparison, in characters (long texts cost time and add no evidence).
 WORDS_LEN = 120
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
