@@ -212,7 +212,7 @@ def test_wall_map_shows_groups_as_one_marker_each(store, city, settings, gazette
     texts = [created(f"G{k}", now - timedelta(hours=k + 1), comm, summary="路灯不亮<b>x</b>") for k in range(3)]
     put_events(sessions, texts, settings, gazetteer)
     group_all(sessions, rules_of(settings), settings.zone, 500)
-    svc = SimpleNamespace(settings=settings, sessions=sessions)
+    svc: Any = SimpleNamespace(settings=settings, sessions=sessions)  # what the callback reads of Services
     ctx = WallContext(settings, refs)
     city_map = group_layer(svc, ctx, "")
     (marker,) = city_map["features"]
