@@ -44,6 +44,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         topics,
         wall,
         wall_detail,
+        wall_groups,
         wall_notify,
     )
     from layouts import shell
@@ -65,6 +66,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     wall.register(app, svc, ctx)
     wall_detail.register(app, svc, ctx)
     wall_notify.register(app, svc)
+    wall_groups.register(app, svc, ctx)
     api_wall.register(app, svc, ctx)
     api_topics.register(app, svc, ctx)
     topics.register(app, svc, ctx)

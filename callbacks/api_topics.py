@@ -30,14 +30,13 @@ from data_access.wall.snapshot import WallContext
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     """Add the topic and problem routes to the app's server."""
     server = app.server
-    zone = svc.settings.zone
 
     @server.get("/api/v1/topics", endpoint="api_topics")
     def topics() -> Response:
         scope = current_identity().scope
         try:
             with svc.reads() as s:
-                rows = monitor.overview(s, scope, datetime.now(UTC), zone, ctx.refs)
+                rows = monitor.overview(s, scope, datetime.now(UTC), ctx)
         except SQLAlchemyError:
             return _json({"error": "store unavailable"}, 503)
         return _json({"topics": [r for r in (visible_topic(r, scope, ctx.refs) for r in rows) if r is not None]})
@@ -50,7 +49,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         try:
             with svc.reads() as s:
                 row = s.get(Topic, int(topic_id))
-                body = None if row is None else monitor.detail(s, row, scope, datetime.now(UTC), zone, ctx.refs)
+                body = None if row is None else monitor.detail(s, row, scope, datetime.now(UTC), ctx)
         except SQLAlchemyError:
             return _json({"error": "store unavailable"}, 503)
         shown = None if body is None else visible_topic(body, scope, ctx.refs)

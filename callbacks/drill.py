@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
@@ -27,6 +27,7 @@ from dashboard.drill import (
     parse_path,
 )
 from dashboard.i18n import lang_of, t
+from dashboard.same_event import MAP_WINDOW
 from dashboard.scopes import Scope
 from dashboard.ttl_cache import TTLCache
 from data_access.drill.page import appeal_page, area_categories, area_history, area_page, place_of
@@ -42,7 +43,6 @@ from layouts import drill_live as LL
 from layouts import events as LE
 
 #: Same-event groups with an appeal this recent show on an area's map.
-GROUP_MAP_WINDOW = timedelta(days=7)
 
 
 def _svc() -> Services:
@@ -146,7 +146,7 @@ def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime
         where = None if area.level == "city" else (area.level, area.code or "")
         with svc.reads() as s:
             page = area_page(s, area, f, scope, now, svc.settings, refs)
-            groups = group_points(s, scope, now - GROUP_MAP_WINDOW, where)
+            groups = group_points(s, scope, now - MAP_WINDOW, where)
         return {**page, "group_rows": groups}
 
     return _cached(svc, ("page", svc.url, area, replace(f, lang="zh"), scope), read)  # type: ignore[no-any-return]

@@ -81,9 +81,7 @@ def list_page(svc: Services, ctx: WallContext, lang: str) -> html.Div:
     now = datetime.now(UTC)
     zone = svc.settings.zone
     with svc.reads() as s:
-        rows = [
-            r for r in (visible_topic(r, scope, ctx.refs) for r in monitor.overview(s, scope, now, zone, ctx.refs)) if r
-        ]
+        rows = [r for r in (visible_topic(r, scope, ctx.refs) for r in monitor.overview(s, scope, now, ctx)) if r]
         body: list[Any] = [L.panel(t(lang, "topics_list"), L.topic_list(rows, lang), "topics-list-panel")]
         if scope.role == COMMAND_CENTER and ident.kind == "user":
             cats, areas, units = _choices(svc, ctx)
@@ -111,10 +109,9 @@ def list_page(svc: Services, ctx: WallContext, lang: str) -> html.Div:
 def topic_page(svc: Services, ctx: WallContext, topic_id: int, lang: str) -> html.Div:
     """One topic's monitoring within the scope; the same answer for an unknown topic and one outside it."""
     scope = current_identity().scope
-    zone = svc.settings.zone
     with svc.reads() as s:
         row = s.get(Topic, topic_id)
-        body = None if row is None else monitor.detail(s, row, scope, datetime.now(UTC), zone, ctx.refs)
+        body = None if row is None else monitor.detail(s, row, scope, datetime.now(UTC), ctx)
     shown = None if body is None else visible_topic(body, scope, ctx.refs)
     back = [
         html.Span("›", className="sep"),
@@ -218,7 +215,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
 
         def compute() -> list[dict[str, Any]]:
             with svc.reads() as s:
-                rows = monitor.overview(s, scope, datetime.now(UTC), svc.settings.zone, ctx.refs)
+                rows = monitor.overview(s, scope, datetime.now(UTC), ctx)
             return [r for r in (visible_topic(r, scope, ctx.refs) for r in rows) if r]
 
         try:

@@ -23,6 +23,8 @@ DISTRICT_LAYER = "wall-districts"
 STREET_LAYER = "wall-streets"
 COMMUNITY_LAYER = "wall-communities"
 RED_LAYER = "wall-red-points"
+GROUP_LAYER = "wall-groups"  # same-event groups, one marker each (refreshed by GROUP_TICK)
+GROUP_TICK = "wall-groups-tick"
 
 DETAIL = "wall-detail"
 DETAIL_BODY = "wall-detail-body"

@@ -9,7 +9,8 @@
   are listed by the scan's score (dashboard/scan.py `llr`) of the week against its expectation, highest first.
 * **Candidates for 每月一题** are third-level categories city-wide over the month: spread over at least
   `min_streets` streets or handled by at least `min_units` units, with a resolution or satisfaction rate (the
-  ranking module's `rates`, from the appeals' call-backs) below the city's. They are listed by their
+  ranking module's `rates`, from the call-backs made over the month, as the rankings count them) below the
+  city's. They are listed by their
   unsatisfied volume, volume × (1 − satisfaction), highest first, each with its evidence: volume, streets,
   units, the three rates, the trend (month against the month before) and its week ratio to expected.
 """

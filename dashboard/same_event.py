@@ -37,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from rapidfuzz.distance import Indel
@@ -45,6 +45,8 @@ from rapidfuzz.distance import Indel
 from dashboard.settings import Settings
 
 _M_PER_DEG = 111_320.0
+#: Maps (the drill-down's and the wall's) show the groups with an appeal in this last stretch, one marker each.
+MAP_WINDOW = timedelta(days=7)
 #: Longest summary kept for comparison, in characters (long texts cost time and add no evidence).
 WORDS_LEN = 120
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -65,9 +67,9 @@ class GroupingRules:
     def window(self) -> timedelta:
         return timedelta(hours=self.window_h)
 
-    @property
+    @cached_property
     def cell_deg(self) -> float:
-        """Height of a search cell in degrees of latitude: one `distance_m`."""
+        """Height of a search cell in degrees of latitude: one `distance_m` (kept: asked for per appeal)."""
         return self.distance_m / _M_PER_DEG
 
 
@@ -128,22 +130,20 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 def cell(lon: float, lat: float, rules: GroupingRules) -> int:
     """The search cell of a point, as one integer: a row of `distance_m` height, columns `distance_m` wide."""
-    row = math.floor(lat / rules.cell_deg)
-    return _cell_id(row, _column(lon, row, rules))
+    deg = rules.cell_deg
+    row = math.floor(lat / deg)
+    return _cell_id(row, math.floor(lon * _shrink(row, deg) / deg))
 
 
 def near_cells(lon: float, lat: float, rules: GroupingRules) -> list[int]:
     """The cells that can hold a point within `distance_m` of this one (3 × 3 around it)."""
-    row = math.floor(lat / rules.cell_deg)
-    out = []
+    deg = rules.cell_deg
+    row = math.floor(lat / deg)
+    out: list[int] = []
     for r in (row - 1, row, row + 1):
-        col = _column(lon, r, rules)
-        out += [_cell_id(r, c) for c in (col - 1, col, col + 1)]
+        c = _cell_id(r, math.floor(lon * _shrink(r, deg) / deg))
+        out += (c - 1, c, c + 1)  # _cell_id is linear in the column
     return out
-
-
-def _column(lon: float, row: int, rules: GroupingRules) -> int:
-    return math.floor(lon * _shrink(row, rules.cell_deg) / rules.cell_deg)
 
 
 @lru_cache(maxsize=65536)

@@ -90,10 +90,11 @@ def neighbours(points: Mapping[str, tuple[float, float]], k: int, max_km: float)
     for (cx, cy), members in buckets.items():
         near = np.array([j for dx in (-1, 0, 1) for dy in (-1, 0, 1) for j in buckets.get((cx + dx, cy + dy), ())])
         d = np.hypot(xy[members, None, 0] - xy[None, near, 0], xy[members, None, 1] - xy[None, near, 1])
+        d[near[None, :] == np.array(members)[:, None]] = np.inf  # not itself
+        d[d > max_km] = np.inf
+        order = np.argsort(d, axis=1, kind="stable")[:, :k]
         for row, me in enumerate(members):
-            order = np.argsort(d[row], kind="stable")
-            picked = [int(near[j]) for j in order if near[j] != me and d[row, j] <= max_km][:k]
-            out[codes[me]] = [codes[j] for j in picked]
+            out[codes[me]] = [codes[int(near[j])] for j in order[row] if np.isfinite(d[row, j])]
     return out
 
 

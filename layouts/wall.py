@@ -12,6 +12,7 @@ from dashboard.i18n import t
 from dashboard.wall import WallState
 from layouts import notify_chip
 from layouts.attrs import dataset
+from layouts.drill import js as drill_js
 from layouts.panels import cases_figure, figure, live_list
 
 EMPTY = {"type": "FeatureCollection", "features": []}
@@ -117,7 +118,8 @@ def lights_panel(lang: str, st: PageStatic) -> html.Div:
 
 
 def map_panel(lang: str, st: PageStatic, kiosk: bool) -> html.Div:
-    """Boundaries as vector layers (no tiles unless set), clustered community points, red appeals."""
+    """Boundaries as vector layers (no tiles unless set), clustered community points, red appeals, same-event
+    groups (one marker each with its count)."""
     layers = [dl.TileLayer(url=st.tile_url)] if st.tile_url else []
     sel = {"sel": st.selected}
     layers += [
@@ -134,6 +136,7 @@ def map_panel(lang: str, st: PageStatic, kiosk: bool) -> html.Div:
             superClusterOptions={"radius": 70, "maxZoom": 14},
         ),
         dl.GeoJSON(id=ids.RED_LAYER, data=EMPTY, pointToLayer=js("red")),
+        dl.GeoJSON(id=ids.GROUP_LAYER, data=EMPTY, pointToLayer=drill_js("group")),  # as the drill map draws them
     ]
     return html.Div(
         [
@@ -214,6 +217,7 @@ def wall_page(state: WallState, st: PageStatic) -> html.Div:
         [
             dcc.Interval(id=ids.TICK, interval=st.refresh_ms, n_intervals=0),
             dcc.Interval(id=ids_topics.WALL_TICK, interval=TOPICS_MS, n_intervals=0),
+            dcc.Interval(id=ids.GROUP_TICK, interval=TOPICS_MS, n_intervals=0),
             dcc.Store(id=ids.SHOWN, data=None),
             dcc.Store(id=ids.VIEW, data=state.view.key),
             html.Div(

@@ -4,7 +4,7 @@ at most every `slow_panel_s` and then cut to the asker's scope (`restrict`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -55,29 +55,83 @@ def _windows(now: datetime, ctx: WallContext) -> dict[str, tuple[datetime, datet
     }
 
 
-def _base_history(session: Session, now: datetime, ctx: WallContext, cat: str) -> tuple[History, tuple[date, ...]]:
+#: Positions of a category level and an area level in a day's place key (queries.PLACE_KEYS).
+_AT = {"cat1": 0, "cat2": 1, "cat3": 2, "district": 3, "street": 4}
+
+
+class _Days:
+    """The category aggregates of the last 2 × MONTH days: each whole day kept in the day cache
+    (data_access/wall/day_cache.py) until events change it, today read as it stands."""
+
+    def __init__(self, session: Session, now: datetime, ctx: WallContext) -> None:
+        s = ctx.settings
+        self.today = local_day(now, s.zone)
+        closed = [self.today - timedelta(days=k) for k in range(2 * MONTH - 1, 0, -1)]
+        stamp = ctx.days.sync(session, s.zone)
+        self.places = ctx.days.get_days(
+            "categories", closed, None, stamp, s.history_cache_s, lambda d: q.category_days(session, d, s.zone)
+        )
+        self.reviews = ctx.days.get_days(
+            "category_reviews", closed, None, stamp, s.history_cache_s, lambda d: q.review_days(session, d, s.zone)
+        )
+        start = day_start(self.today, s.zone)
+        self.places[self.today] = q.category_range(session, start, now)
+        self.reviews[self.today] = q.review_range(session, start, now)
+
+    def last(self, n: int, skip: int = 0) -> list[date]:
+        """The n days ending `skip` days before today (today among them when skip is 0)."""
+        return [self.today - timedelta(days=k) for k in range(skip + n - 1, skip - 1, -1)]
+
+    def counts(self, days: Sequence[date], cat: str, area: str) -> dict[tuple[str, str], int]:
+        """Appeals per (category of level `cat`, area of level `area`) created on the days."""
+        i, j = _AT[cat], _AT[area]
+        out: dict[tuple[str, str], int] = {}
+        for d in days:
+            for key, n in self.places[d][0].items():
+                if key[i] is not None and key[j] is not None:
+                    k = (str(key[i]), str(key[j]))
+                    out[k] = out.get(k, 0) + n
+        return out
+
+    def totals(self, days: Sequence[date], col: str) -> dict[str, int]:
+        """Appeals per value of one category or area level created on the days."""
+        i = _AT[col]
+        out: dict[str, int] = {}
+        for d in days:
+            for key, n in self.places[d][0].items():
+                if key[i] is not None:
+                    out[str(key[i])] = out.get(str(key[i]), 0) + n
+        return out
+
+
+def _base_history(days: _Days, session: Session, now: datetime, ctx: WallContext, cat: str) -> History:
     """The history of the baseline before the week, with the city's count per category of level `cat`."""
-    today = local_day(now, ctx.settings.zone)
-    week_first = today - timedelta(days=WEEK - 1)
-    h, own, _ = community_history(session, now, ctx, week_first)
-    w = _windows(now, ctx)["base"]
-    start = day_start(h.days[0], ctx.settings.zone) if h.days else w[1]
-    city = q.totals(session, cat, start, w[1])
+    h, own, _ = community_history(session, now, ctx, days.today - timedelta(days=WEEK - 1))
+    city: dict[str, float] = dict(days.totals(h.days, cat))
     city[""] = sum(own.values())
-    week = tuple(week_first + timedelta(days=k) for k in range(WEEK))
-    return History(h.days, h.factors, city, h.communities), week
+    return History(h.days, h.factors, city, h.communities)
 
 
 def problem_rows(session: Session, now: datetime, ctx: WallContext, cat: str, area: str) -> list[dict[str, Any]]:
-    """High-frequency problems of a category level and an area level, city-wide (cached)."""
+    """High-frequency problems of a category level and an area level, city-wide (cached). Districts and streets
+    are summed from the kept days; communities (too many per day to keep) are read from the appeals."""
 
     def compute() -> list[dict[str, Any]]:
-        w = _windows(now, ctx)
-        h, week = _base_history(session, now, ctx, cat)
-        base_start = day_start(h.days[0], ctx.settings.zone) if h.days else w["base"][1]
-        counts = {k: q.category_area(session, cat, area, *w[k]) for k in ("day", "week", "month")}
-        counts["base"] = q.category_area(session, cat, area, base_start, w["base"][1])
-        area_totals = q.totals(session, area, base_start, w["base"][1])
+        days = _Days(session, now, ctx)
+        h = _base_history(days, session, now, ctx, cat)
+        week = tuple(days.last(WEEK))
+        if area == "community":
+            w = _windows(now, ctx)
+            counts = {k: q.category_area(session, cat, area, *w[k]) for k in ("day", "week", "month")}
+            base = (day_start(h.days[0], ctx.settings.zone), w["base"][1]) if h.days else (w["base"][1],) * 2
+            counts["base"] = q.category_area(session, cat, area, *base)
+            area_totals = q.totals(session, area, *base)
+        else:
+            counts = {
+                k: days.counts(days.last(n), cat, area) for k, n in (("day", 1), ("week", WEEK), ("month", MONTH))
+            }
+            counts["base"] = days.counts(h.days, cat, area)
+            area_totals = days.totals(h.days, area)
         comms = _communities_per(area, ctx)
         rows = problems(counts, area_totals, comms, week, h, model_of(ctx), problem_rule(ctx), limit=200)
         names = ctx.refs.name.get(area, {})
@@ -98,33 +152,45 @@ def _communities_per(area: str, ctx: WallContext) -> dict[str, int]:
 
 
 def candidate_rows(session: Session, now: datetime, ctx: WallContext) -> list[dict[str, Any]]:
-    """Candidates for 每月一题 with their evidence, city-wide (cached)."""
+    """Candidates for 每月一题 with their evidence, city-wide (cached): volume, streets and units of the appeals
+    created over the month, the rates of the call-backs made over it (as the rankings count them)."""
 
     def compute() -> list[dict[str, Any]]:
-        w = _windows(now, ctx)
-        prev = q.totals(session, "cat3", *w["prev_month"])
+        days = _Days(session, now, ctx)
+        month = days.last(MONTH)
+        prev = days.totals(days.last(MONTH, MONTH), "cat3")
         tallies: dict[str, Tally] = {}
         city = Tally("", "")
-        for cat3, responded, resolved, sat, n in q.callbacks(session, *w["month"]):
-            t = Tally(
-                cat3 or "",
-                "",
-                0,
-                int(n),
-                int(n) if responded else 0,
-                int(n) if resolved else 0,
-                exact_credit(sat, DEFAULT) * int(n),
-            )
-            tallies[t.code] = tallies.get(t.code, Tally(t.code, "")) + t
-            city = city + t
-        h, week = _base_history(session, now, ctx, "cat3")
-        week_counts = q.totals(session, "cat3", *w["week"])
+        for d in month:
+            for (cat3, responded, resolved, sat), n in days.reviews[d].items():
+                t = Tally(
+                    cat3 or "", "", 0, n, n if responded else 0, n if resolved else 0, exact_credit(sat, DEFAULT) * n
+                )
+                tallies[t.code] = tallies.get(t.code, Tally(t.code, "")) + t
+                city = city + t
+        h = _base_history(days, session, now, ctx, "cat3")
+        week = tuple(days.last(WEEK))
+        week_counts = days.totals(week, "cat3")
+        volume: dict[str, int] = {}
+        streets: dict[str, set[str]] = {}
+        units: dict[str, set[str]] = {}
+        for d in month:
+            places, by_unit = days.places[d]
+            for (_, _, cat3, _, street), n in places.items():
+                if cat3 is not None:
+                    volume[cat3] = volume.get(cat3, 0) + n
+                    if street is not None:
+                        streets.setdefault(cat3, set()).add(street)
+            for (cat3, unit), _n in by_unit.items():
+                if cat3 is not None and unit is not None:
+                    units.setdefault(cat3, set()).add(unit)
         months = []
-        for cat3, volume, streets, units in q.category_month(session, *w["month"]):
+        for cat3, n in volume.items():
             e = expected(int(h.city.get(cat3, 0)), cat3, 1.0, week, h, model_of(ctx))
             ratio = None if e is None or e.value <= 0 else round(week_counts.get(cat3, 0) / e.value, 2)
             t = tallies.get(cat3, Tally(cat3, ""))
-            months.append(CategoryMonth(cat3, int(volume), prev.get(cat3, 0), int(streets), int(units), t, ratio))
+            n_streets, n_units = len(streets.get(cat3, ())), len(units.get(cat3, ()))
+            months.append(CategoryMonth(cat3, n, prev.get(cat3, 0), n_streets, n_units, t, ratio))
         return candidates(months, city, problem_rule(ctx), ctx.settings.candidate_rows)
 
     return _cached(ctx, ("candidates",), compute)  # type: ignore[no-any-return]

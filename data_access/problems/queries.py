@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
-from dashboard.scopes import Scope
-from data_access.drill.queries import scope_where
 from data_access.store.bulk import chunks
-from data_access.store.models import Appeal
+from data_access.store.models import Appeal, AppealEvent
+from data_access.wall.day_cache import count_days
+from data_access.wall.history import review_answers
 
 _CAT = {"cat1": Appeal.cat1, "cat2": Appeal.cat2, "cat3": Appeal.cat3}
 _AREA = {"district": Appeal.district, "street": Appeal.street, "community": Appeal.community}
-
-
-def in_scope(scope: Scope) -> list[ColumnElement[bool]]:
-    """Conditions that keep the appeals a scope may see: the drill-down's one SQL form of a scope, on `appeals`."""
-    return scope_where(scope, Appeal.district, Appeal.street, Appeal.grid)
 
 
 def _range(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
@@ -41,35 +37,50 @@ def totals(session: Session, col: str, start: datetime, end: datetime) -> dict[s
     return {str(k): int(n) for k, n in session.execute(q)}
 
 
-def count(session: Session, start: datetime, end: datetime) -> int:
-    """Appeals created in [start, end)."""
-    return int(session.scalar(select(func.count()).select_from(Appeal).where(*_range(start, end))) or 0)
+#: A day's category aggregate: appeals per (cat1, cat2, cat3, district, street) and per (cat3, handling unit).
+Places = dict[tuple[Any, ...], int]
+PLACE_KEYS = (Appeal.cat1, Appeal.cat2, Appeal.cat3, Appeal.district, Appeal.street)
+UNIT_KEYS = (Appeal.cat3, Appeal.unit)
 
 
-def category_month(session: Session, start: datetime, end: datetime) -> list[Any]:
-    """Per third-level category over [start, end): volume, distinct streets, distinct units, call-backs."""
-    q = (
-        select(
-            Appeal.cat3,
-            func.count(),
-            func.count(distinct(Appeal.street)),
-            func.count(distinct(Appeal.unit)),
-        )
-        .where(*_range(start, end), Appeal.cat3.is_not(None))
-        .group_by(Appeal.cat3)
-    )
-    return list(session.execute(q))
+def _grouped(keys: tuple[Any, ...], base: Select[Any] | None = None) -> Callable[[Sequence[Any]], Select[Any]]:
+    def query(extra: Sequence[Any]) -> Select[Any]:
+        q = select(*extra, *keys, func.count()) if base is None else base.add_columns(*extra, *keys, func.count())
+        return q.group_by(*extra, *keys)
+
+    return query
 
 
-def callbacks(session: Session, start: datetime, end: datetime, *where: ColumnElement[bool]) -> list[Any]:
-    """Per third-level category: the call-backs of appeals created in [start, end), by (responded, resolved,
-    satisfaction)."""
-    q = (
-        select(Appeal.cat3, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction, func.count())
-        .where(*_range(start, end), Appeal.reviewed.is_(True), *where)
-        .group_by(Appeal.cat3, Appeal.responded, Appeal.resolved_flag, Appeal.satisfaction)
-    )
-    return list(session.execute(q))
+def category_days(session: Session, days: Sequence[date], zone: tzinfo) -> dict[date, tuple[Places, Places]]:
+    """Per local day: appeals created per (category levels, district, street) and per (cat3, unit)."""
+    places = count_days(session, days, zone, _grouped(PLACE_KEYS), Appeal.created_at)
+    units = count_days(session, days, zone, _grouped(UNIT_KEYS), Appeal.created_at)
+    return {d: (places[d], units[d]) for d in days}
+
+
+def category_range(session: Session, start: datetime, end: datetime) -> tuple[Places, Places]:
+    """The same of the appeals created in [start, end) (today so far)."""
+    out = []
+    for keys in (PLACE_KEYS, UNIT_KEYS):
+        q = _grouped(keys)(()).where(*_range(start, end))
+        out.append({tuple(r[:-1]): int(r[-1]) for r in session.execute(q)})
+    return out[0], out[1]
+
+
+def _reviews(session: Session) -> Callable[[Sequence[Any]], Select[Any]]:
+    base = select().select_from(AppealEvent).join(Appeal, Appeal.id == AppealEvent.appeal)
+    return _grouped((Appeal.cat3, *review_answers(session)), base.where(AppealEvent.type == "reviewed"))
+
+
+def review_days(session: Session, days: Sequence[date], zone: tzinfo) -> dict[date, Places]:
+    """Per local day: call-backs made per (cat3 of the appeal, responded, resolved, satisfaction)."""
+    return count_days(session, days, zone, _reviews(session), AppealEvent.at)
+
+
+def review_range(session: Session, start: datetime, end: datetime) -> Places:
+    """The same of the call-backs made in [start, end)."""
+    q = _reviews(session)(()).where(AppealEvent.at >= start, AppealEvent.at < end)
+    return {tuple(r[:-1]): int(r[-1]) for r in session.execute(q)}
 
 
 def members(

@@ -131,6 +131,8 @@ def group_new(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneI
 
 def _crs(payload: str) -> str:
     """The coordinate system of a `created` event's location (the appeal row keeps the point as received)."""
+    if '"crs"' not in payload:  # most events carry WGS-84 points without saying so: no need to parse them
+        return "wgs84"
     try:
         loc = orjson.loads(payload).get("location")
     except (orjson.JSONDecodeError, AttributeError):

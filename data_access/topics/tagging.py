@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Integer, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.topics import TopicSpec, covers
@@ -56,16 +56,32 @@ def _category_filter(spec: TopicSpec) -> ColumnElement[bool]:
     return or_(Appeal.cat1.in_(cats), Appeal.cat2.in_(cats), Appeal.cat3.in_(cats))
 
 
-def _tag(session: Session, topic: int, spec: TopicSpec, rows: Iterable[Any]) -> int:
-    """Tag the rows the topic covers; return how many were tested and covered."""
+def _place_filter(spec: TopicSpec) -> list[ColumnElement[bool]]:
+    """`covers`' area condition in SQL (none when the topic names no area)."""
+    if not spec.areas:
+        return []
+    areas = list(spec.areas)
+    return [or_(Appeal.district.in_(areas), Appeal.street.in_(areas), Appeal.community.in_(areas))]
+
+
+def _tag(session: Session, topic: int, spec: TopicSpec, q: Any) -> int:
+    """Tag the appeals of `q` (a select of _COLS) the topic covers; return how many. A topic without keywords
+    is `covers`' category and area conditions alone, tested in SQL (INSERT … SELECT, nothing read back);
+    keywords are tested here, row by row, with `covers` itself."""
+    stmt = dialect_insert(session, TopicAppeal.__table__)
+    if not spec.keywords:
+        picked = q.with_only_columns(literal(topic, Integer), Appeal.id, Appeal.created_at).where(*_place_filter(spec))
+        insert = stmt.from_select(["topic", "appeal", "created_at"], picked).on_conflict_do_nothing()
+        added = session.execute(insert, execution_options={"preserve_rowcount": True})
+        return int(getattr(added, "rowcount", 0) or 0)
+    rows: Any = session.execute(q)
     hits = [
         {"topic": topic, "appeal": r.id, "created_at": r.created_at}
         for r in rows
         if covers(spec, r._mapping)  # a Row's mapping is its public dict view
     ]
-    stmt = dialect_insert(session, TopicAppeal.__table__).on_conflict_do_nothing()
     for part in chunks(hits, 2000):
-        session.execute(stmt, list(part))
+        session.execute(stmt.on_conflict_do_nothing(), list(part))
     return len(hits)
 
 
@@ -85,7 +101,7 @@ def define(session: Session, spec: TopicSpec, who: str, now: datetime | None = N
     )
     session.add(row)
     session.flush()
-    _tag(session, row.id, spec, session.execute(select(*_COLS).where(_category_filter(spec))))
+    _tag(session, row.id, spec, select(*_COLS).where(_category_filter(spec)))
     return row.id
 
 
@@ -105,7 +121,7 @@ def tag_pass(session: Session, step: int = STEP) -> int:
                 .where(AppealEvent.type == "created", AppealEvent.seq > pos, AppealEvent.seq <= nxt)
                 .where(_category_filter(spec))
             )
-            added += _tag(session, row.id, spec, session.execute(q))
+            added += _tag(session, row.id, spec, q)
             pos = nxt
         session.execute(update(Topic).where(Topic.id == row.id, Topic.tagged_upto < pos).values(tagged_upto=pos))
     return added

@@ -3,14 +3,17 @@ until events change their day (day_cache.py): shared by the wall's hotspots and 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.count_model import CountModel, History, history_days, weekday_factors
+from data_access.store.models import Appeal
 from data_access.wall import history as hist
-from data_access.wall.day_cache import day_start, local_day
+from data_access.wall.day_cache import count_days, local_day
 
 if TYPE_CHECKING:
     from data_access.wall.snapshot import WallContext
@@ -22,17 +25,24 @@ def model_of(ctx: WallContext) -> CountModel:
 
 
 def community_days(session: Session, days: tuple[date, ...], ctx: WallContext) -> dict[date, dict[str, int]]:
-    """Appeals created per community on each whole local day (kept per day until events change it)."""
+    """Appeals created per community on each whole local day (kept per day until events change it; the days not
+    kept are read together)."""
     s = ctx.settings
     stamp = ctx.days.sync(session, s.zone)
+    return ctx.days.get_days(
+        "communities", days, None, stamp, s.history_cache_s, lambda d: _community_days(session, d, s.zone)
+    )
 
-    def one(d: date) -> dict[str, int]:
-        a, b = day_start(d, s.zone), day_start(d + timedelta(days=1), s.zone)
-        return ctx.days.get(
-            "communities", (d, None), None, stamp, s.history_cache_s, lambda: hist.community_counts(session, a, b)
-        )
 
-    return {d: one(d) for d in days}
+def _community_days(session: Session, days: list[date], zone: tzinfo) -> dict[date, dict[str, int]]:
+    """Appeals created per community on each of some whole local days (one statement per run of days)."""
+    comm = func.coalesce(Appeal.community, "")
+
+    def query(extra: Sequence[Any]) -> Select[Any]:
+        return select(*extra, comm, func.count()).group_by(*extra, comm)
+
+    per = count_days(session, days, zone, query, Appeal.created_at)
+    return {d: {k[0]: n for k, n in counts.items() if k[0]} for d, counts in per.items()}
 
 
 def community_history(

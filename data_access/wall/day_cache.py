@@ -10,6 +10,11 @@ changed it. Today is kept by the hour (a period is a day, or an hour of one): li
 or two, so a refresh recomputes those, not the whole day. As a safety net against changes the log does not show
 (a store restored under a running app), aggregates older than `verify_s` are also re-read, a few per refresh so
 that they never all come due in one tick.
+
+Every per-day aggregate of the product lives here, one kind each (`DIRTY_BY`): the wall's volumes, call-backs
+and community counts, the problems' category × area and call-back counts, a topic's volume and call-backs.
+Days not kept are read together (`get_days` with `count_days`: one GROUP BY by local date per run of days with
+one UTC offset), so a cold start reads a month in one statement, not thirty.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
 from typing import Any, TypeVar
 
+from sqlalchemy import Select, func, literal_column
 from sqlalchemy.orm import Session
 
 from data_access.wall import history as hist
@@ -31,9 +37,18 @@ T = TypeVar("T")
 #: A local day with no hour (the whole day), or an hour of it counted from its midnight (0 to 22, 23 or 24).
 Period = tuple[date, int | None]
 
-#: What changes an aggregate of each kind: appeals created that day (their number, place, unit) or call-backs
-#: made that day.
-DIRTY_BY = {"volume": "created", "communities": "created", "reviews": "reviewed"}
+#: What changes an aggregate of each kind: appeals created that day (their number, place, unit, category) or
+#: call-backs made that day. A topic's aggregates (`topic_*`) are also changed by the tagger: they are kept
+#: with a stamp no later than the topic's tagging position (data_access/topics/monitor.py).
+DIRTY_BY = {
+    "volume": "created",
+    "communities": "created",
+    "reviews": "reviewed",
+    "categories": "created",
+    "category_reviews": "reviewed",
+    "topic_volume": "created",
+    "topic_reviews": "reviewed",
+}
 #: Events read per statement while catching up with the log, and how long one refresh catches up at most (the
 #: rest waits for the next: meanwhile figures say since when they are behind).
 CHUNK = 50_000
@@ -52,7 +67,7 @@ class _Entry:
 class DayCache:
     """Aggregates per (kind, period, variant), each valid until an event folded after its stamp changes its period."""
 
-    def __init__(self, max_entries: int = 640, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_entries: int = 8192, clock: Callable[[], float] = time.monotonic) -> None:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._changed: dict[tuple[str, Period], int] = {}  # (created|reviewed, period) -> last position that changed it
         self._seen: int | None = None  # events up to here have been read for what they change
@@ -101,14 +116,52 @@ class DayCache:
         """The aggregate of `kind` for a period (and a variant, e.g. a cut-off): kept unless an event noted after
         it was computed changed its period; else computed now and kept with `stamp` (from `sync`)."""
         key = (kind, period, variant)
+        found, value = self._kept(key, verify_s)
+        if found:
+            return value  # type: ignore[no-any-return]
+        value = compute()
+        self._keep(key, stamp, value)
+        return value
+
+    def get_days(
+        self,
+        kind: str,
+        days: Sequence[date],
+        variant: Hashable,
+        stamp: int,
+        verify_s: float,
+        compute: Callable[[list[date]], Mapping[date, T]],
+    ) -> dict[date, T]:
+        """The whole-day aggregates of `kind` for several days, as `get` keeps them; the days not kept are
+        computed together by one call of `compute` (which answers each day it is given)."""
+        out: dict[date, T] = {}
+        missing: list[date] = []
+        for d in days:
+            found, value = self._kept((kind, (d, None), variant), verify_s)
+            if found:
+                out[d] = value
+            else:
+                missing.append(d)
+        if missing:
+            fresh = compute(missing)
+            for d in missing:
+                out[d] = fresh[d]
+                self._keep((kind, (d, None), variant), stamp, fresh[d])
+        return out
+
+    def _kept(self, key: tuple[str, Period, Hashable], verify_s: float) -> tuple[bool, Any]:
+        """(True, the value) when the aggregate is kept and still valid, else (False, None)."""
+        kind, period, _ = key
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and self._changed.get((DIRTY_BY[kind], period), -1) <= hit.seq:
                 if self._clock() - hit.taken < verify_s or self._rereads <= 0:
                     self._entries.move_to_end(key)
-                    return hit.value  # type: ignore[no-any-return]
+                    return True, hit.value
                 self._rereads -= 1
-        value = compute()
+        return False, None
+
+    def _keep(self, key: Hashable, stamp: int, value: Any) -> None:
         with self._lock:
             cur = self._entries.get(key)
             if cur is None or cur.seq <= stamp:  # a thread that computed from a later stamp keeps its value
@@ -116,7 +169,6 @@ class DayCache:
                 self._entries.move_to_end(key)
                 while len(self._entries) > self._max:
                     self._entries.popitem(last=False)
-        return value
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -144,4 +196,55 @@ def hours(start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]
     while start + timedelta(hours=k) < end:
         out.append((start + timedelta(hours=k), min(start + timedelta(hours=k + 1), end), k))
         k += 1
+    return out
+
+
+def runs(days: Sequence[date], zone: tzinfo) -> list[tuple[list[date], int]]:
+    """The days in runs of consecutive days over which the zone's UTC offset stays the same, each with that
+    offset in minutes (a day the clock changes on is a run of its own): one GROUP BY per run can then count by
+    local date with a fixed shift."""
+
+    def offset(d: date) -> int:
+        return int((datetime.combine(d, clock_time(), zone).utcoffset() or timedelta()) // timedelta(minutes=1))
+
+    out: list[tuple[list[date], int, bool]] = []  # (days, offset, whether the next day may join)
+    for d in sorted(set(days)):
+        m = offset(d)
+        steady = m == offset(d + timedelta(days=1))
+        if out and steady and out[-1][2] and out[-1][0][-1] + timedelta(days=1) == d and out[-1][1] == m:
+            out[-1][0].append(d)
+        else:
+            out.append(([d], m, steady))
+    return [(r, m) for r, m, _ in out]
+
+
+def local_date(session: Session, col: Any, minutes: int) -> Any:
+    """The local date of a naive-UTC time column under a fixed UTC offset, in the dialect's spelling."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(col + literal_column(f"interval '{int(minutes)} minutes'"))
+    return func.date(col, f"{int(minutes):+d} minutes")
+
+
+def count_days(
+    session: Session,
+    days: Sequence[date],
+    zone: tzinfo,
+    query: Callable[[Sequence[Any]], Select[Any]],
+    at: Any,
+) -> dict[date, dict[tuple[Any, ...], int]]:
+    """Rows counted per local day and key, for each of `days`: `query(extra)` selects `*extra, *keys, count`
+    grouped by `*extra, *keys` (it adds the extra columns to its select and GROUP BY); `at` is the time column.
+    One statement per run of days with one UTC offset (day_cache.runs), counting by local date."""
+    out: dict[date, dict[tuple[Any, ...], int]] = {d: {} for d in days}
+    for run, minutes in runs(days, zone):
+        start, end = day_start(run[0], zone), day_start(run[-1] + timedelta(days=1), zone)
+        if len(run) == 1:
+            q = query(()).where(at >= start, at < end)
+            out[run[0]] = {tuple(r[:-1]): int(r[-1]) for r in session.execute(q)}
+            continue
+        q = query((local_date(session, at, minutes),)).where(at >= start, at < end)
+        for r in session.execute(q):
+            d = r[0] if isinstance(r[0], date) else date.fromisoformat(str(r[0]))
+            if d in out:
+                out[d][tuple(r[1:-1])] = int(r[-1])
     return out

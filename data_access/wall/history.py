@@ -16,7 +16,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Row, Select, String, bindparam, column, func, select, text
+from sqlalchemy import Row, Select, String, bindparam, column, func, literal_column, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dashboard.rankings import DEFAULT, UNIT_EVENTS, RankingConfig, Tally, exact_credit
@@ -75,6 +75,17 @@ class _Sql:
 
     def latest(self, p: str) -> str:
         return f"ORDER BY {p}.at DESC, {p}.id{self.c} DESC LIMIT 1"
+
+
+def review_answers(session: Session) -> tuple[Any, Any, Any]:
+    """A call-back's answers (responded, resolved, satisfaction) as columns of `appeal_events`' payload."""
+    d = _Sql(session)
+    p = "appeal_events.payload"
+    return (
+        literal_column(d.true(p, "responded")),
+        literal_column(d.true(p, "resolved")),
+        literal_column(d.field(p, "satisfaction")),
+    )
 
 
 _TIMES = [bindparam(k, type_=UTCDateTime) for k in ("start", "end", "cut")]

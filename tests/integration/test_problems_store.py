@@ -4,6 +4,7 @@ communities is found as one hotspot with its evidence, and its street's category
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dashboard.scan import neighbours
 from data_access.problems import analysis
@@ -64,3 +65,51 @@ def test_planted_cluster_found_as_one(store, city, settings, gazetteer) -> None:
     streets = {refs.community_street[c] for c in planted}
     assert streets & {r["area"] for r in rows if r["category"] == "路灯"}
     assert isinstance(cands, list)
+
+
+def test_problems_from_kept_days_follow_the_store(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """Problems and candidates summed from per-day aggregates kept across calls equal a fresh reading, also after
+    appeals and call-backs arrive on days already kept."""
+    refs = index_of(city)
+    comms = sorted(refs.community_street)[::50]
+    now = datetime.now(UTC).replace(microsecond=0)
+    light = ["城市管理", "市政设施", "路灯"]
+    texts = [
+        _created(f"H{d}-{c}", now - timedelta(days=d, hours=3), c, light, "路灯不亮")
+        for d in range(1, 40, 3)
+        for c in comms
+    ]
+    noise = ["环境保护", "噪声污染", "施工噪声"]
+    texts += [_created(f"N-{c}", now - timedelta(days=10), c, noise, "夜间施工") for c in comms[:5]]
+    good = {"responded": True, "resolved": True, "satisfaction": "satisfied"}
+    texts += [ev("reviewed", f"N-{c}", now - timedelta(days=3, hours=1), f"N-{c}-v", **good) for c in comms[:5]]
+    _, sessions, _ = store
+    put_events(sessions, texts, settings, gazetteer)
+    ctx = WallContext(settings, refs)
+
+    def read(c: WallContext) -> tuple[Any, ...]:
+        c.cache = type(c.cache)()  # the minute's cache gone, the day cache kept
+        with sessions() as s:
+            return (
+                analysis.problem_rows(s, now, c, "cat3", "street"),
+                analysis.problem_rows(s, now, c, "cat1", "district"),
+                analysis.candidate_rows(s, now, c),
+            )
+
+    first = read(ctx)
+    assert first == read(WallContext(settings, refs))
+    # a burst on a day already kept (two days ago) and call-backs of older appeals, made on another kept day
+    burst = [
+        _created(f"B{k}", now - timedelta(days=2, hours=1, minutes=k), comms[0], light, "路灯不亮") for k in range(12)
+    ]
+    answers = {"responded": True, "resolved": False, "satisfaction": "dissatisfied"}
+    backs = [ev("reviewed", f"H4-{c}", now - timedelta(days=3, hours=2), f"H4-{c}-v", **answers) for c in comms[:5]]
+    put_events(sessions, burst + backs, settings, gazetteer)
+    after = read(ctx)
+    assert after == read(WallContext(settings, refs))
+    street = refs.community_street[comms[0]]
+    row = next(r for r in after[0] if r["area"] == street and r["category"] == "路灯")
+    assert row["week"] >= 12
+    assert not any(c["category"] == "路灯" for c in first[2])  # no call-back yet
+    lights = next(c for c in after[2] if c["category"] == "路灯")  # spread, and answered worse than the city
+    assert lights["reviewed"] == 5 and lights["satisfaction"] == 0

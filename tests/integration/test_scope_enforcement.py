@@ -42,7 +42,7 @@ from tests.drill_support import (
 from tests.notify_support import OWN_PHONE, queue_both_areas
 
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
-WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer", "notify_chip")
+WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer", "notify_chip", "wall_groups")
 DRILL_CALLBACKS = (
     "filters_to_url",
     "map_down",
@@ -196,6 +196,7 @@ def _value(i: dict[str, Any], place: tuple[str, str, str], o: dict[str, str]) ->
         ("topic-form-lead", "value"): o["street"],
         ("topic-form-start", "value"): "2026-01-01",
         ("wall-topics-tick", "n_intervals"): 1,
+        ("wall-groups-tick", "n_intervals"): 1,
         ("drill-tick", "n_intervals"): 1,
         ("drill-shown", "data"): None,
         ("drill-below-fold", "data"): 1,

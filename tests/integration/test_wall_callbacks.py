@@ -11,9 +11,12 @@ from dash import Patch, no_update
 from sqlalchemy.orm import sessionmaker
 
 from callbacks.wall import TICK_KEYS, make_tick
+from callbacks.wall_groups import group_layer
 from dashboard import i18n, ids
+from dashboard.same_event import rules_of
 from dashboard.scopes import Scope
 from dashboard.wall import View, WallState, tour_stop, tour_stops
+from data_access.same_event.grouping import group_all
 from data_access.store.engine import make_engine
 from data_access.wall.snapshot import WallContext
 from geo.city_index import index_of
@@ -194,3 +197,25 @@ def test_wall_api_same_figures(store, city, settings, gazetteer, rds) -> None:  
     pts = resp.get_json()
     assert len(pts["features"]) == len(city.communities)
     assert resp.headers["Cache-Control"].startswith("private")  # cut to the scope: no shared cache may keep it
+
+
+def test_wall_map_shows_groups_as_one_marker_each(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """Appeals about one event are one marker with their count on the wall map, within the signed-in scope."""
+    _, sessions, _ = store
+    refs = index_of(city)
+    comm = sorted(refs.community_street)[0]
+    district = refs.community_district[comm]
+    elsewhere = next(d for d in sorted(refs.district_name) if d != district)
+    now = datetime.now(UTC).replace(microsecond=0)
+    texts = [created(f"G{k}", now - timedelta(hours=k + 1), comm, summary="路灯不亮<b>x</b>") for k in range(3)]
+    put_events(sessions, texts, settings, gazetteer)
+    group_all(sessions, rules_of(settings), settings.zone, 500)
+    svc: Any = SimpleNamespace(settings=settings, sessions=sessions)  # what the callback reads of Services
+    ctx = WallContext(settings, refs)
+    city_map = group_layer(svc, ctx, "")
+    (marker,) = city_map["features"]
+    assert marker["properties"]["count"] == 3 and "<b>" not in marker["properties"]["tooltip"]
+    with acting_as(Scope("district_leader", district=district)):
+        assert len(group_layer(svc, ctx, f"?view=d:{district}")["features"]) == 1
+    with acting_as(Scope("district_leader", district=elsewhere)):
+        assert group_layer(svc, ctx, "")["features"] == []  # its home view: nothing of the other district
