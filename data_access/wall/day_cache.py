@@ -100,23 +100,44 @@ class DayCache:
     ) -> T:
         """The aggregate of `kind` for a period (and a variant, e.g. a cut-off): kept unless an event noted after
         it was computed changed its period; else computed now and kept with `stamp` (from `sync`)."""
-        key = (kind, period, variant)
+        return self.get_many(kind, [period], variant, stamp, verify_s, lambda _: [compute()])[0]
+
+    def get_many(
+        self,
+        kind: str,
+        periods: list[Period],
+        variant: Hashable,
+        stamp: int,
+        verify_s: float,
+        compute: Callable[[list[Period]], list[T]],
+    ) -> list[T]:
+        """`get` of several periods: those not kept (or due for a re-read) are computed by one call of `compute`
+        (the periods in, their aggregates in the same order out), so a cold month is one statement, not one a day."""
+        out: dict[Period, T] = {}
         with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None and self._changed.get((DIRTY_BY[kind], period), -1) <= hit.seq:
-                if self._clock() - hit.taken < verify_s or self._rereads <= 0:
-                    self._entries.move_to_end(key)
-                    return hit.value  # type: ignore[no-any-return]
-                self._rereads -= 1
-        value = compute()
-        with self._lock:
-            cur = self._entries.get(key)
-            if cur is None or cur.seq <= stamp:  # a thread that computed from a later stamp keeps its value
-                self._entries[key] = _Entry(stamp, self._clock(), value)
-                self._entries.move_to_end(key)
+            for period in periods:
+                key = (kind, period, variant)
+                hit = self._entries.get(key)
+                if hit is not None and self._changed.get((DIRTY_BY[kind], period), -1) <= hit.seq:
+                    if self._clock() - hit.taken < verify_s or self._rereads <= 0:
+                        self._entries.move_to_end(key)
+                        out[period] = hit.value
+                        continue
+                    self._rereads -= 1
+        missing = [p for p in periods if p not in out]
+        if missing:
+            values = compute(missing)
+            with self._lock:
+                for period, value in zip(missing, values, strict=True):
+                    out[period] = value
+                    key = (kind, period, variant)
+                    cur = self._entries.get(key)
+                    if cur is None or cur.seq <= stamp:  # a thread that computed from a later stamp keeps its value
+                        self._entries[key] = _Entry(stamp, self._clock(), value)
+                        self._entries.move_to_end(key)
                 while len(self._entries) > self._max:
                     self._entries.popitem(last=False)
-        return value
+        return [out[p] for p in periods]
 
     def __len__(self) -> int:
         return len(self._entries)
