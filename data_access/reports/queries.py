@@ -29,20 +29,32 @@ def _created(start: datetime, end: datetime, view: View) -> list[ColumnElement[b
     return [Appeal.created_at >= start, Appeal.created_at < end, *in_view(view)]
 
 
-def by_channel(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
-    """Appeals received in [start, end) per channel."""
-    q = select(Appeal.channel, func.count()).where(*_created(start, end, view)).group_by(Appeal.channel)
-    return {c: int(n) for c, n in session.execute(q)}
+Mix = dict[tuple[str, str, str, str], int]
 
 
-def by_category(session: Session, start: datetime, end: datetime, view: View) -> dict[tuple[str, str, str], int]:
-    """Appeals received in [start, end) per three-level category path."""
+def received_mix(session: Session, before: datetime, start: datetime, end: datetime, view: View) -> tuple[Mix, Mix]:
+    """Appeals received in [start, end), and in [before, start), per (channel, cat1, cat2, cat3): a day and the
+    days before it, by channel and by category, in one read (it was four)."""
+    recent = case((Appeal.created_at >= start, 1), else_=0).label("recent")
     q = (
-        select(Appeal.cat1, Appeal.cat2, Appeal.cat3, func.count())
-        .where(*_created(start, end, view))
-        .group_by(Appeal.cat1, Appeal.cat2, Appeal.cat3)
-    )
-    return {(a, b or "", c or ""): int(n) for a, b, c, n in session.execute(q)}
+        select(recent, Appeal.channel, Appeal.cat1, Appeal.cat2, Appeal.cat3, func.count())
+        .where(*_created(before, end, view))
+        .group_by(literal_column("recent"), Appeal.channel, Appeal.cat1, Appeal.cat2, Appeal.cat3)
+    )  # grouped by the label, as in per_day
+    now: Mix = {}
+    then: Mix = {}
+    for r, ch, a, b, c, n in session.execute(q):
+        (now if r else then)[(ch, a, b or "", c or "")] = int(n)
+    return now, then
+
+
+def split(mix: Mix, part: slice) -> dict[Any, int]:
+    """A mix summed by part of its key: `slice(0, 1)` by channel, `slice(1, 4)` by category path."""
+    out: dict[Any, int] = {}
+    for k, n in mix.items():
+        key = k[part] if part.stop - part.start > 1 else k[part.start]
+        out[key] = out.get(key, 0) + n
+    return out
 
 
 def by_cat1(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.count_model import CountModel, History, history_days, weekday_factors
 from data_access.wall import history as hist
-from data_access.wall.day_cache import day_start, local_day
+from data_access.wall.day_cache import Period, day_start, local_day
 
 if TYPE_CHECKING:
     from data_access.wall.snapshot import WallContext
@@ -25,14 +25,17 @@ def community_days(session: Session, days: tuple[date, ...], ctx: WallContext) -
     """Appeals created per community on each whole local day (kept per day until events change it)."""
     s = ctx.settings
     stamp = ctx.days.sync(session, s.zone)
-
-    def one(d: date) -> dict[str, int]:
-        a, b = day_start(d, s.zone), day_start(d + timedelta(days=1), s.zone)
-        return ctx.days.get(
-            "communities", (d, None), None, stamp, s.history_cache_s, lambda: hist.community_counts(session, a, b)
-        )
-
-    return {d: one(d) for d in days}
+    edge = lambda d: day_start(d, s.zone)  # noqa: E731
+    spans: dict[Period, hist.Span] = {(d, None): (edge(d), edge(d + timedelta(days=1))) for d in days}
+    got = ctx.days.get_many(
+        "communities",
+        list(spans),
+        None,
+        stamp,
+        s.history_cache_s,
+        lambda ps: hist.community_counts_by(session, [spans[p] for p in ps]),
+    )
+    return dict(zip(days, got, strict=True))
 
 
 def community_history(
