@@ -334,3 +334,64 @@ def test_command_line_writes_the_files_and_refuses_a_future_period(world, tmp_pa
     assert cli.run(future, world["svc"]) == 2 and "has not ended" in capsys.readouterr().out
     unknown = parser.parse_args(["report", "daily", "--period", DAY, "--scope", "s:000", "--out", str(tmp_path)])
     assert cli.run(unknown, world["svc"]) == 2 and "unknown scope" in capsys.readouterr().out
+
+
+def test_a_report_asked_for_goes_to_subscribers_only_if_the_schedule_makes_it(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A report asked for takes the schedule's place in the archive (made once), so when the schedule makes that
+    period for that scope its subscribers get it, once, through real receivers; an older period asked for (past
+    the catch-up window) is sent to no one. Through `python app.py report`, which shares the page's rule."""
+    import argparse
+    import dataclasses
+
+    from dashboard.reports import latest_ended
+    from data_access.notify.sender import Sender
+    from data_access.reports import cli
+    from tests.notify_support import https_receiver, smtp_server
+
+    d = world["where"]["district"]
+    csv_file = tmp_path / "subscribers.csv"
+    csv_file.write_text(
+        "scope,kinds,name,role,email,phone,wecom,dingtalk,feishu,language\n"
+        f"d:{d},daily,赵主任,district_director,zhao@example.invalid,,13800000002,,,zh\n",
+        encoding="utf-8",
+    )
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="cmd"))
+    with https_receiver(tmp_path) as (rx, ca), smtp_server() as (box, port):
+        s = world["settings"].model_copy(
+            update={
+                "var_dir": tmp_path,
+                "report_scopes": f"city,d:{d}",
+                "report_subscribers_csv": csv_file,
+                "public_url": "https://cc.example.invalid",
+                "notify_smtp_host": "127.0.0.1",
+                "notify_smtp_port": port,
+                "notify_smtp_from": "cc@example.invalid",
+                "notify_smtp_starttls": False,
+                "notify_wecom_url": f"{rx.url}/wecom?key=k",
+                "notify_ca_file": ca,
+            }
+        )
+        svc = dataclasses.replace(world["svc"], settings=s)
+        yesterday = latest_ended("daily", datetime.now(UTC), s.zone).label  # due today at 08:00: the schedule's
+        for period in (yesterday, yesterday, "2026-10-09"):  # asked twice; and a period long past the window
+            args = parser.parse_args(
+                ["report", "daily", "--period", period, "--scope", f"d:{d}", "--out", str(tmp_path)]
+            )
+            assert cli.run(args, svc) == 0
+        sender = Sender(s, svc.engine)
+        try:
+            while sender.step():
+                pass
+        finally:
+            sender.close()
+    (mail,) = box.messages
+    assert "zhao@example.invalid" in str(mail["To"]) and yesterday in str(mail["Subject"])
+    (att,) = list(mail.iter_attachments())  # type: ignore[attr-defined]
+    with world["sessions"]() as db:
+        row = archive.find(db, "daily", yesterday, f"d:{d}")
+        assert row is not None and row.pdf is not None
+        assert pdf_text(bytes(att.get_payload(decode=True))) == pdf_text(row.pdf)
+        assert row.requested_by == "command line"
+    (robot,) = rx.of("/wecom")
+    assert f"/reports?id={row.id}" in json.dumps(robot.body)
