@@ -1,6 +1,7 @@
 """Report build times and memory over a filled store (benchmarks/fill_store.py): a city monthly analysis (PDF and
 XLSX) and a district daily bulletin. Prints one line per build: wall seconds for content, PDF, XLSX, the build's
-CPU seconds (time.process_time: what an idle machine would give), and the process's peak RSS. Usage:
+CPU seconds (time.process_time: what an idle machine would give) and its PostgreSQL backend's, the one-off import
+of WeasyPrint (not in the PDF time), and the process's peak RSS. Usage:
 
     python benchmarks/fill_store.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test --schema bench1m
     python benchmarks/reports.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test --schema bench1m
@@ -23,7 +24,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -32,6 +33,15 @@ from benchmarks.fill_store import schema_url
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds of a local process (the session's PostgreSQL backend), from /proc; 0 if not readable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def build(url: str, kind: str, period: str, scope: str, now_iso: str, prof: str | None, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -52,13 +62,20 @@ def build(url: str, kind: str, period: str, scope: str, now_iso: str, prof: str 
     ctx = WallContext(settings, index_of(load_demo_city(root / "var" / "test-cache", 12345)))
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
+    t = time.perf_counter()
+    import weasyprint  # noqa: F401  # once per process (in `python app.py`, at the first build)
+
+    imported = time.perf_counter() - t
     base = _rss_mb()
     profile = cProfile.Profile() if prof else None
     if profile:
         profile.enable()
     c0, t0 = time.process_time(), time.perf_counter()
     with sessions() as s:
+        backend = int(s.scalar(text("SELECT pg_backend_pid()")) or 0) if "postgresql" in url else 0
+        db0 = _cpu_of(backend)
         report = content.build(s, parse_period(kind, period), View.parse(scope), datetime.fromisoformat(now_iso), ctx)
+        db = _cpu_of(backend) - db0
     t1 = time.perf_counter()
     mid = _rss_mb()
     p = pdf(report)
@@ -70,7 +87,7 @@ def build(url: str, kind: str, period: str, scope: str, now_iso: str, prof: str 
         profile.dump_stats(os.path.join(prof, f"{kind}-{scope.replace(':', '-')}.prof"))
     peak = _rss_mb()
     engine.dispose()
-    out.put((t1 - t0, t2 - t1, t3 - t2, t3 - t0, c3 - c0, base, mid, peak, len(p), len(x)))
+    out.put((t1 - t0, t2 - t1, t3 - t2, t3 - t0, c3 - c0, db, imported, base, mid, peak, len(p), len(x)))
 
 
 def run(url: str, kind: str, period: str, scope: str, now: datetime, prof: str | None) -> None:
@@ -78,10 +95,11 @@ def run(url: str, kind: str, period: str, scope: str, now: datetime, prof: str |
     q: mp.Queue = mp.get_context("spawn").Queue()  # type: ignore[type-arg]
     proc = mp.get_context("spawn").Process(target=build, args=(url, kind, period, scope, now.isoformat(), prof, q))
     proc.start()
-    c, p, x, total, cpu, base, mid, peak, np_, nx = q.get()
+    c, p, x, total, cpu, db, imported, base, mid, peak, np_, nx = q.get()
     proc.join()
     print(
-        f"{kind} {period} {scope}: total {total:.1f} s (content {c:.1f}, PDF {p:.1f}, XLSX {x:.1f}), CPU {cpu:.1f} s; "
+        f"{kind} {period} {scope}: total {total:.1f} s (content {c:.1f}, PDF {p:.1f}, XLSX {x:.1f}), CPU {cpu:.1f} s, "
+        f"database backend CPU {db:.1f} s (its parallel workers not counted); import of WeasyPrint {imported:.1f} s; "
         f"peak RSS {peak:.0f} MB (city model loaded: {base:.0f} MB, after content: {mid:.0f} MB); "
         f"PDF {np_ / 1024:.0f} KB, XLSX {nx / 1024:.0f} KB; load {os.getloadavg()[0]:.1f}",
         flush=True,

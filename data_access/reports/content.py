@@ -194,10 +194,9 @@ def _hotspot_rows(
     """The day's hotspot communities against their own baseline, scored as the wall scores them."""
     refs, rule = ctx.refs, ctx.hotspot_rule
     base = start - timedelta(days=rule.baseline_days)
-    recent, baseline = hist.community_counts_by(session, [(start, end), (base, start)])
     streets = _streets(view, ctx) if view.level != "city" else None
-    if streets is not None:
-        recent = {c: n for c, n in recent.items() if refs.community_street.get(c) in streets}
+    among = None if streets is None else [c for c, st in refs.community_street.items() if st in streets]
+    recent, baseline = hist.community_counts_by(session, [(start, end), (base, start)], among)
     out = []
     for h in score_hotspots(recent, baseline, rule, limit=TOP):
         out.append(

@@ -479,5 +479,10 @@ def test_spans_read_together_equal_each_read_alone(settings, store, city, gazett
             assert vols == [hist.volumes(s, a, b, at) for a, b in days]
             whole = hist.volumes(s, start, start + timedelta(days=20), at)
             assert hist.merge(*vols) == whole and sum(c.volume for c in whole.values()) > 100
+        comms = hist.community_counts_by(s, days)
+        assert comms == [hist.community_counts(s, a, b) for a, b in days] and any(comms)
+        some = sorted({c for day in comms for c in day})[::2]
+        assert hist.community_counts_by(s, days, some) == [{c: n for c, n in d.items() if c in some} for d in comms]
+        assert hist.community_counts_by(s, days, []) == [{} for _ in days]
         with pytest.raises(ValueError, match="overlap"):
             hist.volumes_by(s, [days[0], (days[0][0] + timedelta(hours=1), days[0][1] + timedelta(hours=1))])
