@@ -126,10 +126,8 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
     )
     progress("overdue")
     names = names_of(ctx.refs)
-    units = [
-        {"unit": names.unit.get(u, u) if u else "rp_no_unit", "count": n}
-        for u, n in q.overdue_by_unit(session, end, view, TOP)
-    ]
+    late_units, late_rows = q.overdue(session, end, view, names, TOP)
+    units = [{"unit": names.unit.get(u, u) if u else "rp_no_unit", "count": n} for u, n in late_units]
     rows = [
         {
             "id": r["id"],
@@ -139,7 +137,7 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
             "late_h": round(r["late_s"] / 3600, 1),
             "summary": r["summary"],
         }
-        for r in q.overdue_rows(session, end, view, names, TOP)
+        for r in late_rows
     ]
     overdue = Section(
         "rp_overdue",

@@ -395,3 +395,39 @@ def test_a_report_asked_for_goes_to_subscribers_only_if_the_schedule_makes_it(wo
         assert row.requested_by == "command line"
     (robot,) = rx.of("/wecom")
     assert f"/reports?id={row.id}" in json.dumps(robot.body)
+
+
+@pytest.mark.parametrize("scope", ["city", "district"])
+def test_overdue_units_and_rows_follow_the_rule(world, scope: str) -> None:  # type: ignore[no-untyped-def]
+    """The bulletin's overdue lists, from one scan, equal the rule counted in Python over every appeal row:
+    received before the end, red by then, neither resolved nor closed by then."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from data_access.reports import queries as q
+    from data_access.store.appeal_rows import names_of
+    from data_access.store.models import Appeal
+
+    view = View() if scope == "city" else View("district", world["where"]["district"])
+    end = datetime.now(UTC)  # every appeal left open past its limit is overdue by now
+    with world["sessions"]() as s:
+        rows = s.execute(
+            select(
+                Appeal.id, Appeal.unit, Appeal.red_from, Appeal.created_at, Appeal.resolved_at, Appeal.closed_at
+            ).where(*q.in_view(view))
+        ).all()
+        units, shown = q.overdue(s, end, view, names_of(world["ctx"].refs), 3)
+    late = [
+        r
+        for r in rows
+        if r.created_at < end
+        and r.red_from is not None
+        and r.red_from <= end
+        and (r.resolved_at is None or r.resolved_at >= end)
+        and (r.closed_at is None or r.closed_at >= end)
+    ]
+    assert len(late) > 3, "the history has too few overdue appeals to compare"
+    counted = sorted(Counter(r.unit for r in late).items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+    assert units == counted[:3]
+    assert [r["id"] for r in shown] == [r.id for r in sorted(late, key=lambda r: (r.red_from, r.id))[:3]]
