@@ -193,20 +193,15 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
 def start_reports(svc: Services, stop: threading.Event, ctx: Any = None) -> threading.Thread:
     """Make the scheduled reports in a thread of their own; with the screens' context `ctx` (caches that take
     concurrent readers), the days the wall has aggregated are reused, else a context of its own."""
-    from dashboard.reports import ReportError
     from data_access.reports import scheduler
-    from data_access.reports.delivery import deliverer, load_subscribers
+    from data_access.reports.delivery import from_settings
     from data_access.wall.snapshot import WallContext
     from geo.city_index import index_of
 
-    s = svc.settings
-    try:
-        subscribers = load_subscribers(s.report_subscribers_csv) if s.report_subscribers_csv else []
-    except ReportError as exc:
-        raise SettingsError(f"REPORT_SUBSCRIBERS_CSV: {exc}") from None
-    ctx = ctx if ctx is not None else WallContext(s, index_of(svc.city))
+    deliver = from_settings(svc.settings)  # a bad subscribers file stops start-up here
+    ctx = ctx if ctx is not None else WallContext(svc.settings, index_of(svc.city))
     # content is read where the screens read (the replica, if any): `ctx`'s caches must follow one store
-    return scheduler.start(svc.sessions, ctx, stop, deliver=deliverer(subscribers), reads=svc.reads)
+    return scheduler.start(svc.sessions, ctx, stop, deliver=deliver, reads=svc.reads)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 Every request is checked against the signed-in scope: the page lists only reports of scopes inside it, a build is
 refused for a scope outside it (or a future period, or an unknown scope), and a download of another scope's report
-answers 404 and is audited, like every export."""
+answers 404 and is audited, like every export. A build asked for goes to the report's subscribers when it is one
+the schedule makes for them (dashboard/reports.delivered_on_request): it takes the schedule's place."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from dashboard.reports import ReportError, parse_period
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
 from dashboard.wall import View
 from data_access.ops.services import Services
-from data_access.reports import archive
+from data_access.reports import archive, delivery
 from data_access.reports.build import check, make
 from data_access.wall.scope import view_allowed
 from data_access.wall.snapshot import WallContext
@@ -87,6 +88,7 @@ def page_for(svc: Services, ctx: WallContext, pathname: str | None, search: str 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     """Add the page's callbacks and the download route; builds asked for run in this app's own threads."""
     builds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-build")
+    deliver = delivery.from_settings(svc.settings)
 
     @app.callback(
         Output(ids.STATUS, "children"),
@@ -111,7 +113,8 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         if not view_allowed(ident.scope, view, ctx.refs):
             refuse("report-make", f"{kind} {period} {key}")
             return L.message(t(lang, "rp_refused", reason=t(lang, "rp_outside")), "bad"), None, True
-        builds.submit(make, svc.sessions, ctx, p, view, now, requested_by=ident.name, reads=svc.reads)
+        to = delivery.on_request(deliver, svc.settings, p, view.key, now)  # subscribers: as the schedule would
+        builds.submit(make, svc.sessions, ctx, p, view, now, requested_by=ident.name, deliver=to, reads=svc.reads)
         asked = {"kind": p.kind, "period": p.label, "scope": view.key}
         return L.message(t(lang, "rp_building", step="…")), asked, False
 

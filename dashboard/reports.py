@@ -136,6 +136,11 @@ class Schedule:
             day = p.after.replace(day=min(self.monthday, 28))
         return datetime.combine(day, self.at, zone).astimezone(UTC)
 
+    def covers(self, p: Period, now: datetime, zone: ZoneInfo) -> bool:
+        """The schedule makes (or will make) this period's report: its kind is scheduled and it falls due no
+        earlier than the catch-up window before `now` (later is fine: a period asked for before it falls due)."""
+        return p.kind in self.kinds and self.due_at(p, zone) >= now - timedelta(days=self.catch_up_days)
+
     def due(self, now: datetime, zone: ZoneInfo) -> list[Period]:
         """Every period whose report fell due in the catch-up window up to `now`, oldest first."""
         since = now - timedelta(days=self.catch_up_days)
@@ -272,3 +277,12 @@ def schedule_of(settings: Settings) -> Schedule:
         catch_up_days=settings.report_catch_up_days,
         kinds=tuple(k for k in settings.report_kinds.split(",") if k),
     )
+
+
+def delivered_on_request(settings: Settings, p: Period, scope_key: str, now: datetime) -> bool:
+    """Whether a report asked for (on the page or the command line) goes to its subscribers: exactly when it is
+    one the schedule makes for them (REPORT_SCOPES, REPORT_KINDS, within the catch-up window or not yet due).
+    The archive makes each (kind, period, scope) once, so a report asked for first takes the schedule's place:
+    without this its subscribers would never get it. Older periods asked for are sent to no one."""
+    scopes = {k.strip() for k in settings.report_scopes.split(",") if k.strip()}
+    return scope_key in scopes and schedule_of(settings).covers(p, now, settings.zone)

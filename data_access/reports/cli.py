@@ -9,7 +9,7 @@ from typing import Any
 
 from dashboard.reports import KINDS, ReportError, latest_ended, parse_period
 from data_access.ops.services import Services
-from data_access.reports import archive
+from data_access.reports import archive, delivery
 from data_access.reports.build import check, make
 from data_access.wall.snapshot import WallContext
 from geo.city_index import index_of
@@ -34,7 +34,8 @@ def run(args: argparse.Namespace, svc: Services) -> int:
     except ReportError as exc:
         print(f"refused: {exc}")
         return 2
-    got = make(svc.sessions, ctx, p, view, now, requested_by="command line")
+    to = delivery.on_request(delivery.from_settings(svc.settings), svc.settings, p, view.key, now)
+    got = make(svc.sessions, ctx, p, view, now, requested_by="command line", deliver=to)
     with svc.sessions() as s:
         row = archive.find(s, p.kind, p.label, view.key)
         if row is None or row.state != "made":

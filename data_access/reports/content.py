@@ -48,6 +48,7 @@ def build(
 ) -> Report:
     """The report of a period and view, as the store says at `now` (which the caller has checked is after it)."""
     zone = ctx.settings.zone
+    hist.tune(session)  # one-off aggregates: PostgreSQL's JIT compiled them for longer than they ran
     sections = {"daily": _daily, "weekly": _weekly, "monthly": _monthly}[p.kind](session, p, view, now, ctx, progress)
     return Report(
         kind=p.kind,
@@ -76,8 +77,9 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
     start, end = p.start(zone), p.end(zone)
     week_start = start - timedelta(days=7)
     progress("received")
-    chan, chan7 = q.by_channel(session, start, end, view), q.by_channel(session, week_start, start, view)
-    cats, cats7 = q.by_category(session, start, end, view), q.by_category(session, week_start, start, view)
+    mix, mix7 = q.received_mix(session, week_start, start, end, view)
+    chan, chan7 = q.split(mix, slice(0, 1)), q.split(mix7, slice(0, 1))
+    cats, cats7 = q.split(mix, slice(1, 4)), q.split(mix7, slice(1, 4))
     total, total7 = sum(chan.values()), sum(chan7.values()) / 7
     channel_rows = [
         {"channel": c, "count": n, "mean7": round(chan7.get(c, 0) / 7, 1), "change": change(n, chan7.get(c, 0) / 7)}
@@ -124,10 +126,8 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
     )
     progress("overdue")
     names = names_of(ctx.refs)
-    units = [
-        {"unit": names.unit.get(u, u) if u else "rp_no_unit", "count": n}
-        for u, n in q.overdue_by_unit(session, end, view, TOP)
-    ]
+    late_units, late_rows = q.overdue(session, end, view, names, TOP)
+    units = [{"unit": names.unit.get(u, u) if u else "rp_no_unit", "count": n} for u, n in late_units]
     rows = [
         {
             "id": r["id"],
@@ -137,7 +137,7 @@ def _daily(session: Session, p: Period, view: View, now: datetime, ctx: WallCont
             "late_h": round(r["late_s"] / 3600, 1),
             "summary": r["summary"],
         }
-        for r in q.overdue_rows(session, end, view, names, TOP)
+        for r in late_rows
     ]
     overdue = Section(
         "rp_overdue",
@@ -191,11 +191,10 @@ def _hotspot_rows(
 ) -> list[dict[str, Any]]:
     """The day's hotspot communities against their own baseline, scored as the wall scores them."""
     refs, rule = ctx.refs, ctx.hotspot_rule
-    recent = hist.community_counts(session, start, end)
-    baseline = hist.community_counts(session, start - timedelta(days=rule.baseline_days), start)
+    base = start - timedelta(days=rule.baseline_days)
     streets = _streets(view, ctx) if view.level != "city" else None
-    if streets is not None:
-        recent = {c: n for c, n in recent.items() if refs.community_street.get(c) in streets}
+    among = None if streets is None else [c for c, st in refs.community_street.items() if st in streets]
+    recent, baseline = hist.community_counts_by(session, [(start, end), (base, start)], among)
     out = []
     for h in score_hotspots(recent, baseline, rule, limit=TOP):
         out.append(

@@ -11,14 +11,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from dashboard.i18n import t
 from dashboard.notices import Attachment, Notice, Recipient
-from dashboard.reports import KINDS, Report, ReportError, check_scope_key, fact_text
-from dashboard.settings import Settings
+from dashboard.reports import KINDS, Period, Report, ReportError, check_scope_key, delivered_on_request, fact_text
+from dashboard.settings import Settings, SettingsError
 from dashboard.wall import View
 from data_access.notify.outbox import queue
 from data_access.reports.build import Deliver
@@ -107,6 +108,22 @@ def notices(report: Report, rid: int, pdf_path: Path, subscribers: list[Subscrib
             )
         )
     return out
+
+
+def from_settings(settings: Settings) -> Deliver:
+    """The `deliver` step for the subscribers of REPORT_SUBSCRIBERS_CSV (none when unset); a bad file is a wrong
+    setting (SettingsError naming it)."""
+    path = settings.report_subscribers_csv
+    try:
+        return deliverer(load_subscribers(path) if path else [])
+    except ReportError as exc:
+        raise SettingsError(f"REPORT_SUBSCRIBERS_CSV: {exc}") from None
+
+
+def on_request(deliver: Deliver, settings: Settings, p: Period, scope_key: str, now: datetime) -> Deliver | None:
+    """The `deliver` step of a build asked for: the schedule's own when it covers the report
+    (dashboard/reports.delivered_on_request), else none."""
+    return deliver if delivered_on_request(settings, p, scope_key, now) else None
 
 
 def deliverer(subscribers: list[Subscriber]) -> Deliver:

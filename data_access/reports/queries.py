@@ -29,20 +29,32 @@ def _created(start: datetime, end: datetime, view: View) -> list[ColumnElement[b
     return [Appeal.created_at >= start, Appeal.created_at < end, *in_view(view)]
 
 
-def by_channel(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
-    """Appeals received in [start, end) per channel."""
-    q = select(Appeal.channel, func.count()).where(*_created(start, end, view)).group_by(Appeal.channel)
-    return {c: int(n) for c, n in session.execute(q)}
+Mix = dict[tuple[str, str, str, str], int]
 
 
-def by_category(session: Session, start: datetime, end: datetime, view: View) -> dict[tuple[str, str, str], int]:
-    """Appeals received in [start, end) per three-level category path."""
+def received_mix(session: Session, before: datetime, start: datetime, end: datetime, view: View) -> tuple[Mix, Mix]:
+    """Appeals received in [start, end), and in [before, start), per (channel, cat1, cat2, cat3): a day and the
+    days before it, by channel and by category, in one read (it was four)."""
+    recent = case((Appeal.created_at >= start, 1), else_=0).label("recent")
     q = (
-        select(Appeal.cat1, Appeal.cat2, Appeal.cat3, func.count())
-        .where(*_created(start, end, view))
-        .group_by(Appeal.cat1, Appeal.cat2, Appeal.cat3)
-    )
-    return {(a, b or "", c or ""): int(n) for a, b, c, n in session.execute(q)}
+        select(recent, Appeal.channel, Appeal.cat1, Appeal.cat2, Appeal.cat3, func.count())
+        .where(*_created(before, end, view))
+        .group_by(literal_column("recent"), Appeal.channel, Appeal.cat1, Appeal.cat2, Appeal.cat3)
+    )  # grouped by the label, as in per_day
+    now: Mix = {}
+    then: Mix = {}
+    for r, ch, a, b, c, n in session.execute(q):
+        (now if r else then)[(ch, a, b or "", c or "")] = int(n)
+    return now, then
+
+
+def split(mix: Mix, part: slice) -> dict[Any, int]:
+    """A mix summed by part of its key: `slice(0, 1)` by channel, `slice(1, 4)` by category path."""
+    out: dict[Any, int] = {}
+    for k, n in mix.items():
+        key = k[part] if part.stop - part.start > 1 else k[part.start]
+        out[key] = out.get(key, 0) + n
+    return out
 
 
 def by_cat1(session: Session, start: datetime, end: datetime, view: View) -> dict[str, int]:
@@ -78,23 +90,26 @@ def _overdue_at(end: datetime, view: View) -> list[ColumnElement[bool]]:
     ]
 
 
-def overdue_by_unit(session: Session, end: datetime, view: View, limit: int) -> list[tuple[str | None, int]]:
-    """Handling units with most appeals overdue (red) at `end`, most first."""
-    n = func.count()
-    q = (
-        select(Appeal.unit, n)
-        .where(*_overdue_at(end, view))
-        .group_by(Appeal.unit)
-        .order_by(n.desc(), Appeal.unit)
-        .limit(limit)
-    )
-    return [(u, int(k)) for u, k in session.execute(q)]
-
-
-def overdue_rows(session: Session, end: datetime, view: View, names: Names, limit: int) -> list[dict[str, Any]]:
-    """The appeals overdue longest at `end`, as screen rows (citizen text as given: renderers escape it)."""
-    q = select(*COLUMNS).where(*_overdue_at(end, view)).order_by(Appeal.red_from, Appeal.id).limit(limit)
-    return [appeal_row(dict(r._mapping), end, names) for r in session.execute(q)]
+def overdue(
+    session: Session, end: datetime, view: View, names: Names, limit: int
+) -> tuple[list[tuple[str | None, int]], list[dict[str, Any]]]:
+    """The handling units with most appeals overdue (red) at `end`, most first (ties by unit, none last), and the
+    appeals overdue longest, as screen rows (citizen text as given: renderers escape it). One scan finds the overdue
+    appeals (unit, since when red); only the rows shown are then read, by id (it was two scans of the store)."""
+    by_unit: dict[str | None, int] = {}
+    reds: list[tuple[datetime, str]] = []
+    for unit, red, id_ in session.execute(
+        select(Appeal.unit, Appeal.red_from, Appeal.id).where(*_overdue_at(end, view))
+    ):
+        by_unit[unit] = by_unit.get(unit, 0) + 1
+        reds.append((red, id_))
+    units = sorted(by_unit.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))[:limit]
+    if not reds:
+        return units, []
+    last = sorted(r for r, _ in reds)[min(limit, len(reds)) - 1]
+    shown = [i for r, i in reds if r <= last]  # the longest overdue, with any ties (the store orders those by id)
+    q = select(*COLUMNS).where(Appeal.id.in_(shown)).order_by(Appeal.red_from, Appeal.id).limit(limit)
+    return units, [appeal_row(dict(r._mapping), end, names) for r in session.execute(q)]
 
 
 def per_day(session: Session, edges: list[datetime], view: View) -> list[int]:

@@ -115,13 +115,44 @@ class DayCache:
     ) -> T:
         """The aggregate of `kind` for a period (and a variant, e.g. a cut-off): kept unless an event noted after
         it was computed changed its period; else computed now and kept with `stamp` (from `sync`)."""
-        key = (kind, period, variant)
-        found, value = self._kept(key, verify_s)
-        if found:
-            return value  # type: ignore[no-any-return]
-        value = compute()
-        self._keep(key, stamp, value)
-        return value
+        return self.get_many(kind, [period], variant, stamp, verify_s, lambda _: [compute()])[0]
+
+    def get_many(
+        self,
+        kind: str,
+        periods: list[Period],
+        variant: Hashable,
+        stamp: int,
+        verify_s: float,
+        compute: Callable[[list[Period]], list[T]],
+    ) -> list[T]:
+        """`get` of several periods: those not kept (or due for a re-read) are computed by one call of `compute`
+        (the periods in, their aggregates in the same order out), so a cold month is one statement, not one a day."""
+        out: dict[Period, T] = {}
+        with self._lock:
+            for period in periods:
+                key = (kind, period, variant)
+                hit = self._entries.get(key)
+                if hit is not None and self._changed.get((DIRTY_BY[kind], period), -1) <= hit.seq:
+                    if self._clock() - hit.taken < verify_s or self._rereads <= 0:
+                        self._entries.move_to_end(key)
+                        out[period] = hit.value
+                        continue
+                    self._rereads -= 1
+        missing = [p for p in periods if p not in out]
+        if missing:
+            values = compute(missing)
+            with self._lock:
+                for period, value in zip(missing, values, strict=True):
+                    out[period] = value
+                    key = (kind, period, variant)
+                    cur = self._entries.get(key)
+                    if cur is None or cur.seq <= stamp:  # a thread that computed from a later stamp keeps its value
+                        self._entries[key] = _Entry(stamp, self._clock(), value)
+                        self._entries.move_to_end(key)
+                while len(self._entries) > self._max:
+                    self._entries.popitem(last=False)
+        return [out[p] for p in periods]
 
     def get_days(
         self,
@@ -132,43 +163,14 @@ class DayCache:
         verify_s: float,
         compute: Callable[[list[date]], Mapping[date, T]],
     ) -> dict[date, T]:
-        """The whole-day aggregates of `kind` for several days, as `get` keeps them; the days not kept are
-        computed together by one call of `compute` (which answers each day it is given)."""
-        out: dict[date, T] = {}
-        missing: list[date] = []
-        for d in days:
-            found, value = self._kept((kind, (d, None), variant), verify_s)
-            if found:
-                out[d] = value
-            else:
-                missing.append(d)
-        if missing:
-            fresh = compute(missing)
-            for d in missing:
-                out[d] = fresh[d]
-                self._keep((kind, (d, None), variant), stamp, fresh[d])
-        return out
+        """`get_many` of whole days, given and answered by date."""
+        periods: list[Period] = [(d, None) for d in days]
 
-    def _kept(self, key: tuple[str, Period, Hashable], verify_s: float) -> tuple[bool, Any]:
-        """(True, the value) when the aggregate is kept and still valid, else (False, None)."""
-        kind, period, _ = key
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None and self._changed.get((DIRTY_BY[kind], period), -1) <= hit.seq:
-                if self._clock() - hit.taken < verify_s or self._rereads <= 0:
-                    self._entries.move_to_end(key)
-                    return True, hit.value
-                self._rereads -= 1
-        return False, None
+        def by_date(ps: list[Period]) -> list[T]:
+            got = compute([d for d, _ in ps])
+            return [got[d] for d, _ in ps]
 
-    def _keep(self, key: Hashable, stamp: int, value: Any) -> None:
-        with self._lock:
-            cur = self._entries.get(key)
-            if cur is None or cur.seq <= stamp:  # a thread that computed from a later stamp keeps its value
-                self._entries[key] = _Entry(stamp, self._clock(), value)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self._max:
-                    self._entries.popitem(last=False)
+        return dict(zip(days, self.get_many(kind, periods, variant, stamp, verify_s, by_date), strict=True))
 
     def __len__(self) -> int:
         return len(self._entries)

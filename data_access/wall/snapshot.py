@@ -42,7 +42,7 @@ from data_access.view_share.snapshots import SharedSnapshots, tick_version
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.baseline import community_history, model_of
-from data_access.wall.day_cache import DayCache, hours, local_day
+from data_access.wall.day_cache import DayCache, Period, hours, local_day
 from geo.city_index import CityIndex
 
 log = logging.getLogger(__name__)
@@ -256,22 +256,21 @@ def _month_counts(session: Session, month: str, now: datetime, stamp: int, ctx: 
     cut = month_cutoff(month, s, ctx.ranking)
     at = cut if now >= cut else None
     today = local_day(now, s.zone)
-    parts = []
+    spans: dict[Period, hist.Span] = {}
     for a, b in _days(start, end, s):
         day = local_day(a, s.zone)
         # today by the hour: live events change its last hours, and only those are read again
         for ha, hb, hour in hours(a, b) if day == today else [(a, b, None)]:
-            parts.append(
-                ctx.days.get(
-                    "volume", (day, hour), at, stamp, s.history_cache_s, partial(hist.volumes, session, ha, hb, at)
-                )
-            )
-            parts.append(
-                ctx.days.get(
-                    "reviews", (day, hour), None, stamp, s.history_cache_s, partial(hist.reviews, session, ha, hb)
-                )
-            )
-    return hist.merge(*parts)
+            spans[(day, hour)] = (ha, hb)
+    periods = list(spans)
+    # the days not kept are read together: one statement for each kind, however many days that is
+    vols = ctx.days.get_many(
+        "volume", periods, at, stamp, s.history_cache_s, lambda ps: hist.volumes_by(session, [spans[p] for p in ps], at)
+    )
+    revs = ctx.days.get_many(
+        "reviews", periods, None, stamp, s.history_cache_s, lambda ps: hist.reviews_by(session, [spans[p] for p in ps])
+    )
+    return hist.merge(*vols, *revs)
 
 
 def _ranking(session: Session, now: datetime, ctx: WallContext, level: str, month: str) -> dict[str, Any]:

@@ -458,3 +458,31 @@ def test_a_ranking_behind_the_log_says_since_when(settings, rds, store, city, ga
     with sessions() as s:
         seq = s.scalar(select(AppealEvent.seq).order_by(AppealEvent.seq.desc()).limit(1))
     assert direct["seq"] == seq
+
+
+def test_spans_read_together_equal_each_read_alone(settings, store, city, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """A month's days read in one statement (`volumes_by`, `reviews_by`: what a cold month costs) give each day
+    what that day's own statement gives, in the order asked, with and without a cut-off; overlapping spans are
+    refused rather than counted twice."""
+    _, sessions, _ = store
+    start = datetime(2026, 10, 20, tzinfo=TZ)
+    _put(sessions, settings, gazetteer, month_history(city, start, 20, 12, NOW, seed=5))
+    days = [(start + timedelta(days=k), start + timedelta(days=k + 1)) for k in range(20)]
+    random.Random(3).shuffle(days)
+    cut = datetime(2026, 11, 4, tzinfo=TZ)
+    with sessions() as s:
+        together = hist.reviews_by(s, days)
+        assert together == [hist.reviews(s, a, b) for a, b in days]
+        assert sum(c.reviewed for day in together for c in day.values()) > 50
+        for at in (None, cut):
+            vols = hist.volumes_by(s, days, at)
+            assert vols == [hist.volumes(s, a, b, at) for a, b in days]
+            whole = hist.volumes(s, start, start + timedelta(days=20), at)
+            assert hist.merge(*vols) == whole and sum(c.volume for c in whole.values()) > 100
+        comms = hist.community_counts_by(s, days)
+        assert comms == [hist.community_counts(s, a, b) for a, b in days] and any(comms)
+        some = sorted({c for day in comms for c in day})[::2]
+        assert hist.community_counts_by(s, days, some) == [{c: n for c, n in d.items() if c in some} for d in comms]
+        assert hist.community_counts_by(s, days, []) == [{} for _ in days]
+        with pytest.raises(ValueError, match="overlap"):
+            hist.volumes_by(s, [days[0], (days[0][0] + timedelta(hours=1), days[0][1] + timedelta(hours=1))])

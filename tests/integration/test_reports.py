@@ -334,3 +334,100 @@ def test_command_line_writes_the_files_and_refuses_a_future_period(world, tmp_pa
     assert cli.run(future, world["svc"]) == 2 and "has not ended" in capsys.readouterr().out
     unknown = parser.parse_args(["report", "daily", "--period", DAY, "--scope", "s:000", "--out", str(tmp_path)])
     assert cli.run(unknown, world["svc"]) == 2 and "unknown scope" in capsys.readouterr().out
+
+
+def test_a_report_asked_for_goes_to_subscribers_only_if_the_schedule_makes_it(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A report asked for takes the schedule's place in the archive (made once), so when the schedule makes that
+    period for that scope its subscribers get it, once, through real receivers; an older period asked for (past
+    the catch-up window) is sent to no one. Through `python app.py report`, which shares the page's rule."""
+    import argparse
+    import dataclasses
+
+    from dashboard.reports import latest_ended
+    from data_access.notify.sender import Sender
+    from data_access.reports import cli
+    from tests.notify_support import https_receiver, smtp_server
+
+    d = world["where"]["district"]
+    csv_file = tmp_path / "subscribers.csv"
+    csv_file.write_text(
+        "scope,kinds,name,role,email,phone,wecom,dingtalk,feishu,language\n"
+        f"d:{d},daily,赵主任,district_director,zhao@example.invalid,,13800000002,,,zh\n",
+        encoding="utf-8",
+    )
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="cmd"))
+    with https_receiver(tmp_path) as (rx, ca), smtp_server() as (box, port):
+        s = world["settings"].model_copy(
+            update={
+                "var_dir": tmp_path,
+                "report_scopes": f"city,d:{d}",
+                "report_subscribers_csv": csv_file,
+                "public_url": "https://cc.example.invalid",
+                "notify_smtp_host": "127.0.0.1",
+                "notify_smtp_port": port,
+                "notify_smtp_from": "cc@example.invalid",
+                "notify_smtp_starttls": False,
+                "notify_wecom_url": f"{rx.url}/wecom?key=k",
+                "notify_ca_file": ca,
+            }
+        )
+        svc = dataclasses.replace(world["svc"], settings=s)
+        yesterday = latest_ended("daily", datetime.now(UTC), s.zone).label  # due today at 08:00: the schedule's
+        for period in (yesterday, yesterday, "2026-10-09"):  # asked twice; and a period long past the window
+            args = parser.parse_args(
+                ["report", "daily", "--period", period, "--scope", f"d:{d}", "--out", str(tmp_path)]
+            )
+            assert cli.run(args, svc) == 0
+        sender = Sender(s, svc.engine)
+        try:
+            while sender.step():
+                pass
+        finally:
+            sender.close()
+    (mail,) = box.messages
+    assert "zhao@example.invalid" in str(mail["To"]) and yesterday in str(mail["Subject"])
+    (att,) = list(mail.iter_attachments())  # type: ignore[attr-defined]
+    with world["sessions"]() as db:
+        row = archive.find(db, "daily", yesterday, f"d:{d}")
+        assert row is not None and row.pdf is not None
+        assert pdf_text(bytes(att.get_payload(decode=True))) == pdf_text(row.pdf)
+        assert row.requested_by == "command line"
+    (robot,) = rx.of("/wecom")
+    assert f"/reports?id={row.id}" in json.dumps(robot.body)
+
+
+@pytest.mark.parametrize("scope", ["city", "district"])
+def test_overdue_units_and_rows_follow_the_rule(world, scope: str) -> None:  # type: ignore[no-untyped-def]
+    """The bulletin's overdue lists, from one scan, equal the rule counted in Python over every appeal row:
+    received before the end, red by then, neither resolved nor closed by then."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from data_access.reports import queries as q
+    from data_access.store.appeal_rows import names_of
+    from data_access.store.models import Appeal
+
+    view = View() if scope == "city" else View("district", world["where"]["district"])
+    end = datetime.now(UTC)  # every appeal left open past its limit is overdue by now
+    with world["sessions"]() as s:
+        rows = s.execute(
+            select(
+                Appeal.id, Appeal.unit, Appeal.red_from, Appeal.created_at, Appeal.resolved_at, Appeal.closed_at
+            ).where(*q.in_view(view))
+        ).all()
+        units, shown = q.overdue(s, end, view, names_of(world["ctx"].refs), 3)
+    late = [
+        r
+        for r in rows
+        if r.created_at < end
+        and r.red_from is not None
+        and r.red_from <= end
+        and (r.resolved_at is None or r.resolved_at >= end)
+        and (r.closed_at is None or r.closed_at >= end)
+    ]
+    assert len(late) > 3, "the history has too few overdue appeals to compare"
+    counted = sorted(Counter(r.unit for r in late).items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+    assert units == counted[:3]
+    assert [r["id"] for r in shown] == [r.id for r in sorted(late, key=lambda r: (r.red_from, r.id))[:3]]

@@ -15,6 +15,7 @@ from dashboard.reports import (
     cell_text,
     check_ended,
     check_scope_key,
+    delivered_on_request,
     parse_period,
     period_of,
 )
@@ -85,6 +86,19 @@ def test_due_lists_what_fell_due_and_catches_up() -> None:
     due = {(p.kind, p.label) for p in s.due(at(2026, 12, 3, 9), TZ)}
     assert ("weekly", "2026-W48") in due and ("monthly", "2026-11") in due
     assert {("daily", f"2026-12-0{d}") for d in (1, 2)} <= due and ("daily", "2026-12-03") not in due
+
+
+def test_a_report_asked_for_is_delivered_exactly_when_the_schedule_makes_it(settings) -> None:  # type: ignore[no-untyped-def]
+    s = Schedule(catch_up_days=3, kinds=("daily", "monthly"))
+    now = at(2026, 11, 29, 7, 30)
+    assert s.covers(parse_period("daily", "2026-11-28"), now, TZ)  # due at 08:00 today: not yet due
+    assert s.covers(parse_period("daily", "2026-11-25"), now, TZ)  # due on the 26th: in the window
+    assert not s.covers(parse_period("daily", "2026-11-24"), now, TZ)  # due on the 25th 08:00: past it
+    assert not s.covers(parse_period("weekly", "2026-W47"), now, TZ)  # not a scheduled kind
+    cfg = settings.model_copy(update={"report_scopes": "city,d:110105", "report_catch_up_days": 3})
+    for key, wanted in (("city", True), ("d:110105", True), ("d:110101", False), ("s:110105001", False)):
+        assert delivered_on_request(cfg, parse_period("daily", "2026-11-28"), key, now) is wanted, key
+    assert not delivered_on_request(cfg, parse_period("daily", "2026-11-20"), "city", now)
 
 
 def test_quiet_rows_leave_print_not_data() -> None:
