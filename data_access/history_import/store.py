@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,8 +27,19 @@ from data_access.intake.event_log import LOG_LOCK, Accepted, Place
 from data_access.projection.checkpoints import checkpoint_or_lay_out, move_checkpoint
 from data_access.projection.failures import isolated_appeals, reason, transient
 from data_access.projection.fold import PROJECTOR_LOCK, fold_in_hand, write_in_hand
-from data_access.store.bulk import pg_time, raw_cursor, select_in, sqlite_time
+from data_access.projection.rows import ROW_NAMES
+from data_access.store.bulk import (
+    bulk_insert,
+    driver_params,
+    pg_time,
+    quoted,
+    raw_cursor,
+    select_in,
+    sqlite_time,
+    time_columns,
+)
 from data_access.store.locks import lock_key
+from data_access.store.models import Appeal
 
 log = logging.getLogger(__name__)
 #: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
@@ -141,7 +153,8 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
                 deferred += 1
             else:
                 mine.setdefault(r[1], []).append(r)
-        ready = _ready(s, batch, mine, top)
+        ready_rows = _ready(s, batch, mine, top)
+        ready = set(ready_rows)
         in_hand = batch.in_hand
         fresh = {
             a: [(in_hand.get(r[0]) or stored_event(r[5]), Place(*r[7:]) if r[3] == "created" else None) for r in rs]
@@ -149,8 +162,8 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
             if a not in ready
         }
         folded = fold_in_hand(s, settings, top, fresh)
-        folded.rows += [batch.rows[a][0] for a in ready]
         write_in_hand(s, folded)
+        write_new_appeals(s, [batch.rows[a][0] for a in ready_rows])
         for p, mark in marks.items():
             if p not in behind:
                 move_checkpoint(s, p, n, mark, last)
@@ -205,8 +218,7 @@ def _log(session: Session, rows: Sequence[LogRow], now: datetime, pg: bool) -> l
     """Insert the events not logged yet; return those (the log numbers them after everything before)."""
     by_id = {r[0]: r for r in rows}
     if pg:
-        inserted = _copy_events(session, list(by_id.values()), now)
-        return [r for i, r in by_id.items() if i in inserted]
+        return _copy_events(session, list(by_id.values()), now)
     seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", list(by_id))}
     new = [r for i, r in by_id.items() if i not in seen]
     received = sqlite_time(now)
@@ -224,29 +236,56 @@ def _log(session: Session, rows: Sequence[LogRow], now: datetime, pg: bool) -> l
     return new
 
 
-def _copy_events(session: Session, rows: list[LogRow], now: datetime) -> set[str]:
-    """PostgreSQL: COPY the rows into a scratch table, then INSERT those not logged yet; their ids."""
+def _copy_events(session: Session, rows: list[LogRow], now: datetime) -> list[LogRow]:
+    """PostgreSQL: the rows not logged yet, COPied straight into the log in (at, id) order; those rows. No other
+    writer logs meanwhile (the batch holds the log writers' lock), so no id can arrive between the look and the
+    COPY."""
     cur = raw_cursor(session)
     cols = ", ".join(f'"{c}"' for c in COLUMNS)
     received = pg_time(now)
     try:
-        cur.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS import_events ON COMMIT DELETE ROWS AS "
-            f"SELECT {cols} FROM appeal_events WITH NO DATA"
-        )
-        cur.execute(
-            "SELECT attname, atttypid FROM pg_attribute "
-            "WHERE attrelid = 'import_events'::regclass AND attnum > 0 AND NOT attisdropped"
-        )
-        types = dict(cur.fetchall())
-        with cur.copy(f"COPY import_events ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
+        cur.execute("SELECT id FROM appeal_events WHERE id = ANY(%s)", ([r[0] for r in rows],))
+        seen = {r[0] for r in cur.fetchall()}
+        new = sorted((r for r in rows if r[0] not in seen), key=lambda r: (r[4], r[0]))
+        types = _types(cur, "appeal_events")
+        with cur.copy(f"COPY appeal_events ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
             cp.set_types([types[c] for c in COLUMNS])
-            for r in rows:
+            for r in new:
                 cp.write_row((*r[:4], r[4].replace(tzinfo=None), r[5], r[6], received, *r[7:]))  # naive UTC
-        cur.execute(
-            f"INSERT INTO appeal_events ({cols}) SELECT {cols} FROM import_events ORDER BY at, id "
-            "ON CONFLICT (id) DO NOTHING RETURNING id"
-        )
-        return {r[0] for r in cur.fetchall()}
+        return new
     finally:
         cur.close()
+
+
+def write_new_appeals(session: Session, rows: list[dict[str, object]]) -> None:
+    """Rows of appeals the store has none of yet (`_ready`): PostgreSQL COPies them straight into the table,
+    SQLite inserts them."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        bulk_insert(session, Appeal.__table__, rows, "")
+        return
+    cur = raw_cursor(session)
+    try:
+        types = _types(cur, "appeals")
+        with cur.copy(f"COPY appeals ({quoted(ROW_NAMES)}) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types([types[c] for c in ROW_NAMES])
+            for r in driver_params(rows, ROW_NAMES, time_columns(Appeal.__table__), pg_time):
+                cp.write_row(r)
+    finally:
+        cur.close()
+
+
+_TYPES: dict[str, dict[str, int]] = {}
+
+
+def _types(cur: Any, table: str) -> dict[str, int]:
+    """The type (oid) of each column of a table of the store (built-in types: the same oids in every database)."""
+    if table not in _TYPES:
+        cur.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped",
+            (table,),
+        )
+        _TYPES[table] = dict(cur.fetchall())
+    return _TYPES[table]
