@@ -212,22 +212,142 @@ class ColumnReader:
             if v is None or v is _FAIL or not _code_ok(v, self.limit):
                 bad[i] = True
         stages = {stage: self._stage(columns, stage, slot, n, bad) for stage, slot in self.first.items()}
-        for i in range(n):
-            if bad[i]:
-                out.rest.append(i)
-                continue
-            row = self._row(i, appeals[i], created_at[i], created_text[i], labels, category[i], texts, due_at[i],
-                            due_text[i], community[i], stages)  # fmt: skip
-            if row is None:
-                out.rest.append(i)
-                continue
-            evs, draft, units = row
+        self._shape(stages, n, bad)
+        good = [i for i in range(n) if not bad[i]]
+        out.rest = [i for i in range(n) if bad[i]]
+        japp = {i: orjson.dumps(appeals[i]).decode() for i in good}
+        created = self._created_payloads(good, japp, created_text, labels, category, texts, due_text, community)
+        payloads = {stage: self._payloads(stage, st, good, japp) for stage, st in stages.items()}
+        tag_c = TAGS["created"]
+        for i in good:
+            appeal: str = appeals[i]  # type: ignore[assignment]  # not None: checked above
+            t0 = created_at[i]
+            evs = [(f"{appeal}#{tag_c}", "created", t0, created[i])]
+            happened: dict[str, tuple[datetime, dict[str, Any]]] = {}
+            last = (t0, tag_c)
+            for stage, st in stages.items():
+                at = st["at"][i]
+                if at is None:
+                    continue
+                tag = st["tag"]
+                evs.append((f"{appeal}#{tag}", stage, at, payloads[stage][i]))
+                happened[stage] = (at, {f: v[i] for f, v in st["data"].items() if v[i] is not None})
+                if (at, tag) > last:
+                    last = (at, tag)
             out.index.append(i)
-            out.appeal.append(appeals[i])  # type: ignore[arg-type]  # not None: checked above
+            out.appeal.append(appeal)
             out.community.append(community[i])
-            out.units.append(units)
+            out.units.append(tuple(h[1]["unit"] for h in happened.values() if "unit" in h[1]))
             out.events.append(evs)
+            draft = _draft(appeal, t0, labels, i, category[i], texts, community[i], due_at[i], happened)
+            draft["_last"] = (last[0], f"{appeal}#{last[1]}")
             out.drafts.append(draft)
+        return out
+
+    def _shape(self, stages: dict[str, dict[str, Any]], n: int, bad: list[bool]) -> None:
+        """Mark the rows whose lifecycle this path does not fold: a required field empty, the status events out of
+        the usual order (by time, then id), a signing or resolution with no unit and none dispatched before. Set
+        each stage's `data` (its fields as the event's, the unit inherited) and `extra` (a unit set after the
+        columns' fields: the mapping's default or the dispatch's)."""
+        for stage, st in stages.items():
+            at, fields = st["at"], st["fields"]
+            unit_col = fields.get("unit")
+            default = st["defaults"].get("unit")
+            data = {f: v for f, v in fields.items() if f != "due_at"}
+            if "due_at" in fields:
+                data["due_at"] = [None if v is None else v[0] for v in fields["due_at"]]
+            extra = [None] * n
+            if default is not None:
+                if unit_col is None:
+                    unit_col = [None] * n
+                extra = [default if a is not None and u is None else None for a, u in zip(at, unit_col)]
+                data["unit"] = [default if e is not None else u for u, e in zip(unit_col, extra)]
+            st["data"], st["extra"] = data, extra
+            for f in SLOT_REQUIRED.get(stage, ()):
+                vals = data.get(f)
+                for i in range(n):
+                    if at[i] is not None and (vals is None or vals[i] is None):
+                        bad[i] = True
+        prev: list[tuple[datetime, str] | None] = [None] * n
+        for stage in _STATUS_ORDER:
+            if stage not in stages:
+                continue
+            at, tag = stages[stage]["at"], stages[stage]["tag"]
+            for i in range(n):
+                t = at[i]
+                if t is None or bad[i]:
+                    continue
+                p = prev[i]
+                if p is not None and (t, tag) <= p:
+                    bad[i] = True
+                prev[i] = (t, tag)
+        d = stages.get("dispatched")
+        for stage in ("accepted", "resolved"):
+            st = stages.get(stage)
+            if st is None:
+                continue
+            at, data, extra = st["at"], st["data"], st["extra"]
+            units = data["unit"] = list(data.get("unit") or [None] * n)  # not the column's own list
+            for i in range(n):
+                if at[i] is None or bad[i] or units[i] is not None:
+                    continue
+                if d is None or d["at"][i] is None:
+                    bad[i] = True  # no unit to inherit: the per-row path names the column
+                else:
+                    units[i] = extra[i] = d["data"]["unit"][i]  # dispatched before it (the order above)
+
+    def _created_payloads(
+        self,
+        good: list[int],
+        japp: dict[int, str],
+        at_text: list[str | None],
+        labels: dict[str, list[Any]],
+        category: list[Any],
+        texts: dict[str, list[str | None]],
+        due_text: list[str | None],
+        community: list[Any],
+    ) -> dict[int, str]:
+        """The `created` events' JSON text, as `orjson.dumps` writes the per-row path's object (key for key)."""
+        j = _Json()
+        tag = TAGS["created"]
+        out = {}
+        for i in good:
+            a = japp[i]
+            parts = [f'{{"v":{SCHEMA_VERSION},"id":{a[:-1]}#{tag}","type":"created","appeal":{a},"at":"{at_text[i]}"',
+                     f',"channel":{j.of(labels["channel"][i])},"kind":{j.of(labels["kind"][i])}',
+                     f',"priority":{j.of(labels["priority"][i])},"category":{j.of(category[i])}']  # fmt: skip
+            for f in ("address", "summary"):
+                if (v := texts[f][i]) is not None:
+                    parts.append(f',"{f}":{orjson.dumps(v).decode()}')
+            if (t := due_text[i]) is not None:
+                parts.append(f',"due_at":"{t}"')
+            parts.append(f',"community":{j.of(community[i])}}}')
+            out[i] = "".join(parts)
+        return out
+
+    def _payloads(self, stage: str, st: dict[str, Any], good: list[int], japp: dict[int, str]) -> dict[int, str]:
+        """A stage's events' JSON text by row, as `orjson.dumps` writes the per-row path's object (key for key)."""
+        j = _Json()
+        at, text, tag = st["at"], st["text"], st["tag"]
+        rows = [i for i in good if at[i] is not None]
+        out = {
+            i: f'{{"v":{SCHEMA_VERSION},"id":{japp[i][:-1]}#{tag}","type":"{stage}","appeal":{japp[i]},"at":"{text[i]}"'
+            for i in rows
+        }
+        for f, values in st["fields"].items():
+            if f == "due_at":
+                for i in rows:
+                    if (v := values[i]) is not None:
+                        out[i] += f',"due_at":"{v[1]}"'
+                continue
+            free = f in ("reason", "note")
+            for i in rows:
+                if (v := values[i]) is not None:
+                    out[i] += f',"{f}":{orjson.dumps(v).decode() if free else j.of(v)}'
+        extra = st["extra"]
+        for i in rows:
+            u = extra[i]
+            out[i] += "}" if u is None else f',"unit":{j.of(u)}}}'
         return out
 
     def _stage(
@@ -274,94 +394,35 @@ class ColumnReader:
             del defaults["due_at"]
         return {"at": at, "text": at_text, "fields": fields, "defaults": defaults, "tag": f"{TAGS[stage]}1"}
 
-    def _row(
-        self,
-        i: int,
-        appeal: str | None,
-        created_at: datetime,
-        created_text: str | None,
-        labels: dict[str, list[Any]],
-        category: list[str],
-        texts: dict[str, list[str | None]],
-        due: Any,
-        due_text: str | None,
-        community: str,
-        stages: dict[str, dict[str, Any]],
-    ) -> tuple[list[tuple[str, str, datetime, str]], dict[str, Any], tuple[str, ...]] | None:
-        """Row i's events, draft and units; None if its lifecycle is not the usual shape (or breaks a rule the
-        per-row path would name)."""
-        assert appeal is not None
-        cid = f"{appeal}#{TAGS['created']}"
-        body: dict[str, Any] = {"v": SCHEMA_VERSION, "id": cid, "type": "created", "appeal": appeal}
-        body["at"] = created_text
-        body["channel"] = labels["channel"][i]
-        body["kind"] = labels["kind"][i]
-        body["priority"] = labels["priority"][i]
-        body["category"] = category
-        for f in ("address", "summary"):
-            if (v := texts[f][i]) is not None:
-                body[f] = v
-        if due is not None:
-            body["due_at"] = due_text
-        body["community"] = community
-        evs = [(cid, "created", created_at, orjson.dumps(body).decode())]
-        happened: dict[str, tuple[datetime, dict[str, Any], dict[str, Any]]] = {}  # stage -> (at, body, data)
-        for stage, st in stages.items():
-            at = st["at"][i]
-            if at is None:
-                continue
-            eid = f"{appeal}#{st['tag']}"
-            b: dict[str, Any] = {"v": SCHEMA_VERSION, "id": eid, "type": stage, "appeal": appeal, "at": st["text"][i]}
-            data: dict[str, Any] = {}
-            for f, values in st["fields"].items():
-                v = values[i]
-                if v is None:
-                    continue
-                if f == "due_at":
-                    b[f], data[f] = v[1], v[0]
-                else:
-                    b[f] = data[f] = v
-            for f, v in st["defaults"].items():
-                if f not in data:
-                    b[f] = data[f] = v
-            if any(f not in data for f in SLOT_REQUIRED.get(stage, ())):
-                return None
-            happened[stage] = (at, b, data)
-        # the status events in the usual order, by (time, id): else the per-row fold decides
-        prev: tuple[datetime, str] | None = None
-        for stage in _STATUS_ORDER:
-            if stage in happened:
-                key = (happened[stage][0], stages[stage]["tag"])
-                if prev is not None and key <= prev:
-                    return None
-                prev = key
-        disp = happened.get("dispatched")
-        for stage in ("accepted", "resolved"):
-            if stage in happened and "unit" not in happened[stage][2]:
-                if disp is None:
-                    return None  # no unit to inherit: the per-row path names the column
-                _, b, data = happened[stage]
-                b["unit"] = data["unit"] = disp[2]["unit"]  # dispatched before it (the order above)
-        units = tuple(h[2]["unit"] for h in happened.values() if "unit" in h[2])
-        last = (created_at, cid)
-        for stage, (at, b, _) in happened.items():
-            last = max(last, (at, b["id"]))
-            evs.append((b["id"], stage, at, orjson.dumps(b).decode()))
-        state = {stage: (h[0], h[2]) for stage, h in happened.items()}
-        return evs, _draft(appeal, created_at, body, category, due, state, last), units
+
+class _Json:
+    """JSON text of values that recur (labels, codes, categories), each written once."""
+
+    def __init__(self) -> None:
+        self.seen: dict[Any, str] = {}
+
+    def of(self, v: Any) -> str:
+        key = tuple(v) if type(v) is list else v
+        text = self.seen.get(key)
+        if text is None:
+            text = self.seen[key] = orjson.dumps(v).decode()
+        return text
 
 
 def _draft(
     appeal: str,
     created_at: datetime,
-    body: dict[str, Any],
+    labels: dict[str, list[Any]],
+    i: int,
     category: list[str],
+    texts: dict[str, list[str | None]],
+    community: str,
     due: Any,
     happened: dict[str, tuple[datetime, dict[str, Any]]],
-    last: tuple[datetime, str],
 ) -> dict[str, Any]:
     """The draft `start_draft` folds from a usual row's events (`dashboard.appeal`'s rules, in the usual order:
-    dispatched, accepted, resolved, closed; extended and reviewed set only their own keys)."""
+    dispatched, accepted, resolved, closed; extended and reviewed set only their own keys); `_last` is the
+    caller's."""
     d = happened.get("dispatched")
     a = happened.get("accepted")
     s = happened.get("resolved")
@@ -374,14 +435,14 @@ def _draft(
         "appeal": appeal,
         "status": status,
         "created_at": created_at,
-        "channel": body["channel"],
-        "kind": body["kind"],
+        "channel": labels["channel"][i],
+        "kind": labels["kind"][i],
         "category": tuple(category),
-        "priority": body["priority"],
+        "priority": labels["priority"][i],
         "location": None,
-        "community": body["community"],
-        "address": body.get("address"),
-        "summary": body.get("summary"),
+        "community": community,
+        "address": texts["address"][i],
+        "summary": texts["summary"][i],
         "unit": unit,
         "member": a[1].get("member") if a else None,
         "first_dispatched_at": d[0] if d else None,
@@ -400,7 +461,7 @@ def _draft(
         "_extended_due": x[1]["due_at"] if x else None,
         "_dispatched_due": d[1].get("due_at") if d else None,
         "_created_due": due,
-        "_last": last,
+        "_last": None,
     }
 
 
