@@ -1,6 +1,8 @@
-"""Writing a batch of imported events: into the event log in bulk (PostgreSQL: COPY into a scratch table, then one
-INSERT … SELECT … ON CONFLICT DO NOTHING), and their appeals through the projection's batch path, in the same
-transaction that moves the projection's checkpoints past them.
+"""Writing a batch of imported events: into the event log in bulk (each id once: the ids logged already are looked up
+and left out; PostgreSQL COPies the rest straight into the log), and their appeals, in the same transaction that
+moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
+events are all new and of which the store knows nothing else is written as it is (PostgreSQL: COPY); any other
+appeal with new events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
 (PostgreSQL advisory locks; SQLite: the write locks of the log and the store), so the events it logs are
@@ -142,7 +144,11 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
         marks = {p: checkpoint_or_lay_out(s, p, n) for p in range(n)}
         top = _last_seq(s)
         behind = _behind(s, marks, top, n) if fold else set(range(n))
-        new = _log(s, batch.log, now, pg)
+        logged: dict[str, set[str]] = {}  # appeal -> ids of its events logged before this batch
+        appeals = list(dict.fromkeys(r[1] for r in batch.log))
+        for a, i in select_in(s, "SELECT appeal, id FROM appeal_events WHERE appeal", appeals):
+            logged.setdefault(a, set()).add(i)
+        new = _log(s, batch.log, now, pg, logged)
         if not new:
             return Written()
         last = _last_seq(s)
@@ -153,7 +159,7 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
                 deferred += 1
             else:
                 mine.setdefault(r[1], []).append(r)
-        ready_rows = _ready(s, batch, mine, top)
+        ready_rows = _ready(s, batch, mine, logged)
         ready = set(ready_rows)
         in_hand = batch.in_hand
         fresh = {
@@ -170,15 +176,13 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
         return Written(len(new), len(folded.drafts) + len(ready), deferred)
 
 
-def _ready(session: Session, batch: Prepared, mine: dict[str, list[LogRow]], top: int) -> list[str]:
+def _ready(session: Session, batch: Prepared, mine: dict[str, list[LogRow]], logged: dict[str, set[str]]) -> list[str]:
     """The appeals whose column-wise rows stand as they are: every event of theirs in the batch is new, the store
     has no row of theirs, no event of theirs logged before and no record of a failed fold."""
-    cand = [a for a, rs in mine.items() if a in batch.rows and len(rs) == len(batch.rows[a][1])]
+    cand = [a for a, rs in mine.items() if a in batch.rows and a not in logged and len(rs) == len(batch.rows[a][1])]
     if not cand:
         return []
     taken = {r[0] for r in select_in(session, "SELECT id FROM appeals WHERE id", cand)}
-    before = f"SELECT DISTINCT appeal FROM appeal_events WHERE seq <= {int(top)} AND appeal"
-    taken |= {r[0] for r in select_in(session, before, cand)}
     taken |= isolated_appeals(session)
     return [a for a in cand if a not in taken]
 
@@ -214,12 +218,16 @@ def _behind(session: Session, marks: dict[int, int], top: int, n: int) -> set[in
     return behind
 
 
-def _log(session: Session, rows: Sequence[LogRow], now: datetime, pg: bool) -> list[LogRow]:
-    """Insert the events not logged yet; return those (the log numbers them after everything before)."""
-    by_id = {r[0]: r for r in rows}
+def _log(
+    session: Session, rows: Sequence[LogRow], now: datetime, pg: bool, logged: dict[str, set[str]]
+) -> list[LogRow]:
+    """Insert the events not logged yet (`logged`: the ids logged before, by appeal); return those (the log numbers
+    them after everything before). No other writer logs meanwhile (the batch holds the log writers' lock), so no
+    id can arrive between the look and the insert."""
+    by_id = {r[0]: r for r in rows if r[0] not in logged.get(r[1], ())}
     if pg:
         return _copy_events(session, list(by_id.values()), now)
-    seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", list(by_id))}
+    seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", list(by_id))}  # any appeal's
     new = [r for i, r in by_id.items() if i not in seen]
     received = sqlite_time(now)
     times: dict[datetime, str | None] = {}
@@ -237,16 +245,25 @@ def _log(session: Session, rows: Sequence[LogRow], now: datetime, pg: bool) -> l
 
 
 def _copy_events(session: Session, rows: list[LogRow], now: datetime) -> list[LogRow]:
-    """PostgreSQL: the rows not logged yet, COPied straight into the log in (at, id) order; those rows. No other
-    writer logs meanwhile (the batch holds the log writers' lock), so no id can arrive between the look and the
-    COPY."""
+    """PostgreSQL: COPY rows not logged yet straight into the log, in (at, id) order; those rows. If an id was
+    logged already under another appeal (an intake system's own choice of id), the ids logged are looked up and
+    left out."""
+    try:
+        with session.begin_nested():
+            return _copy_rows(session, rows, now)
+    except Exception as exc:
+        if transient(exc):
+            raise
+    seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", [r[0] for r in rows])}
+    return _copy_rows(session, [r for r in rows if r[0] not in seen], now)
+
+
+def _copy_rows(session: Session, rows: list[LogRow], now: datetime) -> list[LogRow]:
     cur = raw_cursor(session)
     cols = ", ".join(f'"{c}"' for c in COLUMNS)
     received = pg_time(now)
     try:
-        cur.execute("SELECT id FROM appeal_events WHERE id = ANY(%s)", ([r[0] for r in rows],))
-        seen = {r[0] for r in cur.fetchall()}
-        new = sorted((r for r in rows if r[0] not in seen), key=lambda r: (r[4], r[0]))
+        new = sorted(rows, key=lambda r: (r[4], r[0]))
         types = _types(cur, "appeal_events")
         with cur.copy(f"COPY appeal_events ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
             cp.set_types([types[c] for c in COLUMNS])
