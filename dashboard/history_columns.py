@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -97,11 +98,12 @@ class ColumnReader:
                 try:
                     t = parse(s)
                 except ValueError:
-                    t = _strptime(s, formats)
-                    if t is None:
+                    read = _strptime(s, formats)
+                    if read is None:
                         utc.append(_FAIL)
                         text.append(None)
                         continue
+                    t = read
             elif isinstance(v, datetime):
                 t = v
             elif isinstance(v, date) or cell_text(v) is None:
@@ -188,14 +190,14 @@ class ColumnReader:
         created_at, created_text = self._times(self._column(columns, str(c["accepted_at"]), n))
         fail_where(created_at, also_empty=True)
         labels = {f: self._label_column(columns, f, n) for f in ("channel", "kind", "priority")}
-        for v in labels.values():
-            fail_where(v)
+        for values in labels.values():
+            fail_where(values)
         category = self._category_column(columns, n)
         fail_where(category)
         texts = {}
         for f in ("address", "summary"):
-            col = c.get(f)
-            vals = self._texts(self._column(columns, col if isinstance(col, str) else None, n))
+            key = c.get(f)
+            vals = self._texts(self._column(columns, key if isinstance(key, str) else None, n))
             for i, v in enumerate(vals):
                 if v is not None and (len(v) > self.limit or _NUL in v):
                     bad[i] = True
@@ -283,10 +285,9 @@ class ColumnReader:
                 prev[i] = (t, tag)
         d = stages.get("dispatched")
         for stage in ("accepted", "resolved"):
-            st = stages.get(stage)
-            if st is None:
+            if stage not in stages:
                 continue
-            at, data, extra = st["at"], st["data"], st["extra"]
+            at, data, extra = stages[stage]["at"], stages[stage]["data"], stages[stage]["extra"]
             units = data["unit"] = list(data.get("unit") or [None] * n)  # not the column's own list
             for i in range(n):
                 if at[i] is None or bad[i] or units[i] is not None:
@@ -371,7 +372,7 @@ class ColumnReader:
                     if u is _FAIL:
                         bad[i] = True
                 continue
-            values = self._mapped(texts, lambda v, f=f, col=col: self.rows._value(f, v, col, stage))
+            values = self._mapped(texts, partial(self.rows._value, f, col=col, stage=stage))
             closed = CONTRACT_VALUES.get(f)
             for i, v in enumerate(values):
                 if v is None:

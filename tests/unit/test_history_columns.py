@@ -49,7 +49,7 @@ def _rows(layout: str, n: int, seed: int) -> list[dict[str, Any]]:
         else:
             row["category_path"] = pick(rng, ["a/b/c", "a/b"], ["a//c", "", "x/y/z/w"])
 
-        def put(stage: str, k: int, f: str, v: Any) -> None:
+        def put(stage: str, k: int, f: str, v: Any, row: dict[str, Any] = row) -> None:
             if (stage, k, f) in cols:
                 row[cols[(stage, k, f)]] = v
 
