@@ -159,9 +159,12 @@ def main() -> None:
         generate(path, a.appeals, city)
         size = path.stat().st_size / 1e6
         print(f"export of {a.appeals:,} appeals written in {time.perf_counter() - t0:.1f} s ({size:.0f} MB)")
-        for kind in a.backends.split(","):
-            for way in a.paths.split(","):
-                run(kind, path, a.appeals, a.batch, city, gaz, way == "columns", a.profile)
+        try:
+            for kind in a.backends.split(","):
+                for way in a.paths.split(","):
+                    run(kind, path, a.appeals, a.batch, city, gaz, way == "columns", a.profile)
+        finally:
+            conftest.pytest_sessionfinish()  # the stores' templates go too
     print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
