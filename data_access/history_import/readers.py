@@ -1,6 +1,6 @@
 """Reading an export in batches of rows, never whole: CSV (streamed), XLSX (openpyxl read-only) and Parquet
-(pyarrow, batch by batch). Each row is a dict of column name -> cell, numbered as a spreadsheet shows it (the
-header is row 1)."""
+(pyarrow, batch by batch). A batch holds its rows column by column (column name -> cells), each row numbered as a
+spreadsheet shows it (the header is row 1)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,30 @@ class ExportError(ValueError):
 
 
 @dataclass
+class Batch:
+    """Rows of an export, column by column: `numbers[i]` is row i's number in the file, `columns[name][i]` its cell."""
+
+    numbers: list[int]
+    columns: dict[str, list[Any]]
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row i as column name -> cell."""
+        return {name: cells[i] for name, cells in self.columns.items()}
+
+    def rows(self) -> list[Row]:
+        """Every row, numbered."""
+        return [(n, self.row(i)) for i, n in enumerate(self.numbers)]
+
+
+def _batch(header: list[str], numbered: list[tuple[int, Any]]) -> Batch:
+    """A batch of rows read as sequences of cells in `header` order (shorter ones padded with empty cells)."""
+    width = len(header)
+    cells = [tuple(v)[:width] if len(v) >= width else (*v, *([None] * (width - len(v)))) for _, v in numbered]
+    columns = [list(c) for c in zip(*cells)] if cells else [[] for _ in header]
+    return Batch([n for n, _ in numbered], dict(zip(header, columns)))
+
+
+@dataclass
 class Export:
     """One export file: its header, its size in rows (an estimate for CSV, from bytes read) and its batches."""
 
@@ -28,11 +52,11 @@ class Export:
     header: list[str]
     rows_total: int | None
     bytes_total: int
-    _batches: Iterator[list[Row]]
+    _batches: Iterator[Batch]
     bytes_read: int = 0
 
-    def batches(self) -> Iterator[list[Row]]:
-        """Batches of numbered rows, in file order."""
+    def batches(self) -> Iterator[Batch]:
+        """Batches of rows, in file order."""
         return self._batches
 
 
@@ -69,22 +93,22 @@ def _csv(path: Path, batch: int, encoding: str) -> Export:
         raise ExportError(f"{path}: not {encoding} text ({exc.reason}); set source.encoding in the mapping") from None
     export = Export(path, header, None, os.path.getsize(path), iter(()))
 
-    def gen() -> Iterator[list[Row]]:
-        out: list[Row] = []
+    def gen() -> Iterator[Batch]:
+        out: list[tuple[int, Any]] = []
         n = 1
         try:
             for rec in reader:
                 n += 1
                 if not any(rec):
                     continue
-                out.append((n, dict(zip(header, rec))))
+                out.append((n, rec))
                 if len(out) >= batch:
                     export.bytes_read = raw.tell()  # read ahead by one buffer at most
-                    yield out
+                    yield _batch(header, out)
                     out = []
             export.bytes_read = export.bytes_total
             if out:
-                yield out
+                yield _batch(header, out)
         finally:
             f.close()
 
@@ -105,18 +129,18 @@ def _xlsx(path: Path, batch: int, sheet: str | None) -> Export:
     header = ["" if h is None else str(h).strip() for h in first]
     total = (ws.max_row - 1) if ws.max_row else None
 
-    def gen() -> Iterator[list[Row]]:
-        out: list[Row] = []
+    def gen() -> Iterator[Batch]:
+        out: list[tuple[int, Any]] = []
         try:
             for n, values in enumerate(rows, start=2):
                 if all(v is None for v in values):
                     continue
-                out.append((n, dict(zip(header, values))))
+                out.append((n, values))
                 if len(out) >= batch:
-                    yield out
+                    yield _batch(header, out)
                     out = []
             if out:
-                yield out
+                yield _batch(header, out)
         finally:
             wb.close()
 
@@ -129,12 +153,11 @@ def _parquet(path: Path, batch: int) -> Export:
     pf = pq.ParquetFile(path)
     header = list(pf.schema_arrow.names)
 
-    def gen() -> Iterator[list[Row]]:
+    def gen() -> Iterator[Batch]:
         n = 1
         for rb in pf.iter_batches(batch_size=batch):
-            cols = rb.to_pydict()
             k = rb.num_rows
-            yield [(n + 1 + i, {h: cols[h][i] for h in header}) for i in range(k)]
+            yield Batch(list(range(n + 1, n + 1 + k)), rb.to_pydict())
             n += k
 
     return Export(path, header, pf.metadata.num_rows, os.path.getsize(path), gen())

@@ -1,7 +1,8 @@
 """An import run: check every file's columns against the mapping before writing anything, then stream each file
-in batches: rows -> contract events (dashboard.history_rows) -> places in the city (the ingest's Gazetteer) ->
-the store (`write_batch`). A row that cannot be imported goes to the rejects file with the file name, row number,
-column and reason; the run goes on."""
+in batches: columns -> contract events and folded appeal rows (dashboard.history_columns; a row of an unusual
+shape through dashboard.history_rows, row by row) -> places in the city (the ingest's Gazetteer) -> the store
+(`write_batch`). A row that cannot be imported goes to the rejects file with the file name, row number, column and
+reason; the run goes on."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.history_columns import ColumnReader
 from dashboard.history_mapping import Mapping
 from dashboard.history_rows import RowError, RowEvents, RowReader
+from dashboard.partitions import partition_key
 from dashboard.settings import Settings
-from data_access.history_import.readers import Export, ExportError, Row, open_export
-from data_access.history_import.store import Written, write_batch
+from data_access.history_import.readers import Batch, Export, ExportError, open_export
+from data_access.history_import.store import Prepared, Written, prepared, write_batch
 from data_access.intake.event_log import Accepted, Place
 from data_access.intake.reference_data import UNIT_EVENTS, Gazetteer
+from data_access.projection.rows import appeal_row
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +135,13 @@ def import_files(
     report: Callable[[float], None] | None = None,
     stream: IO[str] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    columnar: bool = True,
 ) -> Summary:
-    """Import these files by this mapping; see the module's docstring."""
+    """Import these files by this mapping; see the module's docstring. `columnar=False` converts every row by the
+    per-row path (the benchmark's "before")."""
     exports = check_exports(paths, mapping, batch)
     reader = RowReader(mapping, settings.max_text_len)
+    columns = ColumnReader(reader) if columnar else None
     rejects = Rejects(rejects_path)
     summary = Summary(files=[str(p) for p in paths])
     total_bytes = sum(e.bytes_total for e in exports) or 1
@@ -144,9 +151,9 @@ def import_files(
     bytes_done = 0
     try:
         for e in exports:
-            for rows in e.batches():
-                items = _convert(rows, e.path.name, reader, gazetteer, rejects, summary)
-                w: Written = write_batch(sessions, settings, items, now())
+            for b in e.batches():
+                ready = _convert(b, e.path.name, reader, columns, gazetteer, settings, rejects, summary)
+                w: Written = write_batch(sessions, settings, ready, now())
                 summary.events += w.events
                 summary.appeals += w.appeals
                 summary.deferred += w.deferred
@@ -164,13 +171,67 @@ def import_files(
 
 
 def _convert(
-    rows: list[Row], file: str, reader: RowReader, gazetteer: Gazetteer, rejects: Rejects, summary: Summary
+    batch: Batch,
+    file: str,
+    reader: RowReader,
+    columns: ColumnReader | None,
+    gazetteer: Gazetteer,
+    settings: Settings,
+    rejects: Rejects,
+    summary: Summary,
+) -> Prepared:
+    """A batch of rows as events ready to log, each row's whole or none of it, with the rows of the appeals folded
+    column-wise; the rest to the rejects file."""
+    n = len(batch.numbers)
+    summary.rows += n
+    out = Prepared()
+    rest = list(range(n))
+    if columns is not None:
+        conv = columns.convert(batch.columns, n)
+        rest = conv.rest
+        index = gazetteer.index
+        streets, districts, units = index.community_street, index.community_district, index.unit_name
+        prefix = f"import {file[:40]}:"
+        for i, appeal, code, used, evs, draft in zip(
+            conv.index, conv.appeal, conv.community, conv.units, conv.events, conv.drafts
+        ):
+            street = streets.get(code)
+            if street is None or any(u not in units for u in used) or appeal in out.rows:
+                rest.append(i)  # an unknown community or unit: the per-row path says which; a repeated appeal
+                continue
+            place = Place(None, code, street, districts[code])
+            key = partition_key(appeal)
+            source = f"{prefix}{batch.numbers[i]}"
+            for eid, kind, at, payload in evs:
+                if kind == "created":
+                    out.log.append((eid, appeal, key, kind, at, payload, source, None, code, street, place.district))
+                else:
+                    out.log.append((eid, appeal, key, kind, at, payload, source, None, None, None, None))
+            out.rows[appeal] = (appeal_row(draft, place, settings), tuple(e[0] for e in evs))
+            summary.accepted += 1
+    if rest:
+        items = _convert_rows([(batch.numbers[i], batch.row(i)) for i in sorted(rest)], file, reader, gazetteer,
+                              rejects, summary)  # fmt: skip
+        per_row = prepared(items)
+        out.log += per_row.log
+        out.in_hand.update(per_row.in_hand)
+        for it in items:
+            out.rows.pop(it.event.appeal, None)  # the same appeal in two rows: folded from both
+    return out
+
+
+def _convert_rows(
+    rows: list[tuple[int, dict[str, object]]],
+    file: str,
+    reader: RowReader,
+    gazetteer: Gazetteer,
+    rejects: Rejects,
+    summary: Summary,
 ) -> list[Accepted]:
-    """A batch of rows as events ready to log, each row's whole or none of it; the rest to the rejects file."""
+    """Rows as events ready to log, one by one, each row's whole or none of it; the rest to the rejects file."""
     done: list[tuple[int, RowEvents]] = []
     refused: list[tuple[int, str, str]] = []
     for n, row in rows:
-        summary.rows += 1
         try:
             done.append((n, reader.events(row)))
         except RowError as exc:

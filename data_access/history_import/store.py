@@ -1,6 +1,8 @@
-"""Writing a batch of imported events: into the event log in bulk (PostgreSQL: COPY into a scratch table, then one
-INSERT … SELECT … ON CONFLICT DO NOTHING), and their appeals through the projection's batch path, in the same
-transaction that moves the projection's checkpoints past them.
+"""Writing a batch of imported events: into the event log in bulk (each id once: the ids logged already are looked up
+and left out; PostgreSQL COPies the rest straight into the log), and their appeals, in the same transaction that
+moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
+events are all new and of which the store knows nothing else is written as it is (PostgreSQL: COPY); any other
+appeal with new events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
 (PostgreSQL advisory locks; SQLite: the write locks of the log and the store), so the events it logs are
@@ -14,22 +16,32 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.contract import Event
+from dashboard.contract import Event, stored_event
 from dashboard.partitions import partition_key
 from dashboard.settings import Settings
 from data_access.intake.event_log import LOG_LOCK, Accepted, Place
 from data_access.projection.checkpoints import checkpoint_or_lay_out, move_checkpoint
-from data_access.projection.failures import reason, transient
+from data_access.projection.failures import isolated_appeals, reason, transient
 from data_access.projection.fold import PROJECTOR_LOCK, fold_in_hand, write_in_hand
-from data_access.store.bulk import bulk_insert, pg_time, raw_cursor, select_in
+from data_access.projection.rows import ROW_NAMES
+from data_access.store.bulk import (
+    bulk_insert,
+    driver_params,
+    pg_time,
+    quoted,
+    raw_cursor,
+    select_in,
+    sqlite_time,
+    time_columns,
+)
 from data_access.store.locks import lock_key
-from data_access.store.models import AppealEvent
+from data_access.store.models import Appeal
 
 log = logging.getLogger(__name__)
 #: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
@@ -61,23 +73,53 @@ class Written:
     deferred: int = 0
 
 
+#: An event as the import logs it: `COLUMNS` without `received_at` (set when written), `at` aware UTC.
+LogRow = tuple[str, str, int, str, datetime, str, str, str | None, str | None, str | None, str | None]
+
+
+@dataclass
+class Prepared:
+    """A batch ready to store: its events as log rows; the rows of appeals folded column-wise from all their
+    events in the batch (`dashboard.history_columns`), written as they are if every one of those events is new
+    and the store knows nothing else of the appeal; the events parsed already (the per-row path's), by id. Any
+    other appeal with new events is folded by the projection's batch path (`fold_in_hand`)."""
+
+    log: list[LogRow] = field(default_factory=list)
+    rows: dict[str, tuple[dict[str, object], tuple[str, ...]]] = field(default_factory=dict)  # appeal -> row, ids
+    in_hand: dict[str, Event] = field(default_factory=dict)
+
+
+def prepared(items: Sequence[Accepted]) -> Prepared:
+    """Parsed events (with their places) as a batch to store, each appeal left to the batch fold."""
+    out = Prepared()
+    for it in items:
+        e, p = it.event, it.place
+        out.log.append(
+            (e.id, e.appeal, partition_key(e.appeal), e.type, e.at, it.raw, it.source,
+             p.grid if p else None, p.community if p else None, p.street if p else None, p.district if p else None)
+        )  # fmt: skip
+        out.in_hand[e.id] = e
+    return out
+
+
 def write_batch(
-    sessions: sessionmaker[Session], settings: Settings, items: Sequence[Accepted], now: datetime
+    sessions: sessionmaker[Session], settings: Settings, items: Sequence[Accepted] | Prepared, now: datetime
 ) -> Written:
     """Log a batch of imported events (each id once) and fold their appeals; see the module's docstring. If the
     store refuses an appeal's row, the batch is logged again without folding and the projectors, which isolate
     such an appeal, fold it."""
+    batch = items if isinstance(items, Prepared) else prepared(items)
     for attempt in range(RETRIES + 1):
         try:
             try:
-                return _write(sessions, settings, items, now, fold=True)
+                return _write(sessions, settings, batch, now, fold=True)
             except Exception as exc:
                 if transient(exc):
                     raise
                 log.warning(
                     "import: a batch's appeals could not be written here (%s); the projectors fold them", reason(exc)
                 )
-            return _write(sessions, settings, items, now, fold=False)
+            return _write(sessions, settings, batch, now, fold=False)
         except Exception as exc:
             if not transient(exc) or attempt == RETRIES:
                 raise
@@ -86,9 +128,7 @@ def write_batch(
     raise AssertionError("unreachable")
 
 
-def _write(
-    sessions: sessionmaker[Session], settings: Settings, items: Sequence[Accepted], now: datetime, fold: bool
-) -> Written:
+def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared, now: datetime, fold: bool) -> Written:
     n = settings.projectors
     with sessions() as s, s.begin():
         conn = s.connection()
@@ -104,23 +144,47 @@ def _write(
         marks = {p: checkpoint_or_lay_out(s, p, n) for p in range(n)}
         top = _last_seq(s)
         behind = _behind(s, marks, top, n) if fold else set(range(n))
-        new = _log(s, items, now, pg)
+        logged: dict[str, set[str]] = {}  # appeal -> ids of its events logged before this batch
+        appeals = list(dict.fromkeys(r[1] for r in batch.log))
+        for a, i in select_in(s, "SELECT appeal, id FROM appeal_events WHERE appeal", appeals):
+            logged.setdefault(a, set()).add(i)
+        new = _log(s, batch.log, now, pg, logged)
         if not new:
             return Written()
         last = _last_seq(s)
-        fresh: dict[str, list[tuple[Event, Place | None]]] = {}
         deferred = 0
-        for it in new:
-            if (partition_key(it.event.appeal) % n if n > 1 else 0) in behind:
+        mine: dict[str, list[LogRow]] = {}
+        for r in new:
+            if (r[2] % n if n > 1 else 0) in behind:
                 deferred += 1
-                continue
-            fresh.setdefault(it.event.appeal, []).append((it.event, it.place if it.event.type == "created" else None))
+            else:
+                mine.setdefault(r[1], []).append(r)
+        ready_rows = _ready(s, batch, mine, logged)
+        ready = set(ready_rows)
+        in_hand = batch.in_hand
+        fresh = {
+            a: [(in_hand.get(r[0]) or stored_event(r[5]), Place(*r[7:]) if r[3] == "created" else None) for r in rs]
+            for a, rs in mine.items()
+            if a not in ready
+        }
         folded = fold_in_hand(s, settings, top, fresh)
         write_in_hand(s, folded)
+        write_new_appeals(s, [batch.rows[a][0] for a in ready_rows])
         for p, mark in marks.items():
             if p not in behind:
                 move_checkpoint(s, p, n, mark, last)
-        return Written(len(new), len(folded.drafts), deferred)
+        return Written(len(new), len(folded.drafts) + len(ready), deferred)
+
+
+def _ready(session: Session, batch: Prepared, mine: dict[str, list[LogRow]], logged: dict[str, set[str]]) -> list[str]:
+    """The appeals whose column-wise rows stand as they are: every event of theirs in the batch is new, the store
+    has no row of theirs, no event of theirs logged before and no record of a failed fold."""
+    cand = [a for a, rs in mine.items() if a in batch.rows and a not in logged and len(rs) == len(batch.rows[a][1])]
+    if not cand:
+        return []
+    taken = {r[0] for r in select_in(session, "SELECT id FROM appeals WHERE id", cand)}
+    taken |= isolated_appeals(session)
+    return [a for a in cand if a not in taken]
 
 
 def _last_seq(session: Session) -> int:
@@ -154,62 +218,91 @@ def _behind(session: Session, marks: dict[int, int], top: int, n: int) -> set[in
     return behind
 
 
-def _log(session: Session, items: Sequence[Accepted], now: datetime, pg: bool) -> list[Accepted]:
-    """Insert the events not logged yet; return those (the log numbers them after everything before)."""
-    by_id = {it.event.id: it for it in items}
-    rows = [_row(it, now) for it in by_id.values()]
+def _log(
+    session: Session, rows: Sequence[LogRow], now: datetime, pg: bool, logged: dict[str, set[str]]
+) -> list[LogRow]:
+    """Insert the events not logged yet (`logged`: the ids logged before, by appeal); return those (the log numbers
+    them after everything before). No other writer logs meanwhile (the batch holds the log writers' lock), so no
+    id can arrive between the look and the insert."""
+    by_id = {r[0]: r for r in rows if r[0] not in logged.get(r[1], ())}
     if pg:
-        inserted = _copy_events(session, rows)
-        return [by_id[i] for i in by_id if i in inserted]
-    seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", list(by_id))}
-    new = [r for r in rows if r["id"] not in seen]
-    bulk_insert(session, AppealEvent.__table__, new, "ON CONFLICT (id) DO NOTHING")
-    return [by_id[str(r["id"])] for r in new]
+        return _copy_events(session, list(by_id.values()), now)
+    seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", list(by_id))}  # any appeal's
+    new = [r for i, r in by_id.items() if i not in seen]
+    received = sqlite_time(now)
+    times: dict[datetime, str | None] = {}
+    params = [
+        (*r[:4], times.get(r[4]) or times.setdefault(r[4], sqlite_time(r[4])), r[5], r[6], received, *r[7:])
+        for r in new
+    ]
+    if params:
+        cols = ", ".join(f'"{c}"' for c in COLUMNS)
+        session.connection().exec_driver_sql(
+            f"INSERT INTO appeal_events ({cols}) VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT (id) DO NOTHING",
+            params,
+        )
+    return new
 
 
-def _row(it: Accepted, now: datetime) -> dict[str, Any]:
-    p = it.place
-    e = it.event
-    return {
-        "id": e.id,
-        "appeal": e.appeal,
-        "partition_key": partition_key(e.appeal),
-        "type": e.type,
-        "at": e.at,
-        "payload": it.raw,
-        "source": it.source,
-        "received_at": now,
-        "grid": p.grid if p else None,
-        "community": p.community if p else None,
-        "street": p.street if p else None,
-        "district": p.district if p else None,
-    }
+def _copy_events(session: Session, rows: list[LogRow], now: datetime) -> list[LogRow]:
+    """PostgreSQL: COPY rows not logged yet straight into the log, in (at, id) order; those rows. If an id was
+    logged already under another appeal (an intake system's own choice of id), the ids logged are looked up and
+    left out."""
+    try:
+        with session.begin_nested():
+            return _copy_rows(session, rows, now)
+    except Exception as exc:
+        if transient(exc):
+            raise
+    seen = {r[0] for r in select_in(session, "SELECT id FROM appeal_events WHERE id", [r[0] for r in rows])}
+    return _copy_rows(session, [r for r in rows if r[0] not in seen], now)
 
 
-def _copy_events(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """PostgreSQL: COPY the rows into a scratch table, then INSERT those not logged yet; their ids."""
+def _copy_rows(session: Session, rows: list[LogRow], now: datetime) -> list[LogRow]:
     cur = raw_cursor(session)
     cols = ", ".join(f'"{c}"' for c in COLUMNS)
+    received = pg_time(now)
     try:
-        cur.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS import_events ON COMMIT DELETE ROWS AS "
-            f"SELECT {cols} FROM appeal_events WITH NO DATA"
-        )
-        cur.execute(
-            "SELECT attname, atttypid FROM pg_attribute "
-            "WHERE attrelid = 'import_events'::regclass AND attnum > 0 AND NOT attisdropped"
-        )
-        types = dict(cur.fetchall())
-        with cur.copy(f"COPY import_events ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
+        new = sorted(rows, key=lambda r: (r[4], r[0]))
+        types = _types(cur, "appeal_events")
+        with cur.copy(f"COPY appeal_events ({cols}) FROM STDIN (FORMAT BINARY)") as cp:
             cp.set_types([types[c] for c in COLUMNS])
-            for r in rows:
-                cp.write_row(
-                    tuple(pg_time(r[c]) if c in ("at", "received_at") else r[c] for c in COLUMNS)  # naive UTC
-                )
-        cur.execute(
-            f"INSERT INTO appeal_events ({cols}) SELECT {cols} FROM import_events ORDER BY at, id "
-            "ON CONFLICT (id) DO NOTHING RETURNING id"
-        )
-        return {r[0] for r in cur.fetchall()}
+            for r in new:
+                cp.write_row((*r[:4], r[4].replace(tzinfo=None), r[5], r[6], received, *r[7:]))  # naive UTC
+        return new
     finally:
         cur.close()
+
+
+def write_new_appeals(session: Session, rows: list[dict[str, object]]) -> None:
+    """Rows of appeals the store has none of yet (`_ready`): PostgreSQL COPies them straight into the table,
+    SQLite inserts them."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        bulk_insert(session, Appeal.__table__, rows, "")
+        return
+    cur = raw_cursor(session)
+    try:
+        types = _types(cur, "appeals")
+        with cur.copy(f"COPY appeals ({quoted(ROW_NAMES)}) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types([types[c] for c in ROW_NAMES])
+            for r in driver_params(rows, ROW_NAMES, time_columns(Appeal.__table__), pg_time):
+                cp.write_row(r)
+    finally:
+        cur.close()
+
+
+_TYPES: dict[str, dict[str, int]] = {}
+
+
+def _types(cur: Any, table: str) -> dict[str, int]:
+    """The type (oid) of each column of a table of the store (built-in types: the same oids in every database)."""
+    if table not in _TYPES:
+        cur.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped",
+            (table,),
+        )
+        _TYPES[table] = dict(cur.fetchall())
+    return _TYPES[table]

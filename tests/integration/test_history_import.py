@@ -257,3 +257,22 @@ def test_import009_demo_history_through_the_import_path(store, settings, rds, ga
         status = {"store": True, "redis": True, "stale": False, "history_load": history_load(s), "data_time": None}
     assert banner(status, UTC, "zh") == (["正在载入历史数据 … 42%"], "wall-banner on warn")
     assert banner({**status, "history_load": None}, UTC, "en") == ([], "wall-banner")
+
+
+def test_import010_an_id_logged_under_another_appeal(store, settings, rds, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
+    """An intake system logged an event under an id the import derives for another appeal: the import goes on,
+    that one id stays as it was logged, every other event goes in once."""
+    hist = histories(city, 20, seed=21)
+    rows, live = export(hist, "en")
+    first = json.loads(live[0])
+    taken = dict(first, appeal="OTHER-1")  # the id of the first appeal's `created`, for an appeal of its own
+    engine, sessions, _ = store
+    w = IngestWorker(settings, rds, sessions, engine, gazetteer, consumer="w")
+    w.ensure_groups()
+    push(rds, settings.stream("events"), [json.dumps(taken, ensure_ascii=False)])
+    drain(w)
+    summary = run_import(store, settings, gazetteer, [write_csv(tmp_path / "a.csv", rows, "en")], "en", tmp_path)
+    assert summary.events == len(live) - 1 and summary.rejected == 0
+    with sessions() as s:
+        assert s.scalar(select(AppealEvent.appeal).where(AppealEvent.id == first["id"])) == "OTHER-1"
+        assert s.scalar(select(func.count()).select_from(AppealEvent)) == len(live)
