@@ -46,8 +46,10 @@ def group_layer(svc: Services, ctx: WallContext, search: str | None) -> Any:
     area = None if view.level == "city" else (view.level, view.code or "")
 
     def compute() -> dict[str, Any]:
-        with svc.sessions() as s:
-            rows = group_points(s, scope, datetime.now(UTC) - MAP_WINDOW, area)
+        # Across a room only the events many people call about: groups of at least BURST_APPEALS (the 三天三单
+        # count); pairs, common on a city's background, would bury the map's hotspots (the drill map shows them).
+        with svc.reads() as s:
+            rows = group_points(s, scope, datetime.now(UTC) - MAP_WINDOW, area, svc.settings.burst_appeals)
         return LE.group_points(rows, lang)
 
     try:

@@ -111,13 +111,15 @@ def events(
     return out
 
 
-def group_points(session: Session, scope: Scope, since: datetime, area: tuple[str, str] | None) -> list[dict[str, Any]]:
-    """Groups of two or more with an appeal since `since` and a point, in scope and in `area` (level, code):
-    one map marker each."""
+def group_points(
+    session: Session, scope: Scope, since: datetime, area: tuple[str, str] | None, min_size: int = 2
+) -> list[dict[str, Any]]:
+    """Groups of `min_size` or more (two at least) with an appeal since `since` and a point, in scope and in `area`
+    (level, code): one map marker each."""
     query = select(_G.id, _G.cat_key, _G.size, _G.lon, _G.lat, _G.burst_day, _A.summary).outerjoin(
         Appeal.__table__, _A.id == _G.id
     )
-    query = query.where(_G.last_at >= since, _G.size >= 2, _G.lon.is_not(None))
+    query = query.where(_G.last_at >= since, _G.size >= max(2, min_size), _G.lon.is_not(None))
     if area is not None:
         level, code = area
         col = {"district": _G.district, "street": _G.street, "grid": _G.grid}.get(level)

@@ -210,7 +210,7 @@ def test_wall_map_shows_groups_as_one_marker_each(store, city, settings, gazette
     texts = [created(f"G{k}", now - timedelta(hours=k + 1), comm, summary="路灯不亮<b>x</b>") for k in range(3)]
     put_events(sessions, texts, settings, gazetteer)
     group_all(sessions, rules_of(settings), settings.zone, 500)
-    svc: Any = SimpleNamespace(settings=settings, sessions=sessions)  # what the callback reads of Services
+    svc: Any = SimpleNamespace(settings=settings, sessions=sessions, reads=sessions)  # what it reads of Services
     ctx = WallContext(settings, refs)
     city_map = group_layer(svc, ctx, "")
     (marker,) = city_map["features"]
@@ -219,3 +219,6 @@ def test_wall_map_shows_groups_as_one_marker_each(store, city, settings, gazette
         assert len(group_layer(svc, ctx, f"?view=d:{district}")["features"]) == 1
     with acting_as(Scope("district_leader", district=elsewhere)):
         assert group_layer(svc, ctx, "")["features"] == []  # its home view: nothing of the other district
+    # Only groups of at least BURST_APPEALS: a city's many pairs would bury the wall map's hotspots.
+    fewer: Any = SimpleNamespace(settings=settings.model_copy(update={"burst_appeals": 4}), reads=sessions)
+    assert group_layer(fewer, WallContext(settings, refs), "")["features"] == []
