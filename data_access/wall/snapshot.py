@@ -414,8 +414,15 @@ def community_map(session: Session, now: datetime, ctx: WallContext) -> dict[str
 
     if ctx.shared is None:
         return compute()
-    period = ctx.shared.period_ms
-    return ctx.cache.get(("communities", tick_version(now, period)), 2 * period / 1000, compute)
+    # One entry, replaced each tick (a key per tick would keep every past map until the cache fills).
+    version = tick_version(now, ctx.shared.period_ms)
+    held = ctx.cache.peek(("communities",))
+    if held is not None and held[0] == version:
+        return held[1]  # type: ignore[no-any-return]
+    value = compute()
+    if held is None or held[0] < version:
+        ctx.cache.put(("communities",), (version, value))
+    return value
 
 
 def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
