@@ -409,11 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "import":
             return import_cli.run(args, load_settings())
         if args.cmd == "report":
-            svc = start_services(load_settings())
-            try:
-                return reports_cli.run(args, svc)
-            finally:
-                svc.close()
+            return reports_cli.main(args, load_settings())
         commands = {"ingest": _ingest, "migrate": _migrate, "send": _send, "escalate": _escalate, "regroup": _regroup}
         return commands.get(args.cmd or "serve", _serve)(args)
     except SettingsError as exc:

@@ -8,8 +8,10 @@ of WeasyPrint (not in the PDF time), and the process's peak RSS. Usage:
 
 The store is only read (no archive row is written). fill_store.py writes each appeal's `dispatched` and each
 call-back's `reviewed` event, what the rankings count. Each build runs in a process of its own, so its peak RSS is
-that build's, city model included. `--profile DIR` writes each build's cProfile stats there; `--final` makes the
-monthly analysis as if after the month's cut-off (volumes then count each appeal's unit at the cut-off).
+that build's, the city's index included: read from the store's reference tables as `python app.py report` reads it
+(`--index store`, the default), or from the city model with its boundaries (`--index files`; `both` runs each).
+`--profile DIR` writes each build's cProfile stats there; `--final` makes the monthly analysis as if after the
+month's cut-off (volumes then count each appeal's unit at the cut-off).
 """
 
 from __future__ import annotations
@@ -44,11 +46,21 @@ def _cpu_of(pid: int) -> float:
         return 0.0
 
 
-def build(url: str, kind: str, period: str, scope: str, now_iso: str, prof: str | None, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def build(
+    url: str,
+    kind: str,
+    period: str,
+    scope: str,
+    now_iso: str,
+    index: str,
+    prof: str | None,
+    out: mp.Queue,  # type: ignore[type-arg]
+) -> None:
     """One report's build in this process: content, PDF, XLSX; wall and CPU times and the peak RSS."""
     from dashboard.reports import parse_period
     from dashboard.settings import load_settings
     from dashboard.wall import View
+    from data_access.intake.reference_data import stored_index
     from data_access.reports import content
     from data_access.reports.pdf import pdf
     from data_access.reports.xlsx import xlsx
@@ -59,9 +71,15 @@ def build(url: str, kind: str, period: str, scope: str, now_iso: str, prof: str 
 
     root = Path(__file__).resolve().parent.parent
     settings = load_settings(var_dir=root / "var" / "test-cache", demo=False)
-    ctx = WallContext(settings, index_of(load_demo_city(root / "var" / "test-cache", 12345)))
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
+    if index == "store":  # as `python app.py report` starts (data_access/ops/services.start_store)
+        with sessions() as s:
+            refs = stored_index(s)
+        assert refs is not None, "the store holds no city: run fill_store.py"
+    else:  # the city model from its files, boundaries included, as `python app.py` serving the screens holds it
+        refs = index_of(load_demo_city(root / "var" / "test-cache", 12345))
+    ctx = WallContext(settings, refs)
     t = time.perf_counter()
     import weasyprint  # noqa: F401  # once per process (in `python app.py`, at the first build)
 
@@ -90,17 +108,19 @@ def build(url: str, kind: str, period: str, scope: str, now_iso: str, prof: str 
     out.put((t1 - t0, t2 - t1, t3 - t2, t3 - t0, c3 - c0, db, imported, base, mid, peak, len(p), len(x)))
 
 
-def run(url: str, kind: str, period: str, scope: str, now: datetime, prof: str | None) -> None:
+def run(url: str, kind: str, period: str, scope: str, now: datetime, index: str, prof: str | None) -> None:
     """Build in a fresh process and print its figures."""
     q: mp.Queue = mp.get_context("spawn").Queue()  # type: ignore[type-arg]
-    proc = mp.get_context("spawn").Process(target=build, args=(url, kind, period, scope, now.isoformat(), prof, q))
+    args = (url, kind, period, scope, now.isoformat(), index, prof, q)
+    proc = mp.get_context("spawn").Process(target=build, args=args)
     proc.start()
     c, p, x, total, cpu, db, imported, base, mid, peak, np_, nx = q.get()
     proc.join()
     print(
-        f"{kind} {period} {scope}: total {total:.1f} s (content {c:.1f}, PDF {p:.1f}, XLSX {x:.1f}), CPU {cpu:.1f} s, "
+        f"{kind} {period} {scope} (index from the {index}): total {total:.1f} s "
+        f"(content {c:.1f}, PDF {p:.1f}, XLSX {x:.1f}), CPU {cpu:.1f} s, "
         f"database backend CPU {db:.1f} s (its parallel workers not counted); import of WeasyPrint {imported:.1f} s; "
-        f"peak RSS {peak:.0f} MB (city model loaded: {base:.0f} MB, after content: {mid:.0f} MB); "
+        f"peak RSS {peak:.0f} MB (before the build: {base:.0f} MB, after content: {mid:.0f} MB); "
         f"PDF {np_ / 1024:.0f} KB, XLSX {nx / 1024:.0f} KB; load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
@@ -114,6 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("monthly", "daily"), default=None)
     ap.add_argument("--final", action="store_true", help="the monthly analysis made after the month's cut-off")
     ap.add_argument("--profile", default=None, help="a folder for each build's cProfile stats")
+    ap.add_argument(
+        "--index",
+        choices=("store", "files", "both"),
+        default="store",
+        help="the city's index from the store's reference tables (as `python app.py report`), from the city's files "
+        "(the city model with its boundaries, as the screens hold it), or each build once with each",
+    )
     args = ap.parse_args(argv)
     from data_access.store.engine import make_engine, make_sessionmaker
     from data_access.store.models import Appeal
@@ -138,10 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"store: {n} appeals, the last received {local:%Y-%m-%d %H:%M}; busiest district {top}", flush=True)
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
+    indexes = ("files", "store") if args.index == "both" else (args.index,)
     if args.only in (None, "monthly"):  # as the schedule makes it on the 1st at 08:00
-        run(url, "monthly", month, "city", first_after.astimezone(UTC), args.profile)
+        for index in indexes:
+            run(url, "monthly", month, "city", first_after.astimezone(UTC), index, args.profile)
     if args.only in (None, "daily"):
-        run(url, "daily", day, f"d:{top}", (local + timedelta(hours=1)).astimezone(UTC), args.profile)
+        for index in indexes:
+            run(url, "daily", day, f"d:{top}", (local + timedelta(hours=1)).astimezone(UTC), index, args.profile)
     return 0
 
 

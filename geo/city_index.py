@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,6 +19,7 @@ from dashboard.drill import PARENT_LEVELS, Area, Place
 from dashboard.scopes import Scope
 from geo.layers import (
     Bounds,
+    CityLayers,
     GeoJSON,
     layers_of,
     leaflet_bounds,
@@ -26,10 +28,19 @@ from geo.layers import (
 )
 from geo.model import City, per_city
 
+#: The reference tables of a city, in the order `CityIndex` reads them.
+REFERENCE_TABLES = ("districts", "streets", "communities", "grids", "units", "members")
 #: A place's level above each level (districts have none).
 UP = {"street": "district", "community": "street", "grid": "community"}
 #: Half the size, in degrees (lon, lat), of a community's map bounds when it has no grids.
 COMMUNITY_HALF_SPAN = (0.004, 0.003)
+
+
+class NoBoundaries(RuntimeError):
+    """A map lookup on an index built without the city's boundaries (`CityIndex.without_boundaries`)."""
+
+    def __init__(self, city: str) -> None:
+        super().__init__(f"the index of {city} was built without its boundaries: it draws no map")
 
 
 class Located(Protocol):
@@ -67,24 +78,58 @@ def _community_boxes(city: City, point: dict[str, tuple[float, float]]) -> dict[
     return out
 
 
+#: The reference tables an index is built from, by name (districts, streets, communities, grids, units, members),
+#: each a frame of the city model or the store's table as columns by name (`reference_data.stored_index`).
+Tables = dict[str, Any]
+
+
 class CityIndex:
     """Every place of one city by level (name, parent, children, bounds, tooltip), its units, members and counts."""
 
     def __init__(self, city: City) -> None:
         """Build every lookup from the city model (the city itself is not kept: a cached index never holds it)."""
-        d, s, c, g, u, m = city.districts, city.streets, city.communities, city.grids, city.units, city.members
-        self.city_name = city.name
+        c = city.communities
+        self._places(city.name, {k: getattr(city, k) for k in REFERENCE_TABLES}, c.geometry.x, c.geometry.y)
+        d = city.districts
+        #: level -> code -> bounding box; "city" -> "" -> the whole city's.
+        self.box: dict[str, dict[str, Box]] = {"city": {"": tuple(d.total_bounds.tolist())}}
+        for level, frame in (("district", d), ("street", city.streets), ("grid", city.grids)):
+            self.box[level] = _boxes(frame["code"], frame.geometry.to_numpy())
+        self.box["community"] = _community_boxes(city, self.point)
+        self._layers: CityLayers | None = layers_of(city)
+
+    @classmethod
+    def without_boundaries(cls, name: str, tables: Tables) -> CityIndex:
+        """The index of a process that draws no map (a report build): names, parents, children, points, units,
+        members and counts from the reference tables alone, so the city's boundaries are never loaded. Its map
+        lookups (bounds, layers) raise NoBoundaries."""
+        index = cls.__new__(cls)
+        index._places(name, tables, tables["communities"]["lon"], tables["communities"]["lat"])
+        index.box = {}
+        index._layers = None
+        return index
+
+    def _places(self, name: str, tables: Tables, lon: Iterable[float], lat: Iterable[float]) -> None:
+        d, s, c, g, u, m = (tables[k] for k in REFERENCE_TABLES)
+        one: dict[str, str] = {}  # one str per place code, however many rows name it (a member repeats four)
+
+        def codes(column: Iterable[str]) -> list[str]:
+            return [one.setdefault(x, x) for x in column]
+
+        dc, sc, cc, gc = codes(d["code"]), codes(s["code"]), codes(c["code"]), codes(g["code"])
+        m_grid, m_comm, m_street, m_dist = (codes(m[k]) for k in ("grid", "community", "street", "district"))
+        self.city_name = name
         #: level -> code -> name, and level -> code -> code of the level above.
         self.name: dict[str, dict[str, str]] = {
-            "district": dict(zip(d["code"], d["name"])),
-            "street": dict(zip(s["code"], s["name"])),
-            "community": dict(zip(c["code"], c["name"])),
-            "grid": dict(zip(g["code"], g["name"])),
+            "district": dict(zip(dc, d["name"])),
+            "street": dict(zip(sc, s["name"])),
+            "community": dict(zip(cc, c["name"])),
+            "grid": dict(zip(gc, g["name"])),
         }
         self.parent: dict[str, dict[str, str]] = {
-            "street": dict(zip(s["code"], s["district"])),
-            "community": dict(zip(c["code"], c["street"])),
-            "grid": dict(zip(g["code"], g["community"])),
+            "street": dict(zip(sc, codes(s["district"]))),
+            "community": dict(zip(cc, codes(c["street"]))),
+            "grid": dict(zip(gc, codes(g["community"]))),
         }
         #: level -> code -> sorted codes of the level below ("city" -> "" -> the districts).
         self.children: dict[str, dict[str, list[str]]] = {"city": {"": sorted(self.name["district"])}}
@@ -93,14 +138,9 @@ class CityIndex:
             for code, p in self.parent[level].items():
                 kids[p].append(code)
             self.children[up] = {k: sorted(v) for k, v in kids.items()}
-        self.community_district: dict[str, str] = dict(zip(c["code"], c["district"]))
-        self.grid_street: dict[str, str] = dict(zip(g["code"], g["street"]))
-        self.point = {k: (float(x), float(y)) for k, x, y in zip(c["code"], c.geometry.x, c.geometry.y)}
-        #: level -> code -> bounding box; "city" -> "" -> the whole city's.
-        self.box: dict[str, dict[str, Box]] = {"city": {"": tuple(d.total_bounds.tolist())}}
-        for level, frame in (("district", d), ("street", s), ("grid", g)):
-            self.box[level] = _boxes(frame["code"], frame.geometry.to_numpy())
-        self.box["community"] = _community_boxes(city, self.point)
+        self.community_district: dict[str, str] = dict(zip(cc, codes(c["district"])))
+        self.grid_street: dict[str, str] = dict(zip(gc, codes(g["street"])))
+        self.point = {k: (float(x), float(y)) for k, x, y in zip(cc, lon, lat)}
         #: level -> code -> name escaped for Leaflet tooltips (which render HTML).
         self.tooltip = {lv: {k: html.escape(str(v)) for k, v in names.items()} for lv, names in self.name.items()}
         self.unit_name: dict[str, str] = dict(zip(u["code"], u["name"]))
@@ -108,21 +148,27 @@ class CityIndex:
         self.unit_district = {k: (v if isinstance(v, str) else None) for k, v in zip(u["code"], u["district"])}
         #: member id -> (name, grid, community, street, district)
         self.member: dict[str, tuple[str, str, str, str, str]] = dict(
-            zip(m["id"], zip(m["name"], m["grid"], m["community"], m["street"], m["district"]))
+            zip(m["id"], zip(m["name"], m_grid, m_comm, m_street, m_dist))
         )
         self.member_name: dict[str, str] = dict(zip(m["id"], m["name"]))
         #: members per "city", district code and street code; grids per street code
-        self.roster: Counter[str] = Counter({"city": len(m)})
-        self.roster.update(m["district"].tolist())
-        self.roster.update(m["street"].tolist())
-        self.grids_per_street = dict(Counter(g["street"].tolist()))
+        self.roster: Counter[str] = Counter({"city": len(m_dist)})
+        self.roster.update(m_dist)
+        self.roster.update(m_street)
+        self.grids_per_street = dict(Counter(self.grid_street.values()))
         # The wall's names for the same dicts.
         self.district_name, self.street_name = self.name["district"], self.name["street"]
         self.community_name, self.street_district = self.name["community"], self.parent["street"]
         self.community_street, self.community_lonlat = self.parent["community"], self.point
-        self.layers = layers_of(city)
         self._points: GeoJSON | None = None
         self._lock = threading.Lock()
+
+    @property
+    def layers(self) -> CityLayers:
+        """The city's map layers (NoBoundaries for an index built without them)."""
+        if self._layers is None:
+            raise NoBoundaries(self.city_name)
+        return self._layers
 
     # -- any area ------------------------------------------------------------------------------
     def knows(self, area: Located) -> bool:
@@ -131,6 +177,8 @@ class CityIndex:
 
     def area_bounds(self, area: Located) -> Bounds:
         """Leaflet bounds of an area (the city's if unknown)."""
+        if not self.box:
+            raise NoBoundaries(self.city_name)
         box = self.box.get(area.level, {}).get(area.code or "")
         return leaflet_bounds(box or self.box["city"][""])
 

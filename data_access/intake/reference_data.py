@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, insert, select
@@ -21,7 +22,7 @@ from data_access.store.models import (
 )
 from geo.assign import Assigner
 from geo.city_files import fingerprint
-from geo.city_index import index_of
+from geo.city_index import REFERENCE_TABLES, CityIndex, index_of
 from geo.crs import to_wgs84
 from geo.model import City
 
@@ -80,6 +81,35 @@ class Gazetteer:
     def known_member(self, member: str) -> bool:
         """Whether a grid member is on the roster."""
         return member in self.index.member_name
+
+
+#: The store's reference tables in CityIndex's order (REFERENCE_TABLES), each with the columns the index reads.
+_TABLES = (
+    (District, ("code", "name")),
+    (Street, ("code", "name", "district")),
+    (Community, ("code", "name", "street", "district", "lon", "lat")),
+    (Grid, ("code", "name", "community", "street", "district")),
+    (Unit, ("code", "name", "kind", "district")),
+    (Member, ("id", "name", "grid", "community", "street", "district")),
+)
+
+
+def stored_index(session: Session) -> CityIndex | None:
+    """The index of the city as the store holds it (the one its appeals were placed in, written by
+    `load_reference`), read from the reference tables without the boundaries, which the store does not hold: for a
+    process that draws no map (a report build). None if the store holds no city yet."""
+    name = session.scalar(select(Meta.value).where(Meta.key == "city_name"))
+    if name is None or session.scalar(select(Meta.value).where(Meta.key == "city_version")) is None:
+        return None
+    tables = {}
+    for key, (model, cols) in zip(REFERENCE_TABLES, _TABLES):
+        columns: dict[str, list[Any]] = {c: [] for c in cols}
+        q = select(*(getattr(model, c) for c in cols)).order_by(getattr(model, cols[0]))
+        for part in session.execute(q.execution_options(yield_per=10_000)).partitions():  # rows held: a part's
+            for values, column in zip(zip(*part), columns.values()):
+                column.extend(values)
+        tables[key] = columns
+    return CityIndex.without_boundaries(name, tables)
 
 
 def load_reference(session: Session, city: City) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings, SettingsError
-from data_access.intake.reference_data import Gazetteer, load_reference
+from data_access.intake.reference_data import Gazetteer, load_reference, stored_index
 from data_access.ops.embedded_redis import EmbeddedRedis, connect, redis_url
 from data_access.store.engine import (
     database_url,
@@ -22,6 +24,7 @@ from data_access.store.engine import (
     migrate,
 )
 from data_access.store.replica import open_replica
+from geo.city_index import CityIndex, index_of
 from geo.contacts import FixedRoster, RosterFile
 from geo.loader import CityDataError, load_city, load_roster
 from geo.model import City
@@ -99,17 +102,41 @@ class Services:
             self.embedded_redis.stop()
 
 
-def start_services(settings: Settings, load_reference_data: bool = True) -> Services:
-    """Open the store (migrated), Redis (embedded if no URL) and the city model.
-
-    Processes of one installation (web workers, ingest) start one at a time, under a lock file in VAR_DIR:
-    two must not migrate the store, load its reference data or start the embedded Redis at once."""
+@contextmanager
+def _start_lock(settings: Settings) -> Iterator[None]:
+    """Processes of one installation (web workers, ingest, report builds) start one at a time, under a lock file in
+    VAR_DIR: two must not migrate the store, load its reference data or start the embedded Redis at once."""
     import fcntl
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     with open(settings.var_dir / "start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def start_services(settings: Settings, load_reference_data: bool = True) -> Services:
+    """Open the store (migrated), Redis (embedded if no URL) and the city model, under the start lock."""
+    with _start_lock(settings):
         return _start_services(settings, load_reference_data)
+
+
+def start_store(settings: Settings) -> tuple[Engine, sessionmaker[Session], CityIndex]:
+    """The store (migrated) and the city's index, for a process that draws no map and needs no Redis (`python app.py
+    report`). The index is the city as the store holds it, read from its reference tables (`stored_index`: names,
+    parents, children, points, units, members), so the process never loads the city model and its boundaries
+    (~170 MB). A store that holds no city yet gets the configured one first, as `start_services` loads it."""
+    with _start_lock(settings):
+        engine = make_engine(database_url(settings))
+        migrate(engine)
+        sessions = make_sessionmaker(engine)
+        with sessions() as s:
+            refs = stored_index(s)
+        if refs is None:
+            city = load_city(settings)
+            with sessions() as s, s.begin():
+                load_reference(s, city)
+            refs = index_of(city)
+    return engine, sessions, refs
 
 
 def _start_services(settings: Settings, load_reference_data: bool) -> Services:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from dashboard.drill import Area
 from dashboard.reports import parse_period
 from dashboard.wall import View
 from data_access.reports import archive
@@ -317,6 +318,39 @@ def test_a_made_report_is_mailed_once_with_its_pdf(world, tmp_path) -> None:  # 
     assert f"/reports?id={row.id}" in json.dumps(robot.body) and "%PDF" not in json.dumps(robot.body)
 
 
+def test_a_report_process_reads_the_city_index_from_the_store_without_boundaries(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`python app.py report` never loads the city model (its boundaries are ~170 MB of a process of its own): the
+    index it reads from the store's reference tables has every lookup of the city model's, equal and in the same
+    order; a map lookup says why it cannot answer; a store holding no city yet has no index to read."""
+    from data_access.intake.reference_data import stored_index
+    from data_access.store.engine import make_engine, make_sessionmaker, migrate
+    from geo.city_index import NoBoundaries
+
+    full = world["ctx"].refs
+    with world["sessions"]() as s:
+        stored = stored_index(s)
+    assert stored is not None and stored.city_name == full.city_name
+    maps = {"box", "_layers", "_lock", "_points"}
+    for key, value in vars(full).items():
+        if key not in maps:
+            got = getattr(stored, key)
+            assert got == value, key
+            if isinstance(value, dict):
+                assert list(got) == list(value), key
+    assert stored.member and stored.roster["city"] == len(stored.member)
+    with pytest.raises(NoBoundaries):
+        stored.area_bounds(View.parse("city"))
+    with pytest.raises(NoBoundaries):
+        stored.sub_layer(Area(), ["110105"])
+    empty = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        migrate(empty)
+        with make_sessionmaker(empty)() as s:
+            assert stored_index(s) is None
+    finally:
+        empty.dispose()
+
+
 def test_command_line_writes_the_files_and_refuses_a_future_period(world, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import argparse
 
@@ -324,16 +358,17 @@ def test_command_line_writes_the_files_and_refuses_a_future_period(world, tmp_pa
 
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers(dest="cmd"))
+    settings = world["settings"].model_copy(update={"database_url": world["svc"].url})
     args = parser.parse_args(["report", "daily", "--period", DAY, "--scope", "city", "--out", str(tmp_path)])
-    assert cli.run(args, world["svc"]) == 0
+    assert cli.main(args, settings) == 0  # as `python app.py report`: the city's index read from the store
     assert pdf_text((tmp_path / f"daily-{DAY}-city.pdf").read_bytes()) == pdf_text(
         _made(world, "daily", DAY, "city").pdf
     )
     assert load_workbook(tmp_path / f"daily-{DAY}-city.xlsx")["按渠道"].max_row > 1
     future = parser.parse_args(["report", "monthly", "--period", "2099-01", "--out", str(tmp_path)])
-    assert cli.run(future, world["svc"]) == 2 and "has not ended" in capsys.readouterr().out
+    assert cli.main(future, settings) == 2 and "has not ended" in capsys.readouterr().out
     unknown = parser.parse_args(["report", "daily", "--period", DAY, "--scope", "s:000", "--out", str(tmp_path)])
-    assert cli.run(unknown, world["svc"]) == 2 and "unknown scope" in capsys.readouterr().out
+    assert cli.main(unknown, settings) == 2 and "unknown scope" in capsys.readouterr().out
 
 
 def test_a_report_asked_for_goes_to_subscribers_only_if_the_schedule_makes_it(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -341,7 +376,6 @@ def test_a_report_asked_for_goes_to_subscribers_only_if_the_schedule_makes_it(wo
     period for that scope its subscribers get it, once, through real receivers; an older period asked for (past
     the catch-up window) is sent to no one. Through `python app.py report`, which shares the page's rule."""
     import argparse
-    import dataclasses
 
     from dashboard.reports import latest_ended
     from data_access.notify.sender import Sender
@@ -370,16 +404,16 @@ def test_a_report_asked_for_goes_to_subscribers_only_if_the_schedule_makes_it(wo
                 "notify_smtp_starttls": False,
                 "notify_wecom_url": f"{rx.url}/wecom?key=k",
                 "notify_ca_file": ca,
+                "database_url": world["svc"].url,
             }
         )
-        svc = dataclasses.replace(world["svc"], settings=s)
         yesterday = latest_ended("daily", datetime.now(UTC), s.zone).label  # due today at 08:00: the schedule's
         for period in (yesterday, yesterday, "2026-10-09"):  # asked twice; and a period long past the window
             args = parser.parse_args(
                 ["report", "daily", "--period", period, "--scope", f"d:{d}", "--out", str(tmp_path)]
             )
-            assert cli.run(args, svc) == 0
-        sender = Sender(s, svc.engine)
+            assert cli.main(args, s) == 0
+        sender = Sender(s, world["svc"].engine)
         try:
             while sender.step():
                 pass
