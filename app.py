@@ -7,10 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any
-
-from dash import Dash
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from dashboard.settings import SettingsError, load_settings
 from data_access.accounts import cli as accounts_cli
@@ -18,11 +15,18 @@ from data_access.history_import import cli as import_cli
 from data_access.ops.services import Services, start_services
 from data_access.reports import cli as reports_cli
 
+if TYPE_CHECKING:  # Dash is imported where an app is made: a command that serves nothing (a report build, in a
+    # process of its own) does not carry its ~35 MB
+    from dash import Dash
+    from flask import Flask
+
 log = logging.getLogger("command-center")
 
 
 def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     """Build the Dash app over started services; `runtime` carries in-process workers' status."""
+    from dash import Dash
+
     from callbacks import (
         api_appeals,
         api_events,
