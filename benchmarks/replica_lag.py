@@ -24,15 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg
-
 from dashboard.settings import load_settings
 from data_access.ops.services import start_services
 from data_access.store.replica import replica_state
 from geo.demo_city import load_demo_city
 from tests.conftest import CACHE_DIR, REDIS_URL, _drop_schema, _new_schema, _pg_schema_url
 from tests.histories import histories
-from tests.replica_support import primary_lsn, standby
+from tests.replica_support import primary_lsn, replayed, standby
 from tests.wall_support import put_events
 
 
@@ -69,16 +67,13 @@ def main(argv: list[str] | None = None) -> int:
             done = threading.Event()
 
             def poll() -> None:
-                with psycopg.connect(host="127.0.0.1", port=rep.port, user="postgres", dbname="test") as c:
-                    c.autocommit = True
+                with rep.connect() as c:
                     i = 0
                     while not (done.is_set() and i >= len(marks)):
-                        if i < len(marks):
-                            row = c.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (marks[i][0],)).fetchone()
-                            if row and row[0]:
-                                seen[i] = time.perf_counter()
-                                i += 1
-                                continue
+                        if i < len(marks) and replayed(c, marks[i][0]):
+                            seen[i] = time.perf_counter()
+                            i += 1
+                            continue
                         time.sleep(0.002)
 
             poller = threading.Thread(target=poll, daemon=True)

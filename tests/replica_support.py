@@ -192,18 +192,23 @@ def primary_lsn() -> str:
     return str(row[0])
 
 
+def replayed(conn: psycopg.Connection, lsn: str) -> bool:
+    """Whether the standby on `conn` has replayed the primary's WAL up to `lsn`; fails if it has not and has stopped
+    streaming from the primary (it could then never get there)."""
+    row = conn.execute(
+        "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn, (SELECT status FROM pg_stat_wal_receiver)", (lsn,)
+    ).fetchone()
+    assert row is not None
+    if row[0]:
+        return True
+    assert row[1] == "streaming", f"the standby is not streaming from the primary (wal receiver: {row[1]})"
+    return False
+
+
 def wait_replayed(rep: Replica, lsn: str) -> None:
-    """Wait until the standby has replayed the primary's WAL up to `lsn`; fail if it stops streaming meanwhile
-    (it could then never get there)."""
+    """Wait until the standby has replayed the primary's WAL up to `lsn` (`replayed`)."""
     with rep.connect() as conn:
-        while True:
-            row = conn.execute(
-                "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn, (SELECT status FROM pg_stat_wal_receiver)", (lsn,)
-            ).fetchone()
-            assert row is not None
-            if row[0]:
-                return
-            assert row[1] == "streaming", f"the standby is not streaming from the primary (wal receiver: {row[1]})"
+        while not replayed(conn, lsn):
             time.sleep(0.05)
 
 
