@@ -28,6 +28,7 @@ from dashboard.scopes import COMMAND_CENTER, Scope
 from dashboard.topics import BEFORE_HALVES, half_of, next_half, series, worst, year_before
 from data_access.store.models import Appeal, AppealEvent, Topic, TopicAppeal
 from data_access.wall.day_cache import count_days, day_start, local_day
+from data_access.wall.day_store import Codec
 from data_access.wall.history import first_created, review_answers
 from geo.city_index import CityIndex
 
@@ -79,6 +80,25 @@ class _Places:
             if i is not None:
                 return i
         return len(self.grid) - 1
+
+    def key(self, place: int) -> list[str | None]:
+        """A place as an appeal's columns (`at` of them gives it back): how the store keeps it."""
+        return [self.grid[place], self.community[place], self.street[place], self.district[place]]
+
+    def codecs(self) -> tuple[Codec[Volume], Codec[Reviews]]:
+        """A day's volume and call-backs to JSON and back, their places as columns (valid in a changed city)."""
+        volume: Codec[Volume] = Codec(
+            lambda v: [[self.key(int(i)) for i in v[0]], v[1].tolist()],
+            lambda j: (
+                np.fromiter((self.at(*k) for k in j[0]), dtype=np.int32, count=len(j[0])),
+                np.array(j[1], dtype=np.int32),
+            ),
+        )
+        reviews: Codec[Reviews] = Codec(
+            lambda rs: [[*self.key(p), *rest] for p, *rest in rs],
+            lambda j: [(self.at(*r[:4]), r[4], r[5], r[6], r[7]) for r in j],
+        )
+        return volume, reviews
 
     def inside(self, scope: Scope) -> np.ndarray:
         """Which places the scope covers."""
@@ -138,10 +158,11 @@ class _TopicDays:
         self.zone = ctx.settings.zone
         self.today = local_day(now, self.zone)
         self.places = ctx.cache.get(("topic-places",), 86400.0, lambda: _Places.of(ctx.refs))
+        self.codecs = self.places.codecs()
         # what the tagger has not reached yet is not in the tags: kept days say so by their stamp
         self.stamp = min(ctx.days.sync(session, self.zone), row.tagged_upto)
 
-    def _get(self, kind: str, days: Sequence[date], compute: Any, convert: Any) -> dict[date, Any]:
+    def _get(self, kind: str, days: Sequence[date], compute: Any, convert: Any, codec: Any) -> dict[date, Any]:
         closed = [d for d in days if d < self.today]
         s = self.ctx.settings
 
@@ -149,7 +170,9 @@ class _TopicDays:
             got = count_days(self.session, missing, self.zone, compute, self._at(kind))
             return {d: convert(got[d], self.places) for d in missing}
 
-        out = self.ctx.days.get_days(kind, closed, self.row.id, self.stamp, s.history_cache_s, read)
+        # a topic id may be given again after a topic is deleted (SQLite): its definition's time tells them apart
+        variant = (self.row.id, self.row.created_at.isoformat())
+        out = self.ctx.days.get_days(kind, closed, variant, self.stamp, s.history_cache_s, read, (self.session, codec))
         if self.today in days:
             start, at = day_start(self.today, self.zone), self._at(kind)
             counts = {tuple(r[:-1]): int(r[-1]) for r in self.session.execute(compute(()).where(at >= start))}
@@ -162,11 +185,11 @@ class _TopicDays:
 
     def volume(self, days: Sequence[date]) -> dict[date, Volume]:
         """The topic's appeals created on each day, per place."""
-        return self._get("topic_volume", days, _volume_query(self.row.id), _as_volume)
+        return self._get("topic_volume", days, _volume_query(self.row.id), _as_volume, self.codecs[0])
 
     def reviews(self, days: Sequence[date]) -> dict[date, Reviews]:
         """The call-backs of the topic's appeals made on each day, per place and answer."""
-        return self._get("topic_reviews", days, _reviews_query(self.session, self.row.id), _as_reviews)
+        return self._get("topic_reviews", days, _reviews_query(self.session, self.row.id), _as_reviews, self.codecs[1])
 
 
 def _span(first: date, last: date) -> list[date]:
