@@ -13,6 +13,7 @@ start; the same span before it), as the rankings count them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,24 +82,10 @@ class _Places:
                 return i
         return len(self.grid) - 1
 
-    def key(self, place: int) -> list[str | None]:
-        """A place as an appeal's columns (`at` of them gives it back): how the store keeps it."""
-        return [self.grid[place], self.community[place], self.street[place], self.district[place]]
-
-    def codecs(self) -> tuple[Codec[Volume], Codec[Reviews]]:
-        """A day's volume and call-backs to JSON and back, their places as columns (valid in a changed city)."""
-        volume: Codec[Volume] = Codec(
-            lambda v: [[self.key(int(i)) for i in v[0]], v[1].tolist()],
-            lambda j: (
-                np.fromiter((self.at(*k) for k in j[0]), dtype=np.int32, count=len(j[0])),
-                np.array(j[1], dtype=np.int32),
-            ),
-        )
-        reviews: Codec[Reviews] = Codec(
-            lambda rs: [[*self.key(p), *rest] for p, *rest in rs],
-            lambda j: [(self.at(*r[:4]), r[4], r[5], r[6], r[7]) for r in j],
-        )
-        return volume, reviews
+    def digest(self) -> str:
+        """What the positions stand for, in short: kept aggregates of places are valid under the same digest."""
+        keys = sorted(self.index, key=self.index.__getitem__)
+        return hashlib.blake2b(json.dumps(keys).encode(), digest_size=8).hexdigest()
 
     def inside(self, scope: Scope) -> np.ndarray:
         """Which places the scope covers."""
@@ -110,6 +97,12 @@ class _Places:
 #: A day's appeals of a topic: (places, counts); its call-backs: (place, responded, resolved, satisfaction, n).
 Volume = tuple[np.ndarray, np.ndarray]
 Reviews = list[tuple[int, bool, bool, str | None, int]]
+#: ... as the store keeps them (by position of place: the variant carries the places' digest).
+_VOLUME: Codec[Volume] = Codec(
+    lambda v: [v[0].tolist(), v[1].tolist()],
+    lambda j: (np.array(j[0], dtype=np.int32), np.array(j[1], dtype=np.int32)),
+)
+_REVIEWS: Codec[Reviews] = Codec(lambda rs: [list(r) for r in rs], lambda j: [tuple(r) for r in j])
 
 
 def _volume_query(topic: int) -> Any:
@@ -158,7 +151,7 @@ class _TopicDays:
         self.zone = ctx.settings.zone
         self.today = local_day(now, self.zone)
         self.places = ctx.cache.get(("topic-places",), 86400.0, lambda: _Places.of(ctx.refs))
-        self.codecs = self.places.codecs()
+        self.digest = ctx.cache.get(("topic-places-digest",), 86400.0, self.places.digest)
         # what the tagger has not reached yet is not in the tags: kept days say so by their stamp
         self.stamp = min(ctx.days.sync(session, self.zone), row.tagged_upto)
 
@@ -171,7 +164,7 @@ class _TopicDays:
             return {d: convert(got[d], self.places) for d in missing}
 
         # a topic id may be given again after a topic is deleted (SQLite): its definition's time tells them apart
-        variant = (self.row.id, self.row.created_at.isoformat())
+        variant = (self.row.id, self.row.created_at.isoformat(), self.digest)
         out = self.ctx.days.get_days(kind, closed, variant, self.stamp, s.history_cache_s, read, (self.session, codec))
         if self.today in days:
             start, at = day_start(self.today, self.zone), self._at(kind)
@@ -185,11 +178,11 @@ class _TopicDays:
 
     def volume(self, days: Sequence[date]) -> dict[date, Volume]:
         """The topic's appeals created on each day, per place."""
-        return self._get("topic_volume", days, _volume_query(self.row.id), _as_volume, self.codecs[0])
+        return self._get("topic_volume", days, _volume_query(self.row.id), _as_volume, _VOLUME)
 
     def reviews(self, days: Sequence[date]) -> dict[date, Reviews]:
         """The call-backs of the topic's appeals made on each day, per place and answer."""
-        return self._get("topic_reviews", days, _reviews_query(self.session, self.row.id), _as_reviews, self.codecs[1])
+        return self._get("topic_reviews", days, _reviews_query(self.session, self.row.id), _as_reviews, _REVIEWS)
 
 
 def _span(first: date, last: date) -> list[date]:
