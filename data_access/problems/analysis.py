@@ -19,7 +19,7 @@ from data_access.problems import queries as q
 from data_access.wall import history as hist
 from data_access.wall.baseline import community_days, community_history, model_of
 from data_access.wall.day_cache import day_start, local_day
-from data_access.wall.day_store import COUNTS, Codec
+from data_access.wall.day_store import COUNTS, counts_to_rows, json_codec, rows_to_counts
 from data_access.wall.snapshot import WallContext
 
 WEEK, MONTH = 7, 30
@@ -57,8 +57,10 @@ def _windows(now: datetime, ctx: WallContext) -> dict[str, tuple[datetime, datet
 
 
 #: A day's category aggregate in the store: its two counts.
-_PLACES: Codec[tuple[q.Places, q.Places]] = Codec(
-    lambda v: [COUNTS.encode(v[0]), COUNTS.encode(v[1])], lambda j: (COUNTS.decode(j[0]), COUNTS.decode(j[1]))
+_PLACES = json_codec(
+    "places1",
+    lambda v: [counts_to_rows(v[0]), counts_to_rows(v[1])],
+    lambda j: (rows_to_counts(j[0]), rows_to_counts(j[1])),
 )
 #: Positions of a category level and an area level in a day's place key (queries.PLACE_KEYS).
 _AT = {"cat1": 0, "cat2": 1, "cat3": 2, "district": 3, "street": 4}

@@ -97,12 +97,49 @@ class _Places:
 #: A day's appeals of a topic: (places, counts); its call-backs: (place, responded, resolved, satisfaction, n).
 Volume = tuple[np.ndarray, np.ndarray]
 Reviews = list[tuple[int, bool, bool, str | None, int]]
-#: ... as the store keeps them (by position of place: the variant carries the places' digest).
-_VOLUME: Codec[Volume] = Codec(
-    lambda v: [v[0].tolist(), v[1].tolist()],
-    lambda j: (np.array(j[0], dtype=np.int32), np.array(j[1], dtype=np.int32)),
-)
-_REVIEWS: Codec[Reviews] = Codec(lambda rs: [list(r) for r in rs], lambda j: [tuple(r) for r in j])
+#: ... as the store keeps them: int32 columns (places by position: the variant carries the places' digest).
+_I4 = np.dtype("<i4")
+
+
+def _encode_volume(v: Volume) -> bytes:
+    return np.concatenate([v[0], v[1]]).astype(_I4).tobytes()
+
+
+def _decode_volume(b: bytes) -> Volume:
+    a = np.frombuffer(b, dtype=_I4).astype(np.int32)
+    return a[: len(a) // 2], a[len(a) // 2 :]
+
+
+def _encode_reviews(rs: Reviews) -> bytes:
+    answers = sorted({r[3] for r in rs if r[3] is not None}, key=str)
+    code: dict[str | None, int] = {None: -1, **{a: i for i, a in enumerate(answers)}}
+    cols = np.array(
+        [[p, int(responded) | int(resolved) << 1, code[sat], n] for p, responded, resolved, sat, n in rs],
+        dtype=_I4,
+    ).reshape(-1, 4)
+    head = json.dumps(answers, ensure_ascii=False).encode()
+    return len(head).to_bytes(4, "little") + head + cols.T.tobytes()
+
+
+def _decode_reviews(b: bytes) -> Reviews:
+    size = int.from_bytes(b[:4], "little")
+    answers: list[str | None] = [*json.loads(b[4 : 4 + size]), None]  # code -1: no answer
+    place, flags, code, n = np.frombuffer(b[4 + size :], dtype=_I4).reshape(4, -1)
+    sat = [answers[c] for c in code.tolist()]
+    return list(
+        zip(
+            place.tolist(),
+            (flags & 1).astype(bool).tolist(),
+            (flags & 2).astype(bool).tolist(),
+            sat,
+            n.tolist(),
+            strict=True,
+        )
+    )
+
+
+_VOLUME: Codec[Volume] = Codec("i4volume1", _encode_volume, _decode_volume)
+_REVIEWS: Codec[Reviews] = Codec("i4reviews1", _encode_reviews, _decode_reviews)
 
 
 def _volume_query(topic: int) -> Any:

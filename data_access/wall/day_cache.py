@@ -189,8 +189,8 @@ class DayCache:
         store = self.store if kept is not None else None
         if store is not None and kept is not None:
             wanted = [d for d, h in missing if h is None and (d, h) not in reread]
-            at, rows = store.load(kept[0], kind, variant, wanted) if wanted else (0, {})
-            found = {(d, None): kept[1].decode(v) for d, v in rows.items()}
+            at, rows = store.load(kept[0], kind, variant, kept[1], wanted) if wanted else (0, {})
+            found = {(d, None): v for d, v in rows.items()}
             with self._lock:
                 for period, value in found.items():
                     if self._origin <= at and self._changed.get((DIRTY_BY[kind], period), -1) <= at:
@@ -210,7 +210,7 @@ class DayCache:
                     if h is None and self._origin <= stamp and self._changed.get((DIRTY_BY[kind], (d, h)), -1) <= stamp
                 }
             if store is not None and kept is not None and keep:
-                store.save(kind, variant, {d: kept[1].encode(v) for d, v in keep.items()}, stamp, seen)
+                store.save(kind, variant, kept[1], keep, stamp, seen)
         return [out[p] for p in periods]
 
     def _put(self, key: Hashable, stamp: int, value: Any) -> None:

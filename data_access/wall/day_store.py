@@ -42,36 +42,39 @@ RESET_AFTER = 200_000
 
 @dataclass(frozen=True)
 class Codec(Generic[T]):
-    """An aggregate to JSON and back (the value read back equals the one written, its dicts in the same order)."""
+    """An aggregate to bytes and back (the value read back equals the one written, its dicts in the same order).
+    `name` is part of the stored key: another encoding, another name, and rows of the old one are not read."""
 
-    encode: Callable[[T], Any]
-    decode: Callable[[Any], T]
+    name: str
+    encode: Callable[[T], bytes]
+    decode: Callable[[bytes], T]
 
 
-def _rows(counts: Mapping[tuple[Any, ...], int]) -> list[list[Any]]:
+def json_codec(name: str, to: Callable[[T], Any], back: Callable[[Any], T]) -> Codec[T]:
+    """A codec through JSON: `to` makes the aggregate JSON-able, `back` undoes it."""
+    return Codec(
+        name,
+        lambda v: json.dumps(to(v), ensure_ascii=False, separators=(",", ":")).encode(),
+        lambda b: back(json.loads(b)),
+    )
+
+
+def counts_to_rows(counts: Mapping[tuple[Any, ...], int]) -> list[list[Any]]:
     return [[*k, n] for k, n in counts.items()]
 
 
-def _counts(rows: list[list[Any]]) -> dict[tuple[Any, ...], int]:
+def rows_to_counts(rows: list[list[Any]]) -> dict[tuple[Any, ...], int]:
     return {tuple(r[:-1]): r[-1] for r in rows}
 
 
 #: Counts per key tuple (count_days' answer for one day), and per plain string.
-COUNTS: Codec[dict[tuple[Any, ...], int]] = Codec(_rows, _counts)
-BY_NAME: Codec[dict[str, int]] = Codec(dict, dict)
+COUNTS: Codec[dict[tuple[Any, ...], int]] = json_codec("rows1", counts_to_rows, rows_to_counts)
+BY_NAME: Codec[dict[str, int]] = json_codec("map1", dict, dict)
 
 
-def variant_key(variant: Hashable) -> str:
-    """A day cache variant as the store's key."""
-    return json.dumps(variant, default=str, ensure_ascii=False, separators=(",", ":"))
-
-
-def _pack(obj: Any) -> bytes:
-    return zlib.compress(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), 1)
-
-
-def _unpack(blob: bytes) -> Any:
-    return json.loads(zlib.decompress(blob))
+def variant_key(variant: Hashable, codec: Codec[Any]) -> str:
+    """A day cache variant, and the encoding of its values, as the store's key."""
+    return f"{codec.name}:{json.dumps(variant, default=str, ensure_ascii=False, separators=(',', ':'))}"
 
 
 class DayStore:
@@ -119,8 +122,11 @@ class DayStore:
             s.execute(text("UPDATE day_aggregates_mark SET position = :p WHERE id = :id"), {"p": upto, "id": MARK})
         return True
 
-    def load(self, session: Session, kind: str, variant: Hashable, days: Sequence[date]) -> tuple[int, dict[date, Any]]:
-        """(P, the kept aggregates of those days as JSON values), read in one statement (one snapshot)."""
+    def load(
+        self, session: Session, kind: str, variant: Hashable, codec: Codec[T], days: Sequence[date]
+    ) -> tuple[int, dict[date, T]]:
+        """(P, the kept aggregates of those days), read in one statement (one snapshot); a row that does not decode
+        is left out (computed again and written over)."""
         if not days:
             return 0, {}
         q = (
@@ -130,7 +136,7 @@ class DayStore:
                 DayAggregate,
                 and_(
                     DayAggregate.kind == kind,
-                    DayAggregate.variant == variant_key(variant),
+                    DayAggregate.variant == variant_key(variant, codec),
                     DayAggregate.day >= min(days),
                     DayAggregate.day <= max(days),
                 ),
@@ -139,13 +145,21 @@ class DayStore:
         )
         rows = session.execute(q).all()
         wanted = set(days)
-        out = {day: _unpack(value) for _, day, value in rows if day in wanted}
+        out: dict[date, T] = {}
+        for _, day, value in rows:
+            if day in wanted:
+                try:
+                    out[day] = codec.decode(zlib.decompress(value))
+                except Exception:  # written by another version: computed again
+                    log.warning("day store: %s of %s does not decode", kind, day, exc_info=True)
         self.read_days += len(out)
         return (rows[0][0] if rows else 0), out
 
-    def save(self, kind: str, variant: Hashable, values: Mapping[date, Any], stamp: int, seen: int) -> None:
-        """Keep aggregates computed at `stamp` (JSON values) by a process that has noted every change up to `seen`
-        and none of their days after `stamp`: written while P ≤ seen, else left out."""
+    def save(
+        self, kind: str, variant: Hashable, codec: Codec[T], values: Mapping[date, T], stamp: int, seen: int
+    ) -> None:
+        """Keep aggregates computed at `stamp` by a process that has noted every change up
+        to `seen` and none of their days after `stamp`: written while P ≤ seen, else left out."""
         if not values:
             return
         sql = text(
@@ -161,9 +175,17 @@ class DayStore:
             bindparam("value", type_=LargeBinary),
             bindparam("seen", type_=BigInteger),
         )
-        v = variant_key(variant)
+        v = variant_key(variant, codec)
         rows = [
-            {"kind": kind, "variant": v, "day": d, "stamp": stamp, "value": _pack(x), "id": MARK, "seen": seen}
+            {
+                "kind": kind,
+                "variant": v,
+                "day": d,
+                "stamp": stamp,
+                "value": zlib.compress(codec.encode(x), 1),
+                "id": MARK,
+                "seen": seen,
+            }
             for d, x in values.items()
         ]
         try:
