@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from dashboard.scopes import Scope
 from dashboard.topics import TopicSpec, half_of
+from data_access.ops.warm import warm
 from data_access.problems import analysis
 from data_access.store.models import DayAggregate, Topic
 from data_access.topics import monitor
@@ -83,6 +84,11 @@ def test_problems_and_scan_from_kept_days_equal_a_direct_computation(store, city
     assert read(kept) == changed  # and a later start again finds every closed day kept
     two_days_ago = local_day(now - timedelta(days=2, hours=1), settings.zone)
     assert ("categories", two_days_ago) in _kept(sessions)
+    # warmed at start-up: the first asker finds every day in memory
+    started = WallContext(settings, refs, days=DayCache(store=kept))
+    warm(sessions, started)
+    read_before = kept.read_days
+    assert read(None, started) == changed and kept.read_days == read_before
 
 
 def test_topic_from_kept_days_equals_a_direct_computation(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
