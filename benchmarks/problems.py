@@ -160,7 +160,11 @@ def speed(engine: Any, city: Any) -> None:
     timed("problems + candidates + scan, day aggregates kept in memory", lambda: analyse(ctx))
     first = fresh(kept)
     timed("problems + candidates + scan, cold, first start: computed and kept", lambda: analyse(first))
-    print(f"    {kept.written_days} days kept in the store, {_kept_bytes(engine):,} bytes", flush=True)
+    print(
+        f"    {kept.written_days} days kept in the store ({_kept_bytes(engine):,} bytes), "
+        f"encoding and writing them took {kept.write_s:.2f} s",
+        flush=True,
+    )
     for k in range(2):
         again = fresh(kept)
         read = kept.read_days
@@ -193,9 +197,13 @@ def speed(engine: Any, city: Any) -> None:
             )
             timed("the same again, per-day aggregates kept in memory", lambda c=c0: mon(s, row, cc, c))
             timed("the same for a district leader", lambda c=c0: mon(s, row, district, c))
-            c1, w = fresh(kept), kept.written_days
+            c1, w, ws = fresh(kept), kept.written_days, kept.write_s
             timed("the same, cold, first start: computed and kept", lambda c=c1: mon(s, row, cc, c))
-            print(f"    {kept.written_days - w} days kept in the store", flush=True)
+            print(
+                f"    {kept.written_days - w} days kept in the store, encoding and writing them took "
+                f"{kept.write_s - ws:.2f} s",
+                flush=True,
+            )
             c2, r = fresh(kept), kept.read_days
             got = timed("the same, cold, read from the store", lambda c=c2: mon(s, row, cc, c))
             print(f"    {kept.read_days - r} days read from the store; same answer: {got == d}", flush=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -83,8 +84,9 @@ class DayStore:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
-        self.read_days = 0  # aggregates read and written since start (for benchmarks and tests)
+        self.read_days = 0  # aggregates read and written since start, and the time writing took (benchmarks, tests)
         self.written_days = 0
+        self.write_s = 0.0
 
     @staticmethod
     def position(session: Session) -> int | None:
@@ -176,6 +178,7 @@ class DayStore:
             bindparam("seen", type_=BigInteger),
         )
         v = variant_key(variant, codec)
+        t = time.perf_counter()
         rows = [
             {
                 "kind": kind,
@@ -193,6 +196,7 @@ class DayStore:
                 self._lock(s, shared=True)
                 s.execute(sql, rows)
             self.written_days += len(rows)
+            self.write_s += time.perf_counter() - t
         except Exception:  # kept in memory all the same
             log.warning("day store: could not keep %d days of %s", len(rows), kind, exc_info=True)
 
