@@ -3,6 +3,7 @@ rates of its appeals (the ranking module's `rates`), its worst streets and its c
 to the asker's scope.
 
 Every figure is summed from per-day aggregates of the topic kept in the day cache (data_access/wall/day_cache.py,
+and across restarts in the store, day_store.py,
 kinds `topic_volume` and `topic_reviews`): the topic's appeals created that day per place, and the call-backs
 made that day of its appeals per place and answer. A closed day is read once, so a series over three years
 reads ~1,100 kept days, not every tagged appeal. A day's aggregate is kept with the stamp of the tagger's
@@ -42,7 +43,7 @@ _PLACE = (Appeal.grid, Appeal.community, Appeal.street, Appeal.district)
 @dataclass
 class _Places:
     """The places a topic's aggregates count by: grids, communities, streets, districts, then "elsewhere"
-    (an index fixed by the city, so kept aggregates stay valid)."""
+    (an index fixed by the city, so kept aggregates stay valid; those kept in the store carry its `digest`)."""
 
     index: dict[tuple[str, str], int]  # (level, code) -> position
     community: list[str | None]  # per place: its community (None above communities)

@@ -83,7 +83,7 @@ class DayCache:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._changed: dict[tuple[str, Period], int] = {}  # (created|reviewed, period) -> last position that changed it
         self._seen: int | None = None  # events up to here have been read for what they change
-        self._origin = 0  # ... and every change after this position
+        self._origin: int | None = None  # ... and every change after this position (None: no refresh yet)
         self.store = store
         self._store_from = 0  # with a store: the days changed after here, not yet passed to it
         self._pending: dict[str, set[date]] = {}
@@ -101,7 +101,9 @@ class DayCache:
     def sync(self, session: Session, zone: tzinfo) -> int:
         """Note which days the events folded since the last refresh changed; return the stamp of aggregates
         computed next in this session (every change up to it is noted, and the session sees at least it)."""
-        if not self._refreshing.acquire(blocking=False):  # another thread refreshes: do not wait for it
+        # another thread refreshes: do not wait for it, unless it is the first (kept days are read only once a
+        # refresh has noted every change since the store's position)
+        if not self._refreshing.acquire(blocking=self._seen is None):
             return min(hist.folded_seq(session), self._seen or 0)
         try:
             mark = hist.folded_seq(session)  # read under the lock: never lower than a mark read before
@@ -193,7 +195,11 @@ class DayCache:
             found = {(d, None): v for d, v in rows.items()}
             with self._lock:
                 for period, value in found.items():
-                    if self._origin <= at and self._changed.get((DIRTY_BY[kind], period), -1) <= at:
+                    if (
+                        self._origin is not None
+                        and self._origin <= at
+                        and self._changed.get((DIRTY_BY[kind], period), -1) <= at
+                    ):
                         out[period] = value
                         self._put((kind, period, variant), at, value)
             missing = [p for p in missing if p not in out]
@@ -207,7 +213,10 @@ class DayCache:
                 keep = {
                     d: value
                     for (d, h), value in zip(missing, values, strict=True)
-                    if h is None and self._origin <= stamp and self._changed.get((DIRTY_BY[kind], (d, h)), -1) <= stamp
+                    if h is None
+                    and self._origin is not None
+                    and self._origin <= stamp
+                    and self._changed.get((DIRTY_BY[kind], (d, h)), -1) <= stamp
                 }
             if store is not None and kept is not None and keep:
                 store.save(kind, variant, kept[1], keep, stamp, seen)
