@@ -108,7 +108,7 @@ class DayCache:
         try:
             mark = hist.folded_seq(session)  # read under the lock: never lower than a mark read before
             if self._seen is None or mark < self._seen:  # the first refresh, or another store under this app
-                start = mark if self.store is None else self.store.begin(session, mark)
+                start = mark if self.store is None else self.store.begin(session, mark, CHUNK)
                 with self._lock:
                     self._entries.clear()
                     self._changed.clear()

@@ -11,8 +11,9 @@ P (`day_aggregates_mark`): every row of `day_aggregates` equals a recomputation 
 - A row read (`load`) counts as computed at P: a process uses it once it has noted the changes after P (its
   day cache started at or before P) and none on its day.
 PostgreSQL: writers of rows hold a shared advisory lock, `advance` an exclusive one, so no row is written
-between a move's deletion and its commit. SQLite: one writer at a time. A starting process that finds P more than
-`RESET_AFTER` events behind the log empties the table rather than reading all those events.
+between a move's deletion and its commit. SQLite: one writer at a time. A starting process that finds P further
+behind the log than its first refresh reads (one chunk of the log, day_cache.CHUNK) empties the table instead, so
+that its first figures never rest on a kept day whose change it has not read yet.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MARK = 1  # the mark's one row
 DAY_STORE_LOCK = 0x6170_64617973  # "apdays"
-#: A store further behind the log than this (events) is emptied by a starting process, not caught up.
-RESET_AFTER = 200_000
 
 
 @dataclass(frozen=True)
@@ -93,11 +92,11 @@ class DayStore:
         """P, or None before anything was kept."""
         return session.scalar(select(DayAggregateMark.position).where(DayAggregateMark.id == MARK))
 
-    def begin(self, session: Session, mark: int) -> int:
-        """Where a process starting at log position `mark` notes changes from: P when it lies at most
-        RESET_AFTER events behind (min(P, mark)), else `mark`, after emptying the store."""
+    def begin(self, session: Session, mark: int, within: int) -> int:
+        """Where a process starting at log position `mark` notes changes from: P when it lies at most `within`
+        events behind (min(P, mark)), else `mark`, after emptying the store."""
         p = self.position(session)
-        if p is not None and p >= mark - RESET_AFTER:
+        if p is not None and p >= mark - within:
             return min(p, mark)
         try:
             with self._sessions() as s, s.begin():

@@ -7,17 +7,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from dashboard.scopes import Scope
 from dashboard.topics import TopicSpec, half_of
 from data_access.ops.warm import warm
 from data_access.problems import analysis
-from data_access.store.models import DayAggregate, Topic
+from data_access.store.models import DayAggregate, DayAggregateMark, Topic
 from data_access.topics import monitor
 from data_access.topics.tagging import define, tag_pass
 from data_access.wall.day_cache import DayCache, local_day
 from data_access.wall.day_store import DayStore
+from data_access.wall.history import folded_seq
 from data_access.wall.snapshot import WallContext
 from geo.city_index import index_of
 from tests.conftest import ev
@@ -89,6 +90,15 @@ def test_problems_and_scan_from_kept_days_equal_a_direct_computation(store, city
     warm(sessions, started)
     read_before = kept.read_days
     assert read(None, started) == changed and kept.read_days == read_before
+    # a store further behind the log than a first refresh reads is emptied, not used
+    with sessions() as s:
+        mark = folded_seq(s)
+    with sessions() as s, s.begin():
+        s.execute(update(DayAggregateMark).values(position=mark - 1))
+    with sessions() as s:
+        assert kept.begin(s, mark, within=0) == mark and DayStore.position(s) == mark
+    assert _kept(sessions) == set()
+    assert read(kept) == changed
 
 
 def test_topic_from_kept_days_equals_a_direct_computation(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
