@@ -51,6 +51,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
         wall_groups,
         wall_notify,
     )
+    from data_access.wall.day_store import DayStore
     from layouts import shell
 
     runtime = runtime if runtime is not None else {}
@@ -60,6 +61,7 @@ def create_app(svc: Services, runtime: dict[str, Any] | None = None) -> Dash:
     http_safety.register(app, svc.settings)  # first: bad paths end in 404 before the guard or any route sees them
     auth.register(app, svc)  # then: every later route and callback sees a signed-in identity or nothing
     ctx = wall.context(svc)  # shared by the wall's callbacks and its API routes: same code, same caches
+    ctx.days.store = DayStore(svc.sessions)  # closed days' aggregates kept in the store for the next start
     runtime["wall_ctx"] = ctx  # and by the report schedule: a past month's days the wall aggregated are not read again
     api_health.register(app, svc, runtime)
     api_appeals.register(app, svc)
@@ -229,6 +231,9 @@ def _serve(args: argparse.Namespace) -> int:
             start_demo(svc, stop)
         if settings.reports:
             start_reports(svc, stop, runtime.get("wall_ctx"))
+        from data_access.ops.warm import start_warm
+
+        start_warm(svc.reads, runtime["wall_ctx"])
         print(_banner(svc), flush=True)
         if settings.demo:
             _demo_accounts(svc)

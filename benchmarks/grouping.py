@@ -1,6 +1,7 @@
 """Same-event grouping: throughput (full regrouping, incremental passes) and detection of planted bursts.
 
     python benchmarks/grouping.py [--days 5] [--per-day 40000] [--plant 30] [--backends sqlite,postgresql]
+        [--schema NAME]  (PostgreSQL: the store in that schema of the tests' database, made anew and dropped after)
 
 A store of the demo city is filled straight through the driver with `--days` × `--per-day` appeals (their rows in
 `appeals` and their `created` events in the log, as the projection leaves them): each at a community's point
@@ -24,23 +25,27 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from dashboard.catalogue import leaf, leaves
 from dashboard.same_event import rules_of
 from dashboard.settings import load_settings
 from data_access.demo.texts import ASK, SINCE, WHO
+from data_access.intake.reference_data import load_reference
 from data_access.same_event.grouping import group_all, regroup
 from data_access.store.bulk import bulk_insert
+from data_access.store.engine import make_engine, make_sessionmaker, migrate
 from data_access.store.models import Appeal, AppealEvent, ProjectionCheckpoint, SameEventGroup, SameEventMember
 from geo.demo_city import load_demo_city
-from tests.conftest import CACHE_DIR, make_store
+from tests.conftest import CACHE_DIR, PG_URL, make_store
 
 START = datetime(2026, 11, 1, tzinfo=UTC) - timedelta(hours=8)  # midnight in Beijing
 M = 111_320.0
@@ -168,6 +173,27 @@ def store_rows(sessions: Any, rows: list[tuple[dict[str, Any], dict[str, Any]]])
         )
 
 
+@contextmanager
+def schema_store(schema: str, city: Any) -> Iterator[tuple[Any, Any, str]]:
+    """A migrated PostgreSQL store with the city's reference data in `schema` (made anew, dropped after)."""
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with make_sessionmaker(engine)() as s, s.begin():
+            load_reference(s, city)
+        yield engine, make_sessionmaker(engine), url
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
 def bursts_by_day(sessions: Any, zone: Any) -> Counter[str]:
     with sessions() as s:
         days = s.scalars(select(SameEventGroup.burst_day).where(SameEventGroup.burst_day.is_not(None))).all()
@@ -178,17 +204,26 @@ def run(kind: str, city: Any, args: argparse.Namespace) -> None:
     settings = load_settings(var_dir=CACHE_DIR, demo=False)
     rules, zone = rules_of(settings), settings.zone
     synth = Synth(city, seed=16)
-    with tempfile.TemporaryDirectory() as tmp, make_store(kind, Path(tmp), city) as (_, sessions, _url):
-        background = synth.background(0, args.days, args.per_day)
-        t = time.perf_counter()
-        store_rows(sessions, background)
-        print(f"[{kind}] stored {len(background):,} appeals in {time.perf_counter() - t:.0f} s", flush=True)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        (
+            schema_store(args.schema, city)
+            if args.schema and kind == "postgresql"
+            else make_store(kind, Path(tmp), city)
+        ) as (_, sessions, _url),
+    ):
+        t, n = time.perf_counter(), 0
+        for day in range(args.days):  # a day at a time: a million rows at once would not fit in memory
+            background = synth.background(day, 1, args.per_day)
+            store_rows(sessions, background)
+            n += len(background)
+        print(f"[{kind}] stored {n:,} appeals in {time.perf_counter() - t:.0f} s", flush=True)
         t, cpu = time.perf_counter(), time.process_time()
         regroup(sessions, rules, zone, settings.grouping_batch)
         took, cpu = time.perf_counter() - t, time.process_time() - cpu
-        rate = len(background) / took
+        rate = n / took
         print(
-            f"[{kind}] full regrouping: {len(background):,} appeals in {took:.1f} s = {rate:,.0f} appeals/s "
+            f"[{kind}] full regrouping: {n:,} appeals in {took:.1f} s = {rate:,.0f} appeals/s "
             f"(this process's CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f}); "
             f"1,000,000 would take {1e6 / rate / 60:.1f} min (extrapolated)",
             flush=True,
@@ -235,6 +270,7 @@ def main() -> None:
     p.add_argument("--per-day", type=int, default=40000)
     p.add_argument("--plant", type=int, default=30)
     p.add_argument("--backends", default="sqlite,postgresql")
+    p.add_argument("--schema", default=None, help="PostgreSQL: the store's schema (made anew, dropped after)")
     args = p.parse_args()
     city = load_demo_city(CACHE_DIR, 12345)
     for kind in args.backends.split(","):

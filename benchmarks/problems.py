@@ -43,9 +43,11 @@ from dashboard.topics import TopicSpec
 from data_access.intake.reference_data import load_reference
 from data_access.problems import analysis
 from data_access.store.engine import make_engine, make_sessionmaker, migrate
-from data_access.store.models import ProjectionCheckpoint, Topic
+from data_access.store.models import DayAggregate, DayAggregateMark, ProjectionCheckpoint, Topic
 from data_access.topics import monitor
 from data_access.topics.tagging import define
+from data_access.wall.day_cache import DayCache
+from data_access.wall.day_store import DayStore
 from data_access.wall.snapshot import WallContext
 from geo.city_index import index_of
 from geo.demo_city import load_demo_city
@@ -67,6 +69,7 @@ def fill(url: str, schema: str | None, n: int, topic_n: int, city: Any, reuse: b
         except Exception:  # noqa: BLE001 - no such store yet: fill one
             have = None
         if have == n + topic_n:
+            migrate(engine)  # to the head: the store may come from an older version
             conn = engine.connect()
             conn.exec_driver_sql("DELETE FROM topic_appeals")
             conn.exec_driver_sql("DELETE FROM topics")
@@ -142,10 +145,33 @@ def speed(engine: Any, city: Any) -> None:
                 "hotspots": analysis.scan_hotspots(s, now, ctx),
             }
 
-    ctx = WallContext(settings, refs)
-    body = timed("problems + candidates + scan, cold (fresh caches)", lambda: analyse(ctx))
+    with engine.begin() as conn:  # the kept per-day aggregates start empty: their first writing is measured
+        conn.execute(delete(DayAggregate))
+        conn.execute(delete(DayAggregateMark))
+    kept = DayStore(sessions)
+
+    def fresh(store: DayStore | None) -> WallContext:
+        """A context as a process starting now has it: empty caches (with `store`: the aggregates kept there)."""
+        return WallContext(settings, refs, days=DayCache(store=store))
+
+    ctx = fresh(None)
+    body = timed("problems + candidates + scan, cold, nothing kept in the store", lambda: analyse(ctx))
     ctx.cache = type(ctx.cache)()  # the minute's cache gone, the per-day aggregates kept
-    timed("problems + candidates + scan, day aggregates kept", lambda: analyse(ctx))
+    timed("problems + candidates + scan, day aggregates kept in memory", lambda: analyse(ctx))
+    first = fresh(kept)
+    timed("problems + candidates + scan, cold, first start: computed and kept", lambda: analyse(first))
+    print(
+        f"    {kept.written_days} days kept in the store ({_kept_bytes(engine):,} bytes), "
+        f"encoding and writing them took {kept.write_s:.2f} s",
+        flush=True,
+    )
+    for k in range(2):
+        again = fresh(kept)
+        read = kept.read_days
+        got = timed(f"problems + candidates + scan, cold, read from the store ({k + 1})", lambda c=again: analyse(c))
+        print(f"    {kept.read_days - read} days read from the store; same answer: {got == body}", flush=True)
+    again.cache = type(again.cache)()
+    timed("problems + candidates + scan, then kept in memory", lambda: analyse(again))
     print(
         f"    {len(body['problems'])} problems, {len(body['candidates'])} candidates, {len(body['hotspots'])} hotspots"
     )
@@ -165,13 +191,30 @@ def speed(engine: Any, city: Any) -> None:
         district = Scope("district_leader", district=sorted(refs.district_name)[0])
         for label, start in (("started 2026-11-15", row.start_date), ("started 3 years ago", date(2023, 12, 1))):
             row.start_date = start  # not written: the monitoring reads the tags, not the definition's start
-            fresh = WallContext(settings, refs)
-            d = timed(f"a topic's monitoring, {label}, cold (fresh day cache)", lambda c=fresh: mon(s, row, cc, c))
-            timed("the same again, per-day aggregates kept", lambda c=fresh: mon(s, row, cc, c))
-            timed("the same for a district leader", lambda c=fresh: mon(s, row, district, c))
+            c0 = fresh(None)
+            d = timed(
+                f"a topic's monitoring, {label}, cold, nothing kept in the store", lambda c=c0: mon(s, row, cc, c)
+            )
+            timed("the same again, per-day aggregates kept in memory", lambda c=c0: mon(s, row, cc, c))
+            timed("the same for a district leader", lambda c=c0: mon(s, row, district, c))
+            c1, w, ws = fresh(kept), kept.written_days, kept.write_s
+            timed("the same, cold, first start: computed and kept", lambda c=c1: mon(s, row, cc, c))
+            print(
+                f"    {kept.written_days - w} days kept in the store, encoding and writing them took "
+                f"{kept.write_s - ws:.2f} s",
+                flush=True,
+            )
+            c2, r = fresh(kept), kept.read_days
+            got = timed("the same, cold, read from the store", lambda c=c2: mon(s, row, cc, c))
+            print(f"    {kept.read_days - r} days read from the store; same answer: {got == d}", flush=True)
             print(f"    {len(d['halves'])} half-months since start, before mean {d['before_mean']}")
         s.rollback()
     print(f"    topic: {monitor.tagged(sessions(), topic):,} appeals")
+
+
+def _kept_bytes(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT COALESCE(SUM(LENGTH(value)), 0) FROM day_aggregates").scalar() or 0)
 
 
 def mon(s: Any, row: Any, scope: Scope, ctx: WallContext) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from data_access.problems import queries as q
 from data_access.wall import history as hist
 from data_access.wall.baseline import community_days, community_history, model_of
 from data_access.wall.day_cache import day_start, local_day
+from data_access.wall.day_store import COUNTS, counts_to_rows, json_codec, rows_to_counts
 from data_access.wall.snapshot import WallContext
 
 WEEK, MONTH = 7, 30
@@ -55,6 +56,12 @@ def _windows(now: datetime, ctx: WallContext) -> dict[str, tuple[datetime, datet
     }
 
 
+#: A day's category aggregate in the store: its two counts.
+_PLACES = json_codec(
+    "places1",
+    lambda v: [counts_to_rows(v[0]), counts_to_rows(v[1])],
+    lambda j: (rows_to_counts(j[0]), rows_to_counts(j[1])),
+)
 #: Positions of a category level and an area level in a day's place key (queries.PLACE_KEYS).
 _AT = {"cat1": 0, "cat2": 1, "cat3": 2, "district": 3, "street": 4}
 
@@ -69,10 +76,22 @@ class _Days:
         closed = [self.today - timedelta(days=k) for k in range(2 * MONTH - 1, 0, -1)]
         stamp = ctx.days.sync(session, s.zone)
         self.places = ctx.days.get_days(
-            "categories", closed, None, stamp, s.history_cache_s, lambda d: q.category_days(session, d, s.zone)
+            "categories",
+            closed,
+            None,
+            stamp,
+            s.history_cache_s,
+            lambda d: q.category_days(session, d, s.zone),
+            (session, _PLACES),
         )
         self.reviews = ctx.days.get_days(
-            "category_reviews", closed, None, stamp, s.history_cache_s, lambda d: q.review_days(session, d, s.zone)
+            "category_reviews",
+            closed,
+            None,
+            stamp,
+            s.history_cache_s,
+            lambda d: q.review_days(session, d, s.zone),
+            (session, COUNTS),
         )
         start = day_start(self.today, s.zone)
         self.places[self.today] = q.category_range(session, start, now)

@@ -495,3 +495,25 @@ class TopicAppeal(Base):
     topic: Mapped[int] = mapped_column(Integer, primary_key=True)
     appeal: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DayAggregate(Base):
+    """A per-day aggregate of the day cache kept in the store (data_access/wall/day_store.py): `kind` and
+    `variant` as the day cache names it, `value` its zlib-compressed JSON, `stamp` the log position it was
+    computed at. Every row equals a recomputation at `day_aggregates_mark.position`."""
+
+    __tablename__ = "day_aggregates"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(128), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DayAggregateMark(Base):
+    """The log position the kept per-day aggregates are valid at (one row, `id` 1): moving it deletes the rows
+    of the days the events passed can have changed."""
+
+    __tablename__ = "day_aggregates_mark"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)

@@ -3,6 +3,7 @@ rates of its appeals (the ranking module's `rates`), its worst streets and its c
 to the asker's scope.
 
 Every figure is summed from per-day aggregates of the topic kept in the day cache (data_access/wall/day_cache.py,
+and across restarts in the store, day_store.py,
 kinds `topic_volume` and `topic_reviews`): the topic's appeals created that day per place, and the call-backs
 made that day of its appeals per place and answer. A closed day is read once, so a series over three years
 reads ~1,100 kept days, not every tagged appeal. A day's aggregate is kept with the stamp of the tagger's
@@ -13,6 +14,7 @@ start; the same span before it), as the rankings count them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from dashboard.scopes import COMMAND_CENTER, Scope
 from dashboard.topics import BEFORE_HALVES, half_of, next_half, series, worst, year_before
 from data_access.store.models import Appeal, AppealEvent, Topic, TopicAppeal
 from data_access.wall.day_cache import count_days, day_start, local_day
+from data_access.wall.day_store import Codec
 from data_access.wall.history import first_created, review_answers
 from geo.city_index import CityIndex
 
@@ -40,7 +43,7 @@ _PLACE = (Appeal.grid, Appeal.community, Appeal.street, Appeal.district)
 @dataclass
 class _Places:
     """The places a topic's aggregates count by: grids, communities, streets, districts, then "elsewhere"
-    (an index fixed by the city, so kept aggregates stay valid)."""
+    (an index fixed by the city, so kept aggregates stay valid; those kept in the store carry its `digest`)."""
 
     index: dict[tuple[str, str], int]  # (level, code) -> position
     community: list[str | None]  # per place: its community (None above communities)
@@ -80,6 +83,11 @@ class _Places:
                 return i
         return len(self.grid) - 1
 
+    def digest(self) -> str:
+        """What the positions stand for, in short: kept aggregates of places are valid under the same digest."""
+        keys = sorted(self.index, key=self.index.__getitem__)
+        return hashlib.blake2b(json.dumps(keys).encode(), digest_size=8).hexdigest()
+
     def inside(self, scope: Scope) -> np.ndarray:
         """Which places the scope covers."""
         if scope.role == COMMAND_CENTER:
@@ -90,6 +98,49 @@ class _Places:
 #: A day's appeals of a topic: (places, counts); its call-backs: (place, responded, resolved, satisfaction, n).
 Volume = tuple[np.ndarray, np.ndarray]
 Reviews = list[tuple[int, bool, bool, str | None, int]]
+#: ... as the store keeps them: int32 columns (places by position: the variant carries the places' digest).
+_I4 = np.dtype("<i4")
+
+
+def _encode_volume(v: Volume) -> bytes:
+    return np.concatenate([v[0], v[1]]).astype(_I4).tobytes()
+
+
+def _decode_volume(b: bytes) -> Volume:
+    a = np.frombuffer(b, dtype=_I4).astype(np.int32)
+    return a[: len(a) // 2], a[len(a) // 2 :]
+
+
+def _encode_reviews(rs: Reviews) -> bytes:
+    answers = sorted({r[3] for r in rs if r[3] is not None}, key=str)
+    code: dict[str | None, int] = {None: -1, **{a: i for i, a in enumerate(answers)}}
+    cols = np.array(
+        [[p, int(responded) | int(resolved) << 1, code[sat], n] for p, responded, resolved, sat, n in rs],
+        dtype=_I4,
+    ).reshape(-1, 4)
+    head = json.dumps(answers, ensure_ascii=False).encode()
+    return len(head).to_bytes(4, "little") + head + cols.T.tobytes()
+
+
+def _decode_reviews(b: bytes) -> Reviews:
+    size = int.from_bytes(b[:4], "little")
+    answers: list[str | None] = [*json.loads(b[4 : 4 + size]), None]  # code -1: no answer
+    place, flags, code, n = np.frombuffer(b[4 + size :], dtype=_I4).reshape(4, -1)
+    sat = [answers[c] for c in code.tolist()]
+    return list(
+        zip(
+            place.tolist(),
+            (flags & 1).astype(bool).tolist(),
+            (flags & 2).astype(bool).tolist(),
+            sat,
+            n.tolist(),
+            strict=True,
+        )
+    )
+
+
+_VOLUME: Codec[Volume] = Codec("i4volume1", _encode_volume, _decode_volume)
+_REVIEWS: Codec[Reviews] = Codec("i4reviews1", _encode_reviews, _decode_reviews)
 
 
 def _volume_query(topic: int) -> Any:
@@ -138,10 +189,11 @@ class _TopicDays:
         self.zone = ctx.settings.zone
         self.today = local_day(now, self.zone)
         self.places = ctx.cache.get(("topic-places",), 86400.0, lambda: _Places.of(ctx.refs))
+        self.digest = ctx.cache.get(("topic-places-digest",), 86400.0, self.places.digest)
         # what the tagger has not reached yet is not in the tags: kept days say so by their stamp
         self.stamp = min(ctx.days.sync(session, self.zone), row.tagged_upto)
 
-    def _get(self, kind: str, days: Sequence[date], compute: Any, convert: Any) -> dict[date, Any]:
+    def _get(self, kind: str, days: Sequence[date], compute: Any, convert: Any, codec: Any) -> dict[date, Any]:
         closed = [d for d in days if d < self.today]
         s = self.ctx.settings
 
@@ -149,7 +201,9 @@ class _TopicDays:
             got = count_days(self.session, missing, self.zone, compute, self._at(kind))
             return {d: convert(got[d], self.places) for d in missing}
 
-        out = self.ctx.days.get_days(kind, closed, self.row.id, self.stamp, s.history_cache_s, read)
+        # a topic id may be given again after a topic is deleted (SQLite): its definition's time tells them apart
+        variant = (self.row.id, self.row.created_at.isoformat(), self.digest)
+        out = self.ctx.days.get_days(kind, closed, variant, self.stamp, s.history_cache_s, read, (self.session, codec))
         if self.today in days:
             start, at = day_start(self.today, self.zone), self._at(kind)
             counts = {tuple(r[:-1]): int(r[-1]) for r in self.session.execute(compute(()).where(at >= start))}
@@ -162,11 +216,11 @@ class _TopicDays:
 
     def volume(self, days: Sequence[date]) -> dict[date, Volume]:
         """The topic's appeals created on each day, per place."""
-        return self._get("topic_volume", days, _volume_query(self.row.id), _as_volume)
+        return self._get("topic_volume", days, _volume_query(self.row.id), _as_volume, _VOLUME)
 
     def reviews(self, days: Sequence[date]) -> dict[date, Reviews]:
         """The call-backs of the topic's appeals made on each day, per place and answer."""
-        return self._get("topic_reviews", days, _reviews_query(self.session, self.row.id), _as_reviews)
+        return self._get("topic_reviews", days, _reviews_query(self.session, self.row.id), _as_reviews, _REVIEWS)
 
 
 def _span(first: date, last: date) -> list[date]:

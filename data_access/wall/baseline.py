@@ -14,6 +14,7 @@ from dashboard.count_model import CountModel, History, history_days, weekday_fac
 from data_access.store.models import Appeal
 from data_access.wall import history as hist
 from data_access.wall.day_cache import count_days, local_day
+from data_access.wall.day_store import BY_NAME
 
 if TYPE_CHECKING:
     from data_access.wall.snapshot import WallContext
@@ -30,7 +31,13 @@ def community_days(session: Session, days: tuple[date, ...], ctx: WallContext) -
     s = ctx.settings
     stamp = ctx.days.sync(session, s.zone)
     return ctx.days.get_days(
-        "communities", days, None, stamp, s.history_cache_s, lambda d: _community_days(session, d, s.zone)
+        "communities",
+        days,
+        None,
+        stamp,
+        s.history_cache_s,
+        lambda d: _community_days(session, d, s.zone),
+        (session, BY_NAME),
     )
 
 

@@ -14,11 +14,15 @@ that they never all come due in one tick.
 Every per-day aggregate of the product lives here, one kind each (`DIRTY_BY`): the wall's volumes, call-backs
 and community counts, the problems' category × area and call-back counts, a topic's volume and call-backs.
 Days not kept are read together (`get_days` with `count_days`: one GROUP BY by local date per run of days with
-one UTC offset), so a cold start reads a month in one statement, not thirty.
+one UTC offset), so a cold start reads a month in one statement, not thirty. With a `DayStore`
+(data_access/wall/day_store.py), whole days of the kinds given a codec are also kept in the store under the same
+rule, so a fresh process reads them there and recomputes only days changed since: it starts noting changes at
+the store's position instead of the log's end.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -26,13 +30,17 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, func, literal_column
 from sqlalchemy.orm import Session
 
 from data_access.wall import history as hist
 
+if TYPE_CHECKING:
+    from data_access.wall.day_store import Codec, DayStore
+
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: A local day with no hour (the whole day), or an hour of it counted from its midnight (0 to 22, 23 or 24).
 Period = tuple[date, int | None]
@@ -55,6 +63,8 @@ CHUNK = 50_000
 BUDGET_S = 2.0
 #: Aggregates older than `verify_s` re-read per refresh.
 REREADS = 2
+#: With a store: its position is moved when events changed a day before today, or after this many events.
+ADVANCE_EVERY = 5_000
 
 
 @dataclass
@@ -67,10 +77,16 @@ class _Entry:
 class DayCache:
     """Aggregates per (kind, period, variant), each valid until an event folded after its stamp changes its period."""
 
-    def __init__(self, max_entries: int = 8192, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_entries: int = 8192, clock: Callable[[], float] = time.monotonic, store: DayStore | None = None
+    ) -> None:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._changed: dict[tuple[str, Period], int] = {}  # (created|reviewed, period) -> last position that changed it
         self._seen: int | None = None  # events up to here have been read for what they change
+        self._origin: int | None = None  # ... and every change after this position (None: no refresh yet)
+        self.store = store
+        self._store_from = 0  # with a store: the days changed after here, not yet passed to it
+        self._pending: dict[str, set[date]] = {}
         self._lock = threading.Lock()  # guards the dictionaries
         self._refreshing = threading.Lock()  # one refresh at a time
         self._rereads = 0
@@ -85,16 +101,21 @@ class DayCache:
     def sync(self, session: Session, zone: tzinfo) -> int:
         """Note which days the events folded since the last refresh changed; return the stamp of aggregates
         computed next in this session (every change up to it is noted, and the session sees at least it)."""
-        if not self._refreshing.acquire(blocking=False):  # another thread refreshes: do not wait for it
+        # another thread refreshes: do not wait for it, unless it is the first (kept days are read only once a
+        # refresh has noted every change since the store's position)
+        if not self._refreshing.acquire(blocking=self._seen is None):
             return min(hist.folded_seq(session), self._seen or 0)
         try:
             mark = hist.folded_seq(session)  # read under the lock: never lower than a mark read before
             if self._seen is None or mark < self._seen:  # the first refresh, or another store under this app
+                start = mark if self.store is None else self.store.begin(session, mark, CHUNK)
                 with self._lock:
                     self._entries.clear()
                     self._changed.clear()
-                    self._seen = mark
-                return mark
+                    self._pending.clear()
+                    self._seen = self._origin = self._store_from = start
+                if start == mark:
+                    return mark
             deadline = self._clock() + BUDGET_S
             while self._seen < mark and self._clock() < deadline:
                 upto = min(mark, self._seen + CHUNK)
@@ -104,11 +125,33 @@ class DayCache:
                         for day, hour in {period_of(at, zone) for at in times}:
                             self._changed[(kind, (day, None))] = upto
                             self._changed[(kind, (day, hour))] = upto
+                            if self.store is not None:
+                                self._pending.setdefault(kind, set()).add(day)
                     self._seen = upto
+            if self.store is not None:
+                self._pass_on(local_day(datetime.now(UTC), zone))
             self._rereads = REREADS
             return self._seen
         finally:
             self._refreshing.release()
+
+    def _pass_on(self, today: date) -> None:
+        """Move the store's position over the days changed since it was last moved (under `_refreshing`)."""
+        assert self.store is not None and self._seen is not None
+        if self._seen <= self._store_from:
+            return
+        early = any(d < today for days in self._pending.values() for d in days)
+        if not early and self._seen - self._store_from < ADVANCE_EVERY:
+            return
+        changed = {tuple(k for k, by in DIRTY_BY.items() if by == c): days for c, days in self._pending.items()}
+        try:
+            self.store.advance(self._store_from, self._seen, changed)
+        except Exception:  # kept days stay valid at the store's position; tried again next time
+            log.warning("day store: could not move the position to %d", self._seen, exc_info=True)
+            return
+        with self._lock:  # moved, or moved past by another process (or it lies behind: then it is not ours to move)
+            self._pending.clear()
+            self._store_from = self._seen
 
     def get(
         self, kind: str, period: Period, variant: Hashable, stamp: int, verify_s: float, compute: Callable[[], T]
@@ -125,10 +168,14 @@ class DayCache:
         stamp: int,
         verify_s: float,
         compute: Callable[[list[Period]], list[T]],
+        kept: tuple[Session, Codec[T]] | None = None,
     ) -> list[T]:
         """`get` of several periods: those not kept (or due for a re-read) are computed by one call of `compute`
-        (the periods in, their aggregates in the same order out), so a cold month is one statement, not one a day."""
+        (the periods in, their aggregates in the same order out), so a cold month is one statement, not one a day.
+        With `kept` (the caller's session and the kind's codec) and a store, whole days not kept here are first
+        read from the store, and those computed are kept there."""
         out: dict[Period, T] = {}
+        reread: set[Period] = set()
         with self._lock:
             for period in periods:
                 key = (kind, period, variant)
@@ -139,20 +186,50 @@ class DayCache:
                         out[period] = hit.value
                         continue
                     self._rereads -= 1
+                    reread.add(period)
         missing = [p for p in periods if p not in out]
+        store = self.store if kept is not None else None
+        if store is not None and kept is not None:
+            wanted = [d for d, h in missing if h is None and (d, h) not in reread]
+            at, rows = store.load(kept[0], kind, variant, kept[1], wanted) if wanted else (0, {})
+            found = {(d, None): v for d, v in rows.items()}
+            with self._lock:
+                for period, value in found.items():
+                    if (
+                        self._origin is not None
+                        and self._origin <= at
+                        and self._changed.get((DIRTY_BY[kind], period), -1) <= at
+                    ):
+                        out[period] = value
+                        self._put((kind, period, variant), at, value)
+            missing = [p for p in missing if p not in out]
         if missing:
             values = compute(missing)
             with self._lock:
                 for period, value in zip(missing, values, strict=True):
                     out[period] = value
-                    key = (kind, period, variant)
-                    cur = self._entries.get(key)
-                    if cur is None or cur.seq <= stamp:  # a thread that computed from a later stamp keeps its value
-                        self._entries[key] = _Entry(stamp, self._clock(), value)
-                        self._entries.move_to_end(key)
-                while len(self._entries) > self._max:
-                    self._entries.popitem(last=False)
+                    self._put((kind, period, variant), stamp, value)
+                seen = self._seen or 0
+                keep = {
+                    d: value
+                    for (d, h), value in zip(missing, values, strict=True)
+                    if h is None
+                    and self._origin is not None
+                    and self._origin <= stamp
+                    and self._changed.get((DIRTY_BY[kind], (d, h)), -1) <= stamp
+                }
+            if store is not None and kept is not None and keep:
+                store.save(kind, variant, kept[1], keep, stamp, seen)
         return [out[p] for p in periods]
+
+    def _put(self, key: Hashable, stamp: int, value: Any) -> None:
+        """Keep a value computed at `stamp` (under `_lock`): a thread that computed from a later stamp keeps its."""
+        cur = self._entries.get(key)
+        if cur is None or cur.seq <= stamp:
+            self._entries[key] = _Entry(stamp, self._clock(), value)
+            self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
 
     def get_days(
         self,
@@ -162,6 +239,7 @@ class DayCache:
         stamp: int,
         verify_s: float,
         compute: Callable[[list[date]], Mapping[date, T]],
+        kept: tuple[Session, Codec[T]] | None = None,
     ) -> dict[date, T]:
         """`get_many` of whole days, given and answered by date."""
         periods: list[Period] = [(d, None) for d in days]
@@ -170,7 +248,7 @@ class DayCache:
             got = compute([d for d, _ in ps])
             return [got[d] for d, _ in ps]
 
-        return dict(zip(days, self.get_many(kind, periods, variant, stamp, verify_s, by_date), strict=True))
+        return dict(zip(days, self.get_many(kind, periods, variant, stamp, verify_s, by_date, kept), strict=True))
 
     def __len__(self) -> int:
         return len(self._entries)
