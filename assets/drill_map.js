@@ -35,7 +35,10 @@ window.drill = Object.assign({}, window.drill, {
     // A same-event group: one marker with its count (a number, never text); orange once it met 三天三单.
     group: function (feature, latlng) {
         var n = parseInt(feature.properties.count, 10) || 0;
+        // Its size follows the screen (22 px on a 1366 wall, 56 on a 4K one), so markers do not bury a small map.
+        var k = Math.max(0.8, Math.min(2, window.innerWidth / 1920)), s = Math.round(28 * k);
         var cls = "group-marker" + (feature.properties.burst ? " burst" : "");
-        return L.marker(latlng, {icon: L.divIcon({className: cls, html: String(n), iconSize: [28, 28]})});
+        var style = "display: block; font-size: " + Math.round(14 * k) + "px; line-height: " + (s - 4) + "px";
+        return L.marker(latlng, {icon: L.divIcon({className: cls, html: "<span style=\"" + style + "\">" + String(n) + "</span>", iconSize: [s, s]})});
     }
 });

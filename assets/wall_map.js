@@ -7,6 +7,12 @@
 window.wall = Object.assign({}, window.wall, {
     colors: ["#2ecc71", "#f4c430", "#ff4d4f"],
 
+    // Markers keep their share of the map: smaller on a 1366 wall, bigger on a 4K one (1920 wide = 1); at most 1.25,
+    // as clusters gather points within 70 px whatever the screen (superClusterOptions in layouts/wall.py).
+    scale: function () {
+        return Math.max(0.7, Math.min(1.25, window.innerWidth / 1920));
+    },
+
     point: function (feature, latlng, context) {
         var pts = (context.hideout && context.hideout.pts) || {};
         var p = pts[feature.properties.id];
@@ -14,7 +20,7 @@ window.wall = Object.assign({}, window.wall, {
             return L.circleMarker(latlng, {radius: 2.5, color: "#52627a", weight: 0, fillColor: "#52627a", fillOpacity: 0.5});
         }
         var c = window.wall.colors[p[1]] || "#52627a";
-        var r = Math.min(4 + 2.2 * Math.sqrt(p[0]), 20);
+        var r = window.wall.scale() * Math.min(4 + 2.2 * Math.sqrt(p[0]), 20);
         return L.circleMarker(latlng, {radius: r, color: "#0b1220", weight: 1, fillColor: c, fillOpacity: 0.85});
     },
 
@@ -27,9 +33,10 @@ window.wall = Object.assign({}, window.wall, {
             if (p) { n += p[0]; if (p[1] > worst) { worst = p[1]; } }
         }
         var cls = ["g", "y", "r"][worst] || "none";
-        var size = n > 0 ? Math.round(Math.min(28 + 7 * Math.log10(n + 1), 58)) : 20;
+        var k = window.wall.scale();
+        var size = Math.round(k * (n > 0 ? Math.min(28 + 7 * Math.log10(n + 1), 58) : 20));
         var icon = L.divIcon({
-            html: "<div><span>" + (n > 0 ? String(n) : "") + "</span></div>",
+            html: "<div style=\"font-size: " + Math.round(15 * k) + "px\"><span>" + (n > 0 ? String(n) : "") + "</span></div>",
             className: "wall-cluster wall-cluster-" + cls,
             iconSize: L.point(size, size)
         });

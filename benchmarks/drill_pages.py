@@ -4,8 +4,10 @@ For each level (the city, a district, a street, a community, a grid, an appeal) 
 as a signed-in command center user would: a fresh load of the URL (browser cache warm after the first run). Time
 to drawn is from navigation start to the map's shapes drawn and every `data-metric` figure showing a value
 (polled each animation frame in the page). The first response is the page's own answer: the largest
-`/_dash-update-component` answer received before the page was drawn (its decoded JSON size). Fill the store
-with benchmarks/fill_store.py first. Usage:
+`/_dash-update-component` answer received before the page was drawn (its decoded JSON size); the time to drawn is
+split at it (the browser's own Resource Timing): boot (navigation to that answer asked for: the HTML, the scripts
+started, the layout), wait (for the answer: the server) and after (building the page and the map once it came).
+Fill the store with benchmarks/fill_store.py first. Usage:
 
     python benchmarks/fill_store.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test --schema drill1m
     python benchmarks/drill_pages.py --url postgresql+psycopg://postgres@127.0.0.1:5432/test --schema drill1m
@@ -23,7 +25,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -62,7 +64,7 @@ function drawn() {
 RESPONSES_JS = """
 return performance.getEntriesByType('resource')
   .filter(function (e) { return e.name.indexOf('_dash-update-component') >= 0; })
-  .map(function (e) { return [e.responseEnd, e.decodedBodySize, e.duration]; });
+  .map(function (e) { return [e.responseEnd, e.decodedBodySize, e.duration, e.startTime]; });
 """
 
 
@@ -125,8 +127,22 @@ def serve(app: Any, port: int) -> None:
     waitress_serve(app.server, host="127.0.0.1", port=port, threads=8, _quiet=True)
 
 
-def measure(d: webdriver.Chrome, url: str, limit_ms: float) -> tuple[float | None, int, int]:
-    """(ms to drawn, bytes of the largest answer before drawn, bytes of all answers before drawn)."""
+class Drawn(NamedTuple):
+    """One page load: ms to drawn (None: not drawn in time), bytes of the largest answer before drawn (the page's
+    first answer) and of all of them, and where the time went: `boot` from navigation to the first answer asked for
+    (the page's HTML, scripts started, layout), `wait` for it (the server, and the network), `after` it to drawn
+    (building the components, the map's shapes)."""
+
+    at: float | None
+    first: int
+    total: int
+    boot: float
+    wait: float
+    after: float
+
+
+def measure(d: webdriver.Chrome, url: str, limit_ms: float) -> Drawn:
+    """Open the URL, wait until drawn, and read the page's timings."""
     d.get(url)
     try:
         at = d.execute_async_script(DRAWN_JS, limit_ms)
@@ -134,7 +150,10 @@ def measure(d: webdriver.Chrome, url: str, limit_ms: float) -> tuple[float | Non
         at = None
     answers = d.execute_script(RESPONSES_JS) or []
     before = [a for a in answers if at is None or a[0] <= at]
-    return at, max((int(a[1]) for a in before), default=0), sum(int(a[1]) for a in before)
+    big = max(before, key=lambda a: a[1], default=None)
+    boot, wait = (big[3], big[2]) if big else (0.0, 0.0)
+    after = (at - big[0]) if big and at is not None else 0.0
+    return Drawn(at, max((int(a[1]) for a in before), default=0), sum(int(a[1]) for a in before), boot, wait, after)
 
 
 def p95(xs: list[float]) -> float:
@@ -181,28 +200,35 @@ def main(argv: list[str] | None = None) -> int:
         d.get(base + "/login")
         d.add_cookie({"name": "cc_session", "value": token, "path": "/"})
         measure(d, base + "/area", args.limit_s * 1000)  # the first load fetches the scripts: not counted
-        print(f"{'level':<10} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'first answer':>13} {'all answers':>12}")
+        print(
+            f"{'level':<10} {'median ms':>10} {'p95 ms':>8} {'max ms':>8} {'first answer':>13} {'all answers':>12}"
+            f"  {'boot':>5} {'wait':>5} {'after':>5} (medians, ms)"
+        )
         for level, path in paths.items():
-            times, firsts, alls = [], [], []
+            times: list[float] = []
+            firsts, alls, parts = [], [], []
             for _ in range(args.runs):
                 if args.cold:
                     from callbacks.drill import _AREA_CACHE
 
                     _AREA_CACHE.clear()
                 t0 = time.perf_counter()
-                at, first, total = measure(d, base + path, args.limit_s * 1000)
-                times.append(at if at is not None else (time.perf_counter() - t0) * 1000)
-                firsts.append(first)
-                alls.append(total)
+                m = measure(d, base + path, args.limit_s * 1000)
+                times.append(m.at if m.at is not None else (time.perf_counter() - t0) * 1000)
+                firsts.append(m.first)
+                alls.append(m.total)
+                parts.append((m.boot, m.wait, m.after))
                 if args.shots and len(times) == 1:
                     Path(args.shots).mkdir(parents=True, exist_ok=True)
                     d.save_screenshot(str(Path(args.shots) / f"{level}-{args.size}.png"))
-                if at is None:
+                if m.at is None:
                     print(f"  {level}: not drawn within {args.limit_s:.0f} s", flush=True)
                     break
             print(
                 f"{level:<10} {statistics.median(times):>10.0f} {p95(times):>8.0f} {max(times):>8.0f} "
-                f"{max(firsts) / 1000:>10.1f} KB {max(alls) / 1000:>9.1f} KB  {path}",
+                f"{max(firsts) / 1000:>10.1f} KB {max(alls) / 1000:>9.1f} KB  "
+                + " ".join(f"{statistics.median(p[i] for p in parts):>5.0f}" for i in range(3))
+                + f"  {path}",
                 flush=True,
             )
     finally:

@@ -3,14 +3,16 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
-from flask import g
+from flask import g, request
 
 from callbacks.auth import current_identity, refuse
 from callbacks.wall_diff import Differ, fingerprint
@@ -122,18 +124,59 @@ def rows_version(d: dict[str, Any], now: datetime) -> str:
     return fingerprint([d["position"], d["lights"], [m["online"], m["busy"], m["sos"]], now.isoformat()[:16]])
 
 
+#: Reads under way, by cache key: a caller asking for a part being read waits for that read instead of starting its
+#: own (a page's first answer and the read its address started, several screens opening one view).
+_READING: dict[tuple[Any, ...], Future[Any]] = {}
+_READING_LOCK = threading.Lock()
+#: Reads started when a page's address is asked for (`read_early`); two at most, the rest wait their turn.
+_EARLY = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill-early")
+
+
 def _cached(svc: Services, key: tuple[Any, ...], read: Any) -> Any:
     """A page part read at most once per refresh interval for the same key, and kept at least twice as long as it
-    took to read: a slow read (a city page over a big store) is not repeated by every tick of every screen."""
+    took to read: a slow read (a city page over a big store) is not repeated by every tick of every screen. While
+    it is being read, others asking for it wait for that read."""
     hit = _AREA_CACHE.peek(key)
     clock = time.monotonic()
     if hit is not None and clock < hit[0]:
         return hit[1]
-    value = read()
-    took = time.monotonic() - clock
-    keep = max(svc.settings.refresh_ms / 1000 * 0.9, 2 * took)
-    _AREA_CACHE.put(key, (time.monotonic() + keep, value))
-    return value
+    with _READING_LOCK:
+        under_way = _READING.get(key)
+        if under_way is None:
+            mine: Future[Any] = Future()
+            _READING[key] = mine
+    if under_way is not None:
+        return under_way.result()
+    try:
+        value = read()
+        keep = max(svc.settings.refresh_ms / 1000 * 0.9, 2 * (time.monotonic() - clock))
+        _AREA_CACHE.put(key, (time.monotonic() + keep, value))
+        mine.set_result(value)
+        return value
+    except BaseException as exc:
+        mine.set_exception(exc)
+        raise
+    finally:
+        with _READING_LOCK:
+            _READING.pop(key, None)
+
+
+def read_early(svc: Services, pathname: str, query: str, scope: Scope) -> Future[Any] | None:
+    """Start reading an area page's panels above the fold when its address is asked for: the browser then loads and
+    starts its scripts (about a second on a busy 2-core machine) before it asks for the page's first answer, which
+    finds the read done or under way (`_cached`). Only for a place the scope may see; nothing is sent from here, and
+    the page's callback checks the scope again (and audits a refusal)."""
+    area = parse_path(pathname)
+    if area is None or area.level == "appeal":
+        return None
+    place = index_of(svc.city).place(area)
+    if place is None or not allowed(scope, place):
+        return None
+    try:
+        f = page_filters(svc, query)
+    except FilterError:
+        return None
+    return _EARLY.submit(area_data, svc, area, f, scope, datetime.now(UTC))
 
 
 def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, Any]:
@@ -313,8 +356,16 @@ def appeal_data(svc: Services, code: str, now: datetime) -> dict[str, Any] | Non
 
 
 def register(app: Dash, svc: Services) -> None:
-    """Add the drill-down pages' callbacks: filters into the URL, map clicks down a level."""
+    """Add the drill-down pages' callbacks: filters into the URL, map clicks down a level; and the early read of a
+    page's panels when its address is asked for (after the guard, which has set the signed-in identity)."""
     refs = index_of(svc.city)
+
+    @app.server.before_request
+    def early_read() -> None:
+        ident = getattr(g, "identity", None)
+        if request.method == "GET" and ident is not None and is_drill_path(request.path):
+            query = request.query_string.decode("utf-8", "replace")
+            read_early(svc, request.path, f"?{query}" if query else "", ident.scope)
 
     @app.callback(
         Output(ids.LOCATION, "search", allow_duplicate=True),

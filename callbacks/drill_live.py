@@ -4,15 +4,16 @@ The tick is the wall's discipline (callbacks/wall.py): the interval is disabled 
 overlap; the browser reports the version it shows and gets only the values that changed (callbacks/wall_diff.py);
 the map's layers get new data, never a new center or zoom; the filters stay in the URL. The grids' rows are read
 in SQL a block at a time (data_access/drill/rows.py); when the store has moved on, the grids are told to read
-their visible blocks again (their sort, filter and scroll position kept). Every callback checks the signed-in
-scope first, from the server-side identity, and the queries apply it again.
+their visible blocks again (their sort, filter and scroll position kept). Every callback starts with `served`: the
+URL's place checked against the signed-in scope (the server-side identity) and the page's filters; the queries apply
+the scope again.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
@@ -20,7 +21,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.auth import current_identity
 from callbacks.drill import DIFFER, appeal_data, checked_place, page_filters, page_parts, rows_version
 from dashboard import ids, ids_drill
-from dashboard.drill import Area, FilterError, Filters, parse_path
+from dashboard.drill import Area, FilterError, Filters, Place, parse_path
 from data_access.drill.rows import TABLES, Block, RowsError, appeal_block, block_of, member_block
 from data_access.ops.services import Services
 from geo.city_index import index_of
@@ -31,24 +32,39 @@ from layouts.drill_live import APPEAL_OUTPUTS, BELOW, OUTPUTS, appeal_values, li
 log = logging.getLogger(__name__)
 
 
+class NotServed(PreventUpdate):
+    """Nothing for this callback at this URL: a place unknown or outside the scope (audited), the other kind of page,
+    a bad filter (the reason is the message, which a grid shows). A tick's Dash answer is "no update"."""
+
+
+class Served(NamedTuple):
+    area: Area
+    place: Place
+    f: Filters
+
+
+def served(svc: Services, what: str, pathname: str | None, search: str | None, appeal: bool = False) -> Served:
+    """What every live callback of a drill page checks first: the URL's area (an area page's, or an appeal page's
+    when `appeal`), the signed-in scope may see it (else refused and audited as `what`), and the page's filters.
+    Raises NotServed otherwise."""
+    area = parse_path(pathname)
+    place = checked_place(svc, index_of(svc.city), area, what, f"{pathname}{search or ''}")
+    if place is None or area is None or (area.level == "appeal") != appeal or (appeal and not area.code):
+        raise NotServed
+    try:
+        return Served(area, place, page_filters(svc, search))
+    except FilterError as exc:
+        raise NotServed(str(exc)) from None
+
+
 def make_tick(svc: Services) -> Any:
     """The area page's tick: URL and shown version in, only the changed values out."""
-    refs = index_of(svc.city)
 
     def drill_tick(_n: int, pathname: str | None, search: str | None, shown: Any, rows_shown: Any) -> list[Any]:
         # Registered with `running` disabling the interval while it runs: ticks never overlap.
-        area = parse_path(pathname)
-        if checked_place(svc, refs, area, "drill-tick", f"{pathname}{search or ''}") is None or area is None:
-            raise PreventUpdate
-        if area.level == "appeal":
-            raise PreventUpdate
-        try:
-            f = page_filters(svc, search)
-        except FilterError:
-            raise PreventUpdate from None
+        area, _place, f = served(svc, "drill-tick", pathname, search)
         now = datetime.now(UTC)
-        scope = current_identity().scope
-        d = page_parts(svc, area, f, scope, now)
+        d = page_parts(svc, area, f, current_identity().scope, now)
         values, version = DIFFER.diff(live_values(area, f, d, Filters(lang=f.lang).query()), shown)
         rv = rows_version(d, now)
         return [values[k] for k in OUTPUTS] + [version, no_update if rv == rows_shown else rv]
@@ -58,19 +74,11 @@ def make_tick(svc: Services) -> Any:
 
 def make_appeal_tick(svc: Services) -> Any:
     """The appeal page's tick: its light, state, due time, review and timeline, only what changed."""
-    refs = index_of(svc.city)
 
     def appeal_tick(_n: int, pathname: str | None, search: str | None, shown: Any) -> list[Any]:
         # Registered with `running` disabling the interval while it runs: ticks never overlap.
-        area = parse_path(pathname)
-        place = checked_place(svc, refs, area, "drill-appeal-tick", f"{pathname}{search or ''}")
-        if place is None or area is None or area.level != "appeal" or not area.code:
-            raise PreventUpdate
-        try:
-            f = page_filters(svc, search)
-        except FilterError:
-            raise PreventUpdate from None
-        d = appeal_data(svc, area.code, datetime.now(UTC))
+        area, place, f = served(svc, "drill-appeal-tick", pathname, search, appeal=True)
+        d = appeal_data(svc, area.code or "", datetime.now(UTC))
         if d is None:
             raise PreventUpdate
         values, version = DIFFER.diff(appeal_values(d, LA.place_line(place.names), f.lang, svc.settings.zone), shown)
@@ -81,20 +89,10 @@ def make_appeal_tick(svc: Services) -> Any:
 
 def make_below_fold(svc: Services) -> Any:
     """The parts below the fold, read once the page is drawn (the page's first answer does not wait for them)."""
-    refs = index_of(svc.city)
 
     def below_fold(_cue: Any, pathname: str | None, search: str | None) -> Any:
-        area = parse_path(pathname)
-        if checked_place(svc, refs, area, "drill-below-fold", f"{pathname}{search or ''}") is None or area is None:
-            raise PreventUpdate
-        if area.level == "appeal":
-            raise PreventUpdate
-        try:
-            f = page_filters(svc, search)
-        except FilterError:
-            raise PreventUpdate from None
-        scope, now = current_identity().scope, datetime.now(UTC)
-        d = page_parts(svc, area, f, scope, now)
+        area, _place, f = served(svc, "drill-below-fold", pathname, search)
+        d = page_parts(svc, area, f, current_identity().scope, datetime.now(UTC))
         values = live_values(area, f, d, Filters(lang=f.lang).query())
         grids = [LG.grid(name, f.lang, LG.HEIGHTS[name]) for name in TABLES]
         return [values[k] for k in BELOW] + grids
@@ -108,20 +106,15 @@ def _empty(why: str | None = None) -> dict[str, Any]:
 
 def make_rows(svc: Services, table: str) -> Any:
     """The getRows answer of one grid: a block of rows within the scope, the page's filters and the grid's own."""
-    refs = index_of(svc.city)
 
     def rows(request: Any, pathname: str | None, search: str | None) -> dict[str, Any]:
-        area = parse_path(pathname)
-        if checked_place(svc, refs, area, f"drill-rows-{table}", f"{pathname}{search or ''}") is None or area is None:
-            return _empty()
-        if area.level == "appeal":
-            return _empty()
         try:
-            f = page_filters(svc, search)
+            area, _place, f = served(svc, f"drill-rows-{table}", pathname, search)
             b = block_of(table, request)
-        except (FilterError, RowsError) as exc:
-            log.info("drill grid %s: refused %s", table, exc)
-            return _empty(str(exc))
+        except (NotServed, RowsError) as exc:
+            if str(exc):
+                log.info("drill grid %s: refused %s", table, exc)
+            return _empty(str(exc) or None)
         got = read_block(svc, table, area, f, b)
         if len(got) < b.end - b.start:  # a short block: the last row is known
             return {"rowData": got, "rowCount": b.start + len(got)}

@@ -1,5 +1,6 @@
 """What every HTTP answer gets whatever route made it: no framing by other sites, no MIME sniffing, 404 for
-path traversal and unknown component files, and X-Forwarded-* believed only from configured proxies."""
+path traversal and unknown component files, and X-Forwarded-* believed only from configured proxies; the page's own
+assets kept by the browser (their addresses change with the files)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,14 @@ def register(app: Dash, settings: Settings) -> None:
         return "not found", 404
 
     server.after_request(secure_headers)
+    assets = app.get_asset_url("")
+
+    @server.after_request
+    def keep_assets(resp: Response) -> Response:
+        # The page names its assets with the file's modification time (?m=…), so a changed file is a new address:
+        # the browser may keep them, as Dash's own scripts, instead of asking again for each one (a round trip per
+        # file, before the page's scripts run) on every page opened.
+        if request.path.startswith(assets) and request.args.get("m") and resp.status_code in (200, 304):
+            resp.cache_control.public = True
+            resp.cache_control.max_age = 31536000
+        return resp

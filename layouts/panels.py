@@ -63,8 +63,8 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
             html.Th(t(lang, k), style={"width": w} if w else None)
             # "how late" is as wide as its longest text ("365 天 23 时", "12 h 59 min"): never cut to "12 时 …"
             for k, w in (
-                ("col_unit", "19%"),
-                ("col_place", "21%"),
+                ("col_unit", "17%"),
+                ("col_place", "19%"),
                 ("col_cat", None),
                 ("col_late", "6.6em"),
                 ("case_panel", "3.6em"),

@@ -239,7 +239,7 @@ def wall_page(state: WallState, st: PageStatic) -> html.Div:
                             ),
                             html.Div(id=ids_topics.WALL_PANEL, className="panel topics-panel"),
                         ],
-                        className="wall-col",
+                        className="wall-col wall-mid",
                     ),
                     html.Div([members_panel(lang), rankings_panel(lang)], className="wall-col"),
                 ],

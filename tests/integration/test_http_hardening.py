@@ -102,6 +102,19 @@ def test_security_headers_on_every_answer(app) -> None:  # type: ignore[no-untyp
     assert "script-src" not in signed_in[0].headers["Content-Security-Policy"]
 
 
+def test_assets_named_by_their_version_are_kept(app) -> None:  # type: ignore[no-untyped-def]
+    """The page's assets, named with their file's version (?m=…), are kept by the browser rather than asked again on
+    every page opened; the same file without a version is not."""
+    c = app.server.test_client()
+    assert sign_in(c, "lee", PASSWORD).status_code == 302
+    page_js = [u for u in c.get("/").get_data(as_text=True).split('"') if u.startswith("/assets/") and "?m=" in u]
+    assert page_js, "the page names its assets with a version"
+    kept = c.get(page_js[0])
+    assert kept.status_code == 200 and kept.cache_control.max_age == 31536000 and kept.cache_control.public
+    assert c.get(page_js[0].split("?")[0]).cache_control.max_age is None
+    assert_hardened(kept)
+
+
 # -- sign-in lockout ----------------------------------------------------------------------------
 def test_lockout_per_account(app, settings) -> None:  # type: ignore[no-untyped-def]
     c = app.server.test_client()
