@@ -24,9 +24,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dashboard.appeal import KEPT
 from dashboard.contract import ID_MAX_LEN, SCHEMA_VERSION, TIME_MAX, TIME_MIN
 from dashboard.history_mapping import SLOT_REQUIRED, STAGES, TAGS
 from dashboard.history_rows import CONTRACT_VALUES, RowError, RowReader, cell_text
+from dashboard.settings import Settings
 
 #: The stages a usual row may have (one slot each, the first), in the order their effects on the status follow.
 USUAL = ("dispatched", "accepted", "extended", "resolved", "reviewed", "closed")
@@ -722,3 +724,73 @@ def _strptime(text: str, formats: tuple[str, ...]) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+# -- the fold's columns as the store keeps them --------------------------------------------------------------------
+def light_columns(fold: pa.Table, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`dashboard.appeal.light_times` of each folded row (microseconds UTC): yellow, red, due. The products are
+    rounded as `timedelta * float` rounds them; one too close to a half to tell in floating point is done by it."""
+    clock = _us(fold.column("clock_start"))
+    due = np.zeros(len(clock), np.int64)
+    have = np.zeros(len(clock), bool)
+    for key in ("_extended_due", "_dispatched_due", "_created_due"):  # draft_due's order
+        col = fold.column(key)
+        valid = _np(col.is_valid()) & ~have
+        due = np.where(valid, _us(col), due)
+        have |= valid
+    prio = fold.column("priority").combine_chunks().dictionary_encode()
+    limits = np.array([settings.limit(p) // timedelta(microseconds=1) for p in prio.dictionary.to_pylist()], np.int64)
+    due = np.where(have, due, clock + limits[_np(prio.indices)])
+    span = due - clock
+
+    def share(f: float) -> np.ndarray:
+        x = span * f
+        out = np.rint(x).astype(np.int64)
+        close = np.abs(np.abs(x - np.floor(x)) - 0.5) < 1e-3
+        for i in np.flatnonzero(close).tolist():
+            out[i] = timedelta(microseconds=int(span[i])) * f // timedelta(microseconds=1)
+        return out
+
+    red = clock + share(settings.red_at)
+    yellow = np.minimum(clock + share(settings.yellow_at), red)
+    return yellow, red, due
+
+
+def fold_json(fold: pa.Table) -> pa.Array:
+    """`dashboard.appeal.draft_to_json` of each folded row: the `KEPT` keys as a JSON array, as orjson writes it."""
+    parts: list[Any] = []
+    for key in KEPT:
+        if key == "_last":
+            parts.append(pc.binary_join_element_wise('["', _iso(fold.column("_last_at")), '",',
+                                                     _json_texts(fold.column("_last_id").combine_chunks()), "]", ""))  # fmt: skip
+            continue
+        col = fold.column(key).combine_chunks()
+        if pa.types.is_timestamp(col.type):
+            text = pc.binary_join_element_wise('"', _iso(col), '"', "")
+        elif pa.types.is_string(col.type):
+            text = _json_texts(col)
+        elif pa.types.is_boolean(col.type):
+            text = pc.if_else(col, "true", "false")
+        else:
+            text = col.cast(pa.string())
+        parts.append(pc.fill_null(text, "null"))
+    return pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
+
+
+def _us(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Microseconds since the epoch of a timestamp column (0 where null)."""
+    return _np(pc.fill_null(col.cast(pa.int64()), 0)).astype(np.int64)
+
+
+def _iso(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Aware UTC times as orjson writes them: seconds, the fraction only if not zero, `+00:00`."""
+    us = _us(col)
+    missing = ~_np(col.is_valid())
+    sec = pa.array(us // _US, pa.int64(), mask=missing).cast(pa.timestamp("s"))
+    frac = us % _US
+    tail = pc.if_else(
+        pa.array(frac != 0),
+        pc.binary_join_element_wise(".", pc.utf8_lpad(pa.array(frac).cast(pa.string()), 6, "0"), "+00:00", ""),
+        "+00:00",
+    )
+    return pc.binary_join_element_wise(pc.strftime(sec, format="%Y-%m-%dT%H:%M:%S"), tail, "")

@@ -9,13 +9,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from dashboard.appeal import start_draft
+from dashboard.appeal import draft_to_json, start_draft
 from dashboard.history_columns import ColumnReader
 from dashboard.history_rows import RowError, RowReader
+from dashboard.settings import Settings
 from data_access.history_import.cli import read_mapping
+from data_access.intake.event_log import Place
+from data_access.projection.rows import appeal_row, appeal_table
 from tests.import_support import _LABELS, BEIJING, LAYOUTS, MAPPINGS
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
+SETTINGS = Settings(yellow_at=0.37, red_at=0.91)  # shares whose products round both ways
 
 
 def _time(rng: random.Random, t: datetime, layout: str) -> Any:
@@ -110,6 +114,13 @@ def _check(layout: str, n: int, seed: int, arrow: bool = False) -> tuple[int, in
         assert start_draft(e for e, _ in ref.events) == draft, rows[i]
         assert draft["community"] == ref.events[0][0].data["community"]
         assert set(units[k]) - {None} == {e.data["unit"] for e, _ in ref.events if e.data.get("unit")}
+    place = {"grid": pa.nulls(len(index), pa.string()), "community": conv.fold.column("community"),
+             "street": pa.array(["s"] * len(index)), "district": pa.array(["d"] * len(index))}  # fmt: skip
+    table = appeal_table(conv.fold, place, SETTINGS).to_pylist()
+    for k, i in enumerate(index):
+        want = appeal_row(drafts[k], Place(None, drafts[k]["community"], "s", "d"), SETTINGS)
+        assert table[k] == want, rows[i]
+        assert draft_to_json(drafts[k]) == table[k]["fold_state"]
     refused = 0
     for i in conv.rest:
         try:
