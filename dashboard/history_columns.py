@@ -13,7 +13,7 @@ refuse) is left to that per-row path, which does it or says why not."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -393,10 +393,13 @@ class ColumnReader:
             vals = text_col(c.get(f))
             bad |= (_np(pc.fill_null(pc.utf8_length(vals), 0)) > self.limit) | _has_nul(vals)
             texts[f] = vals
-        due = self._times(cols.get(c["due_at"]) if isinstance(c.get("due_at"), str) else None, n)
+        due_col = c.get("due_at")
+        due = self._times(cols.get(due_col) if isinstance(due_col, str) else None, n)
         bad |= due.fail
         comm_col = c.get("community")
-        community, jcommunity = self._coded(text_col(comm_col), lambda v: self.rows.label("community", v, str(comm_col)))
+        community, jcommunity = self._coded(
+            text_col(comm_col), lambda v: self.rows.label("community", v, str(comm_col))
+        )
         bad |= np.array([not _code_ok(v, self.limit) for v in community.tolist()], bool)
         stages = {stage: self._stage(cols, stage, slot, n, bad) for stage, slot in self.first.items()}
         self._shape(stages, n, bad)
@@ -499,10 +502,11 @@ class ColumnReader:
         def at(stage: str) -> np.ndarray:
             return stages[stage]["at"].us[good] if stage in stages else np.zeros(k, np.int64)
 
-        def data(stage: str, f: str) -> np.ndarray:
+        def data(stage: str, f: str) -> Any:
             if stage not in stages or f not in stages[stage]["data"]:
                 return np.full(k, None, object)
-            return np.where(has(stage), stages[stage]["data"][f][good], None)
+            picked: Any = np.where(has(stage), stages[stage]["data"][f][good], None)
+            return picked
 
         d, a, s, z, x, v = (has(t) for t in ("dispatched", "accepted", "resolved", "closed", "extended", "reviewed"))
         status = np.select([z, s, a, d], ["closed", "resolved", "accepted", "dispatched"], "created").astype(object)
@@ -567,7 +571,9 @@ class ColumnReader:
                 bad |= t.fail
                 fields[f] = t
                 continue
-            values, jsons = self._coded(self._texts(cols.get(col), n), partial(self.rows._value, f, col=col, stage=stage))
+            values, jsons = self._coded(
+                self._texts(cols.get(col), n), partial(self.rows._value, f, col=col, stage=stage)
+            )
             closed = CONTRACT_VALUES.get(f)
             checked: dict[Any, bool] = {}
             for v in set(values.tolist()) - {None}:
@@ -582,8 +588,8 @@ class ColumnReader:
             fields[f] = (values, jsons)
         defaults = {f: self.m.defaults[f] for f in ("due_at", "unit") if f in self.m.defaults and f in STAGES[stage]}
         if "due_at" in defaults:  # a default due time: the per-row path checks it
-            t = fields.get("due_at")
-            bad |= at.ok & (~t.ok if t is not None else True)
+            given: Times | None = fields.get("due_at")
+            bad |= at.ok & (~given.ok if given is not None else True)
             del defaults["due_at"]
         return {"at": at, "fields": fields, "defaults": defaults, "tag": f"{TAGS[stage]}1"}
 
@@ -594,9 +600,9 @@ class ColumnReader:
         columns' fields: the mapping's default or the dispatch's)."""
         for stage, st in stages.items():
             at, fields = st["at"], st["fields"]
-            data: dict[str, np.ndarray] = {f: v[0] for f, v in fields.items() if f != "due_at"}
+            data: dict[str, Any] = {f: v[0] for f, v in fields.items() if f != "due_at"}
             if "due_at" in fields:
-                data["due_at"] = fields["due_at"]  # type: ignore[assignment]  # a Times
+                data["due_at"] = fields["due_at"]  # a Times
             extra = np.full(n, None, object)
             default = st["defaults"].get("unit")
             if default is not None:
@@ -642,7 +648,9 @@ class ColumnReader:
             extra[take] = units[take]
         for st in stages.values():
             extra = st["extra"]
-            st["extra_json"] = np.array([None if u is None else orjson.dumps(u).decode() for u in extra.tolist()], object)
+            st["extra_json"] = np.array(
+                [None if u is None else orjson.dumps(u).decode() for u in extra.tolist()], object
+            )
 
 
 def _columns(batch: pa.Table | pa.RecordBatch | dict[str, Any]) -> dict[str, Any]:
@@ -745,7 +753,7 @@ def light_columns(fold: pa.Table, settings: Settings) -> tuple[np.ndarray, np.nd
 
     def share(f: float) -> np.ndarray:
         x = span * f
-        out = np.rint(x).astype(np.int64)
+        out: np.ndarray = np.rint(x).astype(np.int64)
         close = np.abs(np.abs(x - np.floor(x)) - 0.5) < 1e-3
         for i in np.flatnonzero(close).tolist():
             out[i] = timedelta(microseconds=int(span[i])) * f // timedelta(microseconds=1)
@@ -761,8 +769,8 @@ def fold_json(fold: pa.Table) -> pa.Array:
     parts: list[Any] = []
     for key in KEPT:
         if key == "_last":
-            parts.append(pc.binary_join_element_wise('["', _iso(fold.column("_last_at")), '",',
-                                                     _json_texts(fold.column("_last_id").combine_chunks()), "]", ""))  # fmt: skip
+            last_id = _json_texts(fold.column("_last_id").combine_chunks())
+            parts.append(pc.binary_join_element_wise('["', _iso(fold.column("_last_at")), '",', last_id, "]", ""))
             continue
         col = fold.column(key).combine_chunks()
         if pa.types.is_timestamp(col.type):
@@ -779,7 +787,8 @@ def fold_json(fold: pa.Table) -> pa.Array:
 
 def _us(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Microseconds since the epoch of a timestamp column (0 where null)."""
-    return _np(pc.fill_null(col.cast(pa.int64()), 0)).astype(np.int64)
+    out: np.ndarray = _np(pc.fill_null(col.cast(pa.int64()), 0)).astype(np.int64)
+    return out
 
 
 def _iso(col: pa.ChunkedArray | pa.Array) -> pa.Array:
