@@ -237,7 +237,7 @@ def _insert_table(session: Session, name: str, table: pa.Table) -> bool:
         if pa.types.is_timestamp(c.type):
             c = c.cast(pa.timestamp("us"))  # naive UTC, as the models store times
             if not pg:
-                c = pc.strftime(c, format="%Y-%m-%d %H:%M:%S")  # sqlite_time's text
+                c = c.cast(pa.string())  # sqlite_time's text: seconds and six digits of fraction
         cols.append(c)
     plain = pa.table(cols, names=names)
     if pg:
