@@ -143,10 +143,10 @@ def import_files(
     """Import these files by this mapping; see the module's docstring. `columnar=False` converts every row by the
     per-row path (the benchmark's "before")."""
     exports = check_exports(paths, mapping, batch)
-    reader = RowReader(mapping, settings.max_text_len)
-    columns = ColumnReader(reader) if columnar else None
     rejects = Rejects(rejects_path)
-    summary = Summary(files=[str(p) for p in paths])
+    importer = Importer(mapping, sessions, settings, gazetteer, rejects, now=now, columnar=columnar)
+    summary = importer.summary
+    summary.files = [str(p) for p in paths]
     total_bytes = sum(e.bytes_total for e in exports) or 1
     rows_total = sum(e.rows_total or 0 for e in exports) if all(e.rows_total for e in exports) else None
     progress = Progress(rows_total, report, stream if stream is not None else sys.stderr)
@@ -155,11 +155,7 @@ def import_files(
     try:
         for e in exports:
             for b in e.batches():
-                ready = _convert(b, e.path.name, reader, columns, gazetteer, settings, rejects, summary)
-                w: Written = write_batch(sessions, settings, ready, now())
-                summary.events += w.events
-                summary.appeals += w.appeals
-                summary.deferred += w.deferred
+                importer.batch(b, e.path.name)
                 if rows_total:
                     fraction = summary.rows / rows_total
                 else:
@@ -171,6 +167,45 @@ def import_files(
         rejects.close()
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+class Importer:
+    """Imports batches of an export by one mapping into a store, counting into `summary`: what `import_files` does
+    with each batch of each file, for a caller with batches of its own (Arrow tables in an export's columns)."""
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        gazetteer: Gazetteer,
+        rejects: Rejects,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        columnar: bool = True,
+    ) -> None:
+        self.reader = RowReader(mapping, settings.max_text_len)
+        self.columns = ColumnReader(self.reader) if columnar else None  # None: every row by the per-row path
+        self.sessions, self.settings, self.gazetteer = sessions, settings, gazetteer
+        self.rejects, self.now = rejects, now
+        self.summary = Summary()
+        self._next_row: dict[str, int] = {}
+
+    def batch(self, rows: Batch | pa.Table | pa.RecordBatch, file: str) -> Written:
+        """Convert and store one batch of rows of `file` (a `Batch`, or an Arrow table whose rows follow the file's
+        rows so far, numbered from 2 as a spreadsheet shows them under the header)."""
+        if not isinstance(rows, Batch):
+            first = self._next_row.get(file, 2)
+            rows = Batch(list(range(first, first + rows.num_rows)), rows)
+        if rows.numbers:
+            self._next_row[file] = rows.numbers[-1] + 1
+        s = self.summary
+        ready = _convert(rows, file, self.reader, self.columns, self.gazetteer, self.settings, self.rejects, s)
+        w: Written = write_batch(self.sessions, self.settings, ready, self.now())
+        s.events += w.events
+        s.appeals += w.appeals
+        s.deferred += w.deferred
+        return w
 
 
 def _convert(

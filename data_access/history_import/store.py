@@ -217,7 +217,10 @@ def _whole(
         table = batch.rows
     if table.num_rows == 0:
         return 0, 0
-    events = events.sort_by([("at", "ascending"), ("id", "ascending")])
+    pg = session.get_bind().dialect.name == "postgresql"
+    # PostgreSQL logs in (at, id) order; SQLite by id (an appeal's events together, as the per-row path logs them),
+    # so that its B-trees of ids and appeals take each batch's keys in order
+    events = events.sort_by([("at", "ascending"), ("id", "ascending")] if pg else "id")
     received = pa.array([now] * events.num_rows, pa.timestamp("us", tz="UTC"))
     if not _insert_table(session, "appeal_events", events.add_column(7, "received_at", received)):
         rows += log_rows(events)  # an id logged already under another appeal: the batch path sorts it out
