@@ -1,7 +1,8 @@
 """Writing a batch of imported events: into the event log in bulk (each id once: the ids logged already are looked up
 and left out; PostgreSQL COPies the rest straight into the log), and their appeals, in the same transaction that
 moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
-events are all new and of which the store knows nothing else is written as it is (PostgreSQL: COPY); any other
+events are all new and of which the store knows nothing else is written as it is, its events and row straight from
+their Arrow tables (PostgreSQL: COPY of the CSV Arrow writes; SQLite: tuples from the columns); any other
 appeal with new events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
