@@ -654,9 +654,9 @@ def _columns(batch: pa.Table | pa.RecordBatch | dict[str, Any]) -> dict[str, Any
         out = {}
         for name, cells in batch.items():
             if isinstance(cells, pa.ChunkedArray):
-                out[name] = cells.combine_chunks()
+                out[name] = _plain(cells.combine_chunks())
             elif isinstance(cells, pa.Array):
-                out[name] = cells
+                out[name] = _plain(cells)
             else:
                 try:
                     out[name] = pa.array(cells)
@@ -664,8 +664,13 @@ def _columns(batch: pa.Table | pa.RecordBatch | dict[str, Any]) -> dict[str, Any
                     out[name] = cells
         return out
     if isinstance(batch, pa.Table):
-        return {name: batch.column(name).combine_chunks() for name in batch.column_names}
-    return {name: batch.column(name) for name in batch.schema.names}
+        return {name: _plain(batch.column(name).combine_chunks()) for name in batch.column_names}
+    return {name: _plain(batch.column(name)) for name in batch.schema.names}
+
+
+def _plain(cells: pa.Array) -> pa.Array:
+    """A dictionary-encoded column (as Parquet may give one) as its values."""
+    return cells.cast(cells.type.value_type) if pa.types.is_dictionary(cells.type) else cells
 
 
 def _np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:

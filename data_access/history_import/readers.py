@@ -40,7 +40,10 @@ class Batch:
 
     def rows_at(self, index: list[int]) -> list[Row]:
         """These rows (by index), numbered, as column name -> cell."""
-        cells = self.table.take(pa.array(index, pa.int64())).to_pylist()
+        if self.table.num_columns:
+            cells = self.table.take(pa.array(index, pa.int64())).to_pylist()
+        else:
+            cells = [{} for _ in index]
         for name, values in self.mixed.items():
             for row, i in zip(cells, index):
                 row[name] = values[i]

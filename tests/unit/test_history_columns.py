@@ -100,7 +100,10 @@ def _check(layout: str, n: int, seed: int, arrow: bool = False) -> tuple[int, in
     columns: Any = {name: [r.get(name) for r in rows] for name in rows[0]}
     if arrow:
         rows = [{k: None if v is None else str(v) for k, v in r.items()} for r in rows]
-        columns = pa.table({name: pa.array([r.get(name) for r in rows], pa.string()) for name in rows[0]})
+        cols = {name: pa.array([r.get(name) for r in rows], pa.string()) for name in rows[0]}
+        if layout == "cn":  # as a Parquet file may give them
+            cols = {name: c.dictionary_encode() for name, c in cols.items()}
+        columns = pa.table(cols)
     conv = ColumnReader(reader).convert(columns, n)
     index = conv.fold.column("row").to_pylist()
     assert sorted(index + conv.rest) == list(range(n))
