@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import logging
 import os
 import resource
 import sys
@@ -149,6 +150,7 @@ def main() -> None:
     p.add_argument("--profile", help="write a cProfile of each import to PROFILE.<backend>.<path>")
     p.add_argument("--file", type=Path, help="the export to write (default: a temporary file)")
     a = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # the import's progress lines
     new_schema = conftest._new_schema
     conftest._new_schema = lambda prefix: new_schema(f"imp_{prefix}")  # this benchmark's schemas: imp_…
     city = demo_city()

@@ -1,26 +1,34 @@
 """A batch of an old system's export, column by column -> the contract's events and each appeal's fold (pure).
 
-The hot path of the history import. Labels, categories and places are mapped once per distinct value of a column,
-times once per cell by the C parsers, and the fold of a row whose lifecycle has the usual shape (one dispatch,
-signing, extension, resolution, call-back and closing at most, in that order) follows from its columns: no event
-objects, no per-event contract parse. The events and the draft it gives are exactly what `RowReader.events` and
-`dashboard.appeal.start_draft` give the same row (tests hold them to it); a row this path cannot do exactly (a
-second dispatch, a return, a reopening, coordinates, an unusual value or anything `RowReader` would refuse) is left
-to that per-row path, which does it or says why not."""
+The hot path of the history import. A batch is an Arrow table and stays one: texts are checked by Arrow's string
+kernels, times parsed and written back over whole columns in C (a cell Arrow cannot read exactly as
+`datetime.fromisoformat` / `strptime` would is read by those, one by one), labels, categories and places mapped once
+per distinct value, and the fold of a row whose lifecycle has the usual shape (one dispatch, signing, extension,
+resolution, call-back and closing at most, in that order) follows from its columns by numpy: no event objects, no
+per-event contract parse, no dict per row. The events and the fold it gives are exactly what `RowReader.events` and
+`dashboard.appeal.start_draft` give the same row (tests hold them to it, key for key); a row this path cannot do
+exactly (a second dispatch, a return, a reopening, coordinates, an unusual value or anything `RowReader` would
+refuse) is left to that per-row path, which does it or says why not."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from dashboard.appeal import KEPT
 from dashboard.contract import ID_MAX_LEN, SCHEMA_VERSION, TIME_MAX, TIME_MIN
 from dashboard.history_mapping import SLOT_REQUIRED, STAGES, TAGS
 from dashboard.history_rows import CONTRACT_VALUES, RowError, RowReader, cell_text
+from dashboard.settings import Settings
 
 #: The stages a usual row may have (one slot each, the first), in the order their effects on the status follow.
 USUAL = ("dispatched", "accepted", "extended", "resolved", "reviewed", "closed")
@@ -28,25 +36,73 @@ USUAL = ("dispatched", "accepted", "extended", "resolved", "reviewed", "closed")
 _STATUS_ORDER = ("dispatched", "accepted", "resolved", "closed")
 _NUL = "\x00"
 _FAIL = object()  # a cell this path cannot do: the row goes to the per-row path
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = 1_000_000
+_T_MIN = (TIME_MIN - _EPOCH) // timedelta(microseconds=1)
+_T_MAX = (TIME_MAX - _EPOCH) // timedelta(microseconds=1)
+#: What `str.strip` strips.
+_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+#: A text that is a JSON string between two quotes as it is (orjson escapes only these).
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+#: ISO 8601 times `datetime.fromisoformat` reads and Arrow reads the same: seconds, a fraction of 6 digits not all
+#: zero (`isoformat` drops a zero one), an offset (Z, or hours and minutes; -00:00 is written +00:00) or none.
+_FRAC = r"(\.(?:[1-9]\d{5}|0[1-9]\d{4}|00[1-9]\d{3}|000[1-9]\d{2}|0000[1-9]\d|00000[1-9]))?"
+_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}" + _FRAC
+_ISO_ZONED = _ISO + r"(Z|\+\d{2}:\d{2}|-(?:0[1-9]|1\d|2[0-3]):\d{2}|-00:(?:0[1-9]|[1-5]\d))$"
+_ISO_NAIVE = _ISO + "$"
+#: Cells `fromisoformat` may read (tried before the mapping's formats): never read by a format here.
+_ISO_LIKE = r"^\d{4}(-|\d{4}|W)"
+#: Format directives Arrow's strptime reads as Python's does when the text is written back the same.
+_FORMAT_OK = re.compile(r"^(?:[^%]|%[YmdHMS%])*$")
+
+
+@dataclass
+class Times:
+    """A time column: each cell as microseconds since the epoch, UTC (`ok`), empty, or `fail` (not one this path
+    reads: the row goes to the per-row path); `text` the event's `at` as `RowReader.time` writes it."""
+
+    us: np.ndarray
+    ok: np.ndarray
+    fail: np.ndarray
+    text: pa.Array
 
 
 @dataclass
 class Converted:
-    """A batch's usual rows, column-wise: for each, its index in the batch, appeal id, community code, the units
-    its events name, its events as (id, type, at as aware UTC, JSON text) and its fold's draft. `rest`: the indices
-    of the rows left to the per-row path."""
+    """A batch's usual rows, column-wise. `events`: one row per event (`row`: its batch row, `id`, `type`, `at`
+    as microseconds UTC, `payload` its JSON text), in row order within each type. `fold`: one row per usual batch row
+    (`row`, `appeal`, `community`, the draft's keys as `start_draft` folds them; times as timestamps, UTC; `_last_at`,
+    `_last_id` for `_last`). `units`: the units the usual rows' events name, column by column (nulls where none).
+    `rest`: the indices of the rows left to the per-row path."""
 
-    index: list[int] = field(default_factory=list)
-    appeal: list[str] = field(default_factory=list)
-    community: list[str] = field(default_factory=list)
-    units: list[tuple[str, ...]] = field(default_factory=list)
-    events: list[list[tuple[str, str, datetime, str]]] = field(default_factory=list)
-    drafts: list[dict[str, Any]] = field(default_factory=list)
+    events: pa.Table
+    fold: pa.Table
+    units: list[pa.Array] = field(default_factory=list)
     rest: list[int] = field(default_factory=list)
+
+    def drafts(self) -> list[dict[str, Any]]:
+        """The fold as `start_draft`'s drafts (the tests' and the per-row comparison's view)."""
+        out = []
+        for r in self.fold.to_pylist():
+            d = {k: v for k, v in r.items() if k not in ("row", "_last_at", "_last_id", "cat1", "cat2", "cat3")}
+            d["appeal"] = r["appeal"]
+            d["category"] = tuple(d["category"])
+            d["location"] = None
+            d["_last"] = (r["_last_at"], r["_last_id"])
+            out.append(d)
+        return out
+
+    def event_lists(self) -> dict[int, list[tuple[str, str, datetime, str]]]:
+        """Each usual row's events as (id, type, at, JSON text) in `RowReader.events`' order."""
+        out: dict[int, list[tuple[str, str, datetime, str]]] = {}
+        cols = self.events.to_pydict()
+        for row, eid, kind, at, payload in zip(cols["row"], cols["id"], cols["type"], cols["at"], cols["payload"]):
+            out.setdefault(row, []).append((eid, kind, at, payload))
+        return out
 
 
 class ColumnReader:
-    """Turns batches of columns (column name -> cells, one per row) into events and drafts by one mapping."""
+    """Turns batches of columns (an Arrow table, or column name -> cells) into events and folds by one mapping."""
 
     def __init__(self, rows: RowReader) -> None:
         self.rows = rows
@@ -58,412 +114,610 @@ class ColumnReader:
             slot["at"] for s, slots in m.slots.items() for i, slot in enumerate(slots) if s not in USUAL or i > 0
         ]
         self.first = {s: slots[0] for s, slots in m.slots.items() if s in USUAL and slots}
+        self.formats = [f for f in m.time_formats if _FORMAT_OK.match(f)]
+        self._offsets: dict[int, tuple[int, str] | None] = {}  # local hour -> the zone's offset over it
 
-    # -- columns ----------------------------------------------------------------------------------------------
-    def _texts(self, cells: list[Any]) -> list[str | None]:
-        """`cell_text` of each cell."""
-        return [(v.strip() or None) if type(v) is str else cell_text(v) for v in cells]
+    # -- texts --------------------------------------------------------------------------------------------------
+    def _texts(self, cells: pa.Array | None, n: int) -> pa.Array:
+        """`cell_text` of each cell, as a string array (null: empty)."""
+        if isinstance(cells, list):
+            return pa.array([cell_text(v) for v in cells], pa.string())
+        if cells is None or cells.type == pa.null():
+            return pa.nulls(n, pa.string())
+        if not pa.types.is_string(cells.type) and not pa.types.is_large_string(cells.type):
+            return pa.array([cell_text(v) for v in cells.to_pylist()], pa.string())
+        trimmed = pc.utf8_trim(cells.cast(pa.string()), _WHITESPACE)  # str.strip
+        return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
-    def _mapped(self, texts: list[str | None], fn: Callable[[str], Any]) -> list[Any]:
-        """`fn` of each distinct non-empty value, once; `_FAIL` where it raises RowError."""
-        seen: dict[str, Any] = {}
-        for v in set(texts):
-            if v is None:
-                continue
+    def _mapped(self, texts: pa.Array, fn: Callable[[str], Any]) -> tuple[list[Any], np.ndarray]:
+        """`fn` of each distinct non-empty value, once (`_FAIL` where it raises RowError): the values, and each row's
+        index into them (-1: empty)."""
+        enc = texts.dictionary_encode()
+        values: list[Any] = []
+        for v in enc.dictionary.to_pylist():
             try:
-                seen[v] = fn(v)
+                values.append(fn(v))
             except RowError:
-                seen[v] = _FAIL
-        return [None if v is None else seen[v] for v in texts]
+                values.append(_FAIL)
+        return values, pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
-    def _times(self, cells: list[Any]) -> tuple[list[Any], list[str | None]]:
-        """Each cell as aware UTC (None: empty; `_FAIL`: not one this path reads) and as the RFC 3339 text with the
-        offset written (the event's `at`), as `RowReader.time` gives it."""
+    # -- times --------------------------------------------------------------------------------------------------
+    def _times(self, cells: pa.Array | None, n: int) -> Times:
+        """Each cell as UTC and as the RFC 3339 text with its offset (the event's `at`), as `RowReader.time` reads
+        it: whole columns by Arrow where it reads a cell exactly as Python would, the other cells one by one."""
+        us = np.zeros(n, np.int64)
+        ok = np.zeros(n, bool)
+        fail = np.zeros(n, bool)
+        pieces: list[tuple[np.ndarray, pa.Array]] = []
+        if isinstance(cells, list):
+            where = np.arange(n)
+            pieces.append((where, self._times_python(cells, where, us, ok, fail)))
+            return Times(us, ok, fail, _assemble(pieces, n))
+        if cells is None or cells.type == pa.null():
+            return Times(us, ok, fail, pa.nulls(n, pa.string()))
+        if not pa.types.is_string(cells.type) and not pa.types.is_large_string(cells.type):
+            where = np.arange(n)
+            pieces.append((where, self._times_python(cells.to_pylist(), where, us, ok, fail)))
+            return Times(us, ok, fail, _assemble(pieces, n))
+        texts = self._texts(cells, n)
+        left = pc.is_valid(texts).to_numpy(zero_copy_only=False).copy()
+        zoned = _np(pc.fill_null(pc.match_substring_regex(texts, _ISO_ZONED), False)) & left
+        if zoned.any():
+            idx = np.flatnonzero(zoned)
+            t = texts.take(pa.array(idx))
+            sec, valid, frac = _local(t)
+            zone = pc.if_else(pc.ends_with(t, "Z"), "+00:00", pc.utf8_slice_codeunits(t, -6))
+            sign = np.where(_np(pc.starts_with(zone, "-")), -1, 1)
+            hh = _np(pc.cast(pc.utf8_slice_codeunits(zone, 1, 3), pa.int64()))
+            mm = _np(pc.cast(pc.utf8_slice_codeunits(zone, 4, 6), pa.int64()))
+            u = (sec - sign * (hh * 3600 + mm * 60)) * _US + frac
+            valid &= (hh < 24) & (mm < 60) & (u >= _T_MIN) & (u < _T_MAX)
+            body = pc.replace_substring_regex(t, r"^(.{10}) ", r"\1T")
+            body = pc.replace_substring_regex(body, r"Z$", "+00:00")
+            self._keep(idx, valid, u, body, us, ok, left, pieces)
+        if self.m.zone is not None:
+            naive = _np(pc.fill_null(pc.match_substring_regex(texts, _ISO_NAIVE), False)) & left
+            if naive.any():
+                idx = np.flatnonzero(naive)
+                t = texts.take(pa.array(idx))
+                sec, valid, frac = _local(t)
+                body = pc.replace_substring_regex(t, r"^(.{10}) ", r"\1T")
+                self._zoned(idx, sec, frac, valid, body, us, ok, left, pieces)
+            rest = left & ~_np(pc.fill_null(pc.match_substring_regex(texts, _ISO_LIKE), True))
+            for f in self.formats:
+                if not rest.any():
+                    break
+                idx = np.flatnonzero(rest)
+                t = texts.take(pa.array(idx))
+                parsed = pc.strptime(t, format=f, unit="s", error_is_null=True)
+                valid = _np(pc.fill_null(pc.equal(_render(parsed, f), t), False))
+                if not valid.any():
+                    continue
+                sec = _np(pc.fill_null(parsed.cast(pa.int64()), 0))
+                body = _render(parsed, "%Y-%m-%dT%H:%M:%S")
+                self._zoned(idx, sec, np.zeros(len(idx), np.int64), valid, body, us, ok, left, pieces)
+                rest &= left
+        if left.any():  # the cells Arrow did not read: one by one, as before
+            idx = np.flatnonzero(left)
+            pieces.append((idx, self._times_python(texts.take(pa.array(idx)).to_pylist(), idx, us, ok, fail)))
+        return Times(us, ok, fail, _assemble(pieces, n))
+
+    def _zoned(
+        self,
+        idx: np.ndarray,
+        sec: np.ndarray,
+        frac: np.ndarray,
+        valid: np.ndarray,
+        body: pa.Array,
+        us: np.ndarray,
+        ok: np.ndarray,
+        left: np.ndarray,
+        pieces: list[tuple[np.ndarray, pa.Array]],
+    ) -> None:
+        """Wall times without an offset, in the mapping's zone (its offset found once per hour of wall time, as
+        `replace(tzinfo=zone)` gives it; an hour in which the offset changes is left to Python)."""
+        hours = sec // 3600
+        offset = np.zeros(len(idx), np.int64)
+        suffix = np.full(len(idx), "", object)
+        for h in np.unique(hours[valid]).tolist():
+            got = self._offset(h)
+            mine = hours == h
+            if got is None:
+                valid = valid & ~mine
+                continue
+            offset[mine] = got[0]
+            suffix[mine] = got[1]
+        u = (sec - offset) * _US + frac
+        valid = valid & (u >= _T_MIN) & (u < _T_MAX)
+        full = pc.binary_join_element_wise(body, pa.array(suffix, pa.string()), "")
+        self._keep(idx, valid, u, full, us, ok, left, pieces)
+
+    def _offset(self, hour: int) -> tuple[int, str] | None:
+        if hour not in self._offsets:
+            zone = self.m.zone
+            start = datetime(1970, 1, 1) + timedelta(hours=hour)
+            a = start.replace(tzinfo=zone)
+            b = (start + timedelta(minutes=59, seconds=59)).replace(tzinfo=zone)
+            off = a.utcoffset()
+            if off is None or off != b.utcoffset() or a.isoformat()[19:] != b.isoformat()[19:]:
+                self._offsets[hour] = None
+            else:
+                self._offsets[hour] = (off // timedelta(seconds=1), a.isoformat()[19:])
+        return self._offsets[hour]
+
+    @staticmethod
+    def _keep(
+        idx: np.ndarray,
+        valid: np.ndarray,
+        u: np.ndarray,
+        body: pa.Array,
+        us: np.ndarray,
+        ok: np.ndarray,
+        left: np.ndarray,
+        pieces: list[tuple[np.ndarray, pa.Array]],
+    ) -> None:
+        where = idx[valid]
+        us[where] = u[valid]
+        ok[where] = True
+        left[where] = False
+        pieces.append((where, body.filter(pa.array(valid))))
+
+    def _times_python(
+        self, cells: list[Any], where: np.ndarray, us: np.ndarray, ok: np.ndarray, fail: np.ndarray
+    ) -> pa.Array:
+        """Cells one by one, as `RowReader.time` reads them; their texts."""
         zone = self.m.zone
         formats = self.m.time_formats
-        utc: list[Any] = []
         text: list[str | None] = []
-        parse = datetime.fromisoformat
-        for v in cells:
+        for i, v in zip(where.tolist(), cells):
+            text.append(None)
             if v is None:
-                utc.append(None)
-                text.append(None)
                 continue
             if type(v) is str:
                 s = v.strip()
                 if not s:
-                    utc.append(None)
-                    text.append(None)
                     continue
                 try:
-                    t = parse(s)
+                    t = datetime.fromisoformat(s)
                 except ValueError:
                     read = _strptime(s, formats)
                     if read is None:
-                        utc.append(_FAIL)
-                        text.append(None)
+                        fail[i] = True
                         continue
                     t = read
             elif isinstance(v, datetime):
                 t = v
-            elif isinstance(v, date) or cell_text(v) is None:
-                utc.append(_FAIL if isinstance(v, date) else None)
-                text.append(None)
+            elif isinstance(v, date) or cell_text(v) is not None:
+                fail[i] = True  # a date, or a number as a time: the per-row path says why not
                 continue
             else:
-                utc.append(_FAIL)  # a number as a time: the per-row path says why not
-                text.append(None)
                 continue
             if t.tzinfo is None or t.utcoffset() is None:
                 if zone is None:
-                    utc.append(_FAIL)
-                    text.append(None)
+                    fail[i] = True
                     continue
                 t = t.replace(tzinfo=zone)
             u = t.astimezone(UTC)
             if not TIME_MIN <= u < TIME_MAX:
-                utc.append(_FAIL)
-                text.append(None)
+                fail[i] = True
                 continue
-            utc.append(u)
-            text.append(t.isoformat())
-        return utc, text
+            us[i] = (u - _EPOCH) // timedelta(microseconds=1)
+            ok[i] = True
+            text[-1] = t.isoformat()
+        return pa.array(text, pa.string())
 
-    def _column(self, columns: dict[str, list[Any]], name: str | None, n: int) -> list[Any]:
-        return columns.get(name, [None] * n) if name is not None else [None] * n
+    # -- mapped columns ------------------------------------------------------------------------------------------
+    def _coded(self, texts: pa.Array, fn: Callable[[str], Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's `fn` of its text (None: empty; `_FAIL`: refused) and that value's JSON text, as object arrays."""
+        values, idx = self._mapped(texts, fn)
+        jsons = [None if v is _FAIL else orjson.dumps(v).decode() for v in values]
+        return np.array([*values, None], object)[idx], np.array([*jsons, None], object)[idx]
 
-    def _label_column(self, columns: dict[str, list[Any]], f: str, n: int) -> list[Any]:
-        """channel, kind or priority of each row: its label mapped, or the default (RowReader._created)."""
+    def _label_column(self, cols: dict[str, Any], f: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """channel, kind or priority of each row: its label mapped, or the default (RowReader._created); and the
+        rows where it is not one this path takes."""
         col = self.m.created.get(f)
-        texts = self._texts(self._column(columns, col if isinstance(col, str) else None, n))
+        texts = self._texts(cols.get(col) if isinstance(col, str) else None, n)
         default = self.m.defaults.get(f)
         if default is not None:
-            texts = [default if v is None else v for v in texts]
-        values = self._mapped(texts, lambda v: self.rows.label(f, v, str(col or "")))
+            texts = pc.fill_null(texts, default)
         closed = CONTRACT_VALUES.get(f)
-        return [
-            _FAIL if v is None or v is _FAIL or not _code_ok(v, self.limit) or (closed and v not in closed) else v
-            for v in values
-        ]
+        values, jsons = self._coded(texts, lambda v: self.rows.label(f, v, str(col or "")))
+        ok = {v: v is not None and v is not _FAIL and _code_ok(v, self.limit) and (not closed or v in closed)
+              for v in set(values.tolist()) if type(v) is str}  # fmt: skip
+        bad = np.array([not ok.get(v, False) if type(v) is str else True for v in values.tolist()], bool)
+        return values, jsons, bad
 
-    def _category_column(self, columns: dict[str, list[Any]], n: int) -> list[Any]:
-        """Each row's category levels, as `RowReader._category` reads them (once per distinct value)."""
+    def _category_column(self, cols: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's category levels, as `RowReader._category` reads them (once per distinct value; `_FAIL`: not)."""
         col = self.m.created["category"]
         names = col if isinstance(col, list) else [col]
-        keys = list(zip(*(self._texts(self._column(columns, c, n)) for c in names)))
-        seen: dict[tuple[str | None, ...], Any] = {}
-        for key in set(keys):
-            try:
-                parts, _ = self.rows._category(dict(zip(names, key)))
-            except RowError:
-                seen[key] = _FAIL
+        parts = [pc.fill_null(self._texts(cols.get(c), n), "\x01") for c in names]
+        key = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x00")
+        enc = key.dictionary_encode()
+        values: list[Any] = []
+        for k in enc.dictionary.to_pylist():
+            cells = k.split("\x00") if len(names) > 1 else [k]
+            if len(cells) != len(names) or any("\x01" in x and x != "\x01" for x in cells):
+                values.append(_FAIL)
                 continue
-            seen[key] = parts if all(_code_ok(p, self.limit) for p in parts) else _FAIL
-        return [seen[k] for k in keys]
+            try:
+                levels, _ = self.rows._category(dict(zip(names, [None if x == "\x01" else x for x in cells])))
+            except RowError:
+                values.append(_FAIL)
+                continue
+            values.append(levels if all(_code_ok(p, self.limit) for p in levels) else _FAIL)
+        idx = _np(enc.indices).astype(np.int64)
+        arr = np.array([*values, None], object)
+        jsons = np.array([None if v is _FAIL else orjson.dumps(v).decode() for v in values] + [None], object)
+        return arr[idx], jsons[idx]
 
     # -- a batch ------------------------------------------------------------------------------------------------
-    def convert(self, columns: dict[str, list[Any]], n: int) -> Converted:
-        """The usual rows of a batch of `n` rows as events and drafts; the others' indices in `rest`."""
+    def convert(self, batch: pa.Table | pa.RecordBatch | dict[str, Any], n: int | None = None) -> Converted:
+        """The usual rows of a batch (an Arrow table, or column name -> cells) as events and folds; the others'
+        indices in `rest`."""
+        cols = _columns(batch)
+        if n is None:
+            n = batch.num_rows if not isinstance(batch, dict) else len(next(iter(batch.values()), []))
         m = self.m
         c = m.created
-        out = Converted()
-        bad = [False] * n
+        bad = np.zeros(n, bool)
 
-        def fail_where(values: list[Any], also_empty: bool = False) -> None:
-            for i, v in enumerate(values):
-                if v is _FAIL or (also_empty and v is None):
-                    bad[i] = True
+        def text_col(name: Any) -> pa.Array:
+            return self._texts(cols.get(name) if isinstance(name, str) else None, n)
 
-        appeals = self._texts(self._column(columns, str(c["appeal"]), n))
-        for i, a in enumerate(appeals):
-            if a is None or len(a) > ID_MAX_LEN - 3 or _NUL in a:
-                bad[i] = True
+        appeals = text_col(c["appeal"])
+        bad |= _np(pc.is_null(appeals)) | (_np(pc.fill_null(pc.utf8_length(appeals), 0)) > ID_MAX_LEN - 3)
+        bad |= _has_nul(appeals)
         for col in self.other_at:
-            for i, v in enumerate(self._texts(self._column(columns, col, n))):
-                if v is not None:
-                    bad[i] = True
+            bad |= _np(pc.is_valid(text_col(col)))
         if "lon" in c:
-            for name in (str(c["lon"]), str(c["lat"])):
-                for i, v in enumerate(self._texts(self._column(columns, name, n))):
-                    if v is not None:
-                        bad[i] = True  # coordinates: placed by the per-row path
-        created_at, created_text = self._times(self._column(columns, str(c["accepted_at"]), n))
-        fail_where(created_at, also_empty=True)
-        labels = {f: self._label_column(columns, f, n) for f in ("channel", "kind", "priority")}
-        for values in labels.values():
-            fail_where(values)
-        category = self._category_column(columns, n)
-        fail_where(category)
+            for name in (c["lon"], c["lat"]):
+                bad |= _np(pc.is_valid(text_col(name)))  # coordinates: placed by the per-row path
+        created = self._times(cols.get(str(c["accepted_at"])), n)
+        bad |= ~created.ok
+        labels = {}
+        for f in ("channel", "kind", "priority"):
+            values, jsons, fails = self._label_column(cols, f, n)
+            labels[f] = (values, jsons)
+            bad |= fails
+        category, jcategory = self._category_column(cols, n)
+        bad |= np.array([v is _FAIL for v in category.tolist()], bool)
         texts = {}
         for f in ("address", "summary"):
-            key = c.get(f)
-            vals = self._texts(self._column(columns, key if isinstance(key, str) else None, n))
-            for i, v in enumerate(vals):
-                if v is not None and (len(v) > self.limit or _NUL in v):
-                    bad[i] = True
+            vals = text_col(c.get(f))
+            bad |= (_np(pc.fill_null(pc.utf8_length(vals), 0)) > self.limit) | _has_nul(vals)
             texts[f] = vals
         due_col = c.get("due_at")
-        due_at, due_text = self._times(self._column(columns, due_col if isinstance(due_col, str) else None, n))
-        fail_where(due_at)
+        due = self._times(cols.get(due_col) if isinstance(due_col, str) else None, n)
+        bad |= due.fail
         comm_col = c.get("community")
-        community = self._mapped(
-            self._texts(self._column(columns, comm_col if isinstance(comm_col, str) else None, n)),
-            lambda v: self.rows.label("community", v, str(comm_col)),
+        community, jcommunity = self._coded(
+            text_col(comm_col), lambda v: self.rows.label("community", v, str(comm_col))
         )
-        for i, v in enumerate(community):
-            if v is None or v is _FAIL or not _code_ok(v, self.limit):
-                bad[i] = True
-        stages = {stage: self._stage(columns, stage, slot, n, bad) for stage, slot in self.first.items()}
+        bad |= np.array([not _code_ok(v, self.limit) for v in community.tolist()], bool)
+        stages = {stage: self._stage(cols, stage, slot, n, bad) for stage, slot in self.first.items()}
         self._shape(stages, n, bad)
-        good = [i for i in range(n) if not bad[i]]
-        out.rest = [i for i in range(n) if bad[i]]
-        japp = {i: orjson.dumps(appeals[i]).decode() for i in good}
-        created = self._created_payloads(good, japp, created_text, labels, category, texts, due_text, community)
-        payloads = {stage: self._payloads(stage, st, good, japp) for stage, st in stages.items()}
-        tag_c = TAGS["created"]
-        for i in good:
-            appeal: str = appeals[i]  # type: ignore[assignment]  # not None: checked above
-            t0 = created_at[i]
-            evs = [(f"{appeal}#{tag_c}", "created", t0, created[i])]
-            happened: dict[str, tuple[datetime, dict[str, Any]]] = {}
-            last = (t0, tag_c)
-            for stage, st in stages.items():
-                at = st["at"][i]
-                if at is None:
-                    continue
-                tag = st["tag"]
-                evs.append((f"{appeal}#{tag}", stage, at, payloads[stage][i]))
-                happened[stage] = (at, {f: v[i] for f, v in st["data"].items() if v[i] is not None})
-                if (at, tag) > last:
-                    last = (at, tag)
-            out.index.append(i)
-            out.appeal.append(appeal)
-            out.community.append(community[i])
-            out.units.append(tuple(h[1]["unit"] for h in happened.values() if "unit" in h[1]))
-            out.events.append(evs)
-            draft = _draft(appeal, t0, labels, i, category[i], texts, community[i], due_at[i], happened)
-            draft["_last"] = (last[0], f"{appeal}#{last[1]}")
-            out.drafts.append(draft)
-        return out
+        good = np.flatnonzero(~bad)
+        rest = np.flatnonzero(bad).tolist()
+        g = pa.array(good)
+        app = appeals.take(g)
+        japp = _json_texts(app)
+        jhead = pc.utf8_slice_codeunits(japp, 0, -1)  # the appeal id's JSON without its closing quote
+        head = f'{{"v":{SCHEMA_VERSION},"id":'
 
-    def _shape(self, stages: dict[str, dict[str, Any]], n: int, bad: list[bool]) -> None:
+        def opt(*parts: Any) -> pa.Array:
+            return pc.binary_join_element_wise(*parts, "")
+
+        def take(a: np.ndarray) -> pa.Array:
+            return pa.array(a[good], pa.string())
+
+        tag_c = TAGS["created"]
+        payload = pc.binary_join_element_wise(
+            head, jhead, f'#{tag_c}","type":"created","appeal":', japp, ',"at":"', created.text.take(g), '"',
+            ',"channel":', take(labels["channel"][1]), ',"kind":', take(labels["kind"][1]),
+            ',"priority":', take(labels["priority"][1]), ',"category":', take(jcategory),
+            opt(',"address":', _json_texts(texts["address"].take(g))),
+            opt(',"summary":', _json_texts(texts["summary"].take(g))),
+            opt(',"due_at":"', due.text.take(g), '"'), ',"community":', take(jcommunity), "}",
+            "", null_handling="skip",
+        )  # fmt: skip
+        rows_of = [good]
+        ids = [pc.binary_join_element_wise(app, f"#{tag_c}", "")]
+        kinds = [pa.repeat("created", len(good))]
+        ats = [created.us[good]]
+        payloads = [payload]
+        tags = sorted({tag_c, *(st["tag"] for st in stages.values())})
+        rank = {t: k for k, t in enumerate(tags)}
+        last_at = created.us[good].copy()
+        last_rank = np.full(len(good), rank[tag_c])
+        units: list[pa.Array] = []
+        for stage, st in stages.items():
+            at: Times = st["at"]
+            here = at.ok[good]
+            sel = good[here]
+            s = pa.array(np.flatnonzero(here))
+            tag = st["tag"]
+            parts: list[Any] = [head, jhead.take(s), f'#{tag}","type":"{stage}","appeal":', japp.take(s), ',"at":"',
+                                at.text.take(pa.array(sel)), '"']  # fmt: skip
+            for f, values in st["fields"].items():
+                if isinstance(values, Times):
+                    parts.append(opt(',"due_at":"', values.text.take(pa.array(sel)), '"'))
+                else:
+                    parts.append(opt(f',"{f}":', pa.array(values[1][sel], pa.string())))
+            parts.append(opt(',"unit":', pa.array(st["extra_json"][sel], pa.string())))
+            parts.append("}")
+            payloads.append(pc.binary_join_element_wise(*parts, "", null_handling="skip"))
+            rows_of.append(sel)
+            ids.append(pc.binary_join_element_wise(app.take(s), f"#{tag}", ""))
+            kinds.append(pa.repeat(stage, len(sel)))
+            ats.append(at.us[sel])
+            t = np.where(here, at.us[good], 0)
+            newer = here & ((t > last_at) | ((t == last_at) & (rank[tag] > last_rank)))
+            last_at = np.where(newer, t, last_at)
+            last_rank = np.where(newer, rank[tag], last_rank)
+            if "unit" in st["data"]:
+                units.append(pa.array(np.where(here, st["data"]["unit"][good], None), pa.string()))
+        events = pa.table(
+            {
+                "row": pa.array(np.concatenate(rows_of), pa.int32()),
+                "id": pa.concat_arrays(ids),
+                "type": pa.concat_arrays(kinds),
+                "at": _stamps(np.concatenate(ats), None),
+                "payload": pa.concat_arrays(payloads),
+            }
+        )
+        fold = self._fold(good, app, created, labels, category, texts, community, due, stages)
+        last_tag = pa.array(np.array(tags, object)[last_rank], pa.string())
+        fold = fold.append_column("_last_at", _stamps(last_at, None))
+        fold = fold.append_column("_last_id", pc.binary_join_element_wise(app, "#", last_tag, ""))
+        return Converted(events, fold, units, rest)
+
+    def _fold(
+        self,
+        good: np.ndarray,
+        app: pa.Array,
+        created: Times,
+        labels: dict[str, tuple[np.ndarray, np.ndarray]],
+        category: np.ndarray,
+        texts: dict[str, pa.Array],
+        community: np.ndarray,
+        due: Times,
+        stages: dict[str, dict[str, Any]],
+    ) -> pa.Table:
+        """The draft `start_draft` folds from each usual row's events (`dashboard.appeal`'s rules, in the usual
+        order: dispatched, accepted, resolved, closed; extended and reviewed set only their own keys)."""
+        k = len(good)
+        g = pa.array(good)
+        none = np.zeros(k, bool)
+
+        def has(stage: str) -> np.ndarray:
+            return stages[stage]["at"].ok[good] if stage in stages else none
+
+        def at(stage: str) -> np.ndarray:
+            return stages[stage]["at"].us[good] if stage in stages else np.zeros(k, np.int64)
+
+        def data(stage: str, f: str) -> Any:
+            if stage not in stages or f not in stages[stage]["data"]:
+                return np.full(k, None, object)
+            picked: Any = np.where(has(stage), stages[stage]["data"][f][good], None)
+            return picked
+
+        d, a, s, z, x, v = (has(t) for t in ("dispatched", "accepted", "resolved", "closed", "extended", "reviewed"))
+        status = np.select([z, s, a, d], ["closed", "resolved", "accepted", "dispatched"], "created").astype(object)
+        unit = np.where(s, data("resolved", "unit"), np.where(a, data("accepted", "unit"), data("dispatched", "unit")))
+        cat = category[good]
+        due_x = stages["extended"]["data"].get("due_at") if "extended" in stages else None
+        due_d = stages["dispatched"]["data"].get("due_at") if "dispatched" in stages else None
+
+        def due_of(stage: str, dd: Any) -> pa.Array:
+            if dd is None:
+                return pa.nulls(k, pa.timestamp("us", tz="UTC"))
+            return _stamps(dd.us[good], ~(has(stage) & dd.ok[good]))
+
+        return pa.table(
+            {
+                "row": pa.array(good, pa.int32()),
+                "appeal": app,
+                "status": pa.array(status, pa.string()),
+                "created_at": _stamps(created.us[good], None),
+                "channel": pa.array(labels["channel"][0][good], pa.string()),
+                "kind": pa.array(labels["kind"][0][good], pa.string()),
+                "category": pa.array(cat.tolist(), pa.list_(pa.string())),
+                "cat1": pa.array([p[0] for p in cat.tolist()], pa.string()),
+                "cat2": pa.array([p[1] if len(p) > 1 else None for p in cat.tolist()], pa.string()),
+                "cat3": pa.array([p[2] if len(p) > 2 else None for p in cat.tolist()], pa.string()),
+                "priority": pa.array(labels["priority"][0][good], pa.string()),
+                "community": pa.array(community[good], pa.string()),
+                "address": texts["address"].take(g),
+                "summary": texts["summary"].take(g),
+                "unit": pa.array(unit, pa.string()),
+                "member": pa.array(data("accepted", "member"), pa.string()),
+                "first_dispatched_at": _stamps(at("dispatched"), ~d),
+                "dispatch_count": pa.array(d.astype(np.int64)),
+                "return_count": pa.array(np.zeros(k, np.int64)),
+                "extension_count": pa.array(x.astype(np.int64)),
+                "reopen_count": pa.array(np.zeros(k, np.int64)),
+                "clock_start": _stamps(np.where(d, at("dispatched"), created.us[good]), None),
+                "resolved_at": _stamps(at("resolved"), ~s),
+                "closed_at": _stamps(at("closed"), ~z),
+                "reviewed": pa.array(v),
+                "reviewed_at": _stamps(at("reviewed"), ~v),
+                "responded": pa.array(data("reviewed", "responded"), pa.bool_()),
+                "resolved_flag": pa.array(data("reviewed", "resolved"), pa.bool_()),
+                "satisfaction": pa.array(data("reviewed", "satisfaction"), pa.string()),
+                "_extended_due": due_of("extended", due_x),
+                "_dispatched_due": due_of("dispatched", due_d),
+                "_created_due": _stamps(due.us[good], ~due.ok[good]),
+            }
+        )
+
+    def _stage(self, cols: dict[str, Any], stage: str, slot: dict[str, str], n: int, bad: np.ndarray) -> dict[str, Any]:
+        """A first slot's columns: `at`, each field's values (and JSON texts) as `RowReader._value` maps them, and the
+        mapping's defaults for a field left empty."""
+        at = self._times(cols.get(slot["at"]), n)
+        bad |= at.fail
+        fields: dict[str, Any] = {}
+        for f, col in slot.items():
+            if f == "at":
+                continue
+            if f == "due_at":
+                t = self._times(cols.get(col), n)
+                bad |= t.fail
+                fields[f] = t
+                continue
+            values, jsons = self._coded(
+                self._texts(cols.get(col), n), partial(self.rows._value, f, col=col, stage=stage)
+            )
+            closed = CONTRACT_VALUES.get(f)
+            checked: dict[Any, bool] = {}
+            for v in set(values.tolist()) - {None}:
+                if f in ("responded", "resolved"):
+                    checked[v] = type(v) is bool
+                elif f in ("reason", "note"):
+                    checked[v] = type(v) is str and len(v) <= self.limit and _NUL not in v
+                else:
+                    checked[v] = _code_ok(v, self.limit) and (closed is None or v in closed)
+            if not all(checked.values()):
+                bad |= np.array([v is not None and not checked[v] for v in values.tolist()], bool)
+            fields[f] = (values, jsons)
+        defaults = {f: self.m.defaults[f] for f in ("due_at", "unit") if f in self.m.defaults and f in STAGES[stage]}
+        if "due_at" in defaults:  # a default due time: the per-row path checks it
+            given: Times | None = fields.get("due_at")
+            bad |= at.ok & (~given.ok if given is not None else True)
+            del defaults["due_at"]
+        return {"at": at, "fields": fields, "defaults": defaults, "tag": f"{TAGS[stage]}1"}
+
+    def _shape(self, stages: dict[str, dict[str, Any]], n: int, bad: np.ndarray) -> None:
         """Mark the rows whose lifecycle this path does not fold: a required field empty, the status events out of
         the usual order (by time, then id), a signing or resolution with no unit and none dispatched before. Set
-        each stage's `data` (its fields as the event's, the unit inherited) and `extra` (a unit set after the
+        each stage's `data` (its fields as the event's, the unit inherited) and `extra_json` (a unit set after the
         columns' fields: the mapping's default or the dispatch's)."""
         for stage, st in stages.items():
             at, fields = st["at"], st["fields"]
-            unit_col = fields.get("unit")
-            default = st["defaults"].get("unit")
-            data = {f: v for f, v in fields.items() if f != "due_at"}
+            data: dict[str, Any] = {f: v[0] for f, v in fields.items() if f != "due_at"}
             if "due_at" in fields:
-                data["due_at"] = [None if v is None else v[0] for v in fields["due_at"]]
-            extra = [None] * n
+                data["due_at"] = fields["due_at"]  # a Times
+            extra = np.full(n, None, object)
+            default = st["defaults"].get("unit")
             if default is not None:
-                if unit_col is None:
-                    unit_col = [None] * n
-                extra = [default if a is not None and u is None else None for a, u in zip(at, unit_col)]
-                data["unit"] = [default if e is not None else u for u, e in zip(unit_col, extra)]
+                unit = data.get("unit", np.full(n, None, object))
+                empty = at.ok & np.array([u is None for u in unit.tolist()], bool)
+                extra[empty] = default
+                data["unit"] = np.where(empty, default, unit)
             st["data"], st["extra"] = data, extra
             for f in SLOT_REQUIRED.get(stage, ()):
                 vals = data.get(f)
-                for i in range(n):
-                    if at[i] is not None and (vals is None or vals[i] is None):
-                        bad[i] = True
-        prev: list[tuple[datetime, str] | None] = [None] * n
+                if vals is None:
+                    bad |= at.ok
+                elif isinstance(vals, Times):
+                    bad |= at.ok & ~vals.ok
+                else:
+                    bad |= at.ok & np.array([u is None for u in vals.tolist()], bool)
+        prev_t = np.zeros(n, np.int64)
+        prev_tag = np.full(n, "", object)
+        has_prev = np.zeros(n, bool)
         for stage in _STATUS_ORDER:
             if stage not in stages:
                 continue
             at, tag = stages[stage]["at"], stages[stage]["tag"]
-            for i in range(n):
-                t = at[i]
-                if t is None or bad[i]:
-                    continue
-                p = prev[i]
-                if p is not None and (t, tag) <= p:
-                    bad[i] = True
-                prev[i] = (t, tag)
+            later_tag = np.array([tag > p for p in prev_tag.tolist()], bool)
+            bad |= at.ok & has_prev & ((at.us < prev_t) | ((at.us == prev_t) & ~later_tag))
+            prev_t = np.where(at.ok, at.us, prev_t)
+            prev_tag = np.where(at.ok, tag, prev_tag)
+            has_prev |= at.ok
         d = stages.get("dispatched")
         for stage in ("accepted", "resolved"):
             if stage not in stages:
                 continue
-            at, data, extra = stages[stage]["at"], stages[stage]["data"], stages[stage]["extra"]
-            units = data["unit"] = list(data.get("unit") or [None] * n)  # not the column's own list
-            for i in range(n):
-                if at[i] is None or bad[i] or units[i] is not None:
-                    continue
-                if d is None or d["at"][i] is None:
-                    bad[i] = True  # no unit to inherit: the per-row path names the column
-                else:
-                    units[i] = extra[i] = d["data"]["unit"][i]  # dispatched before it (the order above)
+            st = stages[stage]
+            at, data, extra = st["at"], st["data"], st["extra"]
+            units = data["unit"] = data.get("unit", np.full(n, None, object)).copy()
+            empty = at.ok & np.array([u is None for u in units.tolist()], bool)
+            if d is None:
+                bad |= empty  # no unit to inherit: the per-row path names the column
+                continue
+            bad |= empty & ~d["at"].ok
+            take = empty & d["at"].ok
+            units[take] = d["data"]["unit"][take]
+            extra[take] = units[take]
+        for st in stages.values():
+            extra = st["extra"]
+            st["extra_json"] = np.array(
+                [None if u is None else orjson.dumps(u).decode() for u in extra.tolist()], object
+            )
 
-    def _created_payloads(
-        self,
-        good: list[int],
-        japp: dict[int, str],
-        at_text: list[str | None],
-        labels: dict[str, list[Any]],
-        category: list[Any],
-        texts: dict[str, list[str | None]],
-        due_text: list[str | None],
-        community: list[Any],
-    ) -> dict[int, str]:
-        """The `created` events' JSON text, as `orjson.dumps` writes the per-row path's object (key for key)."""
-        j = _Json()
-        tag = TAGS["created"]
+
+def _columns(batch: pa.Table | pa.RecordBatch | dict[str, Any]) -> dict[str, Any]:
+    """Column name -> an Arrow array (or a list of Python cells, for a column of mixed cells)."""
+    if isinstance(batch, dict):
         out = {}
-        for i in good:
-            a = japp[i]
-            parts = [f'{{"v":{SCHEMA_VERSION},"id":{a[:-1]}#{tag}","type":"created","appeal":{a},"at":"{at_text[i]}"',
-                     f',"channel":{j.of(labels["channel"][i])},"kind":{j.of(labels["kind"][i])}',
-                     f',"priority":{j.of(labels["priority"][i])},"category":{j.of(category[i])}']  # fmt: skip
-            for f in ("address", "summary"):
-                if (v := texts[f][i]) is not None:
-                    parts.append(f',"{f}":{orjson.dumps(v).decode()}')
-            if (t := due_text[i]) is not None:
-                parts.append(f',"due_at":"{t}"')
-            parts.append(f',"community":{j.of(community[i])}}}')
-            out[i] = "".join(parts)
+        for name, cells in batch.items():
+            if isinstance(cells, pa.ChunkedArray):
+                out[name] = _plain(cells.combine_chunks())
+            elif isinstance(cells, pa.Array):
+                out[name] = _plain(cells)
+            else:
+                try:
+                    out[name] = pa.array(cells)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                    out[name] = cells
         return out
-
-    def _payloads(self, stage: str, st: dict[str, Any], good: list[int], japp: dict[int, str]) -> dict[int, str]:
-        """A stage's events' JSON text by row, as `orjson.dumps` writes the per-row path's object (key for key)."""
-        j = _Json()
-        at, text, tag = st["at"], st["text"], st["tag"]
-        rows = [i for i in good if at[i] is not None]
-        out = {
-            i: f'{{"v":{SCHEMA_VERSION},"id":{japp[i][:-1]}#{tag}","type":"{stage}","appeal":{japp[i]},"at":"{text[i]}"'
-            for i in rows
-        }
-        for f, values in st["fields"].items():
-            if f == "due_at":
-                for i in rows:
-                    if (v := values[i]) is not None:
-                        out[i] += f',"due_at":"{v[1]}"'
-                continue
-            free = f in ("reason", "note")
-            for i in rows:
-                if (v := values[i]) is not None:
-                    out[i] += f',"{f}":{orjson.dumps(v).decode() if free else j.of(v)}'
-        extra = st["extra"]
-        for i in rows:
-            u = extra[i]
-            out[i] += "}" if u is None else f',"unit":{j.of(u)}}}'
-        return out
-
-    def _stage(
-        self, columns: dict[str, list[Any]], stage: str, slot: dict[str, str], n: int, bad: list[bool]
-    ) -> dict[str, Any]:
-        """A first slot's columns: `at` (UTC and text), each field's values as `RowReader._value` maps them, and the
-        mapping's defaults for a field left empty."""
-        at, at_text = self._times(self._column(columns, slot["at"], n))
-        for i, v in enumerate(at):
-            if v is _FAIL:
-                bad[i] = True
-        fields: dict[str, list[Any]] = {}
-        for f, col in slot.items():
-            if f == "at":
-                continue
-            texts = self._texts(self._column(columns, col, n))
-            if f == "due_at":
-                values, vtext = self._times(texts)
-                fields[f] = [None if u is None or u is _FAIL else (u, t) for u, t in zip(values, vtext)]
-                for i, u in enumerate(values):
-                    if u is _FAIL:
-                        bad[i] = True
-                continue
-            values = self._mapped(texts, partial(self.rows._value, f, col=col, stage=stage))
-            closed = CONTRACT_VALUES.get(f)
-            for i, v in enumerate(values):
-                if v is None:
-                    continue
-                if f in ("responded", "resolved"):
-                    ok = type(v) is bool
-                elif f in ("reason", "note"):
-                    ok = type(v) is str and len(v) <= self.limit and _NUL not in v
-                else:
-                    ok = _code_ok(v, self.limit) and (closed is None or v in closed)
-                if not ok:
-                    bad[i] = True
-            fields[f] = values
-        defaults = {f: self.m.defaults[f] for f in ("due_at", "unit") if f in self.m.defaults and f in STAGES[stage]}
-        if "due_at" in defaults:  # a default due time: the per-row path checks it
-            due = fields.get("due_at", [None] * n)
-            for i in range(n):
-                if at[i] is not None and due[i] is None:
-                    bad[i] = True
-            del defaults["due_at"]
-        return {"at": at, "text": at_text, "fields": fields, "defaults": defaults, "tag": f"{TAGS[stage]}1"}
+    if isinstance(batch, pa.Table):
+        return {name: _plain(batch.column(name).combine_chunks()) for name in batch.column_names}
+    return {name: _plain(batch.column(name)) for name in batch.schema.names}
 
 
-class _Json:
-    """JSON text of values that recur (labels, codes, categories), each written once."""
-
-    def __init__(self) -> None:
-        self.seen: dict[Any, str] = {}
-
-    def of(self, v: Any) -> str:
-        key = tuple(v) if type(v) is list else v
-        text = self.seen.get(key)
-        if text is None:
-            text = self.seen[key] = orjson.dumps(v).decode()
-        return text
+def _plain(cells: pa.Array) -> pa.Array:
+    """A dictionary-encoded column (as Parquet may give one) as its values."""
+    return cells.cast(cells.type.value_type) if pa.types.is_dictionary(cells.type) else cells
 
 
-def _draft(
-    appeal: str,
-    created_at: datetime,
-    labels: dict[str, list[Any]],
-    i: int,
-    category: list[str],
-    texts: dict[str, list[str | None]],
-    community: str,
-    due: Any,
-    happened: dict[str, tuple[datetime, dict[str, Any]]],
-) -> dict[str, Any]:
-    """The draft `start_draft` folds from a usual row's events (`dashboard.appeal`'s rules, in the usual order:
-    dispatched, accepted, resolved, closed; extended and reviewed set only their own keys); `_last` is the
-    caller's."""
-    d = happened.get("dispatched")
-    a = happened.get("accepted")
-    s = happened.get("resolved")
-    z = happened.get("closed")
-    x = happened.get("extended")
-    v = happened.get("reviewed")
-    status = "closed" if z else "resolved" if s else "accepted" if a else "dispatched" if d else "created"
-    unit = s[1]["unit"] if s else a[1]["unit"] if a else d[1]["unit"] if d else None
-    return {
-        "appeal": appeal,
-        "status": status,
-        "created_at": created_at,
-        "channel": labels["channel"][i],
-        "kind": labels["kind"][i],
-        "category": tuple(category),
-        "priority": labels["priority"][i],
-        "location": None,
-        "community": community,
-        "address": texts["address"][i],
-        "summary": texts["summary"][i],
-        "unit": unit,
-        "member": a[1].get("member") if a else None,
-        "first_dispatched_at": d[0] if d else None,
-        "dispatch_count": 1 if d else 0,
-        "return_count": 0,
-        "extension_count": 1 if x else 0,
-        "reopen_count": 0,
-        "clock_start": d[0] if d else created_at,
-        "resolved_at": s[0] if s else None,
-        "closed_at": z[0] if z else None,
-        "reviewed": v is not None,
-        "reviewed_at": v[0] if v else None,
-        "responded": v[1]["responded"] if v else None,
-        "resolved_flag": v[1]["resolved"] if v else None,
-        "satisfaction": v[1]["satisfaction"] if v else None,
-        "_extended_due": x[1]["due_at"] if x else None,
-        "_dispatched_due": d[1].get("due_at") if d else None,
-        "_created_due": due,
-        "_last": None,
-    }
+def _np(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(a.to_numpy(zero_copy_only=False))
+
+
+def _has_nul(texts: pa.Array) -> np.ndarray:
+    return _np(pc.fill_null(pc.match_substring(texts, _NUL), False))
+
+
+def _json_texts(texts: pa.Array) -> pa.Array:
+    """Each text's JSON string as `orjson.dumps` writes it (null stays null)."""
+    plain = pc.fill_null(pc.invert(pc.match_substring_regex(texts, _NEEDS_ESCAPE)), True)
+    quoted = pc.binary_join_element_wise('"', texts, '"', "")
+    if pc.all(plain).as_py():
+        return quoted
+    odd = pc.invert(plain)
+    fixed = [orjson.dumps(v).decode() for v in texts.filter(odd).to_pylist()]
+    return pc.replace_with_mask(quoted, odd, pa.array(fixed, pa.string()))
+
+
+def _stamps(us: np.ndarray, missing: np.ndarray | None) -> pa.Array:
+    """Microseconds since the epoch as aware UTC timestamps (null where `missing`)."""
+    return pa.array(us.astype(np.int64), pa.int64(), mask=missing).cast(pa.timestamp("us", tz="UTC"))
+
+
+def _assemble(pieces: list[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
+    """One string array of n from pieces (row indices, their texts); null where no piece has the row."""
+    if not pieces:
+        return pa.nulls(n, pa.string())
+    where = np.concatenate([p[0] for p in pieces])
+    texts = pa.concat_arrays([p[1].cast(pa.string()) for p in pieces])
+    order = np.full(n, -1, np.int64)
+    order[where] = np.arange(len(where))
+    return texts.take(pa.array(order, mask=order < 0))
+
+
+def _local(t: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ISO texts' wall time as seconds since the epoch (read as UTC), whether Arrow read each exactly (it writes it
+    back the same), and the fraction in microseconds."""
+    head = pc.replace_substring(pc.utf8_slice_codeunits(t, 0, 19), " ", "T")
+    parsed = pc.strptime(head, format="%Y-%m-%dT%H:%M:%S", unit="s", error_is_null=True)
+    valid = _np(pc.fill_null(pc.equal(_render(parsed, "%Y-%m-%dT%H:%M:%S"), head), False))
+    sec = _np(pc.fill_null(parsed.cast(pa.int64()), 0))
+    has_frac = pc.equal(pc.utf8_slice_codeunits(t, 19, 20), ".")
+    frac = _np(pc.cast(pc.if_else(has_frac, pc.utf8_slice_codeunits(t, 20, 26), "0"), pa.int64()))
+    return sec, valid.copy(), frac
 
 
 def _code_ok(v: Any, limit: int) -> bool:
@@ -478,3 +732,93 @@ def _strptime(text: str, formats: tuple[str, ...]) -> datetime | None:
         except ValueError:
             continue
     return None
+
+
+# -- the fold's columns as the store keeps them --------------------------------------------------------------------
+def light_columns(fold: pa.Table, settings: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`dashboard.appeal.light_times` of each folded row (microseconds UTC): yellow, red, due. The products are
+    rounded as `timedelta * float` rounds them; one too close to a half to tell in floating point is done by it."""
+    clock = _us(fold.column("clock_start"))
+    due = np.zeros(len(clock), np.int64)
+    have = np.zeros(len(clock), bool)
+    for key in ("_extended_due", "_dispatched_due", "_created_due"):  # draft_due's order
+        col = fold.column(key)
+        valid = _np(col.is_valid()) & ~have
+        due = np.where(valid, _us(col), due)
+        have |= valid
+    prio = fold.column("priority").combine_chunks().dictionary_encode()
+    limits = np.array([settings.limit(p) // timedelta(microseconds=1) for p in prio.dictionary.to_pylist()], np.int64)
+    due = np.where(have, due, clock + limits[_np(prio.indices)])
+    span = due - clock
+
+    def share(f: float) -> np.ndarray:
+        x = span * f
+        out: np.ndarray = np.rint(x).astype(np.int64)
+        close = np.abs(np.abs(x - np.floor(x)) - 0.5) < 1e-3
+        for i in np.flatnonzero(close).tolist():
+            out[i] = timedelta(microseconds=int(span[i])) * f // timedelta(microseconds=1)
+        return out
+
+    red = clock + share(settings.red_at)
+    yellow = np.minimum(clock + share(settings.yellow_at), red)
+    return yellow, red, due
+
+
+def fold_json(fold: pa.Table) -> pa.Array:
+    """`dashboard.appeal.draft_to_json` of each folded row: the `KEPT` keys as a JSON array, as orjson writes it."""
+    parts: list[Any] = []
+    for key in KEPT:
+        if key == "_last":
+            last_id = _json_texts(fold.column("_last_id").combine_chunks())
+            parts.append(pc.binary_join_element_wise('["', _iso(fold.column("_last_at")), '",', last_id, "]", ""))
+            continue
+        col = fold.column(key).combine_chunks()
+        if pa.types.is_timestamp(col.type):
+            text = pc.binary_join_element_wise('"', _iso(col), '"', "")
+        elif pa.types.is_string(col.type):
+            text = _json_texts(col)
+        elif pa.types.is_boolean(col.type):
+            text = pc.if_else(col, "true", "false")
+        else:
+            text = col.cast(pa.string())
+        parts.append(pc.fill_null(text, "null"))
+    return pc.binary_join_element_wise("[", pc.binary_join_element_wise(*parts, ","), "]", "")
+
+
+def _us(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Microseconds since the epoch of a timestamp column (0 where null)."""
+    out: np.ndarray = _np(pc.fill_null(col.cast(pa.int64()), 0)).astype(np.int64)
+    return out
+
+
+def _iso(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Aware UTC times as orjson writes them: seconds, the fraction only if not zero, `+00:00`."""
+    us = _us(col)
+    missing = ~_np(col.is_valid())
+    sec = pa.array(us // _US, pa.int64(), mask=missing).cast(pa.timestamp("s"))
+    frac = us % _US
+    tail = pc.if_else(
+        pa.array(frac != 0),
+        pc.binary_join_element_wise(".", pc.utf8_lpad(pa.array(frac).cast(pa.string()), 6, "0"), "+00:00", ""),
+        "+00:00",
+    )
+    return pc.binary_join_element_wise(_render(sec, "%Y-%m-%dT%H:%M:%S"), tail, "")
+
+
+#: Where each directive of a format is in Arrow's text of a timestamp in seconds (`YYYY-MM-DD HH:MM:SS`).
+_PLACES = {"Y": (0, 4), "m": (5, 7), "d": (8, 10), "H": (11, 13), "M": (14, 16), "S": (17, 19)}
+
+
+def _render(stamps: pa.Array, fmt: str) -> pa.Array:
+    """`strftime` of timestamps in seconds by a format of %Y %m %d %H %M %S %% (`_FORMAT_OK`), from Arrow's own
+    text of each (Arrow's strftime is a hundred times slower)."""
+    text = stamps.cast(pa.string())
+    parts: list[Any] = []
+    for literal, directive in re.findall(r"([^%]*)(?:%(.))?", fmt):
+        if literal:
+            parts.append(literal)
+        if directive == "%":
+            parts.append("%")
+        elif directive:
+            parts.append(pc.utf8_slice_codeunits(text, *_PLACES[directive]))
+    return pc.binary_join_element_wise(*parts, "")

@@ -1,6 +1,6 @@
 """Reading an export in batches of rows, never whole: CSV (streamed), XLSX (openpyxl read-only) and Parquet
-(pyarrow, batch by batch). A batch holds its rows column by column (column name -> cells), each row numbered as a
-spreadsheet shows it (the header is row 1)."""
+(pyarrow, batch by batch). A batch is an Arrow table (a Parquet file's record batches as they are), each row
+numbered as a spreadsheet shows it (the header is row 1)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import csv
 import io
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 Row = tuple[int, dict[str, Any]]
 FORMATS = (".csv", ".xlsx", ".parquet")
@@ -22,26 +24,48 @@ class ExportError(ValueError):
 
 @dataclass
 class Batch:
-    """Rows of an export, column by column: `numbers[i]` is row i's number in the file, `columns[name][i]` its cell."""
+    """Rows of an export as an Arrow table (or record batch), kept columnar: `numbers[i]` is row i's number in the
+    file; `mixed`: columns whose cells Arrow cannot hold in one type (an XLSX column of times and texts, say), as
+    Python cells."""
 
     numbers: list[int]
-    columns: dict[str, list[Any]]
+    table: pa.Table | pa.RecordBatch
+    mixed: dict[str, list[Any]] = field(default_factory=dict)
 
-    def row(self, i: int) -> dict[str, Any]:
-        """Row i as column name -> cell."""
-        return {name: cells[i] for name, cells in self.columns.items()}
+    def columns(self) -> pa.Table | pa.RecordBatch | dict[str, Any]:
+        """The batch for `ColumnReader.convert`."""
+        if not self.mixed:
+            return self.table
+        return {**{n: self.table.column(n) for n in self.table.column_names}, **self.mixed}
 
-    def rows(self) -> list[Row]:
-        """Every row, numbered."""
-        return [(n, self.row(i)) for i, n in enumerate(self.numbers)]
+    def rows_at(self, index: list[int]) -> list[Row]:
+        """These rows (by index), numbered, as column name -> cell."""
+        if self.table.num_columns:
+            cells = self.table.take(pa.array(index, pa.int64())).to_pylist()
+        else:
+            cells = [{} for _ in index]
+        for name, values in self.mixed.items():
+            for row, i in zip(cells, index):
+                row[name] = values[i]
+        return [(self.numbers[i], c) for i, c in zip(index, cells)]
 
 
-def _batch(header: list[str], numbered: list[tuple[int, Any]]) -> Batch:
-    """A batch of rows read as sequences of cells in `header` order (shorter ones padded with empty cells)."""
+def _batch(header: list[str], numbered: list[tuple[int, Any]], texts: bool = False) -> Batch:
+    """A batch of rows read as sequences of cells in `header` order (shorter ones padded with empty cells); `texts`:
+    every cell is a string (CSV)."""
     width = len(header)
     cells = [tuple(v)[:width] if len(v) >= width else (*v, *([None] * (width - len(v)))) for _, v in numbered]
     columns = [list(c) for c in zip(*cells)] if cells else [[] for _ in header]
-    return Batch([n for n, _ in numbered], dict(zip(header, columns)))
+    typed: dict[str, pa.Array] = {}
+    mixed: dict[str, list[Any]] = {}
+    for name, col in zip(header, columns):
+        typed.pop(name, None)
+        mixed.pop(name, None)
+        try:
+            typed[name] = pa.array(col, pa.string() if texts else None)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            mixed[name] = col
+    return Batch([n for n, _ in numbered], pa.table(typed) if typed else pa.table({}), mixed)
 
 
 @dataclass
@@ -104,11 +128,11 @@ def _csv(path: Path, batch: int, encoding: str) -> Export:
                 out.append((n, rec))
                 if len(out) >= batch:
                     export.bytes_read = raw.tell()  # read ahead by one buffer at most
-                    yield _batch(header, out)
+                    yield _batch(header, out, texts=True)
                     out = []
             export.bytes_read = export.bytes_total
             if out:
-                yield _batch(header, out)
+                yield _batch(header, out, texts=True)
         finally:
             f.close()
 
@@ -157,7 +181,7 @@ def _parquet(path: Path, batch: int) -> Export:
         n = 1
         for rb in pf.iter_batches(batch_size=batch):
             k = rb.num_rows
-            yield Batch(list(range(n + 1, n + 1 + k)), rb.to_pydict())
+            yield Batch(list(range(n + 1, n + 1 + k)), rb)
             n += k
 
     return Export(path, header, pf.metadata.num_rows, os.path.getsize(path), gen())

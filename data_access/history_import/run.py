@@ -16,18 +16,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.history_columns import ColumnReader
+from dashboard.history_columns import ColumnReader, Converted
 from dashboard.history_mapping import Mapping
 from dashboard.history_rows import RowError, RowEvents, RowReader
 from dashboard.partitions import partition_key
 from dashboard.settings import Settings
 from data_access.history_import.readers import Batch, Export, ExportError, open_export
-from data_access.history_import.store import Prepared, Written, prepared, write_batch
+from data_access.history_import.store import Prepared, Written, log_rows, prepared, write_batch
 from data_access.intake.event_log import Accepted, Place
 from data_access.intake.reference_data import UNIT_EVENTS, Gazetteer
-from data_access.projection.rows import appeal_row
+from data_access.projection.rows import appeal_table
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +143,10 @@ def import_files(
     """Import these files by this mapping; see the module's docstring. `columnar=False` converts every row by the
     per-row path (the benchmark's "before")."""
     exports = check_exports(paths, mapping, batch)
-    reader = RowReader(mapping, settings.max_text_len)
-    columns = ColumnReader(reader) if columnar else None
     rejects = Rejects(rejects_path)
-    summary = Summary(files=[str(p) for p in paths])
+    importer = Importer(mapping, sessions, settings, gazetteer, rejects, now=now, columnar=columnar)
+    summary = importer.summary
+    summary.files = [str(p) for p in paths]
     total_bytes = sum(e.bytes_total for e in exports) or 1
     rows_total = sum(e.rows_total or 0 for e in exports) if all(e.rows_total for e in exports) else None
     progress = Progress(rows_total, report, stream if stream is not None else sys.stderr)
@@ -152,11 +155,7 @@ def import_files(
     try:
         for e in exports:
             for b in e.batches():
-                ready = _convert(b, e.path.name, reader, columns, gazetteer, settings, rejects, summary)
-                w: Written = write_batch(sessions, settings, ready, now())
-                summary.events += w.events
-                summary.appeals += w.appeals
-                summary.deferred += w.deferred
+                importer.batch(b, e.path.name)
                 if rows_total:
                     fraction = summary.rows / rows_total
                 else:
@@ -168,6 +167,45 @@ def import_files(
         rejects.close()
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+class Importer:
+    """Imports batches of an export by one mapping into a store, counting into `summary`: what `import_files` does
+    with each batch of each file, for a caller with batches of its own (Arrow tables in an export's columns)."""
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        gazetteer: Gazetteer,
+        rejects: Rejects,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        columnar: bool = True,
+    ) -> None:
+        self.reader = RowReader(mapping, settings.max_text_len)
+        self.columns = ColumnReader(self.reader) if columnar else None  # None: every row by the per-row path
+        self.sessions, self.settings, self.gazetteer = sessions, settings, gazetteer
+        self.rejects, self.now = rejects, now
+        self.summary = Summary()
+        self._next_row: dict[str, int] = {}
+
+    def batch(self, rows: Batch | pa.Table | pa.RecordBatch, file: str) -> Written:
+        """Convert and store one batch of rows of `file` (a `Batch`, or an Arrow table whose rows follow the file's
+        rows so far, numbered from 2 as a spreadsheet shows them under the header)."""
+        if not isinstance(rows, Batch):
+            first = self._next_row.get(file, 2)
+            rows = Batch(list(range(first, first + rows.num_rows)), rows)
+        if rows.numbers:
+            self._next_row[file] = rows.numbers[-1] + 1
+        s = self.summary
+        ready = _convert(rows, file, self.reader, self.columns, self.gazetteer, self.settings, self.rejects, s)
+        w: Written = write_batch(self.sessions, self.settings, ready, self.now())
+        s.events += w.events
+        s.appeals += w.appeals
+        s.deferred += w.deferred
+        return w
 
 
 def _convert(
@@ -182,42 +220,88 @@ def _convert(
 ) -> Prepared:
     """A batch of rows as events ready to log, each row's whole or none of it, with the rows of the appeals folded
     column-wise; the rest to the rejects file."""
-    n = len(batch.numbers)
+    n = batch.table.num_rows if batch.table.num_columns else len(batch.numbers)
     summary.rows += n
     out = Prepared()
     rest = list(range(n))
     if columns is not None:
-        conv = columns.convert(batch.columns, n)
-        rest = conv.rest
-        index = gazetteer.index
-        streets, districts, units = index.community_street, index.community_district, index.unit_name
-        prefix = f"import {file[:40]}:"
-        for i, appeal, code, used, evs, draft in zip(
-            conv.index, conv.appeal, conv.community, conv.units, conv.events, conv.drafts
-        ):
-            street = streets.get(code)
-            if street is None or any(u not in units for u in used) or appeal in out.rows:
-                rest.append(i)  # an unknown community or unit: the per-row path says which; a repeated appeal
-                continue
-            place = Place(None, code, street, districts[code])
-            key = partition_key(appeal)
-            source = f"{prefix}{batch.numbers[i]}"
-            for eid, kind, at, payload in evs:
-                if kind == "created":
-                    out.log.append((eid, appeal, key, kind, at, payload, source, None, code, street, place.district))
-                else:
-                    out.log.append((eid, appeal, key, kind, at, payload, source, None, None, None, None))
-            out.rows[appeal] = (appeal_row(draft, place, settings), tuple(e[0] for e in evs))
-            summary.accepted += 1
-    if rest:
-        items = _convert_rows([(batch.numbers[i], batch.row(i)) for i in sorted(rest)], file, reader, gazetteer,
-                              rejects, summary)  # fmt: skip
-        per_row = prepared(items)
-        out.log += per_row.log
-        out.in_hand.update(per_row.in_hand)
-        for it in items:
-            out.rows.pop(it.event.appeal, None)  # the same appeal in two rows: folded from both
+        conv = columns.convert(batch.columns(), n)
+        fold, events, rest = _placed(conv, gazetteer)
+        if rest:
+            items = _convert_rows(batch.rows_at(rest), file, reader, gazetteer, rejects, summary)
+            per_row = prepared(items)
+            out.log, out.in_hand = per_row.log, per_row.in_hand
+            again = pa.array(sorted({it.event.appeal for it in items}), pa.string())
+            both = pc.is_in(fold.column("appeal"), again)  # the same appeal in two rows: folded from both
+            if pc.any(both).as_py():
+                fold = fold.filter(pc.invert(both))
+                moved = pc.is_in(events.column("row"), fold.column("row"))
+                out.log += log_rows(_log_table(events.filter(pc.invert(moved)), batch, file))
+                events = events.filter(moved)
+        summary.accepted += fold.num_rows
+        out.events = _log_table(events, batch, file)
+        street, district = (fold.column(c) for c in ("street", "district"))
+        places = {"grid": pa.nulls(fold.num_rows, pa.string()), "community": fold.column("community"),
+                  "street": street, "district": district}  # fmt: skip
+        out.rows = appeal_table(fold, places, settings)
+        return out
+    items = _convert_rows(batch.rows_at(rest), file, reader, gazetteer, rejects, summary)
+    per_row = prepared(items)
+    out.log, out.in_hand = per_row.log, per_row.in_hand
     return out
+
+
+def _placed(conv: Converted, gazetteer: Gazetteer) -> tuple[pa.Table, pa.Table, list[int]]:
+    """The column-wise folds whose community and units the city knows and whose appeal is in no other row of the
+    batch, with their street and district; their events (with a fold's index, `at`); the other rows' indices (the
+    per-row path says what is wrong, or folds the appeal from all its rows)."""
+    index = gazetteer.index
+    fold = conv.fold
+    comm = fold.column("community").combine_chunks().dictionary_encode()
+    codes = comm.dictionary.to_pylist()
+    idx = comm.indices
+    street = pa.array([index.community_street.get(c) for c in codes], pa.string()).take(idx)
+    district = pa.array([index.community_district.get(c) for c in codes], pa.string()).take(idx)
+    ok = pc.is_valid(street)
+    for units in conv.units:
+        known = [u for u in pc.unique(units).to_pylist() if u is not None and u not in index.unit_name]
+        if known:
+            ok = pc.and_(ok, pc.invert(pc.fill_null(pc.is_in(units, pa.array(known, pa.string())), False)))
+    counts = pc.value_counts(fold.column("appeal"))
+    twice = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if len(twice):
+        ok = pc.and_(ok, pc.invert(pc.is_in(fold.column("appeal"), twice)))
+    fold = fold.append_column("street", street).append_column("district", district)
+    rest = sorted(conv.rest + fold.filter(pc.invert(ok)).column("row").to_pylist())
+    fold = fold.filter(ok)
+    events = conv.events.filter(pc.is_in(conv.events.column("row"), fold.column("row")))
+    pos = np.full(max(len(conv.rest) + conv.fold.num_rows, 1), -1, np.int64)
+    pos[np.asarray(fold.column("row").to_numpy())] = np.arange(fold.num_rows)
+    at = pa.array(pos[np.asarray(events.column("row").to_numpy())])
+    for name in ("appeal", "community", "street", "district"):
+        events = events.append_column(name, fold.column(name).take(at))
+    return fold, events, rest
+
+
+def _log_table(events: pa.Table, batch: Batch, file: str) -> pa.Table:
+    """Column-wise events as the log's columns (`store.COLUMNS` but `received_at`): the place on `created` only."""
+    created = pc.equal(events.column("type"), "created")
+    numbers = np.asarray(batch.numbers, np.int64)[np.asarray(events.column("row").to_numpy())]
+    keys = {a: partition_key(a) for a in pc.unique(events.column("appeal")).to_pylist()}
+    none = pa.nulls(events.num_rows, pa.string())
+    return pa.table(
+        {
+            "id": events.column("id"),
+            "appeal": events.column("appeal"),
+            "partition_key": pa.array([keys[a] for a in events.column("appeal").to_pylist()], pa.int64()),
+            "type": events.column("type"),
+            "at": events.column("at"),
+            "payload": events.column("payload"),
+            "source": pc.binary_join_element_wise(f"import {file[:40]}:", pa.array(numbers).cast(pa.string()), ""),
+            "grid": none,
+            **{c: pc.if_else(created, events.column(c), none) for c in ("community", "street", "district")},
+        }
+    )
 
 
 def _convert_rows(

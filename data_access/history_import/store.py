@@ -1,7 +1,8 @@
 """Writing a batch of imported events: into the event log in bulk (each id once: the ids logged already are looked up
 and left out; PostgreSQL COPies the rest straight into the log), and their appeals, in the same transaction that
 moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
-events are all new and of which the store knows nothing else is written as it is (PostgreSQL: COPY); any other
+events are all new and of which the store knows nothing else is written as it is, its events and row straight from
+their Arrow tables (PostgreSQL: COPY of the CSV Arrow writes; SQLite: tuples from the columns); any other
 appeal with new events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
@@ -13,6 +14,7 @@ and its checkpoint moves past the batch. Either way each event is folded exactly
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.contract import Event, stored_event
@@ -29,19 +34,14 @@ from data_access.intake.event_log import LOG_LOCK, Accepted, Place
 from data_access.projection.checkpoints import checkpoint_or_lay_out, move_checkpoint
 from data_access.projection.failures import isolated_appeals, reason, transient
 from data_access.projection.fold import PROJECTOR_LOCK, fold_in_hand, write_in_hand
-from data_access.projection.rows import ROW_NAMES
 from data_access.store.bulk import (
-    bulk_insert,
-    driver_params,
     pg_time,
     quoted,
     raw_cursor,
     select_in,
     sqlite_time,
-    time_columns,
 )
 from data_access.store.locks import lock_key
-from data_access.store.models import Appeal
 
 log = logging.getLogger(__name__)
 #: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
@@ -79,14 +79,22 @@ LogRow = tuple[str, str, int, str, datetime, str, str, str | None, str | None, s
 
 @dataclass
 class Prepared:
-    """A batch ready to store: its events as log rows; the rows of appeals folded column-wise from all their
-    events in the batch (`dashboard.history_columns`), written as they are if every one of those events is new
-    and the store knows nothing else of the appeal; the events parsed already (the per-row path's), by id. Any
-    other appeal with new events is folded by the projection's batch path (`fold_in_hand`)."""
+    """A batch ready to store: its events as log rows and the events parsed already (the per-row path's), by id,
+    each appeal left to the projection's batch path (`fold_in_hand`); and the appeals folded column-wise
+    (`dashboard.history_columns`) as Arrow tables: `events` (the log's `COLUMNS` but `received_at`, `at` aware UTC)
+    and `rows` (their `appeals` rows, `ROW_NAMES`), written as they are where every event is new and the store knows
+    nothing else of the appeal, else logged and folded as the others."""
 
     log: list[LogRow] = field(default_factory=list)
-    rows: dict[str, tuple[dict[str, object], tuple[str, ...]]] = field(default_factory=dict)  # appeal -> row, ids
     in_hand: dict[str, Event] = field(default_factory=dict)
+    events: pa.Table | None = None
+    rows: pa.Table | None = None
+
+
+def log_rows(events: pa.Table) -> list[LogRow]:
+    """Column-wise events as log rows (those the batch path folds)."""
+    cols = events.select([c for c in COLUMNS if c != "received_at"]).to_pydict()
+    return list(zip(*cols.values()))
 
 
 def prepared(items: Sequence[Accepted]) -> Prepared:
@@ -146,10 +154,14 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
         behind = _behind(s, marks, top, n) if fold else set(range(n))
         logged: dict[str, set[str]] = {}  # appeal -> ids of its events logged before this batch
         appeals = list(dict.fromkeys(r[1] for r in batch.log))
+        if batch.rows is not None:
+            appeals += batch.rows.column("id").to_pylist()
         for a, i in select_in(s, "SELECT appeal, id FROM appeal_events WHERE appeal", appeals):
             logged.setdefault(a, set()).add(i)
-        new = _log(s, batch.log, now, pg, logged)
-        if not new:
+        rows = list(batch.log)
+        whole = _whole(s, batch, logged, behind, n, rows, now)
+        new = _log(s, rows, now, pg, logged)
+        if not new and not whole:
             return Written()
         last = _last_seq(s)
         deferred = 0
@@ -159,32 +171,104 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
                 deferred += 1
             else:
                 mine.setdefault(r[1], []).append(r)
-        ready_rows = _ready(s, batch, mine, logged)
-        ready = set(ready_rows)
         in_hand = batch.in_hand
         fresh = {
             a: [(in_hand.get(r[0]) or stored_event(r[5]), Place(*r[7:]) if r[3] == "created" else None) for r in rs]
             for a, rs in mine.items()
-            if a not in ready
         }
         folded = fold_in_hand(s, settings, top, fresh)
         write_in_hand(s, folded)
-        write_new_appeals(s, [batch.rows[a][0] for a in ready_rows])
         for p, mark in marks.items():
             if p not in behind:
                 move_checkpoint(s, p, n, mark, last)
-        return Written(len(new), len(folded.drafts) + len(ready), deferred)
+        return Written(len(new) + whole[0], len(folded.drafts) + whole[1], deferred)
 
 
-def _ready(session: Session, batch: Prepared, mine: dict[str, list[LogRow]], logged: dict[str, set[str]]) -> list[str]:
-    """The appeals whose column-wise rows stand as they are: every event of theirs in the batch is new, the store
-    has no row of theirs, no event of theirs logged before and no record of a failed fold."""
-    cand = [a for a, rs in mine.items() if a in batch.rows and a not in logged and len(rs) == len(batch.rows[a][1])]
-    if not cand:
-        return []
-    taken = {r[0] for r in select_in(session, "SELECT id FROM appeals WHERE id", cand)}
+def _whole(
+    session: Session,
+    batch: Prepared,
+    logged: dict[str, set[str]],
+    behind: set[int],
+    n: int,
+    rows: list[LogRow],
+    now: datetime,
+) -> tuple[int, int]:
+    """Write the column-wise appeals that stand as they are (none of their events logged before, no row, no
+    record of a failed fold, their partition's projector not behind) straight from their Arrow tables: events, then
+    rows; add every other one's events to `rows` (for the batch path). Events and appeals written."""
+    if batch.events is None or batch.rows is None or batch.rows.num_rows == 0:
+        return 0, 0
+    cand = batch.rows.column("id")
+    names = cand.to_pylist()
+    taken = {r[0] for r in select_in(session, "SELECT id FROM appeals WHERE id", names)}
     taken |= isolated_appeals(session)
-    return [a for a in cand if a not in taken]
+    taken |= set(logged)
+    if behind:
+        keys = batch.events.filter(pc.equal(batch.events.column("type"), "created"))
+        for a, k in zip(keys.column("appeal").to_pylist(), keys.column("partition_key").to_pylist()):
+            if (k % n if n > 1 else 0) in behind:
+                taken.add(a)
+    events = batch.events
+    if taken:
+        out = pa.array(sorted(taken))
+        rows += log_rows(events.filter(pc.is_in(events.column("appeal"), out)))
+        events = events.filter(pc.invert(pc.is_in(events.column("appeal"), out)))
+        table = batch.rows.filter(pc.invert(pc.is_in(cand, out)))
+    else:
+        table = batch.rows
+    if table.num_rows == 0:
+        return 0, 0
+    pg = session.get_bind().dialect.name == "postgresql"
+    # PostgreSQL logs in (at, id) order; SQLite by id (an appeal's events together, as the per-row path logs them),
+    # so that its B-trees of ids and appeals take each batch's keys in order
+    events = events.sort_by([("at", "ascending"), ("id", "ascending")] if pg else "id")
+    received = pa.array([now] * events.num_rows, pa.timestamp("us", tz="UTC"))
+    if not _insert_table(session, "appeal_events", events.add_column(7, "received_at", received)):
+        rows += log_rows(events)  # an id logged already under another appeal: the batch path sorts it out
+        return 0, 0
+    _insert_table(session, "appeals", table.sort_by("id"))
+    return events.num_rows, table.num_rows
+
+
+def _insert_table(session: Session, name: str, table: pa.Table) -> bool:
+    """Insert an Arrow table's rows (times aware UTC, stored naive) into a table of the store: PostgreSQL COPies a
+    CSV Arrow writes from the columns; SQLite inserts tuples read straight from the columns. False (nothing
+    written) if an id is there already."""
+    names = table.column_names
+    pg = session.get_bind().dialect.name == "postgresql"
+    cols = []
+    for c in table.columns:
+        if pa.types.is_timestamp(c.type):
+            c = c.cast(pa.timestamp("us"))  # naive UTC, as the models store times
+            if not pg:
+                c = c.cast(pa.string())  # sqlite_time's text: seconds and six digits of fraction
+        cols.append(c)
+    plain = pa.table(cols, names=names)
+    if pg:
+        buf = io.BytesIO()
+        pacsv.write_csv(plain, buf, pacsv.WriteOptions(include_header=False))
+        try:
+            with session.begin_nested():
+                cur = raw_cursor(session)
+                try:
+                    with cur.copy(f"COPY {name} ({quoted(names)}) FROM STDIN (FORMAT CSV)") as cp:
+                        cp.write(buf.getbuffer())
+                finally:
+                    cur.close()
+        except Exception as exc:
+            if transient(exc):
+                raise
+            return False
+        return True
+    if name == "appeal_events":
+        ids = table.column("id").to_pylist()
+        if select_in(session, "SELECT id FROM appeal_events WHERE id", ids):
+            return False
+    params = list(zip(*(c.to_pylist() for c in plain.columns)))
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {name} ({quoted(names)}) VALUES ({', '.join('?' * len(names))})", params
+    )
+    return True
 
 
 def _last_seq(session: Session) -> int:
@@ -270,25 +354,6 @@ def _copy_rows(session: Session, rows: list[LogRow], now: datetime) -> list[LogR
             for r in new:
                 cp.write_row((*r[:4], r[4].replace(tzinfo=None), r[5], r[6], received, *r[7:]))  # naive UTC
         return new
-    finally:
-        cur.close()
-
-
-def write_new_appeals(session: Session, rows: list[dict[str, object]]) -> None:
-    """Rows of appeals the store has none of yet (`_ready`): PostgreSQL COPies them straight into the table,
-    SQLite inserts them."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        bulk_insert(session, Appeal.__table__, rows, "")
-        return
-    cur = raw_cursor(session)
-    try:
-        types = _types(cur, "appeals")
-        with cur.copy(f"COPY appeals ({quoted(ROW_NAMES)}) FROM STDIN (FORMAT BINARY)") as cp:
-            cp.set_types([types[c] for c in ROW_NAMES])
-            for r in driver_params(rows, ROW_NAMES, time_columns(Appeal.__table__), pg_time):
-                cp.write_row(r)
     finally:
         cur.close()
 

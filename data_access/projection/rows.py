@@ -144,3 +144,33 @@ def state_columns(draft: dict[str, Any], settings: Settings, cols: Collection[st
         row["last_event_at"] = d["_last"][0]
     row["fold_state"] = draft_to_json(draft)
     return row
+
+
+def appeal_table(fold: Any, places: dict[str, Any], settings: Settings) -> Any:
+    """The `appeals` rows of folds done column-wise (`dashboard.history_columns`: an Arrow table, a row per appeal)
+    as an Arrow table of `ROW_NAMES`, the same as `appeal_row` of each one's draft; `places`: the grid, community,
+    street and district columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from dashboard.history_columns import fold_json, light_columns
+
+    k = fold.num_rows
+    yellow, red, due = light_columns(fold, settings)
+
+    def stamps(us: Any) -> Any:
+        return pa.array(us, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+
+    cols = {
+        "id": fold.column("appeal"),
+        "is_open": pc.invert(pc.is_in(fold.column("status"), pa.array(DONE_STATUSES))),
+        "lon": pa.nulls(k, pa.float64()),
+        "lat": pa.nulls(k, pa.float64()),
+        **places,
+        "due_at": stamps(due),
+        "yellow_from": stamps(yellow),
+        "red_from": stamps(red),
+        "last_event_at": fold.column("_last_at"),
+        "fold_state": fold_json(fold),
+    }
+    return pa.table({c: cols[c] if c in cols else fold.column(c) for c in ROW_NAMES})

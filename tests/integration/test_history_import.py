@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from dashboard.contract import stored_event
 from data_access.history_import.cli import read_mapping
 from data_access.history_import.readers import ExportError
-from data_access.history_import.run import Summary, import_files
+from data_access.history_import.run import Importer, Rejects, Summary, import_files
 from data_access.intake.consumer import IngestWorker
 from data_access.projection.projector import Projector, all_folded
 from data_access.store.models import AppealEvent
@@ -276,3 +276,22 @@ def test_import010_an_id_logged_under_another_appeal(store, settings, rds, gazet
     with sessions() as s:
         assert s.scalar(select(AppealEvent.appeal).where(AppealEvent.id == first["id"])) == "OTHER-1"
         assert s.scalar(select(func.count()).select_from(AppealEvent)) == len(live)
+
+
+def test_import011_arrow_batches_of_a_caller(store, settings, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
+    """Arrow tables in an export's columns, handed batch by batch to `Importer.batch` (as a caller with batches of
+    its own does), give the rows the same export gives read from its file."""
+    rows, _ = export(histories(city, 90, seed=17), "cn")
+    names = header("cn")
+    (tmp_path / "file").mkdir()
+    with make_store(kind_of(store), tmp_path / "file", city) as from_file:
+        run_import(from_file, settings, gazetteer, [write_csv(tmp_path / "a.csv", rows, "cn")], "cn", tmp_path)
+        want = appeals_table(from_file)
+    rejects = Rejects(tmp_path / "rejects-arrow.csv")
+    importer = Importer(read_mapping(MAPPINGS["cn"]), store[1], settings, gazetteer, rejects)
+    for first in range(0, len(rows), 40):
+        part = rows[first : first + 40]
+        importer.batch(pa.table({n: pa.array([r.get(n) or None for r in part], pa.string()) for n in names}), "a")
+    rejects.close()
+    assert (importer.summary.rows, importer.summary.accepted, importer.summary.rejected) == (90, 90, 0)
+    assert appeals_table(store) == want

@@ -7,13 +7,19 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dashboard.appeal import start_draft
+import pyarrow as pa
+
+from dashboard.appeal import draft_to_json, start_draft
 from dashboard.history_columns import ColumnReader
 from dashboard.history_rows import RowError, RowReader
+from dashboard.settings import Settings
 from data_access.history_import.cli import read_mapping
+from data_access.intake.event_log import Place
+from data_access.projection.rows import appeal_row, appeal_table
 from tests.import_support import _LABELS, BEIJING, LAYOUTS, MAPPINGS
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
+SETTINGS = Settings(yellow_at=0.37, red_at=0.91)  # shares whose products round both ways
 
 
 def _time(rng: random.Random, t: datetime, layout: str) -> Any:
@@ -86,30 +92,49 @@ def _rows(layout: str, n: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _check(layout: str, n: int, seed: int) -> tuple[int, int]:
+def _check(layout: str, n: int, seed: int, arrow: bool = False) -> tuple[int, int]:
+    """`arrow`: every cell as text and the batch an Arrow table (as a CSV or a Parquet export of strings reads),
+    so that times and texts go through Arrow's kernels; otherwise cells of mixed types (as XLSX gives them)."""
     reader = RowReader(read_mapping(MAPPINGS[layout]), 4000)
     rows = _rows(layout, n, seed)
-    columns = {name: [r.get(name) for r in rows] for name in rows[0]}
+    columns: Any = {name: [r.get(name) for r in rows] for name in rows[0]}
+    if arrow:
+        rows = [{k: None if v is None else str(v) for k, v in r.items()} for r in rows]
+        cols = {name: pa.array([r.get(name) for r in rows], pa.string()) for name in rows[0]}
+        if layout == "cn":  # as a Parquet file may give them
+            cols = {name: c.dictionary_encode() for name, c in cols.items()}
+        columns = pa.table(cols)
     conv = ColumnReader(reader).convert(columns, n)
-    assert sorted(conv.index + conv.rest) == list(range(n))
-    for k, i in enumerate(conv.index):
+    index = conv.fold.column("row").to_pylist()
+    assert sorted(index + conv.rest) == list(range(n))
+    events = conv.event_lists()
+    drafts = conv.drafts()
+    units = list(zip(*(u.to_pylist() for u in conv.units))) if conv.units else [()] * len(index)
+    for k, i in enumerate(index):
         ref = reader.events(rows[i])  # the per-row path takes every row the column path takes
-        got = conv.events[k]
-        assert [(e.id, e.type, e.at, raw) for e, raw in ref.events] == got, rows[i]
-        assert start_draft(e for e, _ in ref.events) == conv.drafts[k], rows[i]
-        assert conv.community[k] == ref.events[0][0].data["community"]
-        assert set(conv.units[k]) == {e.data["unit"] for e, _ in ref.events if e.data.get("unit")}
+        assert [(e.id, e.type, e.at, raw) for e, raw in ref.events] == events[i], rows[i]
+        draft = drafts[k]
+        assert start_draft(e for e, _ in ref.events) == draft, rows[i]
+        assert draft["community"] == ref.events[0][0].data["community"]
+        assert set(units[k]) - {None} == {e.data["unit"] for e, _ in ref.events if e.data.get("unit")}
+    place = {"grid": pa.nulls(len(index), pa.string()), "community": conv.fold.column("community"),
+             "street": pa.array(["s"] * len(index)), "district": pa.array(["d"] * len(index))}  # fmt: skip
+    table = appeal_table(conv.fold, place, SETTINGS).to_pylist()
+    for k, i in enumerate(index):
+        want = appeal_row(drafts[k], Place(None, drafts[k]["community"], "s", "d"), SETTINGS)
+        assert table[k] == want, rows[i]
+        assert draft_to_json(drafts[k]) == table[k]["fold_state"]
     refused = 0
     for i in conv.rest:
         try:
             reader.events(rows[i])
         except RowError:
             refused += 1
-    return len(conv.index), refused
+    return len(index), refused
 
 
 def test_columns001_same_events_and_fold_as_row_by_row() -> None:
-    for layout, seed in (("en", 1), ("cn", 2), ("en", 3)):
-        taken, refused = _check(layout, 3000, seed)
+    for layout, seed, arrow in (("en", 1, False), ("cn", 2, False), ("en", 3, True), ("cn", 4, True)):
+        taken, refused = _check(layout, 3000, seed, arrow)
         assert taken > 300, (layout, taken)  # the usual rows go column-wise
         assert 3000 - taken > refused > 0, (layout, refused)  # some left over are fine, some are refused
