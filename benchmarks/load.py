@@ -215,7 +215,9 @@ def main() -> None:
         print("viewers  ticks  p50_ms  p95_ms  max_ms  errors  web_rss_MB  ingest_lag  load1", flush=True)
         asyncio.run(_run(args, pairs, tokens, spec, port, web, rds, stream, settings.consumer_group))
     finally:
-        for p in procs:
+        for p in procs:  # gunicorn's workers too: a worker busy with a tick outlives its master's graceful stop
+            for child in psutil.Process(p.pid).children(recursive=True) if p.poll() is None else []:
+                child.kill()
             p.terminate()
         for p in procs:
             try:

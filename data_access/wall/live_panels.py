@@ -109,6 +109,30 @@ def created_by_place(session: Session, since: datetime) -> dict[Place, int]:
     return {place(d, st): int(n) for d, st, n in session.execute(q.group_by(Appeal.district, Appeal.street))}
 
 
+def _first_by_place(session: Session, where: ColumnElement[bool], limit: int) -> list[tuple[Place, dict[str, Any]]]:
+    """(place, row) of the first `limit` appeals of each (district, street) matching `where`, all in (red_from, id)
+    order: a view's first `limit` are the first `limit` of these inside it."""
+    rank = func.row_number().over(partition_by=(Appeal.district, Appeal.street), order_by=(Appeal.red_from, Appeal.id))
+    inner = select(*COLUMNS, rank.label("rank")).where(where).subquery()
+    q = select(*(inner.c[c.key] for c in COLUMNS)).where(inner.c.rank <= limit)
+    return [
+        (place(r.district, r.street), dict(r._mapping))
+        for r in session.execute(q.order_by(inner.c.red_from, inner.c.id))
+    ]
+
+
+def red_rows_by_place(session: Session, now: datetime, limit: int) -> list[tuple[Place, dict[str, Any]]]:
+    """Each place's longest-red appeals (see `_first_by_place`)."""
+    return _first_by_place(session, lights.is_red(now), limit)
+
+
+def soon_rows_by_place(
+    session: Session, now: datetime, soon: timedelta, limit: int
+) -> list[tuple[Place, dict[str, Any]]]:
+    """Each place's appeals turning red within `soon`, soonest first (see `_first_by_place`)."""
+    return _first_by_place(session, lights.turning_red(now, soon), limit)
+
+
 def presence_by_place(session: Session, cutoff: datetime) -> dict[Place, dict[str, int]]:
     """Fresh heartbeats of present members by state, per the member's (district, street).
 
@@ -124,23 +148,6 @@ def presence_by_place(session: Session, cutoff: datetime) -> dict[Place, dict[st
     for d, st, state, n in session.execute(q):
         out.setdefault(place(d, st), {})[state] = int(n)
     return out
-
-
-def red_rows(session: Session, now: datetime, view: View, limit: int) -> list[dict[str, Any]]:
-    """Red appeals, longest red first (= most overdue first when RED_AT is 1): read in index order."""
-    q = select(*COLUMNS).where(lights.is_red(now), *_in(view)).order_by(Appeal.red_from, Appeal.id).limit(limit)
-    return [dict(r._mapping) for r in session.execute(q)]
-
-
-def soon_rows(session: Session, now: datetime, view: View, soon: timedelta, limit: int) -> list[dict[str, Any]]:
-    """Appeals turning red within `soon`, soonest first."""
-    q = (
-        select(*COLUMNS)
-        .where(lights.turning_red(now, soon), *_in(view))
-        .order_by(Appeal.red_from, Appeal.id)
-        .limit(limit)
-    )
-    return [dict(r._mapping) for r in session.execute(q)]
 
 
 def present_members(session: Session, cutoff: datetime) -> list[str]:

@@ -176,8 +176,14 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
     presence = live.presence_by_place(session, cutoff)
     any_sos = any(states.get("sos") for states in presence.values())
     last = live.last_received(session)
+    soon = timedelta(hours=s.turning_red_h)
+    cov = coverage(session, now, ctx)
+    names = names_of(ctx.refs)
+    rows = lambda found: [[k, _alert_row(r, now, names, cov)] for k, r in found]  # noqa: E731
     return {
         "time": now.isoformat(),
+        "red": rows(live.red_rows_by_place(session, now, s.wall_red_rows)),  # [place, row], longest red first
+        "soon": rows(live.soon_rows_by_place(session, now, soon, s.wall_soon_rows)),
         "last_event": last.isoformat() if last else None,
         "lights": by_place,  # place -> [open, yellow or red, red, turning red]
         "today": live.created_by_place(session, local_midnight(now, s)),
@@ -234,15 +240,16 @@ def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) ->
 
 def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
     """The red list (longest red first) and the turning-red list, each flagged when no one is on the grid."""
-    s = ctx.settings
-    red = live.red_rows(session, now, view, s.wall_red_rows)
-    soon = live.soon_rows(session, now, view, timedelta(hours=s.turning_red_h), s.wall_soon_rows)
-    cov = coverage(session, now, ctx)
-    names = names_of(ctx.refs)
-    return {
-        "red": [_alert_row(r, now, names, cov) for r in red],
-        "soon": [_alert_row(r, now, names, cov) for r in soon],
-    }
+    return view_alerts(live_state(session, now, ctx), view, ctx.settings)
+
+
+def view_alerts(state: dict[str, Any], view: View, s: Settings) -> dict[str, Any]:
+    """A view's lists from the city's: each place holds its first rows, so the view's first are among them."""
+
+    def first(found: list[list[Any]], limit: int) -> list[dict[str, Any]]:
+        return [r for k, r in found if live.place_in(k, view)][:limit]
+
+    return {"red": first(state["red"], s.wall_red_rows), "soon": first(state["soon"], s.wall_soon_rows)}
 
 
 def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
@@ -493,15 +500,10 @@ def community_map(session: Session, now: datetime, ctx: WallContext) -> dict[str
 
 
 def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
-    """Everything the wall shows for a view at `now` (JSON-ready: all plain values)."""
-    return {**view_snapshot(session, now, view, ctx), "communities": community_map(session, now, ctx)}
+    """Everything the wall shows for a view at `now` (JSON-ready: all plain values).
 
-
-def view_snapshot(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
-    """What the wall shows for a view, but the city's community map (the same for every view).
-
-    The counts come from the city's live figures (`live_state`, once per tick for every view); the view's own
-    reads are its red and turning-red lists; rankings and hotspots are the city's, kept for slow_panel_s."""
+    The live figures are the city's (`live_state`, once per tick for every view) taken by place, so a view adds no
+    read of its own; rankings and hotspots are the city's, kept for slow_panel_s, and cut to the view."""
     state = live_state(session, now, ctx)
     last = state["last_event"]
     return {
@@ -510,19 +512,13 @@ def view_snapshot(session: Session, now: datetime, view: View, ctx: WallContext)
         "last_event": last,
         "feed_age_s": None if last is None else round((now - datetime.fromisoformat(last)).total_seconds(), 1),
         "summary": view_summary(state, view),
-        "alerts": alerts(session, now, view, ctx),
+        "alerts": view_alerts(state, view, ctx.settings),
         "members": view_members(state, view, coverage(session, now, ctx), ctx),
         "rankings": rankings(session, now, ctx, "street", None, view),
         "hotspots": hotspots(session, now, view, ctx),
+        "communities": state["communities"],
         "tour": tour(session, now, ctx),
     }
-
-
-def _shared_snapshot(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
-    """A view's snapshot through the shared values: the view's part (`wall:<view>`) and the city's map (`wall:live`)."""
-    assert ctx.shared is not None
-    own = ctx.shared.get(f"wall:{view.key}", now, partial(view_snapshot, session, now, view, ctx))
-    return {**own, "communities": community_map(session, now, ctx)}
 
 
 # -- status and failures ----------------------------------------------------------------------
@@ -544,7 +540,7 @@ def take_snapshot(
             if ctx.shared is None:
                 snap = wall_snapshot(session, now, view, ctx)
             else:  # one object per view and tick in this process, for every viewer of it
-                snap = per_tick(ctx, ("snapshot", view.key), now, partial(_shared_snapshot, session, now, view, ctx))
+                snap = per_tick(ctx, ("snapshot", view.key), now, partial(wall_snapshot, session, now, view, ctx))
             loading = per_tick(ctx, ("history-load",), now, partial(history_load, session))
         ctx.last_good.put(view.key, snap)
         store = True

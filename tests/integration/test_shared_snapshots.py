@@ -46,17 +46,15 @@ def test_two_workers_compute_a_view_once_per_tick(filled, settings, city, prefix
     first = take_snapshot(sessions, lambda: True, now, view, a)
     second = take_snapshot(sessions, lambda: True, now + timedelta(milliseconds=1), view, b)
     assert tick_version(now, 1000) == tick_version(now + timedelta(milliseconds=1), 1000)
-    # two values computed once: the city's live figures (`wall:live`) and the view's own part
-    assert a.shared and b.shared and (a.shared.computed, b.shared.computed) == (2, 0)
+    # the city's live figures (`wall:live`) computed once; each worker takes the view from them
+    assert a.shared and b.shared and (a.shared.computed, b.shared.computed) == (1, 0)
     assert second["data"] == first["data"] and first["data"]["summary"]["red"] == 2
-    assert rds.exists(a.shared.key(f"wall:{view.key}", tick_version(now, 1000)))
     assert rds.exists(a.shared.key("wall:live", tick_version(now, 1000)))
-    # the next tick is computed again, by whichever worker asks first; another view is a part of its own, taken
-    # from the same city figures (not computed again)
+    # the next tick is computed again, by whichever worker asks first; another view costs no computation
     take_snapshot(sessions, lambda: True, now + timedelta(seconds=1), view, b)
     take_snapshot(sessions, lambda: True, now + timedelta(seconds=1), View(), b)
     take_snapshot(sessions, lambda: True, now + timedelta(seconds=1), View(), a)
-    assert (a.shared.computed, b.shared.computed) == (2, 3)
+    assert (a.shared.computed, b.shared.computed) == (1, 1)
 
 
 def test_many_viewers_at_once_one_computation(filled, settings, city, prefix, rds) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +72,7 @@ def test_many_viewers_at_once_one_computation(filled, settings, city, prefix, rd
         t.start()
     for t in threads:
         t.join()
-    assert sum(w.shared.computed for w in workers if w.shared) == 2  # the city's live figures, the view's part
+    assert sum(w.shared.computed for w in workers if w.shared) == 1
     assert len(results) == 12 and all(r == results[0] for r in results)
 
 
@@ -92,7 +90,7 @@ def test_a_shared_snapshot_never_crosses_scopes(filled, settings, city, prefix, 
 
     center = tick_as(Scope("command_center"))
     leader = tick_as(Scope("district_leader", district=district))
-    assert ctx.shared and ctx.shared.computed == 2  # one snapshot for both: the city's figures and the view's
+    assert ctx.shared and ctx.shared.computed == 1  # one computation for both
     assert set(center["pts"]["pts"]) == {sc["c1"], sc["c2"], elsewhere}
     assert set(leader["pts"]["pts"]) == {sc["c1"], sc["c2"]}  # the other district's community is cut away
     # the view's own figures are the same for both: the district's
@@ -115,7 +113,7 @@ def test_redis_gone_each_worker_computes(filled, settings, city) -> None:  # typ
     ctx = WallContext(settings, index_of(city), shared=SharedSnapshots(dead, "gone", 1000))
     got = take_snapshot(sessions, lambda: True, now, View("district", district), ctx)
     assert got["status"]["store"] and got["data"]["summary"]["red"] == 2
-    assert ctx.shared and ctx.shared.computed == 2 and ctx.shared.redis_failed  # the city figures, the view part
+    assert ctx.shared and ctx.shared.computed == 1 and ctx.shared.redis_failed
 
 
 def test_a_failed_computation_stores_nothing(settings, prefix, rds) -> None:  # type: ignore[no-untyped-def]
