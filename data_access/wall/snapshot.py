@@ -11,10 +11,12 @@ replaced, not accumulated (bounded memory).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
+from time import monotonic
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,7 +40,7 @@ from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.store.history_load import history_load
 from data_access.supervision.ledger import live_by_place
-from data_access.view_share.snapshots import SharedSnapshots, tick_version
+from data_access.view_share.snapshots import SharedSnapshots, tick_start, tick_version
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.baseline import community_history, model_of
@@ -47,6 +49,18 @@ from geo.city_index import CityIndex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass
+class SlowPanels:
+    """Slow panels' values (the city's rankings and hotspots) in a process that shares snapshots: a tick takes the
+    value in hand and, once it is slow_panel_s old, one background thread computes the next (a tick never waits
+    for history; only the first value is waited for, and computed once)."""
+
+    values: dict[Hashable, tuple[float, Any]] = field(default_factory=dict)  # key -> (taken, value)
+    busy: set[Hashable] = field(default_factory=set)
+    firsts: dict[Hashable, threading.Lock] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -65,6 +79,7 @@ class WallContext:
     # Snapshots shared per view and tick by every viewer and web worker (None: each viewer computes its own)
     shared: SharedSnapshots | None = None
     ticks: TickMemo = field(default_factory=TickMemo)  # what a process shares among its viewers in one tick
+    slow: SlowPanels = field(default_factory=SlowPanels)  # rankings and hotspots refreshed beside the ticks
 
     @property
     def hotspot_rule(self) -> HotspotRule:
@@ -145,6 +160,46 @@ def per_tick(ctx: WallContext, key: tuple[Any, ...], now: datetime, compute: Cal
     if ctx.shared is None:
         return compute()
     return ctx.ticks.get(key, tick_version(now, ctx.shared.period_ms), compute)
+
+
+def slow(ctx: WallContext, session: Session, key: Hashable, compute: Callable[[Session], T]) -> T:
+    """A slow panel's value, computed again at most every slow_panel_s; with shared snapshots in the background
+    (`SlowPanels`), else in the call."""
+    ttl = ctx.settings.slow_panel_s
+    if ctx.shared is None:
+        return ctx.cache.get(key, ttl, lambda: compute(session))
+    sp = ctx.slow
+    with sp.lock:
+        held = sp.values.get(key)
+        if held is not None:
+            if monotonic() - held[0] >= ttl and key not in sp.busy:
+                sp.busy.add(key)
+                bind = session.get_bind()
+                threading.Thread(target=_refresh, args=(sp, bind, key, compute), name="wall-slow", daemon=True).start()
+            return held[1]  # type: ignore[no-any-return]
+        first = sp.firsts.setdefault(key, threading.Lock())
+    with first:  # nothing in hand yet: one thread computes it, the others wait for it
+        with sp.lock:
+            held = sp.values.get(key)
+        if held is not None:
+            return held[1]  # type: ignore[no-any-return]
+        value = compute(session)
+        with sp.lock:
+            sp.values[key] = (monotonic(), value)
+        return value
+
+
+def _refresh(sp: SlowPanels, bind: Any, key: Hashable, compute: Callable[[Session], Any]) -> None:
+    try:
+        with Session(bind) as own:
+            value = compute(own)
+        with sp.lock:
+            sp.values[key] = (monotonic(), value)
+    except SQLAlchemyError as exc:  # the store is away: the value in hand stays, the next tick tries again
+        log.warning("wall slow panel %s not refreshed: %s", key, str(exc).splitlines()[0][:200])
+    finally:
+        with sp.lock:
+            sp.busy.discard(key)
 
 
 def live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, Any]:
@@ -396,9 +451,11 @@ def rankings(
         raise ValueError(f"month {label} has not started")
     # What a ranking shows depends on the time only through which of its two months are final
     finals = tuple(now >= month_cutoff(m, s, ctx.ranking) for m in (label, previous_month(label)))
-    full = ctx.cache.get(
-        ("rankings", level, label, finals), s.slow_panel_s, lambda: _ranking(session, now, ctx, level, label)
-    )
+    key = ("rankings", level, label, finals)
+    if month is None:  # the current month: what the screens show
+        full = slow(ctx, session, key, lambda se: _ranking(se, now, ctx, level, label))
+    else:
+        full = ctx.cache.get(key, s.slow_panel_s, lambda: _ranking(session, now, ctx, level, label))
     rows = full["rows"]
     if level == "street" and view.level != "city":
         district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
@@ -438,7 +495,7 @@ def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> l
 
     Each community is judged on its own counts, so a view's hotspots are the city's inside it: the city's are
     computed at most every slow_panel_s and every view takes its own from them."""
-    every = ctx.cache.get(("hotspots",), ctx.settings.slow_panel_s, lambda: _hotspots(session, now, ctx))
+    every = slow(ctx, session, ("hotspots",), lambda se: _hotspots(se, now, ctx))
     if view.level != "city":
         codes = set(ctx.refs.streets_in(view))
         every = [h for h in every if h["street"] in codes]
@@ -534,6 +591,8 @@ def take_snapshot(
     figures may be shown as current), data_time (when the figures were computed), history_load (how far a load
     of history stands, 0 to 1; None when none is under way)."""
     s = ctx.settings
+    if ctx.shared is not None:  # every viewer and worker of a tick shows it as of the tick's start
+        now = tick_start(now, ctx.shared.period_ms)
     rds = per_tick(ctx, ("redis-ok",), now, redis_ok)
     try:
         with sessions() as session:
