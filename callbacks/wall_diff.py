@@ -58,6 +58,7 @@ class Differ:
     def __init__(self, versions: int = 256, point_sets: int = 16) -> None:
         self._versions = TTLCache(versions)
         self._pts = TTLCache(point_sets)
+        self._last_pts: tuple[Any, str | None] = (None, None)  # the map points hashed last (one object per tick)
 
     def diff(self, values: dict[str, Any], shown: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
         """(outputs: value, Patch or no_update per key; the new version to store in the browser)."""
@@ -67,9 +68,12 @@ class Differ:
         """A tick's values with their fingerprints and version: the same for every browser shown these values."""
         prints = {k: fingerprint(v) for k, v in values.items() if k != "pts"}
         pts = values.get("pts")
-        pkey = _pts_key(pts) if pts is not None else None
-        if pts is not None:
-            self._pts.put(pkey, pts)
+        held, pkey = self._last_pts
+        if pts is not held:  # every view of a tick shows the city's map: hashed once, not once per view
+            pkey = _pts_key(pts) if pts is not None else None
+            self._last_pts = (pts, pkey)
+            if pts is not None:
+                self._pts.put(pkey, pts)
         version = hashlib.blake2b(repr((sorted(prints.items()), pkey)).encode(), digest_size=12).hexdigest()
         self._versions.put(version, (prints, pkey))
         return Prepared(values, prints, pkey, version)

@@ -437,12 +437,14 @@ def rankings(
     level: str = "street",
     month: str | None = None,
     view: View = View(),
+    in_tick: bool = False,
 ) -> dict[str, Any]:
     """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district.
 
     `final`: past its cut-off, the figures no longer change with later events; else `provisional_until` says
     when they will. `as_of` and `seq`: when the rows were computed and the log position they reflect (every
-    event up to it); `stale` (with `stale_since`) when they miss an event received a refresh period ago."""
+    event up to it); `stale` (with `stale_since`) when they miss an event received a refresh period ago (`in_tick`:
+    for a screen's tick, read once per tick in the process)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     s = ctx.settings
@@ -462,7 +464,8 @@ def rankings(
         rows = [r for r in rows if ctx.refs.street_district.get(r["code"]) == district]
     classes = class_counts(r["class"] for r in rows)
     top = volume_top(rows, lambda r: r["volume_rank"], ctx.ranking)
-    missed = per_tick(ctx, ("first-after", full["seq"]), now, lambda: hist.first_after(session, full["seq"]))
+    after = lambda: hist.first_after(session, full["seq"])  # noqa: E731
+    missed = per_tick(ctx, ("first-after", full["seq"]), now, after) if in_tick else after()
     stale = missed is not None and (now - missed).total_seconds() > s.slow_panel_s + FOLD_GRACE_S
     return {
         "level": level,
@@ -571,7 +574,7 @@ def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext)
         "summary": view_summary(state, view),
         "alerts": view_alerts(state, view, ctx.settings),
         "members": view_members(state, view, coverage(session, now, ctx), ctx),
-        "rankings": rankings(session, now, ctx, "street", None, view),
+        "rankings": rankings(session, now, ctx, "street", None, view, in_tick=True),
         "hotspots": hotspots(session, now, view, ctx),
         "communities": state["communities"],
         "tour": tour(session, now, ctx),
