@@ -1,8 +1,10 @@
 """Queries of the live panels, each over a Session at `now`: only open appeals and fresh presence.
 
-Light counts are index-only range counts on (is_open, red_from) and (is_open, yellow_from, red_from, community):
-yellow-or-red and red are ranges (data_access/store/lights.py), so yellow = the difference and
-green = open - yellow-or-red.
+The wall reads them for the whole city once per tick, grouped by place (`lights_by_place`, `red_rows_by_place`,
+`created_by_place`, `presence_by_place`), and takes every view from those rows (data_access/wall/snapshot.py).
+Yellow-or-red and red are ranges of the light thresholds (data_access/store/lights.py), so yellow = the difference
+and green = open - yellow-or-red; `light_counts` counts one view alone with index-only range counts on
+(is_open, red_from) and (is_open, yellow_from, red_from, community).
 """
 
 from __future__ import annotations
@@ -31,10 +33,6 @@ def _scope(view: View, district: Any, street: Any) -> list[ColumnElement[bool]]:
 
 def _in(view: View) -> list[ColumnElement[bool]]:
     return _scope(view, Appeal.district, Appeal.street)
-
-
-def _count(session: Session, *where: ColumnElement[bool]) -> int:
-    return int(session.scalar(select(func.count()).select_from(Appeal).where(*where)) or 0)
 
 
 def _counted(*where: ColumnElement[bool]) -> ScalarSelect[int]:
