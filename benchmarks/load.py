@@ -131,6 +131,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--backfill", type=float, default=2, help="days of history the demo feed writes first")
     ap.add_argument("--shared", default="true", help="SHARED_SNAPSHOTS of the web workers")
+    ap.add_argument("--port", type=int, default=0, help="gunicorn's port (0: any free one)")
     args = ap.parse_args()
 
     schema = f"load_{uuid.uuid4().hex[:8]}"
@@ -170,7 +171,7 @@ def main() -> None:
         )  # fmt: skip
         start("ingest", [sys.executable, "app.py", "ingest"])
         start("feed", [sys.executable, "app.py", "simulate"])
-        port = _free_port()
+        port = args.port or _free_port()
         web = start(
             "web",
             [sys.executable, "-m", "gunicorn", "app:server", "-w", str(args.workers), "-k", "gthread"]
@@ -214,7 +215,9 @@ def main() -> None:
         print("viewers  ticks  p50_ms  p95_ms  max_ms  errors  web_rss_MB  ingest_lag  load1", flush=True)
         asyncio.run(_run(args, pairs, tokens, spec, port, web, rds, stream, settings.consumer_group))
     finally:
-        for p in procs:
+        for p in procs:  # gunicorn's workers too: a worker busy with a tick outlives its master's graceful stop
+            for child in psutil.Process(p.pid).children(recursive=True) if p.poll() is None else []:
+                child.kill()
             p.terminate()
         for p in procs:
             try:

@@ -15,13 +15,14 @@ from dash.exceptions import PreventUpdate
 
 from callbacks.api_layers import COMMUNITIES_URL
 from callbacks.auth import current_identity, refuse
-from callbacks.wall_diff import Differ
+from callbacks.wall_diff import Differ, Prepared
 from dashboard import ids
 from dashboard.i18n import t
 from dashboard.scopes import COMMAND_CENTER, Scope
+from dashboard.ttl_cache import TickMemo
 from dashboard.wall import View, WallState, tour_stop
 from data_access.ops.services import Services
-from data_access.view_share.snapshots import SharedSnapshots
+from data_access.view_share.snapshots import SharedSnapshots, tick_start, tick_version
 from data_access.wall import snapshot as screen
 from data_access.wall.scope import (
     home_view,
@@ -152,12 +153,18 @@ def make_tick(
 ) -> Callable[..., list[Any]]:
     """The live tick: URL state and the browser's shown version in, only the changed outputs out."""
     differ = Differ()
+    # What a tick shows is the same for every viewer of one view, scope cut and language in one tick: it is
+    # cut, rendered and fingerprinted once (with shared snapshots `now` is the tick's start, so the clock
+    # and the status agree among them); each viewer then gets only what differs from the version it shows.
+    rendered = TickMemo()
 
     def tick(_n: int, pathname: str | None, search: str | None, shown: Any, view_key: str | None) -> list[Any]:
         # Registered with `running` disabling the interval while it runs: ticks never overlap.
         scope = current_identity().scope
         state = _state(svc, pathname, search)
         now = clock()
+        if ctx.shared is not None:
+            now = tick_start(now, ctx.shared.period_ms)
         if view_key and not view_allowed(scope, View.parse(view_key), ctx.refs):
             refuse("wall-view", f"shown view {view_key} outside {scope.describe()}")  # forged: log, then ignore
         view = _view_for(scope, state, ctx.refs)
@@ -167,8 +174,18 @@ def make_tick(
             stops = [v for v in screen.tour_now(svc.reads, now, ctx) if view_allowed(scope, v, ctx.refs)]
             view = tour_stop(stops or [view], now.timestamp(), state.tour_s)
         result = screen.take_snapshot(svc.reads, ctx.redis_ok, now, view, ctx)
-        result = {**result, "data": restrict_snapshot(result["data"], scope, ctx.refs)}
-        values, version = differ.diff(render(result, svc.settings.zone, state.lang), shown)
+        cut = None if scope.role == COMMAND_CENTER else scope
+        key = (view.key, cut, state.lang, tuple(result["status"].items()), id(result["data"]))
+
+        def prepare() -> Prepared:
+            mine = {**result, "data": restrict_snapshot(result["data"], scope, ctx.refs)}
+            return differ.prepare(render(mine, svc.settings.zone, state.lang))
+
+        if ctx.shared is None:
+            prepared = prepare()
+        else:
+            prepared = rendered.get(key, tick_version(now, ctx.shared.period_ms), prepare)
+        values, version = differ.against(prepared, shown)
         return [values[k] for k in TICK_KEYS] + [version, no_update if view.key == view_key else view.key]
 
     return tick

@@ -8,7 +8,7 @@ other process, evicted) simply gets everything."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from dash import Patch, no_update
@@ -17,6 +17,15 @@ from plotly.io.json import to_json_plotly
 from dashboard.ttl_cache import TTLCache
 
 KEEP_S = 3600.0
+
+
+class Prepared(NamedTuple):
+    """A tick's values (the screen's outputs), their fingerprints, the map points' key and the version they make."""
+
+    values: dict[str, Any]
+    prints: dict[str, str]
+    pkey: str | None
+    version: str
 
 
 def _plain(obj: Any) -> Any:
@@ -49,22 +58,35 @@ class Differ:
     def __init__(self, versions: int = 256, point_sets: int = 16) -> None:
         self._versions = TTLCache(versions)
         self._pts = TTLCache(point_sets)
+        self._last_pts: tuple[Any, str | None] = (None, None)  # the map points hashed last (one object per tick)
 
     def diff(self, values: dict[str, Any], shown: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
         """(outputs: value, Patch or no_update per key; the new version to store in the browser)."""
+        return self.against(self.prepare(values), shown)
+
+    def prepare(self, values: dict[str, Any]) -> Prepared:
+        """A tick's values with their fingerprints and version: the same for every browser shown these values."""
         prints = {k: fingerprint(v) for k, v in values.items() if k != "pts"}
         pts = values.get("pts")
-        pkey = _pts_key(pts) if pts is not None else None
-        if pts is not None:
-            self._pts.put(pkey, pts)
+        held, pkey = self._last_pts
+        if pts is not held:  # every view of a tick shows the city's map: hashed once, not once per view
+            pkey = _pts_key(pts) if pts is not None else None
+            self._last_pts = (pts, pkey)
+            if pts is not None:
+                self._pts.put(pkey, pts)
         version = hashlib.blake2b(repr((sorted(prints.items()), pkey)).encode(), digest_size=12).hexdigest()
         self._versions.put(version, (prints, pkey))
+        return Prepared(values, prints, pkey, version)
+
+    def against(self, prepared: Prepared, shown: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+        """What a browser showing version `shown` must be sent of prepared values."""
+        values, prints, pkey, version = prepared
         old = self._versions.peek(shown.get("v")) if isinstance(shown, dict) else None
         old_prints, old_pkey = old if old else ({}, None)
         out: dict[str, Any] = {}
         for k, v in values.items():
             if k == "pts":
-                out[k] = self._pts_patch(pts, old_pkey, pkey)
+                out[k] = self._pts_patch(values.get("pts"), old_pkey, pkey)
             else:
                 out[k] = no_update if old_prints.get(k) == prints[k] else v
         return out, {"v": version}

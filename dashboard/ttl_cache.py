@@ -67,3 +67,29 @@ class TTLCache:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class TickMemo:
+    """Values of the current tick only, by key: the first value of a newer tick drops every older one.
+
+    For what every viewer of one refresh period shares inside a process (a view's snapshot, its rendering):
+    memory holds one tick's values whatever the number of views, and nothing of past ticks."""
+
+    def __init__(self) -> None:
+        self._version = -1
+        self._values: dict[Hashable, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: int, compute: Callable[[], T]) -> T:
+        """The value of `key` at tick `version`, computed (outside the lock) if this tick has none yet."""
+        with self._lock:
+            if version == self._version and key in self._values:
+                return self._values[key]  # type: ignore[no-any-return]
+        value = compute()
+        with self._lock:
+            if version > self._version:
+                self._version, self._values = version, {}
+            if version == self._version:
+                self._values.setdefault(key, value)
+                return self._values[key]  # type: ignore[no-any-return]
+        return value

@@ -78,6 +78,12 @@ def live_in_view(session: Session, level: str, code: str | None) -> int:
     return int(session.scalar(select(func.count()).where(*w)) or 0)
 
 
+def live_by_place(session: Session) -> list[tuple[str | None, str | None, int]]:
+    """Live cases (open or answered) per (district, street): every wall view's count from one read."""
+    q = select(C.district, C.street, func.count()).where(C.state.in_(("open", "answered")))
+    return [(d, st, int(n)) for d, st, n in session.execute(q.group_by(C.district, C.street))]
+
+
 def per_unit(
     session: Session, scope: Scope, now: datetime, f: LedgerFilters, zone: Any, names: dict[str, str]
 ) -> list[dict[str, Any]]:

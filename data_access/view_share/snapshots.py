@@ -35,6 +35,11 @@ def tick_version(now: datetime, period_ms: int) -> int:
     return int(now.timestamp() * 1000) // period_ms
 
 
+def tick_start(now: datetime, period_ms: int) -> datetime:
+    """The start of the refresh period `now` falls in (the time every viewer of that tick is shown)."""
+    return datetime.fromtimestamp(tick_version(now, period_ms) * period_ms / 1000, tz=now.tzinfo)
+
+
 class SharedSnapshots:
     """Snapshots of views shared per tick through Redis (see the module's docstring)."""
 

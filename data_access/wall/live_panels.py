@@ -1,8 +1,10 @@
 """Queries of the live panels, each over a Session at `now`: only open appeals and fresh presence.
 
-Light counts are index-only range counts on (is_open, red_from) and (is_open, yellow_from, red_from, community):
-yellow-or-red and red are ranges (data_access/store/lights.py), so yellow = the difference and
-green = open - yellow-or-red.
+The wall reads them for the whole city once per tick, grouped by place (`lights_by_place`, `red_rows_by_place`,
+`created_by_place`, `presence_by_place`), and takes every view from those rows (data_access/wall/snapshot.py).
+Yellow-or-red and red are ranges of the light thresholds (data_access/store/lights.py), so yellow = the difference
+and green = open - yellow-or-red; `light_counts` counts one view alone with index-only range counts on
+(is_open, red_from) and (is_open, yellow_from, red_from, community).
 """
 
 from __future__ import annotations
@@ -33,10 +35,6 @@ def _in(view: View) -> list[ColumnElement[bool]]:
     return _scope(view, Appeal.district, Appeal.street)
 
 
-def _count(session: Session, *where: ColumnElement[bool]) -> int:
-    return int(session.scalar(select(func.count()).select_from(Appeal).where(*where)) or 0)
-
-
 def _counted(*where: ColumnElement[bool]) -> ScalarSelect[int]:
     return select(func.count()).select_from(Appeal).where(*where).scalar_subquery()
 
@@ -63,37 +61,91 @@ def light_counts(session: Session, now: datetime, view: View, soon: timedelta) -
     }
 
 
-def created_since(session: Session, since: datetime, view: View) -> int:
-    """Appeals created since a time (e.g. local midnight)."""
-    return _count(session, Appeal.created_at >= since, *_in(view))
+#: An area's key in the city's live figures: "district|street" ("" for a missing part).
+Place = str
 
 
-def red_rows(session: Session, now: datetime, view: View, limit: int) -> list[dict[str, Any]]:
-    """Red appeals, longest red first (= most overdue first when RED_AT is 1): read in index order."""
-    q = select(*COLUMNS).where(lights.is_red(now), *_in(view)).order_by(Appeal.red_from, Appeal.id).limit(limit)
-    return [dict(r._mapping) for r in session.execute(q)]
+def place(district: str | None, street: str | None) -> Place:
+    """The key of (district, street) in the figures grouped by place."""
+    return f"{district or ''}|{street or ''}"
 
 
-def soon_rows(session: Session, now: datetime, view: View, soon: timedelta, limit: int) -> list[dict[str, Any]]:
-    """Appeals turning red within `soon`, soonest first."""
+def place_in(key: Place, view: View) -> bool:
+    """Whether a place key lies inside a view (the city holds every place, even one without a district)."""
+    if view.level == "city":
+        return True
+    district, street = key.split("|", 1)
+    return (district if view.level == "district" else street) == view.code
+
+
+def lights_by_place(
+    session: Session, now: datetime, soon: timedelta
+) -> list[tuple[str | None, str | None, str | None, int, int, int, int]]:
+    """(district, street, community, open, yellow-or-red, red, turning red within `soon`) of the open appeals.
+
+    One statement for every view and the map: the open appeals read once through (is_open, district, street,
+    community), each view's lights and the map's counts are then sums of these rows."""
     q = (
-        select(*COLUMNS)
-        .where(lights.turning_red(now, soon), *_in(view))
-        .order_by(Appeal.red_from, Appeal.id)
-        .limit(limit)
+        select(
+            Appeal.district,
+            Appeal.street,
+            Appeal.community,
+            func.count(),
+            func.count().filter(Appeal.yellow_from <= now),
+            func.count().filter(Appeal.red_from <= now),
+            func.count().filter(Appeal.red_from > now, Appeal.red_from <= now + soon),
+        )
+        .where(lights.is_open())
+        .group_by(Appeal.district, Appeal.street, Appeal.community)
     )
-    return [dict(r._mapping) for r in session.execute(q)]
+    return [(d, st, c, int(n), int(yr), int(r), int(t)) for d, st, c, n, yr, r, t in session.execute(q)]
 
 
-def presence_counts(session: Session, cutoff: datetime, view: View) -> dict[str, int]:
-    """Fresh heartbeats of present members by state (on_duty, busy, sos) inside the view.
+def created_by_place(session: Session, since: datetime) -> dict[Place, int]:
+    """Appeals created since a time (e.g. local midnight), per (district, street)."""
+    q = select(Appeal.district, Appeal.street, func.count()).where(Appeal.created_at >= since)
+    return {place(d, st): int(n) for d, st, n in session.execute(q.group_by(Appeal.district, Appeal.street))}
 
-    The states are listed so the read is one range of (state, at) per state: without them SQLite
-    walks the whole index (every member's last heartbeat) to group it."""
-    q = select(Presence.state, func.count()).where(Presence.state.in_(PRESENT), Presence.at >= cutoff)
-    if view.level != "city":
-        q = q.join(Member, Member.id == Presence.member).where(*_scope(view, Member.district, Member.street))
-    return {state: int(n) for state, n in session.execute(q.group_by(Presence.state))}
+
+def _first_by_place(session: Session, where: ColumnElement[bool], limit: int) -> list[tuple[Place, dict[str, Any]]]:
+    """(place, row) of the first `limit` appeals of each (district, street) matching `where`, all in (red_from, id)
+    order: a view's first `limit` are the first `limit` of these inside it."""
+    rank = func.row_number().over(partition_by=(Appeal.district, Appeal.street), order_by=(Appeal.red_from, Appeal.id))
+    inner = select(*COLUMNS, rank.label("rank")).where(where).subquery()
+    q = select(*(inner.c[c.key] for c in COLUMNS)).where(inner.c.rank <= limit)
+    return [
+        (place(r.district, r.street), dict(r._mapping))
+        for r in session.execute(q.order_by(inner.c.red_from, inner.c.id))
+    ]
+
+
+def red_rows_by_place(session: Session, now: datetime, limit: int) -> list[tuple[Place, dict[str, Any]]]:
+    """Each place's longest-red appeals (see `_first_by_place`)."""
+    return _first_by_place(session, lights.is_red(now), limit)
+
+
+def soon_rows_by_place(
+    session: Session, now: datetime, soon: timedelta, limit: int
+) -> list[tuple[Place, dict[str, Any]]]:
+    """Each place's appeals turning red within `soon`, soonest first (see `_first_by_place`)."""
+    return _first_by_place(session, lights.turning_red(now, soon), limit)
+
+
+def presence_by_place(session: Session, cutoff: datetime) -> dict[Place, dict[str, int]]:
+    """Fresh heartbeats of present members by state, per the member's (district, street).
+
+    A heartbeat of a member the roster does not know counts for the city only (its place is "|")."""
+    q = (
+        select(Member.district, Member.street, Presence.state, func.count())
+        .select_from(Presence)
+        .outerjoin(Member, Member.id == Presence.member)
+        .where(Presence.state.in_(PRESENT), Presence.at >= cutoff)
+        .group_by(Member.district, Member.street, Presence.state)
+    )
+    out: dict[Place, dict[str, int]] = {}
+    for d, st, state, n in session.execute(q):
+        out.setdefault(place(d, st), {})[state] = int(n)
+    return out
 
 
 def present_members(session: Session, cutoff: datetime) -> list[str]:
@@ -112,35 +164,10 @@ def fresh_sos(session: Session, cutoff: datetime) -> list[tuple[str, datetime]]:
     return [(m, at) for m, at in session.execute(q)]
 
 
-def red_places(session: Session, now: datetime, view: View) -> list[tuple[str | None, str | None]]:
-    """(grid, community) of every red appeal in the view."""
-    q = select(Appeal.grid, Appeal.community).where(lights.is_red(now), *_in(view))
-    return [(g, c) for g, c in session.execute(q)]
-
-
-def community_counts_open(session: Session) -> dict[str, int]:
-    """Open appeals per community: an index-only read of (is_open, district, street, community).
-
-    Grouped by the index's columns so SQLite walks that index too (grouping by community alone
-    makes it scan every appeal through (community, created_at))."""
-    q = (
-        select(Appeal.community, func.count())
-        .where(lights.is_open())
-        .group_by(Appeal.district, Appeal.street, Appeal.community)
-    )
-    return {c: int(n) for c, n in session.execute(q) if c is not None}
-
-
-def community_late(session: Session, now: datetime) -> dict[str, int]:
-    """Per community with yellow or red open appeals: its worst light's LIGHT_RANK (1 yellow, 2 red).
-
-    Reads the yellow-or-red rows through (is_open, yellow_from) and the table (for community and
-    red_from): the costly part of the map, so callers refresh it less often than the counts.
-    Grouped by an expression: grouping by the bare column lets SQLite pick a full scan of
-    (community, created_at) for its order, 40x slower than reading the yellow rows and sorting."""
-    comm = func.coalesce(Appeal.community, "")
-    q = select(comm, func.max(lights.light_rank(now))).where(lights.is_yellow_or_red(now)).group_by(comm)
-    return {c: int(w) for c, w in session.execute(q) if c}
+def red_places(session: Session, now: datetime) -> list[tuple[Place, str | None, str | None]]:
+    """(place key, grid, community) of every red appeal."""
+    q = select(Appeal.district, Appeal.street, Appeal.grid, Appeal.community).where(lights.is_red(now))
+    return [(place(d, st), g, c) for d, st, g, c in session.execute(q)]
 
 
 def community_open(session: Session, community: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -157,13 +184,3 @@ def community_open(session: Session, community: str, limit: int = 50) -> list[di
 def last_received(session: Session) -> datetime | None:
     """When the store last took in an appeal event (index on received_at)."""
     return session.scalar(select(func.max(AppealEvent.received_at)))
-
-
-def red_by_area(session: Session, now: datetime) -> list[tuple[str | None, str | None, int]]:
-    """Red appeals per (district, street): for picking the tour's worst areas."""
-    q = (
-        select(Appeal.district, Appeal.street, func.count())
-        .where(lights.is_red(now))
-        .group_by(Appeal.district, Appeal.street)
-    )
-    return [(d, s, int(n)) for d, s, n in session.execute(q)]

@@ -11,11 +11,13 @@ replaced, not accumulated (bounded memory).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import Any
+from time import monotonic
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,12 +35,12 @@ from dashboard.rankings import (
     volume_top,
 )
 from dashboard.settings import Settings
-from dashboard.ttl_cache import TTLCache
+from dashboard.ttl_cache import TickMemo, TTLCache
 from dashboard.wall import View, tour_stops
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.store.history_load import history_load
-from data_access.supervision.ledger import live_in_view
-from data_access.view_share.snapshots import SharedSnapshots, tick_version
+from data_access.supervision.ledger import live_by_place
+from data_access.view_share.snapshots import SharedSnapshots, tick_start, tick_version
 from data_access.wall import history as hist
 from data_access.wall import live_panels as live
 from data_access.wall.baseline import community_history, model_of
@@ -46,6 +48,19 @@ from data_access.wall.day_cache import DayCache, Period, hours, local_day
 from geo.city_index import CityIndex
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class SlowPanels:
+    """Slow panels' values (the city's rankings and hotspots) in a process that shares snapshots: a tick takes the
+    value in hand and, once it is slow_panel_s old, one background thread computes the next (a tick never waits
+    for history; only the first value is waited for, and computed once)."""
+
+    values: dict[Hashable, tuple[float, Any]] = field(default_factory=dict)  # key -> (taken, value)
+    busy: set[Hashable] = field(default_factory=set)
+    firsts: dict[Hashable, threading.Lock] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -63,6 +78,8 @@ class WallContext:
     redis_ok: Callable[[], bool] = lambda: True  # health check of the intake's Redis (short timeouts)
     # Snapshots shared per view and tick by every viewer and web worker (None: each viewer computes its own)
     shared: SharedSnapshots | None = None
+    ticks: TickMemo = field(default_factory=TickMemo)  # what a process shares among its viewers in one tick
+    slow: SlowPanels = field(default_factory=SlowPanels)  # rankings and hotspots refreshed beside the ticks
 
     @property
     def hotspot_rule(self) -> HotspotRule:
@@ -138,22 +155,138 @@ def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
     return ctx.cache.get(("coverage",), s.slow_panel_s, compute)
 
 
-def summary(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
-    """Open appeals by light, turning red soon, today's volume, red with no one on the grid."""
+def per_tick(ctx: WallContext, key: tuple[Any, ...], now: datetime, compute: Callable[[], T]) -> T:
+    """`compute()` once per refresh period in this process when snapshots are shared, else every call."""
+    if ctx.shared is None:
+        return compute()
+    return ctx.ticks.get(key, tick_version(now, ctx.shared.period_ms), compute)
+
+
+def slow(ctx: WallContext, session: Session, key: Hashable, compute: Callable[[Session], T]) -> T:
+    """A slow panel's value, computed again at most every slow_panel_s; with shared snapshots in the background
+    (`SlowPanels`), else in the call."""
+    ttl = ctx.settings.slow_panel_s
+    if ctx.shared is None:
+        return ctx.cache.get(key, ttl, lambda: compute(session))
+    sp = ctx.slow
+    with sp.lock:
+        held = sp.values.get(key)
+        if held is not None:
+            if monotonic() - held[0] >= ttl and key not in sp.busy:
+                sp.busy.add(key)
+                bind = session.get_bind()
+                threading.Thread(target=_refresh, args=(sp, bind, key, compute), name="wall-slow", daemon=True).start()
+            return held[1]  # type: ignore[no-any-return]
+        first = sp.firsts.setdefault(key, threading.Lock())
+    with first:  # nothing in hand yet: one thread computes it, the others wait for it
+        with sp.lock:
+            held = sp.values.get(key)
+        if held is not None:
+            return held[1]  # type: ignore[no-any-return]
+        value = compute(session)
+        with sp.lock:
+            sp.values[key] = (monotonic(), value)
+        return value
+
+
+def _refresh(sp: SlowPanels, bind: Any, key: Hashable, compute: Callable[[Session], Any]) -> None:
+    try:
+        with Session(bind) as own:
+            value = compute(own)
+        with sp.lock:
+            sp.values[key] = (monotonic(), value)
+    except SQLAlchemyError as exc:  # the store is away: the value in hand stays, the next tick tries again
+        log.warning("wall slow panel %s not refreshed: %s", key, str(exc).splitlines()[0][:200])
+    finally:
+        with sp.lock:
+            sp.busy.discard(key)
+
+
+def live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, Any]:
+    """The city's live figures at `now`, grouped by place (`live.place`): every view's figures are sums of them.
+
+    Computed once per tick for every view, viewer and web worker when snapshots are shared (the name
+    `wall:live`), so the store's work per tick does not grow with the number of views shown."""
+    if ctx.shared is None:
+        return _live_state(session, now, ctx)
+    return ctx.shared.get("wall:live", now, lambda: _live_state(session, now, ctx))  # type: ignore[no-any-return]
+
+
+def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, Any]:
     s = ctx.settings
-    out = live.light_counts(session, now, view, timedelta(hours=s.turning_red_h))
-    out["today"] = live.created_since(session, local_midnight(now, s), view)
-    out["cases_open"] = live_in_view(session, view.level, view.code)
-    out["red_uncovered"] = ctx.cache.get(
-        ("red-uncovered", view.key), s.slow_panel_s, lambda: _red_uncovered(session, now, view, ctx)
-    )
-    return out
-
-
-def _red_uncovered(session: Session, now: datetime, view: View, ctx: WallContext) -> int:
-    """Red appeals with no member present in their grid (each minute: it reads every red row)."""
+    by_place: dict[str, list[int]] = {}
+    comms: dict[str, list[int]] = {}
+    for d, st, c, n, yr, red, turning in live.lights_by_place(session, now, timedelta(hours=s.turning_red_h)):
+        acc = by_place.setdefault(live.place(d, st), [0, 0, 0, 0])
+        for i, v in enumerate((n, yr, red, turning)):
+            acc[i] += v
+        if c:
+            worst = 2 if red else (1 if yr else 0)
+            held = comms.get(c)
+            comms[c] = [n, worst] if held is None else [held[0] + n, max(held[1], worst)]
+    cases: dict[str, int] = {}
+    for d, st, n in live_by_place(session):
+        cases[live.place(d, st)] = cases.get(live.place(d, st), 0) + n
+    cutoff = now - timedelta(seconds=s.presence_window_s)
+    presence = live.presence_by_place(session, cutoff)
+    any_sos = any(states.get("sos") for states in presence.values())
+    last = live.last_received(session)
+    soon = timedelta(hours=s.turning_red_h)
     cov = coverage(session, now, ctx)
-    return sum(1 for g, c in live.red_places(session, now, view) if not cov.covers(g, c))
+    names = names_of(ctx.refs)
+    rows = lambda found: [[k, _alert_row(r, now, names, cov)] for k, r in found]  # noqa: E731
+    return {
+        "time": now.isoformat(),
+        "red": rows(live.red_rows_by_place(session, now, s.wall_red_rows)),  # [place, row], longest red first
+        "soon": rows(live.soon_rows_by_place(session, now, soon, s.wall_soon_rows)),
+        "last_event": last.isoformat() if last else None,
+        "lights": by_place,  # place -> [open, yellow or red, red, turning red]
+        "today": live.created_by_place(session, local_midnight(now, s)),
+        "cases": cases,
+        "presence": presence,
+        "sos": [[m, at.isoformat()] for m, at in live.fresh_sos(session, cutoff)] if any_sos else [],
+        "red_uncovered": ctx.cache.get(("red-uncovered",), s.slow_panel_s, lambda: _red_uncovered(session, now, ctx)),
+        "communities": comms,
+    }
+
+
+def _inside(by_place: dict[str, int], view: View) -> int:
+    return sum(n for k, n in by_place.items() if live.place_in(k, view))
+
+
+def summary(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
+    """Open appeals by light, turning red soon, today's volume, live supervision cases, red with no one on the grid."""
+    return view_summary(live_state(session, now, ctx), view)
+
+
+def view_summary(state: dict[str, Any], view: View) -> dict[str, Any]:
+    """A view's summary from the city's live figures."""
+    total = [0, 0, 0, 0]
+    for k, v in state["lights"].items():
+        if live.place_in(k, view):
+            for i in range(4):
+                total[i] += v[i]
+    n, yellow_or_red, red, turning = total
+    return {
+        "open": n,
+        "green": n - yellow_or_red,
+        "yellow": yellow_or_red - red,
+        "red": red,
+        "turning_red": turning,
+        "today": _inside(state["today"], view),
+        "cases_open": _inside(state["cases"], view),
+        "red_uncovered": _inside(state["red_uncovered"], view),
+    }
+
+
+def _red_uncovered(session: Session, now: datetime, ctx: WallContext) -> dict[str, int]:
+    """Red appeals with no member present in their grid, per place (each minute: it reads every red row)."""
+    cov = coverage(session, now, ctx)
+    out: dict[str, int] = {}
+    for k, g, c in live.red_places(session, now):
+        if not cov.covers(g, c):
+            out[k] = out.get(k, 0) + 1
+    return out
 
 
 def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) -> dict[str, Any]:
@@ -162,15 +295,16 @@ def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) ->
 
 def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
     """The red list (longest red first) and the turning-red list, each flagged when no one is on the grid."""
-    s = ctx.settings
-    red = live.red_rows(session, now, view, s.wall_red_rows)
-    soon = live.soon_rows(session, now, view, timedelta(hours=s.turning_red_h), s.wall_soon_rows)
-    cov = coverage(session, now, ctx)
-    names = names_of(ctx.refs)
-    return {
-        "red": [_alert_row(r, now, names, cov) for r in red],
-        "soon": [_alert_row(r, now, names, cov) for r in soon],
-    }
+    return view_alerts(live_state(session, now, ctx), view, ctx.settings)
+
+
+def view_alerts(state: dict[str, Any], view: View, s: Settings) -> dict[str, Any]:
+    """A view's lists from the city's: each place holds its first rows, so the view's first are among them."""
+
+    def first(found: list[list[Any]], limit: int) -> list[dict[str, Any]]:
+        return [r for k, r in found if live.place_in(k, view)][:limit]
+
+    return {"red": first(state["red"], s.wall_red_rows), "soon": first(state["soon"], s.wall_soon_rows)}
 
 
 def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
@@ -179,12 +313,19 @@ def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
 
 def members(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
     """Grid members online / busy / offline / SOS (live), the SOS list, per-street coverage (each minute)."""
-    s, refs = ctx.settings, ctx.refs
-    cutoff = now - timedelta(seconds=s.presence_window_s)
-    by_state = live.presence_counts(session, cutoff, view)
+    return view_members(live_state(session, now, ctx), view, coverage(session, now, ctx), ctx)
+
+
+def view_members(state: dict[str, Any], view: View, cov: Coverage, ctx: WallContext) -> dict[str, Any]:
+    """A view's members panel from the city's live figures and the coverage."""
+    refs = ctx.refs
+    by_state: dict[str, int] = {}
+    for k, states in state["presence"].items():
+        if live.place_in(k, view):
+            for st, n in states.items():
+                by_state[st] = by_state.get(st, 0) + n
     roster = refs.roster[view.code or "city"]  # the city view has no code
     online, busy, sos = by_state.get("on_duty", 0), by_state.get("busy", 0), by_state.get("sos", 0)
-    cov = coverage(session, now, ctx)
     streets: list[dict[str, Any]] = []
     for code in refs.streets_in(view):
         grids = refs.grids_per_street.get(code, 0)
@@ -203,7 +344,7 @@ def members(session: Session, now: datetime, view: View, ctx: WallContext) -> di
     total_grids = sum(r["grids"] for r in streets)
     sos_list = []
     if sos:
-        for m, at in live.fresh_sos(session, cutoff):
+        for m, at in state["sos"]:
             info = refs.member.get(m)
             if info and _in_view(info, view):
                 sos_list.append(
@@ -214,7 +355,7 @@ def members(session: Session, now: datetime, view: View, ctx: WallContext) -> di
                         "community": info[2],
                         "street": info[3],
                         "district": info[4],
-                        "at": at.isoformat(),
+                        "at": at,
                         "place": refs.place_name(info[2], info[3]),
                     }
                 )
@@ -296,12 +437,14 @@ def rankings(
     level: str = "street",
     month: str | None = None,
     view: View = View(),
+    in_tick: bool = False,
 ) -> dict[str, Any]:
     """A month's ranking of a level, with last month's ranks; street rankings narrowed to a view's district.
 
     `final`: past its cut-off, the figures no longer change with later events; else `provisional_until` says
     when they will. `as_of` and `seq`: when the rows were computed and the log position they reflect (every
-    event up to it); `stale` (with `stale_since`) when they miss an event received a refresh period ago."""
+    event up to it); `stale` (with `stale_since`) when they miss an event received a refresh period ago (`in_tick`:
+    for a screen's tick, read once per tick in the process)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     s = ctx.settings
@@ -310,16 +453,19 @@ def rankings(
         raise ValueError(f"month {label} has not started")
     # What a ranking shows depends on the time only through which of its two months are final
     finals = tuple(now >= month_cutoff(m, s, ctx.ranking) for m in (label, previous_month(label)))
-    full = ctx.cache.get(
-        ("rankings", level, label, finals), s.slow_panel_s, lambda: _ranking(session, now, ctx, level, label)
-    )
+    key = ("rankings", level, label, finals)
+    if month is None:  # the current month: what the screens show
+        full = slow(ctx, session, key, lambda se: _ranking(se, now, ctx, level, label))
+    else:
+        full = ctx.cache.get(key, s.slow_panel_s, lambda: _ranking(session, now, ctx, level, label))
     rows = full["rows"]
     if level == "street" and view.level != "city":
         district = view.code if view.level == "district" else ctx.refs.street_district.get(view.code or "")
         rows = [r for r in rows if ctx.refs.street_district.get(r["code"]) == district]
     classes = class_counts(r["class"] for r in rows)
     top = volume_top(rows, lambda r: r["volume_rank"], ctx.ranking)
-    missed = hist.first_after(session, full["seq"])
+    after = lambda: hist.first_after(session, full["seq"])  # noqa: E731
+    missed = per_tick(ctx, ("first-after", full["seq"]), now, after) if in_tick else after()
     stale = missed is not None and (now - missed).total_seconds() > s.slow_panel_s + FOLD_GRACE_S
     return {
         "level": level,
@@ -348,11 +494,18 @@ def rankings(
 
 
 def hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
-    """Communities whose recent volume stands out against their own baseline (dashboard/hotspots.py)."""
-    return ctx.cache.get(("hotspots", view.key), ctx.settings.slow_panel_s, lambda: _hotspots(session, now, view, ctx))
+    """Communities whose recent volume stands out against their own baseline (dashboard/hotspots.py).
+
+    Each community is judged on its own counts, so a view's hotspots are the city's inside it: the city's are
+    computed at most every slow_panel_s and every view takes its own from them."""
+    every = slow(ctx, session, ("hotspots",), lambda se: _hotspots(se, now, ctx))
+    if view.level != "city":
+        codes = set(ctx.refs.streets_in(view))
+        every = [h for h in every if h["street"] in codes]
+    return every[: ctx.settings.hotspot_rows]
 
 
-def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> list[dict[str, Any]]:
+def _hotspots(session: Session, now: datetime, ctx: WallContext) -> list[dict[str, Any]]:
     s, refs, rule = ctx.settings, ctx.refs, ctx.hotspot_rule
     model = model_of(ctx)
     today = local_day(now, s.zone)
@@ -360,9 +513,6 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
     recent = ctx.cache.get(
         ("recent",), s.slow_panel_s, lambda: hist.community_counts(session, now - timedelta(hours=rule.window_h), now)
     )
-    codes = set(refs.streets_in(view)) if view.level != "city" else None
-    if codes is not None:
-        recent = {c: n for c, n in recent.items() if refs.community_street.get(c) in codes}
     lam: dict[str, float] = {}
     for code in recent:
         own = baseline.get(code, 0)
@@ -370,7 +520,7 @@ def _hotspots(session: Session, now: datetime, view: View, ctx: WallContext) -> 
         if e is not None:
             lam[code] = e.value
     out = []
-    for hs in score_hotspots(recent, lam, rule, limit=s.hotspot_rows):
+    for hs in score_hotspots(recent, lam, rule):
         out.append(
             {
                 **hs.as_dict(),
@@ -390,11 +540,12 @@ def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
     def compute() -> list[str]:
         by_d: dict[str, int] = {}
         by_s: dict[str, int] = {}
-        for d, st, n in live.red_by_area(session, now):
-            if d:
-                by_d[d] = by_d.get(d, 0) + n
-            if st:
-                by_s[st] = by_s.get(st, 0) + n
+        for k, v in live_state(session, now, ctx)["lights"].items():
+            d, st = k.split("|", 1)
+            if d and v[2]:
+                by_d[d] = by_d.get(d, 0) + v[2]
+            if st and v[2]:
+                by_s[st] = by_s.get(st, 0) + v[2]
         worst = lambda m: [k for k, _ in sorted(m.items(), key=lambda kv: (-kv[1], kv[0]))[: s.tour_worst]]  # noqa: E731
         return [v.key for v in tour_stops(worst(by_d), worst(by_s))]
 
@@ -402,43 +553,30 @@ def tour(session: Session, now: datetime, ctx: WallContext) -> list[str]:
 
 
 def community_map(session: Session, now: datetime, ctx: WallContext) -> dict[str, list[int]]:
-    """Map styling: per community with open appeals, [open count (live), worst light 0/1/2 (each minute)].
+    """Map styling: per community with open appeals, [open count, worst light 0/1/2], both live.
 
-    The map is the whole city's whatever the view (each viewer's is cut to its scope later), so with shared
-    snapshots a worker computes it once per tick for every view it computes in that tick."""
-    s = ctx.settings
-
-    def compute() -> dict[str, list[int]]:
-        late = ctx.cache.get(("late",), s.slow_panel_s, lambda: live.community_late(session, now))
-        return {c: [n, late.get(c, 0)] for c, n in live.community_counts_open(session).items()}
-
-    if ctx.shared is None:
-        return compute()
-    # One entry, replaced each tick (a key per tick would keep every past map until the cache fills).
-    version = tick_version(now, ctx.shared.period_ms)
-    held = ctx.cache.peek(("communities",))
-    if held is not None and held[0] == version:
-        return held[1]  # type: ignore[no-any-return]
-    value = compute()
-    if held is None or held[0] < version:
-        ctx.cache.put(("communities",), (version, value))
-    return value
+    The map is the whole city's whatever the view (each viewer's is cut to its scope later)."""
+    return live_state(session, now, ctx)["communities"]  # type: ignore[no-any-return]
 
 
 def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
-    """Everything the wall shows for a view at `now` (JSON-ready, except nothing: all plain values)."""
-    last = live.last_received(session)
+    """Everything the wall shows for a view at `now` (JSON-ready: all plain values).
+
+    The live figures are the city's (`live_state`, once per tick for every view) taken by place, so a view adds no
+    read of its own; rankings and hotspots are the city's, kept for slow_panel_s, and cut to the view."""
+    state = live_state(session, now, ctx)
+    last = state["last_event"]
     return {
         "time": now.isoformat(),
         "view": view.key,
-        "last_event": last.isoformat() if last else None,
-        "feed_age_s": None if last is None else round((now - last).total_seconds(), 1),
-        "summary": summary(session, now, view, ctx),
-        "alerts": alerts(session, now, view, ctx),
-        "members": members(session, now, view, ctx),
-        "rankings": rankings(session, now, ctx, "street", None, view),
+        "last_event": last,
+        "feed_age_s": None if last is None else round((now - datetime.fromisoformat(last)).total_seconds(), 1),
+        "summary": view_summary(state, view),
+        "alerts": view_alerts(state, view, ctx.settings),
+        "members": view_members(state, view, coverage(session, now, ctx), ctx),
+        "rankings": rankings(session, now, ctx, "street", None, view, in_tick=True),
         "hotspots": hotspots(session, now, view, ctx),
-        "communities": community_map(session, now, ctx),
+        "communities": state["communities"],
         "tour": tour(session, now, ctx),
     }
 
@@ -456,14 +594,16 @@ def take_snapshot(
     figures may be shown as current), data_time (when the figures were computed), history_load (how far a load
     of history stands, 0 to 1; None when none is under way)."""
     s = ctx.settings
-    rds = redis_ok()
+    if ctx.shared is not None:  # every viewer and worker of a tick shows it as of the tick's start
+        now = tick_start(now, ctx.shared.period_ms)
+    rds = per_tick(ctx, ("redis-ok",), now, redis_ok)
     try:
         with sessions() as session:
             if ctx.shared is None:
                 snap = wall_snapshot(session, now, view, ctx)
-            else:
-                snap = ctx.shared.get(f"wall:{view.key}", now, partial(wall_snapshot, session, now, view, ctx))
-            loading = history_load(session)
+            else:  # one object per view and tick in this process, for every viewer of it
+                snap = per_tick(ctx, ("snapshot", view.key), now, partial(wall_snapshot, session, now, view, ctx))
+            loading = per_tick(ctx, ("history-load",), now, partial(history_load, session))
         ctx.last_good.put(view.key, snap)
         store = True
     except SQLAlchemyError as exc:

@@ -46,14 +46,15 @@ def test_two_workers_compute_a_view_once_per_tick(filled, settings, city, prefix
     first = take_snapshot(sessions, lambda: True, now, view, a)
     second = take_snapshot(sessions, lambda: True, now + timedelta(milliseconds=1), view, b)
     assert tick_version(now, 1000) == tick_version(now + timedelta(milliseconds=1), 1000)
+    # the city's live figures (`wall:live`) computed once; each worker takes the view from them
     assert a.shared and b.shared and (a.shared.computed, b.shared.computed) == (1, 0)
     assert second["data"] == first["data"] and first["data"]["summary"]["red"] == 2
-    assert rds.exists(a.shared.key(f"wall:{view.key}", tick_version(now, 1000)))
-    # the next tick is computed again, by whichever worker asks first; another view is a value of its own
+    assert rds.exists(a.shared.key("wall:live", tick_version(now, 1000)))
+    # the next tick is computed again, by whichever worker asks first; another view costs no computation
     take_snapshot(sessions, lambda: True, now + timedelta(seconds=1), view, b)
     take_snapshot(sessions, lambda: True, now + timedelta(seconds=1), View(), b)
     take_snapshot(sessions, lambda: True, now + timedelta(seconds=1), View(), a)
-    assert (a.shared.computed, b.shared.computed) == (1, 2)
+    assert (a.shared.computed, b.shared.computed) == (1, 1)
 
 
 def test_many_viewers_at_once_one_computation(filled, settings, city, prefix, rds) -> None:  # type: ignore[no-untyped-def]
@@ -81,15 +82,15 @@ def test_a_shared_snapshot_never_crosses_scopes(filled, settings, city, prefix, 
     svc: Any = SimpleNamespace(settings=settings, sessions=sessions, reads=sessions)
     path, search = "/wall", f"?view=d:{district}"
 
+    tick = make_tick(svc, ctx, lambda: now)  # one process: its tick renders a view once per scope cut and tick
+
     def tick_as(scope: Scope) -> dict[str, Any]:
         with acting_as(scope):
-            return dict(
-                zip(TICK_KEYS + ["shown", "view"], make_tick(svc, ctx, lambda: now)(1, path, search, None, None))
-            )
+            return dict(zip(TICK_KEYS + ["shown", "view"], tick(1, path, search, None, None)))
 
     center = tick_as(Scope("command_center"))
     leader = tick_as(Scope("district_leader", district=district))
-    assert ctx.shared and ctx.shared.computed == 1  # one snapshot for both
+    assert ctx.shared and ctx.shared.computed == 1  # one computation for both
     assert set(center["pts"]["pts"]) == {sc["c1"], sc["c2"], elsewhere}
     assert set(leader["pts"]["pts"]) == {sc["c1"], sc["c2"]}  # the other district's community is cut away
     # the view's own figures are the same for both: the district's
@@ -98,8 +99,12 @@ def test_a_shared_snapshot_never_crosses_scopes(filled, settings, city, prefix, 
     comms = city.communities
     other_street = comms[comms["code"] == elsewhere].iloc[0]["street"]
     with acting_as(Scope("street_leader", street=other_street), svc):
-        out = dict(zip(TICK_KEYS + ["shown", "view"], make_tick(svc, ctx, lambda: now)(1, path, search, None, None)))
+        out = dict(zip(TICK_KEYS + ["shown", "view"], tick(1, path, search, None, None)))
     assert out["view"] == f"s:{other_street}" and set(out["pts"]["pts"]) == {elsewhere}
+    # the command center again in the same tick: the whole map, not a cut one shown since
+    again = tick_as(Scope("command_center"))
+    assert set(again["pts"]["pts"]) == {sc["c1"], sc["c2"], elsewhere}
+    assert tick_as(Scope("district_leader", district=district))["shown"] == leader["shown"] != center["shown"]
 
 
 def test_redis_gone_each_worker_computes(filled, settings, city) -> None:  # type: ignore[no-untyped-def]

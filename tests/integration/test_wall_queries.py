@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboard.wall import View
+from data_access.wall import live_panels as live
 from data_access.wall import snapshot as screen
 from data_access.wall.snapshot import WallContext, take_snapshot
 from geo.city_index import index_of
@@ -48,6 +49,19 @@ def test_wall_views_narrow_counts(filled) -> None:  # type: ignore[no-untyped-de
         other = screen.summary(s, now, View("district", "000000"), ctx)
     assert street["open"] == 5 and street["red"] == 2
     assert other["open"] == 0 and other["red"] == 0
+
+
+def test_wall_views_from_the_city_figures_equal_their_own_counts(filled) -> None:  # type: ignore[no-untyped-def]
+    """Every view's lights are sums of the city's figures grouped by place: the same as counting the view alone."""
+    sessions, ctx, now, sc = filled
+    soon = timedelta(hours=ctx.settings.turning_red_h)
+    with sessions() as s:
+        state = screen.live_state(s, now, ctx)
+        for view in (View(), View("district", sc["district"]), View("street", sc["street"]), View("district", "0")):
+            got = screen.view_summary(state, view)
+            assert {k: got[k] for k in ("open", "green", "yellow", "red", "turning_red")} == live.light_counts(
+                s, now, view, soon
+            )
 
 
 def test_wall_red_list_order_and_flags(filled) -> None:  # type: ignore[no-untyped-def]
