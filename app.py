@@ -159,9 +159,10 @@ def start_grouping(svc: Services, stop: threading.Event, runtime: dict[str, Any]
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     """Run the demo intake feed in a background thread.
 
-    On a first start (an empty event log) it first loads DEMO_BACKFILL_DAYS of history through the history
-    import's store path (not through Redis), so that the screens show a city in full flow with its past; the
-    live feed then goes on through Redis."""
+    On a first start (an empty event log) a thread of its own loads DEMO_BACKFILL_DAYS of history through the
+    history import's path (not through Redis), latest day first, so that the screens show a city in full flow with
+    its past; the live feed starts once today's history is in and goes on through Redis (returned: the loader's
+    thread on a first start, else the feed's)."""
     from data_access.demo.feed import DemoFeed
     from data_access.history_import.demo import load_demo_history, store_is_empty
     from data_access.ops.embedded_redis import connect
@@ -177,17 +178,29 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
         # mark left by a load that was stopped halfway is cleared: that history does not come back.
         set_history_load(session, 0.0 if first else None)
 
-    def work() -> None:
-        if first:
-            try:
-                load_demo_history(feed, s.demo_backfill_days, svc.writer[1], s, svc.gazetteer)
-            except Exception:  # the live feed goes on all the same, from where the history stopped
-                log.exception("demo history: loading stopped")
-        feed.run(stop)
+    thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
+    if not first:
+        thread.start()
+        return thread
+    once = threading.Lock()
 
-    thread = threading.Thread(target=work, name="demo-feed", daemon=True)
-    thread.start()
-    return thread
+    def start_feed() -> None:
+        with once:
+            if not thread.is_alive() and thread.ident is None:
+                thread.start()
+
+    def load() -> None:
+        try:
+            load_demo_history(feed, s.demo_backfill_days, svc.writer[1], s, svc.gazetteer, started=start_feed,
+                              stop=stop)  # fmt: skip
+        except Exception:  # the live feed goes on all the same, from where the history stopped
+            log.exception("demo history: loading stopped")
+        finally:
+            start_feed()
+
+    loader = threading.Thread(target=load, name="demo-history", daemon=True)
+    loader.start()
+    return loader
 
 
 def start_reports(svc: Services, stop: threading.Event, ctx: Any = None) -> threading.Thread:

@@ -1,27 +1,37 @@
-"""The demo city's history on a first start: the demo feed's backfill, written through the history import's store
-path (`write_batch`: the log in bulk, the appeals by the projection's batch path) instead of through Redis, with
-progress in the log and in the store for the screens' banner."""
+"""The demo city's history on a first start: the export of its past days (data_access/demo/export.py) imported batch
+by batch through `python app.py import`'s path (`Importer`: the column-wise conversion, the log in bulk, the appeals
+written as folded), with progress, rate and time left in the log and in the store for the screens' banner.
+
+Latest day first: the first minutes give today's and the last days' panels (the open appeals, their lights, today's
+volumes), then every day loaded lengthens the hotspots' baselines and the month's rankings. The live feed starts
+as soon as today's history is in, going on from the minute the history ends; the steps of history's appeals still
+open then are handed to it day by day, and it writes them through Redis when they fall due, as live events that
+continue the imported appeals."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.contract import ContractError, parse_event
 from dashboard.settings import Settings
+from data_access.demo.export import MAPPING
 from data_access.demo.feed import DemoFeed
-from data_access.history_import.store import write_batch
-from data_access.intake.event_log import Accepted, Place
+from data_access.history_import.cli import read_mapping
+from data_access.history_import.readers import Batch
+from data_access.history_import.run import BATCH_ROWS, Importer, Progress
 from data_access.intake.reference_data import Gazetteer
 from data_access.store.history_load import set_history_load
 from data_access.store.models import AppealEvent
 
 log = logging.getLogger(__name__)
-LOG_EVERY_S = 5.0
+FILE = "demo history"
 
 
 def store_is_empty(sessions: sessionmaker[Session]) -> bool:
@@ -31,54 +41,62 @@ def store_is_empty(sessions: sessionmaker[Session]) -> bool:
 
 
 def load_demo_history(
-    feed: DemoFeed, days: float, sessions: sessionmaker[Session], settings: Settings, gazetteer: Gazetteer
+    feed: DemoFeed,
+    days: float,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    gazetteer: Gazetteer,
+    *,
+    started: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
+    rejects: Path | None = None,
+    batch: int = BATCH_ROWS,
 ) -> int:
-    """Write `days` of the demo feed's history into the store through the import's path; return events written.
-    The feed then goes on live from where the history ends."""
-    t0 = time.monotonic()
-    state = {"last": 0.0, "fraction": 0.0}
+    """Import the `days` before the feed's now (see the module's docstring); return the events logged. The feed
+    is set to go on from there (`DemoFeed.resume`); `started` is called once today's history is in (to start the
+    live feed); `stop` ends the load between two batches."""
+    history = feed.history()
+    end = int(feed.now()) // 60 * 60
+    start = end - int(days * 86400) // 60 * 60
+    feed.resume(end)
+    plan = history.days_back(start, end)
+    total = sum(history.count(day, lo, hi) for day, lo, hi in plan)
+    importer = Importer(read_mapping(MAPPING), sessions, settings, gazetteer,
+                        rejects or settings.var_dir / "demo-history-rejects.csv")  # fmt: skip
+    summary = importer.summary
 
     def mark(fraction: float | None) -> None:
         with sessions() as s, s.begin():
             set_history_load(s, fraction)
 
-    def sink(texts: list[str]) -> None:
-        events, raws = [], []
-        for raw in texts:
-            try:
-                events.append(parse_event(raw, settings.max_text_len))
-                raws.append(raw)
-            except ContractError as exc:  # the feed writes only valid events: this would be a bug of the feed
-                log.error("demo history: an event the contract refuses (%s): %s", exc, raw[:200])
-        places = gazetteer.place_events(events)
-        items = [
-            Accepted(e, r, "demo history", p if isinstance(p, Place) else None)
-            for e, r, p in zip(events, raws, places)
-            if not isinstance(p, str)
-        ]
-        write_batch(sessions, settings, items, datetime.now(UTC))
-        mark(state["fraction"])
-
-    def progress(done: int, total: int) -> None:
-        state["fraction"] = done / total
-        now = time.monotonic()
-        if now - state["last"] >= LOG_EVERY_S or done == total:
-            state["last"] = now
-            spent = now - t0
-            left = spent * (total - done) / done if done else 0.0
-            log.info(
-                "demo history: %.0f%% of %g days loaded (%d events, %.0f s, about %.0f s left)",
-                100 * done / total,
-                days,
-                feed.written["events"],
-                spent,
-                left,
-            )
-
+    progress = Progress(total, mark)
+    log.info("demo history: %s appeals of %g days to load, latest day first", f"{total:,}", days)
+    t0, c0 = time.monotonic(), time.process_time()
     mark(0.0)
     try:
-        n = feed.backfill(days, progress, sink=sink)
+        for k, (day, lo, hi) in enumerate(plan):
+            export = history.day(day, lo, hi, end)
+            for first, columns in export.batches(batch):
+                if stop is not None and stop.is_set():
+                    return summary.events
+                numbers = list(range(first + 2, first + 2 + len(columns[next(iter(columns))])))
+                importer.add(Batch(numbers, columns), FILE, datetime.now(UTC))
+                progress.update(summary.rows, summary.rows / total if total else 1.0)
+            feed.take_over(export.pending)
+            log.info("demo history: %s loaded (%s appeals, %s still open go on live)", day, f"{export.rows:,}",
+                     f"{len(export.pending):,}")  # fmt: skip
+            if k == 0 and started is not None:
+                started()
+        progress.update(summary.rows, 1.0, final=True)
     finally:
+        importer.close()
         mark(None)
-    log.info("demo history: %d events of %g days loaded in %.0f s", n, days, time.monotonic() - t0)
-    return n
+    spent = time.monotonic() - t0
+    log.info(
+        "demo history: %s; %.0f s (%.0f s of CPU), %s appeals/s",
+        summary.line(),
+        spent,
+        time.process_time() - c0,
+        f"{summary.rows / max(spent, 1e-9):,.0f}",
+    )
+    return summary.events

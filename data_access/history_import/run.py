@@ -140,10 +140,9 @@ def import_files(
     """Import these files by this mapping; see the module's docstring. `columnar=False` converts every row by the
     per-row path (the benchmark's "before")."""
     exports = check_exports(paths, mapping, batch)
-    reader = RowReader(mapping, settings.max_text_len)
-    columns = ColumnReader(reader) if columnar else None
-    rejects = Rejects(rejects_path)
-    summary = Summary(files=[str(p) for p in paths])
+    importer = Importer(mapping, sessions, settings, gazetteer, rejects_path, columnar=columnar)
+    summary = importer.summary
+    summary.files = [str(p) for p in paths]
     total_bytes = sum(e.bytes_total for e in exports) or 1
     rows_total = sum(e.rows_total or 0 for e in exports) if all(e.rows_total for e in exports) else None
     progress = Progress(rows_total, report, stream if stream is not None else sys.stderr)
@@ -152,11 +151,7 @@ def import_files(
     try:
         for e in exports:
             for b in e.batches():
-                ready = _convert(b, e.path.name, reader, columns, gazetteer, settings, rejects, summary)
-                w: Written = write_batch(sessions, settings, ready, now())
-                summary.events += w.events
-                summary.appeals += w.appeals
-                summary.deferred += w.deferred
+                importer.add(b, e.path.name, now())
                 if rows_total:
                     fraction = summary.rows / rows_total
                 else:
@@ -165,9 +160,44 @@ def import_files(
             bytes_done += e.bytes_total
         progress.update(summary.rows, 1.0, final=True)
     finally:
-        rejects.close()
+        importer.close()
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+class Importer:
+    """Batches of an export into the store by one mapping (`python app.py import`'s path, batch by batch): each
+    converted column-wise (rows of an unusual shape row by row), placed, written by `write_batch`; rows refused to
+    the rejects file; counts in `summary`."""
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        gazetteer: Gazetteer,
+        rejects_path: Path,
+        *,
+        columnar: bool = True,
+    ) -> None:
+        self.sessions, self.settings, self.gazetteer = sessions, settings, gazetteer
+        self.reader = RowReader(mapping, settings.max_text_len)
+        self.columns = ColumnReader(self.reader) if columnar else None
+        self.rejects = Rejects(rejects_path)
+        self.summary = Summary()
+
+    def add(self, batch: Batch, file: str, now: datetime) -> Written:
+        """Convert and write one batch of rows of `file`; what the store did."""
+        ready = _convert(batch, file, self.reader, self.columns, self.gazetteer, self.settings, self.rejects,
+                         self.summary)  # fmt: skip
+        w = write_batch(self.sessions, self.settings, ready, now)
+        self.summary.events += w.events
+        self.summary.appeals += w.appeals
+        self.summary.deferred += w.deferred
+        return w
+
+    def close(self) -> None:
+        self.rejects.close()
 
 
 def _convert(
