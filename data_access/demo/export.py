@@ -129,8 +129,9 @@ class DemoHistory:
         return date(1970, 1, 1) + timedelta(days=(t + s) // DAY)
 
     # -- one day ------------------------------------------------------------------------------------------------
-    def day(self, day: date, lo: int, hi: int, cut: int) -> DayExport:
-        """The appeals of local `day` created in [lo, hi) (whole minutes), as rows holding what happened by `cut`."""
+    def day(self, day: date, lo: int, hi: int, cut: int, which: str = "all") -> DayExport:
+        """The appeals of local `day` created in [lo, hi) (whole minutes), as rows holding what happened by `cut`:
+        all of them, or only those still `open` at the cut, or only those `closed` by then."""
         d = self.cal.day(self.local.midnight(day))
         counts = np.asarray(d.counts, np.int64)
         total = int(counts.sum())
@@ -179,9 +180,12 @@ class DemoHistory:
             "办理时限": stamp(t0 + limit, created_due),
         }
         cols.update(life.columns(cut, stamp))
-        out = DayExport(day, n, cols)
-        out.pending = life.pending(cut, cols["工单编号"])
-        return out
+        pending = life.pending(cut, cols["工单编号"]) if which != "closed" else []
+        if which != "all":
+            rows = np.flatnonzero((life.close_at > cut) == (which == "open")).tolist()
+            cols = {c: [v[i] for i in rows] for c, v in cols.items()}
+            n = len(rows)
+        return DayExport(day, n, cols, pending)
 
     def _stamps(self, t: I64, happened: npt.NDArray[np.bool_]) -> list[str | None]:
         """Local RFC 3339 times with their offset (the feed's `LocalTime.stamp`), None where not `happened`."""

@@ -2,11 +2,12 @@
 by batch through `python app.py import`'s path (`Importer`: the column-wise conversion, the log in bulk, the appeals
 written as folded), with progress, rate and time left in the log and in the store for the screens' banner.
 
-Latest day first: the first minutes give today's and the last days' panels (the open appeals, their lights, today's
-volumes), then every day loaded lengthens the hotspots' baselines and the month's rankings. The live feed starts
-as soon as today's history is in, going on from the minute the history ends; the steps of history's appeals still
-open then are handed to it day by day, and it writes them through Redis when they fall due, as live events that
-continue the imported appeals."""
+What the wall needs first goes first: the appeals still open at the start, latest day first (the lights, the
+red list, the units' and members' loads, most of the last 24 hours' hotspots), then the closed ones, latest day
+first, each day lengthening the hotspots' baselines and the rankings' months (this month's, then last month's).
+The live feed starts as soon as today's open appeals are in, going on from the minute the history ends; the later
+steps of the history's open appeals are handed to it day by day, and it writes them through Redis when they fall
+due, as live events that continue the imported appeals."""
 
 from __future__ import annotations
 
@@ -70,23 +71,31 @@ def load_demo_history(
             set_history_load(s, fraction)
 
     progress = Progress(total, mark)
-    log.info("demo history: %s appeals of %g days to load, latest day first", f"{total:,}", days)
+    log.info(
+        "demo history: %s appeals of %g days to load: the open ones, then the closed, latest day first",
+        f"{total:,}",
+        days,
+    )
     t0, c0 = time.monotonic(), time.process_time()
     mark(0.0)
     try:
-        for k, (day, lo, hi) in enumerate(plan):
-            export = history.day(day, lo, hi, end)
-            for first, columns in export.batches(batch):
-                if stop is not None and stop.is_set():
-                    return summary.events
-                numbers = list(range(first + 2, first + 2 + len(columns[next(iter(columns))])))
-                importer.add(Batch(numbers, columns), FILE, datetime.now(UTC))
-                progress.update(summary.rows, summary.rows / total if total else 1.0)
-            feed.take_over(export.pending)
-            log.info("demo history: %s loaded (%s appeals, %s still open go on live)", day, f"{export.rows:,}",
-                     f"{len(export.pending):,}")  # fmt: skip
-            if k == 0 and started is not None:
-                started()
+        for which in ("open", "closed"):
+            for day, lo, hi in plan:
+                export = history.day(day, lo, hi, end, which)
+                for first, columns in export.batches(batch):
+                    if stop is not None and stop.is_set():
+                        return summary.events
+                    numbers = list(range(first + 2, first + 2 + len(columns[next(iter(columns))])))
+                    importer.add(Batch(numbers, columns), f"{FILE} {day} {which}", datetime.now(UTC))
+                    progress.update(summary.rows, summary.rows / total if total else 1.0)
+                feed.take_over(export.pending)
+                log.info("demo history: %s's appeals %s at the start loaded (%s)", day, which, f"{export.rows:,}")
+                if started is not None:
+                    started()  # today's open appeals are in: the live feed goes on from them
+                    started = None
+            if which == "open":
+                log.info("demo history: every appeal open at the start is in (%s) after %.0f s", f"{summary.rows:,}",
+                         time.monotonic() - t0)  # fmt: skip
         progress.update(summary.rows, 1.0, final=True)
     finally:
         importer.close()
