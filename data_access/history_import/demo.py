@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
@@ -66,9 +67,20 @@ def load_demo_history(
                         rejects or settings.var_dir / "demo-history-rejects.csv")  # fmt: skip
     summary = importer.summary
 
+    shown = [-1.0]
+
     def mark(fraction: float | None) -> None:
-        with sessions() as s, s.begin():
-            set_history_load(s, fraction)
+        """The banner's figure, written when it moves by a percent (or ends); a store too busy to take it now is
+        no reason to stop the load: the next one is written."""
+        if fraction is not None and 0 < fraction - shown[0] < 0.01:
+            return
+        try:
+            with sessions() as s, s.begin():
+                set_history_load(s, fraction)
+            shown[0] = -1.0 if fraction is None else fraction
+        except OperationalError as exc:
+            shown[0] = max(shown[0], 0.0)
+            log.warning("demo history: the banner's figure not written (%s)", exc)
 
     progress = Progress(total, mark)
     log.info(
@@ -99,7 +111,11 @@ def load_demo_history(
         progress.update(summary.rows, 1.0, final=True)
     finally:
         importer.close()
-        mark(None)
+        for _ in range(30):  # the banner must not stay up after the load
+            mark(None)
+            if shown[0] < 0:
+                break
+            time.sleep(1.0)
     spent = time.monotonic() - t0
     log.info(
         "demo history: %s; %.0f s (%.0f s of CPU), %s appeals/s",
