@@ -12,7 +12,7 @@ Locations are given by community code (no coordinates: the column path places by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -140,52 +140,63 @@ class DemoHistory:
         second = np.floor(rng.random(total) * 60).astype(np.int64)
         second = second[np.lexsort((second, minute))]  # within a minute, numbers follow times
         t0_all = d.midnight + minute * 60 + second
-        draws = _Draws(rng, total)
         keep = np.flatnonzero((t0_all >= lo) & (t0_all < hi))
-        n = len(keep)
-        u = draws.take(keep)
-        t0 = t0_all[keep]
-        numbers = keep + 1
-        p = self.p
-        ci = np.minimum(np.searchsorted(self.comm_cum, u(), "right"), len(self.comm_cum) - 1)
-        fav = self.favourite[ci]
-        leaf = np.minimum(np.searchsorted(np.asarray(d.leaf_cum), u(), "right"), len(d.leaf_cum) - 1)
-        li = np.where((fav >= 0) & (u() < 0.35), fav, leaf)
-        pi = np.minimum((self.mix[li] <= u()[:, None]).sum(1), len(PRIORITIES) - 1)
-        chi = np.minimum(np.searchsorted(self.channel_cum, u(), "right"), len(self.channel_cum) - 1)
-        ki = np.minimum(np.searchsorted(self.kind_cum, u(), "right"), len(self.kind_cum) - 1)
-        limit = self.limits[pi]
-        fast = pi == 0  # emergency
-        life = _Life(self, u, t0, ci, li, limit, fast)
-        stamp = self._stamps
-        r = Rng(f"{self.seed}/h/{day.toordinal()}")
-        has_address, has_summary = u() < 0.85, u() < 0.97
-        ci_l, li_l, ki_l = ci.tolist(), li.tolist(), ki.tolist()
-        address = [texts.address(r, p, c) if a else None for c, a in zip(ci_l, has_address.tolist())]
-        summary = [
-            texts.summary(r, p.name[c], self.kinds[k], self.problem[lf]) if s else None
-            for c, lf, k, s in zip(ci_l, li_l, ki_l, has_summary.tolist())
-        ]
-        created_due = u() < CREATED_DUE_P
+        first = self._draw(rng.bit_generator.state, total, keep, t0_all, d.leaf_cum)
+        texts_of = self._texts(day, first)
+        if which != "all":  # the same draws for the rows kept (each row's are its own), the texts as for all
+            chosen = np.flatnonzero((first.life.close_at > cut) == (which == "open"))
+            keep = keep[chosen]
+            first = self._draw(rng.bit_generator.state, total, keep, t0_all, d.leaf_cum)
+            texts_of = (_subset(texts_of[0], chosen), _subset(texts_of[1], chosen))
+        a, life, t0, stamp = first, first.life, first.t0, self._stamps
         cols: dict[str, list[Any]] = {
-            "工单编号": [f"A{d.ymd}-{k:06d}" for k in numbers.tolist()],
+            "工单编号": [f"A{d.ymd}-{k:06d}" for k in (keep + 1).tolist()],
             "受理时间": stamp(t0, t0 <= cut),
-            "来源渠道": self.channels[chi].tolist(),
-            "诉求类型": self.kind_labels[ki].tolist(),
-            "诉求分类": self.category[li].tolist(),
-            "紧急程度": [PRIORITY_LABELS[PRIORITIES[i]] for i in pi.tolist()],
-            "社区编码": self.code[ci].tolist(),
-            "地址": address,
-            "诉求内容": summary,
-            "办理时限": stamp(t0 + limit, created_due),
+            "来源渠道": self.channels[a.chi].tolist(),
+            "诉求类型": self.kind_labels[a.ki].tolist(),
+            "诉求分类": self.category[a.li].tolist(),
+            "紧急程度": [PRIORITY_LABELS[PRIORITIES[i]] for i in a.pi.tolist()],
+            "社区编码": self.code[a.ci].tolist(),
+            "地址": texts_of[0],
+            "诉求内容": texts_of[1],
+            "办理时限": stamp(t0 + a.limit, a.created_due),
         }
         cols.update(life.columns(cut, stamp))
         pending = life.pending(cut, cols["工单编号"]) if which != "closed" else []
-        if which != "all":
-            rows = np.flatnonzero((life.close_at > cut) == (which == "open")).tolist()
-            cols = {c: [v[i] for i in rows] for c, v in cols.items()}
-            n = len(rows)
-        return DayExport(day, n, cols, pending)
+        return DayExport(day, len(keep), cols, pending)
+
+    def _draw(self, state: Mapping[str, Any], total: int, keep: I64, t0_all: I64, leaf_cum: list[float]) -> _Appeals:
+        """The appeals `keep` of a day: every draw made for all of the day's appeals from the generator's
+        `state`, in one fixed order, then taken at `keep`."""
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state
+        u = _Draws(rng, total).take(keep)
+        a = _Appeals()
+        a.t0 = t0_all[keep]
+        a.ci = np.minimum(np.searchsorted(self.comm_cum, u(), "right"), len(self.comm_cum) - 1)
+        fav = self.favourite[a.ci]
+        cal = np.asarray(leaf_cum)
+        leaf = np.minimum(np.searchsorted(cal, u(), "right"), len(cal) - 1)
+        a.li = np.where((fav >= 0) & (u() < 0.35), fav, leaf)
+        a.pi = np.minimum((self.mix[a.li] <= u()[:, None]).sum(1), len(PRIORITIES) - 1)
+        a.chi = np.minimum(np.searchsorted(self.channel_cum, u(), "right"), len(self.channel_cum) - 1)
+        a.ki = np.minimum(np.searchsorted(self.kind_cum, u(), "right"), len(self.kind_cum) - 1)
+        a.limit = self.limits[a.pi]
+        a.life = _Life(self, u, a.t0, a.ci, a.li, a.limit, a.pi == 0)  # 0: emergency
+        a.has_address, a.has_summary = u() < 0.85, u() < 0.97
+        a.created_due = u() < CREATED_DUE_P
+        return a
+
+    def _texts(self, day: date, a: _Appeals) -> tuple[list[str | None], list[str | None]]:
+        """Addresses and summaries of appeals `a`, in order, from the day's own stream of texts."""
+        p, r = self.p, Rng(f"{self.seed}/h/{day.toordinal()}")
+        ci_l, li_l, ki_l = a.ci.tolist(), a.li.tolist(), a.ki.tolist()
+        address = [texts.address(r, p, c) if x else None for c, x in zip(ci_l, a.has_address.tolist())]
+        summary = [
+            texts.summary(r, p.name[c], self.kinds[k], self.problem[lf]) if x else None
+            for c, lf, k, x in zip(ci_l, li_l, ki_l, a.has_summary.tolist())
+        ]
+        return address, summary
 
     def _stamps(self, t: I64, happened: npt.NDArray[np.bool_]) -> list[str | None]:
         """Local RFC 3339 times with their offset (the feed's `LocalTime.stamp`), None where not `happened`."""
@@ -198,6 +209,26 @@ class DemoHistory:
         text = np.datetime_as_string((t + secs).astype("datetime64[s]"), unit="s").tolist()
         suffix = [offs[i][1] for i in inv.tolist()]
         return [a + b if h else None for a, b, h in zip(text, suffix, happened.tolist())]
+
+
+class _Appeals:
+    """The draws of a day's appeals (see `DemoHistory._draw`)."""
+
+    t0: I64
+    ci: I64
+    li: I64
+    pi: I64
+    chi: I64
+    ki: I64
+    limit: I64
+    life: _Life
+    has_address: npt.NDArray[np.bool_]
+    has_summary: npt.NDArray[np.bool_]
+    created_due: npt.NDArray[np.bool_]
+
+
+def _subset(values: list[Any], rows: Any) -> list[Any]:
+    return [values[i] for i in rows.tolist()]
 
 
 class _Draws:

@@ -5,32 +5,40 @@ written as folded), with progress, rate and time left in the log and in the stor
 What the wall needs first goes first: the appeals still open at the start, latest day first (the lights, the
 red list, the units' and members' loads, most of the last 24 hours' hotspots), then the closed ones, latest day
 first, each day lengthening the hotspots' baselines and the rankings' months (this month's, then last month's).
-The live feed starts as soon as today's open appeals are in, going on from the minute the history ends; the later
-steps of the history's open appeals are handed to it day by day, and it writes them through Redis when they fall
-due, as live events that continue the imported appeals."""
+The live feed starts at once, going on from the minute the history ends (its appeals carry on the day's numbers);
+the later steps of the history's open appeals are handed to it day by day as they are in the store, and it writes
+them through Redis when they fall due (at once if they are due already), as live events that continue the imported
+appeals. Live events arriving meanwhile fold by the same rules (`write_batch` leaves a partition its projector has
+not caught up with to that projector)."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
-from data_access.demo.export import MAPPING
+from data_access.demo.export import MAPPING, DemoHistory, Pending
 from data_access.demo.feed import DemoFeed
 from data_access.history_import.cli import read_mapping
 from data_access.history_import.readers import Batch
 from data_access.history_import.run import BATCH_ROWS, Importer, Progress
 from data_access.intake.reference_data import Gazetteer
+from data_access.store.engine import make_engine, make_sessionmaker
 from data_access.store.history_load import set_history_load
 from data_access.store.models import AppealEvent
+from geo.loader import load_city
 
 log = logging.getLogger(__name__)
 FILE = "demo history"
@@ -49,18 +57,35 @@ def load_demo_history(
     settings: Settings,
     gazetteer: Gazetteer,
     *,
-    started: Callable[[], None] | None = None,
     stop: threading.Event | None = None,
     rejects: Path | None = None,
     batch: int = BATCH_ROWS,
 ) -> int:
-    """Import the `days` before the feed's now (see the module's docstring); return the events logged. The feed
-    is set to go on from there (`DemoFeed.resume`); `started` is called once today's history is in (to start the
-    live feed); `stop` ends the load between two batches."""
-    history = feed.history()
+    """Import the `days` before the feed's now in this thread (see the module's docstring); return the events
+    logged. The feed is set to go on from there (`DemoFeed.resume`) and given the open appeals' later steps;
+    `stop` ends the load between two batches."""
     end = int(feed.now()) // 60 * 60
-    start = end - int(days * 86400) // 60 * 60
     feed.resume(end)
+    return load_history(feed.history(), days, end, sessions, settings, gazetteer, feed.take_over, stop=stop,
+                        rejects=rejects, batch=batch)  # fmt: skip
+
+
+def load_history(
+    history: DemoHistory,
+    days: float,
+    end: int,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    gazetteer: Gazetteer,
+    take_over: Callable[[list[Pending]], None],
+    *,
+    stop: Any = None,
+    rejects: Path | None = None,
+    batch: int = BATCH_ROWS,
+) -> int:
+    """Import the `days` of `history` before `end` (a whole minute); hand each day's open appeals to `take_over`;
+    return the events logged."""
+    start = end - int(days * 86400) // 60 * 60
     plan = history.days_back(start, end)
     total = sum(history.count(day, lo, hi) for day, lo, hi in plan)
     importer = Importer(read_mapping(MAPPING), sessions, settings, gazetteer,
@@ -100,11 +125,8 @@ def load_demo_history(
                     numbers = list(range(first + 2, first + 2 + len(columns[next(iter(columns))])))
                     importer.add(Batch(numbers, columns), f"{FILE} {day} {which}", datetime.now(UTC))
                     progress.update(summary.rows, summary.rows / total if total else 1.0)
-                feed.take_over(export.pending)
+                take_over(export.pending)
                 log.info("demo history: %s's appeals %s at the start loaded (%s)", day, which, f"{export.rows:,}")
-                if started is not None:
-                    started()  # today's open appeals are in: the live feed goes on from them
-                    started = None
             if which == "open":
                 log.info("demo history: every appeal open at the start is in (%s) after %.0f s", f"{summary.rows:,}",
                          time.monotonic() - t0)  # fmt: skip
@@ -125,3 +147,74 @@ def load_demo_history(
         f"{summary.rows / max(spent, 1e-9):,.0f}",
     )
     return summary.events
+
+
+def start_loading(feed: DemoFeed, settings: Settings, url: str, stop: threading.Event) -> threading.Thread:
+    """Start the live feed (`feed.run`) from now and load the demo's history before now in a process of its own
+    (the web server's threads keep their interpreter: the load is CPU-bound Python); a thread of this process
+    hands the history's open appeals to the feed as they come. Returns that thread."""
+    end = int(feed.now()) // 60 * 60
+    feed.resume(end)
+    queue: Any = _SPAWN.Queue()
+    proc = _SPAWN.Process(target=_load_process, name="demo-history", daemon=True,
+                          args=(settings, url, end, queue, os.getpid()))  # fmt: skip
+    proc.start()
+    feed_thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
+    feed_thread.start()
+
+    def relay() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    what, data = queue.get(timeout=1.0)
+                except Empty:
+                    if not proc.is_alive():
+                        log.error("demo history: the loading process ended (exit code %s)", proc.exitcode)
+                        return
+                    continue
+                if what == "pending":
+                    feed.take_over(data)
+                elif what == "done":
+                    return
+        finally:
+            if stop.is_set() and proc.is_alive():
+                proc.terminate()  # between or inside a batch's transaction: what it did not commit is not there
+
+    thread = threading.Thread(target=relay, name="demo-history", daemon=True)
+    thread.start()
+    return thread
+
+
+_SPAWN = mp.get_context("spawn")  # not fork: the parent runs threads
+
+
+def _load_process(settings: Settings, url: str, end: int, queue: Any, parent: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s demo-history %(levelname)s %(name)s: %(message)s")
+    stop = mp.Event()
+
+    def orphaned() -> None:  # the parent was killed: stop with it
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    engine = make_engine(url, writer=True)
+    n = 0
+    try:
+        city = load_city(settings)
+        history = DemoHistory.for_city(city, settings, settings.city_seed, settings.demo_per_day)
+        n = load_history(
+            history,
+            settings.demo_backfill_days,
+            end,
+            make_sessionmaker(engine),
+            settings,
+            Gazetteer(city, settings.snap_distance_m),
+            lambda pending: queue.put(("pending", pending)),
+            stop=stop,
+        )
+    except Exception:
+        log.exception("demo history: loading stopped")
+    finally:
+        queue.put(("done", n))
+        engine.dispose()
