@@ -265,7 +265,7 @@ class _Life:
         key = (li * len(p.code) + ci).tolist()
         first_unit = [handlers[k][0] for k in key]
         alt = [handlers[k][1] for k in key]
-        has_alt = np.array([a is not None for a in alt])
+        has_alt = np.array([a is not None for a in alt], dtype=bool)
         t = t0 + np.where(fast, randint(60, 300), lognorm(6.8, 0.8))
         self.ret = has_alt & (u() < RETURN_P)
         self.ret_d, self.ret_at = t, t + randint(1800, 6 * HOUR)
