@@ -165,11 +165,12 @@ def start_grouping(svc: Services, stop: threading.Event, runtime: dict[str, Any]
 def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
     """Run the demo intake feed in a background thread.
 
-    On a first start (an empty event log) it first loads DEMO_BACKFILL_DAYS of history through the history
-    import's store path (not through Redis), so that the screens show a city in full flow with its past; the
-    live feed then goes on through Redis."""
+    On a first start (an empty event log) a process of its own loads DEMO_BACKFILL_DAYS of history through the
+    history import's path (not through Redis), what the wall needs first first, so that the screens show a city in
+    full flow with its past; the live feed starts once today's open appeals are in and goes on through Redis
+    (returned: the thread that relays the load's open appeals to the feed on a first start, else the feed's)."""
     from data_access.demo.feed import DemoFeed
-    from data_access.history_import.demo import load_demo_history, store_is_empty
+    from data_access.history_import.demo import start_loading, store_is_empty
     from data_access.ops.embedded_redis import connect
     from data_access.store.history_load import set_history_load
 
@@ -183,15 +184,9 @@ def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
         # mark left by a load that was stopped halfway is cleared: that history does not come back.
         set_history_load(session, 0.0 if first else None)
 
-    def work() -> None:
-        if first:
-            try:
-                load_demo_history(feed, s.demo_backfill_days, svc.writer[1], s, svc.gazetteer)
-            except Exception:  # the live feed goes on all the same, from where the history stopped
-                log.exception("demo history: loading stopped")
-        feed.run(stop)
-
-    thread = threading.Thread(target=work, name="demo-feed", daemon=True)
+    if first:
+        return start_loading(feed, s, svc.url, stop)
+    thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
     thread.start()
     return thread
 

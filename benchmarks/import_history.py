@@ -1,5 +1,6 @@
-"""History import throughput: generate an export of N appeals (Parquet, one row per appeal, the column names of
-docs/import/hotline-en.toml) over the demo city and import it end to end into SQLite and PostgreSQL.
+"""History import throughput: generate an export of about N appeals (Parquet, one row per appeal: the demo city's
+35 days at N / 35 a day, by data_access/demo/export.py, the generator of the demo's first start, in the columns of
+its mapping data_access/demo/export.toml) and import it end to end into SQLite and PostgreSQL.
 
     python benchmarks/import_history.py [--appeals 3000000] [--backends sqlite,postgresql] [--batch 5000]
         [--paths columns,rows] [--profile FILE]
@@ -26,12 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
 import tests.conftest as conftest
+from dashboard.settings import Settings
+from data_access.demo.export import MAPPING as EXPORT_MAPPING
+from data_access.demo.export import DemoHistory
 from data_access.history_import.cli import read_mapping
 from data_access.history_import.run import import_files
 from data_access.intake.reference_data import Gazetteer
@@ -40,68 +43,32 @@ from data_access.store.models import Appeal
 from tests.conftest import demo_city, make_store, new_prefix, settings_for
 
 ROOT = Path(__file__).resolve().parent.parent
-MAPPING = ROOT / "docs/import/hotline-en.toml"
+MAPPING = EXPORT_MAPPING
 BEIJING_RECORDS = 34_000_000
 GROUP = 100_000
 DAY_S = 86400
-START = np.datetime64("2026-10-01T00:00:00", "s")
+DAYS = 35
+END = 1_796_083_200  # 2026-12-01T00:00:00Z, a whole minute
+SEED = 12345
 
 
-def _times(base: np.ndarray, gap_min: np.ndarray, happened: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
-    t = base + (gap_min * 60).astype("timedelta64[s]")
-    text = np.datetime_as_string(t, unit="s", timezone="UTC")
-    return t, [s if h else None for s, h in zip(text.tolist(), happened.tolist())]
-
-
-def generate(path: Path, n: int, city, seed: int = 1) -> None:  # type: ignore[no-untyped-def]
-    """Write an export of n appeals in row groups of GROUP: a mix of open, handled and closed lifecycles."""
-    rng = np.random.default_rng(seed)
-    comms = city.communities[["code", "street"]].to_numpy()
+def generate(path: Path, n: int, city) -> int:  # type: ignore[no-untyped-def]
+    """Write the demo city's export (data_access/demo/export.py) of DAYS days at n / DAYS appeals a day, in row groups
+    of GROUP, as it stands at the end of the last day (the last days' appeals still open); return its rows."""
+    history = DemoHistory.for_city(city, Settings(), SEED, n / DAYS)
+    rows = 0
     writer: pq.ParquetWriter | None = None
-    for first in range(0, n, GROUP):
-        k = min(GROUP, n - first)
-        pick = comms[rng.integers(0, len(comms), k)]
-        created = START + rng.integers(0, 35 * DAY_S, k).astype("timedelta64[s]")
-        stage = rng.random(k)  # < .1 open, < .3 dispatched, < .4 accepted, else handled; > .5 closed
-        _, opened = _times(created, np.zeros(k), np.ones(k, bool))
-        t1, dispatch = _times(created, rng.integers(1, 120, k), stage >= 0.1)
-        t2, signed = _times(t1, rng.integers(1, 240, k), stage >= 0.3)
-        t3, done = _times(t2, rng.integers(10, 4000, k), stage >= 0.4)
-        t4, callback = _times(t3, rng.integers(10, 1000, k), stage >= 0.4)
-        _, closed = _times(t4, rng.integers(1, 60, k), stage >= 0.5)
-        good = rng.random(k) < 0.85
-        cols = {
-            "order_id": [f"H{first + i:09d}" for i in range(k)],
-            "opened": opened,
-            "source": rng.choice(["TEL", "WEB", "WX"], k).tolist(),
-            "type": ["C"] * k,
-            "category_path": rng.choice(
-                ["城市管理/市容环境/垃圾清运", "城乡建设/住房管理/物业服务", "交通管理/道路/停车"], k
-            ).tolist(),
-            "urgency": rng.choice(["U", "N", "R"], k).tolist(),
-            "community_code": pick[:, 0].tolist(),
-            "text": ["居民反映问题"] * k,
-            "dispatch_1_time": dispatch,
-            "dispatch_1_unit": [s if d else None for s, d in zip(pick[:, 1].tolist(), dispatch)],
-            "signed_time": signed,
-            "done_time": done,
-            "callback_time": callback,
-            "callback_reached": ["Y" if c else None for c in callback],
-            "callback_solved": [("Y" if g else "N") if c else None for c, g in zip(callback, good.tolist())],
-            "callback_rating": [("S" if g else "D") if c else None for c, g in zip(callback, good.tolist())],
-            "closed_time": closed,
-        }
-        for c in ("x", "y", "dispatch_2_time", "dispatch_2_unit", "return_time", "return_unit", "return_reason",
-                  "signed_unit", "signed_by", "extension_time", "extended_to", "extension_reason", "done_note",
-                  "reopen_time", "reopen_reason", "done_2_time", "callback_2_time", "callback_2_reached",
-                  "callback_2_solved", "callback_2_rating"):  # fmt: skip
-            cols[c] = [None] * k
-        table = pa.table({c: pa.array(v, pa.string()) for c, v in cols.items()})
-        if writer is None:
-            writer = pq.ParquetWriter(path, table.schema)
-        writer.write_table(table)
+    for day, lo, hi in reversed(history.days_back(END - DAYS * DAY_S, END)):
+        export = history.day(day, lo, hi, END)
+        for _, cols in export.batches(GROUP):
+            table = pa.table({c: pa.array(v, pa.string()) for c, v in cols.items()})
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
     if writer is not None:
         writer.close()
+    return rows
 
 
 def run(kind: str, path: Path, n: int, batch: int, city, gaz, columnar: bool, profile: str | None) -> float:  # type: ignore[no-untyped-def]
@@ -158,13 +125,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = a.file or Path(tmp) / "export.parquet"
         t0 = time.perf_counter()
-        generate(path, a.appeals, city)
+        n = generate(path, a.appeals, city)
         size = path.stat().st_size / 1e6
-        print(f"export of {a.appeals:,} appeals written in {time.perf_counter() - t0:.1f} s ({size:.0f} MB)")
+        print(f"export of {n:,} appeals written in {time.perf_counter() - t0:.1f} s ({size:.0f} MB)")
         try:
             for kind in a.backends.split(","):
                 for way in a.paths.split(","):
-                    run(kind, path, a.appeals, a.batch, city, gaz, way == "columns", a.profile)
+                    run(kind, path, n, a.batch, city, gaz, way == "columns", a.profile)
         finally:
             conftest.pytest_sessionfinish()  # the stores' templates go too
     print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")

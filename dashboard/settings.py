@@ -207,11 +207,11 @@ class Settings(BaseSettings):
     demo_per_day: int = Field(40000, ge=1, description="Demo appeals per day")
     demo_speedup: float = Field(1.0, gt=0, description="Demo feed speed-up factor")
     demo_backfill_days: float = Field(
-        2,
+        35,
         ge=0,
         le=60,
-        description="Days of the demo feed's history loaded on a first start (empty event log and stream) through "
-        "the history import's store path, before the live feed starts",
+        description="Days of history before the start loaded on a first start (empty event log and stream) through "
+        "the history import's path, in a process of its own, while the live feed goes on",
     )
     demo_retention_h: float = Field(
         1.0,

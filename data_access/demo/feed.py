@@ -18,7 +18,8 @@ import heapq
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -26,6 +27,7 @@ import redis
 
 from dashboard.settings import PRIORITIES, Settings
 from data_access.demo.appeals import Appeals
+from data_access.demo.export import DemoHistory
 from data_access.demo.heartbeats import Heartbeats, beat_period
 from data_access.demo.lifecycles import Lifecycles, Step
 from data_access.demo.payloads import appeal_event, quoter
@@ -79,6 +81,7 @@ class DemoFeed:
         self._next_beat: int | None = None  # next epoch minute whose heartbeats are to be generated
         self._not_before = 0
         self._sim_now = 0.0
+        self._taken_over: deque[tuple[str, list[Step], int]] = deque()  # appeals of a history, to go on with
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -119,6 +122,33 @@ class DemoFeed:
         if progress is not None:
             progress(last - first + 1, last - first + 1)
         return self.written["events"] - before
+
+    def now(self) -> float:
+        """The feed's clock (epoch seconds)."""
+        return self._clock()
+
+    def history(self) -> DemoHistory:
+        """The export of this feed's past days (the same seed, rate, city and time limits)."""
+        limits = {p: int(self.settings.limit(p).total_seconds()) for p in PRIORITIES}
+        calendar = Calendar(self.seed, self.per_day, self._local, self._p.leaves, lambda _d, _m: {})  # its own cache
+        return DemoHistory(self._p, calendar, self._local, limits, self.seed)
+
+    def resume(self, end: int) -> None:
+        """Go on from `end` (an epoch second on a whole minute), after a history of the appeals created before it
+        was loaded by other means (data_access/demo/export.py): appeals are created from `end` on, with the
+        numbers that follow the history's that day, and members are online at once. Before `run()`, once."""
+        if self._next_minute is not None or end % 60:
+            raise RuntimeError("resume() must come before run(), once, at a whole minute")
+        self._not_before = end
+        self._next_minute = end // 60
+        self._next_beat = end // 60 - self._hb.period
+        self._sim_now = end
+
+    def take_over(self, pending: Iterable[tuple[str, list[Step], int]]) -> None:
+        """Write the later steps of appeals of a loaded history as they fall due: (appeal id, its steps as
+        `Lifecycles.plan` gives them, index of the first step to write). Safe from another thread while `run()`
+        goes on; a step already due is written at once."""
+        self._taken_over.extend(pending)
 
     def _sink(self, sink: Callable[[list[str]], None]) -> Callable[[list[tuple[bytes, str]]], None]:
         """A flush that hands appeal events to `sink` (counted as written) and heartbeats to the stream."""
@@ -214,6 +244,11 @@ class DemoFeed:
         """Generate what starts by `until`, then move every due entry (time <= until) to `batch`."""
         heap, push = self._heap, heapq.heappush
         assert self._next_minute is not None and self._next_beat is not None
+        taken = self._taken_over
+        while taken:
+            aid, steps, x = taken.popleft()
+            self._seq += 1
+            push(heap, (steps[x][0], self._seq, (aid, steps), x))
         while self._next_minute * 60 <= until:
             for aid, steps in self._appeals_of(self._next_minute, self._not_before):
                 self._seq += 1

@@ -38,7 +38,7 @@ class Lifecycles:
         rnd, fmt, q = r.random, self._local.stamp, self._q
         limit, fast = self._limits[priority], priority == "emergency"
         steps: list[Step] = [(t0, "created", "")]  # the fragment is filled in by the caller
-        unit, alt = self._handlers(li, ci)
+        unit, alt = self.handlers(li, ci)
         t = t0 + (r.randint(60, 300) if fast else 60 + int(r.lognormvariate(6.8, 0.8)))  # median ~15 min
         if alt is not None and rnd() < RETURN_P:
             steps.append((t, "dispatched", f',"unit":{q(unit)}'))
@@ -78,7 +78,7 @@ class Lifecycles:
             else:
                 del self.busy[mid]
 
-    def _handlers(self, li: int, ci: int) -> tuple[str, str | None]:
+    def handlers(self, li: int, ci: int) -> tuple[str, str | None]:
         """(first unit, unit it goes to after a return or None) for leaf li at community ci."""
         p, (path, leaf, _) = self._p, self._p.plans[li]
         street, district = p.street[ci], p.district[ci]

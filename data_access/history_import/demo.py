@@ -1,27 +1,46 @@
-"""The demo city's history on a first start: the demo feed's backfill, written through the history import's store
-path (`write_batch`: the log in bulk, the appeals by the projection's batch path) instead of through Redis, with
-progress in the log and in the store for the screens' banner."""
+"""The demo city's history on a first start: the export of its past days (data_access/demo/export.py) imported batch
+by batch through `python app.py import`'s path (`Importer`: the column-wise conversion, the log in bulk, the appeals
+written as folded), with progress, rate and time left in the log and in the store for the screens' banner.
+
+What the wall needs first goes first: the appeals still open at the start, latest day first (the lights, the
+red list, the units' and members' loads, most of the last 24 hours' hotspots), then the closed ones, latest day
+first, each day lengthening the hotspots' baselines and the rankings' months (this month's, then last month's).
+The live feed starts at once, going on from the minute the history ends (its appeals carry on the day's numbers);
+the later steps of the history's open appeals are handed to it day by day as they are in the store, and it writes
+them through Redis when they fall due (at once if they are due already), as live events that continue the imported
+appeals. Live events arriving meanwhile fold by the same rules (`write_batch` leaves a partition its projector has
+not caught up with to that projector)."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
+import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from pathlib import Path
+from queue import Empty
+from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.contract import ContractError, parse_event
 from dashboard.settings import Settings
+from data_access.demo.export import MAPPING, DemoHistory, Pending
 from data_access.demo.feed import DemoFeed
-from data_access.history_import.store import write_batch
-from data_access.intake.event_log import Accepted, Place
+from data_access.history_import.cli import read_mapping
+from data_access.history_import.run import BATCH_ROWS, Importer, Progress, Rejects
 from data_access.intake.reference_data import Gazetteer
+from data_access.store.engine import make_engine, make_sessionmaker
 from data_access.store.history_load import set_history_load
 from data_access.store.models import AppealEvent
+from geo.loader import load_city
 
 log = logging.getLogger(__name__)
-LOG_EVERY_S = 5.0
+FILE = "demo history"
 
 
 def store_is_empty(sessions: sessionmaker[Session]) -> bool:
@@ -31,54 +50,169 @@ def store_is_empty(sessions: sessionmaker[Session]) -> bool:
 
 
 def load_demo_history(
-    feed: DemoFeed, days: float, sessions: sessionmaker[Session], settings: Settings, gazetteer: Gazetteer
+    feed: DemoFeed,
+    days: float,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    gazetteer: Gazetteer,
+    *,
+    stop: threading.Event | None = None,
+    rejects: Path | None = None,
+    batch: int = BATCH_ROWS,
 ) -> int:
-    """Write `days` of the demo feed's history into the store through the import's path; return events written.
-    The feed then goes on live from where the history ends."""
-    t0 = time.monotonic()
-    state = {"last": 0.0, "fraction": 0.0}
+    """Import the `days` before the feed's now in this thread (see the module's docstring); return the events
+    logged. The feed is set to go on from there (`DemoFeed.resume`) and given the open appeals' later steps;
+    `stop` ends the load between two batches."""
+    end = int(feed.now()) // 60 * 60
+    feed.resume(end)
+    return load_history(feed.history(), days, end, sessions, settings, gazetteer, feed.take_over, stop=stop,
+                        rejects=rejects, batch=batch)  # fmt: skip
+
+
+def load_history(
+    history: DemoHistory,
+    days: float,
+    end: int,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    gazetteer: Gazetteer,
+    take_over: Callable[[list[Pending]], None],
+    *,
+    stop: Any = None,
+    rejects: Path | None = None,
+    batch: int = BATCH_ROWS,
+) -> int:
+    """Import the `days` of `history` before `end` (a whole minute); hand each day's open appeals to `take_over`;
+    return the events logged."""
+    start = end - int(days * 86400) // 60 * 60
+    plan = history.days_back(start, end)
+    total = sum(history.count(day, lo, hi) for day, lo, hi in plan)
+    rejected = Rejects(rejects or settings.var_dir / "demo-history-rejects.csv")
+    importer = Importer(read_mapping(MAPPING), sessions, settings, gazetteer, rejected)
+    summary = importer.summary
+
+    shown = [-1.0]
 
     def mark(fraction: float | None) -> None:
-        with sessions() as s, s.begin():
-            set_history_load(s, fraction)
+        """The banner's figure, written when it moves by a percent (or ends); a store too busy to take it now is
+        no reason to stop the load: the next one is written."""
+        if fraction is not None and 0 < fraction - shown[0] < 0.01:
+            return
+        try:
+            with sessions() as s, s.begin():
+                set_history_load(s, fraction)
+            shown[0] = -1.0 if fraction is None else fraction
+        except OperationalError as exc:
+            shown[0] = max(shown[0], 0.0)
+            log.warning("demo history: the banner's figure not written (%s)", exc)
 
-    def sink(texts: list[str]) -> None:
-        events, raws = [], []
-        for raw in texts:
-            try:
-                events.append(parse_event(raw, settings.max_text_len))
-                raws.append(raw)
-            except ContractError as exc:  # the feed writes only valid events: this would be a bug of the feed
-                log.error("demo history: an event the contract refuses (%s): %s", exc, raw[:200])
-        places = gazetteer.place_events(events)
-        items = [
-            Accepted(e, r, "demo history", p if isinstance(p, Place) else None)
-            for e, r, p in zip(events, raws, places)
-            if not isinstance(p, str)
-        ]
-        write_batch(sessions, settings, items, datetime.now(UTC))
-        mark(state["fraction"])
-
-    def progress(done: int, total: int) -> None:
-        state["fraction"] = done / total
-        now = time.monotonic()
-        if now - state["last"] >= LOG_EVERY_S or done == total:
-            state["last"] = now
-            spent = now - t0
-            left = spent * (total - done) / done if done else 0.0
-            log.info(
-                "demo history: %.0f%% of %g days loaded (%d events, %.0f s, about %.0f s left)",
-                100 * done / total,
-                days,
-                feed.written["events"],
-                spent,
-                left,
-            )
-
+    progress = Progress(total, mark)
+    log.info(
+        "demo history: %s appeals of %g days to load: the open ones, then the closed, latest day first",
+        f"{total:,}",
+        days,
+    )
+    t0, c0 = time.monotonic(), time.process_time()
     mark(0.0)
     try:
-        n = feed.backfill(days, progress, sink=sink)
+        for which in ("open", "closed"):
+            for day, lo, hi in plan:
+                export = history.day(day, lo, hi, end, which)
+                for _first, columns in export.batches(batch):
+                    if stop is not None and stop.is_set():
+                        return summary.events
+                    importer.batch(pa.table(columns), f"{FILE} {day} {which}")
+                    progress.update(summary.rows, summary.rows / total if total else 1.0)
+                take_over(export.pending)
+                log.info("demo history: %s's appeals %s at the start loaded (%s)", day, which, f"{export.rows:,}")
+            if which == "open":
+                log.info("demo history: every appeal open at the start is in (%s) after %.0f s", f"{summary.rows:,}",
+                         time.monotonic() - t0)  # fmt: skip
+        progress.update(summary.rows, 1.0, final=True)
     finally:
-        mark(None)
-    log.info("demo history: %d events of %g days loaded in %.0f s", n, days, time.monotonic() - t0)
-    return n
+        rejected.close()
+        for _ in range(30):  # the banner must not stay up after the load
+            mark(None)
+            if shown[0] < 0:
+                break
+            time.sleep(1.0)
+    spent = time.monotonic() - t0
+    log.info(
+        "demo history: %s; %.0f s (%.0f s of CPU), %s appeals/s",
+        summary.line(),
+        spent,
+        time.process_time() - c0,
+        f"{summary.rows / max(spent, 1e-9):,.0f}",
+    )
+    return summary.events
+
+
+def start_loading(feed: DemoFeed, settings: Settings, url: str, stop: threading.Event) -> threading.Thread:
+    """Start the live feed (`feed.run`) from now and load the demo's history before now in a process of its own
+    (the web server's threads keep their interpreter: the load is CPU-bound Python); a thread of this process
+    hands the history's open appeals to the feed as they come. Returns that thread."""
+    end = int(feed.now()) // 60 * 60
+    feed.resume(end)
+    queue: Any = _SPAWN.Queue()
+    proc = _SPAWN.Process(target=_load_process, name="demo-history", daemon=True,
+                          args=(settings, url, end, queue, os.getpid()))  # fmt: skip
+    proc.start()
+    feed_thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
+    feed_thread.start()
+
+    def relay() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    what, data = queue.get(timeout=1.0)
+                except Empty:
+                    if not proc.is_alive():
+                        log.error("demo history: the loading process ended (exit code %s)", proc.exitcode)
+                        return
+                    continue
+                if what == "pending":
+                    feed.take_over(data)
+                elif what == "done":
+                    return
+        finally:
+            if stop.is_set() and proc.is_alive():
+                proc.terminate()  # between or inside a batch's transaction: what it did not commit is not there
+
+    thread = threading.Thread(target=relay, name="demo-history", daemon=True)
+    thread.start()
+    return thread
+
+
+_SPAWN = mp.get_context("spawn")  # not fork: the parent runs threads
+
+
+def _load_process(settings: Settings, url: str, end: int, queue: Any, parent: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s demo-history %(levelname)s %(name)s: %(message)s")
+    stop = mp.Event()
+
+    def orphaned() -> None:  # the parent was killed: stop with it
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    engine = make_engine(url, writer=True)
+    n = 0
+    try:
+        city = load_city(settings)
+        history = DemoHistory.for_city(city, settings, settings.city_seed, settings.demo_per_day)
+        n = load_history(
+            history,
+            settings.demo_backfill_days,
+            end,
+            make_sessionmaker(engine),
+            settings,
+            Gazetteer(city, settings.snap_distance_m),
+            lambda pending: queue.put(("pending", pending)),
+            stop=stop,
+        )
+    except Exception:
+        log.exception("demo history: loading stopped")
+    finally:
+        queue.put(("done", n))
+        engine.dispose()

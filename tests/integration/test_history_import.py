@@ -233,9 +233,12 @@ def test_import008_log_counts(store, settings, gazetteer, city, tmp_path):  # ty
     assert n == placed == 30 and summary.events == len(live) and summary.appeals == 30
 
 
-def test_import009_demo_history_through_the_import_path(store, settings, rds, gazetteer, city):  # type: ignore[no-untyped-def]
-    """The demo's first-start history goes through the import's store path: logged, folded, progress shown on
-    the banner while it loads and cleared after; nothing of it goes through the stream."""
+def test_import009_demo_history_through_the_import_path(store, settings, rds, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
+    """The demo's first-start history goes through the import's path: every appeal of the window logged and folded
+    (none rejected), progress shown on the banner while it loads and cleared after; nothing of it goes through the
+    stream. The live feed then goes on: the later steps of the appeals still open come through Redis, and each such
+    appeal's row is the row of its whole lifecycle imported at once."""
+    import threading
     from datetime import UTC
 
     from data_access.demo.feed import DemoFeed
@@ -245,10 +248,16 @@ def test_import009_demo_history_through_the_import_path(store, settings, rds, ga
 
     _, sessions, _ = store
     assert store_is_empty(sessions)
-    feed = DemoFeed(city, rds, settings, seed=3, per_day=4000, clock=lambda: 1_764_400_000.0)
-    n = load_demo_history(feed, 0.25, sessions, settings, gazetteer)
+    clock = [1_764_399_960.0]  # a whole minute: the history ends there
+    # (a speed-up that spaces each member's heartbeats by days: the test's day passes without millions of them)
+    feed = DemoFeed(city, rds, settings, seed=3, per_day=4000, speedup=1e4, clock=lambda: clock[0])
+    n = load_demo_history(feed, 0.25, sessions, settings, gazetteer, rejects=Path(os.devnull))
     logged, appeals = counts(store)
-    assert n == logged > 0 and appeals > 0 and rds.xlen(settings.stream("events")) == 0
+    history = feed.history()
+    end = int(clock[0]) // 60 * 60
+    window = history.days_back(end - 6 * 3600, end)
+    assert appeals == sum(history.count(d, lo, hi) for d, lo, hi in window) > 500
+    assert n == logged > 0 and rds.xlen(settings.stream("events")) == 0
     with sessions() as s:
         assert all_folded(s) and history_load(s) is None
     with sessions() as s, s.begin():
@@ -257,6 +266,38 @@ def test_import009_demo_history_through_the_import_path(store, settings, rds, ga
         status = {"store": True, "redis": True, "stale": False, "history_load": history_load(s), "data_time": None}
     assert banner(status, UTC, "zh") == (["正在载入历史数据 … 42%"], "wall-banner on warn")
     assert banner({**status, "history_load": None}, UTC, "en") == ([], "wall-banner")
+    with sessions() as s, s.begin():
+        set_history_load(s, None)
+
+    # A day later the feed has written the open appeals' later steps: the ingest logs and folds them.
+    clock[0] += 86400
+    stop = threading.Event()
+    t = threading.Thread(target=feed.run, args=(stop,))
+    t.start()
+    deadline = time.monotonic() + 120
+    while rds.xlen(settings.stream("events")) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    t.join()
+    w = IngestWorker(settings, rds, sessions, store[0], gazetteer, consumer="w")
+    w.ensure_groups()
+    drain(w)
+    assert rds.xlen(settings.stream("events:dead")) == 0
+    continued = {json.loads(f[b"event"])["appeal"] for _, f in rds.xrange(settings.stream("events"))}
+    rows = appeals_table(store)
+    went_on = continued & {a for a in rows if rows[a]["created_at"].timestamp() < end}
+    assert len(went_on) > 500  # most of an afternoon's appeals are still open in the evening
+
+    # The same appeals' lifecycles up to that day later, imported at once into a store of their own.
+    with make_store(kind_of(store), tmp_path, city) as other:
+        again_feed = DemoFeed(city, rds, settings, seed=3, per_day=4000, speedup=1e4, clock=lambda: clock[0])
+        load_demo_history(again_feed, 1.25, other[1], settings, gazetteer, rejects=Path(os.devnull))
+        again = appeals_table(other)
+    compared = ("status", "is_open", "unit", "member", "dispatch_count", "return_count", "extension_count",
+                "reopen_count", "due_at", "first_dispatched_at", "resolved_at", "closed_at", "reviewed_at",
+                "responded", "resolved_flag", "satisfaction", "last_event_at")  # fmt: skip
+    for aid in sorted(went_on):
+        assert {c: rows[aid][c] for c in compared} == {c: again[aid][c] for c in compared}, aid
 
 
 def test_import010_an_id_logged_under_another_appeal(store, settings, rds, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
