@@ -8,6 +8,7 @@ work meanwhile."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,12 @@ def world(replica: Replica, city) -> Iterator[dict[str, Any]]:  # type: ignore[n
         if svc is not None:
             svc.close()
         _drop_schema(schema)
+
+
+def _next_tick(svc: Services) -> None:
+    """Wait one refresh period: the screens' figures are shared per tick (`wall:live`), so a change shows from the
+    next tick on."""
+    time.sleep(svc.settings.refresh_ms / 1000)
 
 
 def _summary(c: Any) -> dict[str, Any]:
@@ -114,6 +121,7 @@ def test_rpl001_screens_read_the_replica_and_writes_reach_the_primary(world, cit
     wait_replayed(rep, target)
     r = c.get("/api/v1/appeals/RPL-1")
     assert r.status_code == 200 and r.get_json()["id"] == "RPL-1", r.get_data(as_text=True)[:300]
+    _next_tick(svc)
     after = _summary(c)
     assert after["open"] == before["open"] + 1
 
@@ -134,6 +142,7 @@ def test_rpl001_screens_read_the_replica_and_writes_reach_the_primary(world, cit
     finally:
         pause_replay(rep, False)
     wait_replayed(rep, target)
+    _next_tick(svc)
     assert _summary(c)["cases_open"] == after["cases_open"] + 1
 
 
