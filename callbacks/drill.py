@@ -3,6 +3,7 @@ map clicks into URLs. Every entry point checks the signed-in scope on the server
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -113,6 +114,8 @@ def render_area(pathname: str | None, search: str | None) -> Any:
     return L.page(head, L.filter_bar(f), [*body, *live], f.lang)
 
 
+log = logging.getLogger(__name__)
+
 _AREA_CACHE = TTLCache(256)
 #: Versions are content hashes: one differ serves every app of the process (callbacks/wall_diff.py).
 DIFFER = Differ()
@@ -128,7 +131,8 @@ def rows_version(d: dict[str, Any], now: datetime) -> str:
 #: own (a page's first answer and the read its address started, several screens opening one view).
 _READING: dict[tuple[Any, ...], Future[Any]] = {}
 _READING_LOCK = threading.Lock()
-#: Reads started when a page's address is asked for (`read_early`); two at most, the rest wait their turn.
+#: Reads started when a page's address is asked for (`read_early`; an app registered passes its own pool of two);
+#: two at most, the rest wait their turn.
 _EARLY = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill-early")
 
 
@@ -161,7 +165,9 @@ def _cached(svc: Services, key: tuple[Any, ...], read: Any) -> Any:
             _READING.pop(key, None)
 
 
-def read_early(svc: Services, pathname: str, query: str, scope: Scope) -> Future[Any] | None:
+def read_early(
+    svc: Services, pathname: str, query: str, scope: Scope, pool: ThreadPoolExecutor = _EARLY
+) -> Future[Any] | None:
     """Start reading an area page's panels above the fold when its address is asked for: the browser then loads and
     starts its scripts (about a second on a busy 2-core machine) before it asks for the page's first answer, which
     finds the read done or under way (`_cached`). Only for a place the scope may see; nothing is sent from here, and
@@ -176,7 +182,16 @@ def read_early(svc: Services, pathname: str, query: str, scope: Scope) -> Future
         f = page_filters(svc, query)
     except FilterError:
         return None
-    return _EARLY.submit(area_data, svc, area, f, scope, datetime.now(UTC))
+    read = pool.submit(area_data, svc, area, f, scope, datetime.now(UTC))
+    read.add_done_callback(_log_failure)
+    return read
+
+
+def _log_failure(read: Future[Any]) -> None:
+    """An early read that failed leaves nothing behind (the page's callback reads again, and answers the error)."""
+    exc = read.exception()
+    if exc is not None:
+        log.warning("drill: a page's early read failed: %s", str(exc).splitlines()[0][:200] if str(exc) else exc)
 
 
 def area_data(svc: Services, area: Area, f: Filters, scope: Scope, now: datetime) -> dict[str, Any]:
@@ -359,13 +374,15 @@ def register(app: Dash, svc: Services) -> None:
     """Add the drill-down pages' callbacks: filters into the URL, map clicks down a level; and the early read of a
     page's panels when its address is asked for (after the guard, which has set the signed-in identity)."""
     refs = index_of(svc.city)
+    early = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill-early")  # this app's own: no other app's
+    # reads (a process serving several) can hold up its pages
 
     @app.server.before_request
     def early_read() -> None:
         ident = getattr(g, "identity", None)
         if request.method == "GET" and ident is not None and is_drill_path(request.path):
             query = request.query_string.decode("utf-8", "replace")
-            read_early(svc, request.path, f"?{query}" if query else "", ident.scope)
+            read_early(svc, request.path, f"?{query}" if query else "", ident.scope, early)
 
     @app.callback(
         Output(ids.LOCATION, "search", allow_duplicate=True),

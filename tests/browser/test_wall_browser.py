@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dash.testing.wait import until
+from selenium.common.exceptions import StaleElementReferenceException
 
 from app import create_app
 from data_access.intake.consumer import IngestWorker
@@ -118,16 +120,27 @@ def test_wall004_citizen_text_never_runs(dash_duo, wall_store, settings, city, r
     driver = dash_duo.driver
     # The red appeals on the map: white-edged circles; B's popup and tooltip carry the citizen's HTML.
     dash_duo.wait_for_element('path[stroke="#ffffff"]')
-    markers = dash_duo.find_elements('path[stroke="#ffffff"]')
-    assert len(markers) == 2
-    texts = []
-    for m in markers:
-        driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));", m)
-        driver.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}));", m)
-        dash_duo.wait_for_element(".leaflet-popup-content")
-        texts.append(dash_duo.find_element(".leaflet-popup-content").text)
-        tips = [t.text for t in dash_duo.find_elements(".leaflet-tooltip")]
-        texts += tips
+    assert len(dash_duo.find_elements('path[stroke="#ffffff"]')) == 2
+    texts: list[str] = []
+    for i in range(2):
+        # A tick may draw the markers anew between finding one and reading its popup: open and read it again then.
+        def opened(i: int = i) -> list[str] | None:
+            try:
+                m = dash_duo.find_elements('path[stroke="#ffffff"]')[i]
+                for kind in ("mouseover", "click"):
+                    driver.execute_script(
+                        f"arguments[0].dispatchEvent(new MouseEvent('{kind}', {{bubbles: true}}));", m
+                    )
+            except (IndexError, StaleElementReferenceException):
+                return None
+            got: list[str] | None = driver.execute_script(
+                "const p = document.querySelector('.leaflet-popup-content');"
+                "return p ? [p.innerText, ...[...document.querySelectorAll('.leaflet-tooltip')].map(t => t.innerText)]"
+                " : null;"
+            )
+            return got
+
+        texts += until(opened, timeout=20)
     joined = "\n".join(texts)
     assert '<img src=x onerror="window.__xss=1">' in joined  # shown as text, in popup and tooltip
     assert dash_duo.find_elements(".leaflet-popup-content img") == []
