@@ -16,8 +16,7 @@ from callbacks.login_limit import count_failure, sign_in_limits
 from dashboard.i18n import lang_of, t
 from data_access.accounts.sessions import (
     Identity,
-    display_identity,
-    session_identity,
+    identity,
     sign_in,
     sign_out,
 )
@@ -73,15 +72,7 @@ def _resolve(svc: Services) -> Identity | None:
         display = bearer[7:].strip()
     if not token and not display:
         return None
-    now = _now()
-    with svc.sessions() as s, s.begin():
-        if token:
-            ident = session_identity(s, token, now)
-            if ident:
-                return ident
-        if display:
-            return display_identity(s, display, now)
-    return None
+    return identity(svc.sessions, token, display, _now())
 
 
 def register(app: Dash, svc: Services) -> None:

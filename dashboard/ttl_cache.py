@@ -73,23 +73,39 @@ class TickMemo:
     """Values of the current tick only, by key: the first value of a newer tick drops every older one.
 
     For what every viewer of one refresh period shares inside a process (a view's snapshot, its rendering):
-    memory holds one tick's values whatever the number of views, and nothing of past ticks."""
+    memory holds one tick's values whatever the number of views, and nothing of past ticks. A value is computed
+    once: threads asking for a key that another thread is computing wait for it (at a tick's start every
+    thread of a worker asks for the same few views at once)."""
 
     def __init__(self) -> None:
         self._version = -1
         self._values: dict[Hashable, Any] = {}
+        self._gates: dict[tuple[int, Hashable], threading.Lock] = {}  # (version, key) being computed
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, version: int, compute: Callable[[], T]) -> T:
-        """The value of `key` at tick `version`, computed (outside the lock) if this tick has none yet."""
+        """The value of `key` at tick `version`, computed (outside the lock, by one thread) if this tick has none
+        yet; a tick older than the newest seen is computed for the caller alone."""
         with self._lock:
             if version == self._version and key in self._values:
                 return self._values[key]  # type: ignore[no-any-return]
-        value = compute()
-        with self._lock:
-            if version > self._version:
-                self._version, self._values = version, {}
-            if version == self._version:
-                self._values.setdefault(key, value)
-                return self._values[key]  # type: ignore[no-any-return]
-        return value
+            if version < self._version:
+                gate = None
+            else:
+                gate = self._gates.setdefault((version, key), threading.Lock())
+        if gate is None:
+            return compute()
+        with gate:  # an exception leaves the gate open: the next waiter computes
+            with self._lock:
+                if version == self._version and key in self._values:
+                    return self._values[key]  # type: ignore[no-any-return]
+            value = compute()
+            with self._lock:
+                if version > self._version:
+                    self._version, self._values = version, {}
+                    self._gates = {k: g for k, g in self._gates.items() if k[0] >= version}
+                self._gates.pop((version, key), None)
+                if version == self._version:
+                    self._values.setdefault(key, value)
+                    return self._values[key]  # type: ignore[no-any-return]
+            return value

@@ -1,6 +1,11 @@
 """Who is asking: sign-in sessions and display tokens, each bound to a scope.
 
 The audit log is kept with the accounts (users.audit).
+
+A web worker trusts an identity it resolved for a second (`identity`; data_access/accounts/trust.py): a screen
+ticking every second costs one lookup a second per worker, not one per request. A session ended or a token
+revoked through this module is refused by this process from the next request on; by another process (the
+command line, another web worker) within that second.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash
 
 from dashboard.scopes import Scope
+from data_access.accounts.trust import forget_identities, trusted
 from data_access.accounts.users import (
     DUMMY_HASH,
     AccountError,
@@ -37,6 +43,24 @@ class Identity:
     name: str
     scope: Scope
     kind: str  # "user" | "display"
+
+
+def identity(
+    sessions: sessionmaker[Session], session_token: str | None, display_token: str | None, now: datetime
+) -> Identity | None:
+    """Who a request's session cookie or display token stands for (the session first), or None; resolved from the
+    store at most once a second per worker (data_access/accounts/trust.py)."""
+
+    def resolve() -> Identity | None:
+        with sessions() as s, s.begin():
+            if session_token:
+                found = session_identity(s, session_token, now)
+                if found:
+                    return found
+            return display_identity(s, display_token, now) if display_token else None
+
+    key = (_hash(session_token) if session_token else None, _hash(display_token) if display_token else None)
+    return trusted(key, resolve)
 
 
 def _hash(token: str) -> str:
@@ -71,6 +95,7 @@ def session_identity(session: Session, token: str, now: datetime) -> Identity | 
 
 def sign_out(session: Session, token: str) -> None:
     """End a session."""
+    forget_identities(session)
     session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash(token)))
 
 
@@ -109,4 +134,5 @@ def revoke_display_token(session: Session, token_id: int, now: datetime) -> None
     if row is None:
         raise AccountError(f"no display token #{token_id}")
     row.revoked_at = now
+    forget_identities(session)
     audit(session, "admin", "display-token-revoked", f"#{token_id} {row.name}", now)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from dashboard.scopes import Scope, ScopeError
+from data_access.accounts.trust import forget_identities
 from data_access.store.models import (
     AuditEntry,
     DisplayToken,
@@ -128,6 +129,7 @@ def change_user(
     if active is not None:
         user.active = active
     user.changed_at = now
+    forget_identities(session)
     session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     audit(session, "admin", "user-changed", f"{username} {scope_of(user).describe()} active={user.active}", now)
     return user
