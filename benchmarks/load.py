@@ -37,7 +37,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.tick_client import Viewer, tick_spec  # noqa: E402
+from benchmarks.tick_client import TICK_URL, Viewer, tick_spec  # noqa: E402
 from dashboard.scopes import Scope  # noqa: E402
 from dashboard.settings import load_settings  # noqa: E402
 from data_access.accounts.sessions import issue_display_token  # noqa: E402
@@ -69,7 +69,7 @@ async def _viewer(v: Viewer, spec: dict[str, Any], port: int, step: list[Step], 
         start = time.perf_counter()
         body = v.body(spec)
         head = (
-            f"POST /_dash-update-component HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"POST {TICK_URL} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Cookie: {v.cookie_header()}\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
         try:
@@ -82,8 +82,9 @@ async def _viewer(v: Viewer, spec: dict[str, Any], port: int, step: list[Step], 
                     length = int(line.split(b":")[1])
             answer = await reader.readexactly(length)
             took = time.perf_counter() - start
-            if status == 200:
-                v.took(answer)
+            if status in (200, 204):
+                if status == 200:
+                    v.took(answer, spec)
                 step[-1].lat.append(took)
             else:
                 step[-1].errors += 1

@@ -28,12 +28,9 @@ from sqlalchemy import func, insert, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dash import no_update
-from dash._utils import to_json
 
 from benchmarks.fill_store import frame, schema_url
-from callbacks.wall import TICK_KEYS, make_tick
-from dashboard import ids
+from callbacks.wall import make_tick, tick_answer
 from dashboard.scopes import Scope
 from dashboard.settings import load_settings
 from data_access.accounts.sessions import Identity
@@ -43,25 +40,10 @@ from data_access.wall.snapshot import WallContext
 from geo.city_index import index_of
 from geo.demo_city import load_demo_city
 
-OUTPUT_IDS = [(ids.metric(k.split(":", 1)[1]), "children") for k in TICK_KEYS if k.startswith(("fig:", "list:"))] + [
-    (ids.metric("sos-alert"), "className"),
-    (ids.BANNER, "children"),
-    (ids.BANNER, "className"),
-    (ids.BODY, "className"),
-    (ids.COMMUNITY_LAYER, "hideout"),
-    (ids.RED_LAYER, "data"),
-    (ids.SHOWN, "data"),
-    (ids.VIEW, "data"),
-]
-
 
 def response_bytes(values: list[object]) -> int:
-    """Bytes of the JSON body Dash sends for these outputs (no_update outputs are left out, as Dash does)."""
-    resp: dict[str, dict[str, object]] = {}
-    for (cid, prop), v in zip(OUTPUT_IDS, values):
-        if v is not no_update:
-            resp.setdefault(cid, {})[prop] = v
-    return len(to_json({"multi": True, "response": resp}).encode())
+    """Bytes of the JSON body the tick route sends for these outputs (outputs not to update are left out)."""
+    return len(tick_answer(list(values)))
 
 
 def refresh_presence(sessions, city, now: datetime, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]

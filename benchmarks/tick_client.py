@@ -1,4 +1,5 @@
-"""A wall tick as a browser sends it: the tick callback's request built from the app's own /_dash-dependencies.
+"""A wall tick as a browser sends it: the POST to the tick route (callbacks/wall.py TICK_URL) that the page's
+clientside tick (assets/wall_tick.js) makes, its outputs named from the app's own /_dash-dependencies.
 
 Used by benchmarks/load.py (simulated viewers) and the multi-worker test: each viewer keeps its cookies and
 the version of the figures it shows (`wall-shown`) and view (`wall-view`), and sends them back next tick, as
@@ -10,7 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from callbacks.wall import TICK_URL
+
 TICK_INPUT = "wall-tick.n_intervals"
+__all__ = ["TICK_URL", "Viewer", "tick_spec"]
 
 
 def _split_outputs(spec: str) -> list[dict[str, str]]:
@@ -44,25 +48,18 @@ class Viewer:
     def body(self, spec: dict[str, Any]) -> bytes:
         """The JSON body of this viewer's next tick."""
         self.n += 1
-        values = {
-            "url.pathname": self.path,
-            "url.search": self.search,
-            "wall-shown.data": self.shown,
-            "wall-view.data": self.view,
-        }
-        state = [{**s, "value": values.get(f"{s['id']}.{s['property']}")} for s in spec["state"]]
-        req = {
-            "output": spec["output"],
-            "outputs": _split_outputs(spec["output"]),
-            "inputs": [{"id": "wall-tick", "property": "n_intervals", "value": self.n}],
-            "changedPropIds": [TICK_INPUT],
-            "state": state,
-        }
-        return json.dumps(req).encode()
+        return json.dumps(
+            {"pathname": self.path, "search": self.search, "shown": self.shown, "view": self.view}
+        ).encode()
 
-    def took(self, answer: bytes) -> dict[str, Any]:
-        """Keep what the browser would keep from a tick's answer; returns the answer's outputs."""
-        resp: dict[str, Any] = json.loads(answer)["response"]
+    def took(self, answer: bytes, spec: dict[str, Any]) -> dict[str, Any]:
+        """Keep what the browser would keep from a tick's answer; returns the changed outputs as
+        {component id: {property: value}}."""
+        outputs = _split_outputs(spec["output"])
+        resp: dict[str, Any] = {}
+        for i, value in json.loads(answer)["set"].items():
+            o = outputs[int(i)]
+            resp.setdefault(o["id"], {})[o["property"]] = value
         if "wall-shown" in resp:
             self.shown = resp["wall-shown"]["data"]
         if "wall-view" in resp:

@@ -29,7 +29,7 @@ SESSION_COOKIE = "cc_session"
 DISPLAY_COOKIE = "cc_display"
 #: Paths anyone may fetch: the sign-in page and static code, none of which holds data.
 PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico")
-DATA_PREFIXES = ("/api/", "/_dash-")
+DATA_PREFIXES = ("/api/", "/_dash-", "/_wall-")
 
 
 def current_identity() -> Identity:

@@ -9,13 +9,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import redis
-from dash import Dash, Input, Output, State, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
+from flask import Response, request
+from plotly.io.json import to_json_plotly
 
 from callbacks.api_layers import COMMUNITIES_URL
 from callbacks.auth import current_identity, refuse
-from callbacks.wall_diff import Differ, Prepared
+from callbacks.wall_diff import Differ, Prepared, plain_json
 from dashboard import ids
 from dashboard.i18n import t
 from dashboard.scopes import COMMAND_CENTER, Scope
@@ -36,6 +39,8 @@ from layouts.wall import PageStatic, wall_page
 
 log = logging.getLogger(__name__)
 
+#: The tick's route (under the guard's data prefixes: an anonymous request gets 401, not a page).
+TICK_URL = "/_wall-tick"
 #: Output keys of the tick, in callback order (see layouts/tick.py for what each holds).
 TICK_KEYS = (
     [f"fig:{n}" for n in ids.FIGURES]
@@ -191,6 +196,29 @@ def make_tick(
     return tick
 
 
+def tick_answer(values: list[Any]) -> bytes:
+    """A tick's outputs as the wall's tick route answers them: {"set": {index: value}}, outputs not to update left
+    out (a `dash.Patch` as the operations Dash's renderer applies)."""
+    changed = {str(i): v for i, v in enumerate(values) if v is not no_update}
+    try:
+        return orjson.dumps({"set": changed}, default=plain_json)
+    except TypeError:
+        return str(to_json_plotly({"set": changed})).encode()
+
+
+def _tick_route(tick: Callable[..., list[Any]]) -> Response:
+    """POST {pathname, search, shown, view} (what the page holds): the changed outputs, 204 when none."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return Response('{"error": "a JSON object is expected"}', status=400, mimetype="application/json")
+    text = lambda k: v if isinstance(v := body.get(k), str) else None  # noqa: E731
+    try:
+        values = tick(0, text("pathname"), text("search"), body.get("shown"), text("view"))
+    except PreventUpdate:
+        return Response(status=204)
+    return Response(tick_answer(values), mimetype="application/json")
+
+
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     """Add the wall's callbacks to the app."""
     # Month and baseline aggregates take seconds on a big store: build them now, not in the first tick.
@@ -234,8 +262,12 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         sel = {"sel": view.code}
         return {"bounds": bounds, "transition": "flyToBounds"}, sel, sel, _label(ctx.refs, view, state.lang)
 
+    # The tick is the page's hottest request (every screen, every second): a plain route answering the changed
+    # outputs as JSON (`tick_answer`), asked for by a clientside callback (assets/wall_tick.js) that never
+    # overlaps itself. Dash's own callback dispatch and JSON cleaning cost more than the tick's work.
     tick = make_tick(svc, ctx)
-    app.callback(
+    app.clientside_callback(
+        ClientsideFunction("wall", "tick"),
         *_outputs(),
         Output(ids.SHOWN, "data"),
         Output(ids.VIEW, "data"),
@@ -244,8 +276,13 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         State(ids.LOCATION, "search"),
         State(ids.SHOWN, "data"),
         State(ids.VIEW, "data"),
-        running=[(Output(ids.TICK, "disabled"), True, False)],
-    )(tick)
+    )
+    if TICK_URL not in {r.rule for r in app.server.url_map.iter_rules()}:
+
+        def wall_tick() -> Response:
+            return _tick_route(tick)
+
+        app.server.add_url_rule(TICK_URL, "wall_tick", wall_tick, methods=["POST"])
 
     # Connection watchdog: if the screen stops receiving ticks, a JS timer (assets/wall_watch.js) greys it.
     app.clientside_callback(

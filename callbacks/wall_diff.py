@@ -28,7 +28,7 @@ class Prepared(NamedTuple):
     version: str
 
 
-def _plain(obj: Any) -> Any:
+def plain_json(obj: Any) -> Any:
     """Components as the JSON Dash sends (orjson calls this for every object it cannot write itself)."""
     to_plotly = getattr(obj, "to_plotly_json", None)
     if to_plotly is None:
@@ -42,7 +42,7 @@ def fingerprint(value: Any) -> str:
     orjson with the components' own to_plotly_json: same bytes for the same value, ~2x faster than
     plotly's JSON cleaner (a tick fingerprints every output); anything else falls back to plotly."""
     try:
-        raw = orjson.dumps(value, default=_plain)
+        raw = orjson.dumps(value, default=plain_json)
     except TypeError:
         raw = to_json_plotly(value).encode()
     return hashlib.blake2b(raw, digest_size=12).hexdigest()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from benchmarks.tick_client import Viewer, tick_spec
+from benchmarks.tick_client import TICK_URL, Viewer, tick_spec
 from dashboard.scopes import Scope
 from data_access.accounts.users import create_user
 from tests.conftest import CACHE_DIR, REDIS_URL, display_token, make_store
@@ -90,13 +90,13 @@ def web(tmp_path, city, gazetteer, settings, prefix, rds) -> Iterator[dict[str, 
 
 def _tick(base: str, viewer: Viewer, spec: dict[str, Any]) -> dict[str, Any]:
     r = requests.post(
-        f"{base}/_dash-update-component",
+        f"{base}{TICK_URL}",
         data=viewer.body(spec),
         headers={"Content-Type": "application/json", "Cookie": viewer.cookie_header(), "Connection": "close"},
         timeout=60,
     )
     assert r.status_code == 200, r.text[:300]
-    return viewer.took(r.content)
+    return viewer.took(r.content, spec)
 
 
 def _workers(log: Path, path: str) -> dict[str, set[str]]:
@@ -136,9 +136,9 @@ def test_two_workers_serve_one_display_and_one_user(web) -> None:  # type: ignor
     r = requests.get(f"{base}/export/appeals.csv?area=/area/s/{sc['street']}", headers={"Cookie": user.cookie_header()})
     assert r.status_code == 200 and "text/csv" in r.headers["Content-Type"]
     # no cookie, no figures
-    r = requests.post(f"{base}/_dash-update-component", data=Viewer("/wall", "").body(spec))
+    r = requests.post(f"{base}{TICK_URL}", data=Viewer("/wall", "").body(spec))
     assert r.status_code in (401, 403)
-    by_status = _workers(web["log"], "/_dash-update-component")
+    by_status = _workers(web["log"], TICK_URL)
     assert len(by_status["200"]) == 2, by_status  # both workers answered ticks, and every tick of a viewer succeeded
 
 

@@ -25,6 +25,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
+from callbacks.wall import TICK_URL
 from dashboard.drill import EXPORT_TABLES
 from dashboard.ids_cases import DAY_NAMES as LEDGER_DAYS
 from dashboard.ids_cases import FILTER_NAMES as LEDGER_FILTERS
@@ -44,7 +45,7 @@ from tests.drill_support import (
 from tests.notify_support import OWN_PHONE, queue_both_areas
 
 OUTSIDERS = ("dist", "street", "grids")  # none of them covers the other district
-WALL_CALLBACKS = ("route", "pick", "show_view", "tick", "drawer", "notify_chip", "wall_groups")
+WALL_CALLBACKS = ("route", "pick", "show_view", "drawer", "notify_chip", "wall_groups")  # the tick: its own route
 DRILL_CALLBACKS = (
     "filters_to_url",
     "map_down",
@@ -307,6 +308,24 @@ def test_forged_callback_gets_nothing(world, name: str, user: str) -> None:  # t
             m in _used(body, url=name not in URL_UNUSED, search=name not in SEARCH_UNUSED) for m in world["markers"]
         ):  # it named the other area: refused and audited
             assert refusals(world["sessions"]) > before, f"not audited: {req[:300]}"
+
+
+@pytest.mark.parametrize("user", OUTSIDERS)
+def test_forged_wall_tick_gets_nothing(world, user: str) -> None:  # type: ignore[no-untyped-def]
+    """The wall's tick is a plain route (TICK_URL), not a Dash callback: the same sweep, every place of the other
+    area in the URL and as the view the page says it shows."""
+    c, o = _client(world, user), world["o"]
+    for path, search, _ in _places(o, world["topics"]):
+        for view in (None, f"s:{o['street']}", f"d:{o['district']}"):
+            body = {"pathname": path, "search": search, "shown": None, "view": view}
+            req = json.dumps(body, ensure_ascii=False)
+            before = refusals(world["sessions"])
+            r = c.post(TICK_URL, json=body)
+            text = r.get_data(as_text=True)
+            assert r.status_code in (200, 204), (r.status_code, text[:300])
+            assert _leaks(world, req, text) == [], (body, text[:500])
+            if any(m in f"{search} {view}" for m in world["markers"]):  # it asked for the other area (a path that
+                assert refusals(world["sessions"]) > before, f"not audited: {req}"  # is no wall's shows the home view)
 
 
 def _used(body: dict[str, Any], url: bool = True, search: bool = True) -> str:
