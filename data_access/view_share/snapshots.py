@@ -9,7 +9,10 @@ a tick by a version number (`tick_version`: the refresh period `now` falls in). 
    it computes, stores the value (expiring after a few ticks) and lets go; the others poll for the value, and
    compute it themselves only if the lock's holder vanished without storing it.
 
-Within one worker, viewers of the same name wait on a local lock, so only one of them talks to Redis.
+Within one worker, only one viewer of a name at a time talks to Redis (a local lock). While it reads or computes
+a new tick's value, the worker's other viewers are answered with the value it holds from one of the last
+`stale_ticks` ticks instead of waiting (the figures are then a tick older, never blocked behind the store); a
+worker holding no recent value waits.
 If Redis fails, each worker computes for itself (the screens keep going; the cost is per worker again).
 The value is shared before any scope cut: callers cut it per viewer (data_access/wall/scope.py).
 """
@@ -53,6 +56,7 @@ class SharedSnapshots:
         keep_ticks: int = 5,
         poll_s: float = 0.01,
         max_local: int = 64,
+        stale_ticks: int = 2,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -61,6 +65,7 @@ class SharedSnapshots:
         self.keep_ms = period_ms * keep_ticks
         self.poll_s = poll_s
         self.max_local = max_local
+        self.stale_ticks = stale_ticks
         self._local: OrderedDict[str, tuple[int, Any]] = OrderedDict()  # name -> (version, value), newest names last
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -84,25 +89,35 @@ class SharedSnapshots:
 
     def _remember(self, name: str, version: int, value: Any) -> None:
         with self._guard:
+            held = self._local.get(name)
+            if held is not None and held[0] > version:  # a late request of an older tick: keep the newer value
+                return
             self._local[name] = (version, value)
             self._local.move_to_end(name)
             while len(self._local) > self.max_local:
                 self._local.popitem(last=False)
 
-    def _held(self, name: str, version: int) -> tuple[bool, Any]:
+    def _held(self, name: str) -> tuple[int, Any] | None:
         with self._guard:
-            got = self._local.get(name)
-        return (True, got[1]) if got is not None and got[0] == version else (False, None)
+            return self._local.get(name)
 
     def get(self, name: str, now: datetime, compute: Callable[[], Any]) -> Any:
-        """The value of view `name` at the tick of `now`: read if any worker computed it, else computed once.
+        """The value of view `name` at the tick of `now`: read if any worker computed it, else computed once; while
+        another thread of this worker gets it, the value held from a recent tick.
 
         The value must be JSON-ready. An exception of `compute` is raised to the caller (no value is stored)."""
         version = tick_version(now, self.period_ms)
-        with self._lock_of(name):
-            found, value = self._held(name, version)
-            if found:
-                return value
+        held = self._held(name)
+        if held is not None and held[0] == version:
+            return held[1]
+        lock = self._lock_of(name)
+        recent = held is not None and 0 < version - held[0] <= self.stale_ticks
+        if not lock.acquire(blocking=not recent):
+            return held[1]  # type: ignore[index]  # another thread is getting this tick's: the recent one meanwhile
+        try:
+            held = self._held(name)
+            if held is not None and held[0] == version:
+                return held[1]
             try:
                 value = self._shared(name, version, compute)
                 self.redis_failed = False
@@ -113,6 +128,8 @@ class SharedSnapshots:
                 value = self._compute(compute)
             self._remember(name, version, value)
             return value
+        finally:
+            lock.release()
 
     def _compute(self, compute: Callable[[], Any]) -> Any:
         self.computed += 1

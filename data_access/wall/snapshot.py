@@ -602,6 +602,7 @@ def take_snapshot(
             if ctx.shared is None:
                 snap = wall_snapshot(session, now, view, ctx)
             else:  # one object per view and tick in this process, for every viewer of it
+                live_state(session, now, ctx)  # first, outside the view's memo: viewers wait on no one's read of it
                 snap = per_tick(ctx, ("snapshot", view.key), now, partial(wall_snapshot, session, now, view, ctx))
             loading = per_tick(ctx, ("history-load",), now, partial(history_load, session))
         ctx.last_good.put(view.key, snap)

@@ -127,3 +127,29 @@ def test_a_failed_computation_stores_nothing(settings, prefix, rds) -> None:  # 
         shared.get("wall:city", now, broken)
     assert not list(rds.scan_iter(f"{prefix}:screens:*"))  # neither a value nor a lock left behind
     assert shared.get("wall:city", now, lambda: {"n": 1}) == {"n": 1}
+
+
+def test_a_new_tick_waits_on_no_one_who_holds_a_recent_value(settings, prefix, rds) -> None:  # type: ignore[no-untyped-def]
+    """While one thread gets a new tick's value (here: computes it slowly), the worker's other viewers get the
+    value of the tick before at once; a worker with no recent value waits for the new one."""
+    shared = SharedSnapshots(rds, f"{prefix}:screens", 1000)
+    now = datetime.now(UTC)
+    later = now + timedelta(seconds=1)
+    assert shared.get("wall:live", now, lambda: {"tick": "old"}) == {"tick": "old"}
+    computing, release = threading.Event(), threading.Event()
+
+    def slow() -> dict[str, Any]:
+        computing.set()
+        release.wait(30)
+        return {"tick": "new"}
+
+    first: list[Any] = []
+    t = threading.Thread(target=lambda: first.append(shared.get("wall:live", later, slow)))
+    t.start()
+    assert computing.wait(30)
+    assert shared.get("wall:live", later, lambda: {"tick": "never"}) == {"tick": "old"}  # answered, not blocked
+    release.set()
+    t.join(30)
+    assert first == [{"tick": "new"}] and shared.get("wall:live", later, lambda: {"tick": "never"}) == {"tick": "new"}
+    far = later + timedelta(seconds=10)  # too old to show: the next viewer gets this tick's value
+    assert shared.get("wall:live", far, lambda: {"tick": "far"}) == {"tick": "far"}
