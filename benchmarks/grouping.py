@@ -219,7 +219,7 @@ def run(kind: str, city: Any, args: argparse.Namespace) -> None:
             n += len(background)
         print(f"[{kind}] stored {n:,} appeals in {time.perf_counter() - t:.0f} s", flush=True)
         t, cpu = time.perf_counter(), time.process_time()
-        regroup(sessions, rules, zone, settings.grouping_batch)
+        regroup(sessions, rules, zone)
         took, cpu = time.perf_counter() - t, time.process_time() - cpu
         rate = n / took
         print(

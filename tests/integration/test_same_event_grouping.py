@@ -49,7 +49,7 @@ def test_incremental_grouping_equals_a_regrouping(store, settings, gazetteer, ci
         while group_new(sessions, RULES, ZONE, 7):
             pass
     incremental = snapshot(sessions)
-    regroup(sessions, RULES, ZONE, 1000)
+    regroup(sessions, RULES, ZONE)
     whole = snapshot(sessions)
     assert incremental == whole
     members, groups = whole
