@@ -7,6 +7,9 @@ arrival order the rules assign in. Per batch, one query fetches the members that
 assignment runs in memory; new members, their groups' sizes and 三天三单 days and the checkpoint are written in
 the same transaction. PostgreSQL: under an advisory lock, so two processes never group at once; SQLite: the
 checkpoint moves only from where this pass found it (else the batch is dropped and read again).
+
+`regroup` (after a change of the rules) forgets every group and groups the whole log in one pass of its own: the same
+arrivals in the same order through the same `Grouper`, read in one streamed query and written in bulk.
 """
 
 from __future__ import annotations
