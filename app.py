@@ -378,7 +378,7 @@ def _regroup(args: argparse.Namespace) -> int:
     engine = make_engine(database_url(settings))  # the store only: no Redis, no city
     try:
         migrate(engine)
-        n = regroup(make_sessionmaker(engine), rules_of(settings), settings.zone, settings.grouping_batch)
+        n = regroup(make_sessionmaker(engine), rules_of(settings), settings.zone)
     finally:
         engine.dispose()
     print(f"regrouped: read {n} logged events from the start")

@@ -7,7 +7,8 @@ A store of the demo city is filled straight through the driver with `--days` × 
 `appeals` and their `created` events in the log, as the projection leaves them): each at a community's point
 plus up to 300 m, a category drawn with the catalogue's weights, a summary from the demo's phrase tables. Then:
 
-1. **full regrouping** of the background (`regroup`, GROUPING_BATCH appeals per transaction): appeals/s;
+1. **full regrouping** of the background (`regroup`: one streamed pass): appeals/s, and the process's peak memory
+   during it (the whole process, including what it held before, which is printed too);
 2. **false alarms**: events meeting 三天三单 in the background, where nothing was planted, per day;
 3. `--plant` **bursts** are logged after it, each 3–5 appeals about one spot (≤ 30 m apart) and one category within
    1–3 days, with differently worded summaries, together with one more day of background; grouped by
@@ -18,6 +19,7 @@ plus up to 300 m, a category drawn with the catalogue's weights, a summary from 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import random
@@ -200,6 +202,15 @@ def bursts_by_day(sessions: Any, zone: Any) -> Counter[str]:
     return Counter(d.isoformat() for d in days)
 
 
+def peak_rss(reset: bool = False) -> float:
+    """This process's peak resident memory in MB (Linux); `reset`: its current one, and count the peak anew."""
+    status = Path("/proc/self/status").read_text()
+    if reset:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS
+        return int(status.split("VmRSS:")[1].split()[0]) / 1024
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
 def run(kind: str, city: Any, args: argparse.Namespace) -> None:
     settings = load_settings(var_dir=CACHE_DIR, demo=False)
     rules, zone = rules_of(settings), settings.zone
@@ -218,14 +229,15 @@ def run(kind: str, city: Any, args: argparse.Namespace) -> None:
             store_rows(sessions, background)
             n += len(background)
         print(f"[{kind}] stored {n:,} appeals in {time.perf_counter() - t:.0f} s", flush=True)
+        rss = peak_rss(reset=True)
         t, cpu = time.perf_counter(), time.process_time()
-        regroup(sessions, rules, zone, settings.grouping_batch)
+        regroup(sessions, rules, zone)
         took, cpu = time.perf_counter() - t, time.process_time() - cpu
         rate = n / took
         print(
             f"[{kind}] full regrouping: {n:,} appeals in {took:.1f} s = {rate:,.0f} appeals/s "
-            f"(this process's CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f}); "
-            f"1,000,000 would take {1e6 / rate / 60:.1f} min (extrapolated)",
+            f"(this process's CPU {cpu:.1f} s; load average {os.getloadavg()[0]:.1f}; peak RSS {peak_rss():,.0f} MB, "
+            f"{rss:,.0f} MB before); 1,000,000 would take {1e6 / rate / 60:.1f} min (extrapolated)",
             flush=True,
         )
         quiet = bursts_by_day(sessions, zone)
@@ -265,6 +277,7 @@ def run(kind: str, city: Any, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--days", type=int, default=5)
     p.add_argument("--per-day", type=int, default=40000)

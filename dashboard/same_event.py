@@ -73,7 +73,7 @@ class GroupingRules:
         return self.distance_m / _M_PER_DEG
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Arrival:
     """An appeal as grouping sees it: id, creation time (aware), category key, point, comparable words."""
 
@@ -85,7 +85,7 @@ class Arrival:
     words: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """An appeal already in a group."""
 

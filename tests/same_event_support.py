@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from geo.crs import wgs84_to_gcj02
 from tests.conftest import ev
 
 LAMP = ["城市管理", "市政设施", "路灯"]
@@ -22,9 +23,16 @@ M = 111_320.0
 
 
 def created_at(
-    appeal: str, at: datetime, cat: list[str], lon: float | None, lat: float | None, community: str, summary: str | None
+    appeal: str,
+    at: datetime,
+    cat: list[str],
+    lon: float | None,
+    lat: float | None,
+    community: str,
+    summary: str | None,
+    crs: str | None = None,
 ) -> str:
-    """A `created` event with a point (or only a community when lon is None)."""
+    """A `created` event with a point (or only a community when lon is None), in `crs` when given."""
     fields: dict[str, Any] = {
         "channel": "phone",
         "kind": "complaint",
@@ -33,15 +41,16 @@ def created_at(
         "community": community,
     }
     if lon is not None:
-        fields["location"] = {"lon": lon, "lat": lat}
+        fields["location"] = {"lon": lon, "lat": lat} | ({"crs": crs} if crs else {})
     if summary is not None:
         fields["summary"] = summary
     return ev("created", appeal, at, **fields)
 
 
-def mixed(city, start: datetime, n: int, seed: int = 7) -> list[str]:  # type: ignore[no-untyped-def]
+def mixed(city, start: datetime, n: int, seed: int = 7, gcj: float = 0.0) -> list[str]:  # type: ignore[no-untyped-def]
     """`n` appeals over 5 days around a handful of places: some repeat one event, some are near but of another
-    category, some lack a point or a summary; in an order that is not their time order."""
+    category, some lack a point or a summary, a share `gcj` send their point in GCJ-02; in an order that is not
+    their time order."""
     rng = random.Random(seed)
     comms = city.communities.iloc[:6]
     out = []
@@ -54,5 +63,9 @@ def mixed(city, start: datetime, n: int, seed: int = 7) -> list[str]:  # type: i
         point = rng.random() > 0.1
         text = rng.choice(TEXTS[key]) if rng.random() > 0.15 else None
         at = start + timedelta(hours=rng.uniform(0, 120))
-        out.append(created_at(f"M{i:04d}", at, CATS[key], lon if point else None, lat, c["code"], text))
+        crs = None
+        if rng.random() < gcj:
+            x, y = wgs84_to_gcj02(lon, lat)
+            lon, lat, crs = float(x), float(y), "gcj02"
+        out.append(created_at(f"M{i:04d}", at, CATS[key], lon if point else None, lat, c["code"], text, crs))
     return out

@@ -7,14 +7,19 @@ arrival order the rules assign in. Per batch, one query fetches the members that
 assignment runs in memory; new members, their groups' sizes and 三天三单 days and the checkpoint are written in
 the same transaction. PostgreSQL: under an advisory lock, so two processes never group at once; SQLite: the
 checkpoint moves only from where this pass found it (else the batch is dropped and read again).
+
+`regroup` (after a change of the rules) forgets every group and groups the whole log in one pass of its own: the same
+arrivals in the same order through the same `Grouper`, read in one streamed query and written in bulk.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -42,6 +47,7 @@ from data_access.store.bulk import (
     raw_cursor,
     select_in,
     sqlite_time,
+    write_rows,
 )
 from data_access.store.locks import lock_key
 from data_access.store.models import (
@@ -62,15 +68,22 @@ _G = SameEventGroup.__table__.c
 _CP = SameEventCheckpoint.__table__
 
 
-@dataclass(frozen=True)
-class _New:
-    """A new appeal with the place columns its member row keeps."""
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where an appeal stands in the log (the `seq` of its `created` event) and the place columns its rows keep."""
 
     seq: int
-    arrival: Arrival
     grid: str | None
     street: str | None
     district: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _New:
+    """A new appeal as grouping sees it, with its `_Place`."""
+
+    place: _Place
+    arrival: Arrival
 
 
 def position(session: Session) -> int:
@@ -156,25 +169,34 @@ def _group(s: Session, logged: Sequence[tuple[int, str, str]], rules: GroupingRu
     _update_groups(s, {m.group for _, m in placed}, {n.arrival.appeal: n for n, _ in placed}, zone, rules)
 
 
+#: What grouping reads of an appeal (turned into a `_New` by `_new`), from `appeals a` and `_POINT_OF_COMMUNITY`.
+_APPEAL_COLS = (
+    "a.id, a.created_at, a.cat1, a.cat2, a.cat3, a.lon, a.lat, a.summary, a.grid, a.street, a.district, c.lon, c.lat"
+)
+_POINT_OF_COMMUNITY = "LEFT JOIN communities c ON c.code = a.community"
+
+
 def _arrivals(s: Session, seqs: dict[str, tuple[int, str]], rules: GroupingRules) -> list[_New]:
     """The new appeals as grouping sees them (points in WGS-84), in arrival order; an appeal with no row (the
     projection failed to fold it) is left out."""
-    rows = select_in(
-        s,
-        "SELECT a.id, a.created_at, a.cat1, a.cat2, a.cat3, a.lon, a.lat, a.summary, a.grid, a.street, a.district, "
-        "c.lon, c.lat FROM appeals a LEFT JOIN communities c ON c.code = a.community WHERE a.id",
-        list(seqs),
-    )
-    out = []
-    for r in rows:
-        seq, crs = seqs[r[0]]
-        lon, lat = (r[5], r[6]) if r[5] is not None and r[6] is not None else (r[11], r[12])
-        if r[5] is not None and r[6] is not None and crs != "wgs84":
-            x, y = to_wgs84(r[5], r[6], crs)
-            lon, lat = float(x), float(y)
-        arrival = Arrival(r[0], _utc(r[1]), category_key(r[2], r[3], r[4], rules), lon, lat, words(r[7]))
-        out.append(_New(seq, arrival, r[8], r[9], r[10]))
-    return sorted(out, key=lambda n: n.seq)
+    rows = select_in(s, f"SELECT {_APPEAL_COLS} FROM appeals a {_POINT_OF_COMMUNITY} WHERE a.id", list(seqs))
+    return sorted((_new(r, *seqs[r[0]], rules) for r in rows), key=lambda n: n.place.seq)
+
+
+def _new(r: Sequence[Any], seq: int, crs: str, rules: GroupingRules) -> _New:
+    """An appeal read in `_APPEAL_COLS` (its point in `crs`; with no point, its community's) as grouping sees it."""
+    lon, lat = (r[5], r[6]) if r[5] is not None and r[6] is not None else (r[11], r[12])
+    if r[5] is not None and r[6] is not None and crs != "wgs84":
+        x, y = to_wgs84(r[5], r[6], crs)
+        lon, lat = float(x), float(y)
+    arrival = Arrival(r[0], _utc(r[1]), sys.intern(category_key(r[2], r[3], r[4], rules)), lon, lat, words(r[7]))
+    return _New(_Place(seq, _codes(r[8]), _codes(r[9]), _codes(r[10])), arrival)
+
+
+def _codes(v: str | None) -> str | None:
+    """One string object per distinct code (a full pass keeps a million members: their place codes and categories
+    are a few thousand strings)."""
+    return None if v is None else sys.intern(v)
 
 
 def _utc(v: Any) -> datetime:
@@ -209,21 +231,7 @@ def _candidates(s: Session, arrivals: Sequence[Arrival], rules: GroupingRules) -
 
 
 def _member_row(n: _New, m: Member, rules: GroupingRules) -> dict[str, object]:
-    a = n.arrival
-    return {
-        "appeal": a.appeal,
-        "group_id": m.group,
-        "seq": n.seq,
-        "cat_key": a.cat,
-        "cell": cell(a.lon, a.lat, rules) if a.lon is not None and a.lat is not None else None,
-        "at": a.at,
-        "lon": a.lon,
-        "lat": a.lat,
-        "words": a.words,
-        "grid": n.grid,
-        "street": n.street,
-        "district": n.district,
-    }
+    return dict(zip(_MEMBER_COLS, _member_values(n.place, m, rules), strict=True))
 
 
 def _update_groups(s: Session, ids: set[str], new: dict[str, _New], zone: ZoneInfo, rules: GroupingRules) -> None:
@@ -249,21 +257,7 @@ def _update_groups(s: Session, ids: set[str], new: dict[str, _New], zone: ZoneIn
 
 
 def _group_row(n: _New, ts: list[datetime], zone: ZoneInfo, rules: GroupingRules) -> dict[str, object]:
-    a = n.arrival
-    day: date | None = burst_day(ts, zone, rules)
-    return {
-        "id": a.appeal,
-        "cat_key": a.cat,
-        "size": len(ts),
-        "first_at": min(ts),
-        "last_at": max(ts),
-        "burst_day": day,
-        "lon": a.lon,
-        "lat": a.lat,
-        "grid": n.grid,
-        "street": n.street,
-        "district": n.district,
-    }
+    return dict(zip(_GROUP_COLS, _group_values(n.place, n.arrival, ts, zone, rules), strict=True))
 
 
 def group_all(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInfo, batch: int) -> int:
@@ -274,12 +268,127 @@ def group_all(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneI
     return total
 
 
-def regroup(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInfo, batch: int) -> int:
-    """Forget every group and group the whole log again from the start (after changing the rules)."""
+def regroup(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInfo) -> int:
+    """Forget every group and group the whole log again from the start (after changing the rules); return the
+    log events read.
+
+    One pass in one transaction, under grouping's lock: every `created` event up to the lowest projection
+    checkpoint with its appeal row, streamed in `seq` order; the same `Grouper` as `group_new` assigns them in
+    memory (the same groups: each appeal meets the same earlier members, only all at once); members and groups
+    are written in bulk (PostgreSQL: COPY) with the checkpoint."""
     with sessions() as s, s.begin():
         _take_lock(s, wait=True)
-        s.execute(delete(SameEventMember.__table__))
-        s.execute(delete(SameEventGroup.__table__))
-        position(s)
-        s.execute(update(_CP).where(_CP.c.name == _NAME).values(position=0, updated_at=datetime.now(UTC)))
-    return group_all(sessions, rules, zone, batch)
+        pos = position(s)
+        top = lowest_checkpoint(s)
+        t0 = time.perf_counter()
+        grouper = Grouper(rules)
+        placed: dict[str, tuple[_Place, Member]] = {}
+        grown: dict[str, list[datetime]] = {}  # the times of each group of more than one appeal
+        for r in _logged_appeals(s, top):
+            if r[2] in placed:  # an appeal logged as created twice is grouped at its first `created` event
+                continue
+            n = _new(r[2:], int(r[0]), _crs(r[1]) if r[1] else "wgs84", rules)
+            m = grouper.assign(n.arrival)
+            placed[m.appeal] = (n.place, m)
+            if m.group != m.appeal:
+                grown.setdefault(m.group, [placed[m.group][1].at]).append(m.at)
+        t1 = time.perf_counter()
+        indexes = _empty(s)
+        write_rows(
+            s, SameEventMember.__table__, _MEMBER_COLS, (_member_values(p, m, rules) for p, m in placed.values())
+        )
+        groups = (
+            _group_values(p, m, grown.get(m.appeal) or [m.at], zone, rules)
+            for p, m in placed.values()
+            if m.group == m.appeal
+        )
+        write_rows(s, SameEventGroup.__table__, _GROUP_COLS, groups)
+        for ddl in indexes:
+            s.connection().exec_driver_sql(ddl)
+        if not _move(s, pos, top):
+            raise RuntimeError("grouping's checkpoint moved during a regrouping under its lock")
+        t2 = time.perf_counter()
+    log.info(
+        "regrouped %d appeals: read and assigned in %.1f s, written in %.1f s, committed in %.1f s",
+        len(placed),
+        t1 - t0,
+        t2 - t1,
+        time.perf_counter() - t2,
+    )
+    return top
+
+
+def _empty(s: Session) -> list[str]:
+    """Empty the member and group tables for a full write; return the statements that build again the indexes
+    dropped meanwhile.
+
+    PostgreSQL: TRUNCATE (a DELETE of a million rows leaves them dead in the tables and their indexes, and the COPY
+    after it was twice as slow; screens reading groups wait from here to the commit instead) and drop the indexes
+    no constraint needs: building them after the COPY is cheaper than keeping them up row by row (measured: see
+    docs/benchmarks.md). SQLite: DELETE (its truncation)."""
+    tables = (SameEventMember.__table__, SameEventGroup.__table__)
+    conn = s.connection()
+    if conn.dialect.name != "postgresql":
+        for t in tables:
+            s.execute(delete(t))
+        return []
+    conn.exec_driver_sql(f"TRUNCATE {', '.join(t.name for t in tables)}")
+    found = conn.exec_driver_sql(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = ANY(%s::regclass[]) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname",
+        ([t.name for t in tables],),
+    ).all()
+    for name, _ in found:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [ddl for _, ddl in found]
+
+
+def _logged_appeals(s: Session, top: int) -> Iterator[Sequence[Any]]:
+    """Every appeal logged as created up to `top`, in `seq` order: (seq, the event's payload when it names a
+    coordinate system, else None, then `_APPEAL_COLS`); streamed (PostgreSQL: a server-side cursor)."""
+    sql = (
+        f"SELECT e.seq, CASE WHEN e.payload LIKE '%\"crs\"%' THEN e.payload END, {_APPEAL_COLS} "
+        f"FROM appeal_events e JOIN appeals a ON a.id = e.appeal {_POINT_OF_COMMUNITY} "
+        f"WHERE e.type = 'created' AND e.seq <= {int(top)} ORDER BY e.seq"
+    )
+    dbapi = s.connection().connection.dbapi_connection
+    postgres = s.get_bind().dialect.name == "postgresql"
+    cur = dbapi.cursor(name="regroup") if postgres else dbapi.cursor()  # type: ignore[union-attr]  # open
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(10_000):
+            yield from rows
+    finally:
+        cur.close()
+
+
+_MEMBER_COLS = (
+    "appeal",
+    "group_id",
+    "seq",
+    "cat_key",
+    "cell",
+    "at",
+    "lon",
+    "lat",
+    "words",
+    "grid",
+    "street",
+    "district",
+)
+_GROUP_COLS = ("id", "cat_key", "size", "first_at", "last_at", "burst_day", "lon", "lat", "grid", "street", "district")
+
+
+def _member_values(p: _Place, m: Member, rules: GroupingRules) -> tuple[Any, ...]:
+    """A member's row in `_MEMBER_COLS` order."""
+    c = cell(m.lon, m.lat, rules) if m.lon is not None and m.lat is not None else None
+    return (m.appeal, m.group, p.seq, m.cat, c, m.at, m.lon, m.lat, m.words, p.grid, p.street, p.district)
+
+
+def _group_values(
+    p: _Place, first: Arrival | Member, ts: list[datetime], zone: ZoneInfo, rules: GroupingRules
+) -> tuple[Any, ...]:
+    """A group's row in `_GROUP_COLS` order: its first appeal's place, its members' times."""
+    day = burst_day(ts, zone, rules)
+    return (first.appeal, first.cat, len(ts), min(ts), max(ts), day, first.lon, first.lat, p.grid, p.street, p.district)

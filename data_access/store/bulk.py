@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
+from itertools import islice
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -18,6 +19,8 @@ T = TypeVar("T")
 
 #: Bound parameters per statement chunk (SQLite allows 32,766; PostgreSQL 65,535).
 CHUNK = 900
+#: Rows per executemany of `write_rows` on SQLite.
+WRITE_CHUNK = 50_000
 
 
 def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -112,3 +115,31 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, object]
     times = time_columns(table)
     conv = sqlite_time if sqlite_ else pg_time
     _insert_many(conn, table.name, names, driver_params(rows, names, times, conv), conflict)
+
+
+def write_rows(session: Session, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Write many rows (values in `names` order, times aware) into an empty or conflict-free table in one go:
+    PostgreSQL's COPY; SQLite: executemany in chunks of `WRITE_CHUNK`. Times are stored as UTCDateTime stores them."""
+    conn = session.connection()
+    at = [i for i, n in enumerate(names) if n in time_columns(table)]
+    sqlite_ = conn.dialect.name == "sqlite"
+    conv = sqlite_time if sqlite_ else pg_time
+
+    def stored(r: Sequence[Any]) -> tuple[Any, ...]:
+        v = list(r)
+        for i in at:
+            v[i] = conv(v[i])
+        return tuple(v)
+
+    if sqlite_:
+        it = map(stored, rows)
+        while part := list(islice(it, WRITE_CHUNK)):
+            _insert_many(conn, table.name, names, part, "")
+        return
+    cur = raw_cursor(session)
+    try:
+        with cur.copy(f"COPY {table.name} ({quoted(names)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(stored(r))
+    finally:
+        cur.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,48 @@ def test_the_best_match_wins_among_two_groups() -> None:
     b = arrival("b", 1, east_m=60, summary="和平街路灯杆倾斜有倒塌危险")
     c = arrival("c", 2, east_m=30, summary="和平街路灯杆倾斜，怕倒下来")
     assert groups([a, b, c], rules) == {"a": "a", "b": "b", "c": "b"}
+
+
+def brute_force(arrivals: list[Arrival], rules: GroupingRules = RULES) -> dict[str, str]:
+    """The rules of the module docstring read literally: each appeal against every earlier one."""
+    out: dict[str, str] = {}
+    earlier: list[Arrival] = []
+    for a in arrivals:
+        best: tuple[float, float, datetime, str] | None = None
+        for m in earlier if a.lon is not None and a.lat is not None else []:
+            if m.lon is None or m.lat is None or m.cat != a.cat or abs(m.at - a.at) > rules.window:
+                continue
+            d = distance_m(a.lon, a.lat, m.lon, m.lat)  # type: ignore[arg-type]  # checked above
+            sim = similarity(a.words, m.words)
+            if d > rules.distance_m or (sim is not None and sim < rules.min_similarity):
+                continue
+            key = (-(rules.min_similarity if sim is None else sim), d, m.at, m.appeal)
+            best = key if best is None or key < best else best
+        out[a.appeal] = out[best[3]] if best else a.appeal
+        earlier.append(a)
+    return out
+
+
+def test_the_index_finds_what_every_earlier_appeal_would_give() -> None:
+    """Random appeals around a few spots over three weeks, logged in an order unlike their time order (an import of
+    old history after new appeals): the indexed `Grouper` gives the brute-force groups."""
+    rng = random.Random(3)
+    texts = ["路灯不亮", "门口那盏路灯一直不亮", "路灯坏了晚上很黑", "电梯故障困人", None]
+    arrivals = [
+        Arrival(
+            f"a{i:04d}",
+            T0 + timedelta(hours=rng.uniform(0, 24 * 21)),
+            rng.choice(["路灯", "噪音"]),
+            None if rng.random() < 0.05 else LON + rng.uniform(-400, 400) * DLON,
+            LAT + rng.uniform(-400, 400) * DLAT,
+            words(rng.choice(texts)),
+        )
+        for i in range(1500)
+    ]
+    arrivals = [a if a.lon is not None else Arrival(a.appeal, a.at, a.cat, None, None, a.words) for a in arrivals]
+    expected = brute_force(arrivals)
+    assert groups(arrivals) == expected
+    assert 50 < len(set(expected.values())) < 1400  # the case groups something, and not everything
 
 
 def test_equivalent_categories_are_one_key() -> None:
