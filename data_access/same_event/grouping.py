@@ -278,6 +278,8 @@ def regroup(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInf
     are written in bulk (PostgreSQL: COPY) with the checkpoint."""
     with sessions() as s, s.begin():
         _take_lock(s, wait=True)
+        s.execute(delete(SameEventMember.__table__))
+        s.execute(delete(SameEventGroup.__table__))
         pos = position(s)
         top = lowest_checkpoint(s)
         t0 = time.perf_counter()
@@ -293,7 +295,6 @@ def regroup(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInf
             if m.group != m.appeal:
                 grown.setdefault(m.group, [placed[m.group][1].at]).append(m.at)
         t1 = time.perf_counter()
-        indexes = _empty(s)
         write_rows(
             s, SameEventMember.__table__, _MEMBER_COLS, (_member_values(p, m, rules) for p, m in placed.values())
         )
@@ -303,8 +304,6 @@ def regroup(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInf
             if m.group == m.appeal
         )
         write_rows(s, SameEventGroup.__table__, _GROUP_COLS, groups)
-        for ddl in indexes:
-            s.connection().exec_driver_sql(ddl)
         if not _move(s, pos, top):
             raise RuntimeError("grouping's checkpoint moved during a regrouping under its lock")
         t2 = time.perf_counter()
@@ -316,32 +315,6 @@ def regroup(sessions: sessionmaker[Session], rules: GroupingRules, zone: ZoneInf
         time.perf_counter() - t2,
     )
     return top
-
-
-def _empty(s: Session) -> list[str]:
-    """Empty the member and group tables for a full write; return the statements that build again the indexes
-    dropped meanwhile.
-
-    PostgreSQL: TRUNCATE (a DELETE of a million rows leaves them dead in the tables and their indexes, and the COPY
-    after it was twice as slow; screens reading groups wait from here to the commit instead) and drop the indexes
-    no constraint needs: building them after the COPY is cheaper than keeping them up row by row (measured: see
-    docs/benchmarks.md). SQLite: DELETE (its truncation)."""
-    tables = (SameEventMember.__table__, SameEventGroup.__table__)
-    conn = s.connection()
-    if conn.dialect.name != "postgresql":
-        for t in tables:
-            s.execute(delete(t))
-        return []
-    conn.exec_driver_sql(f"TRUNCATE {', '.join(t.name for t in tables)}")
-    found = conn.exec_driver_sql(
-        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-        "WHERE x.indrelid = ANY(%s::regclass[]) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname",
-        ([t.name for t in tables],),
-    ).all()
-    for name, _ in found:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [ddl for _, ddl in found]
 
 
 def _logged_appeals(s: Session, top: int) -> Iterator[Sequence[Any]]:
