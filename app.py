@@ -226,9 +226,6 @@ def _serve(args: argparse.Namespace) -> int:
             start_demo(svc, stop)
         if settings.reports:
             start_reports(svc, stop, runtime.get("wall_ctx"))
-        from data_access.ops.warm import start_warm
-
-        start_warm(svc.reads, runtime["wall_ctx"])
         print(_banner(svc), flush=True)
         if settings.demo:
             _demo_accounts(svc)
