@@ -234,6 +234,9 @@ def _serve(args: argparse.Namespace) -> int:
         serve(app.server, host=settings.host, port=settings.port, threads=8, ident="command-center")
     finally:
         stop.set()
+        from data_access.ops.pools import close_all
+
+        close_all()  # the app's background reads and builds: none started now, those under way end before the store
         if ingest is not None:
             ingest.join(15)  # the worker and the projector processes end before Redis and the store close
         svc.close()
