@@ -14,8 +14,8 @@ that they never all come due in one tick.
 Every per-day aggregate of the product lives here, one kind each (`DIRTY_BY`): the wall's volumes, call-backs
 and community counts, the problems' category × area and call-back counts, a topic's volume and call-backs.
 Periods not kept are read together, whatever their kind, in one way (data_access/wall/history.py, `runs`): one
-statement per run of adjacent periods, each row's period found among the run's by a tree of comparisons with
-their starts (`count_days` for whole days of any query, `history.volumes_by`/`reviews_by` for the rankings' days
+statement per run of adjacent periods, each row's period found among the run's by a binary search over their
+starts (`count_days` for whole days of any query, `history.volumes_by`/`reviews_by` for the rankings' days
 and hours), so a cold start reads a month in one statement, not thirty. With a `DayStore`
 (data_access/wall/day_store.py), whole days of the kinds given a codec are also kept in the store under the same
 rule, so a fresh process reads them there and recomputes only days changed since: it starts noting changes at
