@@ -128,9 +128,10 @@ class Run:
         return {"lo": self.starts[0], "hi": self.end, **tree}
 
     def _starts(self) -> str:
-        """The starts as a PostgreSQL array of naive UTC timestamps (as the store keeps times)."""
+        """The starts as a PostgreSQL array of naive UTC timestamps (as the store keeps times), typed literals: the
+        planner folds them into one constant (text cast to timestamp[] was parsed again for every row)."""
         naive = (s.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ") for s in self.starts)
-        return "ARRAY[" + ", ".join(f"'{t}'" for t in naive) + "]::timestamp[]"
+        return "ARRAY[" + ", ".join(f"TIMESTAMP '{t}'" for t in naive) + "]"
 
     def _tree(self, lo: int, hi: int, leaf: Callable[[int], T], branch: Callable[[int, T, T], T]) -> T:
         if hi - lo == 1:
