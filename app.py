@@ -226,9 +226,6 @@ def _serve(args: argparse.Namespace) -> int:
             start_demo(svc, stop)
         if settings.reports:
             start_reports(svc, stop, runtime.get("wall_ctx"))
-        from data_access.ops.warm import start_warm
-
-        start_warm(svc.reads, runtime["wall_ctx"])
         print(_banner(svc), flush=True)
         if settings.demo:
             _demo_accounts(svc)
@@ -237,6 +234,9 @@ def _serve(args: argparse.Namespace) -> int:
         serve(app.server, host=settings.host, port=settings.port, threads=8, ident="command-center")
     finally:
         stop.set()
+        from data_access.ops.pools import close_all
+
+        close_all()  # the app's background reads and builds: none started now, those under way end before the store
         if ingest is not None:
             ingest.join(15)  # the worker and the projector processes end before Redis and the store close
         svc.close()

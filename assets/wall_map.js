@@ -59,3 +59,35 @@ window.wall = Object.assign({}, window.wall, {
         return L.circleMarker(latlng, {radius: 7, color: "#ffffff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1});
     }
 });
+
+/* The wall's map fills what is left of the screen, and its box changes size after the map was drawn: the banner
+ * (feed stopped, history loading) shows or goes, the screen is resized. Leaflet measures its box only when told,
+ * so it would keep the old view centred in the new box and cut the city at the bottom. Each wall map therefore
+ * watches its box: on a change of size Leaflet measures it again and the bounds it was last asked to fit (the
+ * screen's area, or what a click zoomed to) are fitted again, without drift however often the banner toggles.
+ * A zoom under way would end where it was aimed: the fit waits for its end (Leaflet starts one in the next frame,
+ * hence the fit in a frame after it); a tour's flight is stopped and its bounds fitted at once. */
+if (window.L && L.Map && window.ResizeObserver) {
+    L.Map.addInitHook(function () {
+        var map = this, box = map.getContainer();
+        if (!box.classList.contains("wall-map")) { return; }
+        var fitted = null, due = false, fit = map.fitBounds, fly = map.flyToBounds;
+        map.fitBounds = function (b, o) { fitted = L.latLngBounds(b); return fit.call(map, b, o); };
+        map.flyToBounds = function (b, o) { fitted = L.latLngBounds(b); return fly.call(map, b, o); };
+        function settle() {
+            if (!due || map._animatingZoom) { return; }  // (Leaflet's own flag) its moveend settles again
+            due = false;
+            map.stop();
+            fit.call(map, fitted, {animate: false});
+        }
+        map.on("moveend", function () { if (due) { requestAnimationFrame(settle); } });
+        var watch = new ResizeObserver(function () {
+            var size = map.getSize();  // the box as Leaflet last measured it
+            if (box.clientWidth === size.x && box.clientHeight === size.y) { return; }
+            map.invalidateSize({pan: false});
+            if (fitted) { due = true; requestAnimationFrame(settle); }
+        });
+        watch.observe(box);
+        map.on("unload", function () { watch.disconnect(); });
+    });
+}

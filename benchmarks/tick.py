@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     out = tick(0, "/wall", search, None, args.view)
     cold = time.perf_counter() - t0
     gc.collect()
-    gc.freeze()  # as the app does once warm (callbacks/wall.warm_then_freeze)
+    gc.freeze()  # as the app does once warm (data_access/ops/warm.start_warm)
     first_bytes = response_bytes(out)
     shown = out[-2]
     times, sizes = [], []

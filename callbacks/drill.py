@@ -34,6 +34,7 @@ from dashboard.same_event import MAP_WINDOW
 from dashboard.scopes import Scope
 from dashboard.ttl_cache import TTLCache
 from data_access.drill.page import appeal_page, area_categories, area_history, area_page, place_of
+from data_access.ops.pools import pool
 from data_access.ops.services import Services
 from data_access.same_event.reads import group_of_appeal, group_points
 from data_access.supervision.ledger import appeal_cases
@@ -131,9 +132,6 @@ def rows_version(d: dict[str, Any], now: datetime) -> str:
 #: own (a page's first answer and the read its address started, several screens opening one view).
 _READING: dict[tuple[Any, ...], Future[Any]] = {}
 _READING_LOCK = threading.Lock()
-#: Reads started when a page's address is asked for (`read_early`; an app registered passes its own pool of two);
-#: two at most, the rest wait their turn.
-_EARLY = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill-early")
 
 
 def _cached(svc: Services, key: tuple[Any, ...], read: Any) -> Any:
@@ -165,9 +163,7 @@ def _cached(svc: Services, key: tuple[Any, ...], read: Any) -> Any:
             _READING.pop(key, None)
 
 
-def read_early(
-    svc: Services, pathname: str, query: str, scope: Scope, pool: ThreadPoolExecutor = _EARLY
-) -> Future[Any] | None:
+def read_early(svc: Services, pathname: str, query: str, scope: Scope, pool: ThreadPoolExecutor) -> Future[Any] | None:
     """Start reading an area page's panels above the fold when its address is asked for: the browser then loads and
     starts its scripts (about a second on a busy 2-core machine) before it asks for the page's first answer, which
     finds the read done or under way (`_cached`). Only for a place the scope may see; nothing is sent from here, and
@@ -374,8 +370,9 @@ def register(app: Dash, svc: Services) -> None:
     """Add the drill-down pages' callbacks: filters into the URL, map clicks down a level; and the early read of a
     page's panels when its address is asked for (after the guard, which has set the signed-in identity)."""
     refs = index_of(svc.city)
-    early = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill-early")  # this app's own: no other app's
-    # reads (a process serving several) can hold up its pages
+    # Reads started when a page's address is asked for: two at most, the rest wait their turn; this app's own pool,
+    # so no other app's reads (a process serving several) can hold up its pages
+    early = pool(2, "drill-early")
 
     @app.server.before_request
     def early_read() -> None:

@@ -7,7 +7,6 @@ the schedule makes for them (dashboard/reports.delivered_on_request): it takes t
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -22,6 +21,7 @@ from dashboard.ids import LOCATION
 from dashboard.reports import ReportError, parse_period
 from dashboard.scopes import COMMAND_CENTER, DISTRICT_LEADER, STREET_LEADER, Scope
 from dashboard.wall import View
+from data_access.ops.pools import pool
 from data_access.ops.services import Services
 from data_access.reports import archive, delivery
 from data_access.reports.build import check, make
@@ -87,7 +87,7 @@ def page_for(svc: Services, ctx: WallContext, pathname: str | None, search: str 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     """Add the page's callbacks and the download route; builds asked for run in this app's own threads."""
-    builds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-build")
+    builds = pool(1, "report-build")
     deliver = delivery.from_settings(svc.settings)
 
     @app.callback(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +23,7 @@ from dashboard.scopes import COMMAND_CENTER, Scope
 from dashboard.ttl_cache import TickMemo
 from dashboard.wall import View, WallState, tour_stop
 from data_access.ops.services import Services
+from data_access.ops.warm import start_warm
 from data_access.view_share.snapshots import SharedSnapshots, tick_start, tick_version
 from data_access.wall import snapshot as screen
 from data_access.wall.scope import (
@@ -141,18 +140,6 @@ def page_for(svc: Services, ctx: WallContext, pathname: str | None, search: str 
     return wall_page(state, page_static(ctx, state, view, scope))
 
 
-def warm_then_freeze(sessions: Any, ctx: WallContext) -> None:
-    """Build the history aggregates, then move every object alive now out of the cyclic collector's sight.
-
-    What is alive once the app is up (city model, reference lookups, layouts, aggregates) lives as
-    long as the process; without this, every full collection walks all of it again: ~200 ms pauses
-    inside ticks on a big city (benchmarks/tick.py). Frozen objects are still freed by reference
-    counting when dropped; only reference cycles among them stay until exit."""
-    screen.warm(sessions, ctx)
-    gc.collect()  # garbage pending now would otherwise be frozen with the rest
-    gc.freeze()
-
-
 def make_tick(
     svc: Services, ctx: WallContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> Callable[..., list[Any]]:
@@ -221,8 +208,9 @@ def _tick_route(tick: Callable[..., list[Any]]) -> Response:
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:
     """Add the wall's callbacks to the app."""
-    # Month and baseline aggregates take seconds on a big store: build them now, not in the first tick.
-    threading.Thread(target=warm_then_freeze, args=(svc.reads, ctx), name="wall-warm", daemon=True).start()
+    # The screens' history aggregates take seconds on a big store: build them now (the one warm-up), not in the
+    # first tick.
+    start_warm(svc.reads, ctx)
 
     @app.callback(
         Output(ids.LOCATION, "search"),

@@ -13,8 +13,10 @@ that they never all come due in one tick.
 
 Every per-day aggregate of the product lives here, one kind each (`DIRTY_BY`): the wall's volumes, call-backs
 and community counts, the problems' category × area and call-back counts, a topic's volume and call-backs.
-Days not kept are read together (`get_days` with `count_days`: one GROUP BY by local date per run of days with
-one UTC offset), so a cold start reads a month in one statement, not thirty. With a `DayStore`
+Periods not kept are read together, whatever their kind, in one way (data_access/wall/history.py, `runs`): one
+statement per run of adjacent periods, each row's period found among the run's by a binary search over their
+starts (`count_days` for whole days of any query, `history.volumes_by`/`reviews_by` for the rankings' days
+and hours), so a cold start reads a month in one statement, not thirty. With a `DayStore`
 (data_access/wall/day_store.py), whole days of the kinds given a codec are also kept in the store under the same
 rule, so a fresh process reads them there and recomputes only days changed since: it starts noting changes at
 the store's position instead of the log's end.
@@ -32,7 +34,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as clock_time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Select, func, literal_column
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from data_access.wall import history as hist
@@ -279,32 +281,6 @@ def hours(start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]
     return out
 
 
-def runs(days: Sequence[date], zone: tzinfo) -> list[tuple[list[date], int]]:
-    """The days in runs of consecutive days over which the zone's UTC offset stays the same, each with that
-    offset in minutes (a day the clock changes on is a run of its own): one GROUP BY per run can then count by
-    local date with a fixed shift."""
-
-    def offset(d: date) -> int:
-        return int((datetime.combine(d, clock_time(), zone).utcoffset() or timedelta()) // timedelta(minutes=1))
-
-    out: list[tuple[list[date], int, bool]] = []  # (days, offset, whether the next day may join)
-    for d in sorted(set(days)):
-        m = offset(d)
-        steady = m == offset(d + timedelta(days=1))
-        if out and steady and out[-1][2] and out[-1][0][-1] + timedelta(days=1) == d and out[-1][1] == m:
-            out[-1][0].append(d)
-        else:
-            out.append(([d], m, steady))
-    return [(r, m) for r, m, _ in out]
-
-
-def local_date(session: Session, col: Any, minutes: int) -> Any:
-    """The local date of a naive-UTC time column under a fixed UTC offset, in the dialect's spelling."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(col + literal_column(f"interval '{int(minutes)} minutes'"))
-    return func.date(col, f"{int(minutes):+d} minutes")
-
-
 def count_days(
     session: Session,
     days: Sequence[date],
@@ -312,19 +288,8 @@ def count_days(
     query: Callable[[Sequence[Any]], Select[Any]],
     at: Any,
 ) -> dict[date, dict[tuple[Any, ...], int]]:
-    """Rows counted per local day and key, for each of `days`: `query(extra)` selects `*extra, *keys, count`
-    grouped by `*extra, *keys` (it adds the extra columns to its select and GROUP BY); `at` is the time column.
-    One statement per run of days with one UTC offset (day_cache.runs), counting by local date."""
-    out: dict[date, dict[tuple[Any, ...], int]] = {d: {} for d in days}
-    for run, minutes in runs(days, zone):
-        start, end = day_start(run[0], zone), day_start(run[-1] + timedelta(days=1), zone)
-        if len(run) == 1:
-            q = query(()).where(at >= start, at < end)
-            out[run[0]] = {tuple(r[:-1]): int(r[-1]) for r in session.execute(q)}
-            continue
-        q = query((local_date(session, at, minutes),)).where(at >= start, at < end)
-        for r in session.execute(q):
-            d = r[0] if isinstance(r[0], date) else date.fromisoformat(str(r[0]))
-            if d in out:
-                out[d][tuple(r[1:-1])] = int(r[-1])
-    return out
+    """Rows counted per local day and key, for each of `days`: `history.count_spans` of the days' spans from
+    midnight to midnight (`query` and `at` as there), so one statement per run of consecutive days."""
+    days = sorted(set(days))
+    spans = [(day_start(d, zone), day_start(d + timedelta(days=1), zone)) for d in days]
+    return dict(zip(days, hist.count_spans(session, spans, query, at), strict=True))

@@ -2,22 +2,27 @@
 days the events logged since a mark can have changed.
 
 Callers split a month or a baseline into days and keep each day's aggregates until the event log says the day
-changed (data_access/wall/day_cache.py), so a tick never scans closed history. The rules counted here are the
-ranking module's (dashboard/rankings.py, `month_share`): an appeal's handling unit is the unit of its latest
-`dispatched`, `accepted` or `resolved` event by (at, id), none after a `returned`, as the fold leaves it
-(dashboard/appeal.py); call-backs are the `reviewed` events in the log, each for the unit at its time."""
+changed (data_access/wall/day_cache.py), so a tick never scans closed history. Whatever is counted over several
+spans (days, hours of today, a report's weeks) is read here in one way, `runs`: the spans in runs of adjacent
+ones, one statement per run that scans the run once and finds each row's span by a binary search over the
+spans' starts (`count_spans` for a query built with SQLAlchemy, `Run.case` inside the unit counts' SQL).
+
+The rules counted here are the ranking module's (dashboard/rankings.py, `month_share`): an appeal's handling
+unit is the unit of its latest `dispatched`, `accepted` or `resolved` event by (at, id), none after a `returned`,
+as the fold leaves it (dashboard/appeal.py); call-backs are the `reviewed` events in the log, each for the unit
+at its time."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, String, bindparam, column, func, literal_column, select, text
+from sqlalchemy import Row, Select, String, bindparam, case, column, func, literal_column, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dashboard.rankings import DEFAULT, UNIT_EVENTS, RankingConfig, Tally, exact_credit
@@ -26,6 +31,7 @@ from data_access.store.bulk import chunks
 from data_access.store.models import Appeal, AppealEvent, UTCDateTime
 from geo.city_index import CityIndex
 
+T = TypeVar("T")
 _UNIT_IN = "(" + ", ".join(f"'{t}'" for t in UNIT_EVENTS) + ")"
 
 
@@ -103,34 +109,94 @@ DAY = timedelta(days=1)
 LARGE_WORK_MEM = "64MB"
 
 
-class _Buckets:
-    """Several disjoint spans read by one statement: the scan's bounds, and which span a time falls in (NULL:
-    none), as a balanced tree of comparisons (a few per row, not two per span: a month's 30 days over a million
-    rows made the linear CASE a third of the statement)."""
+@dataclass
+class Run:
+    """Adjacent spans read by one statement: the scan's bounds [lo, hi) and which span a row's time falls in: the
+    last whose start is not after it, a binary search over the starts (PostgreSQL's `width_bucket`; elsewhere a
+    balanced tree of comparisons: a few per row, not two per span, as a month's 30 days over a million rows made
+    a linear CASE a third of the statement)."""
 
-    def __init__(self, spans: list[Span]) -> None:
-        order = sorted(range(len(spans)), key=lambda i: spans[i][0])
-        if any(spans[i][1] > spans[j][0] for i, j in pairwise(order)):
-            raise ValueError("spans overlap")
-        self.order = order
-        self.params: dict[str, datetime] = {"lo": min(a for a, _ in spans), "hi": max(b for _, b in spans)}
-        for i, (a, b) in enumerate(spans):
-            self.params[f"s{i}"], self.params[f"e{i}"] = a, b
+    index: list[int]  # each span's position in the caller's list, in time order
+    starts: list[datetime]
+    end: datetime
+    pg: bool
+
+    @property
+    def params(self) -> dict[str, datetime]:
+        """The bounds `lo`, `hi` and the starts the tree compares with (`s1`, `s2`, …; none on PostgreSQL)."""
+        tree = {} if self.pg else {f"s{k}": s for k, s in enumerate(self.starts) if k}
+        return {"lo": self.starts[0], "hi": self.end, **tree}
+
+    def _starts(self) -> str:
+        """The starts as a PostgreSQL array of naive UTC timestamps (as the store keeps times), typed literals: the
+        planner folds them into one constant (text cast to timestamp[] was parsed again for every row)."""
+        naive = (s.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ") for s in self.starts)
+        return "ARRAY[" + ", ".join(f"TIMESTAMP '{t}'" for t in naive) + "]"
+
+    def _tree(self, lo: int, hi: int, leaf: Callable[[int], T], branch: Callable[[int, T, T], T]) -> T:
+        if hi - lo == 1:
+            return leaf(lo)
+        mid = (lo + hi) // 2
+        return branch(mid, self._tree(lo, mid, leaf, branch), self._tree(mid, hi, leaf, branch))
 
     def case(self, col: str) -> str:
-        """The index (in the spans as given) of the span `col` falls in, or NULL."""
+        """The position in the run of the span `col` falls in (for a time within [lo, hi)), as SQL text."""
+        if self.pg and len(self.starts) > 1:
+            return f"(width_bucket({col}, {self._starts()}) - 1)"
+        return self._tree(0, len(self.starts), str, lambda k, a, b: f"CASE WHEN {col} < :s{k} THEN {a} ELSE {b} END")
 
-        def tree(ids: list[int]) -> str:
-            if len(ids) == 1:
-                i = ids[0]
-                return f"CASE WHEN {col} >= :s{i} AND {col} < :e{i} THEN {i} END"
-            mid = len(ids) // 2
-            return f"CASE WHEN {col} < :s{ids[mid]} THEN {tree(ids[:mid])} ELSE {tree(ids[mid:])} END"
-
-        return tree(self.order)
+    def column(self, col: Any) -> Any:
+        """The same as a SQLAlchemy expression of the time column `col`."""
+        if self.pg and len(self.starts) > 1:
+            return func.width_bucket(col, literal_column(self._starts())) - literal_column("1")
+        starts = [bindparam(f"span_s{k}", s, type_=UTCDateTime) for k, s in enumerate(self.starts)]
+        return self._tree(
+            0,
+            len(self.starts),
+            lambda k: literal_column(str(k)),
+            lambda k, a, b: case((col < starts[k], a), else_=b),
+        )
 
     def bind(self, sql: str, *extra: str) -> Any:
+        """`sql` (using `case`, `:lo` and `:hi`) with its time parameters typed."""
         return text(sql).bindparams(*(bindparam(k, type_=UTCDateTime) for k in [*self.params, *extra]))
+
+
+def runs(session: Session, spans: list[Span]) -> list[Run]:
+    """Disjoint spans in runs of adjacent ones (each one statement: no scan of the gaps between runs)."""
+    order = sorted(range(len(spans)), key=lambda i: spans[i][0])
+    if any(spans[i][1] > spans[j][0] for i, j in pairwise(order)):
+        raise ValueError("spans overlap")
+    pg = session.get_bind().dialect.name == "postgresql"
+    out: list[Run] = []
+    for i in order:
+        start, end = spans[i]
+        if out and out[-1].end == start:
+            out[-1].index.append(i)
+            out[-1].starts.append(start)
+            out[-1].end = end
+        else:
+            out.append(Run([i], [start], end, pg))
+    return out
+
+
+def count_spans(
+    session: Session, spans: list[Span], query: Callable[[Sequence[Any]], Select[Any]], at: Any
+) -> list[dict[tuple[Any, ...], int]]:
+    """Rows counted per key in each of some disjoint spans: `query(extra)` selects `*extra, *keys, count` grouped
+    by `*extra, *keys` (it adds the extra column, the span's position in its run, to its select and GROUP BY); `at`
+    is the time column the spans are of. One statement per run of adjacent spans, without `tune` (a larger work_mem
+    made PostgreSQL plan these joins serially, slower than its parallel plan)."""
+    out: list[dict[tuple[Any, ...], int]] = [{} for _ in spans]
+    for run in runs(session, spans):
+        if len(run.index) == 1:
+            q = query(()).where(at >= run.starts[0], at < run.end)
+            out[run.index[0]] = {tuple(r[:-1]): int(r[-1]) for r in session.execute(q)}
+            continue
+        q = query((run.column(at),)).where(at >= run.starts[0], at < run.end)
+        for r in session.execute(q):
+            out[run.index[int(r[0])]][tuple(r[1:-1])] = int(r[-1])
+    return out
 
 
 def tune(session: Session, spans: list[Span] | None = None) -> None:
@@ -152,35 +218,33 @@ def volumes(session: Session, start: datetime, end: datetime, cutoff: datetime |
 
 
 def volumes_by(session: Session, spans: list[Span], cutoff: datetime | None = None) -> list[Counts]:
-    """`volumes` of each span, in one statement (one scan of the appeals the spans cover)."""
-    if not spans:
-        return []
-    bk = _Buckets(spans)
-    if cutoff is None:
-        sql = (
-            f"SELECT b, unit, COUNT(*) FROM (SELECT {bk.case('created_at')} AS b, unit FROM appeals "
-            "WHERE created_at >= :lo AND created_at < :hi AND unit IS NOT NULL) x WHERE b IS NOT NULL GROUP BY b, unit"
-        )
-        tune(session, spans)
-        rows = session.execute(bk.bind(sql), bk.params).all()
-    else:
-        # each appeal's latest unit event before the cut-off, picked among all of them at once (not one look-up
-        # per appeal: at a million appeals that was most of a month's cost)
-        d = _Sql(session)
-        sql = (
-            f"SELECT b, unit, COUNT(*) FROM (SELECT b, {d.unit_of('utype', 'upayload')} AS unit FROM ("
-            f"SELECT {bk.case('a.created_at')} AS b, u.type AS utype, u.payload AS upayload, "
-            f"ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY u.at DESC, u.id{d.c} DESC) AS k "
-            f"FROM appeals a JOIN appeal_events u ON u.appeal = a.id AND u.type IN {_UNIT_IN} AND u.at < :cut "
-            "WHERE a.created_at >= :lo AND a.created_at < :hi) y WHERE k = 1 AND b IS NOT NULL) x "
-            "WHERE unit IS NOT NULL GROUP BY b, unit"
-        )
-        tune(session, spans)
-        rows = session.execute(bk.bind(sql, "cut"), {**bk.params, "cut": cutoff}).all()
+    """`volumes` of each span, in one statement per run of adjacent spans (one scan of the appeals it covers)."""
     out: list[Counts] = [defaultdict(UnitCounts) for _ in spans]
-    for b, unit, n in rows:
-        if unit:
-            out[int(b)][unit].volume += int(n)
+    if spans:
+        tune(session, spans)
+    d = _Sql(session)
+    for run in runs(session, spans):
+        if cutoff is None:
+            sql = (
+                f"SELECT b, unit, COUNT(*) FROM (SELECT {run.case('created_at')} AS b, unit FROM appeals "
+                "WHERE created_at >= :lo AND created_at < :hi AND unit IS NOT NULL) x GROUP BY b, unit"
+            )
+            rows = session.execute(run.bind(sql), run.params).all()
+        else:
+            # each appeal's latest unit event before the cut-off, picked among all of them at once (not one look-up
+            # per appeal: at a million appeals that was most of a month's cost)
+            sql = (
+                f"SELECT b, unit, COUNT(*) FROM (SELECT b, {d.unit_of('utype', 'upayload')} AS unit FROM ("
+                f"SELECT {run.case('a.created_at')} AS b, u.type AS utype, u.payload AS upayload, "
+                f"ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY u.at DESC, u.id{d.c} DESC) AS k "
+                f"FROM appeals a JOIN appeal_events u ON u.appeal = a.id AND u.type IN {_UNIT_IN} AND u.at < :cut "
+                "WHERE a.created_at >= :lo AND a.created_at < :hi) y WHERE k = 1) x "
+                "WHERE unit IS NOT NULL GROUP BY b, unit"
+            )
+            rows = session.execute(run.bind(sql, "cut"), {**run.params, "cut": cutoff}).all()
+        for b, unit, n in rows:
+            if unit:
+                out[run.index[int(b)]][unit].volume += int(n)
     return [dict(c) for c in out]
 
 
@@ -191,32 +255,32 @@ def reviews(session: Session, start: datetime, end: datetime) -> Counts:
 
 
 def reviews_by(session: Session, spans: list[Span]) -> list[Counts]:
-    """`reviews` of each span, in one statement: every call-back the spans cover joined to its appeal's unit
-    events, the latest before it (by the fold's (at, id) order) kept. One set-based pass instead of a look-up
-    per call-back (and of a statement per day): a month of a million appeals' call-backs is one hash join."""
-    if not spans:
-        return []
-    bk = _Buckets(spans)
-    d = _Sql(session)
-    sql = (
-        f"SELECT b, unit, responded, resolved, satisfaction, COUNT(*) FROM (SELECT b, "
-        f"{d.unit_of('utype', 'upayload')} AS unit, {d.true('payload', 'responded')} AS responded, "
-        f"{d.true('payload', 'resolved')} AS resolved, {d.field('payload', 'satisfaction')} AS satisfaction FROM ("
-        f"SELECT {bk.case('r.at')} AS b, r.payload AS payload, u.type AS utype, u.payload AS upayload, "
-        f"ROW_NUMBER() OVER (PARTITION BY r.seq ORDER BY u.at DESC, u.id{d.c} DESC) AS k "
-        f"FROM appeal_events r JOIN appeal_events u ON u.appeal = r.appeal AND u.type IN {_UNIT_IN} "
-        f"AND {d.before('u', 'r')} WHERE r.type = 'reviewed' AND r.at >= :lo AND r.at < :hi) y "
-        "WHERE k = 1 AND b IS NOT NULL) x WHERE unit IS NOT NULL GROUP BY b, unit, responded, resolved, satisfaction"
-    )
-    tune(session, spans)
+    """`reviews` of each span, in one statement per run of adjacent spans: every call-back the run covers joined to
+    its appeal's unit events, the latest before it (by the fold's (at, id) order) kept. One set-based pass instead
+    of a look-up per call-back (and of a statement per day): a month of a million appeals' call-backs is one hash
+    join."""
     out: list[Counts] = [defaultdict(UnitCounts) for _ in spans]
-    for b, unit, responded, resolved, sat, n in session.execute(bk.bind(sql), bk.params):
-        c = out[int(b)][unit]
-        c.reviewed += int(n)
-        c.responded += int(n) if responded else 0
-        c.resolved += int(n) if resolved else 0
-        if sat:
-            c.answers[sat] = c.answers.get(sat, 0) + int(n)
+    if spans:
+        tune(session, spans)
+    d = _Sql(session)
+    for run in runs(session, spans):
+        sql = (
+            f"SELECT b, unit, responded, resolved, satisfaction, COUNT(*) FROM (SELECT b, "
+            f"{d.unit_of('utype', 'upayload')} AS unit, {d.true('payload', 'responded')} AS responded, "
+            f"{d.true('payload', 'resolved')} AS resolved, {d.field('payload', 'satisfaction')} AS satisfaction "
+            f"FROM (SELECT {run.case('r.at')} AS b, r.payload AS payload, u.type AS utype, u.payload AS upayload, "
+            f"ROW_NUMBER() OVER (PARTITION BY r.seq ORDER BY u.at DESC, u.id{d.c} DESC) AS k "
+            f"FROM appeal_events r JOIN appeal_events u ON u.appeal = r.appeal AND u.type IN {_UNIT_IN} "
+            f"AND {d.before('u', 'r')} WHERE r.type = 'reviewed' AND r.at >= :lo AND r.at < :hi) y "
+            "WHERE k = 1) x WHERE unit IS NOT NULL GROUP BY b, unit, responded, resolved, satisfaction"
+        )
+        for b, unit, responded, resolved, sat, n in session.execute(run.bind(sql), run.params):
+            c = out[run.index[int(b)]][unit]
+            c.reviewed += int(n)
+            c.responded += int(n) if responded else 0
+            c.resolved += int(n) if resolved else 0
+            if sat:
+                c.answers[sat] = c.answers.get(sat, 0) + int(n)
     return [dict(c) for c in out]
 
 
@@ -269,29 +333,28 @@ def community_counts(session: Session, start: datetime, end: datetime) -> dict[s
 
 
 def community_counts_by(session: Session, spans: list[Span], among: list[str] | None = None) -> list[dict[str, int]]:
-    """`community_counts` of each span, in one statement; with `among`, of those communities only (read through
-    their index: a district's four weeks are a few percent of the city's rows)."""
-    if not spans:
-        return []
-    bk = _Buckets(spans)
+    """`community_counts` of each span, in one statement per run of adjacent spans; with `among`, of those
+    communities only (read through their index: a district's four weeks are a few percent of the city's rows)."""
+    out: list[dict[str, int]] = [{} for _ in spans]
+    if spans:
+        tune(session, spans)
     if among is None:  # the community as an expression: SQLite then reads by created_at (see screen_live)
         comm, only = "COALESCE(community, '')", ""
     else:
         comm, only = "community", " AND community IN :among"
-    sql = (
-        f"SELECT b, comm, COUNT(*) FROM (SELECT {bk.case('created_at')} AS b, {comm} AS comm FROM appeals "
-        f"WHERE created_at >= :lo AND created_at < :hi{only}) x WHERE b IS NOT NULL GROUP BY b, comm"
-    )
-    stmt = bk.bind(sql)
-    params: dict[str, Any] = dict(bk.params)
-    if among is not None:
-        stmt = stmt.bindparams(bindparam("among", expanding=True))
-        params["among"] = sorted(among) or [""]
-    tune(session, spans)
-    out: list[dict[str, int]] = [{} for _ in spans]
-    for b, c, n in session.execute(stmt, params):
-        if c:
-            out[int(b)][c] = int(n)
+    for run in runs(session, spans):
+        sql = (
+            f"SELECT b, comm, COUNT(*) FROM (SELECT {run.case('created_at')} AS b, {comm} AS comm FROM appeals "
+            f"WHERE created_at >= :lo AND created_at < :hi{only}) x GROUP BY b, comm"
+        )
+        stmt = run.bind(sql)
+        params: dict[str, Any] = dict(run.params)
+        if among is not None:
+            stmt = stmt.bindparams(bindparam("among", expanding=True))
+            params["among"] = sorted(among) or [""]
+        for b, c, n in session.execute(stmt, params):
+            if c:
+                out[run.index[int(b)]][c] = int(n)
     return out
 
 

@@ -111,6 +111,24 @@ def test_wall003_feed_stopped_shows_banner(dash_duo, wall_store, settings, city,
     dash_duo.wait_for_contains_text(METRIC.format("banner"), "Feed stopped: no event since", timeout=20)
     dash_duo.wait_for_element(".wall-body.stale")
     dash_duo.wait_for_element(".wall-banner.on")
+    # The banner came after the map was drawn: the map fills what is left, inside the screen, and the city is drawn
+    # inside the map (Leaflet told of its smaller box and the view fitted again), not cut at the bottom.
+    until(lambda: _map_fits(dash_duo.driver), timeout=20, msg="the map or the city on it cut at the bottom")
+
+
+def _map_fits(driver: Any) -> bool:
+    """The wall map's box inside the viewport, and every path drawn on it (boundaries, points) inside its box."""
+    return bool(
+        driver.execute_script(
+            "var m = document.querySelector('.wall-map'); if (!m) { return false; }"
+            "var r = m.getBoundingClientRect(), lo = Infinity, hi = -Infinity;"
+            "m.querySelectorAll('.leaflet-overlay-pane path').forEach(function (p) {"
+            "  var b = p.getBoundingClientRect();"
+            "  if (b.height > 0) { lo = Math.min(lo, b.top); hi = Math.max(hi, b.bottom); }"
+            "});"
+            "return lo < hi && r.bottom <= window.innerHeight && lo >= r.top - 8 && hi <= r.bottom + 8;"
+        )
+    )
 
 
 def test_wall004_citizen_text_never_runs(dash_duo, wall_store, settings, city, rds) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from dash.testing.wait import until
 from callbacks import drill
 from dashboard.drill import Area, Filters
 from dashboard.scopes import Scope
+from data_access.ops.pools import pool
 from tests.drill_support import drill_world
 
 
@@ -34,10 +35,11 @@ def test_page_address_starts_its_read_within_the_scope(city, gazetteer, tmp_path
         got = drill._AREA_CACHE.peek(_key(svc, own, scope))[1]
         assert got["lights"] == drill.area_data(svc, own, Filters(), scope, datetime.now(UTC))["lights"]
         # Outside the scope: nothing read (the page's callback refuses it, audited, as before).
-        assert drill.read_early(svc, other.path, "", scope) is None
+        unused = pool(1, "test-early")  # neither read below is started
+        assert drill.read_early(svc, other.path, "", scope, unused) is None
         assert c.get(other.path).status_code == 200
         assert drill._AREA_CACHE.peek(_key(svc, other, scope)) is None
-        assert drill.read_early(svc, own.path, "?window=bad", scope) is None  # a bad query: nothing read
+        assert drill.read_early(svc, own.path, "?window=bad", scope, unused) is None  # a bad query: nothing read
 
 
 def test_a_part_being_read_is_read_once(settings) -> None:  # type: ignore[no-untyped-def]
