@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
 import data_access.history_import.run as run_module
+import data_access.history_import.store as store_module
 import tests.conftest as conftest
 from dashboard.settings import Settings
 from data_access.demo.export import MAPPING as EXPORT_MAPPING
@@ -108,8 +109,9 @@ def run(  # type: ignore[no-untyped-def]
     assert rows == n and current and summary.rejected == 0, (rows, current, summary.line())
     rate = n / spent
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    how = f"{' initial' if initial else ''}{'' if store_module.SYNC_COMMIT_OFF else ' sync'}"
     print(
-        f"{kind:10s} {'columns' if columnar else 'rows':7s}{' initial' if initial else ''} batch {batch} "
+        f"{kind:10s} {'columns' if columnar else 'rows':7s}{how} batch {batch} "
         f"ahead {run_module.AHEAD} {n:,} appeals ({summary.events:,} events) in "
         f"{spent:,.1f} s wall, {cpu:,.1f} s CPU: {rate:,.0f} appeals/s wall, {n / cpu:,.0f} per CPU second; "
         f"34 million records: {BEIJING_RECORDS / rate / 3600:,.1f} h at this rate; load {load}",
@@ -125,12 +127,16 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=5000)
     p.add_argument("--paths", default="columns", help="columns (the import's path), rows (per row), or both")
     p.add_argument("--ahead", type=int, default=run_module.AHEAD, help="batches converted ahead (0: no thread)")
+    p.add_argument(
+        "--sync-commit", action="store_true", help="PostgreSQL: batches wait for their WAL flush (as before)"
+    )
     p.add_argument("--initial", action="store_true", help="as `import --initial`: indexes built once at the end")
     p.add_argument("--profile", help="write a cProfile of each import to PROFILE.<backend>.<path>")
     p.add_argument("--file", type=Path, help="the export to write (default: a temporary file)")
     p.add_argument("--reuse", action="store_true", help="import --file as it is if it exists (made by an earlier run)")
     a = p.parse_args()
     run_module.AHEAD = a.ahead
+    store_module.SYNC_COMMIT_OFF = not a.sync_commit
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # the import's progress lines
     new_schema = conftest._new_schema
     conftest._new_schema = lambda prefix: new_schema(f"imp_{prefix}")  # this benchmark's schemas: imp_…

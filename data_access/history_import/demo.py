@@ -18,7 +18,7 @@ import multiprocessing as mp
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -32,8 +32,7 @@ from dashboard.settings import Settings
 from data_access.demo.export import MAPPING, DemoHistory, Pending
 from data_access.demo.feed import DemoFeed
 from data_access.history_import.cli import read_mapping
-from data_access.history_import.run import BATCH_ROWS, Importer, Progress, Rejects, ahead
-from data_access.history_import.store import Prepared
+from data_access.history_import.run import BATCH_ROWS, Importer, Progress, Rejects
 from data_access.intake.reference_data import Gazetteer
 from data_access.store.engine import make_engine, make_sessionmaker
 from data_access.store.history_load import set_history_load
@@ -115,28 +114,20 @@ def load_history(
     )
     t0, c0 = time.monotonic(), time.process_time()
     mark(0.0)
-
-    def converted() -> Iterator[tuple[Prepared | None, int, str, Any]]:
-        """Each day's batches converted, then (None, rows, what, pending) once the day's are all made."""
+    try:
         for which in ("open", "closed"):
             for day, lo, hi in plan:
                 export = history.day(day, lo, hi, end, which)
                 for _first, columns in export.batches(batch):
-                    yield importer.convert(pa.table(columns), f"{FILE} {day} {which}"), summary.rows, which, None
-                yield None, export.rows, f"{day}'s appeals {which}", export.pending
-
-    try:
-        for ready, rows, what, pending in ahead(converted()):
-            if stop is not None and stop.is_set():
-                return summary.events
-            if ready is not None:
-                importer.write(ready)
-                progress.update(rows, rows / total if total else 1.0)
-                continue
-            take_over(pending)  # the day's batches are all in the store
-            log.info("demo history: %s at the start loaded (%s)", what, f"{rows:,}")
-            if what == f"{plan[-1][0]}'s appeals open":
-                log.info("demo history: every appeal open at the start is in after %.0f s", time.monotonic() - t0)
+                    if stop is not None and stop.is_set():
+                        return summary.events
+                    importer.batch(pa.table(columns), f"{FILE} {day} {which}")
+                    progress.update(summary.rows, summary.rows / total if total else 1.0)
+                take_over(export.pending)
+                log.info("demo history: %s's appeals %s at the start loaded (%s)", day, which, f"{export.rows:,}")
+            if which == "open":
+                log.info("demo history: every appeal open at the start is in (%s) after %.0f s", f"{summary.rows:,}",
+                         time.monotonic() - t0)  # fmt: skip
         progress.update(summary.rows, 1.0, final=True)
     finally:
         rejected.close()
