@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
+import data_access.history_import.run as run_module
+import data_access.history_import.store as store_module
 import tests.conftest as conftest
 from dashboard.settings import Settings
 from data_access.demo.export import MAPPING as EXPORT_MAPPING
@@ -39,6 +41,8 @@ from data_access.history_import.cli import read_mapping
 from data_access.history_import.run import import_files
 from data_access.intake.reference_data import Gazetteer
 from data_access.projection.projector import Projector, all_folded
+from data_access.store.deferred_indexes import left_out
+from data_access.store.engine import make_engine, make_sessionmaker
 from data_access.store.models import Appeal
 from tests.conftest import demo_city, make_store, new_prefix, settings_for
 
@@ -71,24 +75,29 @@ def generate(path: Path, n: int, city) -> int:  # type: ignore[no-untyped-def]
     return rows
 
 
-def run(kind: str, path: Path, n: int, batch: int, city, gaz, columnar: bool, profile: str | None) -> float:  # type: ignore[no-untyped-def]
+def run(  # type: ignore[no-untyped-def]
+    kind: str, path: Path, n: int, batch: int, city, gaz, columnar: bool, profile: str | None, initial: bool
+) -> float:
     settings = settings_for(new_prefix())
-    with tempfile.TemporaryDirectory() as tmp, make_store(kind, Path(tmp), city) as (_, sessions, _):
+    with tempfile.TemporaryDirectory() as tmp, make_store(kind, Path(tmp), city) as (_, _, url):
+        engine = make_engine(url, writer=True)  # as `python app.py import` opens the store
+        sessions = make_sessionmaker(engine)
         prof = cProfile.Profile() if profile else None
         t0, c0 = time.perf_counter(), time.process_time()
         if prof:
             prof.enable()
-        summary = import_files(
-            [path],
-            read_mapping(MAPPING),
-            sessions,
-            settings,
-            gaz,
-            Path(tmp) / "rejects.csv",
-            batch=batch,
-            columnar=columnar,
-        )
-        Projector(settings, sessions).drain()
+        with left_out(engine, initial):
+            summary = import_files(
+                [path],
+                read_mapping(MAPPING),
+                sessions,
+                settings,
+                gaz,
+                Path(tmp) / "rejects.csv",
+                batch=batch,
+                columnar=columnar,
+            )
+            Projector(settings, sessions).drain()
         if prof and profile:
             prof.disable()
             prof.dump_stats(f"{profile}.{kind}.{'columns' if columnar else 'rows'}")
@@ -96,11 +105,14 @@ def run(kind: str, path: Path, n: int, batch: int, city, gaz, columnar: bool, pr
         with sessions() as s:
             rows = s.scalar(select(func.count()).select_from(Appeal))
             current = all_folded(s)
+        engine.dispose()
     assert rows == n and current and summary.rejected == 0, (rows, current, summary.line())
     rate = n / spent
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    how = f"{' initial' if initial else ''}{'' if store_module.SYNC_COMMIT_OFF else ' sync'}"
     print(
-        f"{kind:10s} {'columns' if columnar else 'rows':7s} {n:,} appeals ({summary.events:,} events) in "
+        f"{kind:10s} {'columns' if columnar else 'rows':7s}{how} batch {batch} "
+        f"ahead {run_module.AHEAD} {n:,} appeals ({summary.events:,} events) in "
         f"{spent:,.1f} s wall, {cpu:,.1f} s CPU: {rate:,.0f} appeals/s wall, {n / cpu:,.0f} per CPU second; "
         f"34 million records: {BEIJING_RECORDS / rate / 3600:,.1f} h at this rate; load {load}",
         flush=True,
@@ -114,9 +126,17 @@ def main() -> None:
     p.add_argument("--backends", default="sqlite,postgresql")
     p.add_argument("--batch", type=int, default=5000)
     p.add_argument("--paths", default="columns", help="columns (the import's path), rows (per row), or both")
+    p.add_argument("--ahead", type=int, default=run_module.AHEAD, help="batches converted ahead (0: no thread)")
+    p.add_argument(
+        "--sync-commit", action="store_true", help="PostgreSQL: batches wait for their WAL flush (as before)"
+    )
+    p.add_argument("--initial", action="store_true", help="as `import --initial`: indexes built once at the end")
     p.add_argument("--profile", help="write a cProfile of each import to PROFILE.<backend>.<path>")
     p.add_argument("--file", type=Path, help="the export to write (default: a temporary file)")
+    p.add_argument("--reuse", action="store_true", help="import --file as it is if it exists (made by an earlier run)")
     a = p.parse_args()
+    run_module.AHEAD = a.ahead
+    store_module.SYNC_COMMIT_OFF = not a.sync_commit
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # the import's progress lines
     new_schema = conftest._new_schema
     conftest._new_schema = lambda prefix: new_schema(f"imp_{prefix}")  # this benchmark's schemas: imp_…
@@ -125,13 +145,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = a.file or Path(tmp) / "export.parquet"
         t0 = time.perf_counter()
-        n = generate(path, a.appeals, city)
+        if a.reuse and path.exists():
+            n = pq.ParquetFile(path).metadata.num_rows
+        else:
+            n = generate(path, a.appeals, city)
         size = path.stat().st_size / 1e6
-        print(f"export of {n:,} appeals written in {time.perf_counter() - t0:.1f} s ({size:.0f} MB)")
+        print(f"export of {n:,} appeals ready in {time.perf_counter() - t0:.1f} s ({size:.0f} MB)")
         try:
             for kind in a.backends.split(","):
                 for way in a.paths.split(","):
-                    run(kind, path, n, a.batch, city, gaz, way == "columns", a.profile)
+                    run(kind, path, n, a.batch, city, gaz, way == "columns", a.profile, a.initial)
         finally:
             conftest.pytest_sessionfinish()  # the stores' templates go too
     print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")

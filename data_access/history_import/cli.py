@@ -13,6 +13,7 @@ from data_access.history_import.readers import ExportError
 from data_access.history_import.run import BATCH_ROWS, import_files
 from data_access.intake.reference_data import Gazetteer, load_reference
 from data_access.projection.projector import Projector
+from data_access.store.deferred_indexes import left_out
 from data_access.store.engine import database_url, make_engine, make_sessionmaker, migrate
 from geo.loader import load_city
 
@@ -26,6 +27,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--rejects", type=Path, help="CSV of the rows not imported, with reasons (default: FILE.rejects.csv)"
     )
     p.add_argument("--batch", type=int, default=BATCH_ROWS, help="rows per transaction (default %(default)s)")
+    p.add_argument(
+        "--initial",
+        action="store_true",
+        help="a first load into a store that holds little: the secondary indexes of the log and the appeals are left "
+        "out and built once at the end (the screens read slowly meanwhile)",
+    )
 
 
 def read_mapping(path: Path) -> Mapping:
@@ -60,20 +67,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         load_reference(s, city)
     rejects = args.rejects or args.files[0].with_name(args.files[0].name + ".rejects.csv")
     try:
-        summary = import_files(
-            args.files,
-            mapping,
-            sessions,
-            settings,
-            Gazetteer(city, settings.snap_distance_m),
-            rejects,
-            batch=args.batch,
-        )
+        with left_out(engine, args.initial):
+            summary = import_files(
+                args.files,
+                mapping,
+                sessions,
+                settings,
+                Gazetteer(city, settings.snap_distance_m),
+                rejects,
+                batch=args.batch,
+            )
+            if summary.deferred:
+                Projector(settings, sessions).drain()  # fold what was left to projectors (none may be running)
     except ExportError as exc:
         print(f"cannot import: {exc}", file=sys.stderr)
         return 2
-    if summary.deferred:
-        Projector(settings, sessions).drain()  # fold what was left to projectors (none may be running)
     engine.dispose()
     print(f"import: {summary.line()}")
     print(f"rejected rows: {rejects}" if summary.rejected else f"no rejected rows ({rejects} lists none)")

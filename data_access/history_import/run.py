@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import csv
 import logging
+import queue
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 REJECT_HEADER = ("file", "row", "column", "reason")
 BATCH_ROWS = 5000
 PROGRESS_EVERY_S = 5.0
+#: Batches read and converted ahead of the one being stored.
+AHEAD = 2
+T = TypeVar("T")
 
 
 @dataclass
@@ -151,22 +156,71 @@ def import_files(
     rows_total = sum(e.rows_total or 0 for e in exports) if all(e.rows_total for e in exports) else None
     progress = Progress(rows_total, report, stream if stream is not None else sys.stderr)
     t0 = time.monotonic()
-    bytes_done = 0
-    try:
+
+    def converted() -> Iterator[tuple[Prepared, int, float]]:
+        bytes_done = 0
         for e in exports:
             for b in e.batches():
-                importer.batch(b, e.path.name)
+                ready = importer.convert(b, e.path.name)
                 if rows_total:
                     fraction = summary.rows / rows_total
                 else:
                     fraction = (bytes_done + (e.bytes_read or 0)) / total_bytes
-                progress.update(summary.rows, min(fraction, 1.0))
+                yield ready, summary.rows, min(fraction, 1.0)
             bytes_done += e.bytes_total
+
+    try:
+        for ready, done, fraction in ahead(converted(), AHEAD):
+            importer.write(ready)
+            progress.update(done, fraction)
         progress.update(summary.rows, 1.0, final=True)
     finally:
         rejects.close()
     summary.seconds = time.monotonic() - t0
     return summary
+
+
+def ahead(items: Iterator[T], depth: int = AHEAD) -> Iterator[T]:
+    """The items of `items`, made by a thread of their own up to `depth` ahead of the caller: the next batches are
+    read and converted while the store takes this one (the database's work, and most of Arrow's, runs without the
+    interpreter's lock). An error of the thread is raised here; the thread stops when the caller does."""
+    if depth < 1:
+        yield from items
+        return
+    q: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            put((False, exc))
+
+    t = threading.Thread(target=make, name="import-read", daemon=True)
+    t.start()
+    try:
+        while True:
+            more, item = q.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        t.join()
 
 
 class Importer:
@@ -194,13 +248,22 @@ class Importer:
     def batch(self, rows: Batch | pa.Table | pa.RecordBatch, file: str) -> Written:
         """Convert and store one batch of rows of `file` (a `Batch`, or an Arrow table whose rows follow the file's
         rows so far, numbered from 2 as a spreadsheet shows them under the header)."""
+        return self.write(self.convert(rows, file))
+
+    def convert(self, rows: Batch | pa.Table | pa.RecordBatch, file: str) -> Prepared:
+        """The first half of `batch`: the rows converted, the rejects written, nothing stored."""
         if not isinstance(rows, Batch):
             first = self._next_row.get(file, 2)
             rows = Batch(list(range(first, first + rows.num_rows)), rows)
         if rows.numbers:
             self._next_row[file] = rows.numbers[-1] + 1
+        return _convert(
+            rows, file, self.reader, self.columns, self.gazetteer, self.settings, self.rejects, self.summary
+        )
+
+    def write(self, ready: Prepared) -> Written:
+        """The second half of `batch`: a converted batch stored."""
         s = self.summary
-        ready = _convert(rows, file, self.reader, self.columns, self.gazetteer, self.settings, self.rejects, s)
         w: Written = write_batch(self.sessions, self.settings, ready, self.now())
         s.events += w.events
         s.appeals += w.appeals

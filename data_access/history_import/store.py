@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 #: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
 RETRIES = 8
 
+#: PostgreSQL: an import's transactions commit without waiting for their WAL to reach the disk.
+SYNC_COMMIT_OFF = True
+
 #: The event log's columns an import writes, in COPY order (`seq` is the log's own).
 COLUMNS = (
     "id",
@@ -142,6 +145,10 @@ def _write(sessions: sessionmaker[Session], settings: Settings, batch: Prepared,
         conn = s.connection()
         pg = conn.dialect.name == "postgresql"
         if pg:
+            if SYNC_COMMIT_OFF:
+                # an import's batch need not wait for its commit's WAL flush: a crash of the server may lose the last
+                # batches reported written (never half of one); the import run again adds them (README)
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(conn, LOG_LOCK),))
             for p in range(n):  # in one order, after the log's: no projector waits for one, so none deadlocks
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(conn, PROJECTOR_LOCK + p),))

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.settings import Settings
+from data_access.store.deferred_indexes import restore
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
@@ -106,8 +107,10 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest version, in place."""
+    """Bring the schema to the newest version, in place, with every index (those a bulk load killed before its end
+    left out built again: data_access.store.deferred_indexes)."""
     command.upgrade(alembic_config(engine), "head")
+    restore(engine)
 
 
 def checkpoint(engine: Engine) -> None:

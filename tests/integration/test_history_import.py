@@ -26,6 +26,8 @@ from data_access.history_import.readers import ExportError
 from data_access.history_import.run import Importer, Rejects, Summary, import_files
 from data_access.intake.consumer import IngestWorker
 from data_access.projection.projector import Projector, all_folded
+from data_access.store import deferred_indexes
+from data_access.store.engine import migrate
 from data_access.store.models import AppealEvent
 from tests.conftest import CACHE_DIR, REDIS_URL, ROOT, make_store
 from tests.histories import histories
@@ -128,6 +130,38 @@ def test_import004_killed_then_run_again(store, settings, gazetteer, city, tmp_p
     logged = counts(store)[0]
     assert 0 < logged < len(live), "the kill should land halfway (the import had finished or not started)"
     again = run_import(store, settings, gazetteer, [f], "cn", tmp_path, batch=300)
+    assert (again.accepted, again.events) == (1200, len(live) - logged)
+    assert counts(store) == (len(live), 1200)
+    with make_store(kind_of(store), tmp_path, city) as clean:
+        run_import(clean, settings, gazetteer, [f], "cn", tmp_path, batch=1000)
+        assert appeals_table(store) == appeals_table(clean)
+
+
+def test_import012_initial_load_builds_its_indexes_at_the_end(store, settings, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
+    """`import --initial` killed halfway leaves the secondary indexes out (the unique keys stay); a start's
+    migration builds them; run again with --initial: every event and appeal once, the rows of a clean import,
+    every index there."""
+    engine = store[0]
+    rows, live = export(histories(city, 1200, seed=15), "cn")
+    f = write_csv(tmp_path / "a.csv", rows, "cn")
+    env = dict(os.environ, DATABASE_URL=store[2], VAR_DIR=str(CACHE_DIR), REDIS_URL=REDIS_URL, DEMO="false")
+    cmd = [sys.executable, "app.py", "import", str(f), "--mapping", str(MAPPINGS["cn"]), "--batch", "50", "--initial"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while proc.poll() is None and counts(store)[0] < len(live) // 4:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    logged = counts(store)[0]
+    assert 0 < logged < len(live), "the kill should land halfway (the import had finished or not started)"
+    assert deferred_indexes.missing(engine) == sorted(str(i.name) for i in deferred_indexes.deferred())
+    migrate(engine)
+    assert deferred_indexes.missing(engine) == []
+    with deferred_indexes.left_out(engine):
+        assert deferred_indexes.missing(engine) != []
+        again = run_import(store, settings, gazetteer, [f], "cn", tmp_path, batch=300)
+    assert deferred_indexes.missing(engine) == []
     assert (again.accepted, again.events) == (1200, len(live) - logged)
     assert counts(store) == (len(live), 1200)
     with make_store(kind_of(store), tmp_path, city) as clean:
