@@ -8,6 +8,8 @@ other process, evicted) simply gets everything."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import orjson
@@ -55,10 +57,12 @@ def _pts_key(pts: dict[str, list[int]]) -> str:
 class Differ:
     """Turns a tick's full values into what must be sent to a browser showing version `shown`."""
 
-    def __init__(self, versions: int = 256, point_sets: int = 16) -> None:
+    def __init__(self, versions: int = 256, point_sets: int = 64) -> None:
         self._versions = TTLCache(versions)
         self._pts = TTLCache(point_sets)
-        self._last_pts: tuple[Any, str | None] = (None, None)  # the map points hashed last (one object per tick)
+        # the map points hashed lately, by object: every view of a tick shows one map per scope (one object each)
+        self._hashed: OrderedDict[int, tuple[Any, str]] = OrderedDict()
+        self._hashed_lock = threading.Lock()
 
     def diff(self, values: dict[str, Any], shown: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
         """(outputs: value, Patch or no_update per key; the new version to store in the browser)."""
@@ -68,15 +72,24 @@ class Differ:
         """A tick's values with their fingerprints and version: the same for every browser shown these values."""
         prints = {k: fingerprint(v) for k, v in values.items() if k != "pts"}
         pts = values.get("pts")
-        held, pkey = self._last_pts
-        if pts is not held:  # every view of a tick shows the city's map: hashed once, not once per view
-            pkey = _pts_key(pts) if pts is not None else None
-            self._last_pts = (pts, pkey)
-            if pts is not None:
-                self._pts.put(pkey, pts)
+        pkey = self._pts_hash(pts) if pts is not None else None
         version = hashlib.blake2b(repr((sorted(prints.items()), pkey)).encode(), digest_size=12).hexdigest()
         self._versions.put(version, (prints, pkey))
         return Prepared(values, prints, pkey, version)
+
+    def _pts_hash(self, pts: dict[str, list[int]]) -> str:
+        """The key of a map's points, hashed once per object (kept: the object itself, so its id is not reused)."""
+        with self._hashed_lock:
+            held = self._hashed.get(id(pts))
+            if held is not None and held[0] is pts:
+                return held[1]
+        key = _pts_key(pts)
+        self._pts.put(key, pts)
+        with self._hashed_lock:
+            self._hashed[id(pts)] = (pts, key)
+            while len(self._hashed) > 64:
+                self._hashed.popitem(last=False)
+        return key
 
     def against(self, prepared: Prepared, shown: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
         """What a browser showing version `shown` must be sent of prepared values."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from dashboard.rankings import class_counts
@@ -54,11 +56,7 @@ def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: CityIndex
     """A wall snapshot (already computed for an allowed view) without anything outside the scope."""
     if snap is None or scope.role == COMMAND_CENTER:
         return snap
-    comms = {
-        c: v
-        for c, v in snap["communities"].items()
-        if scope.covers(refs.community_district.get(c), refs.community_street.get(c))
-    }
+    comms = _communities_in(snap["communities"], scope, refs)
     tour = [k for k in snap["tour"] if view_allowed(scope, View.parse(k), refs)]
     home = home_view(scope)
     return {
@@ -67,6 +65,30 @@ def restrict_snapshot(snap: dict[str, Any] | None, scope: Scope, refs: CityIndex
         "tour": tour or ([home.key] if home else []),
         "rankings": restrict_rankings(snap["rankings"], scope, refs),
     }
+
+
+#: The last cut of the map's communities per scope: (the city's communities it was cut from, the city index, the
+#: cut). Every view of a tick shows the same city map, so a scope's cut is made once per tick, not once per view,
+#: and is the same object for all of them (its points are then hashed once too: callbacks/wall_diff.py).
+_CUTS: OrderedDict[Scope, tuple[Any, CityIndex, dict[str, Any]]] = OrderedDict()
+_CUTS_LOCK = threading.Lock()
+_MAX_CUTS = 1024
+
+
+def _communities_in(comms: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[str, Any]:
+    """The map's communities inside the scope (the same object as long as the city's are the same)."""
+    with _CUTS_LOCK:
+        held = _CUTS.get(scope)
+        if held is not None and held[0] is comms and held[1] is refs:
+            _CUTS.move_to_end(scope)
+            return held[2]
+    cut = {c: v for c, v in comms.items() if scope.covers(refs.community_district.get(c), refs.community_street.get(c))}
+    with _CUTS_LOCK:
+        _CUTS[scope] = (comms, refs, cut)
+        _CUTS.move_to_end(scope)
+        while len(_CUTS) > _MAX_CUTS:
+            _CUTS.popitem(last=False)
+    return cut
 
 
 def restrict_layer(layer: dict[str, Any], scope: Scope, refs: CityIndex) -> dict[str, Any]:

@@ -153,3 +153,22 @@ def test_a_new_tick_waits_on_no_one_who_holds_a_recent_value(settings, prefix, r
     assert first == [{"tick": "new"}] and shared.get("wall:live", later, lambda: {"tick": "never"}) == {"tick": "new"}
     far = later + timedelta(seconds=10)  # too old to show: the next viewer gets this tick's value
     assert shared.get("wall:live", far, lambda: {"tick": "far"}) == {"tick": "far"}
+
+
+def test_a_scopes_map_is_cut_once_per_city_map(city) -> None:  # type: ignore[no-untyped-def]
+    """Every view of a tick shows the same city map: a scope's cut of it is made once and is the same object for
+    every view (so its points are hashed once); a new city map is cut anew."""
+    from data_access.wall.scope import restrict_snapshot
+
+    refs = index_of(city)
+    comms = {c: [1, 0] for c in city.communities["code"]}
+    district = city.communities["district"].iloc[0]
+    scope = Scope("district_leader", district=district)
+    snap = {"communities": comms, "tour": [], "rankings": {"level": "street", "rows": [], "volume_top": []}}
+    a = restrict_snapshot({**snap, "view": "city"}, scope, refs)
+    b = restrict_snapshot({**snap, "view": f"d:{district}"}, scope, refs)
+    assert a is not None and b is not None and a["communities"] is b["communities"]
+    inside = set(city.communities.loc[city.communities["district"] == district, "code"])
+    assert set(a["communities"]) == inside
+    c = restrict_snapshot({**snap, "communities": dict(comms)}, scope, refs)
+    assert c is not None and c["communities"] is not a["communities"] and c["communities"] == a["communities"]
