@@ -53,6 +53,23 @@ def live_rows(kind: str, tmp_path: Path, city, settings, rds, gazetteer, texts: 
         return appeals_table(live)
 
 
+def import_killed_halfway(store, f: Path, events: int, *options: str) -> int:  # type: ignore[no-untyped-def]
+    """Run `python app.py import` on `f` in a process of its own and kill it once a quarter of its `events` are
+    logged; return how many were."""
+    env = dict(os.environ, DATABASE_URL=store[2], VAR_DIR=str(CACHE_DIR), REDIS_URL=REDIS_URL, DEMO="false")
+    cmd = [sys.executable, "app.py", "import", str(f), "--mapping", str(MAPPINGS["cn"]), "--batch", "50", *options]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while proc.poll() is None and counts(store)[0] < events // 4:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    logged = int(counts(store)[0])
+    assert 0 < logged < events, "the kill should land halfway (the import had finished or not started)"
+    return logged
+
+
 def events_by_id(store) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     _, sessions, _ = store
     with sessions() as s:
@@ -118,17 +135,7 @@ def test_import004_killed_then_run_again(store, settings, gazetteer, city, tmp_p
     rows as a clean import gives them."""
     rows, live = export(histories(city, 1200, seed=14), "cn")
     f = write_csv(tmp_path / "a.csv", rows, "cn")
-    env = dict(os.environ, DATABASE_URL=store[2], VAR_DIR=str(CACHE_DIR), REDIS_URL=REDIS_URL, DEMO="false")
-    cmd = [sys.executable, "app.py", "import", str(f), "--mapping", str(MAPPINGS["cn"]), "--batch", "50"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while proc.poll() is None and counts(store)[0] < len(live) // 4:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    logged = counts(store)[0]
-    assert 0 < logged < len(live), "the kill should land halfway (the import had finished or not started)"
+    logged = import_killed_halfway(store, f, len(live))
     again = run_import(store, settings, gazetteer, [f], "cn", tmp_path, batch=300)
     assert (again.accepted, again.events) == (1200, len(live) - logged)
     assert counts(store) == (len(live), 1200)
@@ -144,17 +151,7 @@ def test_import012_initial_load_builds_its_indexes_at_the_end(store, settings, g
     engine = store[0]
     rows, live = export(histories(city, 1200, seed=15), "cn")
     f = write_csv(tmp_path / "a.csv", rows, "cn")
-    env = dict(os.environ, DATABASE_URL=store[2], VAR_DIR=str(CACHE_DIR), REDIS_URL=REDIS_URL, DEMO="false")
-    cmd = [sys.executable, "app.py", "import", str(f), "--mapping", str(MAPPINGS["cn"]), "--batch", "50", "--initial"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while proc.poll() is None and counts(store)[0] < len(live) // 4:
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    logged = counts(store)[0]
-    assert 0 < logged < len(live), "the kill should land halfway (the import had finished or not started)"
+    logged = import_killed_halfway(store, f, len(live), "--initial")
     assert deferred_indexes.missing(engine) == sorted(str(i.name) for i in deferred_indexes.deferred())
     migrate(engine)
     assert deferred_indexes.missing(engine) == []
