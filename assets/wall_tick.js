@@ -1,8 +1,9 @@
 /* The wall's live tick, in the browser: every refresh interval, ask the server's tick route
  * (callbacks/wall.py, TICK_URL) what changed since the version this screen shows, and hand the
- * changed outputs to Dash; every other output is left as it is. Never two at once: while one is
- * under way, the next interval is skipped. A failed or late answer changes nothing, so the
- * watchdog (wall_watch.js) greys the screen if answers stop coming. */
+ * changed outputs to Dash; every other output is left as it is. Never two at once: the interval
+ * is disabled while one is under way (as a server callback's `running` would), because Dash drops
+ * the answer of a callback that was called again meanwhile. A failed or late answer changes
+ * nothing, so the watchdog (wall_watch.js) greys the screen if answers stop coming. */
 (function () {
     var TICK_URL = "/_wall-tick";
     var TIMEOUT_MS = 20000;
@@ -14,6 +15,7 @@
             var count = dc.callback_context.outputs_list.length;  // read now: the context goes once this returns
             if (busy) { return dc.no_update; }
             busy = true;
+            dc.set_props("wall-tick", {disabled: true});
             var abort = new AbortController();
             var timer = setTimeout(function () { abort.abort(); }, TIMEOUT_MS);
             try {
@@ -37,6 +39,7 @@
             } finally {
                 clearTimeout(timer);
                 busy = false;
+                dc.set_props("wall-tick", {disabled: false});
             }
         }
     });

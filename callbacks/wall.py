@@ -278,4 +278,5 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
         " return window.dash_clientside.no_update; }",
         Output(ids.WATCHDOG, "title"),
         Input(ids.SHOWN, "data"),
+        prevent_initial_call=True,  # only a tick's answer counts (the watchdog allows more time for the first)
     )
