@@ -397,7 +397,10 @@ def touched(session: Session, after: int, upto: int) -> Touched:
     sql = (
         f"SELECT e.appeal, e.type, e.at, CASE WHEN e.type IN {_UNIT_IN} THEN {d.unit('e')} END, "
         f"CASE WHEN e.type IN {_UNIT_IN} THEN (SELECT {d.unit('p')} FROM appeal_events p "
-        f"WHERE p.appeal = e.appeal AND p.type IN {_UNIT_IN} AND p.seq <= :upto AND {d.before('p', 'e')} "
+        # `p.seq + 0`: the predecessor is found by the appeal's index alone. A planner without statistics (a store
+        # never analysed) otherwise ANDs in a scan of the log's key up to `upto` for every event: 10 minutes for
+        # 150,000 events after a backfill, where this takes a second.
+        f"WHERE p.appeal = e.appeal AND p.type IN {_UNIT_IN} AND p.seq + 0 <= :upto AND {d.before('p', 'e')} "
         f"{d.latest('p')}) END FROM appeal_events e WHERE e.seq > :after AND e.seq <= :upto "
         f"AND e.type IN ('created', 'reviewed', {_UNIT_IN[1:-1]})"
     )
