@@ -140,21 +140,53 @@ def page_for(svc: Services, ctx: WallContext, pathname: str | None, search: str 
     return wall_page(state, page_static(ctx, state, view, scope))
 
 
-def make_tick(
-    svc: Services, ctx: WallContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-) -> Callable[..., list[Any]]:
-    """The live tick: URL state and the browser's shown version in, only the changed outputs out."""
-    differ = Differ()
-    # What a tick shows is the same for every viewer of one view, scope cut and language in one tick: it is
-    # cut, rendered and fingerprinted once (with shared snapshots `now` is the tick's start, so the clock
-    # and the status agree among them); each viewer then gets only what differs from the version it shows.
-    rendered = TickMemo()
+class WallTick:
+    """The live tick: URL state and the browser's shown version in, only the changed outputs out.
 
-    def tick(_n: int, pathname: str | None, search: str | None, shown: Any, view_key: str | None) -> list[Any]:
-        # Registered with `running` disabling the interval while it runs: ticks never overlap.
+    What a tick shows is the same for every viewer of one view, scope cut and language in one tick: it is cut,
+    rendered and fingerprinted once (with shared snapshots `now` is the tick's start, so the clock and the status
+    agree among them); each viewer then gets only what differs from the version it shows, and the route's answer
+    for one shown version is written once per tick (`answer`): viewers of a view mostly show the same version."""
+
+    def __init__(
+        self, svc: Services, ctx: WallContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.svc, self.ctx, self.clock = svc, ctx, clock
+        self.differ = Differ()
+        self.rendered = TickMemo()
+        self.answers = TickMemo()
+
+    def __call__(
+        self, _n: int, pathname: str | None, search: str | None, shown: Any, view_key: str | None
+    ) -> list[Any]:
+        """The outputs (no_update where unchanged), the version shown after them and the view (no_update if same)."""
+        prepared, view, _ = self._prepared(pathname, search, view_key)
+        return self._values(prepared, view, shown, view_key)
+
+    def _values(self, prepared: Prepared, view: View, shown: Any, view_key: str | None) -> list[Any]:
+        values, version = self.differ.against(prepared, shown)
+        return [values[k] for k in TICK_KEYS] + [version, no_update if view.key == view_key else view.key]
+
+    def answer(self, pathname: str | None, search: str | None, shown: Any, view_key: str | None) -> bytes:
+        """The tick as the route answers it (`tick_answer`), written once per tick for each version shown."""
+        prepared, view, tick = self._prepared(pathname, search, view_key)
+        write = lambda: tick_answer(self._values(prepared, view, shown, view_key))  # noqa: E731
+        if tick is None:
+            return write()
+        was = shown.get("v") if isinstance(shown, dict) else None
+        return self.answers.get(
+            (prepared.version, was if isinstance(was, str) else None, view.key, view.key == view_key), tick, write
+        )
+
+    def _prepared(
+        self, pathname: str | None, search: str | None, view_key: str | None
+    ) -> tuple[Prepared, View, int | None]:
+        """This tick's prepared values of the caller's view and cut, the view and the tick's number (None: not
+        shared)."""
+        svc, ctx = self.svc, self.ctx
         scope = current_identity().scope
         state = _state(svc, pathname, search)
-        now = clock()
+        now = self.clock()
         if ctx.shared is not None:
             now = tick_start(now, ctx.shared.period_ms)
         if view_key and not view_allowed(scope, View.parse(view_key), ctx.refs):
@@ -171,16 +203,17 @@ def make_tick(
 
         def prepare() -> Prepared:
             mine = {**result, "data": restrict_snapshot(result["data"], scope, ctx.refs)}
-            return differ.prepare(render(mine, svc.settings.zone, state.lang))
+            return self.differ.prepare(render(mine, svc.settings.zone, state.lang))
 
         if ctx.shared is None:
-            prepared = prepare()
-        else:
-            prepared = rendered.get(key, tick_version(now, ctx.shared.period_ms), prepare)
-        values, version = differ.against(prepared, shown)
-        return [values[k] for k in TICK_KEYS] + [version, no_update if view.key == view_key else view.key]
+            return prepare(), view, None
+        tick = tick_version(now, ctx.shared.period_ms)
+        return self.rendered.get(key, tick, prepare), view, tick
 
-    return tick
+
+def make_tick(svc: Services, ctx: WallContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> WallTick:
+    """The live tick of the wall (`WallTick`)."""
+    return WallTick(svc, ctx, clock)
 
 
 def tick_answer(values: list[Any]) -> bytes:
@@ -193,17 +226,17 @@ def tick_answer(values: list[Any]) -> bytes:
         return str(to_json_plotly({"set": changed})).encode()
 
 
-def _tick_route(tick: Callable[..., list[Any]]) -> Response:
+def _tick_route(tick: WallTick) -> Response:
     """POST {pathname, search, shown, view} (what the page holds): the changed outputs, 204 when none."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return Response('{"error": "a JSON object is expected"}', status=400, mimetype="application/json")
     text = lambda k: v if isinstance(v := body.get(k), str) else None  # noqa: E731
     try:
-        values = tick(0, text("pathname"), text("search"), body.get("shown"), text("view"))
+        answer = tick.answer(text("pathname"), text("search"), body.get("shown"), text("view"))
     except PreventUpdate:
         return Response(status=204)
-    return Response(tick_answer(values), mimetype="application/json")
+    return Response(answer, mimetype="application/json")
 
 
 def register(app: Dash, svc: Services, ctx: WallContext) -> None:

@@ -57,12 +57,17 @@ def _pts_key(pts: dict[str, list[int]]) -> str:
 class Differ:
     """Turns a tick's full values into what must be sent to a browser showing version `shown`."""
 
-    def __init__(self, versions: int = 256, point_sets: int = 64) -> None:
+    # Every view, scope cut and language makes a version each tick (its clock): 4,096 versions are over a minute
+    # of ticks of 49 views. A browser whose version was forgotten gets everything again (the map's points, the
+    # tables: ~200–450 KB); with 256 (5 s) a ramp of 300 screens whose ticks took over 5 s got full answers tick
+    # after tick, which kept the ticks slow for 15 s (benchmarks/load.py).
+    def __init__(self, versions: int = 4096, point_sets: int = 256) -> None:
         self._versions = TTLCache(versions)
         self._pts = TTLCache(point_sets)
         # the map points hashed lately, by object: every view of a tick shows one map per scope (one object each)
         self._hashed: OrderedDict[int, tuple[Any, str]] = OrderedDict()
         self._hashed_lock = threading.Lock()
+        self._printed: OrderedDict[int, tuple[Any, str]] = OrderedDict()  # fingerprints of lately built values
 
     def diff(self, values: dict[str, Any], shown: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
         """(outputs: value, Patch or no_update per key; the new version to store in the browser)."""
@@ -70,12 +75,29 @@ class Differ:
 
     def prepare(self, values: dict[str, Any]) -> Prepared:
         """A tick's values with their fingerprints and version: the same for every browser shown these values."""
-        prints = {k: fingerprint(v) for k, v in values.items() if k != "pts"}
+        prints = {k: self._print(v) for k, v in values.items() if k != "pts"}
         pts = values.get("pts")
         pkey = self._pts_hash(pts) if pts is not None else None
         version = hashlib.blake2b(repr((sorted(prints.items()), pkey)).encode(), digest_size=12).hexdigest()
         self._versions.put(version, (prints, pkey))
         return Prepared(values, prints, pkey, version)
+
+    def _print(self, value: Any) -> str:
+        """The fingerprint of a value; of a list or dict, once per object (kept: the object itself, so its id is
+        not reused): a tick's tables are the objects built for the same figures before (layouts/tick.py)."""
+        if not isinstance(value, list | dict) and not hasattr(value, "to_plotly_json"):
+            return fingerprint(value)
+        with self._hashed_lock:
+            held = self._printed.get(id(value))
+            if held is not None and held[0] is value:
+                self._printed.move_to_end(id(value))
+                return held[1]
+        fp = fingerprint(value)
+        with self._hashed_lock:
+            self._printed[id(value)] = (value, fp)
+            while len(self._printed) > 2048:
+                self._printed.popitem(last=False)
+        return fp
 
     def _pts_hash(self, pts: dict[str, list[int]]) -> str:
         """The key of a map's points, hashed once per object (kept: the object itself, so its id is not reused)."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
+
+import orjson
 
 T = TypeVar("T")
 
@@ -26,18 +29,37 @@ class TTLCache:
         self._lock = threading.Lock()
         self._max = max_entries
         self._clock = clock
+        self._gates: dict[Hashable, threading.RLock] = {}  # keys being computed (a compute may ask again)
 
     def get(self, key: Hashable, ttl_s: float, compute: Callable[[], T]) -> T:
-        """The cached value of `key` if younger than ttl_s, else compute (outside the lock) and keep it."""
-        now = self._clock()
+        """The cached value of `key` if younger than ttl_s, else compute (outside the lock) and keep it. One thread
+        computes a key at a time; the others asking for it meanwhile wait for its value (many screens of one
+        worker ask for the same key in the same moment)."""
+        hit = self._fresh(key, ttl_s)
+        if hit is not None:
+            return hit[0]  # type: ignore[no-any-return]
+        with self._lock:
+            gate = self._gates.setdefault(key, threading.RLock())
+        with gate:  # an exception leaves the gate open: the next waiter computes
+            hit = self._fresh(key, ttl_s)
+            if hit is not None:
+                return hit[0]  # type: ignore[no-any-return]
+            try:
+                value = compute()
+                self._keep(key, value, ttl_s)
+            finally:
+                with self._lock:
+                    if self._gates.get(key) is gate:
+                        del self._gates[key]
+        return value
+
+    def _fresh(self, key: Hashable, ttl_s: float) -> tuple[Any] | None:
         with self._lock:
             hit = self._data.get(key)
-            if hit is not None and now - hit[0] < ttl_s:
+            if hit is not None and self._clock() - hit[0] < ttl_s:
                 self._data.move_to_end(key)
-                return hit[2]  # type: ignore[no-any-return]
-        value = compute()
-        self._keep(key, value, ttl_s)
-        return value
+                return (hit[2],)
+        return None
 
     def peek(self, key: Hashable) -> Any:
         """The cached value of `key` whatever its age, or None."""
@@ -109,3 +131,34 @@ class TickMemo:
                     self._values.setdefault(key, value)
                     return self._values[key]  # type: ignore[no-any-return]
             return value
+
+
+class ContentMemo:
+    """Values built from JSON-like inputs, by the inputs' content: the same input (by value) gives back the very
+    object built for it before, bounded (least recently used out), thread-safe.
+
+    For what every tick rebuilds from figures that mostly did not change (a screen's tables): building them again,
+    and fingerprinting them again downstream (which knows an object it has seen), costs more than hashing the input."""
+
+    def __init__(self, max_entries: int = 512) -> None:
+        self._data: OrderedDict[tuple[Hashable, bytes], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def get(self, name: Hashable, data: Any, build: Callable[[], T]) -> T:
+        """`build()`'s value for `data` under `name`, built once while kept."""
+        try:
+            digest = hashlib.blake2b(orjson.dumps(data), digest_size=16).digest()
+        except TypeError:  # not JSON-like: built every time
+            return build()
+        key = (name, digest)
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]  # type: ignore[no-any-return]
+        value = build()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._max:
+                self._data.popitem(last=False)
+        return value

@@ -7,8 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from dashboard.i18n import ago, duration, t
+from dashboard.ttl_cache import ContentMemo
 from layouts import panels
 from layouts.panels import DASH, num, pct
+
+#: The panels built lately, by their figures: most ticks show tables whose figures did not change (the same object
+#: again, which the fingerprints downstream know by identity).
+_BUILT = ContentMemo(1024)
 
 FIGURE_SOURCES = {
     "open-total": ("summary", "open"),
@@ -121,14 +126,23 @@ def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
     out["fig:freshness"] = (
         t(lang, "no_data") if last is None else ago(lang, (now - datetime.fromisoformat(last)).total_seconds())
     )
-    out["list:red-list"] = panels.red_table(snap["alerts"]["red"], lang)
-    out["list:soon-list"] = panels.soon_table(snap["alerts"]["soon"], lang)
-    out["list:hotspot-list"] = panels.hotspot_list(snap["hotspots"], lang)
-    out["list:coverage-list"] = panels.coverage_list(m["streets"], lang)
-    out["list:ranking-table"] = panels.ranking_table(rk["rows"], lang, notes=ranking_notes(rk, zone, lang))
-    out["list:volume-top"] = panels.volume_top(rk["volume_top"], lang)
-    out["list:sos-alert"] = panels.sos_alert(m["sos_list"], lang)
+    alerts, notes = snap["alerts"], ranking_notes(rk, zone, lang)
+    out["list:red-list"] = _BUILT.get(("red", lang), alerts["red"], lambda: panels.red_table(alerts["red"], lang))
+    out["list:soon-list"] = _BUILT.get(("soon", lang), alerts["soon"], lambda: panels.soon_table(alerts["soon"], lang))
+    out["list:hotspot-list"] = _BUILT.get(
+        ("hotspots", lang), snap["hotspots"], lambda: panels.hotspot_list(snap["hotspots"], lang)
+    )
+    out["list:coverage-list"] = _BUILT.get(
+        ("coverage", lang), m["streets"], lambda: panels.coverage_list(m["streets"], lang)
+    )
+    out["list:ranking-table"] = _BUILT.get(
+        ("ranking", lang), [rk["rows"], notes], lambda: panels.ranking_table(rk["rows"], lang, notes=notes)
+    )
+    out["list:volume-top"] = _BUILT.get(
+        ("volume", lang), rk["volume_top"], lambda: panels.volume_top(rk["volume_top"], lang)
+    )
+    out["list:sos-alert"] = _BUILT.get(("sos", lang), m["sos_list"], lambda: panels.sos_alert(m["sos_list"], lang))
     out["sos-class"] = "sos-alert on" if m["sos_list"] else "sos-alert"
-    out["red-layer"] = red_points(snap["alerts"]["red"], lang)
+    out["red-layer"] = _BUILT.get(("red-layer", lang), alerts["red"], lambda: red_points(alerts["red"], lang))
     out["pts"] = snap["communities"]
     return out

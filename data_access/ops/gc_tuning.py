@@ -20,11 +20,14 @@ def settle_gc() -> None:
 
 
 def freeze_alive() -> None:
-    """Move every object alive now out of the cyclic collector's sight (once the web app is up and warm).
+    """Move every object alive now out of the cyclic collector's sight (once the web app is up and warm), and
+    collect as seldom as the long-running loops do (`settle_gc`).
 
     What is alive then (city model, reference lookups, layouts, aggregates) lives as long as the process; without
     this, every full collection walks all of it again: ~200 ms pauses inside ticks on a big city
     (benchmarks/tick.py). Frozen objects are still freed by reference counting when dropped; only reference
-    cycles among them stay until exit."""
+    cycles among them stay until exit. What a web worker keeps after its warm-up (caches of figures, built
+    tables) still made Python's default thresholds run a full collection every second or two under 300 screens,
+    100–280 ms each with the worker's every thread stopped, for almost nothing collected (benchmarks/load.py)."""
     gc.collect()  # garbage pending now would otherwise be frozen with the rest
-    gc.freeze()
+    settle_gc()

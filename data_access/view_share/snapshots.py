@@ -56,7 +56,7 @@ class SharedSnapshots:
         keep_ticks: int = 5,
         poll_s: float = 0.01,
         max_local: int = 64,
-        stale_ticks: int = 2,
+        stale_ticks: int = 10,
     ) -> None:
         self.client = client
         self.prefix = prefix

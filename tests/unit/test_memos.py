@@ -1,0 +1,71 @@
+"""TTLCache computes a key once however many threads ask at once; ContentMemo gives back the object built for
+equal content."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from dashboard.ttl_cache import ContentMemo, TTLCache
+
+pytestmark = pytest.mark.unit
+
+
+def test_ttl_cache_one_computation_for_threads_asking_at_once() -> None:
+    cache = TTLCache()
+    calls: list[int] = []
+    start = threading.Barrier(8)
+
+    def compute() -> str:
+        calls.append(1)
+        time.sleep(0.05)  # long enough for every other thread to arrive while it runs
+        return "identity"
+
+    got: list[str] = []
+
+    def ask() -> None:
+        start.wait()
+        got.append(cache.get("token", 1.0, compute))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == ["identity"] * 8 and len(calls) == 1
+
+
+def test_ttl_cache_failed_computation_lets_the_next_caller_compute_and_expiry_computes_again() -> None:
+    now = [0.0]
+    cache = TTLCache(clock=lambda: now[0])
+
+    def fail() -> str:
+        raise RuntimeError("store away")
+
+    with pytest.raises(RuntimeError):
+        cache.get("k", 1.0, fail)
+    assert cache.get("k", 1.0, lambda: "a") == "a"
+    assert cache.get("k", 1.0, lambda: "b") == "a"
+    now[0] = 1.5
+    assert cache.get("k", 1.0, lambda: "c") == "c"
+
+
+def test_content_memo_same_object_for_equal_content_and_new_for_other() -> None:
+    memo = ContentMemo(max_entries=2)
+    built: list[list[str]] = []
+
+    def build(rows: list[dict[str, int]]) -> list[str]:
+        built.append([f"row {r['n']}" for r in rows])
+        return built[-1]
+
+    first = memo.get("red", [{"n": 1}], lambda: build([{"n": 1}]))
+    again = memo.get("red", [{"n": 1}], lambda: build([{"n": 1}]))  # equal content, another object
+    other = memo.get("red", [{"n": 2}], lambda: build([{"n": 2}]))
+    elsewhere = memo.get("soon", [{"n": 1}], lambda: build([{"n": 1}]))  # another name: built apart
+    assert again is first and other == ["row 2"] and elsewhere is not first and len(built) == 3
+    memo.get("x", 1, lambda: ["x"])  # bounded (two entries): the least recently used are gone
+    assert memo.get("red", [{"n": 1}], lambda: build([{"n": 1}])) is not first
+    unhashable = object()
+    assert memo.get("odd", unhashable, lambda: ["built"]) == ["built"]  # not JSON: built every time
