@@ -57,11 +57,12 @@ def _pts_key(pts: dict[str, list[int]]) -> str:
 class Differ:
     """Turns a tick's full values into what must be sent to a browser showing version `shown`."""
 
-    # Every view, scope cut and language makes a version each tick (its clock): 4,096 versions are over a minute
-    # of ticks of 49 views. A browser whose version was forgotten gets everything again (the map's points, the
-    # tables: ~200–450 KB); with 256 (5 s) a ramp of 300 screens whose ticks took over 5 s got full answers tick
-    # after tick, which kept the ticks slow for 15 s (benchmarks/load.py).
-    def __init__(self, versions: int = 4096, point_sets: int = 256) -> None:
+    # Every view, scope cut and language makes a version each tick (its clock): 4,096 versions (~3 KB each) are
+    # over a minute of ticks of 49 views. A browser whose version was forgotten gets everything again (the map's
+    # points, the tables: ~200–450 KB); with 256 (5 s) a ramp of 300 screens whose ticks took over 5 s got full
+    # answers tick after tick, which kept the ticks slow for 15 s (benchmarks/load.py). A point set is larger
+    # (up to ~0.8 MB for the whole city) and changes only with the figures: 128 of them.
+    def __init__(self, versions: int = 4096, point_sets: int = 128) -> None:
         self._versions = TTLCache(versions)
         self._pts = TTLCache(point_sets)
         # the map points hashed lately, by object: every view of a tick shows one map per scope (one object each)
