@@ -21,6 +21,7 @@ from typing import IO, Any, TypeVar
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.history_columns import ColumnReader, Converted
@@ -33,6 +34,7 @@ from data_access.history_import.store import Prepared, Written, log_rows, prepar
 from data_access.intake.event_log import Accepted, Place
 from data_access.intake.reference_data import UNIT_EVENTS, Gazetteer
 from data_access.projection.rows import appeal_table
+from data_access.store.deferred_indexes import analyse
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,9 @@ BATCH_ROWS = 5000
 PROGRESS_EVERY_S = 5.0
 #: Batches read and converted ahead of the one being stored.
 AHEAD = 2
+#: Events an import logs before it first gathers the planner's statistics of the log and `appeals`, again each
+#: time it has logged twice as many (see `Importer.write`).
+ANALYSE_AFTER = 20_000
 T = TypeVar("T")
 
 
@@ -244,6 +249,7 @@ class Importer:
         self.rejects, self.now = rejects, now
         self.summary = Summary()
         self._next_row: dict[str, int] = {}
+        self._analyse_at = ANALYSE_AFTER
 
     def batch(self, rows: Batch | pa.Table | pa.RecordBatch, file: str) -> Written:
         """Convert and store one batch of rows of `file` (a `Batch`, or an Arrow table whose rows follow the file's
@@ -268,6 +274,14 @@ class Importer:
         s.events += w.events
         s.appeals += w.appeals
         s.deferred += w.deferred
+        if s.events >= self._analyse_at:
+            # a store filled by this import (autovacuum off, or not come round yet) has no statistics, or those of
+            # a far smaller log: the planner then takes each batch's look-ups by appeal for a large part of the log
+            # and reads it with parallel workers. Doubling the interval keeps it to a few ANALYZEs per import.
+            with self.sessions() as session:
+                bind = session.get_bind()
+            analyse(bind if isinstance(bind, Engine) else bind.engine)
+            self._analyse_at = 2 * s.events
         return w
 
 
