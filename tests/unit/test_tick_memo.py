@@ -1,4 +1,6 @@
-"""TickMemo: one value per key and tick, computed by one thread however many ask at once."""
+"""The memos of dashboard/ttl_cache.py: TickMemo (one value per key and tick) and TTLCache (one value per key
+while young) computed by one thread however many ask at once; ContentMemo gives back the object built for equal
+content."""
 
 from __future__ import annotations
 
@@ -7,13 +9,16 @@ import time
 
 import pytest
 
-from dashboard.ttl_cache import TickMemo
+from dashboard.ttl_cache import ContentMemo, TickMemo, TTLCache
 
 pytestmark = pytest.mark.unit
 
 
-def test_many_threads_one_computation() -> None:
-    memo = TickMemo()
+@pytest.mark.parametrize("kind", [TickMemo, TTLCache])
+def test_many_threads_one_computation(kind: type[TickMemo] | type[TTLCache]) -> None:
+    memo = kind()
+    # TickMemo: key and tick; TTLCache: key and seconds to live
+    ask_memo = lambda c: memo.get("view", 7, c)  # noqa: E731
     calls: list[int] = []
     start = threading.Barrier(8)
 
@@ -26,7 +31,7 @@ def test_many_threads_one_computation() -> None:
 
     def ask() -> None:
         start.wait()
-        got.append(memo.get("view", 7, compute))
+        got.append(ask_memo(compute))
 
     threads = [threading.Thread(target=ask) for _ in range(8)]
     for t in threads:
@@ -54,3 +59,37 @@ def test_a_failed_computation_lets_the_next_caller_compute() -> None:
     with pytest.raises(RuntimeError):
         memo.get("k", 3, fail)
     assert memo.get("k", 3, lambda: "ok") == "ok"
+
+
+def test_ttl_cache_failed_computation_lets_the_next_caller_compute_and_expiry_computes_again() -> None:
+    now = [0.0]
+    cache = TTLCache(clock=lambda: now[0])
+
+    def fail() -> str:
+        raise RuntimeError("store away")
+
+    with pytest.raises(RuntimeError):
+        cache.get("k", 1.0, fail)
+    assert cache.get("k", 1.0, lambda: "a") == "a"
+    assert cache.get("k", 1.0, lambda: "b") == "a"
+    now[0] = 1.5
+    assert cache.get("k", 1.0, lambda: "c") == "c"
+
+
+def test_content_memo_same_object_for_equal_content_and_new_for_other() -> None:
+    memo = ContentMemo(max_entries=2)
+    built: list[list[str]] = []
+
+    def build(rows: list[dict[str, int]]) -> list[str]:
+        built.append([f"row {r['n']}" for r in rows])
+        return built[-1]
+
+    first = memo.get("red", [{"n": 1}], lambda: build([{"n": 1}]))
+    again = memo.get("red", [{"n": 1}], lambda: build([{"n": 1}]))  # equal content, another object
+    other = memo.get("red", [{"n": 2}], lambda: build([{"n": 2}]))
+    elsewhere = memo.get("soon", [{"n": 1}], lambda: build([{"n": 1}]))  # another name: built apart
+    assert again is first and other == ["row 2"] and elsewhere is not first and len(built) == 3
+    memo.get("x", 1, lambda: ["x"])  # bounded (two entries): the least recently used are gone
+    assert memo.get("red", [{"n": 1}], lambda: build([{"n": 1}])) is not first
+    unhashable = object()
+    assert memo.get("odd", unhashable, lambda: ["built"]) == ["built"]  # not JSON: built every time
