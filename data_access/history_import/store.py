@@ -42,6 +42,7 @@ from data_access.store.bulk import (
     sqlite_time,
 )
 from data_access.store.locks import lock_key
+from data_access.store.sqlite_bulk import insert_table
 
 log = logging.getLogger(__name__)
 #: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
@@ -271,10 +272,11 @@ def _insert_table(session: Session, name: str, table: pa.Table) -> bool:
         ids = table.column("id").to_pylist()
         if select_in(session, "SELECT id FROM appeal_events WHERE id", ids):
             return False
-    params = list(zip(*(c.to_pylist() for c in plain.columns)))
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {name} ({quoted(names)}) VALUES ({', '.join('?' * len(names))})", params
-    )
+    cur = raw_cursor(session)
+    try:
+        insert_table(cur, name, plain)
+    finally:
+        cur.close()
     return True
 
 
