@@ -42,7 +42,7 @@ from data_access.store.bulk import (
     sqlite_time,
 )
 from data_access.store.locks import lock_key
-from data_access.store.sqlite_bulk import insert_table
+from data_access.store.sqlite_bulk import execute_many, insert_table
 
 log = logging.getLogger(__name__)
 #: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
@@ -324,16 +324,22 @@ def _log(
     new = [r for i, r in by_id.items() if i not in seen]
     received = sqlite_time(now)
     times: dict[datetime, str | None] = {}
-    params = [
+    params = (
         (*r[:4], times.get(r[4]) or times.setdefault(r[4], sqlite_time(r[4])), r[5], r[6], received, *r[7:])
         for r in new
-    ]
-    if params:
+    )
+    if new:
         cols = ", ".join(f'"{c}"' for c in COLUMNS)
-        session.connection().exec_driver_sql(
-            f"INSERT INTO appeal_events ({cols}) VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT (id) DO NOTHING",
-            params,
-        )
+        cur = raw_cursor(session)
+        try:
+            execute_many(
+                cur,
+                f"INSERT INTO appeal_events ({cols}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+                "ON CONFLICT (id) DO NOTHING",
+                params,
+            )
+        finally:
+            cur.close()
     return new
 
 
