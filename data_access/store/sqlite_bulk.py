@@ -7,14 +7,21 @@ left out of the INSERT (its default, NULL, is what it would get); a boolean colu
 SQLAlchemy's Boolean stores); a NULL in a column of text is bound as the integer 0 and turned back into NULL by
 `NULLIF(?, 0)` (an integer never equals a text), in any other column as the text '' by `NULLIF(?, '')` (nor does a
 text equal a number). Times (aware UTC) are stored as `sqlite_time` writes them, naive UTC with six digits of
-fraction. The rows are handed to the driver as they are made (no list of tuples), with the cyclic garbage collector
-paused meanwhile: none of them is kept, and a collection every few hundred tuples found nothing but cost a tenth of
-the insert."""
+fraction.
+
+The rows go in as INSERTs of up to `ROWS_PER_STATEMENT` rows each: a statement's own work (its end, the log's
+AUTOINCREMENT read from and written back to `sqlite_sequence`, the driver's reset) is paid once per statement, not
+once per row, and so is the driver's release and retaking of the interpreter's lock around each statement's step
+(each time the read-ahead thread holds it, the insert waits). The values are handed over in one flat list, no
+tuple per row, with the cyclic garbage collector paused meanwhile: none of them is garbage, and the collections
+their allocations set off cost a tenth of the insert."""
 
 from __future__ import annotations
 
 import gc
+import sqlite3
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +29,8 @@ import pyarrow as pa
 #: `dict.get(v, v)`: None -> the placeholder the NULLIF gives back as NULL, any other value itself.
 _TEXT_NULL = {None: 0}
 _OTHER_NULL = {None: ""}
+#: Rows an INSERT statement takes (as many as the driver's limit of parameters allows, up to this).
+ROWS_PER_STATEMENT = 256
 
 
 def _quoted(names: list[str]) -> str:
@@ -55,12 +64,26 @@ def bound_columns(table: pa.Table) -> tuple[list[str], list[str], list[list[Any]
 
 def insert_table(cursor: Any, name: str, table: pa.Table) -> None:
     """INSERT the rows of an Arrow table into the SQLite table `name` (same column names) through a DB-API cursor
-    of the session's connection, in the table's order. A constraint's error is the driver's (rows before the failing
-    one stay inserted: the caller's savepoint undoes them)."""
+    of the session's connection, in the table's order. A constraint's error is the driver's (the statements before
+    the failing one stay: the caller's transaction or savepoint undoes them)."""
     if table.num_rows == 0:
         return
     names, marks, values = bound_columns(table)
-    execute_many(cursor, f"INSERT INTO {name} ({_quoted(names)}) VALUES ({', '.join(marks)})", zip(*values))
+    width = len(names)
+    per_statement = max(
+        1, min(ROWS_PER_STATEMENT, cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    )
+    head = f"INSERT INTO {name} ({_quoted(names)}) VALUES "
+    row = f"({', '.join(marks)})"
+    flat = list(chain.from_iterable(zip(*values)))  # row by row
+    step = per_statement * width
+    whole = len(flat) // step * step
+    if whole:
+        execute_many(
+            cursor, head + ", ".join([row] * per_statement), (flat[i : i + step] for i in range(0, whole, step))
+        )
+    if whole < len(flat):
+        cursor.execute(head + ", ".join([row] * ((len(flat) - whole) // width)), flat[whole:])
 
 
 def execute_many(cursor: Any, sql: str, rows: Iterable[Sequence[Any]]) -> None:

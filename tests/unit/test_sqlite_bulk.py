@@ -1,6 +1,7 @@
-"""SQLite's bulk insert of Arrow tables stores exactly what binding each value as it is stores: NULLs as NULL (in a
-column of text and in any other), an empty text, a zero, booleans as 0/1, times as `sqlite_time` writes them, and a
-column with no value at all left to its default."""
+"""SQLite's bulk insert of Arrow tables stores exactly what binding each value as it is stores, row by row in the
+table's order: NULLs as NULL (in a column of text and in any other), an empty text, a zero, booleans as 0/1, times as
+`sqlite_time` writes them, and a column with no value at all left to its default; whole statements of rows and the
+rest."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
+from data_access.store import sqlite_bulk
 from data_access.store.bulk import sqlite_time
 from data_access.store.sqlite_bulk import bound_columns, insert_table
 
@@ -43,8 +45,12 @@ def _plain(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> list
     return conn.execute(SELECT).fetchall()
 
 
-@pytest.mark.parametrize("rows", [4, 1, 0])
-def test_insert_table_stores_what_binding_each_value_stores(rows: int) -> None:
+@pytest.mark.parametrize("per_statement", [3, 256])
+@pytest.mark.parametrize("rows", [4, 3, 1, 0])
+def test_insert_table_stores_what_binding_each_value_stores(
+    rows: int, per_statement: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_bulk, "ROWS_PER_STATEMENT", per_statement)
     table = pa.table({k: v.slice(0, rows) for k, v in COLUMNS.items()})
     bulk = _db()
     insert_table(bulk.cursor(), "t", table)
@@ -71,6 +77,14 @@ def test_columns_without_values_are_left_out_and_nulls_bound_as_placeholders() -
     }
     for v in values:  # only types the driver binds without its adapters
         assert {type(x) for x in v} <= {str, int, float}
+
+
+def test_a_statement_takes_no_more_parameters_than_the_driver_allows() -> None:
+    conn = _db()
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 13)  # two rows of six values a statement
+    table = pa.table(COLUMNS)
+    insert_table(conn.cursor(), "t", table)
+    assert conn.execute("SELECT id FROM t ORDER BY seq").fetchall() == [("a",), ("b",), ("c",), ("d",)]
 
 
 def test_a_constraint_error_is_raised() -> None:
