@@ -2,8 +2,9 @@
 and left out; PostgreSQL COPies the rest straight into the log), and their appeals, in the same transaction that
 moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
 events are all new and of which the store knows nothing else is written as it is, its events and row straight from
-their Arrow tables (PostgreSQL: COPY of the CSV Arrow writes; SQLite: tuples from the columns); any other
-appeal with new events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
+their Arrow tables (PostgreSQL: binary COPY, encoded column-wise ahead by `data_access.store.pg_binary`; SQLite:
+tuples from the columns); any other appeal with new events goes through the projection's batch path
+(`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
 (PostgreSQL advisory locks; SQLite: the write locks of the log and the store), so the events it logs are
