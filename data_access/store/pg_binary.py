@@ -46,25 +46,24 @@ def copy_body(table: pa.Table, types: Mapping[str, int]) -> bytes:
     type oid (`pg_attribute.atttypid`). Timestamps are taken as UTC (naive or aware); strings as they are (the server
     refuses U+0000 in text)."""
     n = table.num_rows
-    fields = [_fixed(np.full(n, len(table.column_names), ">i2").view("S2"), 2)]
+    parts = [_fixed(np.full(n, len(table.column_names), ">i2").view("S2"), 2)]
     for name in table.column_names:
-        fields.append(_field(table.column(name).combine_chunks(), types[name], n))
-    rows = pc.binary_join_element_wise(*fields, b"")
+        parts += _field(table.column(name).combine_chunks(), types[name], n)
+    rows = pc.binary_join_element_wise(*parts, b"")  # one pass over every row's fields
     offsets = np.frombuffer(rows.buffers()[1], np.int32, n + 1, rows.offset * 4)
     data = rows.buffers()[2]
     body = memoryview(data)[int(offsets[0]) : int(offsets[-1])] if data is not None else b""
     return b"".join((SIGNATURE, body, TRAILER))
 
 
-def _field(col: pa.Array, oid: int, n: int) -> pa.Array:
-    """Each cell as a binary COPY field: its length (4 bytes) and its bytes; NULL's length -1 alone."""
-    valid = None if col.null_count == 0 else pc.is_valid(col)
+def _field(col: pa.Array, oid: int, n: int) -> list[pa.Array]:
+    """Each cell as a binary COPY field: its length (4 bytes) and its bytes (NULL: length -1 alone), as the arrays
+    to join (a text column: its lengths, then its bytes)."""
     if oid in TEXT:
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
             raise Unsupported(f"text column of Arrow type {col.type}")
-        data = pc.fill_null(col.cast(pa.binary()), b"")
         lengths = pc.fill_null(pc.binary_length(col), -1).to_numpy(zero_copy_only=False).astype(">i4")
-        return pc.binary_join_element_wise(_fixed(lengths.view("S4"), 4), data, b"")
+        return [_fixed(lengths.view("S4"), 4), pc.fill_null(col.cast(pa.binary()), b"")]
     dtype = FIXED.get(oid)
     if dtype is None:
         raise Unsupported(f"PostgreSQL type oid {oid}")
@@ -83,9 +82,9 @@ def _field(col: pa.Array, oid: int, n: int) -> pa.Array:
     cells["len"] = width
     cells["value"] = values
     out = _fixed(cells.view(f"S{4 + width}"), 4 + width)
-    if valid is None:
-        return out
-    return pc.if_else(valid, out, pa.scalar(NULL, pa.binary()))
+    if col.null_count == 0:
+        return [out]
+    return [pc.if_else(pc.is_valid(col), out, pa.scalar(NULL, pa.binary()))]
 
 
 def _fixed(raw: np.ndarray, width: int) -> pa.Array:
