@@ -366,13 +366,15 @@ def _log_table(events: pa.Table, batch: Batch, file: str) -> pa.Table:
     """Column-wise events as the log's columns (`store.COLUMNS` but `received_at`): the place on `created` only."""
     created = pc.equal(events.column("type"), "created")
     numbers = np.asarray(batch.numbers, np.int64)[np.asarray(events.column("row").to_numpy())]
-    keys = {a: partition_key(a) for a in pc.unique(events.column("appeal")).to_pylist()}
+    appeal = events.column("appeal")
+    unique = pc.unique(appeal)
+    keys = pa.array([partition_key(a) for a in unique.to_pylist()], pa.int64()).take(pc.index_in(appeal, unique))
     none = pa.nulls(events.num_rows, pa.string())
     return pa.table(
         {
             "id": events.column("id"),
             "appeal": events.column("appeal"),
-            "partition_key": pa.array([keys[a] for a in events.column("appeal").to_pylist()], pa.int64()),
+            "partition_key": keys,
             "type": events.column("type"),
             "at": events.column("at"),
             "payload": events.column("payload"),
