@@ -41,10 +41,19 @@ class Unsupported(TypeError):
     """A column whose PostgreSQL type this encoder does not write."""
 
 
+#: Rows encoded at a time: an Arrow binary array holds at most 2 GB, and a row of the store is far below 10 KB.
+SLICE = 100_000
+
+
 def copy_body(table: pa.Table, types: Mapping[str, int]) -> bytes:
     """The whole binary COPY stream of `table`'s rows (signature, rows, trailer); `types`: each column's PostgreSQL
     type oid (`pg_attribute.atttypid`). Timestamps are taken as UTC (naive or aware); strings as they are (the server
     refuses U+0000 in text)."""
+    bodies = [_rows(table.slice(at, SLICE), types) for at in range(0, table.num_rows, SLICE)]
+    return b"".join((SIGNATURE, *bodies, TRAILER))
+
+
+def _rows(table: pa.Table, types: Mapping[str, int]) -> memoryview | bytes:
     n = table.num_rows
     parts = [_fixed(np.full(n, len(table.column_names), ">i2").view("S2"), 2)]
     for name in table.column_names:
@@ -52,8 +61,7 @@ def copy_body(table: pa.Table, types: Mapping[str, int]) -> bytes:
     rows = pc.binary_join_element_wise(*parts, b"")  # one pass over every row's fields
     offsets = np.frombuffer(rows.buffers()[1], np.int32, n + 1, rows.offset * 4)
     data = rows.buffers()[2]
-    body = memoryview(data)[int(offsets[0]) : int(offsets[-1])] if data is not None else b""
-    return b"".join((SIGNATURE, body, TRAILER))
+    return memoryview(data)[int(offsets[0]) : int(offsets[-1])] if data is not None else b""
 
 
 def _field(col: pa.Array, oid: int, n: int) -> list[pa.Array]:

@@ -13,6 +13,7 @@ import pyarrow.csv as pacsv
 import pytest
 from sqlalchemy import Engine
 
+from data_access.store import pg_binary
 from data_access.store.engine import make_engine
 from data_access.store.pg_binary import Unsupported, copy_body
 from tests.conftest import PG_URL
@@ -90,10 +91,12 @@ def test_binary_copy_stores_what_csv_copy_stores(engine: Engine, n: int) -> None
         )
 
 
-def test_a_sliced_table_is_written_from_its_own_rows(engine: Engine) -> None:
+def test_a_sliced_table_is_written_from_its_own_rows(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     table = _table(40)
     part = table.slice(7, 20)
     assert _stored(engine, part, binary=True) == _stored(engine, table, binary=False)[7:27]
+    monkeypatch.setattr(pg_binary, "SLICE", 3)  # a large table is encoded a slice at a time, in one body
+    assert _stored(engine, table, binary=True) == _stored(engine, table, binary=False)
 
 
 def test_an_unsupported_type_is_refused_by_name() -> None:
