@@ -50,6 +50,11 @@ def pct(v: float | None) -> str:
     return DASH if v is None else f"{v * 100:.0f}%"
 
 
+def computing(lang: str) -> html.Div:
+    """A live list's place while its figures are not computed yet (as the drill-down's panels say "loading")."""
+    return html.Div(t(lang, "computing"), className="none loading")
+
+
 def _none(lang: str) -> html.Div:
     return html.Div(t(lang, "none"), className="none")
 

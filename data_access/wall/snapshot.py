@@ -122,11 +122,16 @@ def previous_month(month: str) -> str:
 # -- panels ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Coverage:
-    """Where members are present now: grids, communities, and grids covered per street."""
+    """Where members are present now: grids, communities, and grids covered per street.
+
+    `known`: some member's heartbeat was read. None at all is a presence not yet in the store (the first seconds
+    after a start, before the first heartbeats are in) rather than a city where no one is on duty: what is covered
+    is not known yet, so no grid is said to be uncovered and the wall shows its coverage as being computed."""
 
     grids: frozenset[str]
     communities: frozenset[str]
     by_street: dict[str, int]
+    known: bool = True
 
     def covers(self, grid: str | None, community: str | None) -> bool:
         """Someone is present in the appeal's grid (or, without a grid, in its community)."""
@@ -134,13 +139,16 @@ class Coverage:
 
 
 def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
-    """Present members' grids, from one read of fresh presence (recomputed at most every slow_panel_s)."""
+    """Present members' grids, from one read of fresh presence (recomputed at most every slow_panel_s; while it is
+    not `known`, at every call: a coverage read before the first heartbeats were in, by the start's warm-up or first
+    tick, is not shown as the coverage for slow_panel_s)."""
     s, refs = ctx.settings, ctx.refs
 
     def compute() -> Coverage:
         grids: set[str] = set()
         comms: set[str] = set()
-        for m in live.present_members(session, now - timedelta(seconds=s.presence_window_s)):
+        present = live.present_members(session, now - timedelta(seconds=s.presence_window_s))
+        for m in present:
             info = refs.member.get(m)
             if info:
                 grids.add(info[1])
@@ -150,9 +158,9 @@ def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
             st = refs.grid_street.get(g)
             if st:
                 by_street[st] = by_street.get(st, 0) + 1
-        return Coverage(frozenset(grids), frozenset(comms), by_street)
+        return Coverage(frozenset(grids), frozenset(comms), by_street, known=bool(present))
 
-    return ctx.cache.get(("coverage",), s.slow_panel_s, compute)
+    return ctx.cache.get(("coverage",), s.slow_panel_s, compute, keep=lambda cov: cov.known)
 
 
 def per_tick(ctx: WallContext, key: tuple[Any, ...], now: datetime, compute: Callable[[], T]) -> T:
@@ -245,7 +253,12 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
         "cases": cases,
         "presence": presence,
         "sos": [[m, at.isoformat()] for m, at in live.fresh_sos(session, cutoff)] if any_sos else [],
-        "red_uncovered": ctx.cache.get(("red-uncovered",), s.slow_panel_s, lambda: _red_uncovered(session, now, ctx)),
+        # None while the coverage is not known (no heartbeat read yet): neither a count nor kept
+        "red_uncovered": (
+            ctx.cache.get(("red-uncovered",), s.slow_panel_s, lambda: _red_uncovered(session, now, ctx))
+            if cov.known
+            else None
+        ),
         "communities": comms,
     }
 
@@ -275,7 +288,7 @@ def view_summary(state: dict[str, Any], view: View) -> dict[str, Any]:
         "turning_red": turning,
         "today": _inside(state["today"], view),
         "cases_open": _inside(state["cases"], view),
-        "red_uncovered": _inside(state["red_uncovered"], view),
+        "red_uncovered": None if state["red_uncovered"] is None else _inside(state["red_uncovered"], view),
     }
 
 
@@ -290,7 +303,7 @@ def _red_uncovered(session: Session, now: datetime, ctx: WallContext) -> dict[st
 
 
 def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) -> dict[str, Any]:
-    return {**plain(appeal_row(r, now, names)), "no_member": not cov.covers(r["grid"], r["community"])}
+    return {**plain(appeal_row(r, now, names)), "no_member": cov.known and not cov.covers(r["grid"], r["community"])}
 
 
 def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
@@ -368,7 +381,8 @@ def view_members(state: dict[str, Any], view: View, cov: Coverage, ctx: WallCont
         "offline": max(roster - online - busy - sos, 0),
         "grids": total_grids,
         "grids_covered": covered,
-        "coverage": round(covered / total_grids, 4) if total_grids else None,
+        "coverage": round(covered / total_grids, 4) if total_grids and cov.known else None,
+        "coverage_known": cov.known,  # False: no heartbeat read yet, the coverage (None) is being computed
         "streets": streets,
         "sos_list": sos_list[:10],
     }
