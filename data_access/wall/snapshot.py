@@ -124,24 +124,43 @@ def previous_month(month: str) -> str:
 class Coverage:
     """Where members are present now: grids, communities, and grids covered per street.
 
-    `known`: some member's heartbeat was read. None at all is a presence not yet in the store (the first seconds
-    after a start, before the first heartbeats are in) rather than a city where no one is on duty: what is covered
-    is not known yet, so no grid is said to be uncovered and the wall shows its coverage as being computed."""
+    `present`: how many members were present when it was read. None at all is a presence not yet in the store (the
+    first seconds after a start, before the first heartbeats are in) rather than a city where no one is on duty:
+    what is covered is not `known` yet, so no grid is said to be uncovered and the wall shows its coverage as being
+    computed."""
 
     grids: frozenset[str]
     communities: frozenset[str]
     by_street: dict[str, int]
-    known: bool = True
+    present: int
+    read_at: float  # monotonic time of the read (what is derived from it is kept under it)
+
+    @property
+    def known(self) -> bool:
+        """Some member's heartbeat was read."""
+        return self.present > 0
 
     def covers(self, grid: str | None, community: str | None) -> bool:
         """Someone is present in the appeal's grid (or, without a grid, in its community)."""
         return grid in self.grids if grid else community in self.communities
 
 
-def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
-    """Present members' grids, from one read of fresh presence (recomputed at most every slow_panel_s; while it is
-    not `known`, at every call: a coverage read before the first heartbeats were in, by the start's warm-up or first
-    tick, is not shown as the coverage for slow_panel_s)."""
+#: The coverage in hand is read again before slow_panel_s when the members present now (`present`, counted every
+#: tick) differ by more than this share from those it was read from: as the first heartbeats come in after a start
+#: (else 18,000 members' coverage stood beside 69,521 online for a minute), or at a change of shift.
+COVERAGE_DRIFT = 0.05
+
+
+def present_count(state: dict[str, Any]) -> int:
+    """How many members are present in the city's live figures (`live_state`)."""
+    return sum(n for states in state["presence"].values() for n in states.values())
+
+
+def coverage(session: Session, now: datetime, ctx: WallContext, present: int | None = None) -> Coverage:
+    """Present members' grids, from one read of fresh presence, recomputed at most every slow_panel_s unless the
+    members `present` now (if given) moved by more than COVERAGE_DRIFT since; while it is not `known`, at every
+    call. So a coverage read by the start's warm-up or first tick, before the heartbeats were in, is not shown for
+    slow_panel_s."""
     s, refs = ctx.settings, ctx.refs
 
     def compute() -> Coverage:
@@ -158,9 +177,15 @@ def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
             st = refs.grid_street.get(g)
             if st:
                 by_street[st] = by_street.get(st, 0) + 1
-        return Coverage(frozenset(grids), frozenset(comms), by_street, known=bool(present))
+        return Coverage(frozenset(grids), frozenset(comms), by_street, len(present), monotonic())
 
-    return ctx.cache.get(("coverage",), s.slow_panel_s, compute, keep=lambda cov: cov.known)
+    key = ("coverage",)
+    cov = ctx.cache.get(key, s.slow_panel_s, compute, keep=lambda c: c.known)
+    if present is not None and cov.known and abs(present - cov.present) > COVERAGE_DRIFT * cov.present:
+        cov = compute()
+        if cov.known:
+            ctx.cache.put(key, cov, s.slow_panel_s)
+    return cov
 
 
 def per_tick(ctx: WallContext, key: tuple[Any, ...], now: datetime, compute: Callable[[], T]) -> T:
@@ -240,7 +265,7 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
     any_sos = any(states.get("sos") for states in presence.values())
     last = live.last_received(session)
     soon = timedelta(hours=s.turning_red_h)
-    cov = coverage(session, now, ctx)
+    cov = coverage(session, now, ctx, present_count({"presence": presence}))
     names = names_of(ctx.refs)
     rows = lambda found: [[k, _alert_row(r, now, names, cov)] for k, r in found]  # noqa: E731
     return {
@@ -255,7 +280,7 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
         "sos": [[m, at.isoformat()] for m, at in live.fresh_sos(session, cutoff)] if any_sos else [],
         # None while the coverage is not known (no heartbeat read yet): neither a count nor kept
         "red_uncovered": (
-            ctx.cache.get(("red-uncovered",), s.slow_panel_s, lambda: _red_uncovered(session, now, ctx))
+            ctx.cache.get(("red-uncovered", cov.read_at), s.slow_panel_s, lambda: _red_uncovered(session, now, cov))
             if cov.known
             else None
         ),
@@ -292,9 +317,9 @@ def view_summary(state: dict[str, Any], view: View) -> dict[str, Any]:
     }
 
 
-def _red_uncovered(session: Session, now: datetime, ctx: WallContext) -> dict[str, int]:
-    """Red appeals with no member present in their grid, per place (each minute: it reads every red row)."""
-    cov = coverage(session, now, ctx)
+def _red_uncovered(session: Session, now: datetime, cov: Coverage) -> dict[str, int]:
+    """Red appeals with no member present in their grid, per place (each minute, and each new read of the coverage:
+    it reads every red row)."""
     out: dict[str, int] = {}
     for k, g, c in live.red_places(session, now):
         if not cov.covers(g, c):
@@ -326,7 +351,8 @@ def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
 
 def members(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
     """Grid members online / busy / offline / SOS (live), the SOS list, per-street coverage (each minute)."""
-    return view_members(live_state(session, now, ctx), view, coverage(session, now, ctx), ctx)
+    state = live_state(session, now, ctx)
+    return view_members(state, view, coverage(session, now, ctx, present_count(state)), ctx)
 
 
 def view_members(state: dict[str, Any], view: View, cov: Coverage, ctx: WallContext) -> dict[str, Any]:
@@ -587,7 +613,7 @@ def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext)
         "feed_age_s": None if last is None else round((now - datetime.fromisoformat(last)).total_seconds(), 1),
         "summary": view_summary(state, view),
         "alerts": view_alerts(state, view, ctx.settings),
-        "members": view_members(state, view, coverage(session, now, ctx), ctx),
+        "members": view_members(state, view, coverage(session, now, ctx, present_count(state)), ctx),
         "rankings": rankings(session, now, ctx, "street", None, view, in_tick=True),
         "hotspots": hotspots(session, now, view, ctx),
         "communities": state["communities"],

@@ -111,6 +111,14 @@ def test_wall_coverage_not_known_before_the_first_heartbeats(store, city, settin
     assert m["coverage_known"] is True and m["grids_covered"] == 3
     assert m["coverage"] == pytest.approx(3 / m["grids"], abs=1e-4)
     assert screen.view_summary(state, View())["red_uncovered"] == 1
+    # More heartbeats come in (a start's first minutes): the coverage follows the members present, not a minute later
+    grids = city.members.drop_duplicates("grid")
+    more = grids[~grids["grid"].isin(set(city.members[city.members["community"] == sc["c2"]]["grid"]))].iloc[10:20]
+    beats = [{"member": m, "at": sc["beats"][0]["at"], "state": "on_duty"} for m in more["id"]]
+    put_presence(sessions, beats, now)
+    with sessions() as s:
+        m = screen.members(s, now, View(), ctx)
+    assert m["online"] == 11 and m["grids_covered"] == 13
 
 
 def test_wall_community_map(filled) -> None:  # type: ignore[no-untyped-def]
