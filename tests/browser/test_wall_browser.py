@@ -6,6 +6,7 @@ Run: DASH_TEST_CHROMEPATH=/usr/bin/chromium pytest --headless tests/test_wall_br
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from tests.wall_support import (
 )
 
 METRIC = '[data-metric="{}"]'
+SHOTS = Path(os.environ.get("WALL_SHOTS", "/tmp/wall-shots"))
 
 
 @pytest.fixture()
@@ -196,4 +198,6 @@ def test_wall005_ranking_figures_whole_at_three_sizes(dash_duo, wall_store, sett
         for w, h in SIZES:
             d.set_window_size(w, h)
             until(lambda w=w: d.execute_script("return window.innerWidth;") == w, timeout=10)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            d.save_screenshot(str(SHOTS / f"ranking-{w}x{h}-{'en' if checked else 'zh'}.png"))
             assert d.execute_script(OVERFLOW_JS, checked) == [], (w, h, path)
