@@ -109,8 +109,9 @@ def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
     """Every live output's value for one take_snapshot() result; keys name the outputs.
 
     Figures not computed yet say so ("计算中…") rather than show a 0 or an empty list: the coverage (and its
-    lowest streets) before any member's heartbeat was read, the hotspots while a load of the city's history is
-    under way (the demo's first start: each community's last hours are compared with a past not yet in)."""
+    lowest streets) before any member's heartbeat was read; while a load of the city's history is under way (the
+    demo's first start), "no hotspot" (the last hours are compared with a past not yet in); the hotspots found
+    meanwhile are shown, under the banner that says the history is loading."""
     status, snap = result["status"], result["data"]
     now = datetime.fromisoformat(status["time"])
     out: dict[str, Any] = {"fig:clock": now.astimezone(zone).strftime("%H:%M:%S")}
@@ -137,7 +138,7 @@ def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
     computing = lambda: _BUILT.get(("computing", lang), None, lambda: panels.computing(lang))  # noqa: E731
     out["list:hotspot-list"] = (
         computing()
-        if status.get("history_load") is not None
+        if status.get("history_load") is not None and not snap["hotspots"]
         else _BUILT.get(("hotspots", lang), snap["hotspots"], lambda: panels.hotspot_list(snap["hotspots"], lang))
     )
     out["list:coverage-list"] = (

@@ -85,6 +85,14 @@ def test_coverage_known_before_the_history_is_in() -> None:
     assert _text(out["list:hotspot-list"]) == "计算中…"
 
 
+def test_hotspots_found_while_the_history_loads_are_shown() -> None:
+    """The wall is full within minutes of a first start: hotspots already found are shown under the banner."""
+    res = result(history_load=0.2, coverage_known=True, coverage=0.9)
+    res["data"]["hotspots"] = [{"place": "黄门街道 枣定社区", "count": 78, "expected": 2.5, "code": "C1"}]
+    out = render(res, ZONE, "zh")
+    assert "黄门街道 枣定社区" in _text(out["list:hotspot-list"]) and "78" in _text(out["list:hotspot-list"])
+
+
 def test_computed_figures_shown_as_they_are_a_true_zero_included() -> None:
     out = render(result(history_load=None, coverage_known=True, coverage=0.0), ZONE, "zh")
     assert out["fig:coverage"] == "0%"  # members present, none on a grid: a figure, not a placeholder
