@@ -169,28 +169,37 @@ def start_grouping(svc: Services, stop: threading.Event, runtime: dict[str, Any]
     return thread
 
 
-def start_demo(svc: Services, stop: threading.Event) -> threading.Thread:
-    """Run the demo intake feed in a background thread.
-
-    On a first start (an empty event log) a process of its own loads DEMO_BACKFILL_DAYS of history through the
-    history import's path (not through Redis), what the wall needs first first, so that the screens show a city in
-    full flow with its past; the live feed starts once today's open appeals are in and goes on through Redis
-    (returned: the thread that relays the load's open appeals to the feed on a first start, else the feed's)."""
-    from data_access.demo.feed import DemoFeed
-    from data_access.history_import.demo import start_loading, store_is_empty
+def demo_first_start(svc: Services) -> bool:
+    """Whether this is the demo's first start (an empty event log and stream, history to load), said in the store
+    (`history_load`) before any other thread looks (the banner, the report schedule, which waits for the history)
+    or writes (a first escalation pass over a large store may hold SQLite's write lock longer than the wait for
+    it). A mark left by a load that was stopped halfway is cleared: that history does not come back."""
+    from data_access.history_import.demo import store_is_empty
     from data_access.ops.embedded_redis import connect
     from data_access.store.history_load import set_history_load
 
     s = svc.settings
     client = connect(svc.redis_url)
-    feed = DemoFeed(svc.city, client, s, seed=s.city_seed)
-
     first = s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0 and store_is_empty(svc.sessions)
+    client.close()
     with svc.sessions() as session, session.begin():
-        # Marked before any other thread looks (the banner, the report schedule, which waits for the history); a
-        # mark left by a load that was stopped halfway is cleared: that history does not come back.
         set_history_load(session, 0.0 if first else None)
+    return first
 
+
+def start_demo(svc: Services, stop: threading.Event, first: bool) -> threading.Thread:
+    """Run the demo intake feed in a background thread.
+
+    On a first start (`demo_first_start`) a process of its own loads DEMO_BACKFILL_DAYS of history through the
+    history import's path (not through Redis), what the wall needs first first, so that the screens show a city in
+    full flow with its past; the live feed starts once today's open appeals are in and goes on through Redis
+    (returned: the thread that relays the load's open appeals to the feed on a first start, else the feed's)."""
+    from data_access.demo.feed import DemoFeed
+    from data_access.history_import.demo import start_loading
+    from data_access.ops.embedded_redis import connect
+
+    s = svc.settings
+    feed = DemoFeed(svc.city, connect(svc.redis_url), s, seed=s.city_seed)
     if first:
         return start_loading(feed, s, svc.url, stop)
     thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
@@ -222,6 +231,7 @@ def _serve(args: argparse.Namespace) -> int:
     ingest: threading.Thread | None = None
     try:
         runtime: dict[str, Any] = {}
+        first = demo_first_start(svc) if settings.demo else False  # before any thread writes
         escalation = escalator(svc) if settings.escalation else None  # a bad roster stops start-up here
         app = create_app(svc, runtime)
         ingest = start_ingest(svc, stop, runtime)
@@ -230,7 +240,7 @@ def _serve(args: argparse.Namespace) -> int:
         start_sender(svc, stop, runtime)
         start_grouping(svc, stop, runtime)
         if settings.demo:
-            start_demo(svc, stop)
+            start_demo(svc, stop, first)
         if settings.reports:
             start_reports(svc, stop, runtime.get("wall_ctx"))
         print(_banner(svc), flush=True)

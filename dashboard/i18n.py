@@ -556,6 +556,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "wall_topics_row": ("本半月 {a} · 上半月 {b}", "this half {a} | last {b}"),
     # History import (issue 17): the banner while the demo's first start loads its history
     "history_loading": ("正在载入历史数据 … {pct}%", "Loading history … {pct}%"),
+    # A wall figure not computed yet (right after a start): said so, never shown as a 0 or an empty list
+    "computing": ("计算中…", "Computing…"),
     # Fast, live, fitting drill-down pages (issue 18): statuses and channels in the page's language, the grids
     "st_created": ("已受理", "received"),
     "st_dispatched": ("已派单", "dispatched"),

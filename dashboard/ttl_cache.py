@@ -31,10 +31,13 @@ class TTLCache:
         self._clock = clock
         self._gates: dict[Hashable, threading.RLock] = {}  # keys being computed (a compute may ask again)
 
-    def get(self, key: Hashable, ttl_s: float, compute: Callable[[], T]) -> T:
-        """The cached value of `key` if younger than ttl_s, else compute (outside the lock) and keep it. One thread
-        computes a key at a time; the others asking for it meanwhile wait for its value (many screens of one
-        worker ask for the same key in the same moment)."""
+    def get(
+        self, key: Hashable, ttl_s: float, compute: Callable[[], T], keep: Callable[[T], bool] = lambda _v: True
+    ) -> T:
+        """The cached value of `key` if younger than ttl_s, else compute (outside the lock) and keep it, unless
+        `keep(value)` says not to (a value that is not ready: the next call computes again). One thread computes a
+        key at a time; the others asking for it meanwhile wait for its value (many screens of one worker ask for the
+        same key in the same moment)."""
         hit = self._fresh(key, ttl_s)
         if hit is not None:
             return hit[0]  # type: ignore[no-any-return]
@@ -46,7 +49,8 @@ class TTLCache:
                 return hit[0]  # type: ignore[no-any-return]
             try:
                 value = compute()
-                self._keep(key, value, ttl_s)
+                if keep(value):
+                    self._keep(key, value, ttl_s)
             finally:
                 with self._lock:
                     if self._gates.get(key) is gate:

@@ -50,6 +50,11 @@ def pct(v: float | None) -> str:
     return DASH if v is None else f"{v * 100:.0f}%"
 
 
+def computing(lang: str) -> html.Div:
+    """A live list's place while its figures are not computed yet (as the drill-down's panels say "loading")."""
+    return html.Div(t(lang, "computing"), className="none loading")
+
+
 def _none(lang: str) -> html.Div:
     return html.Div(t(lang, "none"), className="none")
 
@@ -177,27 +182,31 @@ def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list
     ranked = [r for r in rows if r["rank"]]
     small = sum(1 for r in rows if r["small_sample"])
     pick = ranked if len(ranked) <= 2 * n else ranked[:n] + ranked[-n:]
+    # Each figure's column is as wide as its widest value ("343", "100.0", "100%", "↓123") in the table's own type
+    # (assets/wall.css, table.rank-list col.rk-*); the name takes what is left, ellipsised, whole in its title.
     cols = (
-        ("col_rank", "8%"),
-        ("col_name", "28%"),
-        ("col_score", "12%"),
-        ("col_resp", "11%"),
-        ("col_resol", "11%"),
-        ("col_sat", "11%"),
-        ("col_change", "9%"),
+        ("col_rank", "rank"),
+        ("col_name", "name"),
+        ("col_score", "score"),
+        ("col_resp", "rate"),
+        ("col_resol", "rate"),
+        ("col_sat", "rate"),
+        ("col_change", "change"),
+        (None, "class"),
     )
-    head = html.Tr([html.Th(t(lang, k), style={"width": w}) for k, w in cols] + [html.Th("")])
+    widths = html.Colgroup([html.Col(className=f"rk-{c}") for _, c in cols])
+    head = html.Tr([html.Th(t(lang, k) if k else "", className=f"rk-{c}") for k, c in cols])
     body = [
         html.Tr(
             [
                 html.Td(r["rank"], className="num"),
-                html.Td(r["name"]),
+                html.Td(r["name"], title=r["name"]),
                 html.Td(f"{r['composite']:.1f}", className="num"),
                 html.Td(pct(r["response"]), className="num"),
                 html.Td(pct(r["resolution"]), className="num"),
                 html.Td(pct(r["satisfaction"]), className="num"),
                 html.Td(_change(r["change"]), className="num"),
-                html.Td(_cls(r["class"], lang)),
+                html.Td(_cls(r["class"], lang), className="rk-class"),
             ],
             **dataset(unit=r["code"]),
         )
@@ -205,7 +214,7 @@ def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list
     ]
     foot: list[Any] = [html.Div(f"{t(lang, 'small_sample')}: {small}", className="small")] if small else []
     foot += [html.Div(" · ".join(notes), className="small rank-note")] if notes else []
-    return html.Div([html.Table([html.Thead(head), html.Tbody(body)], className="list")] + foot)
+    return html.Div([html.Table([widths, html.Thead(head), html.Tbody(body)], className="list rank-list")] + foot)
 
 
 def volume_top(rows: list[dict[str, Any]], lang: str) -> html.Div:

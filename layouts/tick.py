@@ -106,7 +106,12 @@ def red_points(rows: list[dict[str, Any]], lang: str) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
-    """Every live output's value for one take_snapshot() result; keys name the outputs."""
+    """Every live output's value for one take_snapshot() result; keys name the outputs.
+
+    Figures not computed yet say so ("计算中…") rather than show a 0 or an empty list: the coverage (and its
+    lowest streets) before any member's heartbeat was read; while a load of the city's history is under way (the
+    demo's first start), "no hotspot" (the last hours are compared with a past not yet in); the hotspots found
+    meanwhile are shown, under the banner that says the history is loading."""
     status, snap = result["status"], result["data"]
     now = datetime.fromisoformat(status["time"])
     out: dict[str, Any] = {"fig:clock": now.astimezone(zone).strftime("%H:%M:%S")}
@@ -121,7 +126,8 @@ def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
     for name, path in FIGURE_SOURCES.items():
         out[f"fig:{name}"] = num(_dig(snap, path))
     m, rk = snap["members"], snap["rankings"]
-    out["fig:coverage"] = pct(m["coverage"])
+    covered = m["coverage_known"]
+    out["fig:coverage"] = pct(m["coverage"]) if covered else t(lang, "computing")
     last = snap["last_event"]
     out["fig:freshness"] = (
         t(lang, "no_data") if last is None else ago(lang, (now - datetime.fromisoformat(last)).total_seconds())
@@ -129,11 +135,16 @@ def render(result: dict[str, Any], zone: Any, lang: str) -> dict[str, Any]:
     alerts, notes = snap["alerts"], ranking_notes(rk, zone, lang)
     out["list:red-list"] = _BUILT.get(("red", lang), alerts["red"], lambda: panels.red_table(alerts["red"], lang))
     out["list:soon-list"] = _BUILT.get(("soon", lang), alerts["soon"], lambda: panels.soon_table(alerts["soon"], lang))
-    out["list:hotspot-list"] = _BUILT.get(
-        ("hotspots", lang), snap["hotspots"], lambda: panels.hotspot_list(snap["hotspots"], lang)
+    computing = lambda: _BUILT.get(("computing", lang), None, lambda: panels.computing(lang))  # noqa: E731
+    out["list:hotspot-list"] = (
+        computing()
+        if status.get("history_load") is not None and not snap["hotspots"]
+        else _BUILT.get(("hotspots", lang), snap["hotspots"], lambda: panels.hotspot_list(snap["hotspots"], lang))
     )
-    out["list:coverage-list"] = _BUILT.get(
-        ("coverage", lang), m["streets"], lambda: panels.coverage_list(m["streets"], lang)
+    out["list:coverage-list"] = (
+        _BUILT.get(("coverage", lang), m["streets"], lambda: panels.coverage_list(m["streets"], lang))
+        if covered
+        else computing()
     )
     out["list:ranking-table"] = _BUILT.get(
         ("ranking", lang), [rk["rows"], notes], lambda: panels.ranking_table(rk["rows"], lang, notes=notes)

@@ -20,6 +20,23 @@ from tests.conftest import TZ, ev
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&amp;'
 
+#: The screen sizes the wall and the drill-down are laid out for.
+SIZES = ((1366, 768), (1920, 1080), (3840, 2160))
+#: The figures of the wall's street ranking: rank, score, the three rates, change (never "100%" cut to "10…").
+RANKING_FIGURES = '[data-metric="ranking-table"] td.num'
+#: In a browser: every figure's box against its content, the wall's "how late" cells (never cut to "12 时 …") and
+#: the ranking's figures, or the elements of a selector given as the script's argument; the texts of those cut, [] when
+#: none is.
+OVERFLOW_JS = """
+var out = [], every = '[data-metric], td.late, td.left, RANKING';
+document.querySelectorAll(arguments[0] || every).forEach(function (e) {
+  if (e.offsetParent === null) return;
+  if (e.scrollWidth > e.clientWidth) out.push((e.getAttribute('data-metric') || e.className) + ': ' + e.textContent +
+      ' ' + e.scrollWidth + '>' + e.clientWidth);
+});
+return out;
+""".replace("RANKING", RANKING_FIGURES)
+
 
 def put_events(
     sessions: sessionmaker[Session],
@@ -107,6 +124,33 @@ def scenario(city, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-
         "district": same.iloc[0]["district"],
         "sos_member": others.iloc[1]["id"],
     }
+
+
+def ranked_streets(city, now: datetime, streets: int = 2, per_street: int = 20) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """(events, street codes): `per_street` appeals in each of `streets` streets handled and called back this month,
+    every call-back contacted, solved and satisfied, so each street is ranked (20 call-backs: the default
+    `min_reviewed`) with its three rates at 100 %, the widest a rate is shown. The events lie within the last minute
+    before `now`, in the month of `now`."""
+    comms = city.communities.drop_duplicates("street").sort_values("street").iloc[-streets:]
+    texts = []
+    for comm, street in zip(comms["code"], comms["street"]):
+        for i in range(per_street):
+            a = f"RK-{street}-{i}"
+            texts.append(created(a, now - timedelta(seconds=50), comm, priority="normal"))
+            texts.append(ev("dispatched", a, now - timedelta(seconds=40), f"{a}-d", unit=street))
+            texts.append(ev("resolved", a, now - timedelta(seconds=30), f"{a}-s", unit=street))
+            texts.append(
+                ev(
+                    "reviewed",
+                    a,
+                    now - timedelta(seconds=20),
+                    f"{a}-v",
+                    responded=True,
+                    resolved=True,
+                    satisfaction="satisfied",
+                )
+            )
+    return texts, list(comms["street"])
 
 
 def services(settings: Settings, store, city, rds: redis.Redis, redis_url: str) -> Services:  # type: ignore[no-untyped-def]

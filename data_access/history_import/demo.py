@@ -18,7 +18,7 @@ import multiprocessing as mp
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -32,7 +32,8 @@ from dashboard.settings import Settings
 from data_access.demo.export import MAPPING, DemoHistory, Pending
 from data_access.demo.feed import DemoFeed
 from data_access.history_import.cli import read_mapping
-from data_access.history_import.run import BATCH_ROWS, Importer, Progress, Rejects
+from data_access.history_import.run import BATCH_ROWS, Importer, Progress, Rejects, ahead
+from data_access.history_import.store import Prepared
 from data_access.intake.reference_data import Gazetteer
 from data_access.store.engine import make_engine, make_sessionmaker
 from data_access.store.history_load import set_history_load
@@ -114,21 +115,35 @@ def load_history(
     )
     t0, c0 = time.monotonic(), time.process_time()
     mark(0.0)
-    try:
+    written = 0
+
+    def prepared() -> Iterator[tuple[Prepared | None, int, Any]]:
+        """Each batch generated and converted (in `ahead`'s thread, while the store takes the one before) with its
+        rows; after a day's batches, the day (its open appeals are handed over once those are written)."""
         for which in ("open", "closed"):
             for day, lo, hi in plan:
                 export = history.day(day, lo, hi, end, which)
                 for _first, columns in export.batches(batch):
-                    if stop is not None and stop.is_set():
-                        return summary.events
-                    importer.batch(pa.table(columns), f"{FILE} {day} {which}")
-                    progress.update(summary.rows, summary.rows / total if total else 1.0)
-                take_over(export.pending)
-                log.info("demo history: %s's appeals %s at the start loaded (%s)", day, which, f"{export.rows:,}")
-            if which == "open":
-                log.info("demo history: every appeal open at the start is in (%s) after %.0f s", f"{summary.rows:,}",
+                    table = pa.table(columns)
+                    yield importer.convert(table, f"{FILE} {day} {which}"), table.num_rows, None
+                yield None, 0, (day, which, export)
+
+    try:
+        for ready, rows, done in ahead(prepared()):
+            if stop is not None and stop.is_set():
+                return summary.events
+            if ready is not None:
+                importer.write(ready)
+                written += rows
+                progress.update(written, written / total if total else 1.0)
+                continue
+            day, which, export = done
+            take_over(export.pending)
+            log.info("demo history: %s's appeals %s at the start loaded (%s)", day, which, f"{export.rows:,}")
+            if which == "open" and day == plan[-1][0]:
+                log.info("demo history: every appeal open at the start is in (%s) after %.0f s", f"{written:,}",
                          time.monotonic() - t0)  # fmt: skip
-        progress.update(summary.rows, 1.0, final=True)
+        progress.update(written, 1.0, final=True)
     finally:
         rejected.close()
         for _ in range(30):  # the banner must not stay up after the load

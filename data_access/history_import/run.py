@@ -30,7 +30,7 @@ from dashboard.history_rows import RowError, RowEvents, RowReader
 from dashboard.partitions import partition_key
 from dashboard.settings import Settings
 from data_access.history_import.readers import Batch, Export, ExportError, open_export
-from data_access.history_import.store import Prepared, Written, log_rows, prepared, write_batch
+from data_access.history_import.store import Prepared, Written, encode_ahead, log_rows, prepared, write_batch
 from data_access.intake.event_log import Accepted, Place
 from data_access.intake.reference_data import UNIT_EVENTS, Gazetteer
 from data_access.projection.rows import appeal_table
@@ -263,9 +263,11 @@ class Importer:
             rows = Batch(list(range(first, first + rows.num_rows)), rows)
         if rows.numbers:
             self._next_row[file] = rows.numbers[-1] + 1
-        return _convert(
+        ready = _convert(
             rows, file, self.reader, self.columns, self.gazetteer, self.settings, self.rejects, self.summary
         )
+        encode_ahead(self.sessions, ready, self.now())
+        return ready
 
     def write(self, ready: Prepared) -> Written:
         """The second half of `batch`: a converted batch stored."""
@@ -364,13 +366,15 @@ def _log_table(events: pa.Table, batch: Batch, file: str) -> pa.Table:
     """Column-wise events as the log's columns (`store.COLUMNS` but `received_at`): the place on `created` only."""
     created = pc.equal(events.column("type"), "created")
     numbers = np.asarray(batch.numbers, np.int64)[np.asarray(events.column("row").to_numpy())]
-    keys = {a: partition_key(a) for a in pc.unique(events.column("appeal")).to_pylist()}
+    appeal = events.column("appeal")
+    unique = pc.unique(appeal)
+    keys = pa.array([partition_key(a) for a in unique.to_pylist()], pa.int64()).take(pc.index_in(appeal, unique))
     none = pa.nulls(events.num_rows, pa.string())
     return pa.table(
         {
             "id": events.column("id"),
             "appeal": events.column("appeal"),
-            "partition_key": pa.array([keys[a] for a in events.column("appeal").to_pylist()], pa.int64()),
+            "partition_key": keys,
             "type": events.column("type"),
             "at": events.column("at"),
             "payload": events.column("payload"),

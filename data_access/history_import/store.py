@@ -2,8 +2,9 @@
 and left out; PostgreSQL COPies the rest straight into the log), and their appeals, in the same transaction that
 moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
 events are all new and of which the store knows nothing else is written as it is, its events and row straight from
-their Arrow tables (PostgreSQL: COPY of the CSV Arrow writes; SQLite: tuples from the columns); any other
-appeal with new events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
+their Arrow tables (PostgreSQL: binary COPY, encoded column-wise ahead by `data_access.store.pg_binary`; SQLite:
+tuples from the columns); any other appeal with new events goes through the projection's batch path
+(`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
 (PostgreSQL advisory locks; SQLite: the write locks of the log and the store), so the events it logs are
@@ -14,7 +15,6 @@ and its checkpoint moves past the batch. Either way each event is folded exactly
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Sequence
@@ -24,7 +24,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.contract import Event, stored_event
@@ -42,6 +41,7 @@ from data_access.store.bulk import (
     sqlite_time,
 )
 from data_access.store.locks import lock_key
+from data_access.store.pg_binary import copy_body
 from data_access.store.sqlite_bulk import execute_many, insert_table
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,45 @@ class Prepared:
     in_hand: dict[str, Event] = field(default_factory=dict)
     events: pa.Table | None = None
     rows: pa.Table | None = None
+    #: PostgreSQL: `events` (in the log's order, with `received_at`) and `rows` as binary COPY bodies, made ahead
+    #: by `encode_ahead` (the read-ahead thread); used where the store takes every one of them as it is.
+    bodies: dict[str, bytes] | None = None
+
+
+def encode_ahead(sessions: sessionmaker[Session], batch: Prepared, now: datetime) -> None:
+    """PostgreSQL: make the binary COPY bodies of a batch's column-wise events and rows before it is written (in the
+    read-ahead thread, while the store takes the batch before), `received_at` being `now`. Nothing on SQLite."""
+    if batch.events is None or batch.rows is None or batch.rows.num_rows == 0:
+        return
+    bind = sessions.kw.get("bind")
+    if bind is None or bind.dialect.name != "postgresql":
+        return
+    if not {"appeal_events", "appeals"} <= _TYPES.keys():
+        with sessions() as s:
+            cur = raw_cursor(s)
+            try:
+                types = {name: _types(cur, name) for name in ("appeal_events", "appeals")}
+            finally:
+                cur.close()
+    else:
+        types = _TYPES
+    batch.events = _received(_log_order(batch.events, pg=True), now)
+    batch.rows = batch.rows.sort_by("id")
+    batch.bodies = {
+        name: copy_body(t, types[name]) for name, t in (("appeal_events", batch.events), ("appeals", batch.rows))
+    }
+
+
+def _log_order(events: pa.Table, pg: bool) -> pa.Table:
+    """PostgreSQL logs in (at, id) order; SQLite by id (an appeal's events together, as the per-row path logs them),
+    so that its B-trees of ids and appeals take each batch's keys in order."""
+    return events.sort_by([("at", "ascending"), ("id", "ascending")] if pg else "id")
+
+
+def _received(events: pa.Table, now: datetime) -> pa.Table:
+    if "received_at" in events.column_names:
+        return events
+    return events.add_column(7, "received_at", pa.array([now] * events.num_rows, pa.timestamp("us", tz="UTC")))
 
 
 def log_rows(events: pa.Table) -> list[LogRow]:
@@ -227,40 +266,34 @@ def _whole(
     if table.num_rows == 0:
         return 0, 0
     pg = session.get_bind().dialect.name == "postgresql"
-    # PostgreSQL logs in (at, id) order; SQLite by id (an appeal's events together, as the per-row path logs them),
-    # so that its B-trees of ids and appeals take each batch's keys in order
-    events = events.sort_by([("at", "ascending"), ("id", "ascending")] if pg else "id")
-    received = pa.array([now] * events.num_rows, pa.timestamp("us", tz="UTC"))
-    if not _insert_table(session, "appeal_events", events.add_column(7, "received_at", received)):
+    bodies = batch.bodies if not taken else None  # made for every one of them
+    events = _received(_log_order(events, pg), now)
+    if not _insert_table(session, "appeal_events", events, bodies):
         rows += log_rows(events)  # an id logged already under another appeal: the batch path sorts it out
         return 0, 0
-    _insert_table(session, "appeals", table.sort_by("id"))
+    _insert_table(session, "appeals", table.sort_by("id"), bodies)
     return events.num_rows, table.num_rows
 
 
-def _insert_table(session: Session, name: str, table: pa.Table) -> bool:
-    """Insert an Arrow table's rows (times aware UTC, stored naive) into a table of the store: PostgreSQL COPies a
-    CSV Arrow writes from the columns; SQLite inserts tuples read straight from the columns. False (nothing
-    written) if an id is there already."""
+def _insert_table(session: Session, name: str, table: pa.Table, bodies: dict[str, bytes] | None = None) -> bool:
+    """Insert an Arrow table's rows (times aware UTC, stored naive) into a table of the store: PostgreSQL COPies the
+    columns' binary form (`data_access.store.pg_binary`; `bodies[name]` where made ahead); SQLite inserts tuples
+    read straight from the columns. False (nothing written) if an id is there already."""
     names = table.column_names
-    pg = session.get_bind().dialect.name == "postgresql"
-    cols = []
-    for c in table.columns:
-        if pa.types.is_timestamp(c.type):
-            c = c.cast(pa.timestamp("us"))  # naive UTC, as the models store times
-            if not pg:
-                c = c.cast(pa.string())  # sqlite_time's text: seconds and six digits of fraction
-        cols.append(c)
-    plain = pa.table(cols, names=names)
-    if pg:
-        buf = io.BytesIO()
-        pacsv.write_csv(plain, buf, pacsv.WriteOptions(include_header=False))
+    if session.get_bind().dialect.name == "postgresql":
+        body = bodies.get(name) if bodies else None
+        if body is None:
+            cur = raw_cursor(session)
+            try:
+                body = copy_body(table, _types(cur, name))
+            finally:
+                cur.close()
         try:
             with session.begin_nested():
                 cur = raw_cursor(session)
                 try:
-                    with cur.copy(f"COPY {name} ({quoted(names)}) FROM STDIN (FORMAT CSV)") as cp:
-                        cp.write(buf.getbuffer())
+                    with cur.copy(f"COPY {name} ({quoted(names)}) FROM STDIN (FORMAT BINARY)") as cp:
+                        cp.write(body)
                 finally:
                     cur.close()
         except Exception as exc:
@@ -268,6 +301,11 @@ def _insert_table(session: Session, name: str, table: pa.Table) -> bool:
                 raise
             return False
         return True
+    # naive UTC as sqlite_time writes it: seconds and six digits of fraction
+    plain = pa.table(
+        [c.cast(pa.timestamp("us")).cast(pa.string()) if pa.types.is_timestamp(c.type) else c for c in table.columns],
+        names=names,
+    )
     if name == "appeal_events":
         ids = table.column("id").to_pylist()
         if select_in(session, "SELECT id FROM appeal_events WHERE id", ids):

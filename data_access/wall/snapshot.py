@@ -122,25 +122,52 @@ def previous_month(month: str) -> str:
 # -- panels ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Coverage:
-    """Where members are present now: grids, communities, and grids covered per street."""
+    """Where members are present now: grids, communities, and grids covered per street.
+
+    `present`: how many members were present when it was read. None at all is a presence not yet in the store (the
+    first seconds after a start, before the first heartbeats are in) rather than a city where no one is on duty:
+    what is covered is not `known` yet, so no grid is said to be uncovered and the wall shows its coverage as being
+    computed."""
 
     grids: frozenset[str]
     communities: frozenset[str]
     by_street: dict[str, int]
+    present: int
+    read_at: float  # monotonic time of the read (what is derived from it is kept under it)
+
+    @property
+    def known(self) -> bool:
+        """Some member's heartbeat was read."""
+        return self.present > 0
 
     def covers(self, grid: str | None, community: str | None) -> bool:
         """Someone is present in the appeal's grid (or, without a grid, in its community)."""
         return grid in self.grids if grid else community in self.communities
 
 
-def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
-    """Present members' grids, from one read of fresh presence (recomputed at most every slow_panel_s)."""
+#: The coverage in hand is read again before slow_panel_s when the members present now (`present`, counted every
+#: tick) differ by more than this share from those it was read from: as the first heartbeats come in after a start
+#: (else 18,000 members' coverage stood beside 69,521 online for a minute), or at a change of shift.
+COVERAGE_DRIFT = 0.05
+
+
+def present_count(state: dict[str, Any]) -> int:
+    """How many members are present in the city's live figures (`live_state`)."""
+    return sum(n for states in state["presence"].values() for n in states.values())
+
+
+def coverage(session: Session, now: datetime, ctx: WallContext, present: int | None = None) -> Coverage:
+    """Present members' grids, from one read of fresh presence, recomputed at most every slow_panel_s unless the
+    members `present` now (if given) moved by more than COVERAGE_DRIFT since; while it is not `known`, at every
+    call. So a coverage read by the start's warm-up or first tick, before the heartbeats were in, is not shown for
+    slow_panel_s."""
     s, refs = ctx.settings, ctx.refs
 
     def compute() -> Coverage:
         grids: set[str] = set()
         comms: set[str] = set()
-        for m in live.present_members(session, now - timedelta(seconds=s.presence_window_s)):
+        present = live.present_members(session, now - timedelta(seconds=s.presence_window_s))
+        for m in present:
             info = refs.member.get(m)
             if info:
                 grids.add(info[1])
@@ -150,9 +177,15 @@ def coverage(session: Session, now: datetime, ctx: WallContext) -> Coverage:
             st = refs.grid_street.get(g)
             if st:
                 by_street[st] = by_street.get(st, 0) + 1
-        return Coverage(frozenset(grids), frozenset(comms), by_street)
+        return Coverage(frozenset(grids), frozenset(comms), by_street, len(present), monotonic())
 
-    return ctx.cache.get(("coverage",), s.slow_panel_s, compute)
+    key = ("coverage",)
+    cov = ctx.cache.get(key, s.slow_panel_s, compute, keep=lambda c: c.known)
+    if present is not None and cov.known and abs(present - cov.present) > COVERAGE_DRIFT * cov.present:
+        cov = compute()
+        if cov.known:
+            ctx.cache.put(key, cov, s.slow_panel_s)
+    return cov
 
 
 def per_tick(ctx: WallContext, key: tuple[Any, ...], now: datetime, compute: Callable[[], T]) -> T:
@@ -232,7 +265,7 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
     any_sos = any(states.get("sos") for states in presence.values())
     last = live.last_received(session)
     soon = timedelta(hours=s.turning_red_h)
-    cov = coverage(session, now, ctx)
+    cov = coverage(session, now, ctx, present_count({"presence": presence}))
     names = names_of(ctx.refs)
     rows = lambda found: [[k, _alert_row(r, now, names, cov)] for k, r in found]  # noqa: E731
     return {
@@ -245,7 +278,12 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
         "cases": cases,
         "presence": presence,
         "sos": [[m, at.isoformat()] for m, at in live.fresh_sos(session, cutoff)] if any_sos else [],
-        "red_uncovered": ctx.cache.get(("red-uncovered",), s.slow_panel_s, lambda: _red_uncovered(session, now, ctx)),
+        # None while the coverage is not known (no heartbeat read yet): neither a count nor kept
+        "red_uncovered": (
+            ctx.cache.get(("red-uncovered", cov.read_at), s.slow_panel_s, lambda: _red_uncovered(session, now, cov))
+            if cov.known
+            else None
+        ),
         "communities": comms,
     }
 
@@ -275,13 +313,13 @@ def view_summary(state: dict[str, Any], view: View) -> dict[str, Any]:
         "turning_red": turning,
         "today": _inside(state["today"], view),
         "cases_open": _inside(state["cases"], view),
-        "red_uncovered": _inside(state["red_uncovered"], view),
+        "red_uncovered": None if state["red_uncovered"] is None else _inside(state["red_uncovered"], view),
     }
 
 
-def _red_uncovered(session: Session, now: datetime, ctx: WallContext) -> dict[str, int]:
-    """Red appeals with no member present in their grid, per place (each minute: it reads every red row)."""
-    cov = coverage(session, now, ctx)
+def _red_uncovered(session: Session, now: datetime, cov: Coverage) -> dict[str, int]:
+    """Red appeals with no member present in their grid, per place (each minute, and each new read of the coverage:
+    it reads every red row)."""
     out: dict[str, int] = {}
     for k, g, c in live.red_places(session, now):
         if not cov.covers(g, c):
@@ -290,7 +328,7 @@ def _red_uncovered(session: Session, now: datetime, ctx: WallContext) -> dict[st
 
 
 def _alert_row(r: dict[str, Any], now: datetime, names: Names, cov: Coverage) -> dict[str, Any]:
-    return {**plain(appeal_row(r, now, names)), "no_member": not cov.covers(r["grid"], r["community"])}
+    return {**plain(appeal_row(r, now, names)), "no_member": cov.known and not cov.covers(r["grid"], r["community"])}
 
 
 def alerts(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
@@ -313,7 +351,8 @@ def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
 
 def members(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
     """Grid members online / busy / offline / SOS (live), the SOS list, per-street coverage (each minute)."""
-    return view_members(live_state(session, now, ctx), view, coverage(session, now, ctx), ctx)
+    state = live_state(session, now, ctx)
+    return view_members(state, view, coverage(session, now, ctx, present_count(state)), ctx)
 
 
 def view_members(state: dict[str, Any], view: View, cov: Coverage, ctx: WallContext) -> dict[str, Any]:
@@ -368,7 +407,8 @@ def view_members(state: dict[str, Any], view: View, cov: Coverage, ctx: WallCont
         "offline": max(roster - online - busy - sos, 0),
         "grids": total_grids,
         "grids_covered": covered,
-        "coverage": round(covered / total_grids, 4) if total_grids else None,
+        "coverage": round(covered / total_grids, 4) if total_grids and cov.known else None,
+        "coverage_known": cov.known,  # False: no heartbeat read yet, the coverage (None) is being computed
         "streets": streets,
         "sos_list": sos_list[:10],
     }
@@ -573,7 +613,7 @@ def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext)
         "feed_age_s": None if last is None else round((now - datetime.fromisoformat(last)).total_seconds(), 1),
         "summary": view_summary(state, view),
         "alerts": view_alerts(state, view, ctx.settings),
-        "members": view_members(state, view, coverage(session, now, ctx), ctx),
+        "members": view_members(state, view, coverage(session, now, ctx, present_count(state)), ctx),
         "rankings": rankings(session, now, ctx, "street", None, view, in_tick=True),
         "hotspots": hotspots(session, now, view, ctx),
         "communities": state["communities"],

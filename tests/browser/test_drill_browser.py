@@ -22,7 +22,7 @@ from layouts.drill_tables import fig
 from tests.conftest import ev
 from tests.drill_support import XSS, drill_app, drill_world
 from tests.ingest_support import drain, push
-from tests.wall_support import created, put_events
+from tests.wall_support import OVERFLOW_JS, SIZES, created, put_events
 
 SHOTS = Path(os.environ.get("DRILL_SHOTS", "/tmp/drill-shots"))
 
@@ -177,19 +177,6 @@ def test_drill003_citizen_text_never_runs(dash_duo, env) -> None:  # type: ignor
     tips = " ".join(e.text for e in dash_duo.find_elements(".leaflet-tooltip, .leaflet-popup-content"))
     assert '<img src=x onerror="window.__xss=1">' in tips
     assert XSS in dash_duo.find_element('[data-field="summary"]').text
-
-
-SIZES = ((1366, 768), (1920, 1080), (3840, 2160))
-#: Every figure's box against its content, and the wall's "how late" cells (never cut to "12 时 …").
-OVERFLOW_JS = """
-var out = [];
-document.querySelectorAll('[data-metric], td.late, td.left').forEach(function (e) {
-  if (e.offsetParent === null) return;
-  if (e.scrollWidth > e.clientWidth) out.push((e.getAttribute('data-metric') || e.className) + ': ' + e.textContent +
-      ' ' + e.scrollWidth + '>' + e.clientWidth);
-});
-return out;
-"""
 
 
 def _levels(sc: dict[str, Any]) -> dict[str, str]:

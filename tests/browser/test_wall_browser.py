@@ -6,6 +6,7 @@ Run: DASH_TEST_CHROMEPATH=/usr/bin/chromium pytest --headless tests/test_wall_br
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,15 +22,20 @@ from data_access.intake.consumer import IngestWorker
 from data_access.projection.projector import Projector
 from tests.conftest import REDIS_URL, TZ, display_token, make_store
 from tests.wall_support import (
+    OVERFLOW_JS,
+    RANKING_FIGURES,
+    SIZES,
     XSS,
     created,
     put_events,
     put_presence,
+    ranked_streets,
     scenario,
     services,
 )
 
 METRIC = '[data-metric="{}"]'
+SHOTS = Path(os.environ.get("WALL_SHOTS", "/tmp/wall-shots"))
 
 
 @pytest.fixture()
@@ -169,3 +175,29 @@ def test_wall004_citizen_text_never_runs(dash_duo, wall_store, settings, city, r
     assert dash_duo.find_element('[data-field="summary"]').text == XSS
     assert dash_duo.find_elements(".detail img") == []
     assert driver.execute_script("return window.__xss === undefined;")
+
+
+def test_wall005_ranking_figures_whole_at_three_sizes(dash_duo, wall_store, settings, city, rds, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """The street ranking's rates at their widest ("100%"), its ranks, scores and changes, shown whole at 1366×768
+    (where they were cut to "10…"), 1920×1080 and 3840×2160: with every other figure on the Chinese wall (the
+    default), alone on the English one."""
+    st, _sc = wall_store
+    texts, streets = ranked_streets(city, datetime.now(UTC).replace(microsecond=0))
+    put_events(st[1], texts, settings, gazetteer)
+    _start(dash_duo, settings, st, city, rds, path="/wall")
+    d = dash_duo.driver
+    for path, checked in (("/wall", None), ("/wall?lang=en", RANKING_FIGURES)):
+        d.set_window_size(1920, 1080)
+        d.get(dash_duo.server.url + path)
+        until(lambda: len(dash_duo.find_elements(f"{METRIC.format('ranking-table')} tr[data-unit]")) == 2, timeout=30)
+        assert {r.get_attribute("data-unit") for r in dash_duo.find_elements("tr[data-unit]")} == set(streets)
+        shown = d.execute_script(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);", RANKING_FIGURES
+        )
+        assert shown.count("100%") == 6, shown
+        for w, h in SIZES:
+            d.set_window_size(w, h)
+            until(lambda w=w: d.execute_script("return window.innerWidth;") == w, timeout=10)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            d.save_screenshot(str(SHOTS / f"ranking-{w}x{h}-{'en' if checked else 'zh'}.png"))
+            assert d.execute_script(OVERFLOW_JS, checked) == [], (w, h, path)

@@ -88,6 +88,39 @@ def test_wall_members(filled) -> None:  # type: ignore[no-untyped-def]
     assert m["streets"][0]["share"] <= m["streets"][-1]["share"]
 
 
+def test_wall_coverage_not_known_before_the_first_heartbeats(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """Right after a start no heartbeat is in the store yet: the coverage is not known (not 0), no red appeal is said
+    to have no one on its grid, and what was read then is not kept: the first heartbeats show at the next read,
+    not slow_panel_s later (the warm-up used to keep a 0 % for a minute)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    sc = scenario(city, now)
+    _, sessions, _ = store
+    put_events(sessions, sc["texts"], settings, gazetteer)
+    ctx = WallContext(settings, index_of(city))
+    with sessions() as s:
+        m = screen.members(s, now, View(), ctx)
+        state = screen.live_state(s, now, ctx)
+        red = screen.alerts(s, now, View(), ctx)["red"]
+    assert m["coverage_known"] is False and m["coverage"] is None and m["online"] == 0
+    assert state["red_uncovered"] is None and screen.view_summary(state, View())["red_uncovered"] is None
+    assert [r["no_member"] for r in red] == [False, False]
+    put_presence(sessions, sc["beats"], now)
+    with sessions() as s:
+        m = screen.members(s, now, View(), ctx)
+        state = screen.live_state(s, now, ctx)
+    assert m["coverage_known"] is True and m["grids_covered"] == 3
+    assert m["coverage"] == pytest.approx(3 / m["grids"], abs=1e-4)
+    assert screen.view_summary(state, View())["red_uncovered"] == 1
+    # More heartbeats come in (a start's first minutes): the coverage follows the members present, not a minute later
+    grids = city.members.drop_duplicates("grid")
+    more = grids[~grids["grid"].isin(set(city.members[city.members["community"] == sc["c2"]]["grid"]))].iloc[10:20]
+    beats = [{"member": m, "at": sc["beats"][0]["at"], "state": "on_duty"} for m in more["id"]]
+    put_presence(sessions, beats, now)
+    with sessions() as s:
+        m = screen.members(s, now, View(), ctx)
+    assert m["online"] == 11 and m["grids_covered"] == 13
+
+
 def test_wall_community_map(filled) -> None:  # type: ignore[no-untyped-def]
     sessions, ctx, now, sc = filled
     with sessions() as s:

@@ -76,6 +76,15 @@ def test_ttl_cache_failed_computation_lets_the_next_caller_compute_and_expiry_co
     assert cache.get("k", 1.0, lambda: "c") == "c"
 
 
+def test_ttl_cache_keeps_no_value_its_caller_says_is_not_ready() -> None:
+    """The wall's coverage read before any heartbeat was in: not kept, so the next call reads again."""
+    cache = TTLCache(clock=lambda: 0.0)
+    ready = lambda v: v != "not yet"  # noqa: E731
+    assert cache.get("k", 60.0, lambda: "not yet", keep=ready) == "not yet"
+    assert cache.get("k", 60.0, lambda: "a", keep=ready) == "a"
+    assert cache.get("k", 60.0, lambda: "b", keep=ready) == "a"  # a ready value is kept as before
+
+
 def test_content_memo_same_object_for_equal_content_and_new_for_other() -> None:
     memo = ContentMemo(max_entries=2)
     built: list[list[str]] = []
