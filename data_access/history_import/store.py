@@ -3,8 +3,8 @@ and left out; PostgreSQL COPies the rest straight into the log), and their appea
 moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
 events are all new and of which the store knows nothing else is written as it is, its events and row straight from
 their Arrow tables (PostgreSQL: binary COPY, encoded column-wise ahead by `data_access.store.pg_binary`; SQLite:
-tuples from the columns); any other appeal with new events goes through the projection's batch path
-(`fold_in_hand`), as a projector would fold it.
+INSERTs of many rows bound as the driver takes them, `data_access.store.sqlite_bulk`); any other appeal with new
+events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
 (PostgreSQL advisory locks; SQLite: the write locks of the log and the store), so the events it logs are
@@ -277,8 +277,8 @@ def _whole(
 
 def _insert_table(session: Session, name: str, table: pa.Table, bodies: dict[str, bytes] | None = None) -> bool:
     """Insert an Arrow table's rows (times aware UTC, stored naive) into a table of the store: PostgreSQL COPies the
-    columns' binary form (`data_access.store.pg_binary`; `bodies[name]` where made ahead); SQLite inserts tuples
-    read straight from the columns. False (nothing written) if an id is there already."""
+    columns' binary form (`data_access.store.pg_binary`; `bodies[name]` where made ahead); SQLite inserts the
+    columns' values (`data_access.store.sqlite_bulk`). False (nothing written) if an id is there already."""
     names = table.column_names
     if session.get_bind().dialect.name == "postgresql":
         body = bodies.get(name) if bodies else None
