@@ -173,10 +173,6 @@ def _change(c: int | None) -> html.Span:
     return html.Span(f"↑{c}" if c > 0 else f"↓{-c}", className="up" if c > 0 else "down")
 
 
-def _cls(cls: str | None, lang: str) -> html.Span | str:
-    return html.Span(t(lang, cls), className=f"cls cls-{cls}") if cls else ""
-
-
 def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list[str] | None = None) -> html.Div:
     """Best n and worst n ranked units, how many lack call-backs to be ranked, and notes (provisional, behind)."""
     ranked = [r for r in rows if r["rank"]]
@@ -192,10 +188,9 @@ def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list
         ("col_resol", "rate"),
         ("col_sat", "rate"),
         ("col_change", "change"),
-        (None, "class"),
     )
     widths = html.Colgroup([html.Col(className=f"rk-{c}") for _, c in cols])
-    head = html.Tr([html.Th(t(lang, k) if k else "", className=f"rk-{c}") for k, c in cols])
+    head = html.Tr([html.Th(t(lang, k), className=f"rk-{c}") for k, c in cols])
     body = [
         html.Tr(
             [
@@ -206,7 +201,6 @@ def ranking_table(rows: list[dict[str, Any]], lang: str, n: int = 4, notes: list
                 html.Td(pct(r["resolution"]), className="num"),
                 html.Td(pct(r["satisfaction"]), className="num"),
                 html.Td(_change(r["change"]), className="num"),
-                html.Td(_cls(r["class"], lang), className="rk-class"),
             ],
             **dataset(unit=r["code"]),
         )

@@ -110,15 +110,14 @@ def encode_ahead(sessions: sessionmaker[Session], batch: Prepared, now: datetime
         with sessions() as s:
             cur = raw_cursor(s)
             try:
-                types = {name: _types(cur, name) for name in ("appeal_events", "appeals")}
+                for name in ("appeal_events", "appeals"):
+                    _types(cur, name)
             finally:
                 cur.close()
-    else:
-        types = _TYPES
     batch.events = _received(_log_order(batch.events, pg=True), now)
     batch.rows = batch.rows.sort_by("id")
     batch.bodies = {
-        name: copy_body(t, types[name]) for name, t in (("appeal_events", batch.events), ("appeals", batch.rows))
+        name: copy_body(t, _TYPES[name]) for name, t in (("appeal_events", batch.events), ("appeals", batch.rows))
     }
 
 
@@ -301,18 +300,13 @@ def _insert_table(session: Session, name: str, table: pa.Table, bodies: dict[str
                 raise
             return False
         return True
-    # naive UTC as sqlite_time writes it: seconds and six digits of fraction
-    plain = pa.table(
-        [c.cast(pa.timestamp("us")).cast(pa.string()) if pa.types.is_timestamp(c.type) else c for c in table.columns],
-        names=names,
-    )
     if name == "appeal_events":
         ids = table.column("id").to_pylist()
         if select_in(session, "SELECT id FROM appeal_events WHERE id", ids):
             return False
     cur = raw_cursor(session)
     try:
-        insert_table(cur, name, plain)
+        insert_table(cur, name, table)  # times as sqlite_time writes them (`sqlite_bulk.bound_columns`)
     finally:
         cur.close()
     return True

@@ -158,8 +158,8 @@ def present_count(state: dict[str, Any]) -> int:
 
 def coverage(session: Session, now: datetime, ctx: WallContext, present: int | None = None) -> Coverage:
     """Present members' grids, from one read of fresh presence, recomputed at most every slow_panel_s unless the
-    members `present` now (if given) moved by more than COVERAGE_DRIFT since; while it is not `known`, at every
-    call. So a coverage read by the start's warm-up or first tick, before the heartbeats were in, is not shown for
+    members `present` now (if given) moved by more than COVERAGE_DRIFT since; while it is not `known`, every tick.
+    So a coverage read by the start's warm-up or first tick, before the heartbeats were in, is not shown for
     slow_panel_s."""
     s, refs = ctx.settings, ctx.refs
 
@@ -180,9 +180,10 @@ def coverage(session: Session, now: datetime, ctx: WallContext, present: int | N
         return Coverage(frozenset(grids), frozenset(comms), by_street, len(present), monotonic())
 
     key = ("coverage",)
-    cov = ctx.cache.get(key, s.slow_panel_s, compute, keep=lambda c: c.known)
+    read = lambda: per_tick(ctx, key, now, compute)  # noqa: E731  # at most once a tick however many views ask
+    cov = ctx.cache.get(key, s.slow_panel_s, read, keep=lambda c: c.known)
     if present is not None and cov.known and abs(present - cov.present) > COVERAGE_DRIFT * cov.present:
-        cov = compute()
+        cov = read()
         if cov.known:
             ctx.cache.put(key, cov, s.slow_panel_s)
     return cov
