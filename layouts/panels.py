@@ -72,7 +72,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                 ("col_place", "19%"),
                 ("col_cat", None),
                 ("col_late", "6.6em"),
-                ("case_panel", "3.6em"),
+                ("case_panel", "3.6em" if lang == "zh" else "6.2em"),  # its button: "督办", "Supervise"
             )
         ]
     )
