@@ -21,8 +21,8 @@ from callbacks.auth import current_identity, refuse
 from callbacks.responses import json_no_store as _json
 from dashboard.rankings import LEVELS
 from dashboard.wall import View
+from data_access.intake.event_log import last_received
 from data_access.ops.services import Services
-from data_access.wall import live_panels
 from data_access.wall import snapshot as screen
 from data_access.wall.scope import home_view, restrict_rankings, view_allowed
 from data_access.wall.snapshot import WallContext
@@ -51,7 +51,7 @@ def register(app: Dash, svc: Services, ctx: WallContext) -> None:
                 body = compute(session, now, view)
                 if key == "rankings":
                     body = restrict_rankings(body, scope, ctx.refs)
-                last = live_panels.last_received(session)
+                last = last_received(session)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
         except SQLAlchemyError as exc:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.contract import Event
@@ -67,3 +68,9 @@ def store_events(session: Session, items: Sequence[Accepted], now: datetime) -> 
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(conn, LOG_LOCK),))
     bulk_insert(session, AppealEvent.__table__, list(rows.values()), "ON CONFLICT (id) DO NOTHING")
+
+
+def last_received(session: Session) -> datetime | None:
+    """When the store last took in an appeal event: the time the last event logged was received (the log's key
+    `seq` numbers events in commit order; no index on `received_at` is kept for this alone)."""
+    return session.scalar(select(AppealEvent.received_at).order_by(AppealEvent.seq.desc()).limit(1))

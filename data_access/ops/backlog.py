@@ -1,21 +1,11 @@
-"""What waits in the pipeline: the last event received, and entries not yet acknowledged, with their ages."""
+"""What waits in the Redis streams: entries not yet read or acknowledged, with their ages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import redis
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from data_access.store.models import AppealEvent
-
-
-def last_event_received(session: Session) -> datetime | None:
-    """When the store last took in an appeal event."""
-    return session.scalar(select(func.max(AppealEvent.received_at)))
 
 
 def _text(value: Any) -> str:

@@ -12,8 +12,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.calendar import iso
 from data_access.intake.consumer import IngestStatus
+from data_access.intake.event_log import last_received
 from data_access.notify.reading import channel_report, failing_channels
-from data_access.ops.backlog import last_event_received, stream_wait, waiting_entries
+from data_access.ops.backlog import stream_wait, waiting_entries
 from data_access.ops.services import Services
 from data_access.projection.projector import ProjectorProcesses, projection_report
 from data_access.same_event.loop import GroupingStatus
@@ -68,7 +69,7 @@ def health(
     try:
         ping(svc.engine)
         with svc.sessions() as session:
-            last = last_event_received(session)
+            last = last_received(session)
             report["fold"] = projection_report(session, now, s)
             report["notify"] = notify = channel_report(session, s, now)
             if escalation is not None:

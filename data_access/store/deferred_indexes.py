@@ -1,6 +1,6 @@
 """The secondary indexes a bulk load into an (almost) empty store leaves out and builds once at its end.
 
-Each row written to the log or to `appeals` costs an entry in every index of its table (the log has five, `appeals`
+Each row written to the log or to `appeals` costs an entry in every index of its table (the log has four, `appeals`
 twelve): on a large first load most of the store's work. `drop` removes the indexes of `DEFERRED` (every
 non-unique index of the two tables but the log's `appeal`, which every batch of an import and every refold of the
 projection reads by); `restore` builds whichever of them is missing, from the models' own definitions, each in one
@@ -13,6 +13,7 @@ leaves no store without its indexes for longer than until the next start or impo
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,10 +95,16 @@ def restore(engine: Engine) -> list[str]:
         schema = _log_schema(conn)
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-        for i in deferred():
-            if str(i.name) in lack:
-                sql = str(CreateIndex(i, if_not_exists=True).compile(dialect=conn.dialect))
-                conn.exec_driver_sql(sql.replace(f"EXISTS {i.name} ", f"EXISTS {_qualified(conn, i, schema)} ", 1))
+        else:  # SQLite sorts each index's keys with helper threads (PostgreSQL's builds have parallel workers)
+            conn.exec_driver_sql(f"PRAGMA threads = {os.cpu_count() or 1}")
+        try:
+            for i in deferred():
+                if str(i.name) in lack:
+                    sql = str(CreateIndex(i, if_not_exists=True).compile(dialect=conn.dialect))
+                    conn.exec_driver_sql(sql.replace(f"EXISTS {i.name} ", f"EXISTS {_qualified(conn, i, schema)} ", 1))
+        finally:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA threads = 0")  # the connection goes back to the pool as it came
     log.info("bulk load: %d secondary indexes built in %.1f s", len(lack), time.monotonic() - t0)
     return sorted(lack)
 

@@ -140,7 +140,7 @@ class AppealEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[str] = mapped_column(Text)  # the event as received (JSON)
     source: Mapped[str] = mapped_column(String(64))  # Redis entry id (two 64-bit numbers: 41 characters at most)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # not indexed: the last one is the last `seq`'s
     # Place resolved at ingest for events that carry one (created)
     grid: Mapped[str | None] = mapped_column(Code, nullable=True)
     community: Mapped[str | None] = mapped_column(Code, nullable=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dashboard.wall import View
 from data_access.store import lights
 from data_access.store.appeal_rows import COLUMNS
-from data_access.store.models import Appeal, AppealEvent, Member, Presence
+from data_access.store.models import Appeal, Member, Presence
 
 PRESENT = ("on_duty", "busy", "sos")  # states of a member who is out there now
 
@@ -179,8 +179,3 @@ def community_open(session: Session, community: str, limit: int = 50) -> list[di
         .limit(limit)
     )
     return [dict(r._mapping) for r in session.execute(q)]
-
-
-def last_received(session: Session) -> datetime | None:
-    """When the store last took in an appeal event (index on received_at)."""
-    return session.scalar(select(func.max(AppealEvent.received_at)))

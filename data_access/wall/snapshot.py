@@ -37,6 +37,7 @@ from dashboard.rankings import (
 from dashboard.settings import Settings
 from dashboard.ttl_cache import TickMemo, TTLCache
 from dashboard.wall import View, tour_stops
+from data_access.intake.event_log import last_received
 from data_access.store.appeal_rows import Names, appeal_row, names_of, plain
 from data_access.store.history_load import history_load
 from data_access.supervision.ledger import live_by_place
@@ -264,7 +265,7 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
     cutoff = now - timedelta(seconds=s.presence_window_s)
     presence = live.presence_by_place(session, cutoff)
     any_sos = any(states.get("sos") for states in presence.values())
-    last = live.last_received(session)
+    last = last_received(session)
     soon = timedelta(hours=s.turning_red_h)
     cov = coverage(session, now, ctx, present_count({"presence": presence}))
     names = names_of(ctx.refs)
