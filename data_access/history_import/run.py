@@ -43,8 +43,8 @@ BATCH_ROWS = 5000
 PROGRESS_EVERY_S = 5.0
 #: Batches read and converted ahead of the one being stored.
 AHEAD = 2
-#: Events an import logs before it first gathers the planner's statistics of the log and `appeals`, again each
-#: time it has logged twice as many (see `Importer.write`).
+#: Events an import logs before it gathers the planner's statistics of the log and `appeals` (once; see
+#: `Importer.write`).
 ANALYSE_AFTER = 20_000
 T = TypeVar("T")
 
@@ -277,13 +277,14 @@ class Importer:
         s.appeals += w.appeals
         s.deferred += w.deferred
         if s.events >= self._analyse_at:
-            # a store filled by this import (autovacuum off, or not come round yet) has no statistics, or those of
-            # a far smaller log: the planner then takes each batch's look-ups by appeal for a large part of the log
-            # and reads it with parallel workers. Doubling the interval keeps it to a few ANALYZEs per import.
+            # a store filled by this import (autovacuum off, or not come round yet) has no statistics: the planner
+            # then takes each batch's look-ups by appeal for a large part of the log and reads it with parallel
+            # workers. Once is enough: the statistics keep the share of distinct appeals and ids, which the
+            # planner scales to the table's size as it grows (each further ANALYZE cost 1 s at 3 M appeals).
             with self.sessions() as session:
                 bind = session.get_bind()
             analyse(bind if isinstance(bind, Engine) else bind.engine)
-            self._analyse_at = 2 * s.events
+            self._analyse_at = sys.maxsize
         return w
 
 
