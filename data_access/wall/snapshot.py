@@ -81,6 +81,7 @@ class WallContext:
     shared: SharedSnapshots | None = None
     ticks: TickMemo = field(default_factory=TickMemo)  # what a process shares among its viewers in one tick
     slow: SlowPanels = field(default_factory=SlowPanels)  # rankings and hotspots refreshed beside the ticks
+    started: float = field(default_factory=monotonic)  # when this process began to read (see `Coverage.known`)
 
     @property
     def hotspot_rule(self) -> HotspotRule:
@@ -125,21 +126,22 @@ def previous_month(month: str) -> str:
 class Coverage:
     """Where members are present now: grids, communities, and grids covered per street.
 
-    `present`: how many members were present when it was read. None at all is a presence not yet in the store (the
-    first seconds after a start, before the first heartbeats are in) rather than a city where no one is on duty:
-    what is covered is not `known` yet, so no grid is said to be uncovered and the wall shows its coverage as being
-    computed."""
+    `present`: how many members were present when it was read. None at all, within the presence window of the
+    process's start, is a presence not yet in the store (before the first heartbeats are in) rather than a city
+    where no one is on duty: what is covered is not `known` yet, so no grid is said to be uncovered and the wall
+    shows its coverage as being computed. After that window (`settled`), none present is a coverage of 0."""
 
     grids: frozenset[str]
     communities: frozenset[str]
     by_street: dict[str, int]
     present: int
     read_at: float  # monotonic time of the read (what is derived from it is kept under it)
+    settled: bool = False  # read a presence window or more after the start: every heartbeat due had come in
 
     @property
     def known(self) -> bool:
-        """Some member's heartbeat was read."""
-        return self.present > 0
+        """Some member's heartbeat was read, or none came in a whole presence window."""
+        return self.present > 0 or self.settled
 
     def covers(self, grid: str | None, community: str | None) -> bool:
         """Someone is present in the appeal's grid (or, without a grid, in its community)."""
@@ -178,7 +180,9 @@ def coverage(session: Session, now: datetime, ctx: WallContext, present: int | N
             st = refs.grid_street.get(g)
             if st:
                 by_street[st] = by_street.get(st, 0) + 1
-        return Coverage(frozenset(grids), frozenset(comms), by_street, len(present), monotonic())
+        read_at = monotonic()
+        settled = read_at - ctx.started >= s.presence_window_s
+        return Coverage(frozenset(grids), frozenset(comms), by_street, len(present), read_at, settled)
 
     key = ("coverage",)
     read = lambda: per_tick(ctx, key, now, compute)  # noqa: E731  # at most once a tick however many views ask

@@ -121,6 +121,29 @@ def test_wall_coverage_not_known_before_the_first_heartbeats(store, city, settin
     assert m["online"] == 11 and m["grids_covered"] == 13
 
 
+def test_wall_coverage_is_zero_when_no_heartbeat_came_in_a_whole_window(store, city, settings, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """A process that has read for a presence window and found no heartbeat is not still waiting for the first: no
+    one is on duty (a feed down, a night without grid members), so the coverage is 0 and every red appeal is said
+    to have no one on its grid, not "computing" for ever."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    sc = scenario(city, now)
+    _, sessions, _ = store
+    put_events(sessions, sc["texts"], settings, gazetteer)
+    ctx = WallContext(settings, index_of(city))
+    ctx.started -= settings.presence_window_s
+    with sessions() as s:
+        m = screen.members(s, now, View(), ctx)
+        state = screen.live_state(s, now, ctx)
+        red = screen.alerts(s, now, View(), ctx)["red"]
+    assert m["coverage_known"] is True and m["coverage"] == 0 and m["online"] == 0 and m["grids_covered"] == 0
+    assert screen.view_summary(state, View())["red_uncovered"] == 2
+    assert [r["no_member"] for r in red] == [True, True]
+    put_presence(sessions, sc["beats"], now)  # the first heartbeats: read at once, not slow_panel_s later
+    with sessions() as s:
+        m = screen.members(s, now, View(), ctx)
+    assert m["grids_covered"] == 3
+
+
 def test_wall_community_map(filled) -> None:  # type: ignore[no-untyped-def]
     sessions, ctx, now, sc = filled
     with sessions() as s:
