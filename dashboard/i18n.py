@@ -34,7 +34,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "green": ("绿灯", "Green"),
     "yellow": ("黄灯", "Yellow"),
     "red": ("红灯", "Red"),
-    "turning_red": ("{h} 小时内转红", "Red within {h} h"),
+    "turning_red": ("{h} 小时内转红", "Red within {h}\u00a0h"),  # the number and its unit on one line
     "today": ("今日受理", "Today"),
     "red_uncovered": ("红灯无人", "Red, unstaffed"),
     "red_list": ("超期工单", "Overdue appeals"),
@@ -80,8 +80,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "rank_stale": ("排名滞后：{since}以来的事件尚未计入", "Behind: events since {since} not yet counted"),
     "advanced": ("先进类", "Advanced"),
     "improving": ("进步类", "Improving"),
-    "rectification": ("整改类", "Rectification"),
-    "governance": ("治理类", "Governance"),
+    "rectification": ("整改类", "Rectifi\u00adcation"),  # soft hyphens: a narrow figure breaks the word there
+    "governance": ("治理类", "Govern\u00adance"),
     "volume_top": ("诉求量前十", "Top 10 by volume"),
     "early_warning": ("预警", "warning"),
     "best": ("前列", "Best"),

@@ -71,8 +71,8 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                 ("col_unit", "17%"),
                 ("col_place", "19%"),
                 ("col_cat", None),
-                ("col_late", "6.6em"),
-                ("case_panel", "3.6em" if lang == "zh" else "6.2em"),  # its button: "督办", "Supervise"
+                ("col_late", "6.6em" if lang == "zh" else "5.6em"),
+                ("case_panel", "3.6em" if lang == "zh" else "5.8em"),  # its button: "督办", "Supervise"
             )
         ]
     )
