@@ -25,6 +25,10 @@ from data_access.store.models import Appeal, AppealEvent
 
 log = logging.getLogger(__name__)
 
+#: SQLite: the main schema's page cache while the indexes are built (KiB, negative as `PRAGMA cache_size` takes it;
+#: SQLite's default), which sizes the sorter's runs (see `restore`).
+SORT_RUN_CACHE = -2000
+
 #: Indexes a bulk load may leave out: non-unique, and not read by the load itself.
 KEPT = frozenset({"ix_appeal_events_appeal"})
 
@@ -95,16 +99,22 @@ def restore(engine: Engine) -> list[str]:
         schema = _log_schema(conn)
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-        else:  # SQLite sorts each index's keys with helper threads (PostgreSQL's builds have parallel workers)
+        else:
+            # SQLite sorts an index's keys in runs as large as the main schema's page cache, then merges them: runs
+            # of its default 2 MB, sorted by helper threads side by side, build an index about twice as fast as one
+            # run in a writer's 256 MB cache (data_access.store.engine), sorted by one thread
+            cache = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
             conn.exec_driver_sql(f"PRAGMA threads = {os.cpu_count() or 1}")
+            conn.exec_driver_sql(f"PRAGMA main.cache_size = {SORT_RUN_CACHE}")
         try:
             for i in deferred():
                 if str(i.name) in lack:
                     sql = str(CreateIndex(i, if_not_exists=True).compile(dialect=conn.dialect))
                     conn.exec_driver_sql(sql.replace(f"EXISTS {i.name} ", f"EXISTS {_qualified(conn, i, schema)} ", 1))
         finally:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA threads = 0")  # the connection goes back to the pool as it came
+            if conn.dialect.name == "sqlite":  # the connection goes back to the pool as it came
+                conn.exec_driver_sql("PRAGMA threads = 0")
+                conn.exec_driver_sql(f"PRAGMA main.cache_size = {cache}")
     log.info("bulk load: %d secondary indexes built in %.1f s", len(lack), time.monotonic() - t0)
     return sorted(lack)
 
