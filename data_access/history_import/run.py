@@ -280,7 +280,7 @@ class Importer:
             # a store filled by this import (autovacuum off, or not come round yet) has no statistics: the planner
             # then takes each batch's look-ups by appeal for a large part of the log and reads it with parallel
             # workers. Once is enough: the statistics keep the share of distinct appeals and ids, which the
-            # planner scales to the table's size as it grows (each further ANALYZE cost 1 s at 3 M appeals).
+            # planner scales to the table's size as it grows (each further ANALYZE took 1-3 s late in a 3 M import).
             with self.sessions() as session:
                 bind = session.get_bind()
             analyse(bind if isinstance(bind, Engine) else bind.engine)
