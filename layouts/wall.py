@@ -202,10 +202,9 @@ def rankings_panel(lang: str) -> html.Div:
                 className="figs figs-4",
             ),
             live_list("ranking-table"),
-            html.H3(t(lang, "volume_top")),
-            live_list("volume-top"),
+            html.Div([html.H3(t(lang, "volume_top")), live_list("volume-top")], className="vol-box"),
         ],
-        className="panel",
+        className="panel rank-panel",
         style={"flex": "1"},
     )
 
