@@ -71,7 +71,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                 ("col_unit", "17%"),
                 ("col_place", "19%"),
                 ("col_cat", None),
-                ("col_late", "6.6em" if lang == "zh" else "5.6em"),
+                ("col_late", "6.6em" if lang == "zh" else "6.2em"),
                 ("case_panel", "3.6em" if lang == "zh" else "5.8em"),  # its button: "督办", "Supervise"
             )
         ]
