@@ -2,9 +2,9 @@
 and left out; PostgreSQL COPies the rest straight into the log), and their appeals, in the same transaction that
 moves the projection's checkpoints past them. An appeal folded column-wise (`dashboard.history_columns`) whose
 events are all new and of which the store knows nothing else is written as it is, its events and row straight from
-their Arrow tables (PostgreSQL: binary COPY, encoded column-wise ahead by `data_access.store.pg_binary`; SQLite:
-INSERTs of many rows bound as the driver takes them, `data_access.store.sqlite_bulk`); any other appeal with new
-events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
+their Arrow tables (PostgreSQL: binary COPY, `data_access.store.pg_binary`; SQLite: INSERTs of many rows bound as
+the driver takes them, `data_access.store.sqlite_bulk`; either made ahead by the read-ahead thread); any other
+appeal with new events goes through the projection's batch path (`fold_in_hand`), as a projector would fold it.
 
 Live ingest goes on meanwhile. The batch holds the log writers' lock and every partition's projector lock
 (PostgreSQL advisory locks; SQLite: the write locks of the log and the store), so the events it logs are
@@ -42,7 +42,7 @@ from data_access.store.bulk import (
 )
 from data_access.store.locks import lock_key
 from data_access.store.pg_binary import copy_body
-from data_access.store.sqlite_bulk import execute_many, insert_table
+from data_access.store.sqlite_bulk import Bound, bound, execute_many, insert_table
 
 log = logging.getLogger(__name__)
 #: Times a batch is tried again while the store is busy or away (with backoff: 0.5 s, 1 s, 2 s, … up to 10 s).
@@ -93,18 +93,27 @@ class Prepared:
     in_hand: dict[str, Event] = field(default_factory=dict)
     events: pa.Table | None = None
     rows: pa.Table | None = None
-    #: PostgreSQL: `events` (in the log's order, with `received_at`) and `rows` as binary COPY bodies, made ahead
-    #: by `encode_ahead` (the read-ahead thread); used where the store takes every one of them as it is.
-    bodies: dict[str, bytes] | None = None
+    #: `events` (in the log's order, with `received_at`) and `rows` as the store takes them, made ahead by
+    #: `encode_ahead` (the read-ahead thread): PostgreSQL's binary COPY bodies, SQLite's bound values; used where
+    #: the store takes every one of them as it is.
+    bodies: dict[str, bytes | Bound] | None = None
 
 
 def encode_ahead(sessions: sessionmaker[Session], batch: Prepared, now: datetime) -> None:
-    """PostgreSQL: make the binary COPY bodies of a batch's column-wise events and rows before it is written (in the
-    read-ahead thread, while the store takes the batch before), `received_at` being `now`. Nothing on SQLite."""
+    """Make a batch's column-wise events and rows into what the store takes (`Prepared.bodies`: PostgreSQL's binary
+    COPY bodies, SQLite's bound values) before it is written, in the read-ahead thread while the store takes the
+    batch before; `received_at` is `now`."""
     if batch.events is None or batch.rows is None or batch.rows.num_rows == 0:
         return
     bind = sessions.kw.get("bind")
-    if bind is None or bind.dialect.name != "postgresql":
+    if bind is None:
+        return
+    pg = bind.dialect.name == "postgresql"
+    batch.events = _received(_log_order(batch.events, pg), now)
+    batch.rows = batch.rows.sort_by("id")
+    tables = (("appeal_events", batch.events), ("appeals", batch.rows))
+    if not pg:
+        batch.bodies = {name: bound(t) for name, t in tables}
         return
     if not {"appeal_events", "appeals"} <= _TYPES.keys():
         with sessions() as s:
@@ -114,11 +123,7 @@ def encode_ahead(sessions: sessionmaker[Session], batch: Prepared, now: datetime
                     _types(cur, name)
             finally:
                 cur.close()
-    batch.events = _received(_log_order(batch.events, pg=True), now)
-    batch.rows = batch.rows.sort_by("id")
-    batch.bodies = {
-        name: copy_body(t, _TYPES[name]) for name, t in (("appeal_events", batch.events), ("appeals", batch.rows))
-    }
+    batch.bodies = {name: copy_body(t, _TYPES[name]) for name, t in tables}
 
 
 def _log_order(events: pa.Table, pg: bool) -> pa.Table:
@@ -274,13 +279,15 @@ def _whole(
     return events.num_rows, table.num_rows
 
 
-def _insert_table(session: Session, name: str, table: pa.Table, bodies: dict[str, bytes] | None = None) -> bool:
+def _insert_table(session: Session, name: str, table: pa.Table, bodies: dict[str, bytes | Bound] | None = None) -> bool:
     """Insert an Arrow table's rows (times aware UTC, stored naive) into a table of the store: PostgreSQL COPies the
-    columns' binary form (`data_access.store.pg_binary`; `bodies[name]` where made ahead); SQLite inserts the
-    columns' values (`data_access.store.sqlite_bulk`). False (nothing written) if an id is there already."""
+    columns' binary form (`data_access.store.pg_binary`); SQLite inserts the columns' values
+    (`data_access.store.sqlite_bulk`); either from `bodies[name]` where made ahead. False (nothing written) if an
+    id is there already."""
     names = table.column_names
+    ahead = bodies.get(name) if bodies else None
     if session.get_bind().dialect.name == "postgresql":
-        body = bodies.get(name) if bodies else None
+        body = ahead if isinstance(ahead, bytes) else None
         if body is None:
             cur = raw_cursor(session)
             try:
@@ -305,8 +312,8 @@ def _insert_table(session: Session, name: str, table: pa.Table, bodies: dict[str
         if select_in(session, "SELECT id FROM appeal_events WHERE id", ids):
             return False
     cur = raw_cursor(session)
-    try:
-        insert_table(cur, name, table)  # times as sqlite_time writes them (`sqlite_bulk.bound_columns`)
+    try:  # times as sqlite_time writes them (`sqlite_bulk.bound_columns`)
+        insert_table(cur, name, ahead if isinstance(ahead, Bound) else table)
     finally:
         cur.close()
     return True

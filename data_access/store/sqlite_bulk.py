@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -62,20 +63,36 @@ def bound_columns(table: pa.Table) -> tuple[list[str], list[str], list[list[Any]
     return names, marks, values
 
 
-def insert_table(cursor: Any, name: str, table: pa.Table) -> None:
-    """INSERT the rows of an Arrow table into the SQLite table `name` (same column names) through a DB-API cursor
-    of the session's connection, in the table's order. A constraint's error is the driver's (the statements before
-    the failing one stay: the caller's transaction or savepoint undoes them)."""
-    if table.num_rows == 0:
-        return
+@dataclass(frozen=True)
+class Bound:
+    """An Arrow table's rows as `insert_table` binds them: the columns inserted, their placeholders, and every
+    value in one flat list, row by row (made ahead of the insert by the history import's read-ahead thread)."""
+
+    names: list[str]
+    marks: list[str]
+    flat: list[Any]
+
+
+def bound(table: pa.Table) -> Bound:
+    """The table's rows as the driver binds them (`bound_columns`), flattened row by row."""
     names, marks, values = bound_columns(table)
+    return Bound(names, marks, list(chain.from_iterable(zip(*values))))
+
+
+def insert_table(cursor: Any, name: str, table: pa.Table | Bound) -> None:
+    """INSERT the rows of an Arrow table (or of its `bound` form) into the SQLite table `name` (same column names)
+    through a DB-API cursor of the session's connection, in the table's order. A constraint's error is the
+    driver's (the statements before the failing one stay: the caller's transaction or savepoint undoes them)."""
+    rows = table if isinstance(table, Bound) else bound(table)
+    if not rows.flat:
+        return
+    names, marks, flat = rows.names, rows.marks, rows.flat
     width = len(names)
     per_statement = max(
         1, min(ROWS_PER_STATEMENT, cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
     )
     head = f"INSERT INTO {name} ({_quoted(names)}) VALUES "
     row = f"({', '.join(marks)})"
-    flat = list(chain.from_iterable(zip(*values)))  # row by row
     step = per_statement * width
     whole = len(flat) // step * step
     if whole:
