@@ -271,11 +271,12 @@ def _whole(
         return 0, 0
     pg = session.get_bind().dialect.name == "postgresql"
     bodies = batch.bodies if not taken else None  # made for every one of them
-    events = _received(_log_order(events, pg), now)
+    if batch.bodies is None:  # else `encode_ahead` put them in the store's order already (a filter keeps it)
+        events, table = _received(_log_order(events, pg), now), table.sort_by("id")
     if not _insert_table(session, "appeal_events", events, bodies):
         rows += log_rows(events)  # an id logged already under another appeal: the batch path sorts it out
         return 0, 0
-    _insert_table(session, "appeals", table.sort_by("id"), bodies)
+    _insert_table(session, "appeals", table, bodies)
     return events.num_rows, table.num_rows
 
 
