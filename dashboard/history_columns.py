@@ -3,12 +3,13 @@
 The hot path of the history import. A batch is an Arrow table and stays one: texts are checked by Arrow's string
 kernels, times parsed and written back over whole columns in C (a cell Arrow cannot read exactly as
 `datetime.fromisoformat` / `strptime` would is read by those, one by one), labels, categories and places mapped once
-per distinct value, and the fold of a row whose lifecycle has the usual shape (one dispatch, signing, extension,
-resolution, call-back and closing at most, in that order) follows from its columns by numpy: no event objects, no
-per-event contract parse, no dict per row. The events and the fold it gives are exactly what `RowReader.events` and
-`dashboard.appeal.start_draft` give the same row (tests hold them to it, key for key); a row this path cannot do
-exactly (a second dispatch, a return, a reopening, coordinates, an unusual value or anything `RowReader` would
-refuse) is left to that per-row path, which does it or says why not."""
+per distinct value, and each row's fold follows from its events by numpy, whatever its lifecycle (dispatches,
+returns, reopenings, call-backs in any number and order): every draft key is what the last event, in (at, id) order,
+of the types that set it left there, and the counts are counts per row (`dashboard.appeal`'s rules, `TOUCHES`). No
+event objects, no per-event contract parse, no dict per row. The events and the fold it gives are exactly what
+`RowReader.events` and `dashboard.appeal.start_draft` give the same row (tests hold them to it, key for key); a row
+this path cannot do exactly (coordinates, an unusual value, two dispatches at one instant, or anything `RowReader`
+would refuse) is left to that per-row path, which does it or says why not."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -30,10 +32,11 @@ from dashboard.history_mapping import SLOT_REQUIRED, STAGES, TAGS
 from dashboard.history_rows import CONTRACT_VALUES, RowError, RowReader, cell_text
 from dashboard.settings import Settings
 
-#: The stages a usual row may have (one slot each, the first), in the order their effects on the status follow.
-USUAL = ("dispatched", "accepted", "extended", "resolved", "reviewed", "closed")
-#: Stages whose order decides the status: a usual row has them in this order, by (time, event id).
-_STATUS_ORDER = ("dispatched", "accepted", "resolved", "closed")
+#: Each event type's code in a batch's fold (`_fold`).
+_TYPES = ("created", *STAGES)
+_CODE = {t: i for i, t in enumerate(_TYPES)}
+#: Events that take a unit and, without one of their own, inherit the latest dispatch's (`_inherit_units`).
+_INHERIT = ("accepted", "returned", "resolved")
 _NUL = "\x00"
 _FAIL = object()  # a cell this path cannot do: the row goes to the per-row path
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -69,10 +72,10 @@ class Times:
 
 @dataclass
 class Converted:
-    """A batch's usual rows, column-wise. `events`: one row per event (`row`: its batch row, `id`, `type`, `at`
-    as microseconds UTC, `payload` its JSON text), in row order within each type. `fold`: one row per usual batch row
-    (`row`, `appeal`, `community`, the draft's keys as `start_draft` folds them; times as timestamps, UTC; `_last_at`,
-    `_last_id` for `_last`). `units`: the units the usual rows' events name, column by column (nulls where none).
+    """A batch's rows this path takes, column-wise. `events`: one row per event (`row`: its batch row, `id`, `type`,
+    `at` as microseconds UTC, `payload` its JSON text), in row order within each slot. `fold`: one row per batch row
+    taken (`row`, `appeal`, `community`, the draft's keys as `start_draft` folds them; times as timestamps, UTC;
+    `_last_at`, `_last_id` for `_last`). `units`: the units the rows' events name, slot by slot (nulls where none).
     `rest`: the indices of the rows left to the per-row path."""
 
     events: pa.Table
@@ -108,13 +111,9 @@ class ColumnReader:
         self.rows = rows
         self.m = rows.m
         self.limit = rows.max_text_len
-        m = self.m
-        # a usual row has only first slots of the usual stages; every other slot's `at` must be empty
-        self.other_at = [
-            slot["at"] for s, slots in m.slots.items() for i, slot in enumerate(slots) if s not in USUAL or i > 0
-        ]
-        self.first = {s: slots[0] for s, slots in m.slots.items() if s in USUAL and slots}
-        self.formats = [f for f in m.time_formats if _FORMAT_OK.match(f)]
+        #: every slot of the mapping, in `RowReader.events`' order (stage by stage, then slot by slot)
+        self.slots = [(stage, i, slot) for stage, slots in self.m.slots.items() for i, slot in enumerate(slots)]
+        self.formats = [f for f in self.m.time_formats if _FORMAT_OK.match(f)]
         self._offsets: dict[int, tuple[int, str] | None] = {}  # local hour -> the zone's offset over it
 
     # -- texts --------------------------------------------------------------------------------------------------
@@ -354,8 +353,8 @@ class ColumnReader:
 
     # -- a batch ------------------------------------------------------------------------------------------------
     def convert(self, batch: pa.Table | pa.RecordBatch | dict[str, Any], n: int | None = None) -> Converted:
-        """The usual rows of a batch (an Arrow table, or column name -> cells) as events and folds; the others'
-        indices in `rest`."""
+        """The rows of a batch (an Arrow table, or column name -> cells) this path takes, as events and folds; the
+        others' indices in `rest`."""
         cols = _columns(batch)
         if n is None:
             n = batch.num_rows if not isinstance(batch, dict) else len(next(iter(batch.values()), []))
@@ -369,8 +368,6 @@ class ColumnReader:
         appeals = text_col(c["appeal"])
         bad |= _np(pc.is_null(appeals)) | (_np(pc.fill_null(pc.utf8_length(appeals), 0)) > ID_MAX_LEN - 3)
         bad |= _has_nul(appeals)
-        for col in self.other_at:
-            bad |= _np(pc.is_valid(text_col(col)))
         if "lon" in c:
             for name in (c["lon"], c["lat"]):
                 bad |= _np(pc.is_valid(text_col(name)))  # coordinates: placed by the per-row path
@@ -396,7 +393,7 @@ class ColumnReader:
             text_col(comm_col), lambda v: self.rows.label("community", v, str(comm_col))
         )
         bad |= np.array([not _code_ok(v, self.limit) for v in community.tolist()], bool)
-        stages = {stage: self._stage(cols, stage, slot, n, bad) for stage, slot in self.first.items()}
+        stages = {(stage, i): self._stage(cols, stage, i, slot, n, bad) for stage, i, slot in self.slots}
         self._shape(stages, n, bad)
         good = np.flatnonzero(~bad)
         rest = np.flatnonzero(bad).tolist()
@@ -422,17 +419,20 @@ class ColumnReader:
             opt(',"due_at":"', due.text.take(g), '"'), ',"community":', take(jcommunity), "}",
             "", null_handling="skip",
         )  # fmt: skip
+        k = len(good)
         rows_of = [good]
         ids = [pc.binary_join_element_wise(app, f"#{tag_c}", "")]
-        kinds = [pa.repeat("created", len(good))]
+        kinds = [pa.repeat("created", k)]
         ats = [created.us[good]]
         payloads = [payload]
         tags = sorted({tag_c, *(st["tag"] for st in stages.values())})
-        rank = {t: k for k, t in enumerate(tags)}
-        last_at = created.us[good].copy()
-        last_rank = np.full(len(good), rank[tag_c])
+        rank = {t: r for r, t in enumerate(tags)}
+        nothing = np.full(k, None, object)
+        ev = Events(np.arange(k), np.zeros(k, np.int8), np.full(k, rank[tag_c]), nothing, nothing,
+                    np.zeros(k, np.int64), np.zeros(k, bool), nothing, nothing, nothing)  # fmt: skip
+        pieces = [ev]
         units: list[pa.Array] = []
-        for stage, st in stages.items():
+        for (stage, _), st in stages.items():
             at: Times = st["at"]
             here = at.ok[good]
             sel = good[here]
@@ -452,12 +452,20 @@ class ColumnReader:
             ids.append(pc.binary_join_element_wise(app.take(s), f"#{tag}", ""))
             kinds.append(pa.repeat(stage, len(sel)))
             ats.append(at.us[sel])
-            t = np.where(here, at.us[good], 0)
-            newer = here & ((t > last_at) | ((t == last_at) & (rank[tag] > last_rank)))
-            last_at = np.where(newer, t, last_at)
-            last_rank = np.where(newer, rank[tag], last_rank)
-            if "unit" in st["data"]:
-                units.append(pa.array(np.where(here, st["data"]["unit"][good], None), pa.string()))
+            data = st["data"]
+            step_due: Times | None = data.get("due_at")
+            none = np.full(len(sel), None, object)
+
+            def value(f: str, data: dict[str, Any] = data, sel: np.ndarray = sel, none: np.ndarray = none) -> Any:
+                return data[f][sel] if f in data else none
+
+            pieces.append(Events(np.flatnonzero(here), np.full(len(sel), _CODE[stage], np.int8),
+                                 np.full(len(sel), rank[tag]), value("unit"), value("member"),
+                                 step_due.us[sel] if step_due is not None else np.zeros(len(sel), np.int64),
+                                 step_due.ok[sel] if step_due is not None else np.zeros(len(sel), bool),
+                                 value("responded"), value("resolved"), value("satisfaction")))  # fmt: skip
+            if "unit" in data:
+                units.append(pa.array(np.where(here, data["unit"][good], None), pa.string()))
         events = pa.table(
             {
                 "row": pa.array(np.concatenate(rows_of), pa.int32()),
@@ -467,13 +475,15 @@ class ColumnReader:
                 "payload": pa.concat_arrays(payloads),
             }
         )
-        fold = self._fold(good, app, created, labels, category, texts, community, due, stages)
+        ev = Events(*(np.concatenate([getattr(p, f) for p in pieces]) for f in Events.__dataclass_fields__))
+        ev_at = np.concatenate(ats)
+        fold = self._head(good, app, created, labels, category, texts, community, due)
+        fold, last_rank = _fold(fold, ev, ev_at, created.us[good])
         last_tag = pa.array(np.array(tags, object)[last_rank], pa.string())
-        fold = fold.append_column("_last_at", _stamps(last_at, None))
         fold = fold.append_column("_last_id", pc.binary_join_element_wise(app, "#", last_tag, ""))
         return Converted(events, fold, units, rest)
 
-    def _fold(
+    def _head(
         self,
         good: np.ndarray,
         app: pa.Array,
@@ -483,77 +493,33 @@ class ColumnReader:
         texts: dict[str, pa.Array],
         community: np.ndarray,
         due: Times,
-        stages: dict[str, dict[str, Any]],
     ) -> pa.Table:
-        """The draft `start_draft` folds from each usual row's events (`dashboard.appeal`'s rules, in the usual
-        order: dispatched, accepted, resolved, closed; extended and reviewed set only their own keys)."""
-        k = len(good)
+        """What each taken row's `created` event puts in its draft (`dashboard.appeal._start`)."""
         g = pa.array(good)
-        none = np.zeros(k, bool)
-
-        def has(stage: str) -> np.ndarray:
-            return stages[stage]["at"].ok[good] if stage in stages else none
-
-        def at(stage: str) -> np.ndarray:
-            return stages[stage]["at"].us[good] if stage in stages else np.zeros(k, np.int64)
-
-        def data(stage: str, f: str) -> Any:
-            if stage not in stages or f not in stages[stage]["data"]:
-                return np.full(k, None, object)
-            picked: Any = np.where(has(stage), stages[stage]["data"][f][good], None)
-            return picked
-
-        d, a, s, z, x, v = (has(t) for t in ("dispatched", "accepted", "resolved", "closed", "extended", "reviewed"))
-        status = np.select([z, s, a, d], ["closed", "resolved", "accepted", "dispatched"], "created").astype(object)
-        unit = np.where(s, data("resolved", "unit"), np.where(a, data("accepted", "unit"), data("dispatched", "unit")))
-        cat = category[good]
-        due_x = stages["extended"]["data"].get("due_at") if "extended" in stages else None
-        due_d = stages["dispatched"]["data"].get("due_at") if "dispatched" in stages else None
-
-        def due_of(stage: str, dd: Any) -> pa.Array:
-            if dd is None:
-                return pa.nulls(k, pa.timestamp("us", tz="UTC"))
-            return _stamps(dd.us[good], ~(has(stage) & dd.ok[good]))
-
+        cat = category[good].tolist()
         return pa.table(
             {
                 "row": pa.array(good, pa.int32()),
                 "appeal": app,
-                "status": pa.array(status, pa.string()),
                 "created_at": _stamps(created.us[good], None),
                 "channel": pa.array(labels["channel"][0][good], pa.string()),
                 "kind": pa.array(labels["kind"][0][good], pa.string()),
-                "category": pa.array(cat.tolist(), pa.list_(pa.string())),
-                "cat1": pa.array([p[0] for p in cat.tolist()], pa.string()),
-                "cat2": pa.array([p[1] if len(p) > 1 else None for p in cat.tolist()], pa.string()),
-                "cat3": pa.array([p[2] if len(p) > 2 else None for p in cat.tolist()], pa.string()),
+                "category": pa.array(cat, pa.list_(pa.string())),
+                "cat1": pa.array([p[0] for p in cat], pa.string()),
+                "cat2": pa.array([p[1] if len(p) > 1 else None for p in cat], pa.string()),
+                "cat3": pa.array([p[2] if len(p) > 2 else None for p in cat], pa.string()),
                 "priority": pa.array(labels["priority"][0][good], pa.string()),
                 "community": pa.array(community[good], pa.string()),
                 "address": texts["address"].take(g),
                 "summary": texts["summary"].take(g),
-                "unit": pa.array(unit, pa.string()),
-                "member": pa.array(data("accepted", "member"), pa.string()),
-                "first_dispatched_at": _stamps(at("dispatched"), ~d),
-                "dispatch_count": pa.array(d.astype(np.int64)),
-                "return_count": pa.array(np.zeros(k, np.int64)),
-                "extension_count": pa.array(x.astype(np.int64)),
-                "reopen_count": pa.array(np.zeros(k, np.int64)),
-                "clock_start": _stamps(np.where(d, at("dispatched"), created.us[good]), None),
-                "resolved_at": _stamps(at("resolved"), ~s),
-                "closed_at": _stamps(at("closed"), ~z),
-                "reviewed": pa.array(v),
-                "reviewed_at": _stamps(at("reviewed"), ~v),
-                "responded": pa.array(data("reviewed", "responded"), pa.bool_()),
-                "resolved_flag": pa.array(data("reviewed", "resolved"), pa.bool_()),
-                "satisfaction": pa.array(data("reviewed", "satisfaction"), pa.string()),
-                "_extended_due": due_of("extended", due_x),
-                "_dispatched_due": due_of("dispatched", due_d),
                 "_created_due": _stamps(due.us[good], ~due.ok[good]),
             }
         )
 
-    def _stage(self, cols: dict[str, Any], stage: str, slot: dict[str, str], n: int, bad: np.ndarray) -> dict[str, Any]:
-        """A first slot's columns: `at`, each field's values (and JSON texts) as `RowReader._value` maps them, and the
+    def _stage(
+        self, cols: dict[str, Any], stage: str, i: int, slot: dict[str, str], n: int, bad: np.ndarray
+    ) -> dict[str, Any]:
+        """A slot's columns: `at`, each field's values (and JSON texts) as `RowReader._value` maps them, and the
         mapping's defaults for a field left empty."""
         at = self._times(cols.get(slot["at"]), n)
         bad |= at.fail
@@ -586,14 +552,14 @@ class ColumnReader:
             given: Times | None = fields.get("due_at")
             bad |= at.ok & (~given.ok if given is not None else True)
             del defaults["due_at"]
-        return {"at": at, "fields": fields, "defaults": defaults, "tag": f"{TAGS[stage]}1"}
+        return {"at": at, "fields": fields, "defaults": defaults, "tag": f"{TAGS[stage]}{i + 1}"}
 
-    def _shape(self, stages: dict[str, dict[str, Any]], n: int, bad: np.ndarray) -> None:
-        """Mark the rows whose lifecycle this path does not fold: a required field empty, the status events out of
-        the usual order (by time, then id), a signing or resolution with no unit and none dispatched before. Set
-        each stage's `data` (its fields as the event's, the unit inherited) and `extra_json` (a unit set after the
-        columns' fields: the mapping's default or the dispatch's)."""
-        for stage, st in stages.items():
+    def _shape(self, stages: dict[tuple[str, int], dict[str, Any]], n: int, bad: np.ndarray) -> None:
+        """Mark the rows this path does not take: a required field empty, a signing, return or resolution with no
+        unit and none dispatched before, two dispatches at one instant (or whose texts sort the other way). Set each
+        slot's `data` (its fields as the event's, the unit inherited) and `extra_json` (a unit set after the columns'
+        fields: the mapping's default or the dispatch's)."""
+        for (stage, _), st in stages.items():
             at, fields = st["at"], st["fields"]
             data: dict[str, Any] = {f: v[0] for f, v in fields.items() if f != "due_at"}
             if "due_at" in fields:
@@ -602,7 +568,7 @@ class ColumnReader:
             default = st["defaults"].get("unit")
             if default is not None:
                 unit = data.get("unit", np.full(n, None, object))
-                empty = at.ok & np.array([u is None for u in unit.tolist()], bool)
+                empty = at.ok & _is_none(unit)
                 extra[empty] = default
                 data["unit"] = np.where(empty, default, unit)
             st["data"], st["extra"] = data, extra
@@ -613,39 +579,140 @@ class ColumnReader:
                 elif isinstance(vals, Times):
                     bad |= at.ok & ~vals.ok
                 else:
-                    bad |= at.ok & np.array([u is None for u in vals.tolist()], bool)
-        prev_t = np.zeros(n, np.int64)
-        prev_tag = np.full(n, "", object)
-        has_prev = np.zeros(n, bool)
-        for stage in _STATUS_ORDER:
-            if stage not in stages:
+                    bad |= at.ok & _is_none(vals)
+        dispatches = [st for (stage, _), st in stages.items() if stage == "dispatched"]
+        # `RowReader` takes the latest of the dispatches sorted by their texts: by instant here, the same order
+        # unless two tie or their offsets differ, which the per-row path does
+        for x, y in combinations([d["at"] for d in dispatches], 2):
+            text_before = _np(pc.fill_null(pc.less(x.text, y.text), False))
+            bad |= x.ok & y.ok & ((x.us == y.us) | ((x.us < y.us) != text_before))
+        for (stage, _), st in stages.items():
+            if stage not in _INHERIT:
                 continue
-            at, tag = stages[stage]["at"], stages[stage]["tag"]
-            later_tag = np.array([tag > p for p in prev_tag.tolist()], bool)
-            bad |= at.ok & has_prev & ((at.us < prev_t) | ((at.us == prev_t) & ~later_tag))
-            prev_t = np.where(at.ok, at.us, prev_t)
-            prev_tag = np.where(at.ok, tag, prev_tag)
-            has_prev |= at.ok
-        d = stages.get("dispatched")
-        for stage in ("accepted", "resolved"):
-            if stage not in stages:
-                continue
-            st = stages[stage]
             at, data, extra = st["at"], st["data"], st["extra"]
             units = data["unit"] = data.get("unit", np.full(n, None, object)).copy()
-            empty = at.ok & np.array([u is None for u in units.tolist()], bool)
-            if d is None:
-                bad |= empty  # no unit to inherit: the per-row path names the column
-                continue
-            bad |= empty & ~d["at"].ok
-            take = empty & d["at"].ok
-            units[take] = d["data"]["unit"][take]
-            extra[take] = units[take]
+            empty = at.ok & _is_none(units)
+            found = np.zeros(n, bool)
+            latest = np.zeros(n, np.int64)
+            for d in dispatches:
+                take = empty & d["at"].ok & (d["at"].us <= at.us) & (~found | (d["at"].us > latest))
+                latest = np.where(take, d["at"].us, latest)
+                units[take] = d["data"]["unit"][take]
+                found |= take
+            bad |= empty & ~found  # no unit to inherit: the per-row path names the column
+            extra[empty & found] = units[empty & found]
         for st in stages.values():
             extra = st["extra"]
             st["extra_json"] = np.array(
                 [None if u is None else orjson.dumps(u).decode() for u in extra.tolist()], object
             )
+
+
+@dataclass
+class Events:
+    """A batch's events as the fold reads them, one entry each: `k` the row's place among the rows taken, `type`
+    its code (`_TYPES`), `rank` its id's among the batch's tags (ids of one appeal sort by their tags), and the
+    fields the fold takes (object arrays, None where the event has none; `due_us` valid where `due_ok`)."""
+
+    k: np.ndarray
+    type: np.ndarray
+    rank: np.ndarray
+    unit: np.ndarray
+    member: np.ndarray
+    due_us: np.ndarray
+    due_ok: np.ndarray
+    responded: np.ndarray
+    resolved: np.ndarray
+    satisfaction: np.ndarray
+
+
+def _fold(head: pa.Table, ev: Events, at: np.ndarray, created_us: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+    """Each row's draft as `start_draft` folds its events (`dashboard.appeal`): a key is what the last event, in
+    (at, id) order, of the types that touch it (`TOUCHES`) left there; counts are counts per row. `head`: what the
+    `created` events put there. Returns the draft's columns, `_last_at` last, and the rank of each row's last id."""
+    k = head.num_rows
+    order = np.lexsort((ev.rank, at, ev.k))
+
+    def of(*types: str) -> np.ndarray:
+        return np.isin(ev.type, [_CODE[t] for t in types])
+
+    def last(mask: np.ndarray, first: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, the position of each one's last, or first, event among those `mask` selects)."""
+        pos = order[mask[order]]
+        rows = ev.k[pos]
+        edge = np.ones(len(pos), bool)
+        if first:
+            edge[1:] = rows[1:] != rows[:-1]
+        else:
+            edge[:-1] = rows[1:] != rows[:-1]
+        return rows[edge], pos[edge]
+
+    def stamps(r: np.ndarray, values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+        us = np.zeros(k, np.int64)
+        ok = np.zeros(k, bool)
+        us[r] = values
+        ok[r] = True if valid is None else valid
+        return _stamps(us, ~ok)
+
+    def picked(r: np.ndarray, values: Any, kind: pa.DataType) -> pa.Array:
+        out = np.full(k, None, object)
+        out[r] = values
+        return pa.array(out, kind)
+
+    def count(t: str) -> pa.Array:
+        return pa.array(np.bincount(ev.k[ev.type == _CODE[t]], minlength=k).astype(np.int64))
+
+    code = {t: _CODE[t] for t in _TYPES}
+    status = np.full(k, "created", object)
+    r, p = last(of("dispatched", "accepted", "returned", "resolved", "reopened", "closed"))
+    status[r] = np.array(_TYPES, object)[ev.type[p]]
+    r_s, p_s = last(of("dispatched", "accepted", "returned", "reopened", "resolved"))
+    done = ev.type[p_s] == code["resolved"]
+    r_z, p_z = last(of("dispatched", "accepted", "returned", "reopened", "resolved", "closed"))
+    shut = ev.type[p_z] == code["closed"]
+    r_u, p_u = last(of("dispatched", "accepted", "returned", "resolved"))
+    r_m, p_m = last(of("dispatched", "accepted", "returned"))
+    r_d, p_d = last(of("dispatched"))
+    r_f, p_f = last(of("dispatched"), first=True)
+    r_x, p_x = last(of("extended"))
+    r_v, p_v = last(of("reviewed"))
+    r_l, p_l = last(np.ones(len(ev.k), bool))
+    clock = created_us.copy()
+    clock[r_d] = at[p_d]
+    reviewed = np.zeros(k, bool)
+    reviewed[r_v] = True
+    last_rank = np.zeros(k, np.int64)
+    last_rank[r_l] = ev.rank[p_l]
+    columns = {
+        "status": pa.array(status, pa.string()),
+        "unit": picked(r_u, np.where(ev.type[p_u] == code["returned"], None, ev.unit[p_u]), pa.string()),
+        "member": picked(r_m, np.where(ev.type[p_m] == code["accepted"], ev.member[p_m], None), pa.string()),
+        "first_dispatched_at": stamps(r_f, at[p_f]),
+        "dispatch_count": count("dispatched"),
+        "return_count": count("returned"),
+        "extension_count": count("extended"),
+        "reopen_count": count("reopened"),
+        "clock_start": _stamps(clock, None),
+        "resolved_at": stamps(r_s[done], at[p_s[done]]),
+        "closed_at": stamps(r_z[shut], at[p_z[shut]]),
+        "reviewed": pa.array(reviewed),
+        "reviewed_at": stamps(r_v, at[p_v]),
+        "responded": picked(r_v, ev.responded[p_v], pa.bool_()),
+        "resolved_flag": picked(r_v, ev.resolved[p_v], pa.bool_()),
+        "satisfaction": picked(r_v, ev.satisfaction[p_v], pa.string()),
+        "_extended_due": stamps(r_x, ev.due_us[p_x], ev.due_ok[p_x]),
+        "_dispatched_due": stamps(r_d, ev.due_us[p_d], ev.due_ok[p_d]),
+    }
+    created_due = head.column("_created_due")
+    table = head.drop_columns(["_created_due"])
+    for name, column in columns.items():
+        table = table.append_column(name, column)
+    table = table.append_column("_created_due", created_due)
+    return table.append_column("_last_at", stamps(r_l, at[p_l])), last_rank
+
+
+def _is_none(values: np.ndarray) -> np.ndarray:
+    return np.array([v is None for v in values.tolist()], bool)
 
 
 def _columns(batch: pa.Table | pa.RecordBatch | dict[str, Any]) -> dict[str, Any]:

@@ -107,6 +107,8 @@ def _check(layout: str, n: int, seed: int, arrow: bool = False) -> tuple[int, in
     conv = ColumnReader(reader).convert(columns, n)
     index = conv.fold.column("row").to_pylist()
     assert sorted(index + conv.rest) == list(range(n))
+    taken = conv.fold.to_pydict()  # every lifecycle shape goes column-wise, not only the usual one
+    assert max(taken["return_count"]) and max(taken["reopen_count"]) and max(taken["dispatch_count"]) > 1
     events = conv.event_lists()
     drafts = conv.drafts()
     units = list(zip(*(u.to_pylist() for u in conv.units))) if conv.units else [()] * len(index)
