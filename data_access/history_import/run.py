@@ -1,8 +1,8 @@
 """An import run: check every file's columns against the mapping before writing anything, then stream each file
-in batches: columns -> contract events and folded appeal rows (dashboard.history_columns; a row of an unusual
-shape through dashboard.history_rows, row by row) -> places in the city (the ingest's Gazetteer) -> the store
-(`write_batch`). A row that cannot be imported goes to the rejects file with the file name, row number, column and
-reason; the run goes on."""
+in batches: columns -> contract events and folded appeal rows (dashboard.history_columns; a row it cannot do
+exactly, such as one placed by coordinates, through dashboard.history_rows, row by row) -> places in the city (the
+ingest's Gazetteer) -> the store (`write_batch`). A row that cannot be imported goes to the rejects file with the
+file name, row number, column and reason; the run goes on."""
 
 from __future__ import annotations
 
