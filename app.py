@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from dashboard.settings import SettingsError, load_settings
@@ -19,6 +20,8 @@ if TYPE_CHECKING:  # Dash is imported where an app is made: a command that serve
     # process of its own) does not carry its ~35 MB
     from dash import Dash
     from flask import Flask
+
+    from data_access.history_import.demo import Load
 
 log = logging.getLogger("command-center")
 
@@ -169,39 +172,36 @@ def start_grouping(svc: Services, stop: threading.Event, runtime: dict[str, Any]
     return thread
 
 
-def demo_first_start(svc: Services) -> bool:
-    """Whether this is the demo's first start (an empty event log and stream, history to load), said in the store
-    (`history_load`) before any other thread looks (the banner, the report schedule, which waits for the history)
-    or writes (a first escalation pass over a large store may hold SQLite's write lock longer than the wait for
-    it). A mark left by a load that was stopped halfway is cleared: that history does not come back."""
-    from data_access.history_import.demo import store_is_empty
+def demo_history(svc: Services) -> Load | None:
+    """The demo history this start loads (`plan_load`): on a first start (an empty event log and stream, history
+    asked for) DEMO_BACKFILL_DAYS before now; after a start whose load did not complete, that load again; said in
+    the store before any other thread looks or writes (a first escalation pass over a large store may hold SQLite's
+    write lock longer than the wait for it)."""
+    from data_access.history_import.demo import plan_load, store_is_empty
     from data_access.ops.embedded_redis import connect
-    from data_access.store.history_load import set_history_load
 
     s = svc.settings
     client = connect(svc.redis_url)
     first = s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0 and store_is_empty(svc.sessions)
     client.close()
-    with svc.sessions() as session, session.begin():
-        set_history_load(session, 0.0 if first else None)
-    return first
+    return plan_load(svc.sessions, s.demo_backfill_days, first, time.time())
 
 
-def start_demo(svc: Services, stop: threading.Event, first: bool) -> threading.Thread:
+def start_demo(svc: Services, stop: threading.Event, history: Load | None) -> threading.Thread:
     """Run the demo intake feed in a background thread.
 
-    On a first start (`demo_first_start`) a process of its own loads DEMO_BACKFILL_DAYS of history through the
+    With a `history` to load (`demo_history`) a process of its own loads it through the
     history import's path (not through Redis), what the wall needs first first, so that the screens show a city in
     full flow with its past; the live feed starts once today's open appeals are in and goes on through Redis
-    (returned: the thread that relays the load's open appeals to the feed on a first start, else the feed's)."""
+    (returned: the thread that relays the load's open appeals to the feed while history loads, else the feed's)."""
     from data_access.demo.feed import DemoFeed
     from data_access.history_import.demo import start_loading
     from data_access.ops.embedded_redis import connect
 
     s = svc.settings
     feed = DemoFeed(svc.city, connect(svc.redis_url), s, seed=s.city_seed)
-    if first:
-        return start_loading(feed, s, svc.url, stop)
+    if history is not None:
+        return start_loading(feed, s, svc.url, stop, history)
     thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
     thread.start()
     return thread
@@ -231,7 +231,7 @@ def _serve(args: argparse.Namespace) -> int:
     ingest: threading.Thread | None = None
     try:
         runtime: dict[str, Any] = {}
-        first = demo_first_start(svc) if settings.demo else False  # before any thread writes
+        history = demo_history(svc) if settings.demo else None  # before any thread writes
         escalation = escalator(svc) if settings.escalation else None  # a bad roster stops start-up here
         app = create_app(svc, runtime)
         ingest = start_ingest(svc, stop, runtime)
@@ -240,7 +240,7 @@ def _serve(args: argparse.Namespace) -> int:
         start_sender(svc, stop, runtime)
         start_grouping(svc, stop, runtime)
         if settings.demo:
-            start_demo(svc, stop, first)
+            start_demo(svc, stop, history)
         if settings.reports:
             start_reports(svc, stop, runtime.get("wall_ctx"))
         print(_banner(svc), flush=True)

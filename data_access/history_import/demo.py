@@ -9,7 +9,11 @@ The live feed starts at once, going on from the minute the history ends (its app
 the later steps of the history's open appeals are handed to it day by day as they are in the store, and it writes
 them through Redis when they fall due (at once if they are due already), as live events that continue the imported
 appeals. Live events arriving meanwhile fold by the same rules (`write_batch` leaves a partition its projector has
-not caught up with to that projector)."""
+not caught up with to that projector).
+
+The history's end is recorded in the store before the load starts and cleared once it is all in (`plan_load`): a
+start after a kill or a stop halfway loads the same history again to the same end, which adds only what is missing
+(every imported event's id follows from its appeal), while the live feed goes on from that start's own time."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 from sqlalchemy import select
@@ -36,7 +40,7 @@ from data_access.history_import.run import BATCH_ROWS, Importer, Progress, Rejec
 from data_access.history_import.store import Prepared
 from data_access.intake.reference_data import Gazetteer
 from data_access.store.engine import make_engine, make_sessionmaker
-from data_access.store.history_load import set_history_load
+from data_access.store.history_load import history_end, set_history_end, set_history_load
 from data_access.store.models import AppealEvent
 from geo.loader import load_city
 
@@ -48,6 +52,34 @@ def store_is_empty(sessions: sessionmaker[Session]) -> bool:
     """Whether the event log holds nothing yet (a first start)."""
     with sessions() as s:
         return s.scalar(select(AppealEvent.seq).limit(1)) is None
+
+
+class Load(NamedTuple):
+    """A history to load: it ends at `end` (epoch seconds, a whole minute); `resumed`: a load an earlier start began
+    and did not complete (its live feed went on from its own time, so this start's feed does not go back to `end`)."""
+
+    end: int
+    resumed: bool
+
+
+def plan_load(sessions: sessionmaker[Session], days: float, first: bool, now: float) -> Load | None:
+    """The history this start loads, said in the store before any other thread looks (the banner, the report
+    schedule) or writes: on a first start (`first`: an empty log and stream) the `days` before `now`, its end
+    recorded; after a start whose load did not complete, that load again, to its end; else none (what a stopped
+    load left is cleared; so it is when no `days` are asked for)."""
+    with sessions() as session, session.begin():
+        end = history_end(session) if days > 0 else None
+        if end is not None:
+            set_history_load(session, 0.0)
+            return Load(end, resumed=True)
+        if not first or days <= 0:
+            set_history_load(session, None)
+            set_history_end(session, None)
+            return None
+        end = int(now) // 60 * 60
+        set_history_end(session, end)
+        set_history_load(session, 0.0)
+        return Load(end, resumed=False)
 
 
 def load_demo_history(
@@ -93,15 +125,19 @@ def load_history(
     summary = importer.summary
 
     shown = [-1.0]
+    complete = False
 
     def mark(fraction: float | None) -> None:
-        """The banner's figure, written when it moves by a percent (or ends); a store too busy to take it now is
-        no reason to stop the load: the next one is written."""
+        """The banner's figure, written when it moves by a percent (or ends: the history's end is then cleared too
+        if the load is complete); a store too busy to take it now is no reason to stop the load: the next one is
+        written."""
         if fraction is not None and 0 < fraction - shown[0] < 0.01:
             return
         try:
             with sessions() as s, s.begin():
                 set_history_load(s, fraction)
+                if complete:
+                    set_history_end(s, None)
             shown[0] = -1.0 if fraction is None else fraction
         except OperationalError as exc:
             shown[0] = max(shown[0], 0.0)
@@ -144,6 +180,7 @@ def load_history(
                 log.info("demo history: every appeal open at the start is in (%s) after %.0f s", f"{written:,}",
                          time.monotonic() - t0)  # fmt: skip
         progress.update(written, 1.0, final=True)
+        complete = True
     finally:
         rejected.close()
         for _ in range(30):  # the banner must not stay up after the load
@@ -162,15 +199,19 @@ def load_history(
     return summary.events
 
 
-def start_loading(feed: DemoFeed, settings: Settings, url: str, stop: threading.Event) -> threading.Thread:
-    """Start the live feed (`feed.run`) from now and load the demo's history before now in a process of its own
-    (the web server's threads keep their interpreter: the load is CPU-bound Python); a thread of this process
-    hands the history's open appeals to the feed as they come. Returns that thread."""
-    end = int(feed.now()) // 60 * 60
-    feed.resume(end)
+def start_loading(feed: DemoFeed, settings: Settings, url: str, stop: threading.Event, load: Load) -> threading.Thread:
+    """Start the live feed (`feed.run`: from the history's end, or from now when the load is `resumed`) and load the
+    demo's history in a process of its own (the web server's threads keep their interpreter: the load is CPU-bound
+    Python); a thread of this process hands the history's open appeals to the feed as they come. Returns that
+    thread."""
+    if load.resumed:
+        log.info("demo history: the load an earlier start did not complete goes on (to %s)",
+                 time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(load.end)))  # fmt: skip
+    else:
+        feed.resume(load.end)
     queue: Any = _SPAWN.Queue()
     proc = _SPAWN.Process(target=_load_process, name="demo-history", daemon=True,
-                          args=(settings, url, end, queue, os.getpid()))  # fmt: skip
+                          args=(settings, url, load.end, queue, os.getpid()))  # fmt: skip
     proc.start()
     feed_thread = threading.Thread(target=feed.run, args=(stop,), name="demo-feed", daemon=True)
     feed_thread.start()

@@ -331,6 +331,64 @@ def test_import009_demo_history_through_the_import_path(store, settings, rds, ga
         assert {c: rows[aid][c] for c in compared} == {c: again[aid][c] for c in compared}, aid
 
 
+def test_import013_demo_history_stopped_halfway_resumes(store, settings, rds, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
+    """A demo first start whose history load stops halfway (a kill, a stop) leaves the history's end in the store;
+    the next start loads the same history to the same end, adding only what is missing, and the rows are those of a
+    load that never stopped. Once it is all in, a start loads nothing; with no days asked for, nothing is kept."""
+    from data_access.demo.feed import DemoFeed
+    from data_access.history_import.demo import Load, load_history, plan_load
+    from data_access.store.history_load import history_end, history_load
+
+    _, sessions, _ = store
+    now = 1_764_399_990.0
+    feed = DemoFeed(city, rds, settings, seed=5, per_day=4000, speedup=1e4, clock=lambda: now)
+    history, days = feed.history(), 0.25
+    load = plan_load(sessions, days, True, now)
+    assert load == Load(int(now) // 60 * 60, resumed=False)
+
+    class StopAfter:  # `stop` set after a few batches, as a kill between two batches leaves the store
+        def __init__(self, batches: int) -> None:
+            self.left = batches
+
+        def is_set(self) -> bool:
+            self.left -= 1
+            return self.left < 0
+
+    pending: list[Any] = []
+    load_history(history, days, load.end, sessions, settings, gazetteer, pending.extend, stop=StopAfter(3),
+                 rejects=Path(os.devnull), batch=100)  # fmt: skip
+    total = sum(history.count(d, lo, hi) for d, lo, hi in history.days_back(load.end - 6 * 3600, load.end))
+    with sessions() as s:
+        halfway = s.scalar(select(func.count(func.distinct(AppealEvent.appeal))))
+        assert history_end(s) == load.end and history_load(s) is None  # the banner is down, the end kept
+    assert 0 < halfway < total
+
+    later = now + 3600  # the next start, an hour on: the same history, not the hour before it
+    again = plan_load(sessions, days, False, later)
+    assert again == Load(load.end, resumed=True)
+    with sessions() as s:
+        assert history_load(s) == 0.0
+    load_history(history, days, again.end, sessions, settings, gazetteer, pending.extend, rejects=Path(os.devnull),
+                 batch=100)  # fmt: skip
+    with sessions() as s:
+        assert history_end(s) is None and history_load(s) is None and all_folded(s)
+    resumed = appeals_table(store)
+    assert len(resumed) == total
+    with make_store(kind_of(store), tmp_path, city) as other:
+        load_history(history, days, load.end, other[1], settings, gazetteer, pending.extend, rejects=Path(os.devnull))
+        whole = appeals_table(other)
+    assert resumed == whole
+    assert plan_load(sessions, days, False, later) is None
+
+    with sessions() as s, s.begin():  # a load stopped, then a start with no history asked for: nothing kept
+        from data_access.store.history_load import set_history_end
+
+        set_history_end(s, load.end)
+    assert plan_load(sessions, 0, False, later) is None
+    with sessions() as s:
+        assert history_end(s) is None and history_load(s) is None
+
+
 def test_import010_an_id_logged_under_another_appeal(store, settings, rds, gazetteer, city, tmp_path):  # type: ignore[no-untyped-def]
     """An intake system logged an event under an id the import derives for another appeal: the import goes on,
     that one id stays as it was logged, every other event goes in once."""
