@@ -63,19 +63,18 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
     """The red list: unit, place, category, how late; flagged when no one is on the grid."""
     if not rows:
         return _none(lang)
-    head = html.Tr(
-        [
-            html.Th(t(lang, k), style={"width": w} if w else None)
-            # "how late" is as wide as its longest text ("365 天 23 时", "12 h 59 min"): never cut to "12 时 …"
-            for k, w in (
-                ("col_unit", "17%"),
-                ("col_place", "19%"),
-                ("col_cat", None),
-                ("col_late", "6.6em" if lang == "zh" else "6.2em"),
-                ("case_panel", "3.6em" if lang == "zh" else "5.8em"),  # its button: "督办", "Supervise"
-            )
-        ]
+    # Widths in the table's own type (a column's em is the cells', not the smaller headings'): "how late" as wide as
+    # its longest text in bold ("365 天 23 时", "12 h 59 min": never cut to "12 h 59 …"), the last column as its
+    # button ("督办", "Supervise"); the category gets what the unit and the place leave.
+    widths = (
+        ("col_unit", "18.5%" if lang == "zh" else "15%"),  # "承办单位", "古林街道" whole at 1366×768
+        ("col_place", "16%" if lang == "zh" else "17%"),
+        ("col_cat", None),
+        ("col_late", "6.6em" if lang == "zh" else "6.2em"),
+        ("case_panel", "3.6em" if lang == "zh" else "5.6em"),
     )
+    cols = html.Colgroup([html.Col(style={"width": w} if w else None) for _, w in widths])
+    head = html.Tr([html.Th(t(lang, k)) for k, _ in widths])
     body = []
     for r in rows:
         place = [r["place"]] + ([html.Span(t(lang, "no_member"), className="flag")] if r["no_member"] else [])
@@ -94,7 +93,7 @@ def red_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
                 **dataset(appeal=r["id"]),
             )
         )
-    return html.Table([html.Thead(head), html.Tbody(body)], className="list")
+    return html.Table([cols, html.Thead(head), html.Tbody(body)], className="list")
 
 
 def soon_table(rows: list[dict[str, Any]], lang: str) -> html.Table | html.Div:
