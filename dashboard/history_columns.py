@@ -26,7 +26,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dashboard.appeal import KEPT
+from dashboard.appeal import KEPT, TOUCHES
 from dashboard.contract import ID_MAX_LEN, SCHEMA_VERSION, TIME_MAX, TIME_MIN
 from dashboard.history_mapping import SLOT_REQUIRED, STAGES, TAGS
 from dashboard.history_rows import CONTRACT_VALUES, RowError, RowReader, cell_text
@@ -35,7 +35,7 @@ from dashboard.settings import Settings
 #: Each event type's code in a batch's fold (`_fold`).
 _TYPES = ("created", *STAGES)
 _CODE = {t: i for i, t in enumerate(_TYPES)}
-#: Events that take a unit and, without one of their own, inherit the latest dispatch's (`_inherit_units`).
+#: Events that take a unit and, without one of their own, inherit the latest dispatch's (as `RowReader` does).
 _INHERIT = ("accepted", "returned", "resolved")
 _NUL = "\x00"
 _FAIL = object()  # a cell this path cannot do: the row goes to the per-row path
@@ -637,6 +637,10 @@ def _fold(head: pa.Table, ev: Events, at: np.ndarray, created_us: np.ndarray) ->
     def of(*types: str) -> np.ndarray:
         return np.isin(ev.type, [_CODE[t] for t in types])
 
+    def touching(key: str) -> np.ndarray:
+        """The events of the types that may change `key` (`TOUCHES`, the fold's own statement of it)."""
+        return of(*(t for t, keys in TOUCHES.items() if key in keys))
+
     def last(mask: np.ndarray, first: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(rows, the position of each one's last, or first, event among those `mask` selects)."""
         pos = order[mask[order]]
@@ -665,18 +669,18 @@ def _fold(head: pa.Table, ev: Events, at: np.ndarray, created_us: np.ndarray) ->
 
     code = {t: _CODE[t] for t in _TYPES}
     status = np.full(k, "created", object)
-    r, p = last(of("dispatched", "accepted", "returned", "resolved", "reopened", "closed"))
+    r, p = last(touching("status"))
     status[r] = np.array(_TYPES, object)[ev.type[p]]
-    r_s, p_s = last(of("dispatched", "accepted", "returned", "reopened", "resolved"))
+    r_s, p_s = last(touching("resolved_at"))
     done = ev.type[p_s] == code["resolved"]
-    r_z, p_z = last(of("dispatched", "accepted", "returned", "reopened", "resolved", "closed"))
+    r_z, p_z = last(touching("closed_at"))
     shut = ev.type[p_z] == code["closed"]
-    r_u, p_u = last(of("dispatched", "accepted", "returned", "resolved"))
-    r_m, p_m = last(of("dispatched", "accepted", "returned"))
-    r_d, p_d = last(of("dispatched"))
-    r_f, p_f = last(of("dispatched"), first=True)
-    r_x, p_x = last(of("extended"))
-    r_v, p_v = last(of("reviewed"))
+    r_u, p_u = last(touching("unit"))
+    r_m, p_m = last(touching("member"))
+    r_d, p_d = last(touching("clock_start"))  # the dispatches
+    r_f, p_f = last(touching("first_dispatched_at"), first=True)
+    r_x, p_x = last(touching("_extended_due"))
+    r_v, p_v = last(touching("reviewed"))
     r_l, p_l = last(np.ones(len(ev.k), bool))
     clock = created_us.copy()
     clock[r_d] = at[p_d]
