@@ -154,9 +154,9 @@ class Coverage:
 COVERAGE_DRIFT = 0.05
 
 
-def present_count(state: dict[str, Any]) -> int:
-    """How many members are present in the city's live figures (`live_state`)."""
-    return sum(n for states in state["presence"].values() for n in states.values())
+def present_count(presence: dict[str, Any]) -> int:
+    """How many members are present in the city's live figures (`live_state`'s presence)."""
+    return sum(n for states in presence.values() for n in states.values())
 
 
 def coverage(session: Session, now: datetime, ctx: WallContext, present: int | None = None) -> Coverage:
@@ -271,7 +271,7 @@ def _live_state(session: Session, now: datetime, ctx: WallContext) -> dict[str, 
     any_sos = any(states.get("sos") for states in presence.values())
     last = last_received(session)
     soon = timedelta(hours=s.turning_red_h)
-    cov = coverage(session, now, ctx, present_count({"presence": presence}))
+    cov = coverage(session, now, ctx, present_count(presence))
     names = names_of(ctx.refs)
     rows = lambda found: [[k, _alert_row(r, now, names, cov)] for k, r in found]  # noqa: E731
     return {
@@ -358,7 +358,7 @@ def _in_view(info: tuple[str, str, str, str, str], view: View) -> bool:
 def members(session: Session, now: datetime, view: View, ctx: WallContext) -> dict[str, Any]:
     """Grid members online / busy / offline / SOS (live), the SOS list, per-street coverage (each minute)."""
     state = live_state(session, now, ctx)
-    return view_members(state, view, coverage(session, now, ctx, present_count(state)), ctx)
+    return view_members(state, view, coverage(session, now, ctx, present_count(state["presence"])), ctx)
 
 
 def view_members(state: dict[str, Any], view: View, cov: Coverage, ctx: WallContext) -> dict[str, Any]:
@@ -619,7 +619,7 @@ def wall_snapshot(session: Session, now: datetime, view: View, ctx: WallContext)
         "feed_age_s": None if last is None else round((now - datetime.fromisoformat(last)).total_seconds(), 1),
         "summary": view_summary(state, view),
         "alerts": view_alerts(state, view, ctx.settings),
-        "members": view_members(state, view, coverage(session, now, ctx, present_count(state)), ctx),
+        "members": view_members(state, view, coverage(session, now, ctx, present_count(state["presence"])), ctx),
         "rankings": rankings(session, now, ctx, "street", None, view, in_tick=True),
         "hotspots": hotspots(session, now, view, ctx),
         "communities": state["communities"],
