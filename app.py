@@ -179,8 +179,13 @@ def demo_history(svc: Services) -> Load | None:
     write lock longer than the wait for it)."""
     from data_access.history_import.demo import plan_load, store_is_empty
     from data_access.ops.embedded_redis import connect
+    from data_access.store.history_load import set_history_load
 
     s = svc.settings
+    if not s.demo:  # no load in this process, so no banner (one a kill stopped resumes at the next demo start)
+        with svc.sessions() as session, session.begin():
+            set_history_load(session, None)
+        return None
     client = connect(svc.redis_url)
     first = s.demo_backfill_days > 0 and client.xlen(s.stream("events")) == 0 and store_is_empty(svc.sessions)
     client.close()
@@ -231,7 +236,7 @@ def _serve(args: argparse.Namespace) -> int:
     ingest: threading.Thread | None = None
     try:
         runtime: dict[str, Any] = {}
-        history = demo_history(svc) if settings.demo else None  # before any thread writes
+        history = demo_history(svc)  # before any thread writes
         escalation = escalator(svc) if settings.escalation else None  # a bad roster stops start-up here
         app = create_app(svc, runtime)
         ingest = start_ingest(svc, stop, runtime)
