@@ -37,6 +37,8 @@ _TYPES = ("created", *STAGES)
 _CODE = {t: i for i, t in enumerate(_TYPES)}
 #: Events that take a unit and, without one of their own, inherit the latest dispatch's (as `RowReader` does).
 _INHERIT = ("accepted", "returned", "resolved")
+#: The fields of an event (besides its time and due time) the fold reads (`Events`).
+_FOLDED = ("unit", "member", "responded", "resolved", "satisfaction")
 _NUL = "\x00"
 _FAIL = object()  # a cell this path cannot do: the row goes to the per-row path
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -455,15 +457,12 @@ class ColumnReader:
             data = st["data"]
             step_due: Times | None = data.get("due_at")
             none = np.full(len(sel), None, object)
-
-            def value(f: str, data: dict[str, Any] = data, sel: np.ndarray = sel, none: np.ndarray = none) -> Any:
-                return data[f][sel] if f in data else none
-
+            got = {name: data[name][sel] if name in data else none for name in _FOLDED}
             pieces.append(Events(np.flatnonzero(here), np.full(len(sel), _CODE[stage], np.int8),
-                                 np.full(len(sel), rank[tag]), value("unit"), value("member"),
+                                 np.full(len(sel), rank[tag]), got["unit"], got["member"],
                                  step_due.us[sel] if step_due is not None else np.zeros(len(sel), np.int64),
                                  step_due.ok[sel] if step_due is not None else np.zeros(len(sel), bool),
-                                 value("responded"), value("resolved"), value("satisfaction")))  # fmt: skip
+                                 got["responded"], got["resolved"], got["satisfaction"]))  # fmt: skip
             if "unit" in data:
                 units.append(pa.array(np.where(here, data["unit"][good], None), pa.string()))
         events = pa.table(
@@ -634,12 +633,9 @@ def _fold(head: pa.Table, ev: Events, at: np.ndarray, created_us: np.ndarray) ->
     k = head.num_rows
     order = np.lexsort((ev.rank, at, ev.k))
 
-    def of(*types: str) -> np.ndarray:
-        return np.isin(ev.type, [_CODE[t] for t in types])
-
     def touching(key: str) -> np.ndarray:
         """The events of the types that may change `key` (`TOUCHES`, the fold's own statement of it)."""
-        return of(*(t for t, keys in TOUCHES.items() if key in keys))
+        return np.isin(ev.type, [_CODE[t] for t, keys in TOUCHES.items() if key in keys])
 
     def last(mask: np.ndarray, first: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(rows, the position of each one's last, or first, event among those `mask` selects)."""
@@ -667,14 +663,13 @@ def _fold(head: pa.Table, ev: Events, at: np.ndarray, created_us: np.ndarray) ->
     def count(t: str) -> pa.Array:
         return pa.array(np.bincount(ev.k[ev.type == _CODE[t]], minlength=k).astype(np.int64))
 
-    code = {t: _CODE[t] for t in _TYPES}
     status = np.full(k, "created", object)
     r, p = last(touching("status"))
     status[r] = np.array(_TYPES, object)[ev.type[p]]
     r_s, p_s = last(touching("resolved_at"))
-    done = ev.type[p_s] == code["resolved"]
+    done = ev.type[p_s] == _CODE["resolved"]
     r_z, p_z = last(touching("closed_at"))
-    shut = ev.type[p_z] == code["closed"]
+    shut = ev.type[p_z] == _CODE["closed"]
     r_u, p_u = last(touching("unit"))
     r_m, p_m = last(touching("member"))
     r_d, p_d = last(touching("clock_start"))  # the dispatches
@@ -690,8 +685,8 @@ def _fold(head: pa.Table, ev: Events, at: np.ndarray, created_us: np.ndarray) ->
     last_rank[r_l] = ev.rank[p_l]
     columns = {
         "status": pa.array(status, pa.string()),
-        "unit": picked(r_u, np.where(ev.type[p_u] == code["returned"], None, ev.unit[p_u]), pa.string()),
-        "member": picked(r_m, np.where(ev.type[p_m] == code["accepted"], ev.member[p_m], None), pa.string()),
+        "unit": picked(r_u, np.where(ev.type[p_u] == _CODE["returned"], None, ev.unit[p_u]), pa.string()),
+        "member": picked(r_m, np.where(ev.type[p_m] == _CODE["accepted"], ev.member[p_m], None), pa.string()),
         "first_dispatched_at": stamps(r_f, at[p_f]),
         "dispatch_count": count("dispatched"),
         "return_count": count("returned"),
